@@ -1,0 +1,54 @@
+"""The ``retention-xl`` command line.
+
+Only this module turns errors into exit codes: a :class:`RetentionError` becomes a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+try:
+    import click
+except ImportError:  # pragma: no cover - exercised only without the extra
+    sys.stderr.write(
+        "retention-xl: the command line needs the 'cli' extra: pip install 'retention-xl[all]'\n"
+    )
+    raise SystemExit(2) from None
+
+from retention_xl import __version__
+from retention_xl.errors import RetentionError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(func: F) -> F:
+    """Turn package errors (and unreadable files) into one line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RetentionError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            raise click.ClickException(f"{exc.strerror}: {exc.filename}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+# click's usage errors exit with 2; make ClickException (user errors) do the same.
+click.ClickException.exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="retention-xl")
+def main() -> None:
+    """Customer-retention analytics for Excel: KPIs, workbooks, refresh, predictions."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,55 @@
+"""The calculator core: pure numpy/pandas/scipy, no Excel, no files.
+
+It is the single source of every number the package shows: the Excel functions,
+the workbook's cached values and the CLI all call it.
+"""
+
+from retention_xl.core.kpis import (
+    aov,
+    at_risk_share,
+    churn_rate,
+    clv,
+    clv_cac_ratio,
+    csat,
+    grr,
+    lifespan,
+    mrr,
+    nps,
+    nrr,
+    purchase_frequency,
+    quick_ratio,
+    repeat_purchase_rate,
+    retention_rate,
+)
+from retention_xl.core.schema import (
+    OrderStats,
+    PreparedOrders,
+    prepare_orders,
+    validate_orders,
+    validate_subscriptions,
+    validate_survey,
+)
+
+__all__ = [
+    "OrderStats",
+    "PreparedOrders",
+    "aov",
+    "at_risk_share",
+    "churn_rate",
+    "clv",
+    "clv_cac_ratio",
+    "csat",
+    "grr",
+    "lifespan",
+    "mrr",
+    "nps",
+    "nrr",
+    "prepare_orders",
+    "purchase_frequency",
+    "quick_ratio",
+    "repeat_purchase_rate",
+    "retention_rate",
+    "validate_orders",
+    "validate_subscriptions",
+    "validate_survey",
+]

@@ -1,0 +1,401 @@
+"""The tidy frames every part of the package exchanges, and their validation.
+
+Readers in :mod:`retention_xl.io` produce these frames; the core consumes them.
+
+**Orders** (one row per order)
+
+=================  ==========  =====================================================
+column             dtype       meaning
+=================  ==========  =====================================================
+``customer_id``    string      who bought
+``order_id``       string      the order's id (duplicates across exports dropped)
+``order_date``     datetime64  when (naive, day precision is enough)
+``amount``         float64     merchandise value net of discounts, excluding tax
+                               and shipping; a refund row may be negative
+``refunded``       float64     optional: amount refunded on this order (>= 0)
+``status``         string      optional: ``paid`` (default), ``cancelled``,
+                               ``refunded``
+``currency``       string      optional: ISO code
+=================  ==========  =====================================================
+
+**Subscriptions** (one row per subscription item over a time interval; a plan change
+ends one row and starts another with the same ``subscription_id``)
+
+=====================  ==========  =================================================
+``customer_id``        string
+``subscription_id``    string
+``start_date``         datetime64  first day the item is billed
+``end_date``           datetime64  first day it is no longer billed (NaT: ongoing)
+``amount``             float64     price per billing interval, excluding tax
+``interval``           string      ``day``, ``week``, ``month`` or ``year``
+``interval_count``     int64       billing every N intervals (default 1)
+``status``             string      optional, Stripe's: ``active``, ``past_due``,
+                                   ``trialing``, ``canceled``, ``unpaid``, ...
+=====================  ==========  =================================================
+
+**Survey answers** (one row per answer)
+
+=================  ==========  =====================================================
+``answered_at``    datetime64  when
+``score``          float64     the score (0-10 for NPS, 1-5 for CSAT by default)
+``kind``           string      ``nps`` or ``csat``
+``customer_id``    string      optional
+=================  ==========  =====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.errors import InputError, OutOfRangeError
+
+__all__ = [
+    "ORDER_COLUMNS",
+    "ORDER_OPTIONAL_COLUMNS",
+    "ORDER_STATUSES",
+    "SUBSCRIPTION_COLUMNS",
+    "SURVEY_COLUMNS",
+    "OrderStats",
+    "PreparedOrders",
+    "prepare_orders",
+    "validate_orders",
+    "validate_subscriptions",
+    "validate_survey",
+]
+
+ORDER_COLUMNS: Final = ("customer_id", "order_id", "order_date", "amount")
+ORDER_OPTIONAL_COLUMNS: Final = ("refunded", "status", "currency")
+ORDER_STATUSES: Final = frozenset({"paid", "cancelled", "refunded"})
+SUBSCRIPTION_COLUMNS: Final = (
+    "customer_id",
+    "subscription_id",
+    "start_date",
+    "end_date",
+    "amount",
+    "interval",
+    "interval_count",
+)
+SUBSCRIPTION_INTERVALS: Final = frozenset({"day", "week", "month", "year"})
+SURVEY_COLUMNS: Final = ("answered_at", "score", "kind")
+SURVEY_KINDS: Final = frozenset({"nps", "csat"})
+
+
+def _require_columns(frame: pd.DataFrame, required: Sequence[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            f"{what} must be a pandas DataFrame, got {type(frame).__name__}", argument=what
+        )
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{what} is missing column(s) {missing}; found {list(frame.columns)}. "
+            f"Rename them or read the file with retention_xl.io, which maps export headers.",
+            argument=what,
+        )
+
+
+def _as_id(series: pd.Series, name: str, what: str) -> pd.Series:
+    if series.isna().any():
+        row = int(np.flatnonzero(series.isna().to_numpy())[0])
+        raise InputError(f"{what}.{name} is blank at position {row}", argument=name)
+    out = series.astype("string")
+    return out.str.strip()
+
+
+def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        out = series
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+    else:
+        out = pd.to_datetime(series, errors="coerce")
+        bad = out.isna() & series.notna()
+        if bad.any():
+            pos = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{what}.{name} has a value that is not a date at position {pos}: "
+                f"{series.iloc[pos]!r}",
+                argument=name,
+            )
+    out = out.astype("datetime64[ns]")
+    if not allow_nat and out.isna().any():
+        pos = int(np.flatnonzero(out.isna().to_numpy())[0])
+        raise InputError(f"{what}.{name} is blank at position {pos}", argument=name)
+    return out
+
+
+def _as_float(series: pd.Series, name: str, what: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        raise InputError(f"{what}.{name} must be numbers, not booleans", argument=name)
+    out = pd.to_numeric(series, errors="coerce").astype("float64")
+    bad = out.isna() & series.notna()
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{what}.{name} has a value that is not a number at position {pos}: "
+            f"{series.iloc[pos]!r}",
+            argument=name,
+        )
+    if np.isinf(out.to_numpy()).any():
+        raise OutOfRangeError(f"{what}.{name} has an infinite value", argument=name)
+    return out
+
+
+def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``orders`` with canonical dtypes, or raise :class:`InputError`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"customer_id": ["a"], "order_id": [1],
+    ...                    "order_date": ["2024-01-05"], "amount": ["12.5"]})
+    >>> validate_orders(df).dtypes["amount"]
+    dtype('float64')
+    """
+    _require_columns(orders, ORDER_COLUMNS, "orders")
+    what = "orders"
+    out = pd.DataFrame(
+        {
+            "customer_id": _as_id(orders["customer_id"], "customer_id", what),
+            "order_id": _as_id(orders["order_id"], "order_id", what),
+            "order_date": _as_datetime(orders["order_date"], "order_date", what, allow_nat=False),
+            "amount": _as_float(orders["amount"], "amount", what),
+        }
+    )
+    if out["amount"].isna().any():
+        raise InputError("orders.amount is blank for some orders", argument="amount")
+    if "refunded" in orders.columns:
+        refunded = _as_float(orders["refunded"], "refunded", what).fillna(0.0)
+        if (refunded < 0).any():
+            raise OutOfRangeError(
+                "orders.refunded must be >= 0 (the amount given back)", argument="refunded"
+            )
+        out["refunded"] = refunded
+    if "status" in orders.columns:
+        status = orders["status"].astype("string").str.strip().str.lower().fillna("paid")
+        unknown = sorted(set(status.unique()) - ORDER_STATUSES)
+        if unknown:
+            raise InputError(
+                f"orders.status has unknown value(s) {unknown}; use one of "
+                f"{sorted(ORDER_STATUSES)}",
+                argument="status",
+            )
+        out["status"] = status
+    if "currency" in orders.columns:
+        out["currency"] = orders["currency"].astype("string").str.strip().str.upper()
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStats:
+    """What :func:`prepare_orders` did, for import summaries and the About sheet."""
+
+    rows: int
+    duplicates_removed: int
+    cancelled: int
+    refunds: int
+    orders: int
+    customers: int
+    first_date: pd.Timestamp | None
+    last_date: pd.Timestamp | None
+    currencies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedOrders:
+    """Orders after deduplication and the refund rule, ready for every analysis.
+
+    ``frame`` has ``customer_id``, ``order_id``, ``order_date``, ``revenue`` (net of
+    refunds) and ``is_purchase``, sorted by date then order id.
+    """
+
+    frame: pd.DataFrame
+    stats: OrderStats
+
+    @property
+    def purchases(self) -> pd.DataFrame:
+        """Only the rows that count as purchases (see :func:`prepare_orders`)."""
+        return self.frame[self.frame["is_purchase"].to_numpy()]
+
+
+def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
+    """Deduplicate orders and apply the refund and cancellation rule.
+
+    The rule, applied in this order:
+
+    1. rows repeating an ``order_id`` (overlapping exports) are dropped, keeping the
+       first occurrence;
+    2. ``cancelled`` orders are dropped: no revenue, no purchase;
+    3. ``revenue = amount - refunded``; an order is a *purchase* when its revenue is
+       positive. A fully refunded order (``status == "refunded"`` or revenue <= 0)
+       and a negative refund row lower revenue but are not purchases, so they never
+       make a customer a repeat buyer;
+    4. customers with no purchase stay out of every rate denominator.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"customer_id": ["a", "a", "b"], "order_id": ["1", "1", "2"],
+    ...                    "order_date": ["2024-01-01"] * 3, "amount": [10.0, 10.0, 5.0]})
+    >>> p = prepare_orders(df)
+    >>> p.stats.duplicates_removed, p.stats.orders, p.stats.customers
+    (1, 2, 2)
+    """
+    if isinstance(orders, PreparedOrders):
+        return orders
+    df = validate_orders(orders)
+    rows = len(df)
+    dup = df["order_id"].duplicated(keep="first").to_numpy()
+    df = df[~dup]
+    cancelled = np.zeros(len(df), dtype=bool)
+    if "status" in df.columns:
+        cancelled = (df["status"] == "cancelled").to_numpy(dtype=bool)
+    n_cancelled = int(cancelled.sum())
+    df = df[~cancelled]
+    revenue = df["amount"].to_numpy(dtype="float64")
+    if "refunded" in df.columns:
+        revenue = revenue - df["refunded"].to_numpy(dtype="float64")
+    refunded_status = np.zeros(len(df), dtype=bool)
+    if "status" in df.columns:
+        refunded_status = (df["status"] == "refunded").to_numpy(dtype=bool)
+    is_purchase = (revenue > 0) & ~refunded_status
+    refunds = int((~is_purchase).sum())
+    if "refunded" in df.columns:
+        refunds = int(((df["refunded"].to_numpy() > 0) | ~is_purchase).sum())
+    frame = pd.DataFrame(
+        {
+            "customer_id": df["customer_id"].to_numpy(),
+            "order_id": df["order_id"].to_numpy(),
+            "order_date": df["order_date"].to_numpy(),
+            "revenue": revenue,
+            "is_purchase": is_purchase,
+        }
+    )
+    frame["customer_id"] = frame["customer_id"].astype("string")
+    frame["order_id"] = frame["order_id"].astype("string")
+    frame = frame.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+    purchases = frame[frame["is_purchase"].to_numpy()]
+    currencies: tuple[str, ...] = ()
+    if "currency" in df.columns:
+        currencies = tuple(sorted(str(c) for c in df["currency"].dropna().unique()))
+    stats = OrderStats(
+        rows=rows,
+        duplicates_removed=int(dup.sum()),
+        cancelled=n_cancelled,
+        refunds=refunds,
+        orders=len(purchases),
+        customers=int(purchases["customer_id"].nunique()),
+        first_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[0]),
+        last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
+        currencies=currencies,
+    )
+    return PreparedOrders(frame=frame, stats=stats)
+
+
+def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:
+    """Return ``subscriptions`` with canonical dtypes, or raise :class:`InputError`.
+
+    ``end_date`` may be missing (ongoing); ``interval_count`` defaults to 1 and
+    ``status`` to ``active``.
+    """
+    _require_columns(
+        subscriptions,
+        ("customer_id", "subscription_id", "start_date", "amount", "interval"),
+        "subscriptions",
+    )
+    what = "subscriptions"
+    s = subscriptions
+    out = pd.DataFrame(
+        {
+            "customer_id": _as_id(s["customer_id"], "customer_id", what),
+            "subscription_id": _as_id(s["subscription_id"], "subscription_id", what),
+            "start_date": _as_datetime(s["start_date"], "start_date", what, allow_nat=False),
+            "end_date": _as_datetime(
+                s["end_date"] if "end_date" in s.columns else pd.Series(pd.NaT, index=s.index),
+                "end_date",
+                what,
+                allow_nat=True,
+            ),
+            "amount": _as_float(s["amount"], "amount", what),
+        }
+    )
+    if (out["amount"] < 0).any():
+        raise OutOfRangeError("subscriptions.amount must be >= 0", argument="amount")
+    interval = s["interval"].astype("string").str.strip().str.lower()
+    interval = interval.str.replace(r"ly$", "", regex=True).replace(
+        {"annual": "year", "annually": "year", "dai": "day", "year": "year"}
+    )
+    unknown = sorted(set(interval.dropna().unique()) - SUBSCRIPTION_INTERVALS)
+    if unknown or interval.isna().any():
+        raise InputError(
+            f"subscriptions.interval has unknown value(s) {unknown}; use one of "
+            f"{sorted(SUBSCRIPTION_INTERVALS)}",
+            argument="interval",
+        )
+    out["interval"] = interval
+    if "interval_count" in s.columns:
+        count = _as_float(s["interval_count"], "interval_count", what).fillna(1.0)
+        if (count < 1).any() or (count != np.floor(count)).any():
+            raise OutOfRangeError(
+                "subscriptions.interval_count must be a whole number >= 1",
+                argument="interval_count",
+            )
+        out["interval_count"] = count.astype("int64")
+    else:
+        out["interval_count"] = np.ones(len(out), dtype="int64")
+    if "status" in s.columns:
+        out["status"] = s["status"].astype("string").str.strip().str.lower().fillna("active")
+    else:
+        out["status"] = pd.Series("active", index=out.index, dtype="string")
+    ends = out["end_date"]
+    backwards = ends.notna() & (ends < out["start_date"])
+    if backwards.any():
+        pos = int(np.flatnonzero(backwards.to_numpy())[0])
+        raise OutOfRangeError(
+            f"subscriptions: end_date before start_date at position {pos}", argument="end_date"
+        )
+    return out.reset_index(drop=True)
+
+
+def validate_survey(survey: pd.DataFrame, *, default_kind: str = "nps") -> pd.DataFrame:
+    """Return survey answers with canonical dtypes, or raise :class:`InputError`.
+
+    ``kind`` defaults to ``default_kind``; blank scores (unanswered) are dropped.
+    Scores must lie in 0-10 for NPS and 1-10 for CSAT (the CSAT scale is checked by
+    :func:`retention_xl.core.kpis.csat`).
+    """
+    _require_columns(survey, ("answered_at", "score"), "survey")
+    what = "survey"
+    out = pd.DataFrame(
+        {
+            "answered_at": _as_datetime(
+                survey["answered_at"], "answered_at", what, allow_nat=False
+            ),
+            "score": _as_float(survey["score"], "score", what),
+        }
+    )
+    if "kind" in survey.columns:
+        out["kind"] = survey["kind"].astype("string").str.strip().str.lower().fillna(default_kind)
+    else:
+        out["kind"] = pd.Series(default_kind, index=out.index, dtype="string")
+    unknown = sorted(set(out["kind"].unique()) - SURVEY_KINDS)
+    if unknown:
+        raise InputError(
+            f"survey.kind has unknown value(s) {unknown}; use 'nps' or 'csat'", argument="kind"
+        )
+    if "customer_id" in survey.columns:
+        out["customer_id"] = survey["customer_id"].astype("string")
+    out = out[out["score"].notna().to_numpy()]
+    nps_rows = (out["kind"] == "nps").to_numpy(dtype=bool)
+    s = out["score"].to_numpy()
+    bad = nps_rows & ((s < 0) | (s > 10) | (s != np.floor(s)))
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise OutOfRangeError(
+            f"survey.score must be a whole number 0-10 for NPS answers, got {s[pos]!r}",
+            argument="score",
+        )
+    return out.reset_index(drop=True)
