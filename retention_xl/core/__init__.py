@@ -4,6 +4,12 @@ It is the single source of every number the package shows: the Excel functions,
 the workbook's cached values and the CLI all call it.
 """
 
+from retention_xl.core.customers import (
+    SegmentRules,
+    customer_summary,
+    rfm_table,
+    segment_summary,
+)
 from retention_xl.core.kpis import (
     aov,
     at_risk_share,
@@ -33,12 +39,14 @@ from retention_xl.core.schema import (
 __all__ = [
     "OrderStats",
     "PreparedOrders",
+    "SegmentRules",
     "aov",
     "at_risk_share",
     "churn_rate",
     "clv",
     "clv_cac_ratio",
     "csat",
+    "customer_summary",
     "grr",
     "lifespan",
     "mrr",
@@ -49,6 +57,8 @@ __all__ = [
     "quick_ratio",
     "repeat_purchase_rate",
     "retention_rate",
+    "rfm_table",
+    "segment_summary",
     "validate_orders",
     "validate_subscriptions",
     "validate_survey",
