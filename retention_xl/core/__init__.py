@@ -27,6 +27,7 @@ from retention_xl.core.kpis import (
     repeat_purchase_rate,
     retention_rate,
 )
+from retention_xl.core.periods import period_table
 from retention_xl.core.schema import (
     OrderStats,
     PreparedOrders,
@@ -52,6 +53,7 @@ __all__ = [
     "mrr",
     "nps",
     "nrr",
+    "period_table",
     "prepare_orders",
     "purchase_frequency",
     "quick_ratio",
