@@ -4,6 +4,7 @@ It is the single source of every number the package shows: the Excel functions,
 the workbook's cached values and the CLI all call it.
 """
 
+from retention_xl.core.cohorts import cohort_counts, cohort_matrix
 from retention_xl.core.customers import (
     SegmentRules,
     customer_summary,
@@ -46,6 +47,8 @@ __all__ = [
     "churn_rate",
     "clv",
     "clv_cac_ratio",
+    "cohort_counts",
+    "cohort_matrix",
     "csat",
     "customer_summary",
     "grr",

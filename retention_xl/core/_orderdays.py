@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Final, TypeAlias
+from typing import Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -133,15 +133,15 @@ class OrderDays:
         return np.flatnonzero(change).astype(np.int64)
 
 
-def _factorize_sorted(values: Any) -> tuple[IntArray, pd.Index]:
-    """``pd.factorize(values, sort=True)``, faster: hash first, then sort the uniques.
+def _factorize(values: npt.NDArray[np.object_], *, sort: bool) -> tuple[IntArray, pd.Index]:
+    """``pd.factorize(values, sort=sort)``, faster: hash first, then sort the uniques.
 
     pandas sorts object uniques with Python comparisons; a fixed-width unicode copy
     sorts in C (same code-point order) when the ids are short enough to copy cheaply.
     """
     codes, uniques = pd.factorize(values, sort=False)
-    if len(uniques) < 2:
-        return codes.astype(np.int64), pd.Index(uniques)
+    if not sort or len(uniques) < 2:
+        return codes.astype(np.int64), pd.Index(uniques, dtype="string")
     as_object = np.asarray(uniques, dtype=object)
     longest = max(map(len, as_object))
     if longest <= _MAX_FIXED_WIDTH:
@@ -150,14 +150,17 @@ def _factorize_sorted(values: Any) -> tuple[IntArray, pd.Index]:
         order = np.asarray(sorted(range(len(as_object)), key=as_object.__getitem__))
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size, dtype=np.int64)
-    return rank[codes], pd.Index(uniques).take(order)
+    return rank[codes], pd.Index(as_object[order], dtype="string")
 
 
-def load_order_days(orders: pd.DataFrame | PreparedOrders, as_of: AsOf) -> OrderDays:
+def load_order_days(
+    orders: pd.DataFrame | PreparedOrders, as_of: AsOf, *, sort_ids: bool = True
+) -> OrderDays:
     """Prepare ``orders`` and reduce them to :class:`OrderDays`.
 
     ``as_of`` (inclusive, day precision) cuts off later orders; ``None`` means the
-    day of the last order (of any row) in the data.
+    day of the last order (of any row) in the data. With ``sort_ids`` customer codes
+    follow the sorted ids (for tables indexed by customer); otherwise first appearance.
     """
     prepared = prepare_orders(orders)
     frame = prepared.frame
@@ -166,8 +169,8 @@ def load_order_days(orders: pd.DataFrame | PreparedOrders, as_of: AsOf) -> Order
     cut = last if as_of is None else _as_of_day(as_of)
     keep = day <= cut
     every = bool(keep.all())
-    ids_col: Any = frame["customer_id"] if every else frame["customer_id"][keep]
-    row_code, ids = _factorize_sorted(ids_col)
+    ids_col = frame["customer_id"].to_numpy(dtype=object)
+    row_code, ids = _factorize(ids_col if every else ids_col[keep], sort=sort_ids)
     revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
     purchase = frame["is_purchase"].to_numpy(dtype=bool)
     if not every:

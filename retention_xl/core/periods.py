@@ -176,7 +176,7 @@ def period_table(
             f"same_period_churn must be True or False, got {same_period_churn!r}",
             argument="same_period_churn",
         )
-    od = load_order_days(orders, as_of)
+    od = load_order_days(orders, as_of, sort_ids=False)
     first_day = od.first_row_day
     if first_day is None or od.code.size == 0:
         return _empty()
