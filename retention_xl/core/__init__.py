@@ -4,6 +4,13 @@ It is the single source of every number the package shows: the Excel functions,
 the workbook's cached values and the CLI all call it.
 """
 
+from retention_xl.core.benchmarks import (
+    BENCHMARKS,
+    benchmark_table,
+    benchmark_target,
+    gap_to_target,
+    rate_kpi,
+)
 from retention_xl.core.kpis import (
     aov,
     at_risk_share,
@@ -29,26 +36,35 @@ from retention_xl.core.schema import (
     validate_subscriptions,
     validate_survey,
 )
+from retention_xl.core.survey import NpsBreakdown, nps_breakdown, survey_summary
 
 __all__ = [
+    "BENCHMARKS",
+    "NpsBreakdown",
     "OrderStats",
     "PreparedOrders",
     "aov",
     "at_risk_share",
+    "benchmark_table",
+    "benchmark_target",
     "churn_rate",
     "clv",
     "clv_cac_ratio",
     "csat",
+    "gap_to_target",
     "grr",
     "lifespan",
     "mrr",
     "nps",
+    "nps_breakdown",
     "nrr",
     "prepare_orders",
     "purchase_frequency",
     "quick_ratio",
+    "rate_kpi",
     "repeat_purchase_rate",
     "retention_rate",
+    "survey_summary",
     "validate_orders",
     "validate_subscriptions",
     "validate_survey",
