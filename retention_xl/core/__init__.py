@@ -36,6 +36,12 @@ from retention_xl.core.schema import (
     validate_subscriptions,
     validate_survey,
 )
+from retention_xl.core.subscriptions import (
+    monthly_mrr,
+    mrr_movements,
+    subscription_kpis,
+    subscription_movements,
+)
 from retention_xl.core.survey import NpsBreakdown, nps_breakdown, survey_summary
 
 __all__ = [
@@ -54,7 +60,9 @@ __all__ = [
     "gap_to_target",
     "grr",
     "lifespan",
+    "monthly_mrr",
     "mrr",
+    "mrr_movements",
     "nps",
     "nps_breakdown",
     "nrr",
@@ -64,6 +72,8 @@ __all__ = [
     "rate_kpi",
     "repeat_purchase_rate",
     "retention_rate",
+    "subscription_kpis",
+    "subscription_movements",
     "survey_summary",
     "validate_orders",
     "validate_subscriptions",
