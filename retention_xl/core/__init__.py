@@ -43,6 +43,7 @@ from retention_xl.core.subscriptions import (
     subscription_movements,
 )
 from retention_xl.core.survey import NpsBreakdown, nps_breakdown, survey_summary
+from retention_xl.core.survival import customer_lifetimes, kaplan_meier
 
 __all__ = [
     "BENCHMARKS",
@@ -57,8 +58,10 @@ __all__ = [
     "clv",
     "clv_cac_ratio",
     "csat",
+    "customer_lifetimes",
     "gap_to_target",
     "grr",
+    "kaplan_meier",
     "lifespan",
     "monthly_mrr",
     "mrr",
