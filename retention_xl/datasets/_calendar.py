@@ -23,7 +23,7 @@ import pandas as pd
 
 from retention_xl.errors import InputError, OutOfRangeError
 
-__all__ = ["MONTH_FACTORS", "WEEKDAY_FACTORS", "Calendar", "make_calendar"]
+__all__ = ["MONTH_FACTORS", "WEEKDAY_FACTORS", "Calendar", "make_calendar", "parse_day"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -67,7 +67,8 @@ class Calendar:
         return (self.start + day).astype("datetime64[ns]")
 
 
-def _timestamp(value: str | pd.Timestamp | np.datetime64, name: str) -> np.datetime64:
+def parse_day(value: str | pd.Timestamp | np.datetime64, name: str) -> np.datetime64:
+    """The day of a date-like ``value`` as ``datetime64[D]``, or :class:`InputError`."""
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -107,8 +108,8 @@ def make_calendar(
     >>> cal.days, round(cal.total, 6)
     (365, 365.0)
     """
-    first = _timestamp(start, "start")
-    last = _timestamp(end, "end")
+    first = parse_day(start, "start")
+    last = parse_day(end, "end")
     if last < first:
         raise OutOfRangeError(
             f"end ({str(last)!r}) is before start ({str(first)!r}); swap them", argument="end"

@@ -49,6 +49,7 @@ from retention_xl.datasets._calendar import (
     Calendar,
     make_calendar,
 )
+from retention_xl.datasets._checks import check_count, check_seed, check_share
 from retention_xl.errors import InputError, OutOfRangeError
 
 __all__ = ["DEFAULT_CUSTOMERS", "ORDER_DTYPES", "BuyTillYouDie", "generate_orders"]
@@ -184,18 +185,9 @@ def _customer_ids(n: int) -> npt.NDArray[np.object_]:
     return out
 
 
-def _check_rate(value: float, name: str) -> float:
-    if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise OutOfRangeError(
-            f"{name} must be a share between 0 and 1, got {value!r}", argument=name
-        )
-    return float(value)
-
-
-def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise OutOfRangeError(f"{name} must be a whole number >= 0, got {value!r}", argument=name)
-    return int(value)
+def _strings(values: npt.NDArray[np.object_]) -> pd.Series:
+    """A ``string`` Series over an object array of ``str`` (no per-item checks)."""
+    return pd.Series(values, dtype="string", copy=False)
 
 
 def empty_orders() -> pd.DataFrame:
@@ -280,18 +272,17 @@ def generate_orders(
         raise InputError(
             f"process must be a BuyTillYouDie, got {type(process).__name__}", argument="process"
         )
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise InputError(f"seed must be a whole number >= 0, got {seed!r}", argument="seed")
-    refund_rate = _check_rate(refund_rate, "refund_rate")
-    cancel_rate = _check_rate(cancel_rate, "cancel_rate")
-    partial_refund_share = _check_rate(partial_refund_share, "partial_refund_share")
-    duplicate_rate = _check_rate(duplicate_rate, "duplicate_rate")
+    seed = check_seed(seed)
+    refund_rate = check_share(refund_rate, "refund_rate")
+    cancel_rate = check_share(cancel_rate, "cancel_rate")
+    partial_refund_share = check_share(partial_refund_share, "partial_refund_share")
+    duplicate_rate = check_share(duplicate_rate, "duplicate_rate")
     if refund_rate + cancel_rate > 1:
         raise OutOfRangeError(
             f"refund_rate + cancel_rate must be at most 1, got {refund_rate + cancel_rate!r}",
             argument="cancel_rate",
         )
-    first_order_id = _check_count(first_order_id, "first_order_id")
+    first_order_id = check_count(first_order_id, "first_order_id")
     if not isinstance(currency, str) or not currency.strip():
         raise InputError(f"currency must be an ISO code like 'EUR', got {currency!r}")
     acquisition = make_calendar(
@@ -310,25 +301,25 @@ def generate_orders(
             argument="n_orders",
         )
     if n_orders is not None:
-        n_orders = _check_count(n_orders, "n_orders")
+        n_orders = check_count(n_orders, "n_orders")
         pilot = _simulate_customers(
-            np.random.default_rng([int(seed), 99]), _PILOT_CUSTOMERS, acquisition, buying, process
+            np.random.default_rng([seed, 99]), _PILOT_CUSTOMERS, acquisition, buying, process
         )
         rows_per_order = 1.0 + duplicate_rate
         per_customer = (1.0 + float(pilot.repeats.mean())) * rows_per_order
         n = round(n_orders / per_customer)
         logger.debug("n_orders=%d needs about %d customers", n_orders, n)
     else:
-        n = DEFAULT_CUSTOMERS if n_customers is None else _check_count(n_customers, "n_customers")
+        n = DEFAULT_CUSTOMERS if n_customers is None else check_count(n_customers, "n_customers")
     if n == 0:
         return empty_orders()
 
-    rng = np.random.default_rng([int(seed), 0])
+    rng = np.random.default_rng([seed, 0])
     customers = _simulate_customers(rng, n, acquisition, buying, process)
     owner, times = _repeat_times(rng, customers, buying)
     owner = np.concatenate((np.arange(n, dtype=np.int64), owner))
     times = np.concatenate((customers.first, times))
-    by_time = np.argsort(times, kind="stable")
+    by_time = np.argsort(times)
     owner = owner[by_time]
     day = np.floor(times[by_time]).astype(np.int64)
     del times, by_time
@@ -352,23 +343,23 @@ def generate_orders(
     twice = np.flatnonzero(rng.random(m) < duplicate_rate)
     rows = np.sort(np.concatenate((rows, twice)))
 
+    # Build the columns one at a time, dropping each input once used (10M rows fit in a
+    # few GB); the frame takes the arrays without copying them.
+    columns: dict[str, object] = {}
+    customer_ids = _customer_ids(n)
+    columns["customer_id"] = _strings(customer_ids[owner[rows]])
+    del owner, customer_ids
     order_ids = np.empty(m, dtype=object)
     order_ids[:] = list(map(str, range(first_order_id, first_order_id + m)))
-    customer_ids = _customer_ids(n)
-    dates = buying.start + day[rows].astype("timedelta64[D]")
-    frame = pd.DataFrame(
-        {
-            "customer_id": pd.Series(customer_ids[owner[rows]], dtype="string", copy=False),
-            "order_id": pd.Series(order_ids[rows], dtype="string", copy=False),
-            "order_date": dates.astype("datetime64[ns]"),
-            "amount": cents[rows] / 100.0,
-            "refunded": refunded_cents[rows] / 100.0,
-            "status": pd.Series(_STATUSES[status[rows]], dtype="string", copy=False),
-            "currency": pd.Series(
-                np.full(len(rows), currency.strip().upper(), dtype=object),
-                dtype="string",
-                copy=False,
-            ),
-        }
+    columns["order_id"] = _strings(order_ids[rows] if len(twice) else order_ids)
+    del order_ids
+    columns["order_date"] = (buying.start + day[rows].astype("timedelta64[D]")).astype(
+        "datetime64[ns]"
     )
-    return frame
+    del day
+    columns["amount"] = cents[rows] / 100.0
+    columns["refunded"] = refunded_cents[rows] / 100.0
+    del cents, refunded_cents
+    columns["status"] = _strings(_STATUSES[status[rows]])
+    columns["currency"] = _strings(np.full(len(rows), currency.strip().upper(), dtype=object))
+    return pd.DataFrame(columns, copy=False)

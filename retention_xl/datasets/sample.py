@@ -16,10 +16,10 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from retention_xl.datasets._checks import check_count, check_seed
 from retention_xl.datasets.orders import ORDER_DTYPES, generate_orders
 from retention_xl.datasets.subscriptions import SUBSCRIPTION_DTYPES, generate_subscriptions
 from retention_xl.datasets.survey import SURVEY_DTYPES, generate_survey
-from retention_xl.errors import InputError, OutOfRangeError
 
 __all__ = [
     "DATA_DIR",
@@ -107,13 +107,11 @@ def generate_sample(
     >>> s.orders["customer_id"].nunique()
     300
     """
-    if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)):
-        raise InputError(f"n_customers must be a whole number, got {n_customers!r}")
-    if n_customers < 0:
-        raise OutOfRangeError(f"n_customers must be >= 0, got {n_customers!r}")
-    orders = generate_orders(int(n_customers), seed=seed, start=start, end=end)
+    n_customers = check_count(n_customers, "n_customers")
+    seed = check_seed(seed)
+    orders = generate_orders(n_customers, seed=seed, start=start, end=end)
     ids = np.unique(orders["customer_id"].to_numpy(dtype=object))
-    rng = np.random.default_rng([int(seed), 3])
+    rng = np.random.default_rng([seed, 3])
     n_subscribers = round(len(ids) * _SUBSCRIBER_SHARE)
     # ids count up in order of acquisition, and generate_subscriptions hands them out in
     # order of first subscription: sorted, the earliest shoppers subscribe first.
@@ -123,7 +121,7 @@ def generate_sample(
     )
     survey = generate_survey(
         orders,
-        n_answers=round(int(n_customers) * _ANSWERS_PER_CUSTOMER),
+        n_answers=round(n_customers * _ANSWERS_PER_CUSTOMER),
         seed=seed,
         end=end,
     )

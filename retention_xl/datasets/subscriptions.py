@@ -34,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from retention_xl.datasets._calendar import make_calendar
+from retention_xl.datasets._checks import check_count, check_seed, check_share
 from retention_xl.datasets.orders import _customer_ids
 from retention_xl.errors import InputError, OutOfRangeError
 
@@ -189,28 +190,20 @@ def generate_subscriptions(
             f"got {plans!r}",
             argument="plans",
         )
-    for value, name in (
-        (change_share, "change_share"),
-        (reactivation_share, "reactivation_share"),
-        (past_due_share, "past_due_share"),
-        (unpaid_share, "unpaid_share"),
-    ):
-        if not 0 <= value <= 1:
-            raise OutOfRangeError(f"{name} must be between 0 and 1, got {value!r}", argument=name)
+    seed = check_seed(seed)
+    change_share = check_share(change_share, "change_share")
+    reactivation_share = check_share(reactivation_share, "reactivation_share")
+    past_due_share = check_share(past_due_share, "past_due_share")
+    unpaid_share = check_share(unpaid_share, "unpaid_share")
+    trial_days = check_count(trial_days, "trial_days")
     if past_due_share + unpaid_share > 1:
         raise OutOfRangeError("past_due_share + unpaid_share must be at most 1")
     if not mean_gap_months >= 1:
         raise OutOfRangeError(
             f"mean_gap_months must be >= 1, got {mean_gap_months!r}", argument="mean_gap_months"
         )
-    if isinstance(trial_days, bool) or not isinstance(trial_days, int) or trial_days < 0:
-        raise OutOfRangeError(f"trial_days must be a whole number >= 0, got {trial_days!r}")
     if customer_ids is None:
-        if isinstance(n_customers, bool) or not isinstance(n_customers, (int, np.integer)):
-            raise InputError(f"n_customers must be a whole number, got {n_customers!r}")
-        if n_customers < 0:
-            raise OutOfRangeError(f"n_customers must be >= 0, got {n_customers!r}")
-        ids = _customer_ids(int(n_customers))
+        ids = _customer_ids(check_count(n_customers, "n_customers"))
     else:
         ids = np.asarray([str(c) for c in customer_ids], dtype=object)
         if len(set(ids.tolist())) != len(ids):
@@ -224,7 +217,7 @@ def generate_subscriptions(
     calendar = make_calendar(start, end, trend=growth)
     first_month = calendar.start.astype("datetime64[M]")
     period_days = calendar.days
-    rng = np.random.default_rng([int(seed), 1])
+    rng = np.random.default_rng([seed, 1])
     share = np.array([p.share for p in plans], dtype="float64")
     if share.sum() <= 0:
         raise OutOfRangeError("at least one plan needs a share > 0", argument="plans")

@@ -22,7 +22,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from retention_xl.errors import InputError, OutOfRangeError
+from retention_xl.datasets._calendar import parse_day
+from retention_xl.datasets._checks import check_count, check_seed, check_share
+from retention_xl.errors import InputError
 
 __all__ = ["CSAT_SCORES", "NPS_SCORES", "SURVEY_DTYPES", "generate_survey"]
 
@@ -112,14 +114,11 @@ def generate_survey(
             raise InputError(
                 f"orders must be a canonical orders frame with column {col!r}", argument="orders"
             )
-    if isinstance(n_answers, bool) or not isinstance(n_answers, (int, np.integer)):
-        raise InputError(f"n_answers must be a whole number, got {n_answers!r}")
-    if n_answers < 0:
-        raise OutOfRangeError(f"n_answers must be >= 0, got {n_answers!r}", argument="n_answers")
-    if not 0 <= nps_share <= 1:
-        raise OutOfRangeError(f"nps_share must be between 0 and 1, got {nps_share!r}")
-    if isinstance(delay_days, bool) or not isinstance(delay_days, int) or delay_days < 0:
-        raise OutOfRangeError(f"delay_days must be a whole number >= 0, got {delay_days!r}")
+    seed = check_seed(seed)
+    n_answers = check_count(n_answers, "n_answers")
+    nps_share = check_share(nps_share, "nps_share")
+    delay_days = check_count(delay_days, "delay_days")
+    loyal_orders = check_count(loyal_orders, "loyal_orders")
 
     seen = orders.drop_duplicates("order_id")
     if "status" in seen.columns:
@@ -130,14 +129,14 @@ def generate_survey(
             return _empty()
         last = dates.max().astype("datetime64[D]")
     else:
-        last = np.datetime64(pd.Timestamp(end).date(), "D")
+        last = parse_day(end, "end")
     latest = last - np.timedelta64(delay_days + 3, "D")
     eligible = np.flatnonzero(dates.astype("datetime64[D]") <= latest)
     n = min(int(n_answers), len(eligible))
     if n == 0:
         return _empty()
 
-    rng = np.random.default_rng([int(seed), 2])
+    rng = np.random.default_rng([seed, 2])
     pick = np.sort(rng.choice(eligible, size=n, replace=False))
     customers = seen["customer_id"].astype("string").to_numpy(dtype=object)
     orders_per_customer = seen.groupby(seen["customer_id"].astype("string")).size()
