@@ -75,6 +75,10 @@ def test_bundled_sample_has_the_documented_size(sample):
     assert len(sample.survey) == 1500
     assert set(sample.subscriptions["customer_id"]) <= set(sample.orders["customer_id"])
     assert set(sample.survey["customer_id"]) <= set(sample.orders["customer_id"])
+    # subscribers join the club on their first order or later
+    first_order = sample.orders.groupby("customer_id")["order_date"].min()
+    first_sub = sample.subscriptions.groupby("customer_id")["start_date"].min()
+    assert (first_sub >= first_order.reindex(first_sub.index)).all()
 
 
 def test_frames_are_canonical_and_pass_the_validators_unchanged(sample):
@@ -396,6 +400,19 @@ def test_subscriptions_for_given_customers_and_empty():
         ds.generate_subscriptions(customer_ids=["a", "a"])
     with pytest.raises(OutOfRangeError, match="change_share"):
         ds.generate_subscriptions(10, change_share=2.0)
+    joined = ds.generate_subscriptions(
+        customer_ids=["a", "b"], joined=["2024-12-01", "2024-12-30"], seed=4
+    )
+    starts = joined.groupby("customer_id")["start_date"].min()
+    assert starts["a"] >= pd.Timestamp("2024-12-01") and starts["b"] >= pd.Timestamp("2024-12-30")
+    with pytest.raises(InputError, match="one date per customer"):
+        ds.generate_subscriptions(customer_ids=["a", "b"], joined=["2024-01-01"])
+    with pytest.raises(OutOfRangeError, match="inside the period"):
+        ds.generate_subscriptions(customer_ids=["a"], joined=["2030-01-01"])
+    with pytest.raises(InputError, match="not a date"):
+        ds.generate_subscriptions(customer_ids=["a"], joined=["soon"])
+    with pytest.raises(InputError, match="needs customer_ids"):
+        ds.generate_subscriptions(3, joined=["2024-01-01"] * 3)
 
 
 # --- survey ---------------------------------------------------------------------------

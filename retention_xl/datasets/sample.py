@@ -110,14 +110,17 @@ def generate_sample(
     n_customers = check_count(n_customers, "n_customers")
     seed = check_seed(seed)
     orders = generate_orders(n_customers, seed=seed, start=start, end=end)
-    ids = np.unique(orders["customer_id"].to_numpy(dtype=object))
+    first = orders.groupby("customer_id", sort=True)["order_date"].min()
     rng = np.random.default_rng([seed, 3])
-    n_subscribers = round(len(ids) * _SUBSCRIBER_SHARE)
-    # ids count up in order of acquisition, and generate_subscriptions hands them out in
-    # order of first subscription: sorted, the earliest shoppers subscribe first.
-    subscribers = np.sort(rng.choice(ids, size=n_subscribers, replace=False))
+    n_subscribers = round(len(first) * _SUBSCRIBER_SHARE)
+    chosen = np.sort(rng.choice(len(first), size=n_subscribers, replace=False))
+    # subscribers join the club on their first order or later
     subscriptions = generate_subscriptions(
-        customer_ids=list(subscribers), seed=seed, start=start, end=end
+        customer_ids=first.index[chosen].astype(str).tolist(),
+        joined=list(first.iloc[chosen]),
+        seed=seed,
+        start=start,
+        end=end,
     )
     survey = generate_survey(
         orders,

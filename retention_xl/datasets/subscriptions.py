@@ -124,6 +124,7 @@ def generate_subscriptions(
     n_customers: int = 800,
     *,
     customer_ids: Sequence[str] | None = None,
+    joined: Sequence[str | pd.Timestamp | np.datetime64] | None = None,
     seed: int = 0,
     start: str | pd.Timestamp = "2023-01-01",
     end: str | pd.Timestamp = "2024-12-31",
@@ -146,6 +147,11 @@ def generate_subscriptions(
     customer_ids : sequence of str, optional
         The subscribers' ids (e.g. a subset of the order customers); default
         ``C00001``, ``C00002``... in order of first subscription.
+    joined : sequence of date-like, optional
+        With ``customer_ids``: the day each customer became a customer (e.g. their
+        first order). The first subscription then starts that day or later, early
+        more often than late (the delay is the remaining period times ``U**3``, U
+        uniform); without it, start days follow the seasonal weights and ``growth``.
     seed : int
         Seed of the random generator.
     start, end : date-like
@@ -202,6 +208,8 @@ def generate_subscriptions(
         raise OutOfRangeError(
             f"mean_gap_months must be >= 1, got {mean_gap_months!r}", argument="mean_gap_months"
         )
+    if joined is not None and customer_ids is None:
+        raise InputError("joined needs customer_ids (one date per id)", argument="joined")
     if customer_ids is None:
         ids = _customer_ids(check_count(n_customers, "n_customers"))
     else:
@@ -225,7 +233,13 @@ def generate_subscriptions(
     amounts = np.array([p.amount for p in plans], dtype="float64")
     intervals = np.array([p.interval for p in plans], dtype=object)
 
-    day0 = np.floor(calendar.time_at(np.sort(rng.random(n)) * calendar.total)).astype(np.int64)
+    if joined is None:
+        day0 = np.floor(calendar.time_at(np.sort(rng.random(n)) * calendar.total))
+        day0 = day0.astype(np.int64)
+    else:
+        joined_day = _joined_days(joined, n, calendar.start, calendar.days)
+        remaining = calendar.days - joined_day
+        day0 = joined_day + np.floor(remaining * rng.random(n) ** 3).astype(np.int64)
     spells = _spells_from_days(np.arange(n, dtype=np.int64), day0, calendar.start, first_month)
 
     def date_of(month: IntArray, anchor: IntArray) -> IntArray:
@@ -331,6 +345,32 @@ def generate_subscriptions(
         }
     )
     return frame
+
+
+def _joined_days(
+    joined: Sequence[str | pd.Timestamp | np.datetime64], n: int, start: np.datetime64, days: int
+) -> IntArray:
+    if len(joined) != n:
+        raise InputError(
+            f"joined must give one date per customer id: {len(joined)} dates for {n} ids",
+            argument="joined",
+        )
+    try:
+        stamps = pd.to_datetime(pd.Series(list(joined), dtype=object), errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"joined has a value that is not a date: {exc}", argument="joined"
+        ) from exc
+    day = (stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]") - start).astype(np.int64)
+    outside = (day < 0) | (day >= days)
+    if outside.any():
+        pos = int(np.flatnonzero(outside)[0])
+        raise OutOfRangeError(
+            f"joined dates must fall inside the period; position {pos} is "
+            f"{str(stamps.iloc[pos].date())!r}",
+            argument="joined",
+        )
+    return np.asarray(day, dtype=np.int64)
 
 
 def _spells_from_days(
