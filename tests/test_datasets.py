@@ -282,6 +282,7 @@ def test_n_orders_targets_the_row_count():
     o = ds.generate_orders(n_orders=100_000, seed=1)
     assert abs(len(o) - 100_000) / 100_000 < 0.10
     assert ds.generate_orders(n_orders=0).empty
+    assert len(ds.generate_orders(n_orders=1)) >= 1
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7])

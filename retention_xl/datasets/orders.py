@@ -307,7 +307,7 @@ def generate_orders(
         )
         rows_per_order = 1.0 + duplicate_rate
         per_customer = (1.0 + float(pilot.repeats.mean())) * rows_per_order
-        n = round(n_orders / per_customer)
+        n = max(1, round(n_orders / per_customer)) if n_orders else 0
         logger.debug("n_orders=%d needs about %d customers", n_orders, n)
     else:
         n = DEFAULT_CUSTOMERS if n_customers is None else check_count(n_customers, "n_customers")
