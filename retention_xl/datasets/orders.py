@@ -180,9 +180,7 @@ def _repeat_times(
 
 def _customer_ids(n: int) -> npt.NDArray[np.object_]:
     width = max(5, len(str(n)))
-    out = np.empty(n, dtype=object)
-    out[:] = [f"C{i:0{width}d}" for i in range(1, n + 1)]
-    return out
+    return np.fromiter((f"C{i:0{width}d}" for i in range(1, n + 1)), dtype=object, count=n)
 
 
 def _strings(values: npt.NDArray[np.object_]) -> pd.Series:
@@ -190,7 +188,7 @@ def _strings(values: npt.NDArray[np.object_]) -> pd.Series:
     return pd.Series(values, dtype="string", copy=False)
 
 
-def empty_orders() -> pd.DataFrame:
+def _empty_orders() -> pd.DataFrame:
     """An orders frame with no rows and the canonical columns and dtypes."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in ORDER_DTYPES.items()})
 
@@ -312,7 +310,7 @@ def generate_orders(
     else:
         n = DEFAULT_CUSTOMERS if n_customers is None else check_count(n_customers, "n_customers")
     if n == 0:
-        return empty_orders()
+        return _empty_orders()
 
     rng = np.random.default_rng([seed, 0])
     customers = _simulate_customers(rng, n, acquisition, buying, process)
@@ -349,8 +347,9 @@ def generate_orders(
     customer_ids = _customer_ids(n)
     columns["customer_id"] = _strings(customer_ids[owner[rows]])
     del owner, customer_ids
-    order_ids = np.empty(m, dtype=object)
-    order_ids[:] = list(map(str, range(first_order_id, first_order_id + m)))
+    order_ids = np.fromiter(
+        map(str, range(first_order_id, first_order_id + m)), dtype=object, count=m
+    )
     columns["order_id"] = _strings(order_ids[rows] if len(twice) else order_ids)
     del order_ids
     columns["order_date"] = (buying.start + day[rows].astype("timedelta64[D]")).astype(
