@@ -43,8 +43,23 @@ class Converter:
         self.skip_bad_rows = skip_bad_rows
         self.index = HeaderIndex(table.headers)
         self.bad = np.zeros(len(table.data), dtype=bool)
+        #: rows left out on purpose (no customer, never billed): not counted as bad
+        self.drop = np.zeros(len(table.data), dtype=bool)
         self.decimal: str | None = None
         self._date_formats: list[str] = []
+
+    def with_table(self, table: RawTable) -> Converter:
+        """A converter for a derived table (e.g. orders collapsed from line items)."""
+        conv = Converter(
+            table,
+            self.report,
+            locale=self.locale,
+            date_format=self.date_format,
+            skip_bad_rows=self.skip_bad_rows,
+        )
+        conv.decimal = self.decimal
+        conv._date_formats = self._date_formats
+        return conv
 
     # -- locale -----------------------------------------------------------
 
@@ -220,8 +235,9 @@ class Converter:
         return pd.Series(out, dtype="string").fillna(default)
 
     def keep(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Drop the rows marked bad and count them in the report."""
+        """Drop the rows marked bad (counted in the report) or left out on purpose."""
         self.report.rows_skipped = int(self.bad.sum())
-        if self.bad.any():
-            frame = frame[~self.bad]
+        gone = self.bad | self.drop
+        if gone.any():
+            frame = frame[~gone]
         return frame.reset_index(drop=True)

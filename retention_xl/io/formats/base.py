@@ -18,6 +18,7 @@ from retention_xl.core.schema import (
 from retention_xl.errors import ExportError, InputError
 from retention_xl.io.convert import Converter
 from retention_xl.io.headers import normalise
+from retention_xl.io.tables import RawTable
 
 __all__ = [
     "ORDER_ROLES",
@@ -25,6 +26,8 @@ __all__ = [
     "SUBSCRIPTION_ROLES",
     "SURVEY_ROLES",
     "Format",
+    "apply_currencies",
+    "collapse_blocks",
     "finish_orders",
     "finish_subscriptions",
     "finish_survey",
@@ -201,6 +204,7 @@ SUBSCRIPTION_ROLES: Mapping[str, Sequence[str]] = {
     ),
     "interval_count": ("interval_count", "interval count", "ogni", "numero periodi"),
     "status": ("status", "stato"),
+    "currency": ORDER_ROLES["currency"],
 }
 
 SURVEY_ROLES: Mapping[str, Sequence[str]] = {
@@ -343,49 +347,7 @@ def finish_orders(
     ``currency`` becomes the reporting currency.
     """
     report = conv.report
-    if "currency" in frame.columns:
-        cur = frame["currency"].astype("string").str.strip().str.upper()
-        frame["currency"] = cur
-        found = sorted(str(c) for c in cur.dropna().unique())
-        report.currencies = tuple(found)
-        rates = {k.upper(): float(v) for k, v in (options.rates or {}).items()}
-        if rates:
-            base = [k for k, v in rates.items() if v == 1.0]
-            if len(base) != 1:
-                raise InputError(
-                    "the rate table needs exactly one reporting currency with rate 1, "
-                    f"got {rates!r}; e.g. --rate EUR=1 --rate USD=0.92",
-                    argument="rates",
-                )
-            missing = [c for c in found if c not in rates]
-            if missing:
-                raise InputError(
-                    f"no exchange rate for {', '.join(missing)}; add e.g. --rate {missing[0]}=RATE "
-                    f"(the value of 1 {missing[0]} in {base[0]})",
-                    argument="rates",
-                )
-            factor = cur.map(rates).astype("float64").fillna(1.0).to_numpy()
-            frame["amount"] = frame["amount"].to_numpy() * factor
-            if "refunded" in frame.columns:
-                frame["refunded"] = frame["refunded"].to_numpy() * factor
-            frame["currency"] = pd.Series(base[0], index=frame.index, dtype="string")
-            if len(found) > 1 or (found and found[0] != base[0]):
-                report.notes.append(
-                    f"amounts converted to {base[0]} with rates "
-                    + ", ".join(f"{c}={rates[c]:g}" for c in found)
-                )
-        elif len(found) > 1:
-            counts = cur.value_counts()
-            raise ExportError(
-                f"has orders in {len(found)} currencies ("
-                + ", ".join(f"{c}: {int(counts[c]):,} rows" for c in found)
-                + "); adding them up would be wrong. Give a rate table, e.g. "
-                f"--rate {found[0]}=1 --rate {found[1]}=RATE, or export one currency at a time",
-                file=conv.table.file,
-                column=currency_column,
-            )
-        if frame["currency"].isna().all():
-            frame = frame.drop(columns="currency")
+    frame = apply_currencies(conv, frame, ("amount", "refunded"), options, currency_column)
     frame = conv.keep(frame) if len(frame) == len(conv.bad) else frame.reset_index(drop=True)
     dup = frame["order_id"].duplicated(keep="first").to_numpy()
     frame = frame[~dup].reset_index(drop=True)
@@ -401,8 +363,78 @@ def finish_orders(
     return frame
 
 
-def finish_subscriptions(conv: Converter, frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop bad rows, validate, fill the report of a subscriptions frame."""
+def apply_currencies(
+    conv: Converter,
+    frame: pd.DataFrame,
+    money: Sequence[str],
+    options: Options,
+    currency_column: str | None,
+) -> pd.DataFrame:
+    """Check currencies; convert ``money`` columns with ``options.rates`` if given.
+
+    Several currencies without rates raise an :class:`ExportError` (never a silent sum).
+    With rates (``{"USD": 0.92, "EUR": 1.0}``: the value of one unit in the reporting
+    currency, which has rate 1) the money columns are converted and ``currency``
+    becomes the reporting currency.
+    """
+    report = conv.report
+    if "currency" not in frame.columns:
+        return frame
+    cur = frame["currency"].astype("string").str.strip().str.upper()
+    frame["currency"] = cur
+    live = cur[~(conv.bad | conv.drop)] if len(cur) == len(conv.bad) else cur
+    found = sorted(str(c) for c in live.dropna().unique())
+    report.currencies = tuple(found)
+    rates = {k.upper(): float(v) for k, v in (options.rates or {}).items()}
+    if rates:
+        base = [k for k, v in rates.items() if v == 1.0]
+        if len(base) != 1:
+            raise InputError(
+                "the rate table needs exactly one reporting currency with rate 1, "
+                f"got {rates!r}; e.g. --rate EUR=1 --rate USD=0.92",
+                argument="rates",
+            )
+        missing = [c for c in found if c not in rates]
+        if missing:
+            raise InputError(
+                f"no exchange rate for {', '.join(missing)}; add e.g. --rate {missing[0]}=RATE "
+                f"(the value of 1 {missing[0]} in {base[0]})",
+                argument="rates",
+            )
+        factor = cur.map(rates).astype("float64").fillna(1.0).to_numpy()
+        for col in money:
+            if col in frame.columns:
+                frame[col] = frame[col].to_numpy() * factor
+        frame["currency"] = pd.Series(base[0], index=frame.index, dtype="string")
+        if len(found) > 1 or (found and found[0] != base[0]):
+            report.notes.append(
+                f"amounts converted to {base[0]} with rates "
+                + ", ".join(f"{c}={rates[c]:g}" for c in found)
+            )
+    elif len(found) > 1:
+        counts = live.value_counts()
+        raise ExportError(
+            f"has rows in {len(found)} currencies ("
+            + ", ".join(f"{c}: {int(counts[c]):,} rows" for c in found)
+            + "); adding them up would be wrong. Give a rate table, e.g. "
+            f"--rate {found[0]}=1 --rate {found[1]}=RATE, or export one currency at a time",
+            file=conv.table.file,
+            column=currency_column,
+        )
+    if frame["currency"].isna().all():
+        frame = frame.drop(columns="currency")
+    return frame
+
+
+def finish_subscriptions(
+    conv: Converter,
+    frame: pd.DataFrame,
+    *,
+    options: Options,
+    currency_column: str | None = None,
+) -> pd.DataFrame:
+    """Currencies, bad rows, validation and report of a subscriptions frame."""
+    frame = apply_currencies(conv, frame, ("amount",), options, currency_column)
     frame = conv.keep(frame) if len(frame) == len(conv.bad) else frame.reset_index(drop=True)
     frame = validate_subscriptions(frame)
     report = conv.report
@@ -415,8 +447,6 @@ def finish_subscriptions(conv: Converter, frame: pd.DataFrame) -> pd.DataFrame:
             max(frame["start_date"].max(), ends.max()) if len(ends) else frame["start_date"].max()
         )
         report.last_date = pd.Timestamp(last)
-    if "currency" in frame.columns:
-        report.currencies = tuple(sorted(str(c) for c in frame["currency"].dropna().unique()))
     return frame
 
 
@@ -437,3 +467,48 @@ def finish_survey(conv: Converter, frame: pd.DataFrame, *, default_kind: str) ->
 def first_bad_position(mask: np.ndarray) -> int:
     """Position of the first True in ``mask``."""
     return int(np.flatnonzero(mask)[0])
+
+
+def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[RawTable, int]:
+    """One row per order from a line-item export (Shopify, WooCommerce one-row-per-item).
+
+    A *block* is a run of consecutive rows with the same ``key`` (the order's lines);
+    each column takes its first non-blank cell in the block (order fields are often
+    only on the first line) and the row number of the block's first line. A key seen
+    in an earlier block (overlapping exports pasted together) is a duplicate: only its
+    first block is kept. Returns the collapsed table and the number of duplicate blocks.
+    """
+    columns = list(dict.fromkeys([key, *columns]))
+    data = table.data[columns]
+    keys = data[key].map(lambda v: v.strip() if isinstance(v, str) else v)
+    blank_key = keys.map(lambda v: v is None or v == "").to_numpy(dtype=bool)
+    if blank_key.any():
+        pos = int(np.flatnonzero(blank_key)[0])
+        raise ExportError(
+            "the order key is blank; every line of an order needs it",
+            file=table.file,
+            row=table.row_of(pos),
+            column=key,
+            value="",
+        )
+    key_arr = keys.to_numpy(dtype=object)
+    starts = np.ones(len(key_arr), dtype=bool)
+    starts[1:] = key_arr[1:] != key_arr[:-1]
+    block = np.cumsum(starts) - 1
+    cleaned = data.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
+    first = cleaned.groupby(block, sort=True).first()
+    first_rows = table.rows[starts]
+    dup = pd.Series(key_arr[starts]).duplicated(keep="first").to_numpy()
+    first = first[~dup].reset_index(drop=True)
+    first = first.astype(object).where(first.notna(), "")
+    collapsed = RawTable(
+        file=table.file,
+        headers=columns,
+        data=first,
+        rows=first_rows[~dup],
+        source=table.source,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        header_rows=table.header_rows,
+    )
+    return collapsed, int(dup.sum())

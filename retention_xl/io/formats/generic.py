@@ -132,7 +132,9 @@ def read_subscriptions_generic(
     )
     if "status" in cols:
         frame["status"] = conv.text(cols["status"], lower=True)
-    return finish_subscriptions(conv, frame)
+    if "currency" in cols:
+        frame["currency"] = conv.text(cols["currency"])
+    return finish_subscriptions(conv, frame, options=options, currency_column=cols.get("currency"))
 
 
 def read_survey_generic(
