@@ -6,6 +6,7 @@ canonical frames of :mod:`retention_xl.core.schema`.
 >>> print("\\n".join(imp.report.lines()))  # doctest: +SKIP
 """
 
+from retention_xl.io.inputs import Inputs, load_inputs
 from retention_xl.io.readers import (
     FORMAT_NAMES,
     detect_format,
@@ -21,7 +22,9 @@ __all__ = [
     "FORMAT_NAMES",
     "Import",
     "ImportReport",
+    "Inputs",
     "detect_format",
+    "load_inputs",
     "parse_mapping",
     "parse_rates",
     "read_orders",

@@ -376,11 +376,14 @@ def parse_dates(
             source = _date_part(text)
             uniq = pd.Series(pd.unique(source[~blank]), dtype="str")
             used, parsed, note = _choose_format(uniq, locale)
-        lookup = pd.Series(parsed.to_numpy(), index=uniq.to_numpy())
+        parsed = pd.Series(parsed)
         if getattr(parsed.dt, "tz", None) is not None:
-            lookup = pd.Series(parsed.dt.tz_localize(None).to_numpy(), index=uniq.to_numpy())
-        mapped = source.map(lookup)
-        vals = pd.to_datetime(mapped).dt.normalize().to_numpy(dtype="datetime64[ns]")
+            parsed = parsed.dt.tz_localize(None)
+        table = np.append(
+            parsed.dt.normalize().to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")
+        )
+        codes = pd.Index(uniq).get_indexer(source)
+        vals = table[np.where(codes < 0, len(table) - 1, codes)]
         sub_bad = ~blank & np.isnat(vals)
         out[idx] = vals
         bad[idx] = sub_bad
