@@ -14,7 +14,9 @@ from retention_xl.progress import enabled, progress
 
 ORDERS_IT = (
     "Cliente;Numero ordine;Data ordine;Totale\n"
-    "Rossi Niccolò;1;03/04/2024;10,50\nVerdi;2;04/04/2024;1.000,00\nRossi Niccolò;3;05/05/2024;5,00\n"
+    "Rossi Niccolò;1;03/04/2024;10,50\n"
+    "Verdi;2;04/04/2024;1.000,00\n"
+    "Rossi Niccolò;3;05/05/2024;5,00\n"
 )
 SURVEY = "Data;Voto;Cliente\n03/04/2024;9;Rossi\n04/04/2024;3;Verdi\n"
 SUBS = (
