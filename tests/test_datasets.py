@@ -69,6 +69,9 @@ def test_bundled_sample_has_the_documented_size(sample):
     assert total < 1_000_000
     assert sample.orders["customer_id"].nunique() == 3000
     assert 10_000 <= len(sample.orders) <= 15_000
+    stats = prepare_orders(sample.orders).stats
+    assert stats.duplicates_removed == int(sample.orders["order_id"].duplicated().sum()) > 0
+    assert stats.cancelled > 0 and stats.refunds > 0
     assert sample.orders["order_date"].min() >= pd.Timestamp("2023-01-01")
     assert sample.orders["order_date"].max() <= pd.Timestamp("2024-12-31")
     assert sample.subscriptions["customer_id"].nunique() == 800

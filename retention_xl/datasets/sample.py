@@ -198,9 +198,9 @@ def read_sample_csv(path: str | Path, kind: str) -> pd.DataFrame:
 def load_sample() -> Sample:
     """Load the bundled sample: a shop with subscriptions and surveys, 2023-2024.
 
-    About 3,000 customers and 11,000 orders (with refunds, cancellations and a few
-    duplicated rows, as real exports have), about 800 subscribers on monthly and annual
-    plans, and about 1,500 NPS and CSAT answers. Every call returns new frames.
+    3,000 customers and about 10,500 order rows (with refunds, cancellations and a few
+    duplicated rows, as real exports have), 800 subscribers on monthly and annual
+    plans, and 1,500 NPS and CSAT answers. Every call returns new frames.
 
     Examples
     --------
