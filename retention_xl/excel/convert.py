@@ -157,10 +157,14 @@ def _flat(value: object, name: str) -> tuple[list[Any], int]:
             return [], 0
         kinds = set(map(type, value))
         if kinds <= {list, tuple}:
-            width = len(value[0])
-            if any(len(row) != width for row in value):
+            widths = set(map(len, value))
+            if len(widths) > 1:
                 raise InputError(f"{name} has rows of different lengths", argument=name)
-            flat = list(itertools.chain.from_iterable(value))
+            width = widths.pop()
+            if width == 1:
+                flat = [row[0] for row in value]
+            else:
+                flat = list(itertools.chain.from_iterable(value))
             if set(map(type, flat)) & {list, tuple}:
                 raise InputError(f"{name} is nested deeper than a 2-D range", argument=name)
             return flat, width
@@ -417,10 +421,11 @@ def _id_cell(cell: object, name: str, where: str) -> str:
 
 
 def _ids(flat: list[Any], width: int, name: str) -> npt.NDArray[np.object_]:
+    """Non-blank cells to id strings (callers drop blank cells first)."""
     kinds = set(map(type, flat))
     if kinds <= {str}:
-        bad = next((i for i, c in enumerate(flat) if c in _INPUT_ERRORS), None)
-        if bad is not None:
+        if not _INPUT_ERRORS.isdisjoint(flat):
+            bad = next(i for i, c in enumerate(flat) if c in _INPUT_ERRORS)
             raise CellErrorValue(flat[bad], name, _where(bad, width))
         return np.array([c.strip() for c in flat], dtype=object)
     if kinds <= {float, int}:
@@ -439,9 +444,15 @@ def ids(value: object, name: str) -> npt.NDArray[np.object_]:
     ['a', '1001', 'b']
     """
     flat, width = _flat(value, name)
-    keep = [i for i, c in enumerate(flat) if not _is_blank(c)]
-    if len(keep) != len(flat):
-        flat = [flat[i] for i in keep]
+    kinds = set(map(type, flat))
+    if kinds <= {str} and all(flat):  # the usual case: no blank cells
+        stripped = [c.strip() for c in flat]
+        if all(stripped):
+            return _ids(stripped, width, name)
+    keep = ~_blank_mask(flat)
+    if not keep.all():
+        flat = [cell for cell, kept in zip(flat, keep.tolist(), strict=True) if kept]
+        width = 1
     return _ids(flat, width, name)
 
 
