@@ -175,9 +175,13 @@ def describe(function: ExcelFunction) -> str:
 
 
 def markdown_table() -> str:
-    """The README's function table: one row per function, from the registry."""
-    rows = ["| Excel | Arguments | Result |", "|---|---|---|"]
+    """The README's function table, one row per function, made from the registry."""
+    rows = [
+        "| Function | Arguments ([optional]) | Returns | Example |",
+        "|---|---|---|---|",
+    ]
     for function in REGISTRY.values():
         names = ", ".join(f"[{a.name}]" if a.optional else a.name for a in function.args)
-        rows.append(f"| {function.name} | {names} | {function.help} |")
+        example = f"`{function.example}` → {function.example_result}"
+        rows.append(f"| {function.name} | {names} | {function.help} | {example} |")
     return "\n".join(rows)
