@@ -140,7 +140,7 @@ def test_cli_listing_agrees_with_the_registry(
     assert result.returncode == 0, result.stderr
     listed = re.findall(r"^([A-Z_]+)\((.*)\)$", result.stdout, re.M)
     assert [name for name, _ in listed] == list(registry.REGISTRY)
-    for (name, args), function in zip(listed, FUNCTIONS, strict=True):
+    for (_name, args), function in zip(listed, FUNCTIONS, strict=True):
         assert [a.strip(" []") for a in args.split(",")] == [a.name for a in function.args]
         assert f"    {function.help}\n" in result.stdout
         for arg in function.args:
