@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retention_xl.core import kpis  # noqa: E402
-from retention_xl.excel import udfs  # noqa: E402
+from retention_xl.core import kpis
+from retention_xl.excel import udfs
 
 CELLS = 1_000_000
 
@@ -88,7 +88,11 @@ def big_ranges() -> None:
             print(f"{label:<40}  returned an error: {result[:60]}")
             continue
         seconds = best_of(fn, 3, 1)
-        goal = "" if target is None else (f"<{target * 1000:.0f} ms " + ("ok" if seconds < target else "SLOW"))
+        goal = (
+            ""
+            if target is None
+            else (f"<{target * 1000:.0f} ms " + ("ok" if seconds < target else "SLOW"))
+        )
         print(f"{label:<40}{seconds * 1000:>8.0f}ms{goal:>14}")
 
 
