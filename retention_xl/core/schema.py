@@ -81,6 +81,19 @@ SUBSCRIPTION_COLUMNS: Final = (
     "interval_count",
 )
 SUBSCRIPTION_INTERVALS: Final = frozenset({"day", "week", "month", "year"})
+#: Stripe's subscription statuses (``cancelled`` is read as ``canceled``).
+SUBSCRIPTION_STATUSES: Final = frozenset(
+    {
+        "active",
+        "past_due",
+        "canceled",
+        "trialing",
+        "incomplete",
+        "incomplete_expired",
+        "unpaid",
+        "paused",
+    }
+)
 SURVEY_COLUMNS: Final = ("answered_at", "score", "kind")
 SURVEY_KINDS: Final = frozenset({"nps", "csat"})
 
@@ -322,12 +335,20 @@ def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:
             "amount": _as_float(s["amount"], "amount", what),
         }
     )
-    if (out["amount"] < 0).any():
-        raise OutOfRangeError("subscriptions.amount must be >= 0", argument="amount")
+    negative = (out["amount"] < 0).to_numpy()
+    if negative.any():
+        pos = int(np.flatnonzero(negative)[0])
+        raise OutOfRangeError(
+            f"subscriptions.amount must be >= 0 (the price per billing interval, without "
+            f"tax), got {out['amount'].iloc[pos]!r} at position {pos}",
+            argument="amount",
+        )
+    if out["amount"].isna().any():
+        pos = int(np.flatnonzero(out["amount"].isna().to_numpy())[0])
+        raise InputError(f"subscriptions.amount is blank at position {pos}", argument="amount")
     interval = s["interval"].astype("string").str.strip().str.lower()
-    interval = interval.str.replace(r"ly$", "", regex=True).replace(
-        {"annual": "year", "annually": "year", "dai": "day", "year": "year"}
-    )
+    interval = interval.str.replace(r"ly$", "", regex=True).str.replace(r"s$", "", regex=True)
+    interval = interval.replace({"annual": "year", "annually": "year", "dai": "day"})
     unknown = sorted(set(interval.dropna().unique()) - SUBSCRIPTION_INTERVALS)
     if unknown or interval.isna().any():
         raise InputError(
@@ -347,7 +368,16 @@ def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:
     else:
         out["interval_count"] = np.ones(len(out), dtype="int64")
     if "status" in s.columns:
-        out["status"] = s["status"].astype("string").str.strip().str.lower().fillna("active")
+        status = s["status"].astype("string").str.strip().str.lower().fillna("active")
+        status = status.str.replace(" ", "_").replace({"cancelled": "canceled"})
+        unknown = sorted(set(status.unique()) - SUBSCRIPTION_STATUSES)
+        if unknown:
+            raise InputError(
+                f"subscriptions.status has unknown value(s) {unknown}; use one of "
+                f"{sorted(SUBSCRIPTION_STATUSES)} (Stripe's statuses)",
+                argument="status",
+            )
+        out["status"] = status
     else:
         out["status"] = pd.Series("active", index=out.index, dtype="string")
     ends = out["end_date"]
