@@ -477,7 +477,10 @@ _BENCH_KPIS = "repeat_rate, clv_cac or at_risk_share"
         Arg("kpi_name", f"The KPI: {_BENCH_KPIS}."),
         Arg("value", "The KPI's value (0.25 for 25 %, 3 for a 3:1 ratio)."),
         Arg(
-            "market", 'The benchmark market, "eu" (default) or "us".', optional=True, default='"eu"'
+            "market",
+            'The market: "eu" (default), "us" or "uk"; only clv_cac differs.',
+            optional=True,
+            default='"eu"',
         ),
     ),
     example='=BENCHMARK("repeat_rate", 0.25)',
@@ -598,7 +601,7 @@ def RFM(customer_ids: object, order_dates: object, amounts: object, as_of: objec
         Arg("measure", '"customers" (default) or "revenue".', optional=True, default='"customers"'),
         Arg(
             "period",
-            '"M" for months (default), "Q" for quarters, "W" for weeks.',
+            '"M" for months (default), "Q" for quarters, "Y" for years.',
             optional=True,
             default='"M"',
         ),
@@ -622,10 +625,11 @@ def COHORT(
     if what == "revenue" and not has_amounts:
         raise InputError('measure "revenue" needs the amounts range', argument="amounts")
     orders = _orders(customer_ids, order_dates, amounts if has_amounts else None)
+    counts = cohorts.cohort_counts(orders, measure=what, period=every)
     matrix = cohorts.cohort_matrix(orders, measure=what, period=every)
-    header: list[object] = ["cohort", *[_offset_label(c) for c in matrix.columns]]
-    frame = matrix.reset_index()
-    frame.iloc[:, 0] = frame.iloc[:, 0].astype(str)
+    frame = pd.DataFrame({"cohort": matrix.index.astype(str), "size": counts["size"].to_numpy()})
+    frame = pd.concat([frame, matrix.reset_index(drop=True)], axis=1)
+    header = ["cohort", "size", *[_offset_label(c) for c in matrix.columns]]
     return convert.table(frame, header)
 
 

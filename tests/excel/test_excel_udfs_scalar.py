@@ -89,8 +89,6 @@ EXAMPLES = [f for f in udfs.REGISTRY.values() if not f.spills]
 
 @pytest.mark.parametrize("function", EXAMPLES, ids=[f.name for f in EXAMPLES])
 def test_every_listed_example_gives_its_listed_result(function: Any) -> None:
-    if function.name.startswith("BENCHMARK"):
-        pytest.importorskip("retention_xl.core.benchmarks")
     name, args = _parse_example(function.example)
     assert name == function.name
     result = call(name, *args)
