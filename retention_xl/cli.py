@@ -228,5 +228,26 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float) -> None:
     _print_report(report, "EUR", as_json=as_json, extra={})
 
 
+@main.command("functions")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text: every function with its arguments; markdown: the README table.",
+)
+@user_errors
+def functions_command(fmt: str) -> None:
+    """List the Excel functions with their arguments and the help Excel shows."""
+    from retention_xl.excel import udfs  # noqa: F401  (fills the registry)
+    from retention_xl.excel.registry import REGISTRY, describe, markdown_table
+
+    if fmt == "markdown":
+        click.echo(markdown_table())
+        return
+    click.echo("\n\n".join(describe(function) for function in REGISTRY.values()))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

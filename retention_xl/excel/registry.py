@@ -1,0 +1,187 @@
+"""The registry of Excel functions: names, arguments, help, and the decorator.
+
+xlwings attaches its own metadata (``__xlfunc__``) only on Windows and in the Office.js
+hosts; on Linux and macOS its decorators do nothing. So the package keeps its own
+registry, which the ``retention-xl functions`` listing, the README table and the tests
+read everywhere, and which :func:`excel_function` fills while it applies xlwings'
+``func``/``arg`` decorators with the same names and help texts.
+
+Each Excel function is a thin wrapper: an implementation that converts the arguments
+(:mod:`retention_xl.excel.convert`) and calls its Python twin in the core. The wrapper
+made here never lets an exception reach a cell: errors become Excel errors as the
+current host can show them (:mod:`retention_xl.excel.hosts`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from retention_xl.excel import convert, hosts
+
+__all__ = [
+    "REGISTRY",
+    "Arg",
+    "ExcelFunction",
+    "describe",
+    "excel_function",
+    "help_line_limit",
+    "markdown_table",
+]
+
+#: Excel's function wizard (classic xlwings) cuts descriptions at 255 characters.
+help_line_limit: Final = 255
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of an Excel function.
+
+    ``default`` is what an optional argument means when left out, as the help shows it.
+    ``lifted`` arguments take one cell or a range: with ranges the function gives one
+    result per cell (array lifting, like ``=A1:A3*2``), so the host passes them as 2-D
+    ranges to keep rows and columns apart.
+    """
+
+    name: str
+    doc: str
+    optional: bool = False
+    default: str | None = None
+    lifted: bool = False
+
+
+@dataclass(frozen=True)
+class ExcelFunction:
+    """An Excel function as the user sees it, and the callable the hosts call."""
+
+    name: str
+    twin: str
+    category: str
+    help: str
+    args: tuple[Arg, ...]
+    example: str
+    example_result: str
+    spills: bool = False
+    udf: Callable[..., Any] = field(default=print, compare=False, repr=False)
+
+    @property
+    def signature(self) -> str:
+        """``CLV(avg_purchase_value, purchase_frequency, lifespan, [gross_margin])``."""
+        parts = [f"[{a.name}]" if a.optional else a.name for a in self.args]
+        return f"{self.name}({', '.join(parts)})"
+
+
+#: Every Excel function, by Excel name, in the order they are defined.
+REGISTRY: dict[str, ExcelFunction] = {}
+
+
+def _xlwings() -> Any:
+    try:
+        import xlwings
+    except ImportError:  # the functions still work from Python, without a host
+        return None
+    return xlwings
+
+
+def excel_function(
+    name: str,
+    *,
+    twin: str,
+    category: str,
+    help: str,
+    args: tuple[Arg, ...],
+    example: str,
+    example_result: str,
+    spills: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``impl`` as the Excel function ``name`` and decorate it for xlwings.
+
+    ``impl`` takes the raw values the host passes (optional arguments default to
+    ``None``) and returns cell values; it may raise. The returned callable is what
+    the host calls: named ``name``, with ``impl``'s parameters, ``help`` as its
+    docstring and no annotations (xlwings would read them as converters).
+    """
+    if name in REGISTRY:
+        raise ValueError(f"the Excel function {name} is registered twice")
+    if len(help) > help_line_limit or "\n" in help:
+        raise ValueError(f"{name}: the help must be one line of at most {help_line_limit} chars")
+
+    def decorate(impl: Callable[..., Any]) -> Callable[..., Any]:
+        params = list(inspect.signature(impl).parameters.values())
+        if [p.name for p in params] != [a.name for a in args]:
+            raise TypeError(f"{name}: the arguments of {impl.__name__} do not match the registry")
+        for param, arg in zip(params, args, strict=True):
+            if arg.optional and param.default is not None:
+                raise TypeError(f"{name}: optional argument {arg.name} must default to None")
+
+        def udf(*values: Any) -> Any:
+            try:
+                return impl(*values)
+            except Exception as exc:
+                return convert.error_result(exc, name, hosts.current_host())
+
+        udf.__name__ = udf.__qualname__ = name
+        udf.__module__ = impl.__module__
+        udf.__doc__ = help
+        udf.__annotations__ = {}
+        udf.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(
+                    a.name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=None if a.optional else inspect.Parameter.empty,
+                )
+                for a in args
+            ]
+        )
+        xw = _xlwings()
+        decorated: Callable[..., Any] = udf
+        if xw is not None:
+            for arg in args:
+                options: dict[str, Any] = {"doc": arg.doc, "err_to_str": True}
+                if arg.lifted:
+                    options["ndim"] = 2
+                decorated = xw.arg(arg.name, **options)(decorated)
+            decorated = xw.func(category=category)(decorated)
+        REGISTRY[name] = ExcelFunction(
+            name=name,
+            twin=twin,
+            category=category,
+            help=help,
+            args=args,
+            example=example,
+            example_result=example_result,
+            spills=spills,
+            udf=decorated,
+        )
+        return decorated
+
+    return decorate
+
+
+def describe(function: ExcelFunction) -> str:
+    """The text listing of one function: signature, help, arguments, example."""
+    lines = [function.signature, f"    {function.help}"]
+    for arg in function.args:
+        default = ""
+        if arg.optional:
+            default = " Optional." if arg.default is None else f" Optional (default {arg.default})."
+        lines.append(f"    {arg.name}: {arg.doc}{default}")
+    lines.append(f"    Example: {function.example} -> {function.example_result}")
+    lines.append(f"    Python: {function.twin}")
+    return "\n".join(lines)
+
+
+def markdown_table() -> str:
+    """The README's function table, one row per function, made from the registry."""
+    rows = [
+        "| Function | Arguments ([optional]) | Returns | Example |",
+        "|---|---|---|---|",
+    ]
+    for function in REGISTRY.values():
+        names = ", ".join(f"[{a.name}]" if a.optional else a.name for a in function.args)
+        example = f"`{function.example}` → {function.example_result}"
+        rows.append(f"| {function.name} | {names} | {function.help} | {example} |")
+    return "\n".join(rows)

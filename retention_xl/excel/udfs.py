@@ -1,0 +1,718 @@
+"""The functions Excel sees: ``=CHURN()``, ``=CLV()``, ``=NPS()``, ``=COHORT()``...
+
+Load this module in a host:
+
+* classic xlwings (Windows): the workbook's ``xlwings.conf`` sheet names it,
+  ``UDF Modules = retention_xl.excel.udfs``; then *Import Functions* in the xlwings tab;
+* xlwings Lite: ``from retention_xl.excel.udfs import *`` in ``main.py`` (with
+  ``retention-xl`` in ``requirements.txt``);
+* xlwings Server: ``import retention_xl.excel.udfs as custom_functions``.
+
+Every function is a thin wrapper: it converts what the host passes
+(:mod:`retention_xl.excel.convert`) and calls its Python twin in the core, which is
+the single source of every number. Functions named in :data:`REGISTRY` with their
+argument help; ``retention-xl functions`` prints the list.
+
+Scalar functions (CHURN, CLV, ...) also take ranges of the same shape and then spill
+one result per cell, like ``=A2:A13/B2:B13`` would; blank cells give blank results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core import kpis
+from retention_xl.errors import InputError, NotEnoughDataError, ZeroDenominatorError
+from retention_xl.excel import convert
+from retention_xl.excel.registry import REGISTRY, Arg, excel_function
+
+__all__ = [
+    "AOV",
+    "AT_RISK",
+    "BENCHMARK",
+    "BENCHMARK_TARGET",
+    "CHURN",
+    "CLV",
+    "CLV_CAC",
+    "COHORT",
+    "CSAT",
+    "GRR",
+    "LIFESPAN",
+    "MRR",
+    "MRR_MOVEMENTS",
+    "NPS",
+    "NRR",
+    "PURCHASE_FREQ",
+    "QUICK_RATIO",
+    "REGISTRY",
+    "REPEAT_RATE",
+    "RETENTION",
+    "RFM",
+    "SURVIVAL",
+]
+
+_KPI = "retention_xl: KPIs"
+_SAAS = "retention_xl: subscriptions"
+_TABLES = "retention_xl: tables"
+_BENCH = "retention_xl: benchmarks"
+
+
+def _lifted(core: Callable[..., Any], *pairs: tuple[object, str]) -> object:
+    """Call ``core`` on numeric arguments: single cells give a number, ranges spill."""
+    values = [convert.as_float_or_grid(value, name) for value, name in pairs]
+    if all(isinstance(v, float) for v in values):
+        return convert.to_excel(core(*values))
+    arrays = [np.asarray(v, dtype=np.float64) for v in values]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(
+            f"{name} {a.shape[0]}x{a.shape[1] if a.ndim > 1 else 1}"
+            for a, (_, name) in zip(arrays, pairs, strict=True)
+        )
+        raise InputError(
+            f"the ranges have different shapes ({shapes}): pass single cells or ranges of "
+            f"the same size",
+            argument=pairs[0][1],
+        ) from None
+    return convert.to_excel(core(*(np.broadcast_to(a, shape) for a in arrays)))
+
+
+def _blank(value: object) -> bool:
+    """An optional argument left out or pointing at a blank cell."""
+    try:
+        return convert.number(value, "value", default=None) is None
+    except InputError:
+        return False
+
+
+# ---------------------------------------------------------------------------- customers
+
+
+@excel_function(
+    "CHURN",
+    twin="retention_xl.churn_rate",
+    category=_KPI,
+    help="Churn rate: customers lost in the period / customers at period start (0.05 = 5 %).",
+    args=(
+        Arg("customers_start", "Customers at the start of the period.", lifted=True),
+        Arg("customers_lost", "Customers lost during the period.", lifted=True),
+    ),
+    example="=CHURN(1000, 50)",
+    example_result="0.05",
+)
+def CHURN(customers_start: object, customers_lost: object) -> object:
+    return _lifted(
+        kpis.churn_rate, (customers_start, "customers_start"), (customers_lost, "customers_lost")
+    )
+
+
+@excel_function(
+    "RETENTION",
+    twin="retention_xl.retention_rate",
+    category=_KPI,
+    help="Customer retention rate: (customers at end - new customers) / customers at start.",
+    args=(
+        Arg("customers_start", "Customers at the start of the period.", lifted=True),
+        Arg("customers_end", "Customers at the end of the period.", lifted=True),
+        Arg("customers_new", "New customers acquired during the period.", lifted=True),
+    ),
+    example="=RETENTION(1000, 1000, 150)",
+    example_result="0.85",
+)
+def RETENTION(customers_start: object, customers_end: object, customers_new: object) -> object:
+    return _lifted(
+        kpis.retention_rate,
+        (customers_start, "customers_start"),
+        (customers_end, "customers_end"),
+        (customers_new, "customers_new"),
+    )
+
+
+@excel_function(
+    "REPEAT_RATE",
+    twin="retention_xl.repeat_purchase_rate",
+    category=_KPI,
+    help=(
+        "Repeat purchase rate: repeat customers / all customers; or give one range of "
+        "customer ids, one per order, for the share of customers with 2+ orders."
+    ),
+    args=(
+        Arg(
+            "repeat_or_ids",
+            "Customers with 2+ purchases; or a range of customer ids, one per order.",
+            lifted=True,
+        ),
+        Arg(
+            "total_customers",
+            "All customers (leave out when the first argument holds customer ids).",
+            optional=True,
+            lifted=True,
+        ),
+    ),
+    example="=REPEAT_RATE(200, 1000)",
+    example_result="0.2",
+)
+def REPEAT_RATE(repeat_or_ids: object, total_customers: object = None) -> object:
+    if _blank(total_customers):
+        # Count orders per customer here (pandas' hash table is several times faster
+        # than the core's text-based path on large ranges), then let the core divide.
+        customer_ids = convert.ids(repeat_or_ids, "customer_ids")
+        if customer_ids.size == 0:
+            raise ZeroDenominatorError(
+                "customer_ids is empty: no customers", argument="customer_ids"
+            )
+        codes, uniques = pd.factorize(customer_ids)
+        repeaters = int(np.count_nonzero(np.bincount(codes) >= 2))
+        return convert.to_excel(kpis.repeat_purchase_rate(repeaters, len(uniques)))
+    return _lifted(
+        kpis.repeat_purchase_rate,
+        (repeat_or_ids, "repeat_customers"),
+        (total_customers, "total_customers"),
+    )
+
+
+@excel_function(
+    "CLV",
+    twin="retention_xl.clv",
+    category=_KPI,
+    help=(
+        "Customer lifetime value: average purchase value x purchase frequency x lifespan "
+        "x gross margin (frequency and lifespan in the same time unit)."
+    ),
+    args=(
+        Arg("avg_purchase_value", "Average value of a purchase.", lifted=True),
+        Arg(
+            "purchase_frequency", "Purchases per customer per period (e.g. per year).", lifted=True
+        ),
+        Arg("lifespan", "Expected customer lifetime, in the same periods.", lifted=True),
+        Arg(
+            "gross_margin",
+            "Gross margin as a fraction 0..1 (default 1: revenue CLV).",
+            optional=True,
+            default="1",
+            lifted=True,
+        ),
+    ),
+    example="=CLV(50, 4, 5)",
+    example_result="1000",
+)
+def CLV(
+    avg_purchase_value: object,
+    purchase_frequency: object,
+    lifespan: object,
+    gross_margin: object = None,
+) -> object:
+    margin = 1.0 if _blank(gross_margin) else gross_margin
+    return _lifted(
+        kpis.clv,
+        (avg_purchase_value, "avg_purchase_value"),
+        (purchase_frequency, "purchase_frequency"),
+        (lifespan, "lifespan"),
+        (margin, "gross_margin"),
+    )
+
+
+@excel_function(
+    "CLV_CAC",
+    twin="retention_xl.clv_cac_ratio",
+    category=_KPI,
+    help="CLV to customer acquisition cost ratio (3 means 3:1; 3 is healthy, 4+ the target).",
+    args=(
+        Arg("clv", "Customer lifetime value.", lifted=True),
+        Arg("cac", "Customer acquisition cost.", lifted=True),
+    ),
+    example="=CLV_CAC(300, 100)",
+    example_result="3",
+)
+def CLV_CAC(clv: object, cac: object) -> object:
+    return _lifted(kpis.clv_cac_ratio, (clv, "clv"), (cac, "cac"))
+
+
+@excel_function(
+    "AOV",
+    twin="retention_xl.aov",
+    category=_KPI,
+    help="Average order value: the mean of the order amounts (blank cells are ignored).",
+    args=(Arg("order_amounts", "Order amounts, net of tax, shipping and refunds."),),
+    example="=AOV({10, 20, 30})",
+    example_result="20",
+)
+def AOV(order_amounts: object) -> object:
+    return convert.to_excel(kpis.aov(convert.numbers(order_amounts, "order_amounts")))
+
+
+@excel_function(
+    "PURCHASE_FREQ",
+    twin="retention_xl.purchase_frequency",
+    category=_KPI,
+    help="Purchase frequency: orders per customer in the period.",
+    args=(
+        Arg("orders", "Orders in the period.", lifted=True),
+        Arg("customers", "Customers who ordered in the period.", lifted=True),
+    ),
+    example="=PURCHASE_FREQ(4000, 1000)",
+    example_result="4",
+)
+def PURCHASE_FREQ(orders: object, customers: object) -> object:
+    return _lifted(kpis.purchase_frequency, (orders, "orders"), (customers, "customers"))
+
+
+@excel_function(
+    "LIFESPAN",
+    twin="retention_xl.lifespan",
+    category=_KPI,
+    help="Expected customer lifespan in periods under a constant churn rate: 1 / churn.",
+    args=(Arg("churn_rate", "Churn rate per period, a fraction 0..1.", lifted=True),),
+    example="=LIFESPAN(0.2)",
+    example_result="5",
+)
+def LIFESPAN(churn_rate: object) -> object:
+    return _lifted(kpis.lifespan, (churn_rate, "churn_rate"))
+
+
+@excel_function(
+    "AT_RISK",
+    twin="retention_xl.at_risk_share",
+    category=_KPI,
+    help=(
+        "Share of customers whose probability of being alive is below threshold (default "
+        "0.5); about 28 % is typical in e-commerce, 18 % a good target."
+    ),
+    args=(
+        Arg("p_alive_values", "Probabilities 0..1 that each customer is still active."),
+        Arg(
+            "threshold",
+            "Below this probability a customer is at risk (default 0.5).",
+            optional=True,
+            default="0.5",
+        ),
+    ),
+    example="=AT_RISK({0.9, 0.2, 0.6, 0.4})",
+    example_result="0.5",
+)
+def AT_RISK(p_alive_values: object, threshold: object = None) -> object:
+    values = convert.numbers(p_alive_values, "p_alive_values")
+    limit = convert.number(threshold, "threshold", default=0.5)
+    return convert.to_excel(kpis.at_risk_share(values, limit))
+
+
+# ---------------------------------------------------------------------------- surveys
+
+
+@excel_function(
+    "NPS",
+    twin="retention_xl.nps",
+    category=_KPI,
+    help=(
+        "Net Promoter Score, -100..100: from 0-10 answers (promoters 9-10, detractors 0-6), "
+        "or from the promoters' and detractors' shares."
+    ),
+    args=(
+        Arg(
+            "scores_or_promoters",
+            "Answers on the 0-10 scale; or the promoters' share (0.7 for 70 %).",
+            lifted=True,
+        ),
+        Arg(
+            "detractors_share",
+            "The detractors' share, when the first argument is the promoters' share.",
+            optional=True,
+            lifted=True,
+        ),
+    ),
+    example="=NPS(0.7, 0.1)",
+    example_result="60",
+)
+def NPS(scores_or_promoters: object, detractors_share: object = None) -> object:
+    if _blank(detractors_share):
+        return convert.to_excel(kpis.nps(convert.numbers(scores_or_promoters, "scores")))
+    return _lifted(
+        kpis.nps,
+        (scores_or_promoters, "promoters_share"),
+        (detractors_share, "detractors_share"),
+    )
+
+
+@excel_function(
+    "CSAT",
+    twin="retention_xl.csat",
+    category=_KPI,
+    help="Customer satisfaction: share of answers at or above satisfied_min (1-5 scale).",
+    args=(
+        Arg("scores", "Answers on the 1-5 scale."),
+        Arg("satisfied_min", "Lowest satisfied score (default 4).", optional=True, default="4"),
+    ),
+    example="=CSAT({5, 4, 2, 5})",
+    example_result="0.75",
+)
+def CSAT(scores: object, satisfied_min: object = None) -> object:
+    answers = convert.numbers(scores, "scores")
+    minimum = convert.number(satisfied_min, "satisfied_min", default=4.0)
+    return convert.to_excel(kpis.csat(answers, minimum))
+
+
+# ---------------------------------------------------------------------------- subscriptions
+
+
+@excel_function(
+    "MRR",
+    twin="retention_xl.mrr",
+    category=_SAAS,
+    help=(
+        "Monthly recurring revenue: customers x average revenue per customer, or the sum "
+        "of a range of monthly amounts."
+    ),
+    args=(
+        Arg(
+            "customers_or_amounts",
+            "Paying customers; or a range of monthly recurring amounts.",
+            lifted=True,
+        ),
+        Arg(
+            "arpc",
+            "Average monthly revenue per customer (leave out for amounts).",
+            optional=True,
+            lifted=True,
+        ),
+    ),
+    example="=MRR(100, 50)",
+    example_result="5000",
+)
+def MRR(customers_or_amounts: object, arpc: object = None) -> object:
+    if _blank(arpc):
+        amounts = convert.numbers(customers_or_amounts, "monthly_amounts")
+        return convert.to_excel(kpis.mrr(amounts))
+    return _lifted(kpis.mrr, (customers_or_amounts, "customers"), (arpc, "arpc"))
+
+
+@excel_function(
+    "NRR",
+    twin="retention_xl.nrr",
+    category=_SAAS,
+    help=(
+        "Net revenue retention: (start MRR + expansion - contraction - churned) / start MRR, "
+        "without new business."
+    ),
+    args=(
+        Arg("start_mrr", "MRR of the customers active at the start.", lifted=True),
+        Arg("expansion", "MRR added by upgrades of those customers.", lifted=True),
+        Arg("contraction", "MRR lost to downgrades, a positive amount.", lifted=True),
+        Arg("churned", "MRR lost to cancellations, a positive amount.", lifted=True),
+    ),
+    example="=NRR(10000, 1500, 500, 800)",
+    example_result="1.02",
+)
+def NRR(start_mrr: object, expansion: object, contraction: object, churned: object) -> object:
+    return _lifted(
+        kpis.nrr,
+        (start_mrr, "start_mrr"),
+        (expansion, "expansion"),
+        (contraction, "contraction"),
+        (churned, "churned"),
+    )
+
+
+@excel_function(
+    "GRR",
+    twin="retention_xl.grr",
+    category=_SAAS,
+    help="Gross revenue retention: (start MRR - contraction - churned) / start MRR; at most 1.",
+    args=(
+        Arg("start_mrr", "MRR of the customers active at the start.", lifted=True),
+        Arg("contraction", "MRR lost to downgrades, a positive amount.", lifted=True),
+        Arg("churned", "MRR lost to cancellations, a positive amount.", lifted=True),
+    ),
+    example="=GRR(10000, 500, 800)",
+    example_result="0.87",
+)
+def GRR(start_mrr: object, contraction: object, churned: object) -> object:
+    return _lifted(
+        kpis.grr, (start_mrr, "start_mrr"), (contraction, "contraction"), (churned, "churned")
+    )
+
+
+@excel_function(
+    "QUICK_RATIO",
+    twin="retention_xl.quick_ratio",
+    category=_SAAS,
+    help="SaaS quick ratio: (new + expansion MRR) / (contraction + churned MRR); 4+ is efficient.",
+    args=(
+        Arg("new_mrr", "MRR from new customers.", lifted=True),
+        Arg("expansion", "MRR added by upgrades.", lifted=True),
+        Arg("contraction", "MRR lost to downgrades, a positive amount.", lifted=True),
+        Arg("churned", "MRR lost to cancellations, a positive amount.", lifted=True),
+    ),
+    example="=QUICK_RATIO(3000, 1000, 400, 600)",
+    example_result="4",
+)
+def QUICK_RATIO(new_mrr: object, expansion: object, contraction: object, churned: object) -> object:
+    return _lifted(
+        kpis.quick_ratio,
+        (new_mrr, "new_mrr"),
+        (expansion, "expansion"),
+        (contraction, "contraction"),
+        (churned, "churned"),
+    )
+
+
+# ---------------------------------------------------------------------------- benchmarks
+
+_BENCH_KPIS = "repeat_rate, clv_cac or at_risk_share"
+
+
+@excel_function(
+    "BENCHMARK",
+    twin="retention_xl.core.benchmarks.rate_kpi",
+    category=_BENCH,
+    help=(
+        "Rates a KPI against the published benchmarks: below, average, healthy or "
+        f"excellent. kpi_name: {_BENCH_KPIS}."
+    ),
+    args=(
+        Arg("kpi_name", f"The KPI: {_BENCH_KPIS}."),
+        Arg("value", "The KPI's value (0.25 for 25 %, 3 for a 3:1 ratio)."),
+        Arg(
+            "market",
+            'The market: "eu" (default), "us" or "uk"; only clv_cac differs.',
+            optional=True,
+            default='"eu"',
+        ),
+    ),
+    example='=BENCHMARK("repeat_rate", 0.25)',
+    example_result="healthy",
+)
+def BENCHMARK(kpi_name: object, value: object, market: object = None) -> object:
+    from retention_xl.core import benchmarks
+
+    kpi = convert.text(kpi_name, "kpi_name")
+    number = convert.number(value, "value")
+    where = convert.text(market, "market", default="eu")
+    return convert.to_excel(benchmarks.rate_kpi(kpi, number, market=where))
+
+
+@excel_function(
+    "BENCHMARK_TARGET",
+    twin="retention_xl.core.benchmarks.benchmark_target",
+    category=_BENCH,
+    help=(
+        "The benchmark value of a KPI at a level: below, average, healthy or excellent "
+        f"(default). kpi_name: {_BENCH_KPIS}."
+    ),
+    args=(
+        Arg("kpi_name", f"The KPI: {_BENCH_KPIS}."),
+        Arg(
+            "level",
+            'The level, "excellent" (default), "healthy" or "average".',
+            optional=True,
+            default='"excellent"',
+        ),
+    ),
+    example='=BENCHMARK_TARGET("repeat_rate")',
+    example_result="0.3",
+)
+def BENCHMARK_TARGET(kpi_name: object, level: object = None) -> object:
+    from retention_xl.core import benchmarks
+
+    kpi = convert.text(kpi_name, "kpi_name")
+    where = convert.text(level, "level", default="excellent")
+    return convert.to_excel(benchmarks.benchmark_target(kpi, where))
+
+
+# ---------------------------------------------------------------------------- spilled tables
+
+
+def _orders(customer_ids: object, order_dates: object, amounts: object | None) -> pd.DataFrame:
+    """Three aligned ranges as the canonical orders frame (one order per row)."""
+    columns: dict[str, tuple[object, convert.Kind]] = {
+        "customer_ids": (customer_ids, "id"),
+        "order_dates": (order_dates, "date"),
+    }
+    if amounts is not None:
+        columns["amounts"] = (amounts, "number")
+    data = convert.aligned(columns)
+    n = len(data["customer_ids"])
+    if n == 0:
+        raise NotEnoughDataError("customer_ids has no orders", argument="customer_ids")
+    return pd.DataFrame(
+        {
+            "customer_id": data["customer_ids"],
+            "order_id": np.arange(1, n + 1).astype(str),
+            "order_date": data["order_dates"],
+            # Without amounts every order counts as a purchase of 1.
+            "amount": data["amounts"] if amounts is not None else np.ones(n),
+        }
+    )
+
+
+@excel_function(
+    "RFM",
+    twin="retention_xl.core.customers.rfm_table",
+    category=_TABLES,
+    help=(
+        "Spills the RFM table: one row per customer with recency (days), frequency, "
+        "monetary, R, F, M scores 1-5 (5 best) and segment."
+    ),
+    args=(
+        Arg("customer_ids", "Customer id of each order (one row per order)."),
+        Arg("order_dates", "Date of each order."),
+        Arg("amounts", "Amount of each order, net of tax, shipping and refunds."),
+        Arg(
+            "as_of",
+            "The day to measure recency from (default: the last order date).",
+            optional=True,
+            default="last order date",
+        ),
+    ),
+    example="=RFM(Orders!A2:A500, Orders!C2:C500, Orders!D2:D500)",
+    example_result="a table: customer, recency, frequency, monetary, R, F, M, segment",
+    spills=True,
+)
+def RFM(customer_ids: object, order_dates: object, amounts: object, as_of: object = None) -> object:
+    from retention_xl.core import customers
+
+    orders = _orders(customer_ids, order_dates, amounts)
+    when = convert.date(as_of, "as_of", default=None)
+    rfm = customers.rfm_table(orders, as_of=when)
+    frame = rfm.reset_index()
+    columns = [frame.columns[0], "recency", "frequency", "monetary", "R", "F", "M", "segment"]
+    return convert.table(
+        frame[columns],
+        ["customer", "recency", "frequency", "monetary", "R", "F", "M", "segment"],
+    )
+
+
+@excel_function(
+    "COHORT",
+    twin="retention_xl.core.cohorts.cohort_matrix",
+    category=_TABLES,
+    help=(
+        "Spills the cohort matrix: rows = first-purchase period, columns = periods since, "
+        "cells = share of the cohort active (or of its first-period revenue)."
+    ),
+    args=(
+        Arg("customer_ids", "Customer id of each order (one row per order)."),
+        Arg("order_dates", "Date of each order."),
+        Arg("amounts", 'Amount of each order (needed for measure "revenue").', optional=True),
+        Arg("measure", '"customers" (default) or "revenue".', optional=True, default='"customers"'),
+        Arg(
+            "period",
+            '"M" for months (default), "Q" for quarters, "Y" for years.',
+            optional=True,
+            default='"M"',
+        ),
+    ),
+    example="=COHORT(Orders!A2:A500, Orders!C2:C500)",
+    example_result="a table: cohort, then one column per period since the first purchase",
+    spills=True,
+)
+def COHORT(
+    customer_ids: object,
+    order_dates: object,
+    amounts: object = None,
+    measure: object = None,
+    period: object = None,
+) -> object:
+    from retention_xl.core import cohorts
+
+    what = convert.text(measure, "measure", default="customers", choices=("customers", "revenue"))
+    every = str(convert.text(period, "period", default="m")).upper()
+    has_amounts = not _blank_range(amounts)
+    if what == "revenue" and not has_amounts:
+        raise InputError('measure "revenue" needs the amounts range', argument="amounts")
+    orders = _orders(customer_ids, order_dates, amounts if has_amounts else None)
+    counts = cohorts.cohort_counts(orders, measure=what, period=every)
+    matrix = cohorts.cohort_matrix(orders, measure=what, period=every)
+    frame = pd.DataFrame({"cohort": matrix.index.astype(str), "size": counts["size"].to_numpy()})
+    frame = pd.concat([frame, matrix.reset_index(drop=True)], axis=1)
+    header = ["cohort", "size", *[_offset_label(c) for c in matrix.columns]]
+    return convert.table(frame, header)
+
+
+def _offset_label(column: object) -> object:
+    return int(column) if isinstance(column, (int, np.integer)) else str(column)
+
+
+def _blank_range(value: object) -> bool:
+    """An optional range left out, or a range of blank cells only."""
+    if value is None:
+        return True
+    flat = value if isinstance(value, (list, tuple)) else [value]
+    cells = [c for row in flat for c in (row if isinstance(row, (list, tuple)) else [row])]
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+@excel_function(
+    "MRR_MOVEMENTS",
+    twin="retention_xl.core.subscriptions.mrr_movements",
+    category=_TABLES,
+    help=(
+        "Spills MRR movements by month: starting MRR, new, expansion, contraction, churn, "
+        "reactivation, ending MRR, customers."
+    ),
+    args=(
+        Arg("customer_ids", "Customer id of each row (one row per customer and month)."),
+        Arg("months", "The month of each row (any date in the month)."),
+        Arg("mrr", "The customer's MRR in that month."),
+    ),
+    example="=MRR_MOVEMENTS(Mrr!A2:A900, Mrr!B2:B900, Mrr!C2:C900)",
+    example_result="a table: month, starting_mrr, new, expansion, contraction, churn, "
+    "reactivation, ending_mrr, customers",
+    spills=True,
+)
+def MRR_MOVEMENTS(customer_ids: object, months: object, mrr: object) -> object:
+    from retention_xl.core import subscriptions
+
+    data = convert.aligned(
+        {"customer_ids": (customer_ids, "id"), "months": (months, "date"), "mrr": (mrr, "number")}
+    )
+    if len(data["customer_ids"]) == 0:
+        raise NotEnoughDataError("customer_ids has no rows", argument="customer_ids")
+    month = pd.DatetimeIndex(data["months"]).to_period("M").to_timestamp()
+    long = pd.DataFrame({"customer_id": data["customer_ids"], "month": month, "mrr": data["mrr"]})
+    movements = subscriptions.mrr_movements(long)
+    columns = [
+        "starting_mrr",
+        "new",
+        "expansion",
+        "contraction",
+        "churn",
+        "reactivation",
+        "ending_mrr",
+        "customers",
+    ]
+    frame = movements[columns].reset_index()
+    return convert.table(frame, ["month", *columns])
+
+
+@excel_function(
+    "SURVIVAL",
+    twin="retention_xl.core.survival.kaplan_meier",
+    category=_TABLES,
+    help=(
+        "Spills the Kaplan-Meier survival table: time, customers at risk, events, "
+        "censored, survival."
+    ),
+    args=(
+        Arg("durations", "How long each customer has been observed (days, months...)."),
+        Arg("ended_flags", "TRUE (or 1) if the customer left, FALSE (or 0) if still active."),
+    ),
+    example="=SURVIVAL(Customers!F2:F900, Customers!G2:G900)",
+    example_result="a table: time, at_risk, events, censored, survival",
+    spills=True,
+)
+def SURVIVAL(durations: object, ended_flags: object) -> object:
+    from retention_xl.core import survival
+
+    data = convert.aligned(
+        {"durations": (durations, "number"), "ended_flags": (ended_flags, "flag")}
+    )
+    if len(data["durations"]) == 0:
+        raise NotEnoughDataError("durations has no customers", argument="durations")
+    km = survival.kaplan_meier(data["durations"], data["ended_flags"])
+    columns = ["time", "at_risk", "events", "censored", "survival"]
+    return convert.table(km[columns], columns)

@@ -1,0 +1,126 @@
+"""The functions loaded by xlwings' own Office.js machinery (what xlwings Lite and
+xlwings Server run), in a subprocess: xlwings chooses its decorators at import time.
+
+``XLWINGS_ON_SERVER=true`` makes ``xlwings.func`` the Office.js decorator; that code
+(``xlwings.pro``) asks for a license key, and ``noncommercial`` is the key xlwings
+documents for non-commercial use such as this test. The calls go through
+``custom_functions_call`` with the raw payload Excel sends: 2-D lists, ``""`` for
+blanks, error cells as dicts, dates as serial numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retention_xl.excel import udfs
+
+REGISTRY = udfs.REGISTRY
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    import xlwings as xw
+    from xlwings import server
+    from retention_xl.excel import hosts, udfs
+    from retention_xl.excel.registry import REGISTRY
+
+    def call(name, *args):
+        data = {"func_name": name, "args": list(args), "version": xw.__version__,
+                "client": "Office.js", "runtime": "1.4", "culture_info_name": "en-US",
+                "date_format": "yyyy-mm-dd"}
+        try:
+            return {"result": asyncio.run(server.custom_functions_call(data, udfs))}
+        except Exception as exc:
+            return {"raised": type(exc).__name__, "message": str(exc)}
+
+    err = lambda code, kind: {"type": "Error", "basicValue": code, "errorType": kind}
+    calls = json.loads(sys.stdin.read())
+    out = {
+        "host": hosts.current_host().value,
+        "meta": server.custom_functions_meta(udfs),
+        "registry": {name: [a.name for a in f.args] for name, f in REGISTRY.items()},
+        "results": [call(name, *args) for name, args in calls],
+    }
+    print(json.dumps(out, default=str))
+    """
+)
+
+DIV0 = {"type": "Error", "basicValue": "#DIV/0!", "errorType": "Div0"}
+CALLS: list[tuple[str, list[Any]]] = [
+    ("CHURN", [[[1000]], [[50]]]),  # 0: single cells
+    ("CHURN", [[[0]], [[0]]]),  # 1: #DIV/0!
+    ("CHURN", [[[100]], [[150]]]),  # 2: #NUM!
+    ("CHURN", [[["100"]], [[5]]]),  # 3: #VALUE! with message
+    ("NPS", [[[10], [9], [""], [8], [3]], None]),  # 4: blank cell, missing optional
+    ("NPS", [[[10], [DIV0]], None]),  # 5: an error cell in the range
+    ("CHURN", [[[1000], [800]], [[50], [80]]]),  # 6: ranges spill
+    ("CLV", [[[50]], [[4]], [[5]], [[""]]]),  # 7: blank optional -> default
+    ("REPEAT_RATE", [[["a"], ["b"], ["a"], [""]], None]),  # 8: ids form
+    ("AOV", [[[10, 20], [30, ""]]]),  # 9: 2-D range
+    ("NPS", [[[]], None]),  # 10: nothing at all
+]
+
+
+@pytest.fixture(scope="module")
+def officejs() -> dict[str, Any]:
+    env = dict(os.environ)
+    env.update(
+        XLWINGS_ON_SERVER="true",
+        XLWINGS_LICENSE_KEY="noncommercial",
+        PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        input=json.dumps(CALLS),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_host_detected_as_officejs(officejs: dict[str, Any]) -> None:
+    assert officejs["host"] == "officejs"
+
+
+def test_metadata_lists_every_function_with_help_and_argument_docs(
+    officejs: dict[str, Any],
+) -> None:
+    meta = {f["name"]: f for f in officejs["meta"]["functions"]}
+    assert set(meta) == set(REGISTRY)
+    for name, function in REGISTRY.items():
+        entry = meta[name]
+        assert entry["description"] == function.help
+        params = entry["parameters"]
+        assert [p["name"] for p in params] == [a.name for a in function.args]
+        assert [p["description"] for p in params] == [a.doc for a in function.args]
+        assert [p.get("optional", False) for p in params] == [a.optional for a in function.args]
+    assert officejs["meta"]["allowErrorForDataTypeAny"] is True
+
+
+def test_results_and_real_error_values(officejs: dict[str, Any]) -> None:
+    r = officejs["results"]
+    assert r[0] == {"result": [[0.05]]}
+    assert r[1] == {"result": [[{"type": "Error", "errorType": "Div0"}]]}
+    assert r[2] == {"result": [[{"type": "Error", "errorType": "Num"}]]}
+    assert r[3]["raised"] == "ExcelValueError"
+    assert "'100' stored as text" in r[3]["message"]
+    assert r[4] == {"result": [[25.0]]}  # (2 promoters - 1 detractor) / 4 answers
+    assert r[5] == {"result": [[{"type": "Error", "errorType": "Div0"}]]}
+    assert r[6] == {"result": [[0.05], [0.1]]}
+    assert r[7] == {"result": [[1000.0]]}
+    assert r[8] == {"result": [[0.5]]}
+    assert r[9] == {"result": [[20.0]]}
+    assert r[10] == {"result": [[{"type": "Error", "errorType": "NotAvailable"}]]}
