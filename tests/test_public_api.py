@@ -1,0 +1,50 @@
+"""The public API stays in sync: every core module's ``__all__`` is re-exported."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import retention_xl
+
+CORE_MODULES = [
+    "kpis",
+    "customers",
+    "periods",
+    "cohorts",
+    "subscriptions",
+    "survey",
+    "survival",
+    "benchmarks",
+    "report",
+]
+NOT_REEXPORTED = {"KPI_UNITS"}
+
+
+def test_all_names_exist_and_are_unique():
+    assert len(retention_xl.__all__) == len(set(retention_xl.__all__))
+    for name in retention_xl.__all__:
+        assert hasattr(retention_xl, name), name
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_modules_are_exported_at_the_top(module):
+    mod = importlib.import_module(f"retention_xl.core.{module}")
+    missing = set(mod.__all__) - set(retention_xl.__all__) - NOT_REEXPORTED
+    assert not missing, f"retention_xl.core.{module} names not exported: {sorted(missing)}"
+    for name in mod.__all__:
+        if name in retention_xl.__all__:
+            assert getattr(retention_xl, name) is getattr(mod, name)
+
+
+def test_import_needs_only_the_core_dependencies():
+    code = (
+        "import sys, retention_xl\n"
+        "heavy = {'xlsxwriter', 'openpyxl', 'xlwings', 'python_calamine', 'click'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
