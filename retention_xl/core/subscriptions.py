@@ -96,6 +96,8 @@ def _month_start(number: IntArray) -> pd.DatetimeIndex:
 
 
 def _one_month(value: object, argument: str) -> int:
+    if isinstance(value, pd.Period):
+        value = value.start_time
     try:
         stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -181,3 +181,25 @@ def test_exported_from_the_package():
     assert rx.rate_kpi is rate_kpi
     assert rx.benchmark_target is benchmark_target
     assert rx.gap_to_target is gap_to_target
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("CLV:CAC", "clv_cac"),
+        ("clv / cac", "clv_cac"),
+        ("LTV-CAC", "clv_cac"),
+        ("Repeat purchase rate", "repeat_rate"),
+        ("tasso di ritorno", "repeat_rate"),
+        ("at risk", "at_risk_share"),
+        (" AT_RISK_SHARE ", "at_risk_share"),
+    ],
+)
+def test_kpi_names_are_forgiving(name, key):
+    assert benchmark_target(name) == benchmark_target(key)
+    assert rate_kpi(name, 0.25) == rate_kpi(key, 0.25)
+
+
+@pytest.mark.parametrize(("market", "same_as"), [("Europe", "eu"), ("it", "eu"), ("USA", "us")])
+def test_market_aliases(market, same_as):
+    assert rate_kpi("clv_cac", 2.7, market=market) == rate_kpi("clv_cac", 2.7, market=same_as)
