@@ -7,8 +7,10 @@ one-line message on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 try:
@@ -21,6 +23,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 from retention_xl import __version__
 from retention_xl.errors import RetentionError
+from retention_xl.io.cli_options import ExportOptions, export_options, input_files
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,6 +51,28 @@ click.ClickException.exit_code = 2
 @click.version_option(__version__, prog_name="retention-xl")
 def main() -> None:
     """Customer-retention analytics for Excel: KPIs, workbooks, refresh, predictions."""
+
+
+@main.command()
+@input_files
+@export_options
+@click.option("--json", "as_json", is_flag=True, help="Print the import reports as JSON.")
+@user_errors
+def check(
+    orders: Path | None,
+    subscriptions: Path | None,
+    survey: Path | None,
+    export: ExportOptions,
+    as_json: bool,
+) -> None:
+    """Read exports and report what was found (rows, customers, dates, duplicates,
+    refunds, currencies), without building anything."""
+    inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+    if as_json:
+        click.echo(json.dumps(inputs.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in inputs.lines():
+            click.echo(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,11 +5,31 @@ the workbook's cached values and the CLI all call it.
 """
 
 from retention_xl.core.benchmarks import (
+    ACQUISITION_VS_RETENTION_COST,
     BENCHMARKS,
+    LEVELS,
+    MARKETS,
+    Benchmark,
+    Fact,
     benchmark_table,
     benchmark_target,
     gap_to_target,
     rate_kpi,
+)
+from retention_xl.core.cohorts import (
+    MEASURES,
+    cohort_counts,
+    cohort_matrix,
+)
+from retention_xl.core.customers import (
+    SEGMENT_ACTIONS,
+    SEGMENTS,
+    SUMMARY_COLUMNS,
+    SegmentRules,
+    customer_summary,
+    rfm_scores,
+    rfm_table,
+    segment_summary,
 )
 from retention_xl.core.kpis import (
     aov,
@@ -28,6 +48,10 @@ from retention_xl.core.kpis import (
     repeat_purchase_rate,
     retention_rate,
 )
+from retention_xl.core.periods import (
+    PERIOD_COLUMNS,
+    period_table,
+)
 from retention_xl.core.schema import (
     OrderStats,
     PreparedOrders,
@@ -37,19 +61,45 @@ from retention_xl.core.schema import (
     validate_survey,
 )
 from retention_xl.core.subscriptions import (
+    COUNTED_STATUSES,
+    MOVEMENT_COLUMNS,
+    SubscriptionKpis,
     monthly_mrr,
     mrr_movements,
     subscription_kpis,
     subscription_movements,
 )
-from retention_xl.core.survey import NpsBreakdown, nps_breakdown, survey_summary
-from retention_xl.core.survival import customer_lifetimes, kaplan_meier
+from retention_xl.core.survey import (
+    SURVEY_SUMMARY_COLUMNS,
+    NpsBreakdown,
+    nps_breakdown,
+    survey_summary,
+)
+from retention_xl.core.survival import (
+    customer_lifetimes,
+    kaplan_meier,
+)
 
 __all__ = [
+    "ACQUISITION_VS_RETENTION_COST",
     "BENCHMARKS",
+    "COUNTED_STATUSES",
+    "LEVELS",
+    "MARKETS",
+    "MEASURES",
+    "MOVEMENT_COLUMNS",
+    "PERIOD_COLUMNS",
+    "SEGMENTS",
+    "SEGMENT_ACTIONS",
+    "SUMMARY_COLUMNS",
+    "SURVEY_SUMMARY_COLUMNS",
+    "Benchmark",
+    "Fact",
     "NpsBreakdown",
     "OrderStats",
     "PreparedOrders",
+    "SegmentRules",
+    "SubscriptionKpis",
     "aov",
     "at_risk_share",
     "benchmark_table",
@@ -57,8 +107,11 @@ __all__ = [
     "churn_rate",
     "clv",
     "clv_cac_ratio",
+    "cohort_counts",
+    "cohort_matrix",
     "csat",
     "customer_lifetimes",
+    "customer_summary",
     "gap_to_target",
     "grr",
     "kaplan_meier",
@@ -69,12 +122,16 @@ __all__ = [
     "nps",
     "nps_breakdown",
     "nrr",
+    "period_table",
     "prepare_orders",
     "purchase_frequency",
     "quick_ratio",
     "rate_kpi",
     "repeat_purchase_rate",
     "retention_rate",
+    "rfm_scores",
+    "rfm_table",
+    "segment_summary",
     "subscription_kpis",
     "subscription_movements",
     "survey_summary",

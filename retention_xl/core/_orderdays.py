@@ -1,0 +1,201 @@
+"""Orders reduced to integer arrays: the shared fast path of the order analytics.
+
+:func:`load_order_days` runs :func:`~retention_xl.core.schema.prepare_orders` (so
+deduplication and the refund/cancellation rule are the same everywhere), cuts the
+orders at ``as_of`` and codes customers as integers with :func:`pandas.factorize`.
+Purchases are then collapsed to one row per (customer, purchase day), sorted by
+customer then day. Customer summaries, period tables and cohorts are a few numpy
+passes over these arrays; no Python loop touches a row.
+
+Days are whole days counted from 1970-01-01 (``datetime64[D]`` as ``int64``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from retention_xl.core.schema import PreparedOrders, prepare_orders
+from retention_xl.errors import InputError
+
+__all__ = [
+    "FREQS",
+    "AsOf",
+    "IntArray",
+    "OrderDays",
+    "days_to_timestamps",
+    "load_order_days",
+    "period_label",
+    "period_number",
+    "period_start_day",
+    "resolve_freq",
+]
+
+IntArray: TypeAlias = npt.NDArray[np.int64]
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+AsOf: TypeAlias = str | dt.date | pd.Timestamp | np.datetime64 | None
+
+FREQS: Final = ("M", "Q", "Y")
+_MONTHS_PER: Final = {"M": 1, "Q": 3, "Y": 12}
+_MAX_FIXED_WIDTH: Final = 64
+
+
+def resolve_freq(freq: object, argument: str = "freq") -> str:
+    """Return ``"M"``, ``"Q"`` or ``"Y"`` for ``freq`` (case-insensitive) or raise."""
+    if isinstance(freq, str) and freq.strip().upper() in _MONTHS_PER:
+        return freq.strip().upper()
+    raise InputError(
+        f"{argument} must be one of {list(FREQS)} (month, quarter, year), got {freq!r}",
+        argument=argument,
+    )
+
+
+def period_number(days: IntArray, freq: str) -> IntArray:
+    """Calendar period of each day: months (or quarters, years) since 1970-01."""
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return months // _MONTHS_PER[freq]
+
+
+def period_start_day(periods: IntArray, freq: str) -> IntArray:
+    """First day (days since 1970-01-01) of each period number from :func:`period_number`."""
+    months = (periods * _MONTHS_PER[freq]).astype("datetime64[M]")
+    return months.astype("datetime64[D]").astype(np.int64)
+
+
+def period_label(period: int, freq: str) -> str:
+    """Human label of a period number: ``2024-01``, ``2024-Q1`` or ``2024``."""
+    first_month = np.datetime64(int(period * _MONTHS_PER[freq]), "M")
+    year, month = str(first_month).split("-")
+    if freq == "M":
+        return f"{year}-{month}"
+    if freq == "Q":
+        return f"{year}-Q{(int(month) - 1) // 3 + 1}"
+    return year
+
+
+def _as_of_day(as_of: AsOf) -> int:
+    if isinstance(as_of, bool) or not isinstance(
+        as_of, (str, dt.date, pd.Timestamp, np.datetime64)
+    ):
+        raise InputError(
+            f"as_of must be a date (a Timestamp, datetime, date or 'YYYY-MM-DD'), got {as_of!r}",
+            argument="as_of",
+        )
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"as_of is not a date: {as_of!r}; write it as 'YYYY-MM-DD'", argument="as_of"
+        ) from exc
+    if pd.isna(stamp):
+        raise InputError(f"as_of is not a date: {as_of!r}", argument="as_of")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return int(np.datetime64(stamp.normalize().date(), "D").astype(np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDays:
+    """Orders up to ``as_of`` as integer arrays (see the module docstring).
+
+    Row arrays (every prepared row up to ``as_of``, refunds included):
+    ``row_code``, ``row_day``, ``row_revenue``. Purchase-day arrays (one entry per
+    distinct customer and purchase day, sorted by customer then day): ``code``,
+    ``day``, ``orders`` (purchases that day). ``ids[code]`` is the customer id.
+    """
+
+    ids: pd.Index
+    as_of: int
+    row_code: IntArray
+    row_day: IntArray
+    row_revenue: FloatArray
+    code: IntArray
+    day: IntArray
+    orders: IntArray
+
+    @property
+    def first_row_day(self) -> int | None:
+        """Earliest day of any row (purchase or refund), ``None`` when empty."""
+        return None if self.row_day.size == 0 else int(self.row_day.min())
+
+    def customer_starts(self) -> IntArray:
+        """Index in the purchase-day arrays where each customer's days begin."""
+        if self.code.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        change = np.empty(self.code.size, dtype=bool)
+        change[0] = True
+        np.not_equal(self.code[1:], self.code[:-1], out=change[1:])
+        return np.flatnonzero(change).astype(np.int64)
+
+
+def _factorize(values: npt.NDArray[np.object_], *, sort: bool) -> tuple[IntArray, pd.Index]:
+    """``pd.factorize(values, sort=sort)``, faster: hash first, then sort the uniques.
+
+    pandas sorts object uniques with Python comparisons; a fixed-width unicode copy
+    sorts in C (same code-point order) when the ids are short enough to copy cheaply.
+    """
+    codes, uniques = pd.factorize(values, sort=False)
+    if not sort or len(uniques) < 2:
+        return codes.astype(np.int64), pd.Index(uniques, dtype="string")
+    as_object = np.asarray(uniques, dtype=object)
+    longest = max(map(len, as_object))
+    if longest <= _MAX_FIXED_WIDTH:
+        order = np.argsort(as_object.astype(f"U{longest}"), kind="stable")
+    else:
+        order = np.asarray(sorted(range(len(as_object)), key=as_object.__getitem__))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    return rank[codes], pd.Index(as_object[order], dtype="string")
+
+
+def load_order_days(
+    orders: pd.DataFrame | PreparedOrders, as_of: AsOf, *, sort_ids: bool = True
+) -> OrderDays:
+    """Prepare ``orders`` and reduce them to :class:`OrderDays`.
+
+    ``as_of`` (inclusive, day precision) cuts off later orders; ``None`` means the
+    day of the last order (of any row) in the data. With ``sort_ids`` customer codes
+    follow the sorted ids (for tables indexed by customer); otherwise first appearance.
+    """
+    prepared = prepare_orders(orders)
+    frame = prepared.frame
+    day: IntArray = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    last = int(day.max()) if day.size else 0
+    cut = last if as_of is None else _as_of_day(as_of)
+    keep = day <= cut
+    every = bool(keep.all())
+    ids_col = frame["customer_id"].to_numpy(dtype=object)
+    row_code, ids = _factorize(ids_col if every else ids_col[keep], sort=sort_ids)
+    revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
+    purchase = frame["is_purchase"].to_numpy(dtype=bool)
+    if not every:
+        day, revenue, purchase = day[keep], revenue[keep], purchase[keep]
+    p_code, p_day = row_code[purchase], day[purchase]
+    if p_code.size:
+        lo = int(p_day.min())
+        span = int(p_day.max()) - lo + 1
+        keys, counts = np.unique(p_code * span + (p_day - lo), return_counts=True)
+        code, rem = np.divmod(keys, span)
+        pday = rem + lo
+    else:
+        code = pday = counts = np.zeros(0, dtype=np.int64)
+    return OrderDays(
+        ids=pd.Index(ids, name="customer_id"),
+        as_of=cut,
+        row_code=row_code,
+        row_day=day,
+        row_revenue=revenue,
+        code=code.astype(np.int64, copy=False),
+        day=pday.astype(np.int64, copy=False),
+        orders=counts.astype(np.int64, copy=False),
+    )
+
+
+def days_to_timestamps(days: IntArray) -> npt.NDArray[np.datetime64]:
+    """Days since 1970-01-01 to ``datetime64[ns]`` (midnight)."""
+    return days.astype("datetime64[D]").astype("datetime64[ns]")

@@ -1,0 +1,282 @@
+"""The period table: customers gained, kept and lost per calendar month, quarter or year.
+
+Orders go through :func:`~retention_xl.core.schema.prepare_orders` (duplicates dropped,
+cancelled orders ignored, refunds lower revenue, only positive-revenue orders are
+purchases); customers without a purchase are never counted.
+
+**Activity.** A customer is *active* on day ``d`` when they made a purchase in the
+``window_days`` days ending on ``d``, i.e. in ``(d - window_days, d]``. A period
+``[s, e]`` is read at two instants: its *start* is the end of day ``s - 1`` and its
+*end* is the end of day ``e`` (or ``as_of`` for the last, partial period).
+
+**Counts per period** (sets of customers):
+
+=======================  ==========================================================
+``start_customers``      active at the start
+``end_customers``        active at the end
+``retained``             active at the start and at the end
+``new``                  first purchase ever inside the period
+``reactivated``          bought before the period, not active at its start,
+                         purchased inside it
+``lost``                 see ``same_period_churn`` below
+``orders``               purchases inside the period
+``revenue``              net revenue of every row inside the period (refund rows
+                         lower it on their own date)
+``aov``                  ``revenue / orders``
+``buyers``               customers with at least one purchase inside the period
+``repeat_customers``     customers with two or more purchases inside the period
+=======================  ==========================================================
+
+**same_period_churn** (who counts as lost; ChartMogul and ProfitWell exclude customers
+who join and leave inside one period, Stripe and Baremetrics include them):
+
+* ``False`` (default): ``lost`` = active at the start, not active at the end;
+  ``new`` and ``reactivated`` count only the customers still active at the end (a
+  customer who joins and lapses inside one period is in neither; this can only
+  happen when the period is longer than the window);
+  ``churn = lost / start_customers``.
+* ``True``: ``new`` and ``reactivated`` count every such customer and ``lost`` adds
+  those of them no longer active at the end;
+  ``churn = lost / (start_customers + new + reactivated)``, everyone who was a
+  customer at some point in the period (Stripe's "start + new", with returning
+  customers counted like new ones, so churn never exceeds 1).
+
+Under both options the identity
+
+.. math:: \\text{end} = \\text{start} - \\text{lost} + \\text{new} + \\text{reactivated}
+
+holds exactly, and with the default ``retained + lost = start``, so
+``churn + retained / start = 1``.
+
+``crr = (end_customers - new_at_end) / start_customers`` where ``new_at_end`` are the
+new customers still active at the end (equal to ``new`` with the default): the
+source articles' CRR, (end − new) / start. Returning customers count as kept, so
+CRR can exceed ``1 - churn`` when there are reactivations. Rates are NaN when the
+denominator is zero (e.g. the first period, which has no customers at its start).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core._orderdays import (
+    AsOf,
+    FloatArray,
+    IntArray,
+    days_to_timestamps,
+    load_order_days,
+    period_number,
+    period_start_day,
+    resolve_freq,
+)
+from retention_xl.core.schema import PreparedOrders
+from retention_xl.errors import InputError, OutOfRangeError
+
+__all__ = ["PERIOD_COLUMNS", "period_table"]
+
+PERIOD_COLUMNS: Final = (
+    "start_customers",
+    "end_customers",
+    "new",
+    "lost",
+    "retained",
+    "reactivated",
+    "orders",
+    "revenue",
+    "aov",
+    "buyers",
+    "repeat_customers",
+    "churn",
+    "crr",
+)
+
+_NONE: Final = np.iinfo(np.int64).min // 4  # "no purchase": far before any day
+_NEVER: Final = np.iinfo(np.int64).max // 4  # "no later purchase": far after any day
+
+
+def _check_window(window_days: object) -> int:
+    if isinstance(window_days, bool) or not isinstance(window_days, (int, np.integer)):
+        raise InputError(
+            f"window_days must be a whole number of days, got {window_days!r}",
+            argument="window_days",
+        )
+    if int(window_days) < 1:
+        raise OutOfRangeError(
+            f"window_days must be at least 1, got {window_days!r}", argument="window_days"
+        )
+    return int(window_days)
+
+
+def _ranges(lo: IntArray, hi: IntArray, size: int) -> IntArray:
+    """How many of the half-open index ranges ``[lo, hi)`` cover each of ``0..size-1``."""
+    ok = hi > lo
+    diff = np.bincount(lo[ok], minlength=size + 1) - np.bincount(hi[ok], minlength=size + 1)
+    return np.cumsum(diff[:size]).astype(np.int64)
+
+
+def _empty() -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype="float64") for c in PERIOD_COLUMNS})
+    out.index = pd.DatetimeIndex([], name="period", dtype="datetime64[ns]")
+    return out
+
+
+def period_table(
+    orders: pd.DataFrame | PreparedOrders,
+    *,
+    freq: str = "M",
+    window_days: int = 365,
+    as_of: AsOf = None,
+    same_period_churn: bool = False,
+) -> pd.DataFrame:
+    """Customers, churn and retention per calendar period (see the module docstring).
+
+    Parameters
+    ----------
+    orders
+        Canonical orders or prepared orders.
+    freq
+        ``"M"`` (calendar months), ``"Q"`` (quarters) or ``"Y"`` (years).
+    window_days
+        Activity window: active on ``d`` = a purchase in ``(d - window_days, d]``.
+    as_of
+        Last day observed (inclusive); later orders are ignored and the last period
+        ends on it. Default: the day of the last order.
+    same_period_churn
+        Whether customers who join (or return) and lapse inside one period count as
+        new and lost (``True``, Stripe / Baremetrics) or in neither (``False``,
+        ChartMogul / ProfitWell).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period from the first order's period to ``as_of``'s, indexed by
+        the period's first day (``period``), with the columns of
+        :data:`PERIOD_COLUMNS`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"customer_id": ["a", "b", "a", "c"],
+    ...                    "order_id": ["1", "2", "3", "4"],
+    ...                    "order_date": pd.to_datetime(["2024-01-05", "2024-01-20",
+    ...                                                  "2024-02-10", "2024-03-03"]),
+    ...                    "amount": [10.0, 20.0, 30.0, 40.0]})
+    >>> t = period_table(df, window_days=30)
+    >>> t[["start_customers", "new", "lost", "end_customers"]].to_numpy().tolist()
+    [[0, 2, 0, 2], [2, 0, 1, 1], [1, 1, 0, 2]]
+    >>> t["churn"].tolist()
+    [nan, 0.5, 0.0]
+    """
+    freq = resolve_freq(freq)
+    window = _check_window(window_days)
+    if not isinstance(same_period_churn, (bool, np.bool_)):
+        raise InputError(
+            f"same_period_churn must be True or False, got {same_period_churn!r}",
+            argument="same_period_churn",
+        )
+    od = load_order_days(orders, as_of, sort_ids=False)
+    first_day = od.first_row_day
+    if first_day is None or od.code.size == 0:
+        return _empty()
+
+    p0 = int(period_number(np.array([first_day], dtype=np.int64), freq)[0])
+    p_last = int(period_number(np.array([od.as_of], dtype=np.int64), freq)[0])
+    starts = period_start_day(np.arange(p0, p_last + 2, dtype=np.int64), freq)
+    n_periods = p_last - p0 + 1
+    s = starts[:-1]
+    e = starts[1:] - 1  # last day of each period
+    u = s - 1  # the start instant: end of the day before the period
+    v = np.minimum(e, od.as_of)  # the end instant
+
+    code, day = od.code, od.day
+    k = period_number(day, freq) - p0  # period of each purchase day
+    n = code.size
+    same_prev = np.zeros(n, dtype=bool)
+    np.equal(code[1:], code[:-1], out=same_prev[1:])
+    prev_day = np.where(same_prev, np.roll(day, 1), _NONE)
+    same_next = np.zeros(n, dtype=bool)
+    same_next[:-1] = same_prev[1:]
+    next_day = np.where(same_next, np.roll(day, -1), _NEVER)
+
+    # Each purchase day p (next purchase q) makes its customer active from p to
+    # min(q, p + W) - 1; count the instants u_k and v_k inside that span.
+    active_to = np.minimum(next_day, day + window) - 1
+    start_c = _ranges(
+        np.searchsorted(u, day, "left"), np.searchsorted(u, active_to, "right"), n_periods
+    )
+    end_c = _ranges(
+        np.searchsorted(v, day, "left"), np.searchsorted(v, active_to, "right"), n_periods
+    )
+    # Retained without buying in period k: the last purchase p before the period keeps
+    # the customer active through v_k (p > v_k - W), and the next one is after e_k.
+    hi = np.minimum(
+        np.searchsorted(v, day + window - 1, "right"), np.searchsorted(e, next_day - 1, "right")
+    )
+    kept_idle = _ranges(np.searchsorted(u, day, "left"), hi, n_periods)
+
+    # One group per (customer, period with purchases), rows are contiguous.
+    same_group = np.zeros(n, dtype=bool)
+    same_group[1:] = same_prev[1:] & (k[1:] == k[:-1])
+    g_first = np.flatnonzero(~same_group)
+    g_last = np.empty_like(g_first)
+    g_last[:-1] = g_first[1:] - 1
+    g_last[-1] = n - 1
+    gk = k[g_first]
+    before = prev_day[g_first]  # last purchase before the period (or _NONE)
+    is_new = before == _NONE
+    active_start = ~is_new & (before > u[gk] - window)
+    active_end = day[g_last] > v[gk] - window
+    is_back = ~is_new & ~active_start
+    g_orders = np.add.reduceat(od.orders, g_first)
+
+    def per_period(mask: np.ndarray) -> IntArray:
+        return np.bincount(gk[mask], minlength=n_periods).astype(np.int64)
+
+    retained = kept_idle + per_period(active_start & active_end)
+    new_all = per_period(is_new)
+    new_end = per_period(is_new & active_end)
+    back_all = per_period(is_back)
+    back_end = per_period(is_back & active_end)
+    buyers = np.bincount(gk, minlength=n_periods).astype(np.int64)
+    repeat = per_period(g_orders >= 2)
+    orders_k = np.bincount(k, weights=od.orders, minlength=n_periods).astype(np.int64)
+
+    row_k = period_number(od.row_day, freq) - p0
+    revenue: FloatArray = np.asarray(
+        np.bincount(row_k, weights=od.row_revenue, minlength=n_periods), dtype=np.float64
+    )
+
+    lost = start_c - retained
+    if same_period_churn:
+        new, back = new_all, back_all
+        lost = lost + (new_all - new_end) + (back_all - back_end)
+        at_risk = start_c + new_all + back_all
+    else:
+        new, back = new_end, back_end
+        at_risk = start_c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        churn = np.where(at_risk > 0, lost / np.maximum(at_risk, 1), np.nan)
+        crr = np.where(start_c > 0, (end_c - new_end) / np.maximum(start_c, 1), np.nan)
+        aov = np.where(orders_k > 0, revenue / np.maximum(orders_k, 1), np.nan)
+
+    out = pd.DataFrame(
+        {
+            "start_customers": start_c,
+            "end_customers": end_c,
+            "new": new,
+            "lost": lost,
+            "retained": retained,
+            "reactivated": back,
+            "orders": orders_k,
+            "revenue": revenue,
+            "aov": aov,
+            "buyers": buyers,
+            "repeat_customers": repeat,
+            "churn": churn,
+            "crr": crr,
+        },
+        index=pd.DatetimeIndex(days_to_timestamps(s), name="period"),
+    )
+    return out

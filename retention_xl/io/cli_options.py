@@ -1,0 +1,161 @@
+"""Click options shared by every command that reads exports.
+
+Usage in :mod:`retention_xl.cli`::
+
+    @main.command()
+    @input_files
+    @export_options
+    @user_errors
+    def kpis(orders, subscriptions, survey, export, ...):
+        inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+        for line in inputs.lines():
+            click.echo(line, err=True)
+
+:func:`export_options` adds ``--format``, ``--locale``, ``--date-format``, ``--map``,
+``--rate``, ``--encoding`` and ``--skip-bad-rows`` and hands the command one
+``export`` argument, an :class:`ExportOptions`. :func:`input_files` adds ``--orders``,
+``--subscriptions`` and ``--survey`` (paths that must exist).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from retention_xl.io.inputs import Inputs, load_inputs
+
+__all__ = ["ExportOptions", "export_options", "input_files"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """The export-reading options a user gave on the command line."""
+
+    format: tuple[str, ...] = ()
+    locale: str | None = None
+    date_format: str | None = None
+    mapping: tuple[str, ...] = ()
+    rates: tuple[str, ...] = ()
+    encoding: str | None = None
+    skip_bad_rows: bool = False
+
+    def load(
+        self,
+        orders: str | Path | None = None,
+        subscriptions: str | Path | None = None,
+        survey: str | Path | None = None,
+    ) -> Inputs:
+        """Read the given files with these options (see :func:`load_inputs`)."""
+        return load_inputs(
+            orders=orders,
+            subscriptions=subscriptions,
+            survey=survey,
+            format=self.format or None,
+            locale=self.locale,
+            date_format=self.date_format,
+            mapping=self.mapping,
+            skip_bad_rows=self.skip_bad_rows,
+            rates=self.rates,
+            encoding=self.encoding,
+        )
+
+
+_OPTIONS = (
+    click.option(
+        "--format",
+        "export_format",
+        multiple=True,
+        metavar="NAME",
+        help="Export layout, detected from the headers by default: shopify, woocommerce, "
+        "stripe-payments, stripe-invoices (orders); stripe (subscriptions); typeform, "
+        "surveymonkey (survey); generic or canonical. KIND=NAME aims at one file, "
+        "e.g. survey=typeform. Repeatable.",
+    ),
+    click.option(
+        "--locale",
+        type=click.Choice(["auto", "it", "en"], case_sensitive=False),
+        default="auto",
+        show_default=True,
+        help="Number and date conventions: it = 1.234,56 and dd/mm/yyyy; en = 1,234.56 and "
+        "mm/dd/yyyy when a date could be either.",
+    ),
+    click.option(
+        "--date-format",
+        metavar="FORMAT",
+        default=None,
+        help="strftime format of the date cells, e.g. %d/%m/%Y.",
+    ),
+    click.option(
+        "--map",
+        "mapping",
+        multiple=True,
+        metavar="ROLE=COLUMN",
+        help="Which column holds a role (customer_id, order_id, order_date, amount, "
+        "refunded, status, currency, start_date, end_date, interval, answered_at, score, "
+        "kind...), e.g. --map customer_id=Cliente; orders.ROLE=COLUMN aims at one file. "
+        "Repeatable.",
+    ),
+    click.option(
+        "--rate",
+        "rates",
+        multiple=True,
+        metavar="CUR=RATE",
+        help="Exchange rate into the reporting currency (which has rate 1), needed when an "
+        "export mixes currencies: --rate EUR=1 --rate USD=0.92. Repeatable.",
+    ),
+    click.option(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help="Text encoding of CSV exports (detected by default: utf-8, cp1252, utf-16).",
+    ),
+    click.option(
+        "--skip-bad-rows",
+        is_flag=True,
+        default=False,
+        help="Skip and count rows with unreadable cells instead of stopping at the first.",
+    ),
+)
+
+
+def export_options(func: F) -> F:
+    """Add the shared export options; the command receives ``export: ExportOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        locale = kwargs.pop("locale")
+        kwargs["export"] = ExportOptions(
+            format=tuple(kwargs.pop("export_format")),
+            locale=None if locale in (None, "auto") else locale.lower(),
+            date_format=kwargs.pop("date_format"),
+            mapping=tuple(kwargs.pop("mapping")),
+            rates=tuple(kwargs.pop("rates")),
+            encoding=kwargs.pop("encoding"),
+            skip_bad_rows=kwargs.pop("skip_bad_rows"),
+        )
+        return func(*args, **kwargs)
+
+    out: Any = wrapper
+    for option in reversed(_OPTIONS):
+        out = option(out)
+    return out  # type: ignore[no-any-return]
+
+
+def input_files(func: F) -> F:
+    """Add ``--orders``, ``--subscriptions`` and ``--survey`` (existing files)."""
+    path = click.Path(exists=True, dir_okay=False, path_type=Path)
+    out: Any = func
+    for name, what in (
+        ("survey", "survey answers (Typeform, SurveyMonkey, generic)"),
+        ("subscriptions", "subscriptions (Stripe, generic)"),
+        ("orders", "orders (Shopify, WooCommerce, Stripe payments/invoices, generic)"),
+    ):
+        out = click.option(f"--{name}", type=path, default=None, help=f"Export of {what}.")(out)
+    return out  # type: ignore[no-any-return]

@@ -1,0 +1,514 @@
+"""What every export format shares: its declaration, role synonyms, and the finishing
+steps that turn typed columns into a canonical frame (dedupe, currencies, report)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core.schema import (
+    prepare_orders,
+    validate_orders,
+    validate_subscriptions,
+    validate_survey,
+)
+from retention_xl.errors import ExportError, InputError
+from retention_xl.io.convert import Converter
+from retention_xl.io.headers import normalise
+from retention_xl.io.tables import RawTable
+
+__all__ = [
+    "ORDER_ROLES",
+    "STATUS_WORDS",
+    "SUBSCRIPTION_ROLES",
+    "SURVEY_ROLES",
+    "Format",
+    "apply_currencies",
+    "collapse_blocks",
+    "finish_orders",
+    "finish_subscriptions",
+    "finish_survey",
+    "require_roles",
+]
+
+Reader = Callable[[Converter, Mapping[str, str], "Options"], pd.DataFrame]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Reader options that formats may need beyond the converter."""
+
+    rates: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """An export layout: how to recognise it and how to read it.
+
+    ``signatures`` are lists of headers (any spelling; compared normalised); the format
+    matches a file when the share of one signature present reaches ``threshold``.
+    ``header_rows`` is 2 for layouts with a second header row (SurveyMonkey).
+    """
+
+    name: str
+    kind: str  # "orders", "subscriptions", "survey" or "customers"
+    signatures: tuple[tuple[str, ...], ...]
+    read: Reader
+    threshold: float = 0.75
+    header_rows: int = 1
+    description: str = ""
+    roles: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def score(self, normalised_headers: set[str]) -> float:
+        """Best share of a signature found among the headers (0..1)."""
+        best = 0.0
+        for sig in self.signatures:
+            norm = [normalise(s) for s in sig]
+            best = max(best, sum(1 for s in norm if s in normalised_headers) / len(norm))
+        return best
+
+
+# Synonyms, most specific first. Italian names as Italian e-commerce and accounting
+# tools export them.
+ORDER_ROLES: Mapping[str, Sequence[str]] = {
+    "customer_id": (
+        "customer_id",
+        "customer id",
+        "id cliente",
+        "codice cliente",
+        "cliente id",
+        "customer",
+        "cliente",
+        "customer email",
+        "email cliente",
+        "email",
+        "e mail",
+        "billing email",
+        "client",
+        "user id",
+    ),
+    "order_id": (
+        "order_id",
+        "order id",
+        "id ordine",
+        "numero ordine",
+        "n ordine",
+        "nr ordine",
+        "num ordine",
+        "order number",
+        "order no",
+        "ordine",
+        "order",
+        "invoice",
+        "numero fattura",
+        "fattura",
+        "transaction id",
+        "id transazione",
+    ),
+    "order_date": (
+        "order_date",
+        "order date",
+        "data ordine",
+        "data acquisto",
+        "data",
+        "date",
+        "purchase date",
+        "created at",
+        "created",
+        "data creazione",
+        "data documento",
+    ),
+    "amount": (
+        "amount",
+        "imponibile",
+        "importo netto",
+        "importo",
+        "net amount",
+        "net sales",
+        "subtotal",
+        "subtotale",
+        "revenue",
+        "ricavo",
+        "valore",
+        "value",
+        "totale",
+        "total",
+        "totale ordine",
+        "order total",
+    ),
+    "refunded": (
+        "refunded",
+        "refunded amount",
+        "refund",
+        "rimborsato",
+        "importo rimborsato",
+        "rimborso",
+        "rimborsi",
+    ),
+    "status": ("status", "order status", "stato", "stato ordine", "financial status"),
+    "currency": ("currency", "valuta", "divisa", "order currency"),
+}
+
+SUBSCRIPTION_ROLES: Mapping[str, Sequence[str]] = {
+    "customer_id": ORDER_ROLES["customer_id"],
+    "subscription_id": (
+        "subscription_id",
+        "subscription id",
+        "id abbonamento",
+        "abbonamento",
+        "subscription",
+        "contratto",
+        "id contratto",
+        "id",
+    ),
+    "start_date": (
+        "start_date",
+        "start date",
+        "start",
+        "data inizio",
+        "inizio",
+        "data attivazione",
+        "started at",
+    ),
+    "end_date": (
+        "end_date",
+        "end date",
+        "end",
+        "data fine",
+        "fine",
+        "data disdetta",
+        "data cessazione",
+        "ended at",
+        "canceled at",
+        "cancelled at",
+    ),
+    "amount": (
+        "amount",
+        "importo",
+        "canone",
+        "prezzo",
+        "price",
+        "mrr",
+        "importo periodico",
+    ),
+    "interval": (
+        "interval",
+        "billing interval",
+        "periodicita",
+        "frequenza",
+        "periodo",
+        "billing period",
+    ),
+    "interval_count": ("interval_count", "interval count", "ogni", "numero periodi"),
+    "status": ("status", "stato"),
+    "currency": ORDER_ROLES["currency"],
+}
+
+SURVEY_ROLES: Mapping[str, Sequence[str]] = {
+    "answered_at": (
+        "answered_at",
+        "answered at",
+        "data risposta",
+        "submit date utc",
+        "submitted at",
+        "end date",
+        "data",
+        "date",
+        "timestamp",
+        "informazioni cronologiche",
+        "start date utc",
+        "start date",
+    ),
+    "score": ("score", "punteggio", "voto", "nps", "valutazione", "rating", "csat"),
+    "kind": ("kind", "tipo", "type", "survey type"),
+    "customer_id": (
+        "customer_id",
+        "customer id",
+        "id cliente",
+        "cliente",
+        "email",
+        "email address",
+        "indirizzo email",
+        "e mail",
+    ),
+}
+
+# Order statuses, normalised -> canonical (paid, cancelled, refunded).
+STATUS_WORDS: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "paid",
+            "pagato",
+            "pagata",
+            "completed",
+            "complete",
+            "completato",
+            "completata",
+            "processing",
+            "in lavorazione",
+            "evaso",
+            "evasa",
+            "spedito",
+            "spedita",
+            "shipped",
+            "fulfilled",
+            "delivered",
+            "consegnato",
+            "succeeded",
+            "ok",
+            "partially refunded",
+            "parzialmente rimborsato",
+            "authorized",
+            "autorizzato",
+        ),
+        "paid",
+    ),
+    **dict.fromkeys(
+        (
+            "cancelled",
+            "canceled",
+            "annullato",
+            "annullata",
+            "cancellato",
+            "cancellata",
+            "voided",
+            "void",
+            "failed",
+            "fallito",
+            "rifiutato",
+            "declined",
+            "expired",
+            "scaduto",
+        ),
+        "cancelled",
+    ),
+    **dict.fromkeys(("refunded", "rimborsato", "rimborsata", "reso", "returned"), "refunded"),
+}
+
+
+def require_roles(
+    conv: Converter, found: Mapping[str, str], required: Sequence[str], *, kind: str, fmt: str
+) -> None:
+    """Raise an :class:`ExportError` listing the found headers and the ``--map`` fix."""
+    missing = [r for r in required if r not in found]
+    if not missing:
+        return
+    headers = ", ".join(repr(h) for h in conv.table.headers[:40])
+    more = "" if len(conv.table.headers) <= 40 else f" and {len(conv.table.headers) - 40} more"
+    fix = " ".join(f"--map {r}=COLUMN" for r in missing)
+    raise ExportError(
+        f"cannot find the column(s) for {', '.join(missing)} in this {fmt} {kind} export. "
+        f"Columns found: {headers}{more}. Say which column holds each, e.g. {fix} "
+        f"(COLUMN as written in the header), or pass --format if the layout was misdetected",
+        file=conv.table.file,
+        row=1,
+    )
+
+
+def check_mapping(conv: Converter, mapping: Mapping[str, str], roles: Sequence[str]) -> None:
+    """Every ``--map role=column`` must name a known role and an existing column."""
+    for role, column in mapping.items():
+        if role not in roles:
+            raise InputError(
+                f"--map {role}={column}: unknown role {role!r}; roles are {', '.join(roles)}",
+                argument="map",
+            )
+        if column not in conv.index and not (
+            role == "kind" and normalise(column) in {"nps", "csat"}
+        ):
+            raise ExportError(
+                f"--map {role}={column}: there is no column {column!r}. Columns found: "
+                + ", ".join(repr(h) for h in conv.table.headers[:40]),
+                file=conv.table.file,
+                row=1,
+            )
+
+
+# ---------------------------------------------------------------------------
+# finishing
+
+
+def finish_orders(
+    conv: Converter,
+    frame: pd.DataFrame,
+    *,
+    options: Options,
+    currency_column: str | None = None,
+    duplicates_before: int = 0,
+) -> pd.DataFrame:
+    """Currencies, deduplication, validation and the report counts of an orders frame.
+
+    Several currencies without ``options.rates`` is an error (sums across currencies are
+    meaningless). With rates (``{"USD": 0.92, "EUR": 1.0}``, the value of one unit in the
+    reporting currency, which has rate 1), ``amount`` and ``refunded`` are converted and
+    ``currency`` becomes the reporting currency.
+    """
+    report = conv.report
+    frame = apply_currencies(conv, frame, ("amount", "refunded"), options, currency_column)
+    frame = conv.keep(frame) if len(frame) == len(conv.bad) else frame.reset_index(drop=True)
+    dup = frame["order_id"].duplicated(keep="first").to_numpy()
+    frame = frame[~dup].reset_index(drop=True)
+    report.duplicates_removed = duplicates_before + int(dup.sum())
+    frame = validate_orders(frame)
+    report.records = len(frame)
+    stats = prepare_orders(frame).stats
+    report.refunds = stats.refunds
+    report.cancelled = stats.cancelled
+    report.customers = stats.customers
+    report.first_date = stats.first_date
+    report.last_date = stats.last_date
+    return frame
+
+
+def apply_currencies(
+    conv: Converter,
+    frame: pd.DataFrame,
+    money: Sequence[str],
+    options: Options,
+    currency_column: str | None,
+) -> pd.DataFrame:
+    """Check currencies; convert ``money`` columns with ``options.rates`` if given.
+
+    Several currencies without rates raise an :class:`ExportError` (never a silent sum).
+    With rates (``{"USD": 0.92, "EUR": 1.0}``: the value of one unit in the reporting
+    currency, which has rate 1) the money columns are converted and ``currency``
+    becomes the reporting currency.
+    """
+    report = conv.report
+    if "currency" not in frame.columns:
+        return frame
+    cur = frame["currency"].astype("string").str.strip().str.upper()
+    frame["currency"] = cur
+    live = cur[~(conv.bad | conv.drop)] if len(cur) == len(conv.bad) else cur
+    found = sorted(str(c) for c in live.dropna().unique())
+    report.currencies = tuple(found)
+    rates = {k.upper(): float(v) for k, v in (options.rates or {}).items()}
+    if rates:
+        base = [k for k, v in rates.items() if v == 1.0]
+        if len(base) != 1:
+            raise InputError(
+                "the rate table needs exactly one reporting currency with rate 1, "
+                f"got {rates!r}; e.g. --rate EUR=1 --rate USD=0.92",
+                argument="rates",
+            )
+        missing = [c for c in found if c not in rates]
+        if missing:
+            raise InputError(
+                f"no exchange rate for {', '.join(missing)}; add e.g. --rate {missing[0]}=RATE "
+                f"(the value of 1 {missing[0]} in {base[0]})",
+                argument="rates",
+            )
+        factor = cur.map(rates).astype("float64").fillna(1.0).to_numpy()
+        for col in money:
+            if col in frame.columns:
+                frame[col] = frame[col].to_numpy() * factor
+        frame["currency"] = pd.Series(base[0], index=frame.index, dtype="string")
+        if len(found) > 1 or (found and found[0] != base[0]):
+            report.notes.append(
+                f"amounts converted to {base[0]} with rates "
+                + ", ".join(f"{c}={rates[c]:g}" for c in found)
+            )
+    elif len(found) > 1:
+        counts = live.value_counts()
+        raise ExportError(
+            f"has rows in {len(found)} currencies ("
+            + ", ".join(f"{c}: {int(counts[c]):,} rows" for c in found)
+            + "); adding them up would be wrong. Give a rate table, e.g. "
+            f"--rate {found[0]}=1 --rate {found[1]}=RATE, or export one currency at a time",
+            file=conv.table.file,
+            column=currency_column,
+        )
+    if frame["currency"].isna().all():
+        frame = frame.drop(columns="currency")
+    return frame
+
+
+def finish_subscriptions(
+    conv: Converter,
+    frame: pd.DataFrame,
+    *,
+    options: Options,
+    currency_column: str | None = None,
+) -> pd.DataFrame:
+    """Currencies, bad rows, validation and report of a subscriptions frame."""
+    frame = apply_currencies(conv, frame, ("amount",), options, currency_column)
+    frame = conv.keep(frame) if len(frame) == len(conv.bad) else frame.reset_index(drop=True)
+    frame = validate_subscriptions(frame)
+    report = conv.report
+    report.records = len(frame)
+    report.customers = int(frame["customer_id"].nunique())
+    if len(frame):
+        report.first_date = pd.Timestamp(frame["start_date"].min())
+        ends = frame["end_date"].dropna()
+        last = (
+            max(frame["start_date"].max(), ends.max()) if len(ends) else frame["start_date"].max()
+        )
+        report.last_date = pd.Timestamp(last)
+    return frame
+
+
+def finish_survey(conv: Converter, frame: pd.DataFrame, *, default_kind: str) -> pd.DataFrame:
+    """Drop bad rows, validate, fill the report of a survey frame."""
+    frame = conv.keep(frame) if len(frame) == len(conv.bad) else frame.reset_index(drop=True)
+    frame = validate_survey(frame, default_kind=default_kind)
+    report = conv.report
+    report.records = len(frame)
+    if "customer_id" in frame.columns:
+        report.customers = int(frame["customer_id"].nunique())
+    if len(frame):
+        report.first_date = pd.Timestamp(frame["answered_at"].min())
+        report.last_date = pd.Timestamp(frame["answered_at"].max())
+    return frame
+
+
+def first_bad_position(mask: np.ndarray) -> int:
+    """Position of the first True in ``mask``."""
+    return int(np.flatnonzero(mask)[0])
+
+
+def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[RawTable, int]:
+    """One row per order from a line-item export (Shopify, WooCommerce one-row-per-item).
+
+    A *block* is a run of consecutive rows with the same ``key`` (the order's lines);
+    each column takes its first non-blank cell in the block (order fields are often
+    only on the first line) and the row number of the block's first line. A key seen
+    in an earlier block (overlapping exports pasted together) is a duplicate: only its
+    first block is kept. Returns the collapsed table and the number of duplicate blocks.
+    """
+    columns = list(dict.fromkeys([key, *columns]))
+    data = table.data[columns]
+    keys = data[key].map(lambda v: v.strip() if isinstance(v, str) else v)
+    blank_key = keys.map(lambda v: v is None or v == "").to_numpy(dtype=bool)
+    if blank_key.any():
+        pos = int(np.flatnonzero(blank_key)[0])
+        raise ExportError(
+            "the order key is blank; every line of an order needs it",
+            file=table.file,
+            row=table.row_of(pos),
+            column=key,
+            value="",
+        )
+    key_arr = keys.to_numpy(dtype=object)
+    starts = np.ones(len(key_arr), dtype=bool)
+    starts[1:] = key_arr[1:] != key_arr[:-1]
+    block = np.cumsum(starts) - 1
+    cleaned = data.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
+    first = cleaned.groupby(block, sort=True).first()
+    first_rows = table.rows[starts]
+    dup = pd.Series(key_arr[starts]).duplicated(keep="first").to_numpy()
+    first = first[~dup].reset_index(drop=True)
+    first = first.astype(object).where(first.notna(), "")
+    collapsed = RawTable(
+        file=table.file,
+        headers=columns,
+        data=first,
+        rows=first_rows[~dup],
+        source=table.source,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        header_rows=table.header_rows,
+    )
+    return collapsed, int(dup.sum())

@@ -1,0 +1,266 @@
+"""Read an export (CSV/TSV text or .xlsx) into a raw table of cells, safely.
+
+Text files: the encoding and separator are sniffed (:mod:`retention_xl.io.locale`),
+then pandas' C parser reads every cell as a string (no type guessing, so ``=1+1``,
+``+39...``, ``007`` stay exactly as written). Workbooks: the package is checked against
+zip bombs and XML entity tricks (:mod:`retention_xl.io.safety`) before python-calamine
+reads the first sheet's values.
+
+Spreadsheet row numbers are kept for every data row so errors can say "row 7".
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.errors import ExportError, InputError
+from retention_xl.io.locale import DecodeError, decode_bytes, sniff_delimiter
+from retention_xl.io.safety import check_zip_package
+
+__all__ = ["RawTable", "read_table"]
+
+MAX_TEXT_BYTES = 2 * 1024**3
+
+
+@dataclass(slots=True)
+class RawTable:
+    """The cells of an export: ``data`` (one column per header, object cells),
+    ``rows`` (the spreadsheet row number of each data row), and how it was read."""
+
+    file: str
+    headers: list[str]
+    data: pd.DataFrame
+    rows: np.ndarray
+    source: str  # "csv" or "xlsx"
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_rows: int = 1
+
+    def row_of(self, position: int) -> int:
+        """Spreadsheet row number of the data row at ``position``."""
+        return int(self.rows[position])
+
+
+def read_table(path: str | Path, *, encoding: str | None = None) -> RawTable:
+    """Read ``path`` into a :class:`RawTable` with one header row.
+
+    Raises :class:`ExportError` for empty, binary, undecodable or ragged files.
+    """
+    p = Path(path)
+    with p.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return _read_xlsx(p)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ExportError(
+            "is an old-style .xls workbook, which is not read for safety and fidelity. "
+            "Open it in Excel or LibreOffice and save it as .xlsx or CSV",
+            file=p,
+        )
+    if p.suffix.lower() in {".xlsx", ".xlsm"}:
+        raise ExportError(
+            "has an .xlsx name but is not an .xlsx workbook. Save it again from Excel, "
+            "or rename it .csv if it is a CSV file",
+            file=p,
+        )
+    size = p.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        raise ExportError(f"is {size:,} bytes, larger than the {MAX_TEXT_BYTES:,} limit", file=p)
+    data = p.read_bytes()
+    return _read_text(p, data, encoding=encoding)
+
+
+def _read_text(p: Path, data: bytes, *, encoding: str | None) -> RawTable:
+    try:
+        text, enc = decode_bytes(data, encoding)
+    except DecodeError as exc:
+        raise ExportError(str(exc), file=p, row=exc.line) from exc
+    if not text.strip():
+        raise ExportError("is empty: no header row and no data. Export the data again", file=p)
+    delimiter = sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            quotechar='"',
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise ExportError("is empty: no header row and no data", file=p) from exc
+    except pd.errors.ParserError as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        row = int(m.group(1)) if m else None
+        m2 = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", msg)
+        detail = (
+            f"has {m2.group(2)} cells where the header has {m2.group(1)}"
+            if m2
+            else f"cannot be split into columns ({msg})"
+        )
+        raise ExportError(
+            f"{detail}. Check the separator ({delimiter!r} was detected) and quotes",
+            file=p,
+            row=row,
+        ) from exc
+    frame = frame.fillna("")
+    return _to_table(p, frame.to_numpy(dtype=object), source="csv", encoding=enc, delim=delimiter)
+
+
+def _to_table(
+    p: Path, cells: np.ndarray, *, source: str, encoding: str | None, delim: str | None
+) -> RawTable:
+    if cells.ndim != 2 or cells.shape[0] == 0:
+        raise ExportError("is empty: no header row and no data", file=p)
+    header = ["" if h is None else str(h).strip().lstrip("\ufeff") for h in cells[0]]
+    # drop trailing unnamed empty columns (a trailing separator on every line)
+    while header and header[-1] == "" and _blank_column(cells[1:, len(header) - 1]):
+        header.pop()
+    if not any(header):
+        raise ExportError("has no header row: the first row is blank", file=p, row=1)
+    cells = cells[:, : len(header)]
+    headers = _unique_headers(header)
+    body = cells[1:]
+    rows = np.arange(2, 2 + len(body), dtype=np.int64)
+    if len(body):
+        blank = (
+            np.array([_blank_row(r) for r in body], dtype=bool)
+            if len(body) < 50_000
+            else (_blank_rows_fast(body))
+        )
+        body, rows = body[~blank], rows[~blank]
+    data = pd.DataFrame(body, columns=pd.Index(headers, dtype=object), dtype=object)
+    return RawTable(
+        file=str(p),
+        headers=headers,
+        data=data,
+        rows=rows,
+        source=source,
+        encoding=encoding,
+        delimiter=delim,
+    )
+
+
+def _blank_cell(v: object) -> bool:
+    return (
+        v is None
+        or (isinstance(v, str) and not v.strip())
+        or (isinstance(v, float) and np.isnan(v))
+    )
+
+
+def _blank_column(col: np.ndarray) -> bool:
+    return all(_blank_cell(v) for v in col)
+
+
+def _blank_row(row: np.ndarray) -> bool:
+    return all(_blank_cell(v) for v in row)
+
+
+def _blank_rows_fast(body: np.ndarray) -> np.ndarray:
+    frame = pd.DataFrame(body)
+    blank = np.ones(len(frame), dtype=bool)
+    for c in frame.columns:
+        col = frame[c]
+        if col.map(type).eq(str).all():
+            blank &= (col.str.strip() == "").to_numpy(dtype=bool)
+        else:
+            blank &= np.array([_blank_cell(v) for v in col], dtype=bool)
+        if not blank.any():
+            break
+    return blank
+
+
+def _unique_headers(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        name = h or f"column {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# xlsx
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+
+
+def check_xml_parts(path: Path) -> None:
+    """Refuse a package whose XML parts declare a DTD or entities (XXE, billion laughs).
+
+    Only the prolog of each part (before its root element) can hold a DOCTYPE, so only
+    that is scanned; UTF-16 parts are decoded first.
+    """
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if not name.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            with zf.open(info) as fh:
+                chunk = fh.read(65536)
+            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                chunk = chunk.decode("utf-16", errors="ignore").encode("utf-8")
+            prolog = re.sub(rb"<!--.*?-->|<\?.*?\?>", b"", chunk, flags=re.DOTALL)
+            first = _FIRST_ELEMENT.search(prolog)
+            head = prolog if first is None else prolog[: first.start()]
+            if _DOCTYPE.search(head):
+                raise InputError(
+                    f"{path.name}: part {name!r} declares a DTD or XML entities, which "
+                    "real Excel files never do: refused as unsafe (XML entity attack). "
+                    "Save the data again from Excel or export it as CSV"
+                )
+
+
+def _read_xlsx(p: Path) -> RawTable:
+    check_zip_package(p)
+    check_xml_parts(p)
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError as exc:  # pragma: no cover - dependency of the cli extra
+        raise InputError(
+            "reading .xlsx exports needs python-calamine: pip install 'retention-xl[all]'"
+        ) from exc
+    try:
+        wb = CalamineWorkbook.from_path(str(p))
+        names = wb.sheet_names
+        if not names:
+            raise ExportError("has no worksheets", file=p)
+        rows: list[list[object]] = []
+        for name in names:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            if any(any(not _blank_cell(v) for v in r) for r in rows[:5]):
+                break
+    except ExportError:
+        raise
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise ExportError(
+            f"cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc}). "
+            "Save it again from Excel or export it as CSV",
+            file=p,
+        ) from exc
+    if not rows:
+        raise ExportError("is empty: the workbook has no data", file=p)
+    width = max(len(r) for r in rows)
+    cells = np.empty((len(rows), width), dtype=object)
+    cells[:] = ""
+    for i, r in enumerate(rows):
+        cells[i, : len(r)] = r
+    return _to_table(p, cells, source="xlsx", encoding=None, delim=None)
