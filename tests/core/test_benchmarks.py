@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import retention_xl as rx
@@ -128,6 +128,7 @@ def test_numpy_numbers_are_accepted():
     assert rate_kpi("clv_cac", np.int64(3)) == "healthy"
 
 
+@settings(deadline=None)  # timing varies on shared CI runners
 @given(
     kpi=st.sampled_from(sorted(BENCHMARKS)),
     a=st.floats(-10, 10, allow_nan=False),
@@ -144,6 +145,7 @@ def test_rating_is_monotone_in_the_kpi_direction(kpi, a, b, market):
         assert rank_lo >= rank_hi
 
 
+@settings(deadline=None)  # timing varies on shared CI runners
 @given(kpi=st.sampled_from(sorted(BENCHMARKS)), value=st.floats(-10, 10, allow_nan=False))
 def test_excellent_exactly_when_the_gap_is_closed(kpi, value):
     assert (rate_kpi(kpi, value) == "excellent") == (gap_to_target(kpi, value) <= 0)
