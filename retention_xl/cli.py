@@ -75,5 +75,158 @@ def check(
             click.echo(line)
 
 
+# --------------------------------------------------------------------------- kpis, demo
+
+
+def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str, Any]) -> None:
+    """Print a :class:`~retention_xl.core.report.KpiReport` as a table or as JSON."""
+    from retention_xl.core.benchmarks import benchmark_target
+    from retention_xl.textformat import KPI_LABELS, format_value, render_table
+
+    if as_json:
+        payload = {
+            "as_of": None if report.as_of is None else str(report.as_of.date()),
+            "period_start": None
+            if report.period_start is None
+            else str(report.period_start.date()),
+            "period_end": None if report.period_end is None else str(report.period_end.date()),
+            "period_complete": report.period_complete,
+            "currency": currency,
+            "kpis": report.to_records(),
+            **extra,
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+        return
+    rows = []
+    for key, row in report.table.iterrows():
+        target = ""
+        if row["rating"]:
+            unit = str(row["unit"])
+            target = format_value(benchmark_target(str(key), "excellent"), unit, currency)
+        rows.append(
+            [
+                KPI_LABELS.get(str(key), str(key)),
+                format_value(float(row["value"]), str(row["unit"]), currency),
+                str(row["rating"]),
+                target,
+            ]
+        )
+    if report.period_start is not None:
+        state = "" if report.period_complete else " (partial)"
+        click.echo(
+            f"Period {report.period_start.date()} .. {report.period_end.date()}{state}, "
+            f"as of {report.as_of.date()}"
+        )
+    click.echo(render_table(["KPI", "value", "benchmark", "excellent at"], rows))
+    for note in report.notes:
+        click.echo(f"note: {note}")
+
+
+def _kpi_options(func: F) -> F:
+    """Options shared by ``kpis`` and ``demo``: period, CAC, margin, JSON."""
+    for option in reversed(
+        (
+            click.option(
+                "--period",
+                type=click.Choice(["Y", "Q", "M"]),
+                default="Y",
+                show_default=True,
+                help="Calendar period of churn and retention (the last complete one is shown).",
+            ),
+            click.option(
+                "--gross-margin",
+                type=click.FloatRange(0, 1),
+                default=1.0,
+                show_default=True,
+                help="Gross margin as a fraction (0.4 = 40 %), applied to CLV.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+@main.command()
+@input_files
+@export_options
+@_kpi_options
+@click.option("--as-of", default=None, help="Analysis date, YYYY-MM-DD (default: last order).")
+@click.option("--cac", type=float, default=None, help="Customer acquisition cost, for CLV : CAC.")
+@click.option("--currency", default=None, help="Currency shown (default: the exports' own).")
+@user_errors
+def kpis(
+    orders: Path | None,
+    subscriptions: Path | None,
+    survey: Path | None,
+    export: ExportOptions,
+    period: str,
+    gross_margin: float,
+    as_json: bool,
+    as_of: str | None,
+    cac: float | None,
+    currency: str | None,
+) -> None:
+    """Print the retention KPIs of your exports and how they compare with benchmarks.
+
+    Reads Shopify, WooCommerce, Stripe and survey exports (Italian or English) or plain
+    CSV files with the canonical column names.
+    """
+    from retention_xl.core.report import kpi_report
+
+    if not (orders or subscriptions or survey):
+        raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
+    inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+    if not as_json:
+        for line in inputs.lines():
+            click.echo(line, err=True)
+    report = kpi_report(
+        inputs.orders,
+        inputs.subscriptions,
+        inputs.survey,
+        period=period,  # type: ignore[arg-type]
+        as_of=as_of,
+        cac=cac,
+        gross_margin=gross_margin,
+    )
+    shown = currency or _currency_of(inputs) or "EUR"
+    _print_report(report, shown, as_json=as_json, extra={"imports": inputs.as_dict()})
+
+
+def _currency_of(inputs: Any) -> str | None:
+    """The single currency the exports declare, if any."""
+    found = {c for rep in inputs.reports.values() for c in getattr(rep, "currencies", ())}
+    return found.pop() if len(found) == 1 else None
+
+
+@main.command()
+@_kpi_options
+@click.option(
+    "--cac",
+    type=float,
+    default=45.0,
+    show_default=True,
+    help="Acquisition cost assumed for the sample shop, for CLV : CAC.",
+)
+@user_errors
+def demo(period: str, gross_margin: float, as_json: bool, cac: float) -> None:
+    """Run the main job on the bundled sample shop: KPIs with benchmark status."""
+    from retention_xl.core.report import kpi_report
+    from retention_xl.datasets import load_sample
+
+    sample = load_sample()
+    report = kpi_report(
+        sample.orders,
+        sample.subscriptions,
+        sample.survey,
+        period=period,  # type: ignore[arg-type]
+        cac=cac,
+        gross_margin=gross_margin,
+    )
+    if not as_json:
+        click.echo("retention_xl demo: the bundled sample shop (synthetic, 2023-2024)")
+    _print_report(report, "EUR", as_json=as_json, extra={})
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

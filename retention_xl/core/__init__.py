@@ -52,6 +52,10 @@ from retention_xl.core.periods import (
     PERIOD_COLUMNS,
     period_table,
 )
+from retention_xl.core.report import (
+    KpiReport,
+    kpi_report,
+)
 from retention_xl.core.schema import (
     OrderStats,
     PreparedOrders,
@@ -95,6 +99,7 @@ __all__ = [
     "SURVEY_SUMMARY_COLUMNS",
     "Benchmark",
     "Fact",
+    "KpiReport",
     "NpsBreakdown",
     "OrderStats",
     "PreparedOrders",
@@ -115,6 +120,7 @@ __all__ = [
     "gap_to_target",
     "grr",
     "kaplan_meier",
+    "kpi_report",
     "lifespan",
     "monthly_mrr",
     "mrr",

@@ -1,0 +1,275 @@
+"""The headline KPI table: every KPI the articles name, computed once, rated once.
+
+The CLI (``retention-xl kpis`` and ``demo``) prints this table and the workbook's
+KPIs sheet shows the same numbers. Each row is computed by the core functions of its
+own module; this module only chooses the period and assembles the rows.
+
+Headline period
+    The last *complete* calendar period of ``period`` ("Y" by default, "Q" or "M")
+    in :func:`~retention_xl.core.periods.period_table`: a period is complete when
+    ``as_of`` is on or after its last day. With no complete period, the latest one
+    is used and marked partial.
+
+CLV (the articles' formula)
+    ``CLV = AOV x purchases per customer per year x lifespan x gross margin`` with
+    ``lifespan = 1 / annual churn`` (years). When churn is zero the lifespan is
+    undefined and CLV is left blank rather than infinite.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core import kpis
+from retention_xl.core.benchmarks import rate_kpi
+from retention_xl.core.customers import customer_summary
+from retention_xl.core.periods import period_table
+from retention_xl.core.schema import PreparedOrders, prepare_orders
+from retention_xl.errors import InputError, RetentionError
+
+__all__ = ["KPI_UNITS", "KpiReport", "kpi_report"]
+
+Unit = Literal["count", "currency", "rate", "ratio", "score", "years", "number"]
+
+#: Every key the report may hold, with its unit (how it is formatted).
+KPI_UNITS: Mapping[str, Unit] = {
+    "customers": "count",
+    "orders": "count",
+    "revenue": "currency",
+    "aov": "currency",
+    "purchase_frequency": "number",
+    "repeat_rate": "rate",
+    "start_customers": "count",
+    "new_customers": "count",
+    "lost_customers": "count",
+    "churn": "rate",
+    "crr": "rate",
+    "lifespan": "years",
+    "clv": "currency",
+    "clv_cac": "ratio",
+    "at_risk_share": "rate",
+    "mrr": "currency",
+    "arr": "currency",
+    "arpa": "currency",
+    "subscribers": "count",
+    "logo_churn": "rate",
+    "nrr": "rate",
+    "grr": "rate",
+    "quick_ratio": "ratio",
+    "nps": "score",
+    "nps_answers": "count",
+    "csat": "rate",
+    "csat_answers": "count",
+}
+
+#: KPIs that FACTS.md section 2 benchmarks (keys of core.benchmarks).
+RATED: frozenset[str] = frozenset({"repeat_rate", "clv_cac", "at_risk_share"})
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """The headline KPIs with their benchmark rating.
+
+    ``table`` has one row per KPI (index: the KPI key) with ``value``, ``unit`` and
+    ``rating`` (``below`` / ``average`` / ``healthy`` / ``excellent`` or blank).
+    """
+
+    table: pd.DataFrame
+    period_start: pd.Timestamp | None
+    period_end: pd.Timestamp | None
+    period_complete: bool
+    as_of: pd.Timestamp | None
+    notes: tuple[str, ...] = field(default=())
+
+    def value(self, key: str) -> float:
+        """The value of one KPI, NaN when it could not be computed."""
+        if key not in self.table.index:
+            return math.nan
+        position = list(self.table.index).index(key)
+        return float(self.table["value"].to_numpy(dtype="float64")[position])
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Rows as plain dicts (for JSON): key, value (None for NaN), unit, rating."""
+        out: list[dict[str, Any]] = []
+        for key, row in self.table.iterrows():
+            value = float(row["value"])
+            out.append(
+                {
+                    "kpi": str(key),
+                    "value": None if math.isnan(value) else value,
+                    "unit": str(row["unit"]),
+                    "rating": None if row["rating"] == "" else str(row["rating"]),
+                }
+            )
+        return out
+
+
+def _period_bounds(start: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """The last day of the period that starts at ``start``."""
+    period = pd.Period(start, freq=freq)
+    return pd.Timestamp(period.end_time.normalize())
+
+
+def _headline_period(
+    table: pd.DataFrame, freq: str, as_of: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.Timestamp, bool]:
+    starts = [pd.Timestamp(s) for s in table.index]
+    complete = [s for s in starts if _period_bounds(s, freq) <= as_of]
+    if complete:
+        start = complete[-1]
+        return start, _period_bounds(start, freq), True
+    start = starts[-1]
+    return start, _period_bounds(start, freq), False
+
+
+def _safe(func: Any, *args: Any, **kwargs: Any) -> float:
+    """A KPI value, or NaN when the core says it is undefined (zero denominators...)."""
+    try:
+        return float(func(*args, **kwargs))
+    except RetentionError:
+        return math.nan
+
+
+def kpi_report(
+    orders: pd.DataFrame | PreparedOrders | None = None,
+    subscriptions: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
+    *,
+    period: Literal["Y", "Q", "M"] = "Y",
+    as_of: str | pd.Timestamp | None = None,
+    window_days: int = 365,
+    cac: float | None = None,
+    gross_margin: float = 1.0,
+    p_alive: np.ndarray | pd.Series | None = None,
+    market: str = "eu",
+) -> KpiReport:
+    """Compute the headline KPI table from tidy frames.
+
+    Parameters
+    ----------
+    orders, subscriptions, survey
+        Canonical frames (see :mod:`retention_xl.core.schema`); any may be None.
+    period
+        Calendar period of the churn/retention rows: "Y", "Q" or "M".
+    as_of
+        The date the analysis is made (default: the last order date).
+    window_days
+        A customer is active on a day when they bought in the ``window_days`` before.
+    cac
+        Customer acquisition cost, for CLV:CAC (omitted when None).
+    gross_margin
+        Fraction 0..1 applied to CLV.
+    p_alive
+        Per-customer probabilities of being alive (from a fitted model) for the
+        at-risk share; omitted when None.
+
+    Examples
+    --------
+    >>> from retention_xl.datasets import load_sample  # doctest: +SKIP
+    >>> kpi_report(load_sample().orders).value("repeat_rate")  # doctest: +SKIP
+    0.31...
+    """
+    if period not in ("Y", "Q", "M"):
+        raise InputError(f"period must be 'Y', 'Q' or 'M', got {period!r}", argument="period")
+    rows: dict[str, float] = {}
+    notes: list[str] = []
+    p_start = p_end = stamp = None
+    complete = True
+    if orders is not None:
+        prepared = prepare_orders(orders)
+        if prepared.stats.orders == 0:
+            raise InputError("orders has no valid purchase (all cancelled or refunded?)")
+        stamp = (
+            pd.Timestamp(as_of).normalize()
+            if as_of is not None
+            else pd.Timestamp(prepared.purchases["order_date"].max()).normalize()
+        )
+        summary = customer_summary(prepared, as_of=stamp)
+        n_customers = len(summary)
+        n_orders = int(summary["orders"].sum())
+        revenue = float(summary["revenue"].sum())
+        rows["customers"] = float(n_customers)
+        rows["orders"] = float(n_orders)
+        rows["revenue"] = revenue
+        rows["aov"] = _safe(kpis.aov, prepared.purchases["revenue"].to_numpy())
+        rows["purchase_frequency"] = _safe(kpis.purchase_frequency, n_orders, n_customers)
+        rows["repeat_rate"] = _safe(
+            kpis.repeat_purchase_rate, int((summary["orders"] >= 2).sum()), n_customers
+        )
+        table = period_table(prepared, freq=period, window_days=window_days, as_of=stamp)
+        p_start, p_end, complete = _headline_period(table, period, stamp)
+        row: dict[str, float] = {str(k): float(v) for k, v in table.loc[p_start].to_dict().items()}
+        rows["start_customers"] = float(row["start_customers"])
+        rows["new_customers"] = float(row["new"])
+        rows["lost_customers"] = float(row["lost"])
+        rows["churn"] = float(row["churn"])
+        rows["crr"] = float(row["crr"])
+        if not complete:
+            notes.append(f"period starting {p_start.date()} is not complete at {stamp.date()}")
+        # CLV in years: AOV x purchases per buyer per year x 1 / annual churn x margin.
+        years = {"Y": 1.0, "Q": 0.25, "M": 1.0 / 12.0}[period]
+        annual_churn = 1.0 - (1.0 - rows["churn"]) ** (1.0 / years)
+        rows["lifespan"] = _safe(kpis.lifespan, annual_churn) if annual_churn > 0 else math.nan
+        per_year = _safe(kpis.purchase_frequency, float(row["orders"]), float(row["buyers"]))
+        period_aov = float(row["aov"]) if row["orders"] else math.nan
+        if any(math.isnan(v) for v in (rows["lifespan"], per_year, period_aov)):
+            rows["clv"] = math.nan
+        else:
+            rows["clv"] = float(
+                kpis.clv(period_aov, per_year / years, rows["lifespan"], gross_margin)
+            )
+        if cac is not None:
+            rows["clv_cac"] = (
+                math.nan if math.isnan(rows["clv"]) else _safe(kpis.clv_cac_ratio, rows["clv"], cac)
+            )
+    if p_alive is not None:
+        rows["at_risk_share"] = _safe(kpis.at_risk_share, np.asarray(p_alive, dtype=float))
+    if subscriptions is not None:
+        from retention_xl.core.subscriptions import subscription_kpis
+
+        sub = subscription_kpis(subscriptions, gross_margin=gross_margin)
+        for key in ("mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio"):
+            if key in sub:
+                rows[key] = float(sub[key])
+        if "customers" in sub:
+            rows["subscribers"] = float(sub["customers"])
+    if survey is not None:
+        from retention_xl.core.survey import survey_summary
+
+        overall = survey_summary(survey, freq=None)
+        first = overall.iloc[0]
+        rows["nps"] = float(first["nps"])
+        rows["nps_answers"] = float(first["answers"])
+        rows["csat"] = float(first["csat"])
+        rows["csat_answers"] = float(first["csat_answers"])
+    if not rows:
+        raise InputError("give at least one of orders, subscriptions or survey")
+    keys = [k for k in KPI_UNITS if k in rows]
+    ratings = []
+    for key in keys:
+        value = rows[key]
+        ratings.append(
+            rate_kpi(key, value, market=market) if key in RATED and not math.isnan(value) else ""
+        )
+    table_out = pd.DataFrame(
+        {
+            "value": [rows[k] for k in keys],
+            "unit": [KPI_UNITS[k] for k in keys],
+            "rating": ratings,
+        },
+        index=pd.Index(keys, name="kpi"),
+    )
+    return KpiReport(
+        table=table_out,
+        period_start=p_start,
+        period_end=p_end,
+        period_complete=complete,
+        as_of=stamp,
+        notes=tuple(notes),
+    )
