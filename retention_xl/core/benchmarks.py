@@ -47,6 +47,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -60,6 +61,7 @@ from retention_xl.errors import InputError
 __all__ = [
     "ACQUISITION_VS_RETENTION_COST",
     "BENCHMARKS",
+    "KPI_ALIASES",
     "LEVELS",
     "MARKETS",
     "Benchmark",
@@ -77,7 +79,23 @@ Direction: TypeAlias = Literal["higher", "lower"]
 LEVELS: Final[tuple[Level, ...]] = ("below", "average", "healthy", "excellent")
 #: Markets with their own thresholds; "uk" rates like "us" (the article groups them).
 MARKETS: Final[tuple[str, ...]] = ("eu", "us", "uk")
-_MARKET_ALIASES: Final[Mapping[str, str]] = MappingProxyType({"eu": "eu", "us": "us", "uk": "us"})
+_MARKET_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
+    {"eu": "eu", "europe": "eu", "it": "eu", "us": "us", "usa": "us", "uk": "us"}
+)
+#: Other names accepted for the KPI keys (spaces, ``-``, ``:`` and ``/`` read as ``_``).
+KPI_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "repeat_purchase_rate": "repeat_rate",
+        "return_rate": "repeat_rate",
+        "repeat_customer_rate": "repeat_rate",
+        "tasso_di_riacquisto": "repeat_rate",
+        "tasso_di_ritorno": "repeat_rate",
+        "clv_cac_ratio": "clv_cac",
+        "ltv_cac": "clv_cac",
+        "at_risk": "at_risk_share",
+        "clienti_a_rischio": "at_risk_share",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +209,11 @@ ACQUISITION_VS_RETENTION_COST: Final = Fact(
 
 
 def _benchmark(kpi: str) -> Benchmark:
-    key = kpi.strip().lower() if isinstance(kpi, str) else kpi
-    if not isinstance(key, str) or key not in BENCHMARKS:
+    key = None
+    if isinstance(kpi, str):
+        key = re.sub(r"[\s:/\-]+", "_", kpi.strip().lower()).strip("_")
+        key = KPI_ALIASES.get(key, key)
+    if key is None or key not in BENCHMARKS:
         raise InputError(
             f"kpi must be one of {sorted(BENCHMARKS)}, got {kpi!r}", argument="kpi_name"
         )
@@ -234,11 +255,13 @@ def rate_kpi(kpi: str, value: float, *, market: str = "eu") -> Level:
     ----------
     kpi
         ``"repeat_rate"`` (fraction), ``"clv_cac"`` (ratio) or ``"at_risk_share"``
-        (fraction, lower is better).
+        (fraction, lower is better); case, spaces and the aliases of
+        :data:`KPI_ALIASES` (``"CLV:CAC"``, ``"repeat purchase rate"``) are accepted.
     value
         The KPI value; rates as fractions (``0.22`` for 22 %).
     market
-        ``"eu"`` (default), ``"us"`` or ``"uk"``; only CLV : CAC differs.
+        ``"eu"`` (default; also ``"europe"``, ``"it"``), ``"us"`` (``"usa"``) or
+        ``"uk"`` (rated like ``"us"``); only CLV : CAC differs.
 
     Returns
     -------

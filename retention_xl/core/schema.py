@@ -408,7 +408,11 @@ def validate_survey(survey: pd.DataFrame, *, default_kind: str = "nps") -> pd.Da
         }
     )
     if "kind" in survey.columns:
-        out["kind"] = survey["kind"].astype("string").str.strip().str.lower().fillna(default_kind)
+        # normalise the few distinct labels, not every row
+        codes, labels = pd.factorize(survey["kind"], use_na_sentinel=True)
+        clean = pd.Series(labels, dtype="string").str.strip().str.lower().to_numpy(dtype=object)
+        kinds = np.append(clean, default_kind)[codes]
+        out["kind"] = pd.Series(kinds, index=out.index, dtype="string")
     else:
         out["kind"] = pd.Series(default_kind, index=out.index, dtype="string")
     unknown = sorted(set(out["kind"].unique()) - SURVEY_KINDS)

@@ -91,11 +91,13 @@ def _month_number(dates: pd.Series) -> IntArray:
 
 
 def _month_start(number: IntArray) -> pd.DatetimeIndex:
-    frame = pd.DataFrame({"year": number // 12, "month": number % 12 + 1, "day": 1})
-    return pd.DatetimeIndex(pd.to_datetime(frame).astype("datetime64[ns]"), name="month")
+    months = (np.asarray(number, dtype="int64") - 1970 * 12).astype("datetime64[M]")
+    return pd.DatetimeIndex(months.astype("datetime64[ns]"), name="month")
 
 
 def _one_month(value: object, argument: str) -> int:
+    if isinstance(value, pd.Period):
+        value = value.start_time
     try:
         stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -216,18 +218,18 @@ def monthly_mrr(
     first, last = _range(subs, start, end)
     codes, month, amount = _item_months(subs, first, last)
     names = np.asarray(pd.factorize(subs["customer_id"], sort=True)[1], dtype=object)
-    rows = pd.DataFrame({"code": codes, "month": month, "mrr": amount})
-    totals = rows.groupby(["month", "code"], sort=True)["mrr"].sum()
-    totals = totals[totals.to_numpy() > 0]
+    # one integer key per (month, customer), in the order of the output
+    key = (month - first) * max(len(names), 1) + codes
+    keys, inverse = np.unique(key, return_inverse=True)
+    totals = np.bincount(inverse, weights=amount, minlength=keys.size)
+    keep = totals > 0
+    keys, totals = keys[keep], totals[keep]
+    month_of, code_of = np.divmod(keys, max(len(names), 1))
     return pd.DataFrame(
         {
-            "customer_id": pd.array(
-                names[totals.index.get_level_values("code").to_numpy()], dtype="string"
-            ),
-            "month": _month_start(
-                totals.index.get_level_values("month").to_numpy(dtype="int64")
-            ).to_numpy(),
-            "mrr": totals.to_numpy(dtype="float64"),
+            "customer_id": pd.array(names[code_of], dtype="string"),
+            "month": _month_start(np.asarray(month_of + first, dtype="int64")).to_numpy(),
+            "mrr": np.asarray(totals, dtype="float64"),
         }
     )
 
@@ -240,9 +242,11 @@ def _movement_matrix(
 ) -> FloatArray:
     """Customers x months MRR matrix (a customer-month without rows is 0)."""
     n_customers = int(codes.max()) + 1 if codes.size else 0
-    matrix = np.zeros((n_customers, last - first + 1), dtype="float64")
-    np.add.at(matrix, (codes, month - first), amount)
-    return matrix
+    n_months = last - first + 1
+    flat = np.bincount(
+        codes * n_months + (month - first), weights=amount, minlength=n_customers * n_months
+    )
+    return np.asarray(flat, dtype="float64").reshape(n_customers, n_months)
 
 
 def _subscription_matrix(subs: pd.DataFrame, first: int, last: int) -> FloatArray:
@@ -322,13 +326,19 @@ def _long_input(mrr_long: pd.DataFrame) -> tuple[IntArray, IntArray, FloatArray]
         )
     if mrr_long.empty:
         raise NotEnoughDataError("mrr_long has no rows", argument="mrr_long")
-    ids = mrr_long["customer_id"]
-    blank = ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").to_numpy(
-        dtype=bool, na_value=True
-    )
+    # strip and check the distinct ids only: customer ids repeat once per month
+    raw_codes, uniques = pd.factorize(mrr_long["customer_id"], use_na_sentinel=True)
+    stripped = pd.Series(uniques, dtype="string").str.strip()
+    blank_ids = (stripped == "").to_numpy(dtype=bool, na_value=True)
+    blank = (raw_codes < 0) | np.append(blank_ids, True)[raw_codes]
     if blank.any():
         pos = int(np.flatnonzero(blank)[0])
-        raise InputError(f"customer_id is blank at position {pos}", argument="customer_id")
+        raise InputError(
+            f"customer_id is blank at position {pos}: {mrr_long['customer_id'].iloc[pos]!r}",
+            argument="customer_id",
+        )
+    merged, _ = pd.factorize(stripped)  # "a " and "a" are one customer
+    codes = np.asarray(merged, dtype="int64")[raw_codes]
     raw_month = mrr_long["month"]
     months = _as_months(raw_month)
     bad = months.isna().to_numpy()
@@ -354,8 +364,7 @@ def _long_input(mrr_long: pd.DataFrame) -> tuple[IntArray, IntArray, FloatArray]
         raise OutOfRangeError(
             f"mrr cannot be negative, got {values[pos]!r} at position {pos}", argument="mrr"
         )
-    codes, _ = pd.factorize(ids.astype("string").str.strip(), sort=True)
-    return np.asarray(codes, dtype="int64"), _month_number(months), values
+    return codes, _month_number(months), values
 
 
 def mrr_movements(

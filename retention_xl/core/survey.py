@@ -109,8 +109,9 @@ def _period_start(dates: pd.Series, freq: str) -> pd.Series:
 
 
 def _row(group: pd.DataFrame, satisfied_min: float, scale_max: float) -> dict[str, float]:
-    nps_scores = group.loc[group["kind"] == "nps", "score"].to_numpy(dtype="float64")
-    csat_scores = group.loc[group["kind"] == "csat", "score"].to_numpy(dtype="float64")
+    is_nps = group["is_nps"].to_numpy(dtype=bool)
+    scores = group["score"].to_numpy(dtype="float64")
+    nps_scores, csat_scores = scores[is_nps], scores[~is_nps]
     row: dict[str, float] = dict.fromkeys(SURVEY_SUMMARY_COLUMNS, np.nan)
     row.update(answers=float(nps_scores.size), csat_answers=float(csat_scores.size))
     if nps_scores.size:
@@ -183,7 +184,8 @@ def survey_summary(
     frame = validate_survey(survey)
     if frame.empty:
         raise NotEnoughDataError("survey has no answers", argument="survey")
-    csat_all = frame.loc[frame["kind"] == "csat", "score"]
+    frame["is_nps"] = (frame["kind"] == "nps").to_numpy(dtype=bool)
+    csat_all = frame.loc[~frame["is_nps"].to_numpy(), "score"]
     if not csat_all.empty:  # check the whole CSAT scale once, before grouping
         csat(csat_all.to_numpy(dtype="float64"), satisfied_min, scale_max=scale_max)
     if freq is None:

@@ -24,47 +24,65 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def _durations(values: Any) -> FloatArray:
+def _raw(values: Any, argument: str, what: str) -> npt.NDArray[Any]:
     if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
+        raise InputError(f"{argument} must be a list of {what}, got {values!r}", argument=argument)
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        return values.reshape(-1)  # typed numbers or flags: checked vectorised
+    return np.asarray(values, dtype=object).reshape(-1)  # lists: item by item
+
+
+def _durations(values: Any) -> FloatArray:
+    raw = _raw(values, "durations", "numbers")
+    if raw.dtype.kind in "iuf":
+        out = raw.astype("float64")
+    else:
+        out = np.empty(raw.size, dtype="float64")
+        for i, item in enumerate(raw):
+            if isinstance(item, (bool, np.bool_)) or not isinstance(
+                item, (int, float, np.integer, np.floating)
+            ):
+                raise InputError(
+                    f"durations must be numbers, got {item!r} at position {i}",
+                    argument="durations",
+                )
+            out[i] = float(item)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"durations must be a list of numbers, got {values!r}", argument="durations"
+            f"durations must be finite numbers, got {raw[i]!r} at position {i}",
+            argument="durations",
         )
-    raw = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
-    raw = raw.reshape(-1)
-    out = np.empty(raw.size, dtype="float64")
-    for i, item in enumerate(raw):
-        if isinstance(item, (bool, np.bool_)) or not isinstance(
-            item, (int, float, np.integer, np.floating)
-        ):
-            raise InputError(
-                f"durations must be numbers, got {item!r} at position {i}", argument="durations"
-            )
-        out[i] = float(item)
-        if not np.isfinite(out[i]):
-            raise InputError(
-                f"durations must be finite numbers, got {item!r} at position {i}",
-                argument="durations",
-            )
-        if out[i] < 0:
-            raise OutOfRangeError(
-                f"durations cannot be negative, got {item!r} at position {i}",
-                argument="durations",
-            )
+    negative = out < 0
+    if negative.any():
+        i = int(np.flatnonzero(negative)[0])
+        raise OutOfRangeError(
+            f"durations cannot be negative, got {raw[i]!r} at position {i}", argument="durations"
+        )
     return out
 
 
 def _flags(values: Any, size: int) -> BoolArray:
-    if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
-        raise InputError(
-            f"ended must be a list of true/false flags, got {values!r}", argument="ended"
-        )
-    raw = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
-    raw = raw.reshape(-1)
+    raw = _raw(values, "ended", "true/false flags")
     if raw.size != size:
         raise InputError(
             f"ended has {raw.size} values but durations has {size}; give one flag per duration",
             argument="ended",
         )
+    if raw.dtype.kind == "b":
+        return raw.astype(bool)
+    if raw.dtype.kind in "iuf":
+        bad = (raw != 0) & (raw != 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"ended must be true/false (or 1/0), got {raw[i]!r} at position {i}",
+                argument="ended",
+            )
+        return raw.astype(bool)
     out = np.empty(raw.size, dtype=bool)
     for i, item in enumerate(raw):
         if isinstance(item, (bool, np.bool_)) or (
