@@ -126,7 +126,12 @@ def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) ->
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
     else:
-        out = pd.to_datetime(series, errors="coerce")
+        # ISO 8601 first (canonical files: "2024-03-01" and "2024-03-01 18:30" mixed),
+        # then element-wise parsing for whatever else is left.
+        out = pd.to_datetime(series, errors="coerce", format="ISO8601")
+        rest = out.isna() & series.notna()
+        if rest.any():
+            out[rest] = pd.to_datetime(series[rest], errors="coerce", format="mixed")
         bad = out.isna() & series.notna()
         if bad.any():
             pos = int(np.flatnonzero(bad.to_numpy())[0])
