@@ -7,6 +7,7 @@ the workbook's cached values and the CLI all call it.
 from retention_xl.core.benchmarks import (
     ACQUISITION_VS_RETENTION_COST,
     BENCHMARKS,
+    KPI_ALIASES,
     LEVELS,
     MARKETS,
     Benchmark,
@@ -88,6 +89,7 @@ __all__ = [
     "ACQUISITION_VS_RETENTION_COST",
     "BENCHMARKS",
     "COUNTED_STATUSES",
+    "KPI_ALIASES",
     "LEVELS",
     "MARKETS",
     "MEASURES",
