@@ -59,7 +59,7 @@ COLUMNS: Final = (
     "col.source",
     "col.article_note",
 )
-V, AVG, HEALTHY, EXC, RATING, TARGET, GAP, PROGRESS, STATUS, LEVEL, SOURCE, NOTE = range(12)
+V, AVG, HEALTHY, EXC, RATING, TARGET, GAP, PROGRESS, STATUS, LEVEL, SOURCE, NOTE = range(1, 13)
 
 
 def progress(value: float, target: float | None, direction: str) -> float:
