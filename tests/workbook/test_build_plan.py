@@ -141,7 +141,10 @@ def test_same_formulas_in_both_languages_and_different_labels(sample_plan, sampl
     differ = [r for r in en if en[r] != it[r]]
     assert len(differ) == len(en) - 1
     title = (0, 0)
-    assert sample_plan.sheet("KPIS").cells[title].value != sample_plan_it.sheet("KPIS").cells[title].value
+    assert (
+        sample_plan.sheet("KPIS").cells[title].value
+        != sample_plan_it.sheet("KPIS").cells[title].value
+    )
     # the rating text comes from the localised level labels
     _, level = named_cell(sample_plan_it, "RXL_Level_repeat_rate")
     bench = sample_plan_it.sheet("BENCHMARKS")
