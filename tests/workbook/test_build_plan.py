@@ -18,6 +18,7 @@ from retention_xl.errors import InputError, WorkbookError
 from retention_xl.workbook.build import SHEET_ROLES, plan_report, plan_report_and_data
 from retention_xl.workbook.data import period_kpis
 from retention_xl.workbook.formulas import ALLOWED_FUNCTIONS, functions_used
+from retention_xl.workbook.labels import label
 from retention_xl.workbook.plan import INPUT_NAMES, sheet_marker
 
 SAMPLE_CAC = 45.0
@@ -156,8 +157,12 @@ def test_template_caches_blanks_never_errors(template_en, template_it):
     for plan in (template_en, template_it):
         cells = [c for s in plan.sheets for _, c in s.formula_cells()]
         assert len(cells) > 80
+        no_data = label("bench.no_data", plan.lang)
         for cell in cells:
-            assert cell.value == "" or isinstance(cell.value, float), (cell.formula, cell.value)
+            assert cell.value in ("", no_data) or isinstance(cell.value, float), (
+                cell.formula,
+                cell.value,
+            )
         for key in KPI_UNITS:  # no data: every KPI is blank, none is a misleading 0
             assert named_cell(plan, f"KPI_{key}")[1].value == "", key
         _, target = named_cell(plan, "Input_CAC")
@@ -175,8 +180,9 @@ def test_benchmark_levels_and_gaps_are_the_cores(sample, sample_plan):
         assert bench.cells[(row, 5)].value == rate_kpi(key, value)
         target = {"repeat_rate": 0.30, "clv_cac": 4.0}[key]
         assert bench.cells[(row, 7)].value == pytest.approx(target - value, rel=1e-12)
-    # at-risk share without a model: blanks, not zeros
+    # at-risk share without a model: "no data", not a zero
     assert bench.cells[(6, 1)].value == "" and bench.cells[(6, 10)].value == ""
+    assert bench.cells[(6, 5)].value == "no data"
 
 
 def test_at_risk_share_from_p_alive(sample):
