@@ -219,6 +219,9 @@ def test_too_many_rows_are_refused_with_a_pointer_to_no_raw(sample):
     assert orders.formula is None and orders.value == 10157
     _, churn = named_cell(plan, "KPI_churn")
     assert churn.formula is not None  # derived tabs keep their formulas
+    # without a survey, NPS stays blank (a formula for "", not an empty cell read as 0)
+    _, nps = named_cell(plan_report(sample.orders, no_raw=True), "KPI_nps")
+    assert (nps.formula, nps.value) == ('=""', "")
 
 
 def test_orders_tab_is_deduplicated_and_status_normalised():
