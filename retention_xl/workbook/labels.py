@@ -135,10 +135,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "target.not_met": ("not yet", "non ancora"),
     # notes
     "note.paste_orders": (
-        "Paste orders in columns A-G from row 2 (one row per order; status paid, refunded or "
-        "cancelled; amounts without tax and shipping). Or: " + _REFRESH,
-        "Incolla gli ordini nelle colonne A-G dalla riga 2 (una riga per ordine; stato paid, "
-        "refunded o cancelled; importi senza IVA e spedizione). Oppure: " + _REFRESH,
+        "Paste orders in columns A-G from row 2: one row per order, each order once "
+        "(refresh removes repeated orders); status paid, refunded or cancelled; amounts "
+        "without tax and shipping. Or: " + _REFRESH,
+        "Incolla gli ordini nelle colonne A-G dalla riga 2: una riga per ordine, ogni ordine "
+        "una sola volta (l'aggiornamento toglie gli ordini ripetuti); stato paid, refunded o "
+        "cancelled; importi senza IVA e spedizione. Oppure: " + _REFRESH,
     ),
     "note.paste_subscriptions": (
         "Paste subscription items in columns A-H from row 2 (interval day, week, month or "
