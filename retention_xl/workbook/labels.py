@@ -308,8 +308,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "kpi.revenue": ("Revenue", "Fatturato"),
     "kpi.revenue.help": (
-        "Net of refunds, cancelled orders left out.",
-        "Al netto dei rimborsi, ordini annullati esclusi.",
+        "Every row of the Orders tab net of refunds, cancelled orders left out.",
+        "Tutte le righe del foglio Ordini al netto dei rimborsi, ordini annullati esclusi.",
     ),
     "kpi.aov": ("Average order value", "Valore medio dell'ordine"),
     "kpi.aov.help": (

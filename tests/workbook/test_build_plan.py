@@ -222,6 +222,23 @@ def test_too_many_rows_are_refused_with_a_pointer_to_no_raw(sample):
     assert (nps.formula, nps.value) == ('=""', "")
 
 
+def test_revenue_counts_every_row_like_the_formula():
+    """A refund row of a customer without a purchase lowers the Orders tab's revenue
+    (what SUMIFS computes), the core's period revenue, not the customer revenue."""
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "z"],
+            "order_id": ["1", "2", "3"],
+            "order_date": ["2024-01-01", "2024-02-01", "2024-01-15"],
+            "amount": [10.0, 20.0, -4.0],
+        }
+    )
+    plan, data = plan_report_and_data(orders)
+    _, revenue = named_cell(plan, "KPI_revenue")
+    assert revenue.value == 26.0 == float(data.monthly["revenue"].sum())
+    assert data.report.value("revenue") == 30.0
+
+
 def test_orders_tab_is_deduplicated_and_status_normalised():
     orders = pd.DataFrame(
         {
@@ -238,3 +255,15 @@ def test_orders_tab_is_deduplicated_and_status_normalised():
     assert tab["status"].tolist() == ["paid", "refunded", "paid"]
     _, n = named_cell(plan, "KPI_orders")
     assert n.value == 2  # the fully refunded order is no purchase
+
+
+def test_model_p_alive_uses_the_models_when_installed(sample):
+    from retention_xl.core import models
+    from retention_xl.workbook.build import model_p_alive
+
+    p = model_p_alive(sample.orders, as_of=None, margin=1.0, discount_rate=0.1)
+    if not hasattr(models, "predict_customers"):
+        assert p is None  # the at-risk share then shows "no data"
+        return
+    assert p is not None and p.between(0, 1).all()
+    assert set(p.index) == set(sample.orders["customer_id"].unique()) or len(p) > 2000
