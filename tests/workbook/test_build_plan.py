@@ -266,4 +266,4 @@ def test_model_p_alive_uses_the_models_when_installed(sample):
         assert p is None  # the at-risk share then shows "no data"
         return
     assert p is not None and p.between(0, 1).all()
-    assert set(p.index) == set(sample.orders["customer_id"].unique()) or len(p) > 2000
+    assert len(p) > 0 and set(p.index) <= set(sample.orders["customer_id"].unique())
