@@ -1,0 +1,360 @@
+"""The shared machinery of the models: input checks, history weights, the MLE fit.
+
+A model declares its parameter names and a function that returns the *total*
+log-likelihood and its gradient with respect to the **log** parameters, over
+distinct rows of data with integer weights. :func:`maximize_log_likelihood` does the
+rest: L-BFGS-B over the log parameters (so every parameter stays positive), a few
+Newton steps on a finite-difference Hessian of the gradient to polish the optimum,
+the Hessian's inverse for standard errors, and a :class:`ConvergenceError` with
+advice when the optimum cannot be found.
+
+:func:`distinct_rows` turns per-customer columns into distinct rows and counts, so a
+fit costs as many likelihood terms as there are distinct histories, not customers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, stats
+
+from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
+
+__all__ = [
+    "FloatArray",
+    "Objective",
+    "ParametricModel",
+    "check_history",
+    "distinct_rows",
+    "maximize_log_likelihood",
+]
+
+logger = logging.getLogger(__name__)
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+#: ``objective(log_params) -> (total log-likelihood, gradient w.r.t. log_params)``.
+Objective: TypeAlias = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def as_float_array(values: Any, name: str) -> FloatArray:
+    """``values`` as a 1-D float64 array (scalars become length 1), all finite."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be numbers, got {values!r}", argument=name) from exc
+    arr = np.atleast_1d(arr)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if not np.isfinite(arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise OutOfRangeError(
+            f"{name} must be finite numbers, got {arr[bad]!r} at position {bad}", argument=name
+        )
+    return arr
+
+
+def _first_bad(mask: npt.NDArray[np.bool_]) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def check_history(
+    frequency: Any, recency: Any, age: Any
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Validate repeat-purchase histories ``(x, t_x, T)`` and return them as arrays.
+
+    ``frequency`` (repeat purchases) must be whole numbers >= 0, ``recency`` (time of
+    the last purchase since the first) >= 0 and 0 when ``frequency`` is 0, ``age``
+    (time since the first purchase) >= ``recency``. All three in the same time unit.
+    Scalars broadcast against arrays.
+    """
+    x = as_float_array(frequency, "frequency")
+    tx = as_float_array(recency, "recency")
+    big_t = as_float_array(age, "age")
+    try:
+        x, tx, big_t = np.broadcast_arrays(x, tx, big_t)
+    except ValueError:
+        raise InputError(
+            f"frequency, recency and age must have the same length, got {x.size}, "
+            f"{tx.size} and {big_t.size}",
+            argument="frequency",
+        ) from None
+    x, tx, big_t = (np.ascontiguousarray(a) for a in (x, tx, big_t))
+    if x.size == 0:
+        raise NotEnoughDataError("there are no customers to fit or predict", argument="frequency")
+    bad = (x < 0) | (x != np.round(x))
+    if bad.any():
+        i = _first_bad(bad)
+        raise OutOfRangeError(
+            f"frequency must be a whole number >= 0 (repeat purchases), got {x[i]!r} "
+            f"at position {i}",
+            argument="frequency",
+        )
+    if (tx < 0).any():
+        i = _first_bad(tx < 0)
+        raise OutOfRangeError(
+            f"recency must be >= 0, got {tx[i]!r} at position {i}", argument="recency"
+        )
+    bad = tx > big_t * (1 + 1e-12)
+    if bad.any():
+        i = _first_bad(bad)
+        raise OutOfRangeError(
+            f"age (time since the first purchase) must be >= recency, got age {big_t[i]!r} "
+            f"< recency {tx[i]!r} at position {i}: are both in the same time unit?",
+            argument="age",
+        )
+    bad = (x == 0) & (tx != 0)
+    if bad.any():
+        i = _first_bad(bad)
+        raise OutOfRangeError(
+            f"recency must be 0 for a customer without repeat purchases, got {tx[i]!r} "
+            f"at position {i}",
+            argument="recency",
+        )
+    return x, tx, big_t
+
+
+def distinct_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
+    """The distinct rows of equal-length columns and how often each occurs.
+
+    Examples
+    --------
+    >>> rows, counts = distinct_rows(np.array([1.0, 0, 1]), np.array([2.0, 0, 2]))
+    >>> [r.tolist() for r in rows], counts.tolist()
+    ([[0.0, 1.0], [0.0, 2.0]], [1.0, 2.0])
+    """
+    n = columns[0].size
+    if n == 0:
+        return [c.copy() for c in columns], np.zeros(0)
+    order = np.lexsort(columns[::-1])
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for col in columns:
+        s = col[order]
+        change[1:] |= s[1:] != s[:-1]
+    starts = np.flatnonzero(change)
+    counts = np.diff(np.append(starts, n)).astype(np.float64)
+    first = order[starts]
+    return [col[first] for col in columns], counts
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`maximize_log_likelihood` found."""
+
+    log_params: FloatArray
+    log_likelihood: float
+    covariance: FloatArray | None  # of the log parameters; None when not invertible
+    iterations: int
+
+
+def _hessian(objective: Objective, x: FloatArray, step: float) -> FloatArray:
+    """Central differences of the gradient (symmetrised)."""
+    k = x.size
+    h = step * np.maximum(1.0, np.abs(x))
+    out = np.empty((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h[j]
+        out[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h[j])
+    return 0.5 * (out + out.T)
+
+
+def maximize_log_likelihood(
+    objective: Objective,
+    x0: FloatArray,
+    *,
+    model: str,
+    names: Sequence[str],
+    n_weight: float,
+    max_iter: int,
+    advice: str,
+    hessian_step: float = 1e-5,
+) -> FitResult:
+    """Maximise a log-likelihood over log parameters; raise ConvergenceError on failure.
+
+    The optimiser sees the *mean* log-likelihood (total / ``n_weight``), so its
+    tolerances do not depend on the number of customers. ``hessian_step`` is the
+    relative step of the finite differences of the gradient (larger for models whose
+    gradient is itself a finite difference).
+    """
+    scale = 1.0 / max(n_weight, 1.0)
+    bound = 30.0  # exp(+-30): far outside any sensible parameter value
+
+    def negative(x: FloatArray) -> tuple[float, FloatArray]:
+        ll, grad = objective(x)
+        if not np.isfinite(ll) or not np.isfinite(grad).all():
+            return float("inf"), np.zeros_like(x)
+        return -ll * scale, -grad * scale
+
+    with np.errstate(all="ignore"):
+        start_ll, _ = objective(x0)
+        if not np.isfinite(start_ll):
+            raise ConvergenceError(
+                f"{model}: the log-likelihood is not finite at the starting values "
+                f"{dict(zip(names, np.exp(x0).round(6).tolist(), strict=True))}; {advice}"
+            )
+        res = optimize.minimize(
+            negative,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-bound, bound)] * x0.size,
+            options={"maxiter": max_iter, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
+        )
+        x = np.asarray(res.x, dtype=np.float64)
+        ll, grad = objective(x)
+        iterations = int(res.nit)
+        hess = None
+        # Newton polish: L-BFGS-B stops on relative tolerances; a few Newton steps on
+        # the Hessian of the analytic gradient reach the optimum to machine precision.
+        for _ in range(8):
+            hess = _hessian(objective, x, hessian_step)
+            if not np.isfinite(hess).all():
+                break
+            try:
+                step = np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                break
+            trial = np.clip(x - step, -bound, bound)
+            trial_ll, trial_grad = objective(trial)
+            if not np.isfinite(trial_ll) or trial_ll < ll - 1e-9 * max(1.0, abs(ll)):
+                break
+            x, ll, grad = trial, trial_ll, trial_grad
+            iterations += 1
+            if np.max(np.abs(step)) < 1e-12:
+                break
+    gradient_size = float(np.max(np.abs(grad)) * scale) if grad.size else 0.0
+    at_bound = bool(np.any(np.abs(x) >= bound - 1e-6))
+    if not np.isfinite(ll) or gradient_size > 1e-4 or at_bound:
+        values = dict(zip(names, np.exp(x).tolist(), strict=True))
+        why = "a parameter ran off to 0 or infinity" if at_bound else "the optimum was not reached"
+        raise ConvergenceError(
+            f"{model} did not converge ({why}; last values {values!r}, mean gradient "
+            f"{gradient_size:.2g}, {res.message}); {advice}"
+        )
+    covariance = None
+    if hess is not None and np.isfinite(hess).all():
+        try:
+            cov = np.asarray(np.linalg.inv(-hess), dtype=np.float64)
+            if np.all(np.diag(cov) > 0):
+                covariance = cov
+        except np.linalg.LinAlgError:
+            covariance = None
+    logger.debug("%s converged in %d iterations, LL %.6f", model, iterations, ll)
+    return FitResult(np.asarray(x), float(ll), covariance, iterations)
+
+
+class ParametricModel:
+    """Base of the estimators: parameters, log-likelihood, ``summary``.
+
+    Subclasses set :attr:`param_names` and fill ``params_``, ``log_likelihood_`` and
+    the covariance of the log parameters in ``fit``.
+    """
+
+    param_names: ClassVar[tuple[str, ...]] = ()
+    #: The model's name in messages and summaries.
+    label: ClassVar[str] = "model"
+
+    def __init__(
+        self,
+        *,
+        initial_params: Mapping[str, float] | None = None,
+        max_iter: int = 2000,
+    ) -> None:
+        if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)):
+            raise InputError(
+                f"max_iter must be a whole number, got {max_iter!r}", argument="max_iter"
+            )
+        if max_iter < 1:
+            raise OutOfRangeError(f"max_iter must be >= 1, got {max_iter!r}", argument="max_iter")
+        self.max_iter = int(max_iter)
+        self.initial_params: dict[str, float] | None = None
+        if initial_params is not None:
+            unknown = set(initial_params) - set(self.param_names)
+            missing = set(self.param_names) - set(initial_params)
+            if unknown or missing:
+                raise InputError(
+                    f"initial_params must give exactly {list(self.param_names)}, got "
+                    f"{sorted(initial_params)}",
+                    argument="initial_params",
+                )
+            values = {k: float(v) for k, v in initial_params.items()}
+            if not all(np.isfinite(v) and v > 0 for v in values.values()):
+                raise OutOfRangeError(
+                    f"initial_params must be positive numbers, got {values!r}",
+                    argument="initial_params",
+                )
+            self.initial_params = values
+        self.params_: pd.Series | None = None
+        self.log_likelihood_: float | None = None
+        self.n_customers_: int | None = None
+        self.n_distinct_: int | None = None
+        self._log_covariance: FloatArray | None = None
+
+    # ------------------------------------------------------------------ fitting helpers
+
+    def _start(self, default: Sequence[float]) -> FloatArray:
+        """Starting log parameters: the user's initial_params or ``default``."""
+        if self.initial_params is not None:
+            return np.log([self.initial_params[n] for n in self.param_names])
+        return np.log(np.asarray(default, dtype=np.float64))
+
+    def _store(self, result: FitResult, *, n_customers: float, n_distinct: int) -> None:
+        self.params_ = pd.Series(
+            np.exp(result.log_params), index=list(self.param_names), name="value", dtype=float
+        )
+        self.log_likelihood_ = result.log_likelihood
+        self.n_customers_ = round(n_customers)
+        self.n_distinct_ = int(n_distinct)
+        self._log_covariance = result.covariance
+
+    def _params(self) -> FloatArray:
+        if self.params_ is None:
+            raise NotEnoughDataError(
+                f"{self.label} is not fitted yet: call fit(...) first", argument="model"
+            )
+        return self.params_.to_numpy(dtype=np.float64)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Parameters with standard errors and 95 % confidence bounds.
+
+        Standard errors come from the inverse Hessian of the log-likelihood in the log
+        parameters (delta method: :math:`se(\\theta) = \\theta \\, se(\\log\\theta)`);
+        the bounds are :math:`\\exp(\\log\\theta \\pm z_{0.975}\\, se(\\log\\theta))`,
+        so they stay positive.
+        """
+        params = self._params()
+        k = params.size
+        log_se = (
+            np.sqrt(np.diag(self._log_covariance))
+            if self._log_covariance is not None
+            else np.full(k, np.nan)
+        )
+        z = float(stats.norm.ppf(0.975))
+        out = pd.DataFrame(
+            {
+                "coef": params,
+                "se": params * log_se,
+                "lower_95": params * np.exp(-z * log_se),
+                "upper_95": params * np.exp(z * log_se),
+            },
+            index=pd.Index(list(self.param_names), name="parameter"),
+        )
+        out.attrs["log_likelihood"] = self.log_likelihood_
+        out.attrs["model"] = self.label
+        return out
+
+    def __repr__(self) -> str:
+        if self.params_ is None:
+            return f"{type(self).__name__}(not fitted)"
+        values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({values}, log_likelihood={self.log_likelihood_:.4f})"
