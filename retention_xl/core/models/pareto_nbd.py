@@ -3,7 +3,7 @@
 Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987), "Counting Your Customers:
 Who Are They and What Will They Do Next?", *Management Science* 33 (1), 1-24; the
 likelihood as in Fader, P. S. and Hardie, B. G. S. (2005), "A Note on Deriving the
-Pareto/NBD Model and Related Expressions" (note 008), and the CDNOW estimates in
+Pareto/NBD Model and Related Expressions" (note 009), and the CDNOW estimates in
 Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way".
 
 While alive a customer buys with rate :math:`\\lambda \\sim \\text{Gamma}(r,\\alpha)`;
@@ -62,7 +62,7 @@ def _log_term(t: FloatArray, a_: FloatArray, b_: FloatArray, hi: float, lo: floa
 
 
 def _log_a0(params: FloatArray, x: FloatArray, tx: FloatArray, big_t: FloatArray) -> FloatArray:
-    """:math:`\\ln A_0` of note 008 (eq. 19-20), by the ordering of alpha and beta.
+    """:math:`\\ln A_0` of note 009 (eq. 19-20), by the ordering of alpha and beta.
 
     .. math:: A_0 = \\frac{{}_2F_1(r+s+x, b'; r+s+x+1; z(t_x))}{(\\max+t_x)^{r+s+x}}
               - \\frac{{}_2F_1(r+s+x, b'; r+s+x+1; z(T))}{(\\max+T)^{r+s+x}}
@@ -88,7 +88,7 @@ def _log_a0(params: FloatArray, x: FloatArray, tx: FloatArray, big_t: FloatArray
 
 
 def _loglik(params: FloatArray, x: FloatArray, tx: FloatArray, big_t: FloatArray) -> FloatArray:
-    """Per-row log-likelihood (note 008, eq. 22).
+    """Per-row log-likelihood (note 009, eq. 22).
 
     .. math:: L = \\frac{\\Gamma(r+x)\\alpha^r\\beta^s}{\\Gamma(r)}
               \\Big[\\frac{1}{(\\alpha+T)^{r+x}(\\beta+T)^s}
@@ -176,7 +176,7 @@ class ParetoNBD(ParametricModel):
         return _loglik(self._params(), x, tx, big_t)
 
     def p_alive(self, frequency: Any, recency: Any, age: Any) -> FloatArray:
-        """Probability that a customer with this history is still alive (note 008, eq. 18).
+        """Probability that a customer with this history is still alive (note 009, eq. 18).
 
         .. math:: P(\\text{alive}) = \\Big[1 + \\frac{s}{r+s+x}(\\alpha+T)^{r+x}
                   (\\beta+T)^s A_0\\Big]^{-1}
@@ -192,7 +192,7 @@ class ParetoNBD(ParametricModel):
                   \\Big[1 - \\Big(\\frac{\\beta+T}{\\beta+T+t}\\Big)^{s-1}\\Big]
                   P(\\text{alive})
 
-        (note 008, eq. 24), with its limit :math:`\\ln\\frac{\\beta+T+t}{\\beta+T}` at
+        (note 009, eq. 24), with its limit :math:`\\ln\\frac{\\beta+T+t}{\\beta+T}` at
         :math:`s = 1`.
         """
         horizon = as_float_array(t, "t")
