@@ -22,6 +22,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from models_data import (
+    CALIBRATION_END,
+    cdnow_orders,
+    cdnow_raw,
+    published_summary,
+    sbg_survivors,
+)
 
 from retention_xl.core.customers import customer_summary
 from retention_xl.core.models import (
@@ -30,13 +37,6 @@ from retention_xl.core.models import (
     ParetoNBD,
     ShiftedBetaGeometric,
     purchase_history,
-)
-from models_data import (
-    CALIBRATION_END,
-    cdnow_orders,
-    cdnow_raw,
-    published_summary,
-    sbg_survivors,
 )
 
 

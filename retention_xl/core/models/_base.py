@@ -33,6 +33,7 @@ __all__ = [
     "check_history",
     "distinct_rows",
     "maximize_log_likelihood",
+    "require_repeaters",
 ]
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,16 @@ def check_history(
             argument="recency",
         )
     return x, tx, big_t
+
+
+def require_repeaters(frequency: FloatArray, model: str) -> None:
+    """Raise NotEnoughDataError when no customer made a repeat purchase."""
+    if not (frequency > 0).any():
+        raise NotEnoughDataError(
+            f"{model} needs customers who bought again: all {frequency.size} customers have "
+            f"frequency 0, so how often people buy and when they leave cannot be told apart",
+            argument="frequency",
+        )
 
 
 def distinct_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
@@ -232,7 +243,9 @@ def maximize_log_likelihood(
             if np.max(np.abs(step)) < 1e-12:
                 break
     gradient_size = float(np.max(np.abs(grad)) * scale) if grad.size else 0.0
-    at_bound = bool(np.any(np.abs(x) >= bound - 1e-6))
+    # A parameter beyond exp(+-18) (1.5e-8 .. 6.6e7) has run off to 0 or infinity: the
+    # likelihood keeps improving towards a degenerate model, so there is no optimum.
+    at_bound = bool(np.any(np.abs(x) >= 18.0))
     if not np.isfinite(ll) or gradient_size > 1e-4 or at_bound:
         values = dict(zip(names, np.exp(x).tolist(), strict=True))
         why = "a parameter ran off to 0 or infinity" if at_bound else "the optimum was not reached"

@@ -24,6 +24,7 @@ from retention_xl.core.models._base import (
     check_history,
     distinct_rows,
     maximize_log_likelihood,
+    require_repeaters,
 )
 from retention_xl.errors import InputError, OutOfRangeError
 
@@ -127,6 +128,7 @@ class BetaGeo(ParametricModel):
         counts for already-grouped rows.
         """
         x, tx, big_t = check_history(frequency, recency, age)
+        require_repeaters(x, self.label)
         if weights is None:
             (x, tx, big_t), w = distinct_rows(x, tx, big_t)
         else:

@@ -85,9 +85,14 @@ class GammaGamma(ParametricModel):
 
     Examples
     --------
-    >>> gg = GammaGamma().fit([1, 2, 3, 1, 4, 2, 0], [20.0, 35.5, 18, 60, 25, 30, None])
-    >>> list(gg.params_.index)
-    ['p', 'q', 'gamma']
+    >>> from retention_xl.core.models import purchase_history
+    >>> from retention_xl.datasets import load_sample
+    >>> h = purchase_history(load_sample().orders)
+    >>> gg = GammaGamma().fit(h["frequency"], h["monetary_value"])
+    >>> gg.params_.round(2).to_dict()
+    {'p': 6.23, 'q': 3.61, 'gamma': 26.83}
+    >>> round(gg.mean_value(), 2)
+    64.2
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")

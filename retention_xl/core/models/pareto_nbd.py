@@ -25,6 +25,7 @@ from retention_xl.core.models._base import (
     check_history,
     distinct_rows,
     maximize_log_likelihood,
+    require_repeaters,
 )
 from retention_xl.core.models.bgnbd import _weights
 from retention_xl.errors import OutOfRangeError
@@ -137,6 +138,7 @@ class ParetoNBD(ParametricModel):
         Same inputs as :meth:`BetaGeo.fit <retention_xl.core.models.BetaGeo.fit>`.
         """
         x, tx, big_t = check_history(frequency, recency, age)
+        require_repeaters(x, self.label)
         if weights is None:
             (x, tx, big_t), w = distinct_rows(x, tx, big_t)
         else:
