@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Self, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +57,8 @@ def as_float_array(values: Any, name: str) -> FloatArray:
     if not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
         raise OutOfRangeError(
-            f"{name} must be finite numbers, got {arr[bad]!r} at position {bad}", argument=name
+            f"{name} must be finite numbers, got {float(arr[bad])!r} at position {bad}",
+            argument=name,
         )
     return arr
 
@@ -94,28 +95,28 @@ def check_history(
     if bad.any():
         i = _first_bad(bad)
         raise OutOfRangeError(
-            f"frequency must be a whole number >= 0 (repeat purchases), got {x[i]!r} "
+            f"frequency must be a whole number >= 0 (repeat purchases), got {float(x[i])!r} "
             f"at position {i}",
             argument="frequency",
         )
     if (tx < 0).any():
         i = _first_bad(tx < 0)
         raise OutOfRangeError(
-            f"recency must be >= 0, got {tx[i]!r} at position {i}", argument="recency"
+            f"recency must be >= 0, got {float(tx[i])!r} at position {i}", argument="recency"
         )
     bad = tx > big_t * (1 + 1e-12)
     if bad.any():
         i = _first_bad(bad)
         raise OutOfRangeError(
-            f"age (time since the first purchase) must be >= recency, got age {big_t[i]!r} "
-            f"< recency {tx[i]!r} at position {i}: are both in the same time unit?",
+            f"age (time since the first purchase) must be >= recency, got age {float(big_t[i])!r} "
+            f"< recency {float(tx[i])!r} at position {i}: are both in the same time unit?",
             argument="age",
         )
     bad = (x == 0) & (tx != 0)
     if bad.any():
         i = _first_bad(bad)
         raise OutOfRangeError(
-            f"recency must be 0 for a customer without repeat purchases, got {tx[i]!r} "
+            f"recency must be 0 for a customer without repeat purchases, got {float(tx[i])!r} "
             f"at position {i}",
             argument="recency",
         )
@@ -311,6 +312,40 @@ class ParametricModel:
         self.n_customers_: int | None = None
         self.n_distinct_: int | None = None
         self._log_covariance: FloatArray | None = None
+
+    @classmethod
+    def from_params(cls, **params: float) -> Self:
+        """A model with known parameters (from a fit elsewhere), ready to predict.
+
+        Examples
+        --------
+        >>> from retention_xl.core.models import BetaGeo
+        >>> m = BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+        >>> m.p_alive(0, 0, 39).tolist()
+        [1.0]
+        """
+        names = cls.param_names
+        if set(params) != set(names):
+            raise InputError(
+                f"{cls.label} takes the parameters {list(names)}, got {sorted(params)}",
+                argument=next(iter(set(names) - set(params)), "params"),
+            )
+        values = []
+        for name in names:
+            value = params[name]
+            if isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise InputError(f"{name} must be a number, got {value!r}", argument=name)
+            if not (np.isfinite(value) and value > 0):
+                raise OutOfRangeError(
+                    f"{cls.label} parameter {name} must be a positive number, got {value!r}",
+                    argument=name,
+                )
+            values.append(float(value))
+        model = cls()
+        model.params_ = pd.Series(values, index=list(names), name="value", dtype=float)
+        return model
 
     # ------------------------------------------------------------------ fitting helpers
 

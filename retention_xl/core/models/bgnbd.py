@@ -185,7 +185,7 @@ class BetaGeo(ParametricModel):
         horizon = as_float_array(t, "t")
         x, tx, big_t = check_history(frequency, recency, age)
         if (horizon < 0).any():
-            raise OutOfRangeError(f"t must be >= 0, got {horizon.min()!r}", argument="t")
+            raise OutOfRangeError(f"t must be >= 0, got {float(horizon.min())!r}", argument="t")
         r, alpha, a, b = self._params()
         return _conditional_purchases(r, alpha, a, b, horizon, x, tx, big_t)
 
@@ -199,7 +199,7 @@ class BetaGeo(ParametricModel):
         """
         horizon = as_float_array(t, "t")
         if (horizon < 0).any():
-            raise OutOfRangeError(f"t must be >= 0, got {horizon.min()!r}", argument="t")
+            raise OutOfRangeError(f"t must be >= 0, got {float(horizon.min())!r}", argument="t")
         r, alpha, a, b = self._params()
         zero = np.zeros_like(horizon)
         return _conditional_purchases(r, alpha, a, b, horizon, zero, zero, zero)

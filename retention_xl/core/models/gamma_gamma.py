@@ -59,7 +59,7 @@ def _check_spend(frequency: Any, avg_value: Any) -> tuple[FloatArray, FloatArray
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise OutOfRangeError(
-            f"frequency must be a whole number >= 0, got {x[i]!r} at position {i}",
+            f"frequency must be a whole number >= 0, got {float(x[i])!r} at position {i}",
             argument="frequency",
         )
     repeat = x > 0
@@ -67,7 +67,7 @@ def _check_spend(frequency: Any, avg_value: Any) -> tuple[FloatArray, FloatArray
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise OutOfRangeError(
-            f"avg_value must be a positive amount for a repeat buyer, got {m_arr[i]!r} "
+            f"avg_value must be a positive amount for a repeat buyer, got {float(m_arr[i])!r} "
             f"at position {i}",
             argument="avg_value",
         )

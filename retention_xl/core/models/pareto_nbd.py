@@ -199,7 +199,7 @@ class ParetoNBD(ParametricModel):
         """
         horizon = as_float_array(t, "t")
         if (horizon < 0).any():
-            raise OutOfRangeError(f"t must be >= 0, got {horizon.min()!r}", argument="t")
+            raise OutOfRangeError(f"t must be >= 0, got {float(horizon.min())!r}", argument="t")
         x, tx, big_t = check_history(frequency, recency, age)
         params = self._params()
         r, alpha, s, beta = params
@@ -220,7 +220,7 @@ class ParetoNBD(ParametricModel):
         """
         horizon = as_float_array(t, "t")
         if (horizon < 0).any():
-            raise OutOfRangeError(f"t must be >= 0, got {horizon.min()!r}", argument="t")
+            raise OutOfRangeError(f"t must be >= 0, got {float(horizon.min())!r}", argument="t")
         r, alpha, s, beta = self._params()
         return np.asarray(r * beta / alpha * _growth(s, horizon / beta), dtype=np.float64)
 

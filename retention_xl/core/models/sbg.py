@@ -42,15 +42,16 @@ def _check_survivors(survivors: Any) -> FloatArray:
         )
     if s[0] <= 0 or (s < 0).any():
         raise OutOfRangeError(
-            f"survivors must be >= 0 with a positive cohort size first, got {s[0]!r}",
+            f"survivors must be >= 0 with a positive cohort size first, got {float(s[0])!r}",
             argument="survivors",
         )
     rise = np.flatnonzero(np.diff(s) > 0)
     if rise.size:
         i = int(rise[0]) + 1
         raise OutOfRangeError(
-            f"survivors cannot grow: period {i} has {s[i]!r} after {s[i - 1]!r} (a cohort "
-            f"only loses customers; new customers form a new cohort)",
+            f"survivors cannot grow: period {i} has {float(s[i])!r} after "
+            f"{float(s[i - 1])!r} (a cohort only loses customers; new customers form a new "
+            f"cohort)",
             argument="survivors",
         )
     return s
