@@ -145,6 +145,24 @@ def distinct_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     n = columns[0].size
     if n == 0:
         return [c.copy() for c in columns], np.zeros(0)
+    # Code each column by rank among its (few) distinct values with a hash, combine the
+    # codes into one integer key and sort that: one integer sort instead of a
+    # lexicographic sort of float rows. Rows come out in lexicographic order.
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in columns:
+        codes, uniques = pd.factorize(col, sort=True)
+        size = max(len(uniques), 1)
+        if span > (2**62) // size:  # the combined key would overflow: sort the rows
+            return _distinct_by_sorting(columns)
+        key = key * size + codes
+        span *= size
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return [col[first] for col in columns], counts.astype(np.float64)
+
+
+def _distinct_by_sorting(columns: Sequence[FloatArray]) -> tuple[list[FloatArray], FloatArray]:
+    n = columns[0].size
     order = np.lexsort(columns[::-1])
     change = np.zeros(n, dtype=bool)
     change[0] = True
@@ -224,11 +242,11 @@ def maximize_log_likelihood(
         x = np.asarray(res.x, dtype=np.float64)
         ll, grad = objective(x)
         iterations = int(res.nit)
-        hess = None
-        # Newton polish: L-BFGS-B stops on relative tolerances; a few Newton steps on
-        # the Hessian of the analytic gradient reach the optimum to machine precision.
-        for _ in range(8):
-            hess = _hessian(objective, x, hessian_step)
+        # Newton polish: L-BFGS-B stops on relative tolerances; Newton steps on the
+        # Hessian (central differences of the gradient, computed once: near the optimum
+        # it hardly changes) reach the optimum to the precision of the gradient.
+        hess = _hessian(objective, x, hessian_step)
+        for _ in range(6):
             if not np.isfinite(hess).all():
                 break
             try:
@@ -241,7 +259,7 @@ def maximize_log_likelihood(
                 break
             x, ll, grad = trial, trial_ll, trial_grad
             iterations += 1
-            if np.max(np.abs(step)) < 1e-12:
+            if np.max(np.abs(step)) < 1e-10:
                 break
     gradient_size = float(np.max(np.abs(grad)) * scale) if grad.size else 0.0
     # A parameter beyond exp(+-18) (1.5e-8 .. 6.6e7) has run off to 0 or infinity: the

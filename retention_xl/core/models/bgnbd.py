@@ -11,7 +11,7 @@ time of the last one and age, all counted from the first purchase.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -78,6 +78,66 @@ def _loglik_terms(
     return ll, g
 
 
+def _grouped_objective(
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray
+) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+    """Total log-likelihood and gradient of weighted rows, for the optimiser.
+
+    The same numbers as :func:`_loglik_terms` summed, organised for speed: the terms
+    that depend only on *x* are evaluated once per distinct frequency, the logarithms
+    once per distinct age and recency, and customers without repeat purchases (whose
+    likelihood depends only on *T*) are grouped by age. Only the log-sum-exp of the
+    repeat buyers runs over rows.
+    """
+    ux, ix = np.unique(x, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=ux.size)
+    zero = x == 0
+    ut0, it0 = np.unique(big_t[zero], return_inverse=True)
+    w0 = np.bincount(it0, weights=w[zero], minlength=ut0.size)
+    pos = ~zero
+    xp, wp, ixp = x[pos], w[pos], ix[pos]
+    ut, it = np.unique(big_t[pos], return_inverse=True)
+    utx, itx = np.unique(tx[pos], return_inverse=True)
+    w_total = float(w.sum())
+    bx1_u = np.maximum(ux, 1.0) - 1.0  # b + x - 1 = b + bx1_u
+
+    def objective(logp: FloatArray) -> tuple[float, FloatArray]:
+        r, alpha, a, b = np.exp(logp)
+        # Terms of x only (A1 and A2 of eq. 6), once per distinct frequency.
+        rx_u = r + ux
+        log_alpha = np.log(alpha)
+        gx = gammaln(rx_u) + gammaln(b + ux) - gammaln(a + b + ux)
+        ll = float(wx @ gx) + w_total * (-gammaln(r) + r * log_alpha + gammaln(a + b) - gammaln(b))
+        psi_abx = digamma(a + b + ux)
+        d_r = float(wx @ digamma(rx_u)) + w_total * (log_alpha - digamma(r))
+        d_alpha = w_total * r / alpha
+        d_a = w_total * digamma(a + b) - float(wx @ psi_abx)
+        d_b = float(wx @ (digamma(b + ux) - psi_abx)) + w_total * (digamma(a + b) - digamma(b))
+        # One-time buyers: (alpha + T)^-r, grouped by T.
+        log_t0 = np.log(alpha + ut0)
+        ll -= r * float(w0 @ log_t0)
+        d_r -= float(w0 @ log_t0)
+        d_alpha -= r * float(w0 @ (1.0 / (alpha + ut0)))
+        # Repeat buyers: log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+t_x)^-(r+x)].
+        lt = np.log(alpha + ut)[it]
+        ltx = np.log(alpha + utx)[itx]
+        rx = r + xp
+        log_ratio = (np.log(a) - np.log(b + bx1_u))[ixp]
+        d = log_ratio - rx * (ltx - lt)
+        w4 = expit(d)
+        ll += float(wp @ (np.logaddexp(0.0, d) - rx * lt))
+        d_r -= float(wp @ (lt + w4 * (ltx - lt)))
+        inv_t = (1.0 / (alpha + ut))[it]
+        inv_tx = (1.0 / (alpha + utx))[itx]
+        d_alpha -= float(wp @ (rx * (inv_t + w4 * (inv_tx - inv_t))))
+        ww4 = wp * w4
+        d_a += float(ww4.sum()) / a
+        d_b -= float(ww4 @ (1.0 / (b + bx1_u))[ixp])
+        return ll, np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+
+    return objective
+
+
 class BetaGeo(ParametricModel):
     """The BG/NBD model, fitted by maximum likelihood.
 
@@ -134,12 +194,7 @@ class BetaGeo(ParametricModel):
         else:
             w = _weights(weights, x.size)
         start = self._start([1.0, max(float(big_t.max()) / 10.0, 1e-3), 1.0, 1.0])
-
-        def objective(logp: FloatArray) -> tuple[float, FloatArray]:
-            ll, g = _loglik_terms(np.exp(logp), x, tx, big_t, grad=True)
-            assert g is not None
-            return float(w @ ll), w @ g
-
+        objective = _grouped_objective(x, tx, big_t, w)
         result = maximize_log_likelihood(
             objective,
             start,
