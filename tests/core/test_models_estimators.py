@@ -313,3 +313,31 @@ def test_summary_has_standard_errors_and_positive_bounds(history):
     assert (s["lower_95"] < s["coef"]).all() and (s["coef"] < s["upper_95"]).all()
     assert s.attrs["log_likelihood"] == m.log_likelihood_
     assert "BetaGeo(r=" in repr(m)
+
+
+def test_distinct_rows_hashing_equals_sorting():
+    from retention_xl.core.models._base import _distinct_by_sorting, distinct_rows
+
+    rng = np.random.default_rng(11)
+    cols = [
+        rng.integers(0, 30, 50_000).astype(float),
+        rng.integers(0, 400, 50_000) / 7,
+        rng.integers(0, 400, 50_000) / 7,
+    ]
+    fast, fast_counts = distinct_rows(*cols)
+    slow, slow_counts = _distinct_by_sorting(cols)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast_counts, slow_counts)
+    assert fast_counts.sum() == 50_000
+
+
+def test_from_params_predicts_like_a_fit(history):
+    fitted = BetaGeo().fit(history["frequency"], history["recency"], history["age"])
+    again = BetaGeo.from_params(**fitted.params_.to_dict())
+    x, tx, t = history["frequency"], history["recency"], history["age"]
+    np.testing.assert_array_equal(again.p_alive(x, tx, t), fitted.p_alive(x, tx, t))
+    with pytest.raises(OutOfRangeError, match="alpha"):
+        BetaGeo.from_params(r=1.0, alpha=0.0, a=1.0, b=1.0)
+    with pytest.raises(InputError):
+        GammaGamma.from_params(p=1.0, q=2.0)
