@@ -341,3 +341,54 @@ def test_from_params_predicts_like_a_fit(history):
         BetaGeo.from_params(r=1.0, alpha=0.0, a=1.0, b=1.0)
     with pytest.raises(InputError):
         GammaGamma.from_params(p=1.0, q=2.0)
+
+
+def _fd_hessian(grad, x, h=1e-5):
+    out = np.empty((x.size, x.size))
+    for j in range(x.size):
+        e = np.zeros(x.size)
+        e[j] = h
+        out[:, j] = (grad(x + e) - grad(x - e)) / (2 * h)
+    return out
+
+
+def test_analytic_hessians_match_finite_differences(history):
+    from retention_xl.core.models import gamma_gamma as gg_mod
+
+    x, tx, t = (history[c].to_numpy() for c in ("frequency", "recency", "age"))
+    w = np.ones(x.size)
+    newton = bgnbd_mod._grouped_newton(x, tx, t, w)
+    plain = bgnbd_mod._grouped_objective(x, tx, t, w)
+    lp = np.log([0.3, 2.0, 0.7, 1.9])
+    ll, g, h = newton(lp)
+    assert ll == pytest.approx(plain(lp)[0], rel=1e-13)
+    np.testing.assert_allclose(g, plain(lp)[1], rtol=1e-10)
+    np.testing.assert_allclose(h, _fd_hessian(lambda v: plain(v)[1], lp), rtol=1e-5, atol=1e-4)
+    rep = x > 0
+    m = history["monetary_value"].to_numpy()[rep]
+    spend = gg_mod._objective(x[rep], m, np.ones(int(rep.sum())))
+    lp = np.log([2.0, 3.0, 20.0])
+    ll, g, h = spend(lp)
+    np.testing.assert_allclose(g, _numeric_gradient(lambda v: spend(v)[0], lp), rtol=1e-6)
+    np.testing.assert_allclose(h, _fd_hessian(lambda v: spend(v)[1], lp), rtol=1e-5, atol=1e-4)
+
+
+def test_large_data_path_reaches_the_same_optimum():
+    """Above 50,000 distinct histories the fit warms up on a subset, then runs Newton."""
+    from retention_xl.core.models._base import distinct_rows, maximize_log_likelihood
+
+    x, tx, t = simulate_bgnbd(200_000, seed=12)
+    (dx, dtx, dt), w = distinct_rows(x, tx, t)
+    assert dx.size > 50_000
+    fast = BetaGeo().fit(x, tx, t)
+    reference = maximize_log_likelihood(
+        bgnbd_mod._grouped_objective(dx, dtx, dt, w),
+        np.zeros(4),
+        model="BG/NBD",
+        names=("r", "alpha", "a", "b"),
+        n_weight=float(w.sum()),
+        max_iter=5000,
+        advice="",
+    )
+    np.testing.assert_allclose(fast.params_, np.exp(reference.log_params), rtol=1e-6)
+    assert fast.log_likelihood_ == pytest.approx(reference.log_likelihood, rel=1e-12)

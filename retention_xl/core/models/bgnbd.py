@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from retention_xl.core.models._base import (
     FloatArray,
@@ -23,8 +23,11 @@ from retention_xl.core.models._base import (
     as_float_array,
     check_history,
     distinct_rows,
+    dot,
     maximize_log_likelihood,
+    newton_maximize,
     require_repeaters,
+    warm_subset,
 )
 from retention_xl.errors import InputError, OutOfRangeError
 
@@ -107,17 +110,19 @@ def _grouped_objective(
         rx_u = r + ux
         log_alpha = np.log(alpha)
         gx = gammaln(rx_u) + gammaln(b + ux) - gammaln(a + b + ux)
-        ll = float(wx @ gx) + w_total * (-gammaln(r) + r * log_alpha + gammaln(a + b) - gammaln(b))
+        ll = float(dot(wx, gx)) + w_total * (
+            -gammaln(r) + r * log_alpha + gammaln(a + b) - gammaln(b)
+        )
         psi_abx = digamma(a + b + ux)
-        d_r = float(wx @ digamma(rx_u)) + w_total * (log_alpha - digamma(r))
+        d_r = float(dot(wx, digamma(rx_u))) + w_total * (log_alpha - digamma(r))
         d_alpha = w_total * r / alpha
-        d_a = w_total * digamma(a + b) - float(wx @ psi_abx)
-        d_b = float(wx @ (digamma(b + ux) - psi_abx)) + w_total * (digamma(a + b) - digamma(b))
+        d_a = w_total * digamma(a + b) - float(dot(wx, psi_abx))
+        d_b = float(dot(wx, digamma(b + ux) - psi_abx)) + w_total * (digamma(a + b) - digamma(b))
         # One-time buyers: (alpha + T)^-r, grouped by T.
         log_t0 = np.log(alpha + ut0)
-        ll -= r * float(w0 @ log_t0)
-        d_r -= float(w0 @ log_t0)
-        d_alpha -= r * float(w0 @ (1.0 / (alpha + ut0)))
+        ll -= r * float(dot(w0, log_t0))
+        d_r -= float(dot(w0, log_t0))
+        d_alpha -= r * float(dot(w0, 1.0 / (alpha + ut0)))
         # Repeat buyers: log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+t_x)^-(r+x)].
         lt = np.log(alpha + ut)[it]
         ltx = np.log(alpha + utx)[itx]
@@ -125,15 +130,115 @@ def _grouped_objective(
         log_ratio = (np.log(a) - np.log(b + bx1_u))[ixp]
         d = log_ratio - rx * (ltx - lt)
         w4 = expit(d)
-        ll += float(wp @ (np.logaddexp(0.0, d) - rx * lt))
-        d_r -= float(wp @ (lt + w4 * (ltx - lt)))
+        ll += float(dot(wp, np.logaddexp(0.0, d) - rx * lt))
+        d_r -= float(dot(wp, lt + w4 * (ltx - lt)))
         inv_t = (1.0 / (alpha + ut))[it]
         inv_tx = (1.0 / (alpha + utx))[itx]
-        d_alpha -= float(wp @ (rx * (inv_t + w4 * (inv_tx - inv_t))))
+        d_alpha -= float(dot(wp, rx * (inv_t + w4 * (inv_tx - inv_t))))
         ww4 = wp * w4
         d_a += float(ww4.sum()) / a
-        d_b -= float(ww4 @ (1.0 / (b + bx1_u))[ixp])
+        d_b -= float(dot(ww4, (1.0 / (b + bx1_u))[ixp]))
         return ll, np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+
+    return objective
+
+
+def _grouped_newton(
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray
+) -> Callable[[FloatArray], tuple[float, FloatArray, FloatArray]]:
+    r"""Like :func:`_grouped_objective`, with the analytic Hessian (log parameters).
+
+    For a repeat buyer the row term is :math:`h = \mathrm{softplus}(d) - (r+x)\ln(\alpha+T)`
+    with :math:`d = \ln\frac{a}{b+x-1} - (r+x)\ln\frac{\alpha+t_x}{\alpha+T}`, so with
+    :math:`\sigma = \mathrm{expit}(d)`:
+    :math:`\partial^2 h = \sigma(1-\sigma)\,\partial d\,\partial d^\top + \sigma\,\partial^2 d
+    + \partial^2[-(r+x)\ln(\alpha+T)]`.
+    """
+    ux, ix = np.unique(x, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=ux.size)
+    zero = x == 0
+    ut0, it0 = np.unique(big_t[zero], return_inverse=True)
+    w0 = np.bincount(it0, weights=w[zero], minlength=ut0.size)
+    pos = ~zero
+    xp, wp, ixp = x[pos], w[pos], ix[pos]
+    ut, it = np.unique(big_t[pos], return_inverse=True)
+    utx, itx = np.unique(tx[pos], return_inverse=True)
+    w_total = float(w.sum())
+    bx1_u = np.maximum(ux, 1.0) - 1.0
+
+    def objective(logp: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        r, alpha, a, b = np.exp(logp)
+        g = np.zeros(4)
+        h = np.zeros((4, 4))
+        # Terms of x only.
+        rx_u = r + ux
+        log_alpha = float(np.log(alpha))
+        ll = float(dot(wx, gammaln(rx_u) + gammaln(b + ux) - gammaln(a + b + ux))) + w_total * (
+            -float(gammaln(r)) + r * log_alpha + float(gammaln(a + b)) - float(gammaln(b))
+        )
+        psi_abx = digamma(a + b + ux)
+        tri_abx = polygamma(1, a + b + ux)
+        tri_ab = float(polygamma(1, a + b))
+        g[0] = float(dot(wx, digamma(rx_u))) + w_total * (log_alpha - float(digamma(r)))
+        g[1] = w_total * r / alpha
+        g[2] = w_total * float(digamma(a + b)) - float(dot(wx, psi_abx))
+        g[3] = float(dot(wx, digamma(b + ux) - psi_abx)) + w_total * float(
+            digamma(a + b) - digamma(b)
+        )
+        h[0, 0] = float(dot(wx, polygamma(1, rx_u))) - w_total * float(polygamma(1, r))
+        h[0, 1] = w_total / alpha
+        h[1, 1] = -w_total * r / alpha**2
+        h[2, 2] = w_total * tri_ab - float(dot(wx, tri_abx))
+        h[2, 3] = h[2, 2]
+        h[3, 3] = float(dot(wx, polygamma(1, b + ux) - tri_abx)) + w_total * (
+            tri_ab - float(polygamma(1, b))
+        )
+        # One-time buyers.
+        inv0 = 1.0 / (alpha + ut0)
+        log_t0 = np.log(alpha + ut0)
+        ll -= r * float(dot(w0, log_t0))
+        g[0] -= float(dot(w0, log_t0))
+        g[1] -= r * float(dot(w0, inv0))
+        h[0, 1] -= float(dot(w0, inv0))
+        h[1, 1] += r * float(dot(w0, inv0 * inv0))
+        # Repeat buyers.
+        lt = np.log(alpha + ut)[it]
+        it_ = (1.0 / (alpha + ut))[it]
+        itx_ = (1.0 / (alpha + utx))[itx]
+        big_d = np.log(alpha + utx)[itx] - lt  # ln((alpha+t_x)/(alpha+T)) <= 0
+        big_e = itx_ - it_
+        c = (1.0 / (b + bx1_u))[ixp]
+        rx = r + xp
+        d = (np.log(a) - np.log(b + bx1_u))[ixp] - rx * big_d
+        s = expit(d)
+        s1 = s * (1.0 - s)
+        ll += float(dot(wp, np.logaddexp(0.0, d) - rx * lt))
+        ws = wp * s
+        ws1 = wp * s1
+        rxe = rx * big_e
+        g[0] -= float(dot(wp, lt)) + float(dot(ws, big_d))
+        g[1] -= float(dot(ws, rxe)) + float(dot(wp, rx * it_))
+        g[2] += float(ws.sum()) / a
+        g[3] -= float(dot(ws, c))
+        h[0, 0] += float(dot(ws1, big_d * big_d))
+        h[0, 1] += float(dot(ws1, big_d * rxe)) - float(dot(ws, big_e)) - float(dot(wp, it_))
+        h[0, 2] -= float(dot(ws1, big_d)) / a
+        h[0, 3] += float(dot(ws1, big_d * c))
+        h[1, 1] += (
+            float(dot(ws1, rxe * rxe))
+            + float(dot(ws, rx * (itx_ * itx_ - it_ * it_)))
+            + float(dot(wp, rx * it_ * it_))
+        )
+        h[1, 2] -= float(dot(ws1, rxe)) / a
+        h[1, 3] += float(dot(ws1, rxe * c))
+        sum_s1 = float(ws1.sum())
+        h[2, 2] += (sum_s1 - float(ws.sum())) / a**2
+        h[2, 3] -= float(dot(ws1, c)) / a
+        h[3, 3] += float(dot(ws1, c * c)) + float(dot(ws, c * c))
+        h = np.triu(h) + np.triu(h, 1).T
+        phi = np.array([r, alpha, a, b])
+        g_log = phi * g
+        return ll, g_log, h * np.outer(phi, phi) + np.diag(g_log)
 
     return objective
 
@@ -194,6 +299,20 @@ class BetaGeo(ParametricModel):
         else:
             w = _weights(weights, x.size)
         start = self._start([1.0, max(float(big_t.max()) / 10.0, 1e-3), 1.0, 1.0])
+        # Newton's method with the analytic Hessian, first on an evenly spaced subset
+        # when there are many distinct histories; L-BFGS-B if Newton cannot converge.
+        part = warm_subset(x.size)
+        if part is not None and (x[part] > 0).any():
+            warm = newton_maximize(
+                _grouped_newton(x[part], tx[part], big_t[part], w[part]),
+                start,
+            )
+            if warm is not None:
+                start = warm.log_params
+        done = newton_maximize(_grouped_newton(x, tx, big_t, w), start)
+        if done is not None:
+            self._store(done, n_customers=float(w.sum()), n_distinct=x.size)
+            return self
         objective = _grouped_objective(x, tx, big_t, w)
         result = maximize_log_likelihood(
             objective,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from retention_xl.core.models._base import (
     FloatArray,
@@ -24,7 +24,10 @@ from retention_xl.core.models._base import (
     as_float_array,
     check_history,
     distinct_rows,
+    dot,
     maximize_log_likelihood,
+    newton_maximize,
+    warm_subset,
 )
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
 
@@ -76,42 +79,72 @@ def _check_spend(frequency: Any, avg_value: Any) -> tuple[FloatArray, FloatArray
 
 def _objective(
     x: FloatArray, m: FloatArray, w: FloatArray
-) -> Callable[[FloatArray], tuple[float, FloatArray]]:
-    """Total log-likelihood (note 025, eq. 3) and its analytic gradient, for the optimiser.
+) -> Callable[[FloatArray], tuple[float, FloatArray, FloatArray]]:
+    """Total log-likelihood (note 025, eq. 3), gradient and Hessian in log parameters.
 
     The gamma functions depend on *x* only and run once per distinct frequency; the
-    sums of the parameter-free terms are computed once; per row remain one log and
-    one division.
+    sums of the parameter-free terms are computed once; per row remain one log, one
+    division and a few dot products. With :math:`u = 1/(\\gamma + x\bar m)`:
+
+    .. math::
+        \\partial_\\gamma \\ell = \frac{Wq}{\\gamma} - p\\sum w x u - q \\sum w u,\\quad
+        \\partial^2_{\\gamma} \\ell = -\frac{Wq}{\\gamma^2} + p\\sum w x u^2 + q\\sum w u^2
     """
     ux, ix = np.unique(x, return_inverse=True)
     wx = np.bincount(ix, weights=w, minlength=ux.size)
     log_m = np.log(m)
-    s1 = float(w @ (x * (log_m + np.log(x))))  # sum w x (ln m + ln x)
-    s2 = float(w @ log_m)
+    s1 = float(dot(w, x * (log_m + np.log(x))))  # sum w x (ln m + ln x)
+    s2 = float(dot(w, log_m))
     xm = x * m
-    wx_rows = w * x
+    weights_2 = np.ascontiguousarray(np.stack([w, w * x]))  # rows: w, w x
     w_total = float(w.sum())
+    buffer = np.empty((3, x.size))
 
-    def objective(logp: FloatArray) -> tuple[float, FloatArray]:
+    def objective(logp: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         p, q, g = np.exp(logp)
         pux = p * ux
         psi = digamma(pux + q)
-        log_gxm = np.log(g + xm)
-        inv_gxm = 1.0 / (g + xm)
-        s_l = float(w @ log_gxm)
-        s_xl = float(wx_rows @ log_gxm)
+        tri = polygamma(1, pux + q)
+        # One pass writes ln(g + x m), u = 1/(g + x m) and u^2; one product sums them
+        # against w and w x.
+        np.add(g, xm, out=buffer[0])
+        np.reciprocal(buffer[0], out=buffer[1])
+        np.log(buffer[0], out=buffer[0])
+        np.multiply(buffer[1], buffer[1], out=buffer[2])
+        # [[s_l, a0, b0], [s_xl, a1, b1]]
+        sums = np.einsum("ki,ji->kj", weights_2, buffer)
+        s_l, a0, b0 = (float(v) for v in sums[0])
+        s_xl, a1, b1 = (float(v) for v in sums[1])
+        log_g = float(np.log(g))
         ll = (
-            float(wx @ (gammaln(pux + q) - gammaln(pux)))
-            + w_total * (q * np.log(g) - gammaln(q))
+            float(dot(wx, gammaln(pux + q) - gammaln(pux)))
+            + w_total * (q * log_g - float(gammaln(q)))
             + p * s1
             - s2
             - p * s_xl
             - q * s_l
         )
-        d_p = float(wx @ (ux * (psi - digamma(pux)))) + s1 - s_xl
-        d_q = float(wx @ psi) + w_total * (np.log(g) - digamma(q)) - s_l
-        d_g = w_total * q / g - p * float(wx_rows @ inv_gxm) - q * float(w @ inv_gxm)
-        return float(ll), np.array([d_p * p, d_q * q, d_g * g])
+        grad = np.array(
+            [
+                float(dot(wx, ux * (psi - digamma(pux)))) + s1 - s_xl,
+                float(dot(wx, psi)) + w_total * (log_g - float(digamma(q))) - s_l,
+                w_total * q / g - p * a1 - q * a0,
+            ]
+        )
+        h_pq = float(dot(wx, ux * tri))
+        h_pg = -a1
+        h_qg = w_total / g - a0
+        hess = np.array(
+            [
+                [float(dot(wx, ux * ux * (tri - polygamma(1, pux)))), h_pq, h_pg],
+                [h_pq, float(dot(wx, tri)) - w_total * float(polygamma(1, q)), h_qg],
+                [h_pg, h_qg, -w_total * q / g**2 + p * b1 + q * b0],
+            ]
+        )
+        phi = np.array([p, q, g])
+        g_log = phi * grad
+        h_log = hess * np.outer(phi, phi) + np.diag(g_log)
+        return float(ll), g_log, h_log
 
     return objective
 
@@ -172,7 +205,20 @@ class GammaGamma(ParametricModel):
             w = w_rep
         mean = float(np.average(m, weights=w))
         start = self._start([1.0, 1.0, mean])
-        objective = _objective(x, m, w)
+        part = warm_subset(x.size)
+        if part is not None:
+            warm = newton_maximize(_objective(x[part], m[part], w[part]), start)
+            if warm is not None:
+                start = warm.log_params
+        full = _objective(x, m, w)
+        result = newton_maximize(full, start, max_iter=self.max_iter)
+        if result is not None:
+            self._store(result, n_customers=float(w.sum()), n_distinct=x.size)
+            return self
+
+        def objective(logp: FloatArray) -> tuple[float, FloatArray]:
+            ll, grad, _ = full(logp)
+            return ll, grad
 
         result = maximize_log_likelihood(
             objective,

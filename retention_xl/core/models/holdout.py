@@ -15,7 +15,7 @@ import pandas as pd
 
 from retention_xl.core._orderdays import AsOf, load_order_days
 from retention_xl.core.customers import customer_summary
-from retention_xl.core.models._base import distinct_rows
+from retention_xl.core.models._base import distinct_rows, dot
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.history import purchase_history
 from retention_xl.core.models.pareto_nbd import ParetoNBD
@@ -188,7 +188,7 @@ def holdout_comparison(
     (dx, dtx, dt), counts = distinct_rows(x, tx, big_t)
     ends = np.minimum(np.arange(1, n_weeks + 1) * 7.0, float(end_day - cal_day))
     predicted_weekly = np.array(
-        [counts @ fitted.expected_purchases(e / time_unit_days, dx, dtx, dt) for e in ends]
+        [dot(counts, fitted.expected_purchases(e / time_unit_days, dx, dtx, dt)) for e in ends]
     )
     weekly = pd.DataFrame(
         {"actual": actual_weekly, "predicted": predicted_weekly},

@@ -24,6 +24,7 @@ from retention_xl.core.models._base import (
     as_float_array,
     check_history,
     distinct_rows,
+    dot,
     maximize_log_likelihood,
     require_repeaters,
 )
@@ -118,10 +119,14 @@ class ParetoNBD(ParametricModel):
 
     Examples
     --------
-    >>> m = ParetoNBD().fit([0, 2, 1, 5, 0, 3, 0, 1], [0, 20, 5, 30, 0, 10, 0, 2],
-    ...                     [40, 38, 30, 35, 25, 39, 20, 39])
-    >>> list(m.params_.index)
-    ['r', 'alpha', 's', 'beta']
+    >>> from retention_xl.core.models import purchase_history
+    >>> from retention_xl.datasets import load_sample
+    >>> h = purchase_history(load_sample().orders)  # weeks
+    >>> m = ParetoNBD().fit(h["frequency"], h["recency"], h["age"])
+    >>> m.params_.round(2).to_dict()
+    {'r': 0.31, 'alpha': 2.15, 's': 0.38, 'beta': 3.47}
+    >>> m.p_alive(0, 0, 52).round(3).tolist()  # bought once, a year ago
+    [0.226]
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
@@ -148,7 +153,7 @@ class ParetoNBD(ParametricModel):
 
         def total(logp: FloatArray) -> float:
             with np.errstate(all="ignore"):
-                return float(w @ _loglik(np.exp(logp), x, tx, big_t))
+                return float(dot(w, _loglik(np.exp(logp), x, tx, big_t)))
 
         def objective(logp: FloatArray) -> tuple[float, FloatArray]:
             ll = total(logp)

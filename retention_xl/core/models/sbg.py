@@ -21,6 +21,7 @@ from retention_xl.core.models._base import (
     FloatArray,
     ParametricModel,
     as_float_array,
+    dot,
     maximize_log_likelihood,
 )
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
@@ -111,13 +112,13 @@ class ShiftedBetaGeometric(ParametricModel):
             base = betaln(a, b)
             log_p = betaln(a + 1.0, b + t - 1.0) - base
             log_s = betaln(a, b + n) - base
-            ll = float(lost @ log_p + still * log_s)
+            ll = float(dot(lost, log_p) + still * log_s)
             psi_ab = digamma(a + b)
-            d_a = lost @ (digamma(a + 1.0) - digamma(a + b + t) - digamma(a) + psi_ab) + still * (
+            d_a = dot(lost, digamma(a + 1.0) - digamma(a + b + t) - digamma(a) + psi_ab) + still * (
                 psi_ab - digamma(a + b + n)
             )
-            d_b = lost @ (
-                digamma(b + t - 1.0) - digamma(a + b + t) - digamma(b) + psi_ab
+            d_b = dot(
+                lost, digamma(b + t - 1.0) - digamma(a + b + t) - digamma(b) + psi_ab
             ) + still * (digamma(b + n) - digamma(a + b + n) - digamma(b) + psi_ab)
             return ll, np.array([d_a * a, d_b * b])
 
