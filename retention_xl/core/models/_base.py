@@ -1,12 +1,13 @@
 """The shared machinery of the models: input checks, history weights, the MLE fit.
 
 A model declares its parameter names and a function that returns the *total*
-log-likelihood and its gradient with respect to the **log** parameters, over
-distinct rows of data with integer weights. :func:`maximize_log_likelihood` does the
-rest: L-BFGS-B over the log parameters (so every parameter stays positive), a few
-Newton steps on a finite-difference Hessian of the gradient to polish the optimum,
-the Hessian's inverse for standard errors, and a :class:`ConvergenceError` with
-advice when the optimum cannot be found.
+log-likelihood and its gradient (and, where it has one, its Hessian) with respect to
+the **log** parameters, so every parameter stays positive, over distinct rows of data
+with integer weights. :func:`newton_maximize` runs Newton's method on an analytic
+Hessian; :func:`maximize_log_likelihood` runs L-BFGS-B, polishes with Newton steps on
+a finite-difference Hessian and raises a :class:`ConvergenceError` with advice when
+there is no optimum. Either gives the covariance of the log parameters (the inverse
+of minus the Hessian) for standard errors.
 
 :func:`distinct_rows` turns per-customer columns into distinct rows and counts, so a
 fit costs as many likelihood terms as there are distinct histories, not customers.
