@@ -345,6 +345,7 @@ def maximize_log_likelihood(
         # the Hessian (central differences of the gradient, computed once: near the
         # optimum it hardly changes) reach the optimum to the precision of the gradient.
         hess = None
+        hess_at = x
         polish = 6 if float(np.max(np.abs(grad))) * scale > 1e-9 else 0
         if polish:
             hess = _hessian(objective, x, hessian_step)
@@ -377,8 +378,11 @@ def maximize_log_likelihood(
             f"{gradient_size:.2g}, {res.message}); {advice}"
         )
     optimum = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        covariance = _inverse_covariance(_hessian(objective, optimum, hessian_step))
+    if hess is None or float(np.max(np.abs(optimum - hess_at))) > 1e-3:
+        # (the polish's Hessian serves when the polish moved the optimum only a little)
+        with np.errstate(all="ignore"):
+            hess = _hessian(objective, optimum, hessian_step)
+    covariance = _inverse_covariance(hess)
     if covariance is None or float(np.max(np.diag(covariance))) > 100.0:
         values = dict(zip(names, np.exp(optimum).tolist(), strict=True))
         raise ConvergenceError(

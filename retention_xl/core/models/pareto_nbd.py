@@ -12,7 +12,8 @@ the lifetime is exponential with rate :math:`\\mu \\sim \\text{Gamma}(s, \\beta)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,9 +28,10 @@ from retention_xl.core.models._base import (
     dot,
     maximize_log_likelihood,
     require_repeaters,
+    warm_subset,
 )
 from retention_xl.core.models.bgnbd import _weights
-from retention_xl.errors import OutOfRangeError
+from retention_xl.errors import ConvergenceError, OutOfRangeError
 
 __all__ = ["ParetoNBD"]
 
@@ -103,6 +105,27 @@ def _loglik(params: FloatArray, x: FloatArray, tx: FloatArray, big_t: FloatArray
     return np.asarray(a1 + np.logaddexp(first, second), dtype=np.float64)
 
 
+def _objective(
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray
+) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+    """Total log-likelihood of weighted rows and its central-difference gradient."""
+
+    def total(logp: FloatArray) -> float:
+        with np.errstate(all="ignore"):
+            return dot(w, _loglik(np.exp(logp), x, tx, big_t))
+
+    def objective(logp: FloatArray) -> tuple[float, FloatArray]:
+        ll = total(logp)
+        grad = np.empty(logp.size)
+        for j in range(logp.size):
+            e = np.zeros(logp.size)
+            e[j] = _GRAD_STEP
+            grad[j] = (total(logp + e) - total(logp - e)) / (2 * _GRAD_STEP)
+        return ll, grad
+
+    return objective
+
+
 class ParetoNBD(ParametricModel):
     """The Pareto/NBD model, fitted by maximum likelihood.
 
@@ -150,22 +173,22 @@ class ParetoNBD(ParametricModel):
             w = _weights(weights, x.size)
         scale = max(float(big_t.max()), 1e-3)
         start = self._start([1.0, scale / 10.0, 1.0, scale / 10.0])
-
-        def total(logp: FloatArray) -> float:
-            with np.errstate(all="ignore"):
-                return float(dot(w, _loglik(np.exp(logp), x, tx, big_t)))
-
-        def objective(logp: FloatArray) -> tuple[float, FloatArray]:
-            ll = total(logp)
-            grad = np.empty(logp.size)
-            for j in range(logp.size):
-                e = np.zeros(logp.size)
-                e[j] = _GRAD_STEP
-                grad[j] = (total(logp + e) - total(logp - e)) / (2 * _GRAD_STEP)
-            return ll, grad
-
+        part = warm_subset(x.size)
+        if part is not None and (x[part] > 0).any():
+            # Many distinct histories: fit an evenly spaced subset first.
+            with contextlib.suppress(ConvergenceError):
+                start = maximize_log_likelihood(
+                    _objective(x[part], tx[part], big_t[part], w[part]),
+                    start,
+                    model=self.label,
+                    names=self.param_names,
+                    n_weight=float(w[part].sum()),
+                    max_iter=self.max_iter,
+                    advice=_ADVICE,
+                    hessian_step=1e-4,
+                ).log_params
         result = maximize_log_likelihood(
-            objective,
+            _objective(x, tx, big_t, w),
             start,
             model=self.label,
             names=self.param_names,
