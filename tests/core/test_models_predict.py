@@ -167,3 +167,32 @@ def test_predictions_need_repeat_buyers():
         predict_customers(orders)
     with pytest.raises(OutOfRangeError, match="margin"):
         predict_customers(load_sample().orders, margin=-1)
+
+
+def test_purchase_history_follows_the_purchase_rules():
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "b", "c"],
+            "order_id": ["1", "2", "3", "4", "5", "6", "7"],
+            "order_date": [
+                "2024-01-01", "2024-01-15", "2024-01-15", "2024-02-12",
+                "2024-01-08", "2024-03-04", "2024-02-01",
+            ],
+            "amount": [10.0, 20.0, 5.0, 40.0, 30.0, 50.0, 15.0],
+            "refunded": [0.0, 0.0, 0.0, 40.0, 0.0, 0.0, 15.0],
+        }
+    )  # fmt: skip
+    h = purchase_history(orders, as_of="2024-03-31")
+    assert list(h.index) == ["a", "b"]  # c's only order was refunded: not a customer
+    # a: purchase days 01-01 and 01-15 (two orders, 25 in all); 02-12 fully refunded.
+    assert h.loc["a", "frequency"] == 1
+    assert h.loc["a", "recency"] == pytest.approx(2.0)
+    assert h.loc["a", "age"] == pytest.approx(90 / 7)
+    assert h.loc["a", "monetary_value"] == pytest.approx(25.0)
+    assert h.loc["b", "monetary_value"] == pytest.approx(50.0)  # the first purchase left out
+    days = purchase_history(orders, as_of="2024-03-31", time_unit_days=1)
+    assert days.loc["b", "recency"] == 56 and days.loc["b", "age"] == 83
+    early = purchase_history(orders, as_of="2024-01-10")
+    assert early.loc["a", "frequency"] == 0 and np.isnan(early.loc["a", "monetary_value"])
+    with pytest.raises(OutOfRangeError):
+        purchase_history(orders, time_unit_days=0)
