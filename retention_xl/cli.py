@@ -388,10 +388,17 @@ def build(
     for line in inputs.lines():
         click.echo(line, err=True)
     p_alive = None
+    notes: list[str] = []
     if inputs.orders is not None:
         p_alive = model_p_alive(
-            inputs.orders, as_of=None, margin=gross_margin, discount_rate=discount_rate
+            inputs.orders,
+            as_of=None,
+            margin=gross_margin,
+            discount_rate=discount_rate,
+            notes=notes,
         )
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     plan = plan_report(
         inputs.orders,
         inputs.subscriptions,

@@ -32,7 +32,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from retention_xl.errors import WorkbookError
+from retention_xl.errors import ConvergenceError, NotEnoughDataError, WorkbookError
 from retention_xl.io.report import ImportReport
 from retention_xl.workbook.charts import add_chart
 from retention_xl.workbook.data import (
@@ -91,20 +91,33 @@ def _titles(lang: str) -> dict[str, str]:
 
 
 def model_p_alive(
-    data_orders: Any, *, as_of: Any, margin: float, discount_rate: float
+    data_orders: Any,
+    *,
+    as_of: Any,
+    margin: float,
+    discount_rate: float,
+    notes: list[str] | None = None,
 ) -> pd.Series | None:
-    """Per-customer P(alive) from :func:`retention_xl.core.models.predict_customers`.
+    """Per-customer P(alive) from the BG/NBD model, for the at-risk share.
 
-    Returns None (and logs it) when the models are not part of this installation; the
-    at-risk share then stays blank ("no data") in the workbook.
+    Fits :func:`retention_xl.core.models.predict_customers` on the orders. When the
+    model cannot be fitted on them (too few repeat buyers, a likelihood without a peak:
+    :class:`~retention_xl.errors.ConvergenceError` or
+    :class:`~retention_xl.errors.NotEnoughDataError`) it returns None and appends the
+    reason to ``notes``; the workbook then shows "no data" for the at-risk share.
     """
-    from retention_xl.core import models
+    from retention_xl.core.models import predict_customers
 
-    predict = getattr(models, "predict_customers", None)
-    if predict is None:
-        logger.info("core.models.predict_customers is not available: at-risk share left blank")
+    try:
+        out = predict_customers(
+            data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate
+        )
+    except (ConvergenceError, NotEnoughDataError) as exc:
+        message = f"customers at risk left blank: the BG/NBD model could not be fitted: {exc}"
+        logger.warning(message)
+        if notes is not None:
+            notes.append(message)
         return None
-    out = predict(data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate)
     return pd.Series(out.customers["p_alive"], dtype="float64")
 
 

@@ -272,3 +272,21 @@ def test_at_risk_share_of_the_fitted_model(sample):
     assert cell.value == pytest.approx(predict_customers(sample.orders).at_risk_share, rel=1e-12)
     bench = plan.sheet("BENCHMARKS")
     assert bench.cells[(6, 5)].value == rate_kpi("at_risk_share", cell.value)
+
+
+def test_model_that_cannot_be_fitted_leaves_the_at_risk_share_blank():
+    from retention_xl.workbook.build import model_p_alive
+
+    tiny = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "order_id": ["1", "2", "3"],
+            "order_date": pd.to_datetime(["2024-03-05", "2024-03-06", "2024-03-09"]),
+            "amount": [10.0, 20.0, 5.0],
+        }
+    )
+    notes: list[str] = []
+    assert model_p_alive(tiny, as_of=None, margin=1.0, discount_rate=0.1, notes=notes) is None
+    assert len(notes) == 1 and "could not be fitted" in notes[0]
+    plan = plan_report(tiny, p_alive=None)
+    assert plan.sheet("BENCHMARKS").cells[(6, 5)].value == "no data"
