@@ -221,10 +221,10 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
     """Run the main job on the bundled sample shop: the report workbook, and its KPIs
     with benchmark status."""
     from retention_xl.datasets import load_sample
-    from retention_xl.workbook.build import model_p_alive, plan_report_and_data, write_workbook
+    from retention_xl.workbook.build import model_predictions, plan_report_and_data, write_workbook
 
     sample = load_sample()
-    p_alive = model_p_alive(sample.orders, as_of=None, margin=gross_margin, discount_rate=0.10)
+    predictions = model_predictions(sample.orders, margin=gross_margin)
     plan, data = plan_report_and_data(
         sample.orders,
         sample.subscriptions,
@@ -234,7 +234,7 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
         period=period,
         cac=cac,
         gross_margin=gross_margin,
-        p_alive=p_alive,
+        predictions=predictions,
     )
     path = write_workbook(plan, out)
     if not as_json:
@@ -379,7 +379,7 @@ def build(
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
     surveys or canonical CSV, Italian or English)."""
-    from retention_xl.workbook.build import model_p_alive, plan_report, write_workbook
+    from retention_xl.workbook.build import model_predictions, plan_report, write_workbook
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
@@ -387,10 +387,10 @@ def build(
     inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
     for line in inputs.lines():
         click.echo(line, err=True)
-    p_alive = None
+    predictions = None
     notes: list[str] = []
     if inputs.orders is not None:
-        p_alive = model_p_alive(
+        predictions = model_predictions(
             inputs.orders,
             as_of=None,
             margin=gross_margin,
@@ -412,7 +412,7 @@ def build(
         discount_rate=discount_rate,
         targets=target_values,
         market=market,
-        p_alive=p_alive,
+        predictions=predictions,
         reports=inputs.reports,
         no_raw=no_raw,
     )

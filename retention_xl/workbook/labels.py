@@ -74,6 +74,41 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.segment": ("Segment", "Segmento"),
     "col.action": ("Suggested action", "Azione suggerita"),
     "col.p_alive": ("Probability still a customer", "Probabilità ancora cliente"),
+    "col.predicted_clv": ("Predicted CLV (next year)", "CLV previsto (prossimo anno)"),
+    "col.expected_365d": ("Expected purchases (next year)", "Acquisti attesi (prossimo anno)"),
+    "col.risk_band": ("Churn risk", "Rischio di abbandono"),
+    "col.model": ("Model", "Modello"),
+    "col.parameter": ("Parameter", "Parametro"),
+    "col.se": ("Standard error", "Errore standard"),
+    "risk.low": ("low", "basso"),
+    "risk.medium": ("medium", "medio"),
+    "risk.high": ("high", "alto"),
+    "predictions.title": (
+        "Predictions of the probabilistic models",
+        "Previsioni dei modelli probabilistici",
+    ),
+    "predictions.note": (
+        "BG/NBD (who keeps buying, and how often) and Gamma-Gamma (how much) fitted on the "
+        "orders; per customer: probability still a customer, expected purchases, predicted "
+        "CLV and churn risk on the Customers and Segments tabs.",
+        "BG/NBD (chi continua ad acquistare, e quanto spesso) e Gamma-Gamma (quanto spende) "
+        "stimati sugli ordini; per cliente: probabilità di essere ancora cliente, acquisti "
+        "attesi, CLV previsto e rischio di abbandono nei fogli Clienti e Segmenti.",
+    ),
+    "predictions.none": (
+        "No predictions: the models need orders with enough repeat buyers.",
+        "Nessuna previsione: i modelli richiedono ordini con abbastanza clienti che riacquistano.",
+    ),
+    "predictions.settings": (
+        "CLV over {horizon:g} days, margin {margin:.0%}, discount rate {rate:.0%} a year; "
+        "time unit {unit:g} days (rates per unit).",
+        "CLV su {horizon:g} giorni, margine {margin:.0%}, tasso di sconto {rate:.0%} annuo; "
+        "unità di tempo {unit:g} giorni (tassi per unità).",
+    ),
+    "predictions.at_risk": (
+        "Customers at risk (P(alive) below 50 %)",
+        "Clienti a rischio (P(vivo) sotto il 50 %)",
+    ),
     "col.period": ("Period start", "Inizio periodo"),
     "col.label": ("Period", "Periodo"),
     "col.start_customers": ("Active at start", "Attivi a inizio"),

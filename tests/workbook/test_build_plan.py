@@ -290,3 +290,25 @@ def test_model_that_cannot_be_fitted_leaves_the_at_risk_share_blank():
     assert len(notes) == 1 and "could not be fitted" in notes[0]
     plan = plan_report(tiny, p_alive=None)
     assert plan.sheet("BENCHMARKS").cells[(6, 5)].value == "no data"
+
+
+def test_predictions_on_customers_segments_and_the_predictions_sheet(sample):
+    from retention_xl.workbook.build import model_predictions
+
+    predictions = model_predictions(sample.orders, margin=0.5)
+    plan, data = plan_report_and_data(sample.orders, predictions=predictions, lang="it")
+    customers = plan.sheet("CUSTOMERS").tables[0].frame.set_index("customer_id")
+    expected = predictions.customers.reindex(customers.index)
+    assert np.allclose(customers["predicted_clv"], expected["predicted_clv"], rtol=1e-15)
+    assert np.allclose(customers["p_alive"], expected["p_alive"], rtol=1e-15)
+    bands = {"low": "basso", "medium": "medio", "high": "alto"}
+    assert (customers["risk_band"] == expected["risk_band"].astype(str).map(bands)).all()
+    listed = plan.sheet("SEGMENTS").tables[0].frame
+    assert listed["predicted_clv"].notna().all()
+    params = plan.sheet("PREDICTIONS").tables[0].frame
+    pd.testing.assert_frame_equal(
+        params.reset_index(drop=True),
+        predictions.parameters[["model", "parameter", "value", "se"]].reset_index(drop=True),
+    )
+    _, at_risk = named_cell(plan, "KPI_at_risk_share")
+    assert at_risk.value == pytest.approx(predictions.at_risk_share, rel=1e-12)
