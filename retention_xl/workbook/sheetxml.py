@@ -84,6 +84,7 @@ __all__ = [
     "sheet_dimension",
     "split_sheet_data",
     "worksheet_parts",
+    "write_sheet_part",
 ]
 
 MAX_COLS = 16_384
@@ -873,6 +874,27 @@ def rewrite_sheet_data(
             raise
 
 
+def write_sheet_part(
+    worksheet_xml: bytes, sheet: SheetPlan, xf: Mapping[str, int], out: IO[bytes]
+) -> None:
+    """Stream the new worksheet part to ``out``: :func:`replace_sheet_data` without
+    holding the rendered sheet in memory.
+
+    The old part's row heights and other row formatting are kept
+    (:func:`row_attributes`); ``<dimension>`` becomes the plan's used range. ``out`` is
+    typically a member opened for writing in a zip file (``ZipFile.open(name, "w")``);
+    the rendering of the next block overlaps the compression of the previous one.
+    """
+    head, old_data, tail = split_sheet_data(worksheet_xml, sheet_dimension(sheet))
+    attrs = row_attributes(old_data)
+    start, end = _wrap(_prefix_of(worksheet_xml))
+    out.write(head)
+    out.write(start)
+    _pipe(iter_sheet_rows(sheet, xf, row_attrs=attrs), out)
+    out.write(end)
+    out.write(tail)
+
+
 def _write_sheet(
     old: bytes,
     sheet: SheetPlan,
@@ -880,16 +902,9 @@ def _write_sheet(
     zout: zipfile.ZipFile,
     info: zipfile.ZipInfo,
 ) -> None:
-    head, old_data, tail = split_sheet_data(old, sheet_dimension(sheet))
-    attrs = row_attributes(old_data)
-    start, end = _wrap(_prefix_of(old))
     big = sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables) > 20_000_000
     with zout.open(info, "w", force_zip64=big) as out:
-        out.write(head)
-        out.write(start)
-        _pipe(iter_sheet_rows(sheet, xf, row_attrs=attrs), out)
-        out.write(end)
-        out.write(tail)
+        write_sheet_part(old, sheet, xf, out)
 
 
 def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:

@@ -8,6 +8,7 @@ with two independent readers, openpyxl and python-calamine.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import zipfile
 from pathlib import Path
@@ -40,6 +41,7 @@ from retention_xl.workbook.sheetxml import (
     sheet_dimension,
     split_sheet_data,
     worksheet_parts,
+    write_sheet_part,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "workbook"
@@ -472,3 +474,21 @@ def test_rewrite_refuses_a_package_without_the_role_names(tmp_path: Path) -> Non
         rewrite_sheet_data(path, plan)
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.xlsx"]
+
+
+def test_streamed_part_equals_the_replaced_part() -> None:
+    part = zipfile.ZipFile(DATA / "libreoffice_resaved.xlsx").read("xl/worksheets/sheet1.xml")
+    sheet = SheetPlan(
+        role="ORDERS", title="Data", tables=[Table(orders_frame(2_000), ORDER_COLUMNS)]
+    )
+    sheet.put(0, 8, "note")
+    xf = {"header": 1, "date": 3, "money": 4}
+    out = io.BytesIO()
+    write_sheet_part(part, sheet, xf, out)
+    attrs = row_attributes(split_sheet_data(part, "A1")[1])
+    expected = replace_sheet_data(
+        part, render_sheet_data(sheet, xf, row_attrs=attrs), sheet_dimension(sheet)
+    )
+    assert out.getvalue() == expected
+    assert b'<row r="6" customFormat="false" ht="30"' in expected  # the user's row height
+    parse_xml(expected)
