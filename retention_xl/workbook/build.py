@@ -276,9 +276,12 @@ def plan_report_and_data(
             ("subscriptions", subscriptions),
             ("survey", survey),
         ):
-            if frame is not None and len(frame) > row_limit:
+            rows = 0 if frame is None else len(frame)
+            if kind == "orders" and rows > row_limit and "order_id" in frame.columns:  # type: ignore[union-attr]
+                rows = int(frame["order_id"].nunique())  # type: ignore[index]  # repeated orders go
+            if rows > row_limit:
                 raise WorkbookError(
-                    f"{kind} has {len(frame):,} rows, more than a sheet holds ({row_limit:,} "
+                    f"{kind} has {rows:,} rows, more than a sheet holds ({row_limit:,} "
                     f"data rows); build with --no-raw (no_raw=True) to leave the raw data tabs "
                     f"out and keep the derived tabs and KPIs"
                 )

@@ -135,10 +135,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "target.not_met": ("not yet", "non ancora"),
     # notes
     "note.paste_orders": (
-        "Paste orders in columns A-G from row 2 (one row per order; status paid, refunded or "
-        "cancelled; amounts without tax and shipping). Or: " + _REFRESH,
-        "Incolla gli ordini nelle colonne A-G dalla riga 2 (una riga per ordine; stato paid, "
-        "refunded o cancelled; importi senza IVA e spedizione). Oppure: " + _REFRESH,
+        "Paste orders in columns A-G from row 2: one row per order, each order once "
+        "(refresh removes repeated orders); status paid, refunded or cancelled; amounts "
+        "without tax and shipping. Or: " + _REFRESH,
+        "Incolla gli ordini nelle colonne A-G dalla riga 2: una riga per ordine, ogni ordine "
+        "una sola volta (l'aggiornamento toglie gli ordini ripetuti); stato paid, refunded o "
+        "cancelled; importi senza IVA e spedizione. Oppure: " + _REFRESH,
     ),
     "note.paste_subscriptions": (
         "Paste subscription items in columns A-H from row 2 (interval day, week, month or "
@@ -306,8 +308,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "kpi.revenue": ("Revenue", "Fatturato"),
     "kpi.revenue.help": (
-        "Net of refunds, cancelled orders left out.",
-        "Al netto dei rimborsi, ordini annullati esclusi.",
+        "Every row of the Orders tab net of refunds, cancelled orders left out.",
+        "Tutte le righe del foglio Ordini al netto dei rimborsi, ordini annullati esclusi.",
     ),
     "kpi.aov": ("Average order value", "Valore medio dell'ordine"),
     "kpi.aov.help": (

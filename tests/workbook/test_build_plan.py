@@ -18,7 +18,6 @@ from retention_xl.errors import InputError, WorkbookError
 from retention_xl.workbook.build import SHEET_ROLES, plan_report, plan_report_and_data
 from retention_xl.workbook.data import period_kpis
 from retention_xl.workbook.formulas import ALLOWED_FUNCTIONS, functions_used
-from retention_xl.workbook.labels import label
 from retention_xl.workbook.plan import INPUT_NAMES, sheet_marker
 
 SAMPLE_CAC = 45.0
@@ -157,9 +156,8 @@ def test_template_caches_blanks_never_errors(template_en, template_it):
     for plan in (template_en, template_it):
         cells = [c for s in plan.sheets for _, c in s.formula_cells()]
         assert len(cells) > 80
-        no_data = label("bench.no_data", plan.lang)
         for cell in cells:
-            assert cell.value in ("", no_data) or isinstance(cell.value, float), (
+            assert cell.value == "" or isinstance(cell.value, float), (
                 cell.formula,
                 cell.value,
             )
@@ -208,7 +206,11 @@ def test_segment_summary_cells_are_the_cores(sample, sample_plan):
 
 
 def test_too_many_rows_are_refused_with_a_pointer_to_no_raw(sample):
-    limit = len(sample.orders) - 1
+    distinct = sample.orders["order_id"].nunique()
+    assert len(plan_report(sample.orders, row_limit=distinct).sheet("ORDERS").tables[0].frame) == (
+        distinct
+    )  # repeated export rows are dropped before the limit applies
+    limit = distinct - 1
     with pytest.raises(WorkbookError, match="--no-raw"):
         plan_report(sample.orders, row_limit=limit)
     plan = plan_report(sample.orders, sample.subscriptions, sample.survey, row_limit=limit,
@@ -219,6 +221,26 @@ def test_too_many_rows_are_refused_with_a_pointer_to_no_raw(sample):
     assert orders.formula is None and orders.value == 10157
     _, churn = named_cell(plan, "KPI_churn")
     assert churn.formula is not None  # derived tabs keep their formulas
+    # without a survey, NPS stays blank (a formula for "", not an empty cell read as 0)
+    _, nps = named_cell(plan_report(sample.orders, no_raw=True), "KPI_nps")
+    assert (nps.formula, nps.value) == ('=""', "")
+
+
+def test_revenue_counts_every_row_like_the_formula():
+    """A refund row of a customer without a purchase lowers the Orders tab's revenue
+    (what SUMIFS computes), the core's period revenue, not the customer revenue."""
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "z"],
+            "order_id": ["1", "2", "3"],
+            "order_date": ["2024-01-01", "2024-02-01", "2024-01-15"],
+            "amount": [10.0, 20.0, -4.0],
+        }
+    )
+    plan, data = plan_report_and_data(orders)
+    _, revenue = named_cell(plan, "KPI_revenue")
+    assert revenue.value == 26.0 == float(data.monthly["revenue"].sum())
+    assert data.report.value("revenue") == 30.0
 
 
 def test_orders_tab_is_deduplicated_and_status_normalised():
@@ -237,3 +259,15 @@ def test_orders_tab_is_deduplicated_and_status_normalised():
     assert tab["status"].tolist() == ["paid", "refunded", "paid"]
     _, n = named_cell(plan, "KPI_orders")
     assert n.value == 2  # the fully refunded order is no purchase
+
+
+def test_model_p_alive_uses_the_models_when_installed(sample):
+    from retention_xl.core import models
+    from retention_xl.workbook.build import model_p_alive
+
+    p = model_p_alive(sample.orders, as_of=None, margin=1.0, discount_rate=0.1)
+    if not hasattr(models, "predict_customers"):
+        assert p is None  # the at-risk share then shows "no data"
+        return
+    assert p is not None and p.between(0, 1).all()
+    assert len(p) > 0 and set(p.index) <= set(sample.orders["customer_id"].unique())

@@ -187,6 +187,11 @@ def kpi_values(ctx: Context) -> dict[str, float]:
         return values
     for key in KPI_UNITS:
         values[key] = data.kpi(key)
+    if data.monthly is not None:
+        # The Orders tab's revenue: every row up to as_of (the period table's definition,
+        # which the SUMIFS formula computes). It equals kpi_report's customer revenue
+        # unless a customer has refund rows but no purchase.
+        values["revenue"] = float(data.monthly["revenue"].sum())
     if data.periods is not None and data.chosen_period is not None:
         row = {str(k): float(v) for k, v in data.periods.loc[data.chosen_period].items()}
         values.update(
@@ -311,9 +316,12 @@ def plan_kpis(ctx: Context) -> SheetPlan:
         sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
         style = UNIT_STYLES[KPI_UNITS[key]]
         formula = fx[key]
-        if formula is None:
+        if formula is None:  # --no-raw: the core's value (a blank that stays blank)
             value = vals[key]
-            sheet.put(row, VALUE_COL, None if math.isnan(value) else value, style=style)
+            if math.isnan(value):
+                sheet.put(row, VALUE_COL, "", formula='=""', style=style)
+            else:
+                sheet.put(row, VALUE_COL, value, style=style)
         else:
             sheet.put(row, VALUE_COL, cached(vals[key]), formula=formula, style=style)
         sheet.put(row, 2, ctx.t(f"kpi.{key}.help"), style="note")
