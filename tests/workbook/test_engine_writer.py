@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import xlsxwriter
 from libreoffice import LibreOffice, opened
+from ooxml_check import problems
 
 from retention_xl.workbook.plan import (
     ColumnSpec,
@@ -170,6 +171,7 @@ def test_user_round_trip_keeps_roles_and_names(libreoffice: LibreOffice, tmp_pat
         book.calculate_all()
         assert book.values("KPIs", "B5:B5")[0][0] == pytest.approx(400 / 50)
         book.save_as(saved)
+    assert problems(path) == [] and problems(saved) == []
     with zipfile.ZipFile(saved) as zf:
         parts = worksheet_parts(zf)
     assert set(parts) == {"KPIS", "ORDERS"}

@@ -18,6 +18,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
+from ooxml_check import problems
 from python_calamine import CalamineWorkbook
 
 from retention_xl.errors import WorkbookError
@@ -88,6 +89,7 @@ def write(tmp_path: Path, *sheets: SheetPlan, **kwargs: object) -> Path:
     plan = WorkbookPlan(sheets=list(sheets), styles=dict(STYLES))
     path = skeleton(tmp_path / "book.xlsx", plan, **kwargs)  # type: ignore[arg-type]
     rewrite_sheet_data(path, plan)
+    assert problems(path) == []
     return path
 
 
