@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ooxml_check import problems
 from python_calamine import CalamineWorkbook
 
@@ -494,3 +497,27 @@ def test_streamed_part_equals_the_replaced_part() -> None:
     assert out.getvalue() == expected
     assert b'<row r="6" customFormat="false" ht="30"' in expected  # the user's row height
     parse_xml(expected)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=8))
+def test_any_text_reads_back_as_text(tmp_path: Path, texts: list[str]) -> None:
+    """Whatever the text (formula-like, control characters, surrogates, white space),
+    both writers' paths store it as text that reads back with only the characters XML
+    cannot hold removed."""
+    frame = pd.DataFrame({"t": pd.Series(texts, dtype="string")})
+    sheet = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(frame, (ColumnSpec("t", "T", None, "text"),))]
+    )
+    for i, text in enumerate(texts):
+        sheet.put(1 + i, 2, text)
+    path = write(tmp_path, sheet)
+    rows = calamine_rows(path, "Orders")[1:]
+    illegal = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+    want = [illegal.sub("", t) for t in texts]
+    assert [r[0] for r in rows] == want
+    assert [r[2] for r in rows] == want
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in xml
