@@ -183,3 +183,29 @@ def test_user_round_trip_keeps_roles_and_names(libreoffice: LibreOffice, tmp_pat
         assert again.interactions == []
         charts = again.charts()
         assert charts["My notes"]["ole_objects"] == 1
+
+
+def test_escaped_text_reads_back_exactly(libreoffice: LibreOffice, tmp_path: Path) -> None:
+    texts = [
+        "_x000D_",
+        "a_x0041_b",
+        "cr\rx",
+        "line\nbreak",
+        " lead",
+        "trail ",
+        "&<>\"'",
+        *INJECTIONS,
+    ]
+    sheet = SheetPlan(role="KPIS", title="K")
+    for i, text in enumerate(texts):
+        sheet.put(i, 0, text)
+    plan = WorkbookPlan(sheets=[sheet], styles={})
+    path = tmp_path / "text.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("K")
+    book.define_name(sheet_marker("KPIS"), "='K'!$A$1")
+    book.close()
+    rewrite_sheet_data(path, plan)
+    with opened(libreoffice, path) as opened_book:
+        assert [r[0] for r in opened_book.values("K", f"A1:A{len(texts)}")] == texts
+        assert opened_book.formulas() == []
