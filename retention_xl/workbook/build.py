@@ -336,6 +336,8 @@ def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
         ws = workbook.add_worksheet(sheet.title)
         for col, width in sorted(sheet.col_widths.items()):
             ws.set_column(col, col, width)
+        for row, height in sorted(sheet.row_heights.items()):
+            ws.set_row(row, height)
         if sheet.freeze:
             ws.freeze_panes(*sheet.freeze)
         if sheet.autofilter:

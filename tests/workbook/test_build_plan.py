@@ -261,13 +261,14 @@ def test_orders_tab_is_deduplicated_and_status_normalised():
     assert n.value == 2  # the fully refunded order is no purchase
 
 
-def test_model_p_alive_uses_the_models_when_installed(sample):
-    from retention_xl.core import models
+def test_at_risk_share_of_the_fitted_model(sample):
+    from retention_xl.core.models import predict_customers
     from retention_xl.workbook.build import model_p_alive
 
     p = model_p_alive(sample.orders, as_of=None, margin=1.0, discount_rate=0.1)
-    if not hasattr(models, "predict_customers"):
-        assert p is None  # the at-risk share then shows "no data"
-        return
     assert p is not None and p.between(0, 1).all()
-    assert len(p) > 0 and set(p.index) <= set(sample.orders["customer_id"].unique())
+    plan = plan_report(sample.orders, p_alive=p)
+    _, cell = named_cell(plan, "KPI_at_risk_share")
+    assert cell.value == pytest.approx(predict_customers(sample.orders).at_risk_share, rel=1e-12)
+    bench = plan.sheet("BENCHMARKS")
+    assert bench.cells[(6, 5)].value == rate_kpi("at_risk_share", cell.value)
