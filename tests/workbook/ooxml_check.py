@@ -9,7 +9,7 @@ what it cannot read), so "loads without repair" is checked here, on the package 
   formats, fonts, fills and borders;
 * worksheets: rows strictly increasing, cells in each row strictly increasing and on
   their row, every style index exists, cell types are valid OOXML types and carry the
-  elements their type needs, the ``<dimension>`` covers every cell;
+  elements their type needs, texts fit in a cell, the ``<dimension>`` covers every cell;
 * defined names refer to existing sheets.
 
 :func:`problems` returns a list of messages (empty when the package is sound).
@@ -122,8 +122,12 @@ def _sheet(name: str, root: Element, n_xfs: int, out: list[str]) -> None:
             kind = cell.get("t", "n")
             if kind not in CELL_TYPES:
                 out.append(f"{name}: cell {ref} has type {kind!r}")
-            if kind == "inlineStr" and cell.find(MAIN + "is") is None:
-                out.append(f"{name}: inline string {ref} without <is>")
+            if kind == "inlineStr":
+                holder = cell.find(MAIN + "is")
+                if holder is None:
+                    out.append(f"{name}: inline string {ref} without <is>")
+                elif sum(len(t.text or "") for t in holder.iter(MAIN + "t")) > 32_767:
+                    out.append(f"{name}: text of {ref} longer than a cell holds")
             value = cell.find(MAIN + "v")
             if kind in ("n", "b") and value is not None and value.text not in (None, ""):
                 try:

@@ -521,3 +521,21 @@ def test_any_text_reads_back_as_text(tmp_path: Path, texts: list[str]) -> None:
     assert [r[2] for r in rows] == want
     xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
     assert b"<f>" not in xml
+
+
+def test_text_longer_than_a_cell_holds_is_cut_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    long = "x" * 40_000
+    frame = pd.DataFrame({"t": pd.Series(["short", long], dtype="string")})
+    sheet = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(frame, (ColumnSpec("t", "T", None, "text"),))]
+    )
+    sheet.put(1, 2, long)
+    with caplog.at_level("WARNING", logger="retention_xl.workbook.sheetxml"):
+        path = write(tmp_path, sheet)
+    rows = calamine_rows(path, "Orders")
+    assert rows[1][0] == "short"
+    assert rows[2][0] == "x" * 32_767 and rows[1][2] == "x" * 32_767
+    assert sum("cut to the 32767" in r.getMessage() for r in caplog.records) == 2
+    assert frame["t"][1] == long  # the frame itself is untouched
