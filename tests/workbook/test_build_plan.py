@@ -296,7 +296,7 @@ def test_predictions_on_customers_segments_and_the_predictions_sheet(sample):
     from retention_xl.workbook.build import model_predictions
 
     predictions = model_predictions(sample.orders, margin=0.5)
-    plan, data = plan_report_and_data(sample.orders, predictions=predictions, lang="it")
+    plan = plan_report(sample.orders, predictions=predictions, lang="it")
     customers = plan.sheet("CUSTOMERS").tables[0].frame.set_index("customer_id")
     expected = predictions.customers.reindex(customers.index)
     assert np.allclose(customers["predicted_clv"], expected["predicted_clv"], rtol=1e-15)
