@@ -6,12 +6,13 @@ A chart spec is a plain dict that the sheet modules make (see
 ``key``
     a stable identifier (tests look charts up by it);
 ``type`` / ``subtype``
-    XlsxWriter's chart type (``line``, ``column``, ``bar``, ``doughnut``) and subtype
-    (``stacked``);
+    XlsxWriter's chart type (``line``, ``column``, ``bar``, ``doughnut``, ``scatter``)
+    and subtype (``stacked``; ``straight`` for a scatter drawn as lines);
 ``series``
     each with ``name`` (a (row, col) cell), ``values`` and ``categories`` (zero-based
-    (first_row, first_col, last_row, last_col) blocks on the chart's own sheet), and
-    optionally ``marker``, ``points`` (colours) and ``y2_axis``;
+    (first_row, first_col, last_row, last_col) blocks on the chart's own sheet; the x
+    values of a scatter), and optionally ``marker``, ``points`` (colours), ``line``
+    (XlsxWriter line options: ``color``, ``width``, ``dash_type``) and ``y2_axis``;
 ``line_series``
     series drawn as a line over the columns (combined chart);
 ``title``, ``x_title``, ``y_title``, ``y2_title``, ``y_format``, ``x_labels_low``,
@@ -48,6 +49,8 @@ def _xl_series(sheet_title: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         out["points"] = [{"fill": {"color": c}} for c in spec["points"]]
     if spec.get("y2_axis"):
         out["y2_axis"] = True
+    if spec.get("line"):
+        out["line"] = dict(spec["line"])
     return out
 
 

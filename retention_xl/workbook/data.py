@@ -32,16 +32,21 @@ from retention_xl.core.schema import (
     validate_subscriptions,
     validate_survey,
 )
-from retention_xl.errors import InputError, OutOfRangeError
+from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
 from retention_xl.io.report import ImportReport
 
 __all__ = [
     "COHORT_ROWS",
+    "HOLDOUT_MIN_WEEKS",
+    "HOLDOUT_WEEKS",
     "MAX_OFFSET",
     "PERIOD_YEARS",
+    "HoldoutCheck",
     "ReportData",
     "Settings",
     "compute_report_data",
+    "default_holdout_weeks",
+    "holdout_check",
     "period_kpis",
 ]
 
@@ -50,6 +55,13 @@ PERIOD_YEARS: Final = {"Y": 1.0, "Q": 0.25, "M": 1.0 / 12.0}
 #: Cohorts (latest) and offsets the Cohorts sheet shows: fixed blocks.
 COHORT_ROWS: Final = 60
 MAX_OFFSET: Final = 60
+
+#: Weeks of the Predictions sheet's holdout block (its chart range): the longest holdout.
+HOLDOUT_WEEKS: Final = 52
+#: The shortest holdout worth checking; shorter histories get a note instead.
+HOLDOUT_MIN_WEEKS: Final = 8
+#: Share of the observed span held out (the last quarter).
+HOLDOUT_SHARE: Final = 0.25
 
 DEFAULT_TARGETS: Final = {
     "Target_RepeatRate": 0.30,
@@ -91,6 +103,77 @@ class Settings:
         return None if value is None else float(value)
 
 
+def default_holdout_weeks(span_days: float) -> int | None:
+    """Weeks of the default holdout for ``span_days`` of history (None: too short).
+
+    The last quarter of the span from the first purchase to the analysis date, in whole
+    weeks, at least :data:`HOLDOUT_MIN_WEEKS` and at most :data:`HOLDOUT_WEEKS`:
+    ``weeks = min(floor(span_days * 0.25 / 7), 52)``, None when below 8 (a history
+    shorter than 32 weeks).
+
+    >>> default_holdout_weeks(730), default_holdout_weeks(200), default_holdout_weeks(3000)
+    (26, None, 52)
+    """
+    weeks = math.floor(float(span_days) * HOLDOUT_SHARE / 7.0 + 1e-9)
+    if weeks < HOLDOUT_MIN_WEEKS:
+        return None
+    return min(weeks, HOLDOUT_WEEKS)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldoutCheck:
+    """The calibration/holdout check of the report (see :func:`holdout_check`).
+
+    ``status`` is ``"ok"`` (``comparison`` holds the
+    :class:`~retention_xl.core.models.HoldoutComparison`), ``"short"`` (the history
+    of ``span_weeks`` weeks is too short for a holdout) or ``"failed"`` (the model
+    could not be fitted on the calibration orders; ``reason`` says why).
+    """
+
+    status: Literal["ok", "short", "failed"]
+    span_weeks: float
+    weeks: int | None = None
+    comparison: Any = None
+    reason: str = ""
+
+
+def holdout_check(
+    prepared: PreparedOrders,
+    as_of: pd.Timestamp,
+    *,
+    model: str = "bgnbd",
+    time_unit_days: float = 7.0,
+) -> HoldoutCheck:
+    """Fit the purchase model on all but the last quarter of the history and compare.
+
+    :func:`~retention_xl.core.models.holdout_comparison` with the holdout of
+    :func:`default_holdout_weeks` ending at ``as_of``. Too short a history, or a
+    calibration part the model cannot be fitted on
+    (:class:`~retention_xl.errors.ConvergenceError`,
+    :class:`~retention_xl.errors.NotEnoughDataError`), gives a check without a
+    comparison, never an error.
+    """
+    from retention_xl.core.models import holdout_comparison
+
+    first = pd.Timestamp(prepared.purchases["order_date"].min()).normalize()
+    span_days = float((as_of - first).days)
+    span_weeks = span_days / 7.0
+    weeks = default_holdout_weeks(span_days)
+    if weeks is None:
+        return HoldoutCheck(status="short", span_weeks=span_weeks)
+    try:
+        comparison = holdout_comparison(
+            prepared,
+            holdout_weeks=weeks,
+            holdout_end=as_of,
+            model=model,
+            time_unit_days=time_unit_days,
+        )
+    except (ConvergenceError, NotEnoughDataError) as exc:
+        return HoldoutCheck(status="failed", span_weeks=span_weeks, weeks=weeks, reason=str(exc))
+    return HoldoutCheck(status="ok", span_weeks=span_weeks, weeks=weeks, comparison=comparison)
+
+
 @dataclass(slots=True)
 class ReportData:
     """The core's results for one report (None / empty where an input is missing)."""
@@ -119,6 +202,8 @@ class ReportData:
     #: the models' fitted parameters (model, parameter, value, se)
     model_parameters: pd.DataFrame | None = None
     model_settings: dict[str, float] = field(default_factory=dict)
+    #: the calibration/holdout check of the purchase model (None without the models)
+    holdout: HoldoutCheck | None = None
     reports: dict[str, ImportReport] = field(default_factory=dict)
     chosen_period: pd.Timestamp | None = None
 
@@ -206,6 +291,12 @@ def period_kpis(
     return out
 
 
+def _is_pareto(model: Any) -> bool:
+    from retention_xl.core.models import ParetoNBD
+
+    return isinstance(model, ParetoNBD)
+
+
 def _check_settings(s: Settings) -> None:
     if s.period not in PERIOD_YEARS:
         raise InputError(f"period must be 'Y', 'Q' or 'M', got {s.period!r}", argument="period")
@@ -274,6 +365,12 @@ def compute_report_data(
             }
             if p_alive is None:
                 p_alive = predictions.customers["p_alive"]
+            data.holdout = holdout_check(
+                prepared,
+                as_of,
+                model="pareto_nbd" if _is_pareto(predictions.transactions) else "bgnbd",
+                time_unit_days=float(predictions.time_unit_days),
+            )
         if p_alive is not None:
             aligned = pd.Series(p_alive, dtype="float64").reindex(data.summary.index)
             data.p_alive = aligned

@@ -109,6 +109,53 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Customers at risk (P(alive) below 50 %)",
         "Clienti a rischio (P(vivo) sotto il 50 %)",
     ),
+    "holdout.title": ("Check on a holdout period", "Verifica su un periodo di controllo"),
+    "holdout.about": (
+        "The purchase model is fitted again on the orders before the last quarter of the "
+        "history (8 to 52 weeks held out) and predicts the repeat purchases of those "
+        "customers in the weeks held out; the chart compares the prediction with what "
+        "they bought, week by week.",
+        "Il modello di acquisto viene stimato di nuovo sugli ordini precedenti l'ultimo "
+        "quarto dello storico (da 8 a 52 settimane escluse) e prevede i riacquisti di quei "
+        "clienti nelle settimane escluse; il grafico confronta la previsione con gli "
+        "acquisti effettivi, settimana per settimana.",
+    ),
+    "holdout.marker": (
+        "Calibration ends {end} (fit on the orders up to that day); holdout {start} to "
+        "{last}: {weeks} weeks, week 1 starts the day after the calibration end.",
+        "La calibrazione termina il {end} (stima sugli ordini fino a quel giorno); periodo "
+        "di controllo dal {start} al {last}: {weeks} settimane, la settimana 1 inizia il "
+        "giorno dopo la fine della calibrazione.",
+    ),
+    "holdout.short": (
+        "Not enough history for a holdout check: the orders span {span:.0f} weeks and the "
+        "check needs at least {need} (a holdout of at least {min} weeks, a quarter of the "
+        "history).",
+        "Storico insufficiente per la verifica: gli ordini coprono {span:.0f} settimane e "
+        "ne servono almeno {need} (un periodo di controllo di almeno {min} settimane, un "
+        "quarto dello storico).",
+    ),
+    "holdout.failed": (
+        "No holdout check: the model could not be fitted on the orders before the "
+        "holdout (too few repeat buyers before it).",
+        "Nessuna verifica: il modello non si può stimare sugli ordini precedenti il "
+        "periodo di controllo (troppo pochi clienti che riacquistano).",
+    ),
+    "holdout.weeks": ("Holdout weeks", "Settimane di controllo"),
+    "holdout.calibration_end": ("Calibration end", "Fine calibrazione"),
+    "holdout.customers": ("Customers of the calibration", "Clienti della calibrazione"),
+    "holdout.actual": (
+        "Actual repeat purchases in the holdout",
+        "Riacquisti effettivi nel periodo di controllo",
+    ),
+    "holdout.predicted": (
+        "Predicted repeat purchases in the holdout",
+        "Riacquisti previsti nel periodo di controllo",
+    ),
+    "holdout.ratio": ("Predicted / actual", "Previsti / effettivi"),
+    "col.week": ("Week", "Settimana"),
+    "col.actual_cumulative": ("Actual (cumulative)", "Effettivi (cumulati)"),
+    "col.predicted_cumulative": ("Predicted (cumulative)", "Previsti (cumulati)"),
     "col.period": ("Period start", "Inizio periodo"),
     "col.label": ("Period", "Periodo"),
     "col.start_customers": ("Active at start", "Attivi a inizio"),
@@ -540,6 +587,15 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "chart.pct_of_target": ("% of the article target", "% dell'obiettivo degli articoli"),
     "chart.monthly": ("Monthly revenue and active customers", "Fatturato mensile e clienti attivi"),
     "chart.mrr_movements": ("MRR movements", "Movimenti MRR"),
+    "chart.holdout": (
+        "Cumulative repeat purchases in the holdout: actual vs predicted",
+        "Riacquisti cumulati nel periodo di controllo: effettivi e previsti",
+    ),
+    "chart.holdout_weeks": (
+        "Weeks after the calibration end",
+        "Settimane dopo la fine della calibrazione",
+    ),
+    "chart.repeat_purchases": ("Repeat purchases", "Riacquisti"),
     # About
     "about.title": ("About this workbook", "Informazioni su questa cartella"),
     "about.intro": (

@@ -75,13 +75,17 @@ def test_conditional_formats_and_charts(report_path, book, sample_plan):
     with zipfile.ZipFile(report_path) as zf:
         charts = sorted(n for n in zf.namelist() if re.match(r"xl/charts/chart\d+\.xml", n))
         xml = [zf.read(n).decode() for n in charts]
-    assert len(charts) == 5  # curves, NPS doughnut, benchmark bars, monthly combo, MRR
-    kinds = [re.findall(r"<c:(lineChart|doughnutChart|barChart)>", x) for x in xml]
+    # Dashboard: curves, NPS doughnut, benchmark bars, monthly combo, MRR; Predictions: holdout
+    assert len(charts) == 6
+    kinds = [re.findall(r"<c:(lineChart|doughnutChart|barChart|scatterChart)>", x) for x in xml]
     assert sum("doughnutChart" in k for k in kinds) == 1
+    assert sum("scatterChart" in k for k in kinds) == 1
     dashboard = sample_plan.sheet("DASHBOARD").title
-    for text in xml:  # every series reads the fixed blocks on the Dashboard
+    predictions = sample_plan.sheet("PREDICTIONS").title
+    for text, kind in zip(xml, kinds, strict=True):  # every series reads a fixed block
         refs = re.findall(r"<c:f>([^<]+)</c:f>", text)
-        assert refs and all(r.startswith(f"{dashboard}!$") for r in refs), refs
+        home = predictions if "scatterChart" in kind else dashboard
+        assert refs and all(r.startswith(f"{home}!$") for r in refs), refs
 
 
 def test_template_has_no_mrr_chart_and_empty_raw_tabs(tmp_path):
@@ -92,7 +96,8 @@ def test_template_has_no_mrr_chart_and_empty_raw_tabs(tmp_path):
     assert [c.value for c in orders[1]][:3] == ["ID cliente", "ID ordine", "Data ordine"]
     assert orders.max_row == 1 or all(c.value is None for c in orders[2][:7])
     with zipfile.ZipFile(path) as zf:
-        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) == 4
+        # 4 on the Dashboard (no MRR) and the holdout chart on the Predictions sheet
+        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) == 5
 
 
 def test_text_from_data_never_becomes_a_formula(tmp_path):

@@ -304,7 +304,7 @@ def chart_ranges(path: Path) -> dict[str, list[list[str]]]:
                 chart = parse_xml(zf.read(drawing_rels[node.get(R_NS + "id", "")]))
                 refs = []
                 for series in chart.iter(C_NS + "ser"):
-                    for tag in ("val", "cat"):
+                    for tag in ("val", "cat", "yVal", "xVal"):  # xVal/yVal: scatter
                         holder = series.find(C_NS + tag)
                         f = holder.find(f".//{C_NS}f") if holder is not None else None
                         if f is not None:

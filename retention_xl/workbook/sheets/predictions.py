@@ -1,22 +1,35 @@
-"""The Predictions sheet: the fitted BG/NBD and Gamma-Gamma models and the at-risk share.
+"""The Predictions sheet: the fitted models, the at-risk share and a holdout check.
 
 The per-customer predictions (probability still a customer, expected purchases,
 predicted CLV, churn-risk band) are columns of the Customers and Segments tabs; this
 sheet shows the models' settings and fitted parameters
-(:func:`retention_xl.core.models.predict_customers`), as values.
+(:func:`retention_xl.core.models.predict_customers`), as values, and the
+calibration/holdout check of the purchase model (:func:`~retention_xl.workbook.data.
+holdout_check`): totals, and a fixed block of :data:`~retention_xl.workbook.data.
+HOLDOUT_WEEKS` week rows (cumulative actual and predicted repeat purchases, blank beyond
+the holdout, which is never longer) read by a chart whose ranges never change.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
+from retention_xl.workbook.data import HOLDOUT_MIN_WEEKS, HOLDOUT_SHARE, HOLDOUT_WEEKS
+from retention_xl.workbook.formulas import cell
 from retention_xl.workbook.plan import SheetPlan
 from retention_xl.workbook.sheets.base import Context, cached, column_table
 from retention_xl.workbook.sheets.derived import derived_note
 
-__all__ = ["PARAMETER_COLUMNS", "plan_predictions"]
+__all__ = [
+    "HOLDOUT_COL",
+    "HOLDOUT_COLUMNS",
+    "HOLDOUT_HEADER",
+    "HOLDOUT_TOTALS",
+    "PARAMETER_COLUMNS",
+    "plan_predictions",
+]
 
 PARAMS_HEADER: Final = 7
 PARAMETER_COLUMNS: Final = (
@@ -25,6 +38,148 @@ PARAMETER_COLUMNS: Final = (
     ("value", "col.value", "number", "decimal", 14.0),
     ("se", "col.se", "number", "decimal", 14.0),
 )
+
+
+#: The holdout check: first column (F), rows of its title, notes and totals (labels in
+#: F, values in H).
+HOLDOUT_COL: Final = 5
+HOLDOUT_TITLE: Final = 5
+HOLDOUT_TOTALS: Final = {
+    "weeks": 9,
+    "calibration_end": 10,
+    "customers": 11,
+    "actual": 12,
+    "predicted": 13,
+    "ratio": 14,
+}
+#: Header row of the weekly block; its HOLDOUT_WEEKS data rows follow.
+HOLDOUT_HEADER: Final = 16
+HOLDOUT_COLUMNS: Final = (
+    ("week", "col.week", "number", "count", 24.0),
+    ("actual", "col.actual_cumulative", "number", "count", 24.0),
+    ("predicted", "col.predicted_cumulative", "number", "number", 24.0),
+)
+CHART_ANCHOR: Final = (18, 0)
+
+
+def _weekly_block(comparison: Any) -> pd.DataFrame:
+    """The weekly rows (at most :data:`HOLDOUT_WEEKS`); the block's rows beyond are blank."""
+    keys = [k for k, *_ in HOLDOUT_COLUMNS]
+    if comparison is None:
+        return pd.DataFrame({k: pd.Series(dtype="float64") for k in keys})
+    weekly = comparison.weekly.iloc[:HOLDOUT_WEEKS]
+    return pd.DataFrame(
+        {
+            "week": weekly.index.to_numpy(dtype="float64"),
+            "actual": weekly["actual"].to_numpy(dtype="float64"),
+            "predicted": weekly["predicted"].to_numpy(dtype="float64"),
+        }
+    )
+
+
+def _holdout_chart(ctx: Context) -> dict[str, Any]:
+    first, last = HOLDOUT_HEADER + 1, HOLDOUT_HEADER + HOLDOUT_WEEKS
+    weeks = (first, HOLDOUT_COL, last, HOLDOUT_COL)
+
+    def series(offset: int, **extra: Any) -> dict[str, Any]:
+        col = HOLDOUT_COL + offset
+        return {
+            "name": (HOLDOUT_HEADER, col),
+            "values": (first, col, last, col),
+            "categories": weeks,
+            **extra,
+        }
+
+    return {
+        "key": "holdout_tracking",
+        "type": "scatter",  # x = week number: the axis ends with the holdout, not the block
+        "subtype": "straight",
+        "title": ctx.t("chart.holdout"),
+        "x_title": ctx.t("chart.holdout_weeks"),
+        "y_title": ctx.t("chart.repeat_purchases"),
+        "y_format": "#,##0",
+        "series": [
+            series(1, marker=True, line={"color": "#1F4E79", "width": 2.0}),
+            series(2, line={"color": "#ED7D31", "width": 2.0, "dash_type": "dash"}),
+        ],
+        "anchor": CHART_ANCHOR,
+    }
+
+
+def _holdout(ctx: Context, sheet: SheetPlan) -> None:
+    c = HOLDOUT_COL
+    sheet.put(HOLDOUT_TITLE, c, ctx.t("holdout.title"), style="subtitle")
+    sheet.put(HOLDOUT_TITLE + 1, c, ctx.t("holdout.about"), style="note")
+    data = ctx.data
+    check = None if data is None else data.holdout
+    comparison = None if check is None else check.comparison
+    if check is not None and comparison is not None:
+        cal = pd.Timestamp(comparison.calibration_end)
+        text = ctx.t("holdout.marker").format(
+            end=cal.date().isoformat(),
+            start=(cal + pd.Timedelta(days=1)).date().isoformat(),
+            last=pd.Timestamp(comparison.holdout_end).date().isoformat(),
+            weeks=check.weeks,
+        )
+    elif check is not None and check.status == "short":
+        text = ctx.t("holdout.short").format(
+            span=check.span_weeks,
+            need=round(HOLDOUT_MIN_WEEKS / HOLDOUT_SHARE),
+            min=HOLDOUT_MIN_WEEKS,
+        )
+    elif check is not None:
+        text = ctx.t("holdout.failed")
+    else:
+        text = ""
+    if text:
+        sheet.put(HOLDOUT_TITLE + 2, c, text, style="note")
+    rows = HOLDOUT_TOTALS
+    values: dict[str, Any] = {k: None for k in rows}
+    if comparison is not None:
+        values = {
+            "weeks": float(check.weeks),  # type: ignore[union-attr]
+            "calibration_end": pd.Timestamp(comparison.calibration_end).date(),
+            "customers": float(len(comparison.customers)),
+            "actual": comparison.actual_total,
+            "predicted": comparison.predicted_total,
+        }
+    styles = {
+        "weeks": "count",
+        "calibration_end": "date",
+        "customers": "count",
+        "actual": "count",
+        "predicted": "number",
+    }
+    for key, row in rows.items():
+        sheet.put(row, c, ctx.t(f"holdout.{key}"), style="label")
+        if key == "ratio":
+            actual, predicted = cell(rows["actual"], c + 2), cell(rows["predicted"], c + 2)
+            ratio = ""
+            if comparison is not None and values["actual"]:
+                ratio = cached(values["predicted"] / values["actual"])
+            sheet.put(
+                row,
+                c + 2,
+                ratio,
+                formula=f'=IF(OR({actual}="",{actual}=0),"",{predicted}/{actual})',
+                style="decimal",
+            )
+        elif values[key] is not None:
+            sheet.put(row, c + 2, values[key], style=styles[key])
+    sheet.tables.append(
+        column_table(
+            ctx,
+            "PREDICTIONS",
+            _weekly_block(comparison),
+            HOLDOUT_COLUMNS,
+            first_row=HOLDOUT_HEADER,
+            prefix=None,
+        )
+    )
+    sheet.tables[-1].first_col = c
+    for i, (*_, width) in enumerate(HOLDOUT_COLUMNS):
+        sheet.col_widths[c + i] = width
+    sheet.charts.append(_holdout_chart(ctx))
 
 
 def plan_predictions(ctx: Context) -> SheetPlan:
@@ -64,5 +219,6 @@ def plan_predictions(ctx: Context) -> SheetPlan:
     for i, (*_, width) in enumerate(PARAMETER_COLUMNS):
         if width:
             sheet.col_widths[i] = width
+    _holdout(ctx, sheet)
     sheet.tab_color = "#70AD47"
     return sheet
