@@ -181,7 +181,8 @@ def holdout_comparison(
 
     # Week by week: cumulative actual purchase days and the cumulative prediction.
     n_weeks = int(np.ceil((end_day - cal_day) / 7.0))
-    known = np.isin(days.ids.to_numpy(dtype=object), calibration.index.to_numpy(dtype=object))
+    # hashed membership (np.isin on object arrays compares every pair: quadratic)
+    known = np.asarray(pd.Index(days.ids).isin(calibration.index), dtype=bool)
     in_holdout = (days.day > cal_day) & known[days.code]
     week = (days.day[in_holdout] - cal_day - 1) // 7
     actual_weekly = np.cumsum(np.bincount(week, minlength=n_weeks)[:n_weeks]).astype(np.float64)
