@@ -133,24 +133,36 @@ class OrderDays:
         return np.flatnonzero(change).astype(np.int64)
 
 
-def _factorize(values: npt.NDArray[np.object_], *, sort: bool) -> tuple[IntArray, pd.Index]:
-    """``pd.factorize(values, sort=sort)``, faster: hash first, then sort the uniques.
+def _sorted_rank(labels: npt.NDArray[np.object_]) -> IntArray:
+    """Positions that sort ``labels`` (Python string order).
 
-    pandas sorts object uniques with Python comparisons; a fixed-width unicode copy
+    pandas sorts object arrays with Python comparisons; a fixed-width unicode copy
     sorts in C (same code-point order) when the ids are short enough to copy cheaply.
     """
-    codes, uniques = pd.factorize(values, sort=False)
-    if not sort or len(uniques) < 2:
-        return codes.astype(np.int64), pd.Index(uniques, dtype="string")
-    as_object = np.asarray(uniques, dtype=object)
-    longest = max(map(len, as_object))
+    if labels.size < 2:
+        return np.arange(labels.size, dtype=np.int64)
+    longest = max(map(len, labels))
     if longest <= _MAX_FIXED_WIDTH:
-        order = np.argsort(as_object.astype(f"U{longest}"), kind="stable")
-    else:
-        order = np.asarray(sorted(range(len(as_object)), key=as_object.__getitem__))
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size, dtype=np.int64)
-    return rank[codes], pd.Index(as_object[order], dtype="string")
+        return np.argsort(labels.astype(f"U{max(longest, 1)}"), kind="stable").astype(np.int64)
+    return np.asarray(sorted(range(labels.size), key=labels.__getitem__), dtype=np.int64)
+
+
+def _recode(
+    codes: IntArray, labels: npt.NDArray[np.object_], *, sort: bool
+) -> tuple[IntArray, pd.Index]:
+    """Renumber ``codes`` (into ``labels``) to ``0..k-1`` over the labels present.
+
+    With ``sort`` the new codes follow the sorted labels, otherwise first appearance.
+    """
+    if not sort:
+        new, present = pd.factorize(codes, sort=False)
+        return new.astype(np.int64), pd.Index(labels[present], dtype="string")
+    present = np.flatnonzero(np.bincount(codes, minlength=labels.size))
+    sub = labels[present]
+    order = _sorted_rank(sub)
+    remap = np.full(labels.size, -1, dtype=np.int64)
+    remap[present[order]] = np.arange(order.size, dtype=np.int64)
+    return remap[codes], pd.Index(sub[order], dtype="string")
 
 
 def load_order_days(
@@ -169,8 +181,13 @@ def load_order_days(
     cut = last if as_of is None else _as_of_day(as_of)
     keep = day <= cut
     every = bool(keep.all())
-    ids_col = frame["customer_id"].to_numpy(dtype=object)
-    row_code, ids = _factorize(ids_col if every else ids_col[keep], sort=sort_ids)
+    if prepared.customer_codes is None:
+        all_codes, labels = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
+        all_codes = all_codes.astype(np.int64, copy=False)
+        labels = np.asarray(labels, dtype=object)
+    else:
+        all_codes, labels = prepared.customer_codes
+    row_code, ids = _recode(all_codes if every else all_codes[keep], labels, sort=sort_ids)
     revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
     purchase = frame["is_purchase"].to_numpy(dtype=bool)
     if not every:

@@ -357,7 +357,7 @@ def nps(scores_or_promoters: ArrayLike, detractors_share: ArrayLike | None = Non
         )
     promoters = np.count_nonzero(arr >= 9)
     detractors = np.count_nonzero(arr <= 6)
-    return 100.0 * (promoters - detractors) / arr.size
+    return float(100.0 * (promoters - detractors) / arr.size)
 
 
 def csat(scores: ArrayLike, satisfied_min: float = 4, *, scale_max: float = 5) -> float:

@@ -46,10 +46,11 @@ ends one row and starts another with the same ``subscription_id``)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from retention_xl.errors import InputError, OutOfRangeError
@@ -96,6 +97,8 @@ SUBSCRIPTION_STATUSES: Final = frozenset(
 )
 SURVEY_COLUMNS: Final = ("answered_at", "score", "kind")
 SURVEY_KINDS: Final = frozenset({"nps", "csat"})
+#: Longest text copied to a fixed-width array for C-speed checks and sorting.
+_MAX_FIXED_WIDTH: Final = 64
 
 
 def _require_columns(frame: pd.DataFrame, required: Sequence[str], what: str) -> None:
@@ -112,12 +115,61 @@ def _require_columns(frame: pd.DataFrame, required: Sequence[str], what: str) ->
         )
 
 
+def _strip(series: pd.Series) -> pd.Series:
+    """``series.str.strip()`` for a ``string`` Series without missing values, fast.
+
+    Stripping is a Python call per cell; most exports have nothing to strip. A
+    fixed-width unicode copy (C loops) tells whether any cell starts or ends with
+    whitespace (the same ``str.isspace`` characters); only then is the column
+    stripped. Very long values skip the check rather than make a huge copy.
+    """
+    values = series.to_numpy(dtype=object)
+    if values.size == 0:
+        return series
+    longest = max(map(len, values))
+    if longest == 0:
+        return series
+    if longest <= _MAX_FIXED_WIDTH:
+        fixed = values.astype(f"U{longest}")
+        if not bool((np.char.strip(fixed) != fixed).any()):
+            return series
+    return series.str.strip()
+
+
 def _as_id(series: pd.Series, name: str, what: str) -> pd.Series:
-    if series.isna().any():
-        row = int(np.flatnonzero(series.isna().to_numpy())[0])
+    blank = series.isna().to_numpy(dtype=bool)
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
         raise InputError(f"{what}.{name} is blank at position {row}", argument=name)
-    out = series.astype("string")
-    return out.str.strip()
+    return _strip(series.astype("string"))
+
+
+def _as_label(
+    series: pd.Series,
+    default: str | None,
+    *,
+    upper: bool = False,
+    known: frozenset[str] = frozenset(),
+) -> pd.Series:
+    """Strip and lower-case (or upper-case) a column of a few distinct labels.
+
+    Each distinct label is cleaned once; blanks become ``default`` (``None``: missing).
+    A column holding only ``known`` (clean) labels is returned as it is.
+    """
+    values = series.astype("string").to_numpy(dtype=object, na_value=None)
+    if known and values.size:
+        clean_already = np.zeros(values.size, dtype=bool)
+        for label in known:
+            clean_already |= values == label
+        if bool(clean_already.all()):
+            return pd.Series(values, index=series.index, dtype="string")
+    codes, labels = pd.factorize(values, use_na_sentinel=True)
+    clean = pd.Series(labels, dtype="string").str.strip()
+    clean = clean.str.upper() if upper else clean.str.lower()
+    fill = np.empty(1, dtype=object)
+    fill[0] = pd.NA if default is None else default
+    table = np.concatenate([clean.to_numpy(dtype=object), fill])
+    return pd.Series(table[codes], index=series.index, dtype="string")
 
 
 def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) -> pd.Series:
@@ -194,7 +246,7 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
             )
         out["refunded"] = refunded
     if "status" in orders.columns:
-        status = orders["status"].astype("string").str.strip().str.lower().fillna("paid")
+        status = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
         unknown = sorted(set(status.unique()) - ORDER_STATUSES)
         if unknown:
             raise InputError(
@@ -204,7 +256,7 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
             )
         out["status"] = status
     if "currency" in orders.columns:
-        out["currency"] = orders["currency"].astype("string").str.strip().str.upper()
+        out["currency"] = _as_label(orders["currency"], None, upper=True)
     return out.reset_index(drop=True)
 
 
@@ -228,16 +280,71 @@ class PreparedOrders:
     """Orders after deduplication and the refund rule, ready for every analysis.
 
     ``frame`` has ``customer_id``, ``order_id``, ``order_date``, ``revenue`` (net of
-    refunds) and ``is_purchase``, sorted by date then order id.
+    refunds) and ``is_purchase``, sorted by date then order id. ``customer_codes``
+    (optional, filled by :func:`prepare_orders`) holds integer codes of
+    ``frame["customer_id"]`` and the ids they stand for, so analyses need not hash
+    the ids again; treat ``frame`` as read-only when it is set.
     """
 
     frame: pd.DataFrame
     stats: OrderStats
+    customer_codes: tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def purchases(self) -> pd.DataFrame:
         """Only the rows that count as purchases (see :func:`prepare_orders`)."""
         return self.frame[self.frame["is_purchase"].to_numpy()]
+
+
+def _first_occurrences(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """True where a value appears for the first time (``~Series.duplicated()``)."""
+    codes, _ = pd.factorize(values)
+    first = np.ones(codes.size, dtype=bool)
+    if codes.size > 1:
+        # codes count up in order of first appearance: a first occurrence is above
+        # every code before it, a repeat is not
+        np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
+    return first
+
+
+def _id_sort_key(ids: npt.NDArray[np.object_]) -> npt.NDArray[Any]:
+    """A key that sorts like the Python strings ``ids`` (code-point order), in C.
+
+    Short ids become a fixed-width unicode copy; long ones get their rank.
+    """
+    longest = max(map(len, ids)) if ids.size else 0
+    if longest <= _MAX_FIXED_WIDTH:
+        return ids.astype(f"U{max(longest, 1)}")
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[np.argsort(ids, kind="stable")] = np.arange(ids.size)
+    return rank
+
+
+def _date_id_order(
+    dates: npt.NDArray[np.int64], ids: npt.NDArray[np.object_]
+) -> npt.NDArray[np.intp] | None:
+    """Positions that sort rows by date, then id; ``None`` when already sorted.
+
+    Exports usually come sorted by date (either way) with ids counting up, so only
+    the days whose ids are out of order are sorted by id.
+    """
+    if dates.size < 2:
+        return None
+    by_date: npt.NDArray[np.intp] | None = None
+    if not bool((dates[1:] >= dates[:-1]).all()):
+        by_date = np.argsort(dates, kind="stable")
+        dates, ids = dates[by_date], ids[by_date]
+    bad = np.flatnonzero((dates[1:] == dates[:-1]) & (ids[1:] < ids[:-1]))
+    if bad.size == 0:
+        return by_date
+    # the rows of those days: whole contiguous runs, so sorting them by (date, id)
+    # in place of one another sorts the frame
+    rows = np.flatnonzero(np.isin(dates, np.unique(dates[bad])))
+    order = np.arange(dates.size)
+    order[rows] = rows[np.lexsort((_id_sort_key(ids[rows]), dates[rows]))]
+    return order if by_date is None else by_date[order]
 
 
 def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
@@ -266,51 +373,58 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
         return orders
     df = validate_orders(orders)
     rows = len(df)
-    dup = df["order_id"].duplicated(keep="first").to_numpy()
-    df = df[~dup]
-    cancelled = np.zeros(len(df), dtype=bool)
+    order_ids = df["order_id"].to_numpy(dtype=object)
+    first = _first_occurrences(order_ids)
+    cancelled = np.zeros(rows, dtype=bool)
+    refunded_status = np.zeros(rows, dtype=bool)
     if "status" in df.columns:
-        cancelled = (df["status"] == "cancelled").to_numpy(dtype=bool)
-    n_cancelled = int(cancelled.sum())
-    df = df[~cancelled]
+        status = df["status"].to_numpy(dtype=object)
+        cancelled = status == "cancelled"
+        refunded_status = status == "refunded"
+    keep = first & ~cancelled
     revenue = df["amount"].to_numpy(dtype="float64")
     if "refunded" in df.columns:
-        revenue = revenue - df["refunded"].to_numpy(dtype="float64")
-    refunded_status = np.zeros(len(df), dtype=bool)
-    if "status" in df.columns:
-        refunded_status = (df["status"] == "refunded").to_numpy(dtype=bool)
+        refunded = df["refunded"].to_numpy(dtype="float64")
+        revenue = revenue - refunded
     is_purchase = (revenue > 0) & ~refunded_status
-    refunds = int((~is_purchase).sum())
-    if "refunded" in df.columns:
-        refunds = int(((df["refunded"].to_numpy() > 0) | ~is_purchase).sum())
+
+    kept = np.flatnonzero(keep)
+    dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
+    order = _date_id_order(dates[kept].view(np.int64), order_ids[kept])
+    take = kept if order is None else kept[order]
+    cust_codes, cust_ids = pd.factorize(df["customer_id"].to_numpy(dtype=object))
+    codes = cust_codes[take].astype(np.int64, copy=False)
+    purchase = is_purchase[take]
     frame = pd.DataFrame(
         {
-            "customer_id": df["customer_id"].to_numpy(),
-            "order_id": df["order_id"].to_numpy(),
-            "order_date": df["order_date"].to_numpy(),
-            "revenue": revenue,
-            "is_purchase": is_purchase,
+            "customer_id": df["customer_id"].array.take(take),
+            "order_id": df["order_id"].array.take(take),
+            "order_date": dates[take],
+            "revenue": revenue[take],
+            "is_purchase": purchase,
         }
     )
-    frame["customer_id"] = frame["customer_id"].astype("string")
-    frame["order_id"] = frame["order_id"].astype("string")
-    frame = frame.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
-    purchases = frame[frame["is_purchase"].to_numpy()]
+    refunds = int((~purchase).sum())
+    if "refunded" in df.columns:
+        refunds = int(((refunded[take] > 0) | ~purchase).sum())
     currencies: tuple[str, ...] = ()
     if "currency" in df.columns:
-        currencies = tuple(sorted(str(c) for c in df["currency"].dropna().unique()))
+        currencies = tuple(sorted(str(c) for c in df["currency"][keep].dropna().unique()))
+    buyers = np.bincount(codes[purchase], minlength=len(cust_ids))
     stats = OrderStats(
         rows=rows,
-        duplicates_removed=int(dup.sum()),
-        cancelled=n_cancelled,
+        duplicates_removed=int(rows - first.sum()),
+        cancelled=int((first & cancelled).sum()),
         refunds=refunds,
-        orders=len(purchases),
-        customers=int(purchases["customer_id"].nunique()),
+        orders=int(purchase.sum()),
+        customers=int(np.count_nonzero(buyers)),
         first_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[0]),
         last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
         currencies=currencies,
     )
-    return PreparedOrders(frame=frame, stats=stats)
+    return PreparedOrders(
+        frame=frame, stats=stats, customer_codes=(codes, np.asarray(cust_ids, dtype=object))
+    )
 
 
 def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:
