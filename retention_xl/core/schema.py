@@ -156,8 +156,9 @@ def _as_label(
     Each distinct label is cleaned once; blanks become ``default`` (``None``: missing).
     A column holding only ``known`` (clean) labels is returned as it is.
     """
-    values = series.astype("string").to_numpy(dtype=object, na_value=None)
-    if known and values.size:
+    strings = series.astype("string")
+    values = strings.to_numpy(dtype=object)
+    if known and values.size and not bool(strings.isna().any()):
         clean_already = np.zeros(values.size, dtype=bool)
         for label in known:
             clean_already |= values == label
