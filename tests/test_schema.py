@@ -113,3 +113,4 @@ def test_prepare_orders_matches_plain_pandas(rows, arrangement):
     if got.customer_codes is not None:
         codes, labels = got.customer_codes
         assert labels[codes].tolist() == frame["customer_id"].tolist()
+        assert labels.tolist() == sorted(set(labels.tolist()))

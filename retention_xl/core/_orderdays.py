@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from retention_xl.core.schema import PreparedOrders, prepare_orders
+from retention_xl.core.schema import PreparedOrders, _sorted_rank, prepare_orders
 from retention_xl.errors import InputError
 
 __all__ = [
@@ -42,7 +42,6 @@ AsOf: TypeAlias = str | dt.date | pd.Timestamp | np.datetime64 | None
 
 FREQS: Final = ("M", "Q", "Y")
 _MONTHS_PER: Final = {"M": 1, "Q": 3, "Y": 12}
-_MAX_FIXED_WIDTH: Final = 64
 
 
 def resolve_freq(freq: object, argument: str = "freq") -> str:
@@ -133,22 +132,8 @@ class OrderDays:
         return np.flatnonzero(change).astype(np.int64)
 
 
-def _sorted_rank(labels: npt.NDArray[np.object_]) -> IntArray:
-    """Positions that sort ``labels`` (Python string order).
-
-    pandas sorts object arrays with Python comparisons; a fixed-width unicode copy
-    sorts in C (same code-point order) when the ids are short enough to copy cheaply.
-    """
-    if labels.size < 2:
-        return np.arange(labels.size, dtype=np.int64)
-    longest = max(map(len, labels))
-    if longest <= _MAX_FIXED_WIDTH:
-        return np.argsort(labels.astype(f"U{max(longest, 1)}"), kind="stable").astype(np.int64)
-    return np.asarray(sorted(range(labels.size), key=labels.__getitem__), dtype=np.int64)
-
-
 def _recode(
-    codes: IntArray, labels: npt.NDArray[np.object_], *, sort: bool
+    codes: IntArray, labels: npt.NDArray[np.object_], *, sort: bool, labels_sorted: bool
 ) -> tuple[IntArray, pd.Index]:
     """Renumber ``codes`` (into ``labels``) to ``0..k-1`` over the labels present.
 
@@ -159,6 +144,10 @@ def _recode(
         return new.astype(np.int64), pd.Index(labels[present], dtype="string")
     present = np.flatnonzero(np.bincount(codes, minlength=labels.size))
     sub = labels[present]
+    if labels_sorted:
+        remap = np.full(labels.size, -1, dtype=np.int64)
+        remap[present] = np.arange(present.size, dtype=np.int64)
+        return remap[codes], pd.Index(sub, dtype="string")
     order = _sorted_rank(sub)
     remap = np.full(labels.size, -1, dtype=np.int64)
     remap[present[order]] = np.arange(order.size, dtype=np.int64)
@@ -186,8 +175,13 @@ def load_order_days(
         all_codes = all_codes.astype(np.int64, copy=False)
         labels = np.asarray(labels, dtype=object)
     else:
-        all_codes, labels = prepared.customer_codes
-    row_code, ids = _recode(all_codes if every else all_codes[keep], labels, sort=sort_ids)
+        all_codes, labels = prepared.customer_codes  # labels sorted
+    row_code, ids = _recode(
+        all_codes if every else all_codes[keep],
+        labels,
+        sort=sort_ids,
+        labels_sorted=prepared.customer_codes is not None,
+    )
     revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
     purchase = frame["is_purchase"].to_numpy(dtype=bool)
     if not every:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -99,6 +99,8 @@ SURVEY_COLUMNS: Final = ("answered_at", "score", "kind")
 SURVEY_KINDS: Final = frozenset({"nps", "csat"})
 #: Longest text copied to a fixed-width array for C-speed checks and sorting.
 _MAX_FIXED_WIDTH: Final = 64
+#: Largest fixed-width copy of an id column (bytes) made for C-speed passes.
+_MAX_FIXED_BYTES: Final = 1 << 30
 
 
 def _require_columns(frame: pd.DataFrame, required: Sequence[str], what: str) -> None:
@@ -142,6 +144,99 @@ def _as_id(series: pd.Series, name: str, what: str) -> pd.Series:
         row = int(np.flatnonzero(blank)[0])
         raise InputError(f"{what}.{name} is blank at position {row}", argument=name)
     return _strip(series.astype("string"))
+
+
+@dataclass(frozen=True, slots=True)
+class _IdCodes:
+    """An id column as integer codes: ``labels[codes]`` are the (stripped) ids.
+
+    ``labels`` are the distinct ids, sorted (Python string order); ``first`` the
+    position of the first row of each label (``None`` when not asked for).
+    """
+
+    codes: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.object_]
+    first: npt.NDArray[np.intp] | None
+
+
+def _fixed_width(values: npt.NDArray[np.object_]) -> npt.NDArray[np.str_] | None:
+    """A fixed-width unicode copy of ``values`` (all ``str``), or ``None`` if too big."""
+    longest = max(map(len, values)) if values.size else 0
+    if longest > _MAX_FIXED_WIDTH or longest * 4 * values.size > _MAX_FIXED_BYTES:
+        return None
+    return values.astype(f"U{max(longest, 1)}")
+
+
+def _sorted_rank(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    """Positions that sort ``labels`` (Python strings, code-point order).
+
+    pandas sorts object arrays with Python comparisons; a fixed-width unicode copy
+    sorts in C, in the same order.
+    """
+    fixed = _fixed_width(labels) if labels.size > 1 else None
+    if fixed is not None:
+        return np.argsort(fixed, kind="stable").astype(np.int64)
+    return np.asarray(sorted(range(labels.size), key=labels.__getitem__), dtype=np.int64)
+
+
+def _stripped(values: npt.NDArray[np.object_]) -> npt.NDArray[np.object_] | None:
+    """``values`` stripped of surrounding whitespace, or ``None`` if none has any."""
+    fixed = _fixed_width(values)
+    if fixed is not None and not bool((np.char.strip(fixed) != fixed).any()):
+        return None
+    out = pd.Series(values, dtype="string").str.strip().to_numpy(dtype=object)
+    return None if bool((out == values).all()) else out
+
+
+def _encode_ids(
+    series: pd.Series, name: str, what: str, *, by_sorting: bool
+) -> tuple[pd.Series, _IdCodes]:
+    """:func:`_as_id` and the column's :class:`_IdCodes`, in few passes over the cells.
+
+    Two strategies, same result. ``by_sorting`` (for order ids: nearly all distinct and
+    usually in ascending order) strips, sorts and deduplicates one fixed-width unicode
+    copy, in C on contiguous memory; trailing NUL characters (which no spreadsheet or
+    CSV holds) do not survive that copy. Otherwise (customer ids: many repeats) the
+    cells are hashed once and only the distinct ids are stripped and sorted.
+    """
+    strings = series.astype("string")
+    values = strings.to_numpy(dtype=object)
+    if by_sorting:
+        try:
+            fixed = _fixed_width(values)
+        except TypeError:  # a blank cell (pd.NA) has no length: named below
+            fixed = None
+            _as_id(series, name, what)
+        if fixed is not None:
+            clean = np.char.strip(fixed)
+            changed = bool((clean != fixed).any())
+            del fixed
+            labels_u, first, codes = np.unique(clean, return_index=True, return_inverse=True)
+            del clean
+            labels = labels_u.astype(object)
+            out = strings
+            if changed:
+                out = pd.Series(labels[codes], index=series.index, dtype="string")
+            return out, _IdCodes(codes.reshape(-1).astype(np.int64), labels, first)
+    raw, uniques = pd.factorize(values, use_na_sentinel=True)
+    if values.size and int(raw.min()) < 0:
+        _as_id(series, name, what)  # raises, naming the first blank
+    codes = raw.astype(np.int64)
+    labels = np.asarray(uniques, dtype=object)
+    stripped = _stripped(labels)
+    out = strings
+    if stripped is not None:  # "a" and " a" are one id: merge them
+        merged, labels = pd.factorize(stripped)
+        labels = np.asarray(labels, dtype=object)
+        codes = merged.astype(np.int64)[codes]
+        out = pd.Series(labels[codes], index=series.index, dtype="string")
+    order = _sorted_rank(labels)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    codes = rank[codes]
+    labels = labels[order]
+    first_rows = np.unique(codes, return_index=True)[1] if by_sorting else None
+    return out, _IdCodes(codes, labels, first_rows)
 
 
 def _as_label(
@@ -227,12 +322,21 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     >>> validate_orders(df).dtypes["amount"]
     dtype('float64')
     """
+    return _validate_orders(orders)[0]
+
+
+def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, _IdCodes]:
+    """:func:`validate_orders`, with the codes of the customer and the order ids."""
     _require_columns(orders, ORDER_COLUMNS, "orders")
     what = "orders"
+    customer_id, customers = _encode_ids(
+        orders["customer_id"], "customer_id", what, by_sorting=False
+    )
+    order_id, order_ids = _encode_ids(orders["order_id"], "order_id", what, by_sorting=True)
     out = pd.DataFrame(
         {
-            "customer_id": _as_id(orders["customer_id"], "customer_id", what),
-            "order_id": _as_id(orders["order_id"], "order_id", what),
+            "customer_id": customer_id,
+            "order_id": order_id,
             "order_date": _as_datetime(orders["order_date"], "order_date", what, allow_nat=False),
             "amount": _as_float(orders["amount"], "amount", what),
         }
@@ -258,7 +362,7 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
         out["status"] = status
     if "currency" in orders.columns:
         out["currency"] = _as_label(orders["currency"], None, upper=True)
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), customers, order_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +387,8 @@ class PreparedOrders:
     ``frame`` has ``customer_id``, ``order_id``, ``order_date``, ``revenue`` (net of
     refunds) and ``is_purchase``, sorted by date then order id. ``customer_codes``
     (optional, filled by :func:`prepare_orders`) holds integer codes of
-    ``frame["customer_id"]`` and the ids they stand for, so analyses need not hash
-    the ids again; treat ``frame`` as read-only when it is set.
+    ``frame["customer_id"]`` and the sorted distinct ids they stand for, so analyses
+    need not hash the ids again; treat ``frame`` as read-only when it is set.
     """
 
     frame: pd.DataFrame
@@ -299,53 +403,16 @@ class PreparedOrders:
         return self.frame[self.frame["is_purchase"].to_numpy()]
 
 
-def _first_occurrences(values: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
-    """True where a value appears for the first time (``~Series.duplicated()``)."""
-    codes, _ = pd.factorize(values)
-    first = np.ones(codes.size, dtype=bool)
-    if codes.size > 1:
-        # codes count up in order of first appearance: a first occurrence is above
-        # every code before it, a repeat is not
-        np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=first[1:])
-    return first
-
-
-def _id_sort_key(ids: npt.NDArray[np.object_]) -> npt.NDArray[Any]:
-    """A key that sorts like the Python strings ``ids`` (code-point order), in C.
-
-    Short ids become a fixed-width unicode copy; long ones get their rank.
-    """
-    longest = max(map(len, ids)) if ids.size else 0
-    if longest <= _MAX_FIXED_WIDTH:
-        return ids.astype(f"U{max(longest, 1)}")
-    rank = np.empty(ids.size, dtype=np.int64)
-    rank[np.argsort(ids, kind="stable")] = np.arange(ids.size)
-    return rank
-
-
 def _date_id_order(
-    dates: npt.NDArray[np.int64], ids: npt.NDArray[np.object_]
+    dates: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.intp] | None:
-    """Positions that sort rows by date, then id; ``None`` when already sorted.
-
-    Exports usually come sorted by date (either way) with ids counting up, so only
-    the days whose ids are out of order are sorted by id.
-    """
+    """Positions that sort rows by date, then id rank; ``None`` when already sorted."""
     if dates.size < 2:
         return None
-    by_date: npt.NDArray[np.intp] | None = None
-    if not bool((dates[1:] >= dates[:-1]).all()):
-        by_date = np.argsort(dates, kind="stable")
-        dates, ids = dates[by_date], ids[by_date]
-    bad = np.flatnonzero((dates[1:] == dates[:-1]) & (ids[1:] < ids[:-1]))
-    if bad.size == 0:
-        return by_date
-    # the rows of those days: whole contiguous runs, so sorting them by (date, id)
-    # in place of one another sorts the frame
-    rows = np.flatnonzero(np.isin(dates, np.unique(dates[bad])))
-    order = np.arange(dates.size)
-    order[rows] = rows[np.lexsort((_id_sort_key(ids[rows]), dates[rows]))]
-    return order if by_date is None else by_date[order]
+    later = dates[1:] > dates[:-1]
+    if bool((later | ((dates[1:] == dates[:-1]) & (ids[1:] > ids[:-1]))).all()):
+        return None
+    return np.lexsort((ids, dates))
 
 
 def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
@@ -372,10 +439,10 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     """
     if isinstance(orders, PreparedOrders):
         return orders
-    df = validate_orders(orders)
+    df, customers, order_ids = _validate_orders(orders)
     rows = len(df)
-    order_ids = df["order_id"].to_numpy(dtype=object)
-    first = _first_occurrences(order_ids)
+    first = np.zeros(rows, dtype=bool)
+    first[np.asarray(order_ids.first)] = True
     cancelled = np.zeros(rows, dtype=bool)
     refunded_status = np.zeros(rows, dtype=bool)
     if "status" in df.columns:
@@ -391,10 +458,9 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
 
     kept = np.flatnonzero(keep)
     dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
-    order = _date_id_order(dates[kept].view(np.int64), order_ids[kept])
+    order = _date_id_order(dates[kept].view(np.int64), order_ids.codes[kept])
     take = kept if order is None else kept[order]
-    cust_codes, cust_ids = pd.factorize(df["customer_id"].to_numpy(dtype=object))
-    codes = cust_codes[take].astype(np.int64, copy=False)
+    codes = customers.codes[take]
     purchase = is_purchase[take]
     frame = pd.DataFrame(
         {
@@ -411,7 +477,7 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     currencies: tuple[str, ...] = ()
     if "currency" in df.columns:
         currencies = tuple(sorted(str(c) for c in df["currency"][keep].dropna().unique()))
-    buyers = np.bincount(codes[purchase], minlength=len(cust_ids))
+    buyers = np.bincount(codes[purchase], minlength=customers.labels.size)
     stats = OrderStats(
         rows=rows,
         duplicates_removed=int(rows - first.sum()),
@@ -424,7 +490,7 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
         currencies=currencies,
     )
     return PreparedOrders(
-        frame=frame, stats=stats, customer_codes=(codes, np.asarray(cust_ids, dtype=object))
+        frame=frame, stats=stats, customer_codes=(codes, customers.labels)
     )
 
 

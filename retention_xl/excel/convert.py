@@ -111,6 +111,7 @@ _EXCEL_EPOCH: Final = np.datetime64("1899-12-30T00:00:00", "ns")
 _LOTUS_LEAP_DAY: Final = 60
 _MS_PER_DAY: Final = 86_400_000
 # The last whole day pandas' datetime64[ns] can hold (2262-04-10), as a serial number.
+_MIN_DATE: Final = dt.date(1900, 1, 1)
 _MAX_DATE: Final = dt.date(2262, 4, 10)
 _MAX_SERIAL: Final = float((_MAX_DATE - dt.date(1899, 12, 30)).days)
 _NUMBER_TEXT = re.compile(r"^[+-]?\s*[€$£]?\s*[\d.,' \u00a0]*\d[\d.,' \u00a0]*\s*[%€$£]?$")
@@ -495,9 +496,20 @@ def _date_cell(cell: object, name: str, where: str) -> np.datetime64:
     if isinstance(cell, (int, float, np.integer, np.floating)):
         return serials_to_datetime64(np.array([float(cell)]), f"{name}{where}")[0]
     if isinstance(cell, (dt.date, np.datetime64)):
-        stamp = pd.Timestamp(cell)
+        try:
+            stamp = pd.Timestamp(cell)
+        except (ValueError, OverflowError):
+            stamp = pd.Timestamp(dt.date.max)  # out of every range: refused below
+        if pd.isna(stamp):
+            raise InputError(f"{name}{where} is not a date ({cell!r})", argument=name)
         if stamp.tzinfo is not None:
             stamp = stamp.tz_localize(None)
+        if not _MIN_DATE <= stamp.date() <= _MAX_DATE:
+            raise OutOfRangeError(
+                f"{name}{where}: {cell!r} is outside the dates Excel can hold here, "
+                f"{_MIN_DATE} to {_MAX_DATE}",
+                argument=name,
+            )
         return np.datetime64(stamp.as_unit("ns").to_datetime64(), "ns")
     if isinstance(cell, str):
         if cell in _INPUT_ERRORS:
