@@ -108,6 +108,15 @@ def _num(value: ArrayLike, name: str, shape: _Shape) -> FloatArray:
     return out
 
 
+def _option(value: object, name: str) -> float:
+    """A single-number option (a threshold, a scale end) as a float, or raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise InputError(f"{name} must be a number, got {value!r}", argument=name)
+    return float(value)
+
+
 def _first(mask: npt.NDArray[np.bool_], values: FloatArray) -> float:
     return float(np.broadcast_to(values, mask.shape)[mask].reshape(-1)[0])
 
@@ -374,6 +383,13 @@ def csat(scores: ArrayLike, satisfied_min: float = 4, *, scale_max: float = 5) -
     0.8
     """
     arr = _scores(scores, "scores")
+    satisfied_min = _option(satisfied_min, "satisfied_min")
+    scale_max = _option(scale_max, "scale_max")
+    if not scale_max > 1:
+        raise OutOfRangeError(
+            f"scale_max must be above 1 (the top of the scale), got {scale_max!r}",
+            argument="scale_max",
+        )
     if not 1 <= satisfied_min <= scale_max:
         raise OutOfRangeError(
             f"satisfied_min must lie on the scale 1..{scale_max:g}, got {satisfied_min!r}",
@@ -594,6 +610,7 @@ def at_risk_share(p_alive_values: ArrayLike, threshold: float = 0.5) -> float:
             f"p_alive_values are probabilities 0..1, got {float(arr[bad][0])!r}",
             argument="p_alive_values",
         )
+    threshold = _option(threshold, "threshold")
     if not 0 < threshold <= 1:
         raise OutOfRangeError(
             f"threshold must lie in (0, 1], got {threshold!r}", argument="threshold"
