@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -150,12 +150,13 @@ def _as_id(series: pd.Series, name: str, what: str) -> pd.Series:
 class _IdCodes:
     """An id column as integer codes: ``labels[codes]`` are the (stripped) ids.
 
-    ``labels`` are the distinct ids, sorted (Python string order); ``first`` the
-    position of the first row of each label (``None`` when not asked for).
+    ``labels`` are the distinct ids, sorted (Python string order; Python strings, or
+    a fixed-width unicode array); ``first`` the position of the first row of each
+    label (``None`` when not asked for).
     """
 
     codes: npt.NDArray[np.int64]
-    labels: npt.NDArray[np.object_]
+    labels: npt.NDArray[Any]
     first: npt.NDArray[np.intp] | None
 
 
@@ -213,11 +214,12 @@ def _encode_ids(
             del fixed
             labels_u, first, codes = np.unique(clean, return_index=True, return_inverse=True)
             del clean
-            labels = labels_u.astype(object)
+            codes = codes.reshape(-1).astype(np.int64)
             out = strings
             if changed:
+                labels = labels_u.astype(object)
                 out = pd.Series(labels[codes], index=series.index, dtype="string")
-            return out, _IdCodes(codes.reshape(-1).astype(np.int64), labels, first)
+            return out, _IdCodes(codes, labels_u, first)
     raw, uniques = pd.factorize(values, use_na_sentinel=True)
     if values.size and int(raw.min()) < 0:
         _as_id(series, name, what)  # raises, naming the first blank
@@ -239,33 +241,48 @@ def _encode_ids(
     return out, _IdCodes(codes, labels, first_rows)
 
 
+def _clean_label(label: str, *, upper: bool) -> str:
+    label = label.strip()
+    return label.upper() if upper else label.lower()
+
+
 def _as_label(
     series: pd.Series,
     default: str | None,
     *,
     upper: bool = False,
     known: frozenset[str] = frozenset(),
-) -> pd.Series:
+) -> tuple[pd.Series, frozenset[str]]:
     """Strip and lower-case (or upper-case) a column of a few distinct labels.
 
     Each distinct label is cleaned once; blanks become ``default`` (``None``: missing).
-    A column holding only ``known`` (clean) labels is returned as it is.
+    Returns the column and its distinct clean labels (within ``known`` when the column
+    holds only ``known``, clean labels: then it is returned as it is).
     """
     strings = series.astype("string")
     values = strings.to_numpy(dtype=object)
-    if known and values.size and not bool(strings.isna().any()):
-        clean_already = np.zeros(values.size, dtype=bool)
-        for label in known:
-            clean_already |= values == label
-        if bool(clean_already.all()):
-            return pd.Series(values, index=series.index, dtype="string")
+    if values.size and not bool(strings.isna().any()):
+        if known:
+            clean_already = np.zeros(values.size, dtype=bool)
+            for label in known:
+                clean_already |= values == label
+            if bool(clean_already.all()):
+                return strings, known
+        first = values[0]
+        if bool((values == first).all()):  # one label, as for the currency of a shop
+            clean = _clean_label(first, upper=upper)
+            if clean != first:
+                strings = pd.Series(
+                    np.full(values.size, clean, dtype=object), index=series.index, dtype="string"
+                )
+            return strings, frozenset({clean})
     codes, labels = pd.factorize(values, use_na_sentinel=True)
-    clean = pd.Series(labels, dtype="string").str.strip()
-    clean = clean.str.upper() if upper else clean.str.lower()
+    cleaned = [_clean_label(str(label), upper=upper) for label in labels]
     fill = np.empty(1, dtype=object)
     fill[0] = pd.NA if default is None else default
-    table = np.concatenate([clean.to_numpy(dtype=object), fill])
-    return pd.Series(table[codes], index=series.index, dtype="string")
+    table = np.concatenate([np.asarray(cleaned, dtype=object), fill])
+    present = set(cleaned) | ({default} if default is not None and (codes < 0).any() else set())
+    return pd.Series(table[codes], index=series.index, dtype="string"), frozenset(present)
 
 
 def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) -> pd.Series:
@@ -351,8 +368,8 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, _IdC
             )
         out["refunded"] = refunded
     if "status" in orders.columns:
-        status = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
-        unknown = sorted(set(status.unique()) - ORDER_STATUSES)
+        status, labels = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
+        unknown = sorted(labels - ORDER_STATUSES)
         if unknown:
             raise InputError(
                 f"orders.status has unknown value(s) {unknown}; use one of "
@@ -361,7 +378,7 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, _IdC
             )
         out["status"] = status
     if "currency" in orders.columns:
-        out["currency"] = _as_label(orders["currency"], None, upper=True)
+        out["currency"] = _as_label(orders["currency"], None, upper=True)[0]
     return out.reset_index(drop=True), customers, order_ids
 
 
@@ -476,7 +493,12 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
         refunds = int(((refunded[take] > 0) | ~purchase).sum())
     currencies: tuple[str, ...] = ()
     if "currency" in df.columns:
-        currencies = tuple(sorted(str(c) for c in df["currency"][keep].dropna().unique()))
+        kept_currency = df["currency"][keep]
+        values = kept_currency.to_numpy(dtype=object)
+        if values.size and not kept_currency.isna().any() and bool((values == values[0]).all()):
+            currencies = (str(values[0]),)
+        else:
+            currencies = tuple(sorted(str(c) for c in kept_currency.dropna().unique()))
     buyers = np.bincount(codes[purchase], minlength=customers.labels.size)
     stats = OrderStats(
         rows=rows,
