@@ -161,7 +161,9 @@ def load_order_days(
 
     ``as_of`` (inclusive, day precision) cuts off later orders; ``None`` means the
     day of the last order (of any row) in the data. With ``sort_ids`` customer codes
-    follow the sorted ids (for tables indexed by customer); otherwise first appearance.
+    follow the sorted ids (for tables indexed by customer); otherwise they come in
+    whichever order is cheaper (first appearance, or sorted when the prepared orders
+    carry sorted codes).
     """
     prepared = prepare_orders(orders)
     frame = prepared.frame
@@ -176,11 +178,12 @@ def load_order_days(
         labels = np.asarray(labels, dtype=object)
     else:
         all_codes, labels = prepared.customer_codes  # labels sorted
+    labels_sorted = prepared.customer_codes is not None
     row_code, ids = _recode(
         all_codes if every else all_codes[keep],
         labels,
-        sort=sort_ids,
-        labels_sorted=prepared.customer_codes is not None,
+        sort=sort_ids or labels_sorted,  # sorted labels: the cheaper way too
+        labels_sorted=labels_sorted,
     )
     revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
     purchase = frame["is_purchase"].to_numpy(dtype=bool)
