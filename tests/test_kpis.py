@@ -221,3 +221,23 @@ def test_every_aggregate_kpi_takes_lists_arrays_and_series(func, values):
     assert func(tuple(values)) == expected
     assert func(np.array(values)) == expected
     assert func(pd.Series(values)) == expected
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "a ", "é", "10", "1", ""]), max_size=60))
+def test_count_repeaters_matches_value_counts(ids):
+    from retention_xl.core.kpis import count_repeaters
+
+    counts = pd.Series(ids, dtype=object).value_counts()
+    got = count_repeaters(np.array(ids, dtype=object))
+    assert got == (int((counts >= 2).sum()), len(counts))
+
+
+def test_count_repeaters_is_exact_when_hashes_collide():
+    from retention_xl.core.kpis import count_repeaters
+
+    class Colliding(str):
+        def __hash__(self) -> int:
+            return 7
+
+    ids = np.array([Colliding(s) for s in ["x", "y", "x", "z", "y", "x"]], dtype=object)
+    assert count_repeaters(ids) == (2, 3)

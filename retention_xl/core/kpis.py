@@ -136,7 +136,7 @@ def _check_nonzero(values: FloatArray, name: str) -> None:
 
 
 def _divide(num: FloatArray, den: FloatArray) -> FloatArray:
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return np.asarray(num / den, dtype="float64")
 
 
@@ -203,13 +203,44 @@ def retention_rate(
     return shape.wrap(_divide(kept, start))
 
 
+def count_repeaters(ids: npt.NDArray[np.object_]) -> tuple[int, int]:
+    """``(ids appearing at least twice, distinct ids)`` in an array of strings.
+
+    The ids' (cached) Python hashes are sorted as 64-bit integers, which is faster
+    than a hash table of strings; neighbours with equal hashes are compared, and in
+    the (astronomically rare) case of two different ids sharing a hash the exact
+    pandas count runs instead, so the result is always exact.
+
+    Examples
+    --------
+    >>> count_repeaters(np.array(["a", "b", "a", "c", "c", "c"], dtype=object))
+    (2, 3)
+    """
+    n = ids.size
+    if n == 0:
+        return 0, 0
+    hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=n)
+    order = np.argsort(hashes)
+    ranked = hashes[order]
+    same = ranked[1:] == ranked[:-1]
+    if same.any():
+        pos = np.flatnonzero(same)
+        sorted_ids = ids[order]
+        if not bool((sorted_ids[pos + 1] == sorted_ids[pos]).all()):
+            codes, uniques = pd.factorize(ids)
+            return int(np.count_nonzero(np.bincount(codes) >= 2)), len(uniques)
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    counts = np.diff(np.append(starts, n))
+    return int(np.count_nonzero(counts >= 2)), int(starts.size)
+
+
 def _ids_repeat_rate(customer_ids: ArrayLike) -> float:
     ids = pd.Series(np.asarray(customer_ids, dtype=object).reshape(-1))
     ids = ids[ids.notna() & (ids.astype(str).str.strip() != "")]
     if ids.empty:
         raise ZeroDenominatorError("customer_ids is empty: no customers", argument="customer_ids")
-    counts = ids.astype(str).value_counts()
-    return float((counts >= 2).sum() / len(counts))
+    repeaters, customers = count_repeaters(ids.astype(str).to_numpy(dtype=object))
+    return float(repeaters / customers)
 
 
 def repeat_purchase_rate(
@@ -289,7 +320,8 @@ def clv(
             f"(write 0.6 for 60 %)",
             argument="gross_margin",
         )
-    return shape.wrap(np.asarray(apv * apf * life * margin, dtype="float64"))
+    with np.errstate(over="ignore"):  # absurdly large inputs give inf, not a warning
+        return shape.wrap(np.asarray(apv * apf * life * margin, dtype="float64"))
 
 
 def clv_cac_ratio(clv: ArrayLike, cac: ArrayLike) -> Result:
@@ -429,7 +461,8 @@ def mrr(customers_or_amounts: ArrayLike, arpc: ArrayLike | None = None) -> Resul
     price = _num(arpc, "arpc", shape)
     _check_nonneg(customers, "customers")
     _check_nonneg(price, "arpc")
-    return shape.wrap(np.asarray(customers * price, dtype="float64"))
+    with np.errstate(over="ignore"):
+        return shape.wrap(np.asarray(customers * price, dtype="float64"))
 
 
 def aov(order_amounts: ArrayLike) -> float:
@@ -505,7 +538,8 @@ def _mrr_parts(
     lost = _num(churned, "churned", shape)
     for arr, name in ((start, "start_mrr"), (contr, "contraction"), (lost, "churned")):
         _check_nonneg(arr, name)
-    over = contr + lost > start
+    with np.errstate(over="ignore"):
+        over = contr + lost > start
     if over.any():
         raise OutOfRangeError(
             "contraction + churned cannot exceed start_mrr "
@@ -536,7 +570,9 @@ def nrr(
     _check_nonneg(exp, "expansion")
     start, contr, lost = _mrr_parts(start_mrr, contraction, churned, shape)
     _check_nonzero(start, "start_mrr")
-    return shape.wrap(_divide(start + exp - contr - lost, start))
+    with np.errstate(over="ignore", invalid="ignore"):
+        kept = start + exp - contr - lost
+    return shape.wrap(_divide(kept, start))
 
 
 def grr(start_mrr: ArrayLike, contraction: ArrayLike, churned: ArrayLike) -> Result:
@@ -581,13 +617,15 @@ def quick_ratio(
         (lost, "churned"),
     ):
         _check_nonneg(arr, name)
-    den = contr + lost
+    with np.errstate(over="ignore"):
+        den = contr + lost
+        gained = gained_new + exp
     if (den == 0).any():
         raise ZeroDenominatorError(
             "contraction + churned is zero: nothing was lost, so the ratio is undefined",
             argument="churned",
         )
-    return shape.wrap(_divide(gained_new + exp, den))
+    return shape.wrap(_divide(gained, den))
 
 
 def at_risk_share(p_alive_values: ArrayLike, threshold: float = 0.5) -> float:

@@ -446,10 +446,13 @@ def ids(value: object, name: str) -> npt.NDArray[np.object_]:
     """
     flat, width = _flat(value, name)
     kinds = set(map(type, flat))
-    if kinds <= {str} and all(flat):  # the usual case: no blank cells
+    if kinds <= {str}:
         stripped = [c.strip() for c in flat]
-        if all(stripped):
-            return _ids(stripped, width, name)
+        if all(stripped):  # the usual case: text ids, no blank cells
+            if not _INPUT_ERRORS.isdisjoint(stripped):
+                bad = next(i for i, c in enumerate(stripped) if c in _INPUT_ERRORS)
+                raise CellErrorValue(stripped[bad], name, _where(bad, width))
+            return np.array(stripped, dtype=object)
     keep = ~_blank_mask(flat)
     if not keep.all():
         flat = [cell for cell, kept in zip(flat, keep.tolist(), strict=True) if kept]
