@@ -206,10 +206,10 @@ def retention_rate(
 def count_repeaters(ids: npt.NDArray[np.object_]) -> tuple[int, int]:
     """``(ids appearing at least twice, distinct ids)`` in an array of strings.
 
-    The ids' (cached) Python hashes are sorted as 64-bit integers, which is faster
-    than a hash table of strings; neighbours with equal hashes are compared, and in
-    the (astronomically rare) case of two different ids sharing a hash the exact
-    pandas count runs instead, so the result is always exact.
+    The ids' (cached) Python hashes are sorted as 64-bit integers and counted in
+    runs, which is faster than a hash table of strings. The count is exact: it is
+    used only when there are as many distinct hashes as distinct ids (no two ids
+    share a hash); otherwise (astronomically rare) pandas counts the strings.
 
     Examples
     --------
@@ -220,16 +220,11 @@ def count_repeaters(ids: npt.NDArray[np.object_]) -> tuple[int, int]:
     if n == 0:
         return 0, 0
     hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=n)
-    order = np.argsort(hashes)
-    ranked = hashes[order]
-    same = ranked[1:] == ranked[:-1]
-    if same.any():
-        pos = np.flatnonzero(same)
-        sorted_ids = ids[order]
-        if not bool((sorted_ids[pos + 1] == sorted_ids[pos]).all()):
-            codes, uniques = pd.factorize(ids)
-            return int(np.count_nonzero(np.bincount(codes) >= 2)), len(uniques)
-    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    hashes.sort()
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    if starts.size != len(set(ids.tolist())):
+        codes, uniques = pd.factorize(ids)
+        return int(np.count_nonzero(np.bincount(codes) >= 2)), len(uniques)
     counts = np.diff(np.append(starts, n))
     return int(np.count_nonzero(counts >= 2)), int(starts.size)
 
