@@ -436,6 +436,20 @@ def _ids(flat: list[Any], width: int, name: str) -> npt.NDArray[np.object_]:
     return np.array([_id_cell(c, name, _where(i, width)) for i, c in enumerate(flat)], dtype=object)
 
 
+def _one_column_of_text(value: object) -> list[str] | None:
+    """A one-column range of text cells (``[["a"], ["b"], ...]``), stripped, in one pass;
+    ``None`` for anything else."""
+    if not isinstance(value, list) or not value:
+        return None
+    if set(map(type, value)) != {list} or set(map(len, value)) != {1}:
+        return None
+    try:
+        stripped = [row[0].strip() for row in value]
+    except AttributeError:  # a cell that is not text
+        return None
+    return stripped if set(map(type, stripped)) == {str} else None
+
+
 def ids(value: object, name: str) -> npt.NDArray[np.object_]:
     """Customer ids from a range as text, blanks left out (``1001.0`` becomes ``"1001"``).
 
@@ -444,6 +458,12 @@ def ids(value: object, name: str) -> npt.NDArray[np.object_]:
     >>> ids([["a"], [1001.0], [None], [" b "]], "customer_ids").tolist()
     ['a', '1001', 'b']
     """
+    stripped = _one_column_of_text(value)
+    if stripped is not None and all(stripped):  # what xlwings passes for a column of ids
+        if not _INPUT_ERRORS.isdisjoint(stripped):
+            bad = next(i for i, c in enumerate(stripped) if c in _INPUT_ERRORS)
+            raise CellErrorValue(stripped[bad], name, _where(bad, 1))
+        return np.array(stripped, dtype=object)
     flat, width = _flat(value, name)
     kinds = set(map(type, flat))
     if kinds <= {str}:
