@@ -72,7 +72,9 @@ Role = Literal[
     "SUBSCRIPTIONS",
     "SURVEY",
     "CUSTOMERS",
+    "PERIODS",
     "MONTHLY",
+    "MRR",
     "COHORTS",
     "SEGMENTS",
     "PREDICTIONS",
@@ -91,7 +93,9 @@ ROLES: Final[tuple[str, ...]] = (
     "SEGMENTS",
     "PREDICTIONS",
     "CUSTOMERS",
+    "PERIODS",
     "MONTHLY",
+    "MRR",
     "ORDERS",
     "SUBSCRIPTIONS",
     "SURVEY",
@@ -206,6 +210,7 @@ class SheetPlan:
     tables: list[Table] = field(default_factory=list)
     # build-time features (free-form specs interpreted by the builder)
     col_widths: dict[int, float] = field(default_factory=dict)
+    row_heights: dict[int, float] = field(default_factory=dict)  #: points
     freeze: tuple[int, int] | None = None
     charts: list[Mapping[str, Any]] = field(default_factory=list)
     conditional_formats: list[Mapping[str, Any]] = field(default_factory=list)
