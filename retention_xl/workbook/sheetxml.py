@@ -49,6 +49,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -890,6 +891,8 @@ def rewrite_sheet_data(
                             zout.writestr(new, zin.read(info))
                 raw.flush()
                 os.fsync(raw.fileno())
+            # mkstemp makes the file private (0600): keep the mode the writer gave it.
+            shutil.copymode(target, tmp)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
