@@ -16,6 +16,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -203,16 +204,18 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 
 
-def check_xml_parts(path: Path) -> None:
+def check_xml_parts(path: Path | IO[bytes], *, name: str | None = None) -> None:
     """Refuse a package whose XML parts declare a DTD or entities (XXE, billion laughs).
 
     Only the prolog of each part (before its root element) can hold a DOCTYPE, so only
-    that is scanned; UTF-16 parts are decoded first.
+    that is scanned; UTF-16 parts are decoded first. ``path`` may be a binary file
+    object, with ``name`` the file name for messages.
     """
+    label = name or (path.name if isinstance(path, Path) else "the workbook")
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
-            name = info.filename
-            if not name.lower().endswith((".xml", ".rels", ".vml")):
+            part = info.filename
+            if not part.lower().endswith((".xml", ".rels", ".vml")):
                 continue
             with zf.open(info) as fh:
                 chunk = fh.read(65536)
@@ -223,7 +226,7 @@ def check_xml_parts(path: Path) -> None:
             head = prolog if first is None else prolog[: first.start()]
             if _DOCTYPE.search(head):
                 raise InputError(
-                    f"{path.name}: part {name!r} declares a DTD or XML entities, which "
+                    f"{label}: part {part!r} declares a DTD or XML entities, which "
                     "real Excel files never do: refused as unsafe (XML entity attack). "
                     "Save the data again from Excel or export it as CSV"
                 )
