@@ -25,7 +25,7 @@ from retention_xl.errors import ExportError, InputError
 from retention_xl.io.locale import DecodeError, decode_bytes, sniff_delimiter
 from retention_xl.io.safety import check_zip_package
 
-__all__ = ["RawTable", "read_table"]
+__all__ = ["RawTable", "read_table", "table_from_cells"]
 
 MAX_TEXT_BYTES = 2 * 1024**3
 
@@ -117,6 +117,18 @@ def _read_text(p: Path, data: bytes, *, encoding: str | None) -> RawTable:
         ) from exc
     frame = frame.fillna("")
     return _to_table(p, frame.to_numpy(dtype=object), source="csv", encoding=enc, delim=delimiter)
+
+
+def table_from_cells(name: str, cells: np.ndarray, *, header_row: int = 1) -> RawTable:
+    """A :class:`RawTable` from a 2-D object array of cells whose first row is the header.
+
+    For cells read from a workbook; ``name`` names the source in messages and
+    ``header_row`` is the spreadsheet row number of the header (data rows follow it).
+    """
+    table = _to_table(Path(name), cells, source="xlsx", encoding=None, delim=None)
+    table.file = name
+    table.rows = table.rows + (header_row - 1)
+    return table
 
 
 def _to_table(

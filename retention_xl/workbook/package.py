@@ -408,6 +408,13 @@ def read_package(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> Pac
     if not original.startswith(b"PK"):
         raise WorkbookError(f"{p.name} is not an .xlsx/.xlsm workbook (not a zip package)")
     try:
+        zipfile.ZipFile(io.BytesIO(original)).close()
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise WorkbookError(
+            f"{p.name} is damaged (not a complete zip package: {exc}); it was probably not "
+            f"saved completely. Open it in Excel to repair it, or use {backup_path(p).name}"
+        ) from exc
+    try:
         check_zip_package(io.BytesIO(original), limits=limits, name=p.name)
     except InputError as exc:
         raise WorkbookError(str(exc)) from exc
@@ -416,6 +423,11 @@ def read_package(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> Pac
         check_xml_parts(io.BytesIO(original), name=p.name)
     except InputError as exc:
         raise WorkbookError(str(exc)) from exc
+    except (zlib.error, zipfile.BadZipFile, EOFError) as exc:
+        raise WorkbookError(
+            f"{p.name} is damaged ({exc}). Open it in Excel to repair it, or use "
+            f"{backup_path(p).name}"
+        ) from exc
     pkg = Package(
         path=p,
         parts=parts,
@@ -521,7 +533,7 @@ def write_package(
     for entry in entries:
         offset = out.tell()
         _check_zip32(entry, offset)
-        name = entry.name.encode("utf-8")
+        encoded = entry.name.encode("utf-8")
         flags = entry.flag_bits & ~0x08  # sizes are known: no data descriptor
         if any(ord(c) > 127 for c in entry.name):
             flags |= 0x800
@@ -538,11 +550,11 @@ def write_package(
                 entry.crc,
                 len(entry.raw),
                 entry.size,
-                len(name),
+                len(encoded),
                 0,
             )
         )
-        out.write(name)
+        out.write(encoded)
         out.write(entry.raw)
         central.append(
             struct.pack(
@@ -557,7 +569,7 @@ def write_package(
                 entry.crc,
                 len(entry.raw),
                 entry.size,
-                len(name),
+                len(encoded),
                 0,
                 0,
                 0,
@@ -565,7 +577,7 @@ def write_package(
                 entry.external_attr,
                 offset,
             )
-            + name
+            + encoded
         )
         if on_part is not None:
             on_part(entry.name)
