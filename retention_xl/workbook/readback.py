@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from retention_xl.errors import InputError, WorkbookError
+from retention_xl.io.formats import GENERIC
 from retention_xl.io.report import Import
 from retention_xl.io.safety import iterparse_xml
 from retention_xl.io.tables import table_from_cells
@@ -204,22 +206,28 @@ def read_raw_tab(
         cells[i, : len(r)] = [("" if v is None else v) for v in r]
     cells = cells[:, first_col:]
     header = [str(v).strip().casefold() for v in cells[0]]
-    canonical = np.empty((cells.shape[0], len(columns)), dtype=object)
-    for j, spec in enumerate(columns):
-        pos = _find_column(header, spec, j)
-        canonical[:, j] = cells[:, pos] if pos is not None else ""
-        canonical[0, j] = spec.key
-    body = canonical[1:]
-    if not any(_filled(v) for v in body.ravel()):
+    roles = GENERIC[kind].roles
+    wanted = [spec for spec in columns if spec.key in roles]
+    picked = np.empty((cells.shape[0], len(wanted)), dtype=object)
+    mapping: dict[str, str] = {}
+    for j, spec in enumerate(wanted):
+        pos = _find_column(header, spec, columns.index(spec))
+        picked[:, j] = cells[:, pos] if pos is not None else ""
+        visible = str(cells[0, pos]).strip() if pos is not None else ""
+        picked[0, j] = visible or spec.header
+    if not any(_filled(v) for v in picked[1:].ravel()):
         return None
     name = f"{pkg.path.name} (sheet {sheet})"
-    table = table_from_cells(name, canonical, header_row=header_row + 1)
+    table = table_from_cells(name, picked, header_row=header_row + 1)
     if len(table.data) == 0:
         return None
-    for spec in columns:  # ids pasted as numbers: 1001.0 -> "1001"
-        if spec.kind == "text" and spec.key in table.data.columns:
-            table.data[spec.key] = table.data[spec.key].map(_plain)
-    return read_raw_table(kind, table, format="canonical")
+    for spec, column in zip(wanted, table.headers, strict=True):
+        mapping[spec.key] = column
+        if spec.kind == "text":  # ids pasted as numbers: 1001.0 -> "1001"
+            table.data[column] = table.data[column].map(_plain)
+        elif spec.kind == "date":  # a date cell without a date format is its serial
+            table.data[column] = table.data[column].map(_serial_date)
+    return read_raw_table(kind, table, format="generic", mapping=mapping)
 
 
 def _find_column(header: list[str], spec: ColumnSpec, position: int) -> int | None:
@@ -239,6 +247,20 @@ def _plain(v: object) -> object:
         return str(int(v))
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
+    return v
+
+
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _serial_date(v: object) -> object:
+    """An Excel date serial (1900 system) as a datetime; other values unchanged.
+
+    >>> _serial_date(45383.0)
+    datetime.datetime(2024, 4, 1, 0, 0)
+    """
+    if isinstance(v, int | float) and not isinstance(v, bool) and 1 <= v < 2_958_466:
+        return _EPOCH + dt.timedelta(days=float(v))
     return v
 
 

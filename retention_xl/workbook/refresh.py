@@ -75,6 +75,7 @@ __all__ = [
     "RAW_ROLES",
     "RefreshSummary",
     "book_settings",
+    "check_currencies",
     "merge_rows",
     "refresh",
 ]
@@ -292,6 +293,7 @@ def refresh(
     values = read_inputs(pkg, info, INPUT_NAMES)
     summary.inputs = dict(values)
     frames, reports = _gather(pkg, roles, inputs, append=append, lang=lang, summary=summary)
+    check_currencies(frames, currency, book=path.name)
     with progress(length=1, label="Computing", quiet=quiet) as bar:
         plan = _plan_report(frames, reports, values, lang=lang, currency=currency)
         bar.update(1)
@@ -370,6 +372,34 @@ def _gather(
             f"({replaced:,} replaced by this export): {len(merged):,} in all"
         )
     return frames, reports
+
+
+def check_currencies(
+    frames: Mapping[str, pd.DataFrame | None], currency: str, *, book: str
+) -> None:
+    """Refuse amounts in a currency other than the workbook's (never a silent mix).
+
+    Examples
+    --------
+    >>> check_currencies({"orders": pd.DataFrame({"currency": ["EUR"]})}, "EUR", book="b")
+    >>> check_currencies({"orders": pd.DataFrame({"currency": ["USD"]})}, "EUR", book="b")
+    Traceback (most recent call last):
+    ...
+    retention_xl.errors.WorkbookError: b is a EUR workbook but the orders are in USD: ...
+    """
+    for kind, frame in frames.items():
+        if frame is None or "currency" not in frame.columns:
+            continue
+        found = sorted(
+            {str(c).upper() for c in frame["currency"].dropna().unique() if str(c).strip()}
+        )
+        other = [c for c in found if c != currency]
+        if other:
+            raise WorkbookError(
+                f"{book} is a {currency} workbook but the {kind} are in {', '.join(other)}: "
+                f"convert them with --rate {currency}=1 --rate {other[0]}=RATE (the value of "
+                f"1 {other[0]} in {currency}), or build a new report in {other[0]}"
+            )
 
 
 def _patch(

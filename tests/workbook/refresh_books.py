@@ -9,6 +9,7 @@ sheet, reorder tabs, write a calcChain) and compare packages part by part.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import struct
@@ -51,6 +52,9 @@ def marked_book(path: Path, *, titles: dict[str, str] | None = None, vba: bool =
     for c, h in enumerate(["customer_id", "order_id", "order_date", "amount"]):
         orders.write_string(0, c, h)
     orders.write_row(1, 0, ["c1", "o1"])
+    orders.write_datetime(
+        1, 2, dt.datetime(2024, 3, 1), wb.add_format({"num_format": "yyyy-mm-dd"})
+    )
     orders.write_number(1, 3, 10.5)
     kpis = wb.add_worksheet(titles["KPIS"])
     kpis.write_string(3, 1, "CAC")
