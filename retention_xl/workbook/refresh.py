@@ -65,7 +65,7 @@ from retention_xl.workbook.package import (
     without_calc_chain,
     write_package,
 )
-from retention_xl.workbook.plan import INPUT_NAMES, SheetPlan, WorkbookPlan, sheet_marker
+from retention_xl.workbook.plan import INPUT_NAMES, WorkbookPlan, sheet_marker
 from retention_xl.workbook.readback import read_inputs, read_raw_tab
 
 __all__ = [
@@ -412,7 +412,13 @@ def _patch(
     quiet: bool,
 ) -> dict[str, bytes | None]:
     """The new bytes of every part the refresh changes."""
-    from retention_xl.workbook.sheetxml import render_sheet_data, replace_sheet_data
+    from retention_xl.workbook.sheetxml import (
+        render_sheet_data,
+        replace_sheet_data,
+        row_attributes,
+        sheet_dimension,
+        split_sheet_data,
+    )
     from retention_xl.workbook.stylesxml import ensure_styles
 
     changes: dict[str, bytes | None] = {}
@@ -440,7 +446,12 @@ def _patch(
                     f"{sheet.title!r} sheet (Formulas > Name Manager)"
                 )
             old = pkg.read(entry.part)
-            new = replace_sheet_data(old, render_sheet_data(sheet, xf), sheet_dimension(sheet))
+            dimension = sheet_dimension(sheet)
+            # row heights, hidden rows and outlines the user set are kept
+            attrs = row_attributes(split_sheet_data(old, dimension)[1])
+            data = render_sheet_data(sheet, xf, row_attrs=attrs)
+            new = replace_sheet_data(old, data, dimension)
+            del data
             if new != old:
                 changes[entry.part] = new
             summary.sheets.append({"role": sheet.role, "sheet": entry.name, "part": entry.part})
@@ -452,31 +463,6 @@ def _patch(
     summary.calc_chain_removed = any(v is None for v in chain.values())
     changes.update(chain)
     return changes
-
-
-def sheet_dimension(sheet: SheetPlan) -> str:
-    """The ``<dimension ref>`` of a planned sheet: ``A1:<last column><last row>``.
-
-    >>> s = SheetPlan(role="KPIS", title="KPIs"); _ = s.put(3, 2, 1.0)
-    >>> sheet_dimension(s)
-    'A1:C4'
-    """
-    last_row, last_col = 0, 0
-    for row, col in sheet.cells:
-        last_row, last_col = max(last_row, row), max(last_col, col)
-    for table in sheet.tables:
-        last_row = max(last_row, table.last_row)
-        last_col = max(last_col, table.first_col + len(table.columns) - 1)
-    return f"A1:{_column_letters(last_col)}{last_row + 1}"
-
-
-def _column_letters(col: int) -> str:
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 # --------------------------------------------------------------------------- the generator
