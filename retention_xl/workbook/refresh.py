@@ -323,17 +323,19 @@ def _gather(
     frames: dict[str, pd.DataFrame | None] = {}
     reports: dict[str, ImportReport] = {}
     specs: dict[str, Any] | None = None
-    for kind in KINDS:
+    for kind in KINDS:  # refuse before reading anything back
         role = RAW_ROLES[kind]
-        new: pd.DataFrame | None = getattr(inputs, kind)
-        entry = roles.get(role)
-        if new is not None and entry is None:
+        if getattr(inputs, kind) is not None and role not in roles:
             raise WorkbookError(
                 f"{pkg.path.name} has no {kind} sheet (no defined name "
                 f"{sheet_marker(role)}), so --{kind} cannot be refreshed into it; refresh "
                 "never adds sheets. Build a new report that includes it: "
                 f"`retention-xl build --{kind} FILE ...`"
             )
+    for kind in KINDS:
+        role = RAW_ROLES[kind]
+        new: pd.DataFrame | None = getattr(inputs, kind)
+        entry = roles.get(role)
         if new is not None:
             reports[kind] = inputs.reports[kind]
         old: Import | None = None
