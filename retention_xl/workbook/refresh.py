@@ -77,6 +77,7 @@ __all__ = [
     "book_settings",
     "check_currencies",
     "merge_rows",
+    "patch_package",
     "refresh",
 ]
 
@@ -297,7 +298,7 @@ def refresh(
     with progress(length=1, label="Computing", quiet=quiet) as bar:
         plan = _plan_report(frames, reports, values, lang=lang, currency=currency)
         bar.update(1)
-    changes = _patch(pkg, info, plan, roles, summary, quiet=quiet)
+    changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet)
     with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
         data = write_package(pkg, changes, on_part=lambda _name: bar.update(1))
     summary.parts_changed = sorted(n for n in changes if n in pkg)
@@ -404,16 +405,22 @@ def check_currencies(
             )
 
 
-def _patch(
+def patch_package(
     pkg: Package,
     info: WorkbookInfo,
     plan: WorkbookPlan,
     roles: Mapping[str, SheetEntry],
     summary: RefreshSummary,
     *,
-    quiet: bool,
+    quiet: bool = True,
 ) -> dict[str, bytes | None]:
-    """The new bytes of every part the refresh changes."""
+    """The new bytes of every part a refresh with ``plan`` changes (None: removed).
+
+    Every owned sheet in ``roles`` gets its ``<sheetData>`` from the plan (user row
+    heights kept), ``styles.xml`` gains the missing styles, ``workbook.xml`` asks for a
+    full recalculation on load and the calculation chain goes. ``summary`` records the
+    sheets rewritten and notes the planned sheets the workbook lacks.
+    """
     from retention_xl.workbook.sheetxml import (
         render_sheet_data,
         replace_sheet_data,
