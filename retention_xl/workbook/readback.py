@@ -38,7 +38,7 @@ from retention_xl.workbook.package import (
 )
 from retention_xl.workbook.plan import ColumnSpec
 
-__all__ = ["cell_position", "read_cells", "read_inputs", "read_raw_tab"]
+__all__ = ["cell_position", "read_cells", "read_inputs", "read_raw_tab", "sheet_rows"]
 
 _C = f"{{{NS_MAIN}}}c"
 _ROW = f"{{{NS_MAIN}}}row"
@@ -196,7 +196,7 @@ def read_raw_tab(
     """
     from retention_xl.io.readers import read_raw_table
 
-    rows = _sheet_rows(pkg, sheet)
+    rows = sheet_rows(pkg, sheet)
     if len(rows) <= header_row + 1:
         return None
     width = max(len(r) for r in rows)
@@ -264,7 +264,7 @@ def _serial_date(v: object) -> object:
     return v
 
 
-def _sheet_rows(pkg: Package, sheet: str) -> list[list[object]]:
+def sheet_rows(pkg: Package, sheet: str) -> list[list[object]]:
     try:
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - dependency of the cli extra

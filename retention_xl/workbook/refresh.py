@@ -38,8 +38,8 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +53,7 @@ from retention_xl.io.inputs import KINDS, Inputs
 from retention_xl.io.report import Import, ImportReport
 from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits
 from retention_xl.progress import progress
+from retention_xl.workbook.bookinfo import BookSettings, book_settings, plan_arguments
 from retention_xl.workbook.package import (
     REL_STYLES,
     Package,
@@ -69,8 +70,6 @@ from retention_xl.workbook.plan import INPUT_NAMES, WorkbookPlan, sheet_marker
 from retention_xl.workbook.readback import read_inputs, read_raw_tab
 
 __all__ = [
-    "CURRENCY_NAME",
-    "LANG_NAME",
     "NOT_REFRESHED",
     "RAW_ROLES",
     "RefreshSummary",
@@ -97,9 +96,6 @@ ID_COLUMNS: dict[str, str | None] = {
 }
 #: Roles whose sheets refresh never rewrites (user settings live there).
 NOT_REFRESHED: frozenset[str] = frozenset({"XLWINGS_CONF"})
-#: Defined names holding the language and currency the workbook was made with.
-LANG_NAME = "RXL_LANG"
-CURRENCY_NAME = "RXL_CURRENCY"
 
 
 @dataclass(slots=True)
@@ -114,6 +110,7 @@ class RefreshSummary:
     imports: dict[str, dict[str, Any]] = field(default_factory=dict)
     kept: dict[str, dict[str, Any]] = field(default_factory=dict)  #: rows kept from the book
     merged: dict[str, dict[str, int]] = field(default_factory=dict)  #: append arithmetic
+    settings: dict[str, str] = field(default_factory=dict)  #: period, market, source
     inputs: dict[str, object] = field(default_factory=dict)
     sheets: list[dict[str, Any]] = field(default_factory=list)
     parts_changed: list[str] = field(default_factory=list)
@@ -144,46 +141,6 @@ class RefreshSummary:
         out.append(f"  backup: {self.backup}" if self.backup else "  no backup kept")
         out.extend(f"  note: {n}" for n in self.notes)
         return out
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def _constant(formula: str | None) -> str | None:
-    """The text of a defined name holding a constant: ``="it"`` or ``"it"`` -> ``it``."""
-    if formula is None:
-        return None
-    m = re.fullmatch(r'\s*=?\s*"((?:[^"]|"")*)"\s*', formula)
-    return m.group(1).replace('""', '"') if m else None
-
-
-def book_settings(info: WorkbookInfo, inputs: Inputs | None = None) -> tuple[str, str]:
-    """``(lang, currency)`` the workbook was made with.
-
-    Read from the defined names ``RXL_LANG`` and ``RXL_CURRENCY``; without them the
-    language is guessed from the sheet names (English when unsure) and the currency is
-    the exports' single currency, else EUR.
-    """
-    lang = (_constant(info.names.get(LANG_NAME)) or "").lower()
-    if lang not in ("en", "it"):
-        lang = _guess_lang(info)
-    currency = (_constant(info.names.get(CURRENCY_NAME)) or "").upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        found = {
-            c
-            for rep in (inputs.reports.values() if inputs is not None else ())
-            for c in rep.currencies
-        }
-        currency = found.pop() if len(found) == 1 else "EUR"
-    return lang, currency
-
-
-_ITALIAN_WORDS = ("ordini", "abbonamenti", "sondaggio", "clienti", "mensile", "coorti", "info")
-
-
-def _guess_lang(info: WorkbookInfo) -> str:
-    names = " ".join(s.name.casefold() for s in info.role_sheets().values())
-    return "it" if any(w in names for w in _ITALIAN_WORDS) else "en"
 
 
 # --------------------------------------------------------------------------- rows
@@ -286,17 +243,24 @@ def refresh(
             "`retention-xl build`, or its names were deleted. Build a new report with "
             "`retention-xl build`"
         )
-    lang, currency = book_settings(info, inputs)
+    settings = book_settings(pkg, info, inputs)
+    lang, currency = settings.lang, settings.currency
     summary = RefreshSummary(
         book=str(path), backup=None, lang=lang, currency=currency, append=append
     )
+    summary.settings = {
+        "period": settings.period,
+        "market": settings.market,
+        "read_from": settings.source,
+    }
     summary.imports = inputs.as_dict()
     values = read_inputs(pkg, info, INPUT_NAMES)
-    summary.inputs = dict(values)
+    summary.inputs = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in values.items()}
+    arguments = plan_arguments(values)
     frames, reports = _gather(pkg, roles, inputs, append=append, lang=lang, summary=summary)
     check_currencies(frames, currency, book=path.name)
     with progress(length=1, label="Computing", quiet=quiet) as bar:
-        plan = _plan_report(frames, reports, values, lang=lang, currency=currency)
+        plan = _plan_report(frames, reports, arguments, settings, summary)
         bar.update(1)
     changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet)
     with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
@@ -504,20 +468,44 @@ def _raw_specs(lang: str) -> dict[str, _RawSpec]:
 def _plan_report(
     frames: Mapping[str, pd.DataFrame | None],
     reports: Mapping[str, ImportReport],
-    values: Mapping[str, object],
-    *,
-    lang: str,
-    currency: str,
+    arguments: Mapping[str, Any],
+    settings: BookSettings,
+    summary: RefreshSummary,
 ) -> WorkbookPlan:
-    """The generator's plan of the refreshed report."""
-    from retention_xl.workbook.build import plan_report
+    """The generator's plan of the refreshed report, as ``build`` would make it."""
+    from retention_xl.errors import InputError
+    from retention_xl.workbook.build import model_p_alive, plan_report
 
-    return plan_report(
-        orders=frames.get("orders"),
-        subscriptions=frames.get("subscriptions"),
-        survey=frames.get("survey"),
-        inputs=dict(values),
-        lang=lang,
-        currency=currency,
-        imports=dict(reports),
-    )
+    kwargs: dict[str, Any] = dict(arguments)
+    orders = frames.get("orders")
+    if orders is not None:
+        kwargs["p_alive"] = model_p_alive(
+            orders,
+            as_of=None,
+            margin=float(kwargs.get("gross_margin", 1.0)),
+            discount_rate=float(kwargs.get("discount_rate", 0.10)),
+        )
+
+    def plan(**extra: Any) -> WorkbookPlan:
+        return plan_report(  # type: ignore[no-any-return]
+            orders,
+            frames.get("subscriptions"),
+            frames.get("survey"),
+            lang=settings.lang,
+            currency=settings.currency,
+            period=settings.period,
+            market=settings.market,
+            reports=dict(reports),
+            **{**kwargs, **extra},
+        )
+
+    try:
+        return plan()
+    except InputError as exc:
+        if exc.argument != "period" or kwargs.get("input_period") is None:
+            raise
+        summary.notes.append(
+            f"the period chosen on the KPIs sheet ({kwargs['input_period']}) is not in the "
+            "new data: the latest complete period is shown instead"
+        )
+        return plan(input_period=None)
