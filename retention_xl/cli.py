@@ -208,24 +208,209 @@ def _currency_of(inputs: Any) -> str | None:
     show_default=True,
     help="Acquisition cost assumed for the sample shop, for CLV : CAC.",
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("retention_demo.xlsx"),
+    show_default=True,
+    help="Where to write the report workbook of the sample.",
+)
+@click.option("--lang", type=click.Choice(["en", "it"]), default="en", show_default=True)
 @user_errors
-def demo(period: str, gross_margin: float, as_json: bool, cac: float) -> None:
-    """Run the main job on the bundled sample shop: KPIs with benchmark status."""
-    from retention_xl.core.report import kpi_report
+def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path, lang: str) -> None:
+    """Run the main job on the bundled sample shop: the report workbook, and its KPIs
+    with benchmark status."""
     from retention_xl.datasets import load_sample
+    from retention_xl.workbook.build import model_p_alive, plan_report_and_data, write_workbook
 
     sample = load_sample()
-    report = kpi_report(
+    p_alive = model_p_alive(sample.orders, as_of=None, margin=gross_margin, discount_rate=0.10)
+    plan, data = plan_report_and_data(
         sample.orders,
         sample.subscriptions,
         sample.survey,
-        period=period,  # type: ignore[arg-type]
+        lang=lang,
+        currency="EUR",
+        period=period,
         cac=cac,
         gross_margin=gross_margin,
+        p_alive=p_alive,
     )
+    path = write_workbook(plan, out)
     if not as_json:
         click.echo("retention_xl demo: the bundled sample shop (synthetic, 2023-2024)")
-    _print_report(report, "EUR", as_json=as_json, extra={})
+        click.echo(f"Workbook written: {path.resolve()}")
+    _print_report(data.report, "EUR", as_json=as_json, extra={"workbook": str(path.resolve())})
+
+
+def _target_options(values: tuple[str, ...]) -> dict[str, float]:
+    """``--target repeat_rate=0.35`` -> ``{"Target_RepeatRate": 0.35}``."""
+    names = {
+        "repeat_rate": "Target_RepeatRate",
+        "clv_cac": "Target_ClvCac",
+        "at_risk_share": "Target_AtRiskShare",
+        "churn": "Target_Churn",
+        "nps": "Target_NPS",
+    }
+    out: dict[str, float] = {}
+    for value in values:
+        key, sep, number = value.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in names:
+            raise click.BadParameter(
+                f"{value!r}: write KPI=VALUE with KPI one of {', '.join(names)}",
+                param_hint="--target",
+            )
+        try:
+            out[names[key]] = float(number)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r}: {number!r} is not a number", param_hint="--target"
+            ) from None
+    return out
+
+
+_LANG = click.option(
+    "--lang",
+    type=click.Choice(["en", "it"]),
+    default="en",
+    show_default=True,
+    help="Language of the labels, sheet names and notes (formulas are the same).",
+)
+_OUT = click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The .xlsx file to write (replaced if it exists).",
+)
+_PERIOD = click.option(
+    "--period",
+    type=click.Choice(["Y", "Q", "M"]),
+    default="Y",
+    show_default=True,
+    help="Calendar period of churn and retention on the KPIs sheet.",
+)
+
+
+@main.command()
+@_OUT
+@_LANG
+@click.option("--currency", default="EUR", show_default=True, help="Currency of the amounts.")
+@_PERIOD
+@user_errors
+def template(out: Path, lang: str, currency: str, period: str) -> None:
+    """Write an empty workbook: paste exports into its raw tabs, or refresh it."""
+    from retention_xl.workbook.build import plan_template, write_workbook
+
+    path = write_workbook(plan_template(lang=lang, currency=currency, period=period), out)  # type: ignore[arg-type]
+    click.echo(f"Template written: {path}")
+
+
+@main.command()
+@input_files
+@export_options
+@_OUT
+@_LANG
+@click.option(
+    "--currency", default=None, help="Currency shown (default: the exports' own, or EUR)."
+)
+@_PERIOD
+@click.option(
+    "--window-days",
+    type=click.IntRange(1, 3650),
+    default=365,
+    show_default=True,
+    help="Activity window: a customer is active while they bought in the last N days.",
+)
+@click.option("--cac", type=float, default=None, help="Customer acquisition cost, for CLV : CAC.")
+@click.option(
+    "--gross-margin",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Gross margin as a fraction (0.4 = 40 %), applied to CLV.",
+)
+@click.option(
+    "--discount-rate",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.10,
+    show_default=True,
+    help="Yearly discount rate of predicted CLV.",
+)
+@click.option(
+    "--market",
+    type=click.Choice(["eu", "us", "uk"]),
+    default="eu",
+    show_default=True,
+    help="Benchmark market (CLV : CAC differs).",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KPI=VALUE",
+    help="Your target: repeat_rate, clv_cac, at_risk_share, churn or nps, e.g. "
+    "--target churn=0.3. Repeatable.",
+)
+@click.option(
+    "--no-raw",
+    is_flag=True,
+    default=False,
+    help="Leave the raw data tabs out (exports larger than a sheet's 1,048,575 rows); "
+    "derived tabs and KPIs are kept.",
+)
+@user_errors
+def build(
+    orders: Path | None,
+    subscriptions: Path | None,
+    survey: Path | None,
+    export: ExportOptions,
+    out: Path,
+    lang: str,
+    currency: str | None,
+    period: str,
+    window_days: int,
+    cac: float | None,
+    gross_margin: float,
+    discount_rate: float,
+    market: str,
+    targets: tuple[str, ...],
+    no_raw: bool,
+) -> None:
+    """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
+    surveys or canonical CSV, Italian or English)."""
+    from retention_xl.workbook.build import model_p_alive, plan_report, write_workbook
+
+    if not (orders or subscriptions or survey):
+        raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
+    target_values = _target_options(targets)
+    inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+    for line in inputs.lines():
+        click.echo(line, err=True)
+    p_alive = None
+    if inputs.orders is not None:
+        p_alive = model_p_alive(
+            inputs.orders, as_of=None, margin=gross_margin, discount_rate=discount_rate
+        )
+    plan = plan_report(
+        inputs.orders,
+        inputs.subscriptions,
+        inputs.survey,
+        lang=lang,
+        currency=currency or _currency_of(inputs) or "EUR",
+        period=period,  # type: ignore[arg-type]
+        window_days=window_days,
+        cac=cac,
+        gross_margin=gross_margin,
+        discount_rate=discount_rate,
+        targets=target_values,
+        market=market,
+        p_alive=p_alive,
+        reports=inputs.reports,
+        no_raw=no_raw,
+    )
+    path = write_workbook(plan, out)
+    click.echo(f"Workbook written: {path}")
 
 
 @main.command("refresh")

@@ -1,0 +1,490 @@
+"""Plan and write the template and report workbooks.
+
+Three functions, stable signatures (refresh and the engine tests use them):
+
+* :func:`plan_report` (frames -> :class:`~retention_xl.workbook.plan.WorkbookPlan`): the
+  core computes everything, the sheet modules lay it out;
+* :func:`plan_template` (no data): the same sheets, empty, formulas showing blanks;
+* :func:`write_workbook` (plan -> ``.xlsx``): XlsxWriter writes the package (styles,
+  charts, validations, conditional formats, names), then the sheets' cell data are
+  written from the plan.
+
+The output is deterministic: the document timestamps are the data's as-of date (a
+fixed date for templates) and XlsxWriter stores fixed zip timestamps, so the same
+input gives the same bytes.
+
+Examples
+--------
+>>> from retention_xl.datasets import load_sample  # doctest: +SKIP
+>>> s = load_sample()  # doctest: +SKIP
+>>> plan = plan_report(s.orders, s.subscriptions, s.survey, cac=45.0)  # doctest: +SKIP
+>>> write_workbook(plan, "report.xlsx")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.errors import WorkbookError
+from retention_xl.io.report import ImportReport
+from retention_xl.workbook.charts import add_chart
+from retention_xl.workbook.data import (
+    DEFAULT_TARGETS,
+    ReportData,
+    Settings,
+    compute_report_data,
+)
+from retention_xl.workbook.labels import LANGS, label
+from retention_xl.workbook.plan import (
+    INPUT_NAMES,
+    MAX_DATA_ROWS,
+    ROLES,
+    SheetPlan,
+    Style,
+    Table,
+    WorkbookPlan,
+    sheet_marker,
+)
+from retention_xl.workbook.sheets.about import plan_about, plan_xlwings_conf
+from retention_xl.workbook.sheets.base import Context
+from retention_xl.workbook.sheets.benchmarks import plan_benchmarks
+from retention_xl.workbook.sheets.cohorts import plan_cohorts
+from retention_xl.workbook.sheets.dashboard import plan_dashboard
+from retention_xl.workbook.sheets.derived import plan_customers, plan_mrr, plan_periods
+from retention_xl.workbook.sheets.kpis import plan_kpis
+from retention_xl.workbook.sheets.raw import plan_raw
+from retention_xl.workbook.sheets.segments import plan_segments
+from retention_xl.workbook.styles import make_styles
+
+__all__ = [
+    "TEMPLATE_DATE",
+    "model_p_alive",
+    "plan_report",
+    "plan_report_and_data",
+    "plan_template",
+    "write_workbook",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Document date of templates (fixed, so the committed templates are reproducible).
+TEMPLATE_DATE: Final = dt.datetime(2024, 1, 1)
+#: The sheets of every workbook, in order (PREDICTIONS comes with the models).
+SHEET_ROLES: Final = tuple(r for r in ROLES if r != "PREDICTIONS")
+_EXCEL_EPOCH: Final = np.datetime64("1899-12-30", "ns")
+
+
+def _version() -> str:
+    from retention_xl import __version__
+
+    return str(__version__)
+
+
+def _titles(lang: str) -> dict[str, str]:
+    return {role: label(f"sheet.{role}", lang) for role in ROLES}
+
+
+def model_p_alive(
+    data_orders: Any, *, as_of: Any, margin: float, discount_rate: float
+) -> pd.Series | None:
+    """Per-customer P(alive) from :func:`retention_xl.core.models.predict_customers`.
+
+    Returns None (and logs it) when the models are not part of this installation; the
+    at-risk share then stays blank ("no data") in the workbook.
+    """
+    from retention_xl.core import models
+
+    predict = getattr(models, "predict_customers", None)
+    if predict is None:
+        logger.info("core.models.predict_customers is not available: at-risk share left blank")
+        return None
+    out = predict(data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate)
+    return pd.Series(out.customers["p_alive"], dtype="float64")
+
+
+def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
+    sheets: list[SheetPlan] = []
+    builders = {
+        "DASHBOARD": lambda: plan_dashboard(ctx),
+        "KPIS": lambda: plan_kpis(ctx),
+        "BENCHMARKS": lambda: plan_benchmarks(ctx),
+        "COHORTS": lambda: plan_cohorts(ctx),
+        "SEGMENTS": lambda: plan_segments(ctx),
+        "CUSTOMERS": lambda: plan_customers(ctx),
+        "PERIODS": lambda: plan_periods(ctx, "PERIODS"),
+        "MONTHLY": lambda: plan_periods(ctx, "MONTHLY"),
+        "MRR": lambda: plan_mrr(ctx),
+        "ORDERS": lambda: plan_raw(ctx, "ORDERS"),
+        "SUBSCRIPTIONS": lambda: plan_raw(ctx, "SUBSCRIPTIONS"),
+        "SURVEY": lambda: plan_raw(ctx, "SURVEY"),
+        "ABOUT": lambda: plan_about(ctx, list(SHEET_ROLES)),
+        "XLWINGS_CONF": lambda: plan_xlwings_conf(ctx),
+    }
+    # Names used by formulas must exist before the sheets that use them are written,
+    # but formulas only need the names at write time: plan every sheet, then order.
+    order = (
+        "ORDERS", "SUBSCRIPTIONS", "SURVEY", "CUSTOMERS", "PERIODS", "MONTHLY", "MRR",
+        "KPIS", "BENCHMARKS", "COHORTS", "SEGMENTS", "DASHBOARD", "ABOUT", "XLWINGS_CONF",
+    )  # fmt: skip
+    planned = {role: builders[role]() for role in order}
+    sheets = [planned[role] for role in SHEET_ROLES]
+    names = dict(ctx.names)
+    for sheet in sheets:
+        names[sheet_marker(sheet.role)] = "='" + sheet.title.replace("'", "''") + "'!$A$1"
+    missing = [n for n in INPUT_NAMES if n not in names]
+    if missing:  # pragma: no cover - a programming error
+        raise WorkbookError(f"inputs without a defined name: {missing}")
+    styles = make_styles(ctx.settings.currency, ctx.lang)
+    return WorkbookPlan(
+        sheets=sheets,
+        names=dict(sorted(names.items())),
+        styles=styles,
+        lang=ctx.lang,
+        properties={
+            "title": label("dashboard.title", ctx.lang),
+            "author": "retention_xl",
+            "company": "",
+            "comments": f"retention_xl {ctx.version}",
+            "created": created,
+        },
+    )
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise WorkbookError(f"lang must be one of {list(LANGS)}, got {lang!r}")
+    return lang
+
+
+def plan_template(
+    *, lang: str = "en", currency: str = "EUR", period: Literal["Y", "Q", "M"] = "Y"
+) -> WorkbookPlan:
+    """The plan of an empty template: raw tabs ready to paste into, formulas blank.
+
+    Parameters
+    ----------
+    lang
+        ``"en"`` or ``"it"``: the labels (formulas are the same).
+    currency
+        ISO code of the amounts (number formats only).
+    period
+        Calendar period of churn and retention once data arrive.
+    """
+    settings = Settings(period=period, currency=currency)
+    ctx = Context(
+        lang=_check_lang(lang),
+        settings=settings,
+        data=None,
+        titles=_titles(lang),
+        version=_version(),
+    )
+    make_styles(currency, lang)  # validates the currency early
+    return _assemble(ctx, TEMPLATE_DATE)
+
+
+def plan_report(*args: Any, **kwargs: Any) -> WorkbookPlan:
+    """The plan of a report workbook; see :func:`plan_report_and_data` for the arguments."""
+    return plan_report_and_data(*args, **kwargs)[0]
+
+
+def plan_report_and_data(
+    orders: pd.DataFrame | None = None,
+    subscriptions: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
+    *,
+    lang: str = "en",
+    currency: str = "EUR",
+    period: Literal["Y", "Q", "M"] = "Y",
+    input_period: dt.date | str | None = None,
+    window_days: int = 365,
+    cac: float | None = None,
+    gross_margin: float = 1.0,
+    discount_rate: float = 0.10,
+    targets: Mapping[str, float | None] | None = None,
+    market: str = "eu",
+    p_alive: pd.Series | None = None,
+    reports: Mapping[str, ImportReport] | None = None,
+    no_raw: bool = False,
+    row_limit: int = MAX_DATA_ROWS,
+) -> tuple[WorkbookPlan, ReportData]:
+    """The plan of a report workbook built from canonical frames (any may be None), with
+    the core's results it shows (``data.report`` is the headline KPI report).
+
+    Parameters
+    ----------
+    orders, subscriptions, survey
+        Canonical frames (:mod:`retention_xl.core.schema`), e.g. from
+        :func:`retention_xl.io.load_inputs` or :func:`retention_xl.datasets.load_sample`.
+    lang, currency, period
+        As in :func:`plan_template`.
+    input_period
+        First day of the period the KPIs sheet shows (default: the last complete one).
+    window_days, cac, gross_margin, discount_rate, targets
+        The KPIs sheet's inputs (``targets`` maps ``Target_*`` names to values; refresh
+        passes the user's current inputs here so they keep their values).
+    market
+        Benchmark market: ``"eu"``, ``"us"`` or ``"uk"``.
+    p_alive
+        Per-customer probability of being alive (index: customer id), for the at-risk
+        share; None leaves it blank.
+    reports
+        Import reports of the files (provenance on the About sheet).
+    no_raw
+        Leave the raw tabs empty (for exports larger than a sheet); the KPIs that read
+        them are then written as values.
+    row_limit
+        Most data rows a sheet may take (1,048,575); more raises
+        :class:`~retention_xl.errors.WorkbookError` pointing to ``no_raw``.
+
+    Raises
+    ------
+    WorkbookError
+        Too many rows for a sheet, or an unknown language.
+    InputError
+        Invalid frames or settings (from the core).
+    """
+    if orders is None and subscriptions is None and survey is None:
+        raise WorkbookError("give at least one of orders, subscriptions or survey")
+    merged_targets = {**DEFAULT_TARGETS, **dict(targets or {})}
+    unknown = sorted(set(merged_targets) - set(DEFAULT_TARGETS))
+    if unknown:
+        raise WorkbookError(f"unknown target(s) {unknown}; use {sorted(DEFAULT_TARGETS)}")
+    settings = Settings(
+        period=period,
+        input_period=None if input_period is None else pd.Timestamp(input_period).date(),
+        window_days=window_days,
+        cac=cac,
+        gross_margin=gross_margin,
+        discount_rate=discount_rate,
+        targets=merged_targets,
+        market=market,
+        no_raw=no_raw,
+        row_limit=row_limit,
+        currency=currency,
+    )
+    make_styles(currency, lang)
+    _check_lang(lang)
+    if not no_raw:  # refuse early, before the core runs on a frame that cannot be written
+        for kind, frame in (
+            ("orders", orders),
+            ("subscriptions", subscriptions),
+            ("survey", survey),
+        ):
+            if frame is not None and len(frame) > row_limit:
+                raise WorkbookError(
+                    f"{kind} has {len(frame):,} rows, more than a sheet holds ({row_limit:,} "
+                    f"data rows); build with --no-raw (no_raw=True) to leave the raw data tabs "
+                    f"out and keep the derived tabs and KPIs"
+                )
+    data: ReportData = compute_report_data(
+        orders, subscriptions, survey, settings, p_alive=p_alive, reports=reports
+    )
+    ctx = Context(lang=lang, settings=settings, data=data, titles=_titles(lang), version=_version())
+    created = TEMPLATE_DATE
+    if data.as_of is not None:
+        created = dt.datetime.combine(data.as_of.date(), dt.time())
+    elif data.sub_kpis is not None:
+        created = dt.datetime.combine(pd.Timestamp(data.sub_kpis["month"]).date(), dt.time())
+    return _assemble(ctx, created), data
+
+
+# ------------------------------------------------------------------------ writing
+
+
+def _xl_format(style: Style) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if style.num_format:
+        out["num_format"] = style.num_format
+    if style.bold:
+        out["bold"] = True
+    if style.italic:
+        out["italic"] = True
+    if style.font_color:
+        out["font_color"] = style.font_color
+    if style.bg_color:
+        out["bg_color"] = style.bg_color
+        out["pattern"] = 1
+    if style.border:
+        out["border"] = 1
+    if style.align:
+        out["align"] = style.align
+    if style.wrap:
+        out["text_wrap"] = True
+    if style.font_size:
+        out["font_size"] = style.font_size
+    if not style.locked:
+        out["locked"] = False
+    out["valign"] = "top"
+    return out
+
+
+class _Formats:
+    def __init__(self, workbook: Any, styles: Mapping[str, Style]) -> None:
+        self._wb = workbook
+        self._styles = styles
+        self._cache: dict[str, Any] = {}
+
+    def __call__(self, key: str | None) -> Any:
+        if key is None:
+            return None
+        if key not in self._cache:
+            if key not in self._styles:
+                raise WorkbookError(f"unknown style {key!r}")
+            self._cache[key] = self._wb.add_format(_xl_format(self._styles[key]))
+        return self._cache[key]
+
+
+def _serials(values: pd.Series) -> np.ndarray:
+    """Excel serial numbers of a date column (NaN for NaT)."""
+    stamps = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[ns]")
+    out = (stamps - _EXCEL_EPOCH) / np.timedelta64(1, "D")
+    return np.asarray(out, dtype="float64")
+
+
+def _write_table(ws: Any, table: Table, fmt: _Formats) -> None:
+    r0, c0 = table.first_row, table.first_col
+    header = fmt(table.header_style)
+    for j, spec in enumerate(table.columns):
+        ws.write_string(r0, c0 + j, spec.header, header)
+    frame = table.frame
+    for j, spec in enumerate(table.columns):
+        col = c0 + j
+        style = fmt(spec.style if spec.style else ("date" if spec.kind == "date" else None))
+        series = frame[spec.key] if spec.key in frame.columns else pd.Series([], dtype=float)
+        if spec.kind == "text":
+            for i, value in enumerate(series.tolist()):
+                if (
+                    value is None
+                    or value is pd.NA
+                    or (isinstance(value, float) and math.isnan(value))
+                ):
+                    continue
+                ws.write_string(r0 + 1 + i, col, str(value)[:32767], style)
+        elif spec.kind == "date":
+            for i, value in enumerate(_serials(series).tolist()):
+                if not math.isnan(value):
+                    ws.write_number(r0 + 1 + i, col, value, style)
+        elif spec.kind == "bool":
+            for i, value in enumerate(series.tolist()):
+                if isinstance(value, (bool, np.bool_)):
+                    ws.write_boolean(r0 + 1 + i, col, bool(value), style)
+        else:
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+            for i, value in enumerate(numbers.tolist()):
+                if not math.isnan(value):
+                    ws.write_number(r0 + 1 + i, col, value, style)
+
+
+def _write_cell(ws: Any, row: int, col: int, cell: Any, fmt: _Formats) -> None:
+    style = fmt(cell.style)
+    value = cell.value
+    if cell.formula is not None:
+        cached: Any = value
+        if cached is None or (isinstance(cached, float) and math.isnan(cached)):
+            cached = ""
+        elif isinstance(cached, (dt.datetime, dt.date)):
+            cached = float(
+                (pd.Timestamp(cached) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+            )
+        ws.write_formula(row, col, cell.formula, style, cached)
+    elif value is None or (isinstance(value, float) and math.isnan(value)):
+        if style is not None:
+            ws.write_blank(row, col, None, style)
+    elif isinstance(value, str):
+        ws.write_string(row, col, value[:32767], style)
+    elif isinstance(value, (bool, np.bool_)):
+        ws.write_boolean(row, col, bool(value), style)
+    elif isinstance(value, (dt.datetime, dt.date)):
+        stamp = pd.Timestamp(value)
+        ws.write_number(
+            row, col, float((stamp - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)), style
+        )
+    else:
+        ws.write_number(row, col, float(value), style)
+
+
+def _cf_options(rule: Mapping[str, Any], workbook: Any) -> dict[str, Any]:
+    options = {k: v for k, v in rule.items() if k != "range"}
+    if "format" in options:
+        options["format"] = workbook.add_format(dict(options["format"]))
+    return options
+
+
+def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
+    """Write ``plan`` to an ``.xlsx`` file at ``path`` (replaced if it exists).
+
+    Every ``str`` value is written as a text cell (never a formula); formula cells carry
+    their cached values; the file asks Excel to recalculate on load.
+    """
+    import xlsxwriter
+
+    out = Path(path)
+    workbook = xlsxwriter.Workbook(
+        str(out),
+        {
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "max_url_length": 2079,
+        },
+    )
+    props = dict(plan.properties)
+    workbook.set_properties(props)
+    workbook.set_custom_property("retention_xl_lang", plan.lang)
+    fmt = _Formats(workbook, plan.styles)
+    for sheet in plan.sheets:
+        ws = workbook.add_worksheet(sheet.title)
+        for col, width in sorted(sheet.col_widths.items()):
+            ws.set_column(col, col, width)
+        for table in sheet.tables:
+            _write_table(ws, table, fmt)
+        for (row, col), cell in sorted(sheet.cells.items()):
+            _write_cell(ws, row, col, cell, fmt)
+        if sheet.freeze:
+            ws.freeze_panes(*sheet.freeze)
+        if sheet.autofilter:
+            ws.autofilter(*sheet.autofilter)
+        for rule in sheet.validations:
+            options = {k: v for k, v in rule.items() if k not in ("row", "col")}
+            ws.data_validation(rule["row"], rule["col"], rule["row"], rule["col"], options)
+        for rule in sheet.conditional_formats:
+            ws.conditional_format(rule["range"], _cf_options(rule, workbook))
+        for (row, col), text in sorted(sheet.comments.items()):
+            ws.write_comment(row, col, text)
+        for spec in sheet.charts:
+            add_chart(workbook, ws, sheet.title, spec)
+        if sheet.tab_color:
+            ws.set_tab_color(sheet.tab_color)
+        if sheet.print_setup:
+            _print_setup(ws, sheet.print_setup)
+        if sheet.hidden:
+            ws.hide()
+    for name, ref in plan.names.items():
+        workbook.define_name(name, ref)
+    try:
+        workbook.close()
+    except OSError as exc:
+        raise WorkbookError(f"cannot write {out}: {exc}") from exc
+    return out
+
+
+def _print_setup(ws: Any, setup: Mapping[str, Any]) -> None:
+    if setup.get("landscape"):
+        ws.set_landscape()
+    if setup.get("paper"):
+        ws.set_paper(setup["paper"])
+    if "fit_width" in setup:
+        ws.fit_to_pages(setup["fit_width"], setup.get("fit_height", 0))
+    if setup.get("print_area"):
+        ws.print_area(*setup["print_area"])
+    if setup.get("center_horizontally"):
+        ws.center_horizontally()
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)

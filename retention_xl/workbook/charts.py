@@ -1,0 +1,91 @@
+"""Native Excel charts from the chart specs of a plan (rendered by XlsxWriter).
+
+A chart spec is a plain dict that the sheet modules make (see
+:mod:`retention_xl.workbook.sheets.dashboard`):
+
+``key``
+    a stable identifier (tests look charts up by it);
+``type`` / ``subtype``
+    XlsxWriter's chart type (``line``, ``column``, ``bar``, ``doughnut``) and subtype
+    (``stacked``);
+``series``
+    each with ``name`` (a (row, col) cell), ``values`` and ``categories`` (zero-based
+    (first_row, first_col, last_row, last_col) blocks on the chart's own sheet), and
+    optionally ``marker``, ``points`` (colours) and ``y2_axis``;
+``line_series``
+    series drawn as a line over the columns (combined chart);
+``title``, ``x_title``, ``y_title``, ``y2_title``, ``y_format``, ``anchor``
+    the rest.
+
+Every range has a fixed size, so a refreshed workbook keeps its charts untouched.
+LibreOffice renders all of these chart kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["add_chart"]
+
+_SIZE = {"x_scale": 1.45, "y_scale": 1.1}
+
+
+def _xl_series(sheet_title: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    r0, c0, r1, c1 = spec["values"]
+    out: dict[str, Any] = {
+        "values": [sheet_title, r0, c0, r1, c1],
+        "categories": [sheet_title, *spec["categories"]],
+    }
+    if "name" in spec:
+        row, col = spec["name"]
+        out["name"] = [sheet_title, row, col]
+    if spec.get("marker"):
+        out["marker"] = {"type": "circle", "size": 4}
+    if spec.get("points"):
+        out["points"] = [{"fill": {"color": c}} for c in spec["points"]]
+    if spec.get("y2_axis"):
+        out["y2_axis"] = True
+    return out
+
+
+def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str, Any]) -> Any:
+    """Create the chart of ``spec`` with XlsxWriter and insert it on ``worksheet``."""
+    options: dict[str, Any] = {"type": spec["type"]}
+    if spec.get("subtype"):
+        options["subtype"] = spec["subtype"]
+    chart = workbook.add_chart(options)
+    for series in spec["series"]:
+        chart.add_series(_xl_series(sheet_title, series))
+    if spec.get("line_series"):
+        line = workbook.add_chart({"type": "line"})
+        for series in spec["line_series"]:
+            line.add_series(_xl_series(sheet_title, series))
+        if spec.get("y2_title"):
+            line.set_y2_axis({"name": spec["y2_title"]})
+        chart.combine(line)
+    chart.set_title({"name": spec["title"], "name_font": {"size": 12}})
+    if spec["type"] == "bar":  # horizontal bars: the value axis is x
+        x_axis: dict[str, Any] = {}
+        if spec.get("x_title"):
+            x_axis["name"] = spec["x_title"]
+        if spec.get("y_format"):
+            x_axis["num_format"] = spec["y_format"]
+        chart.set_x_axis(x_axis)
+        chart.set_legend({"position": "bottom"})
+    elif spec["type"] != "doughnut":
+        if spec.get("x_title"):
+            chart.set_x_axis({"name": spec["x_title"]})
+        y_axis: dict[str, Any] = {}
+        if spec.get("y_title"):
+            y_axis["name"] = spec["y_title"]
+        if spec.get("y_format"):
+            y_axis["num_format"] = spec["y_format"]
+        if y_axis:
+            chart.set_y_axis(y_axis)
+        chart.set_legend({"position": "bottom"})
+    else:
+        chart.set_legend({"position": "right"})
+    row, col = spec["anchor"]
+    worksheet.insert_chart(row, col, chart, _SIZE)
+    return chart

@@ -1,0 +1,304 @@
+"""Everything the workbook shows, computed once by the core: :func:`compute_report_data`.
+
+The sheets never compute a number themselves: they lay out what this module got from
+:mod:`retention_xl.core` (KPI report, customer summary, RFM and segments, period tables,
+cohorts, MRR movements, survey summary, benchmarks) and write formulas whose cached
+values are these numbers.
+
+The analysis date (``as_of``) of a report is the last date in its Orders tab (any row,
+cancelled or refunded included), so the KPIs sheet can recompute it with
+``MAX(Orders_order_date)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core.cohorts import cohort_matrix
+from retention_xl.core.customers import customer_summary, rfm_table, segment_summary
+from retention_xl.core.periods import period_table
+from retention_xl.core.report import KpiReport, kpi_report
+from retention_xl.core.schema import (
+    PreparedOrders,
+    prepare_orders,
+    validate_orders,
+    validate_subscriptions,
+    validate_survey,
+)
+from retention_xl.errors import InputError, OutOfRangeError
+from retention_xl.io.report import ImportReport
+
+__all__ = [
+    "COHORT_ROWS",
+    "MAX_OFFSET",
+    "PERIOD_YEARS",
+    "ReportData",
+    "Settings",
+    "compute_report_data",
+    "period_kpis",
+]
+
+#: Length of a period in years, for the CLV of :func:`~retention_xl.core.report.kpi_report`.
+PERIOD_YEARS: Final = {"Y": 1.0, "Q": 0.25, "M": 1.0 / 12.0}
+#: Cohorts (latest) and offsets the Cohorts sheet shows: fixed blocks.
+COHORT_ROWS: Final = 60
+MAX_OFFSET: Final = 60
+
+DEFAULT_TARGETS: Final = {
+    "Target_RepeatRate": 0.30,
+    "Target_ClvCac": 4.0,
+    "Target_AtRiskShare": 0.18,
+    "Target_Churn": None,
+    "Target_NPS": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The user's choices: the KPIs sheet's inputs and the build options.
+
+    ``period`` is the calendar period of churn and retention (``"Y"``, ``"Q"``,
+    ``"M"``); ``input_period`` the first day of the period the KPIs sheet shows (default:
+    the last complete one, as :func:`~retention_xl.core.report.kpi_report`). ``targets``
+    maps the ``Target_*`` input names to values (None: no target). ``no_raw`` leaves the
+    raw tabs empty (for exports larger than a sheet). ``row_limit`` is the most data
+    rows one sheet may take (a sheet's limit; smaller in tests).
+    """
+
+    period: Literal["Y", "Q", "M"] = "Y"
+    input_period: dt.date | None = None
+    window_days: int = 365
+    cac: float | None = None
+    gross_margin: float = 1.0
+    discount_rate: float = 0.10
+    targets: Mapping[str, float | None] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    market: str = "eu"
+    no_raw: bool = False
+    row_limit: int = 1_048_575
+    currency: str = "EUR"
+
+    def target(self, name: str) -> float | None:
+        """The value of one ``Target_*`` input (None when unset)."""
+        merged = {**DEFAULT_TARGETS, **dict(self.targets)}
+        value = merged.get(name)
+        return None if value is None else float(value)
+
+
+@dataclass(slots=True)
+class ReportData:
+    """The core's results for one report (None / empty where an input is missing)."""
+
+    settings: Settings
+    orders: pd.DataFrame | None = None  #: the Orders tab: deduplicated, normalised
+    prepared: PreparedOrders | None = None
+    as_of: pd.Timestamp | None = None
+    report: KpiReport | None = None
+    summary: pd.DataFrame | None = None
+    rfm: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    periods: pd.DataFrame | None = None
+    monthly: pd.DataFrame | None = None
+    cohort_customers: pd.DataFrame | None = None
+    cohort_revenue: pd.DataFrame | None = None
+    cohort_sizes: pd.Series | None = None
+    subscriptions: pd.DataFrame | None = None
+    movements: pd.DataFrame | None = None
+    sub_kpis: Mapping[str, Any] | None = None
+    survey: pd.DataFrame | None = None
+    survey_overall: pd.Series | None = None
+    p_alive: pd.Series | None = None
+    reports: dict[str, ImportReport] = field(default_factory=dict)
+    chosen_period: pd.Timestamp | None = None
+
+    def kpi(self, key: str) -> float:
+        """A headline KPI of the report (NaN when not computed)."""
+        return math.nan if self.report is None else self.report.value(key)
+
+
+def normalised_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """The Orders tab: validated orders without repeated order ids, normalised.
+
+    Every column of the canonical schema is present (``refunded`` 0, ``status``
+    ``paid``, ``currency`` blank when the export has none). ``status`` is normalised so
+    that a row counts as a purchase exactly when its status is ``paid`` and its amount
+    is positive: a paid row whose refunds reach its amount becomes ``refunded`` (the
+    core already treats it so). Rows are sorted by date, then order id.
+    """
+    df = validate_orders(orders)
+    df = df[~df["order_id"].duplicated(keep="first").to_numpy()]
+    n = len(df)
+    amount = df["amount"].to_numpy(dtype="float64")
+    refunded = (
+        df["refunded"].to_numpy(dtype="float64")
+        if "refunded" in df.columns
+        else np.zeros(n, dtype="float64")
+    )
+    status = (
+        np.array(df["status"].astype(object).to_numpy(), dtype=object)
+        if "status" in df.columns
+        else np.full(n, "paid", dtype=object)
+    )
+    status[(status == "paid") & (amount > 0) & (amount - refunded <= 0)] = "refunded"
+    out = pd.DataFrame(
+        {
+            "customer_id": df["customer_id"].to_numpy(dtype=object),
+            "order_id": df["order_id"].to_numpy(dtype=object),
+            "order_date": df["order_date"].to_numpy(),
+            "amount": amount,
+            "refunded": refunded,
+            "status": status,
+            "currency": (
+                df["currency"].astype(object).to_numpy()
+                if "currency" in df.columns
+                else np.full(n, None, dtype=object)
+            ),
+        }
+    )
+    out = out.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+    return out
+
+
+def period_kpis(
+    row: Mapping[str, float], freq: str, gross_margin: float, cac: float | None
+) -> dict[str, float]:
+    """The period KPIs of one row of the period table, as :func:`kpi_report` computes them.
+
+    ``lifespan = 1 / (1 - (1 - churn) ** (1 / years))`` (years), ``clv = aov x (orders /
+    buyers) / years x lifespan x gross_margin``, ``clv_cac = clv / cac``; NaN where
+    undefined. For the headline period this equals ``kpi_report`` (a test checks it).
+    """
+    years = PERIOD_YEARS[freq]
+    churn = float(row["churn"])
+    out = {
+        "start_customers": float(row["start_customers"]),
+        "new_customers": float(row["new"]),
+        "lost_customers": float(row["lost"]),
+        "churn": churn,
+        "crr": float(row["crr"]),
+    }
+    lifespan = math.nan
+    if not math.isnan(churn):
+        annual = 1.0 - (1.0 - churn) ** (1.0 / years)
+        if annual > 0:
+            lifespan = 1.0 / annual
+    out["lifespan"] = lifespan
+    orders, buyers = float(row["orders"]), float(row["buyers"])
+    if math.isnan(lifespan) or orders == 0 or buyers == 0:
+        out["clv"] = math.nan
+    else:
+        out["clv"] = float(row["aov"]) * ((orders / buyers) / years) * lifespan * gross_margin
+    if cac is None or cac <= 0 or math.isnan(out["clv"]):
+        out["clv_cac"] = math.nan
+    else:
+        out["clv_cac"] = out["clv"] / cac
+    return out
+
+
+def _check_settings(s: Settings) -> None:
+    if s.period not in PERIOD_YEARS:
+        raise InputError(f"period must be 'Y', 'Q' or 'M', got {s.period!r}", argument="period")
+    if s.cac is not None and not s.cac > 0:
+        raise OutOfRangeError(f"cac must be positive, got {s.cac!r}", argument="cac")
+    if not 0 < s.gross_margin <= 1:
+        raise OutOfRangeError(
+            f"gross_margin is a fraction in (0, 1], got {s.gross_margin!r}",
+            argument="gross_margin",
+        )
+    if not 0 <= s.discount_rate < 1:
+        raise OutOfRangeError(
+            f"discount_rate is a fraction in [0, 1), got {s.discount_rate!r}",
+            argument="discount_rate",
+        )
+
+
+def compute_report_data(
+    orders: pd.DataFrame | None,
+    subscriptions: pd.DataFrame | None,
+    survey: pd.DataFrame | None,
+    settings: Settings,
+    *,
+    p_alive: pd.Series | None = None,
+    reports: Mapping[str, ImportReport] | None = None,
+) -> ReportData:
+    """Run the core on the frames (any may be None) for the workbook's sheets."""
+    _check_settings(settings)
+    data = ReportData(settings=settings, reports=dict(reports or {}))
+    if orders is not None:
+        tab = normalised_orders(orders)
+        data.orders = tab
+        prepared = prepare_orders(tab)
+        if prepared.stats.orders == 0:
+            raise InputError("orders has no valid purchase (all cancelled or refunded?)")
+        data.prepared = prepared
+        as_of = pd.Timestamp(tab["order_date"].max()).normalize()
+        data.as_of = as_of
+        data.summary = customer_summary(prepared, as_of=as_of)
+        data.rfm = rfm_table(prepared, as_of=as_of)
+        data.segments = segment_summary(data.rfm)
+        data.periods = period_table(
+            prepared, freq=settings.period, window_days=settings.window_days, as_of=as_of
+        )
+        data.monthly = period_table(
+            prepared, freq="M", window_days=settings.window_days, as_of=as_of
+        )
+        counts = cohort_matrix(prepared, measure="customers", period="M", as_of=as_of)
+        revenue = cohort_matrix(prepared, measure="revenue", period="M", as_of=as_of)
+        from retention_xl.core.cohorts import cohort_counts
+
+        sizes = cohort_counts(prepared, measure="customers", period="M", as_of=as_of)["size"]
+        data.cohort_customers = counts.iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
+        data.cohort_revenue = revenue.iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
+        data.cohort_sizes = sizes.iloc[-COHORT_ROWS:]
+        if p_alive is not None:
+            aligned = pd.Series(p_alive, dtype="float64").reindex(data.summary.index)
+            data.p_alive = aligned
+    if subscriptions is not None:
+        from retention_xl.core.subscriptions import subscription_kpis, subscription_movements
+
+        subs = validate_subscriptions(subscriptions)
+        data.subscriptions = subs
+        data.movements = subscription_movements(subs)
+        data.sub_kpis = dict(subscription_kpis(subs, gross_margin=settings.gross_margin))
+    if survey is not None:
+        from retention_xl.core.survey import survey_summary
+
+        answers = validate_survey(survey)
+        data.survey = answers.sort_values("answered_at", kind="stable").reset_index(drop=True)
+        data.survey_overall = survey_summary(answers, freq=None).iloc[0]
+    if orders is None and subscriptions is None and survey is None:
+        return data
+    p_values = None
+    if data.p_alive is not None:
+        p_values = data.p_alive.dropna().to_numpy(dtype="float64")
+    data.report = kpi_report(
+        data.prepared,
+        data.subscriptions,
+        data.survey,
+        period=settings.period,
+        as_of=data.as_of,
+        window_days=settings.window_days,
+        cac=settings.cac,
+        gross_margin=settings.gross_margin,
+        p_alive=p_values,
+        market=settings.market,
+    )
+    if data.periods is not None and len(data.periods):
+        chosen = data.report.period_start
+        if settings.input_period is not None:
+            wanted = pd.Timestamp(settings.input_period).normalize()
+            if wanted not in data.periods.index:
+                known = ", ".join(str(p.date()) for p in data.periods.index)
+                raise InputError(
+                    f"period {wanted.date()} is not a period of the data (first days: {known})",
+                    argument="period",
+                )
+            chosen = wanted
+        data.chosen_period = chosen
+    return data

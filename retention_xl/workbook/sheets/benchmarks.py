@@ -1,0 +1,208 @@
+"""The Benchmarks sheet: each KPI against the article benchmarks and the user's targets.
+
+One row per benchmarked KPI (``repeat_rate``, ``clv_cac``, ``at_risk_share`` of
+:mod:`retention_xl.core.benchmarks`, thresholds of the chosen market) and per KPI with
+only a user target (churn, NPS). Formulas compute the level (1 below .. 4 excellent,
+as :func:`~retention_xl.core.benchmarks.rate_kpi`), the rating text (looked up in the
+localised level labels, so the formula is the same in every language), the gap to the
+user's target (:func:`~retention_xl.core.benchmarks.gap_to_target`) and the progress
+toward it (``value / target`` capped to 0..1, ``target / value`` when lower is
+better). Traffic-light conditional formats colour the rating by level; data bars show
+the progress.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from retention_xl.core.benchmarks import (
+    ACQUISITION_VS_RETENTION_COST,
+    BENCHMARKS,
+    LEVELS,
+    benchmark_table,
+    rate_kpi,
+)
+from retention_xl.core.report import KPI_UNITS
+from retention_xl.workbook.formulas import block_range, cell, col_letter
+from retention_xl.workbook.plan import SheetPlan
+from retention_xl.workbook.sheets.base import Context, blank, cached
+from retention_xl.workbook.sheets.kpis import UNIT_STYLES, kpi_values
+from retention_xl.workbook.styles import BAD, BEST, FAIR, GOOD
+
+__all__ = ["BENCH_ROWS", "COLUMNS", "plan_benchmarks", "progress"]
+
+HEADER: Final = 3
+#: KPI key -> (row, target input, direction, rated)
+BENCH_ROWS: Final = {
+    "repeat_rate": (4, "Target_RepeatRate", "higher", True),
+    "clv_cac": (5, "Target_ClvCac", "higher", True),
+    "at_risk_share": (6, "Target_AtRiskShare", "lower", True),
+    "churn": (7, "Target_Churn", "lower", False),
+    "nps": (8, "Target_NPS", "higher", False),
+}
+FACT_ROW: Final = 10
+LEVELS_ROW: Final = 13  # header; labels below .. excellent on the next four rows
+MET_ROW: Final = 19  # "target met", then "not yet"
+COLUMNS: Final = (
+    "col.kpi",
+    "col.your_value",
+    "level.average",
+    "level.healthy",
+    "level.excellent_target",
+    "col.rating",
+    "col.your_target",
+    "col.gap",
+    "col.progress",
+    "col.target_status",
+    "col.level",
+    "col.source",
+    "col.article_note",
+)
+V, AVG, HEALTHY, EXC, RATING, TARGET, GAP, PROGRESS, STATUS, LEVEL, SOURCE, NOTE = range(12)
+
+
+def progress(value: float, target: float | None, direction: str) -> float:
+    """Progress toward ``target``: ``value / target`` (``target / value`` when lower is
+    better), clipped to 0..1; NaN when undefined.
+
+    >>> progress(0.15, 0.30, "higher"), progress(0.36, 0.18, "lower")
+    (0.5, 0.5)
+    """
+    if blank(value) or target is None:
+        return math.nan
+    if direction == "higher":
+        return math.nan if target <= 0 else min(1.0, max(0.0, value / target))
+    return 1.0 if value <= 0 else min(1.0, max(0.0, target / value))
+
+
+def _level_formula(r: str, direction: str) -> str:
+    v, a, h, e = (cell(int(r) - 1, c, absolute=False) for c in (V, AVG, HEALTHY, EXC))
+    op = ">=" if direction == "higher" else "<="
+    return f'=IF({v}="","",IF({v}{op}{e},4,IF({v}{op}{h},3,IF({v}{op}{a},2,1))))'
+
+
+def plan_benchmarks(ctx: Context) -> SheetPlan:
+    sheet = SheetPlan(role="BENCHMARKS", title=ctx.titles["BENCHMARKS"])
+    widths = [34, 12, 10, 10, 14, 12, 12, 12, 12, 14, 7, 9, 70]
+    sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
+    market = ctx.settings.market
+    table = benchmark_table(market=market)
+    sheet.put(0, 0, ctx.t("bench.title"), style="title")
+    sheet.put(1, 0, ctx.t("bench.note").format(market=market.upper()), style="note")
+    for col, key in enumerate(COLUMNS):
+        sheet.put(HEADER, col, ctx.t(key), style="header")
+    values = kpi_values(ctx)
+
+    lv = {name: LEVELS_ROW + 1 + i for i, name in enumerate(LEVELS)}
+    labels_range = block_range(lv["below"], 0, lv["excellent"], 0)
+    met, not_met = cell(MET_ROW, 0), cell(MET_ROW + 1, 0)
+    for key, (row, target_name, direction, rated) in BENCH_ROWS.items():
+        style = UNIT_STYLES[KPI_UNITS[key]]
+        ref = {c: cell(row, c, absolute=False) for c in range(NOTE + 1)}
+        value = values[key]
+        target = ctx.settings.target(target_name)
+        sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
+        sheet.put(row, V, cached(value), formula=f"=KPI_{key}", style=style)
+        level: float = math.nan
+        if rated:
+            bench = BENCHMARKS[key]
+            for col, lev in ((AVG, "average"), (HEALTHY, "healthy"), (EXC, "excellent")):
+                sheet.put(row, col, float(table.loc[key, lev]), style=style)
+            if not blank(value):
+                level = float(LEVELS.index(rate_kpi(key, value, market=market)) + 1)
+            sheet.put(row, LEVEL, cached(level), formula=_level_formula(str(row + 1), direction))
+            rating = "" if math.isnan(level) else ctx.t(f"level.{LEVELS[int(level) - 1]}")
+            sheet.put(
+                row,
+                RATING,
+                rating,
+                formula=f'=IF({ref[LEVEL]}="","",INDEX({labels_range},{ref[LEVEL]}))',
+            )
+            sheet.put(row, SOURCE, bench.source, style="text")
+            sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
+        sheet.put(
+            row,
+            TARGET,
+            cached(target),
+            formula=f'=IF({target_name}="","",{target_name})',
+            style=style,
+        )
+        gap = math.nan
+        if not blank(value) and target is not None:
+            gap = target - value if direction == "higher" else value - target
+        v, t = ref[V], ref[TARGET]
+        diff = f"{t}-{v}" if direction == "higher" else f"{v}-{t}"
+        sheet.put(row, GAP, cached(gap), formula=f'=IF(OR({v}="",{t}=""),"",{diff})', style=style)
+        if direction == "higher":
+            prog = f'IF({t}<=0,"",MIN(1,MAX(0,{v}/{t})))'
+        else:
+            prog = f"IF({v}<=0,1,MIN(1,MAX(0,{t}/{v})))"
+        sheet.put(
+            row,
+            PROGRESS,
+            cached(progress(value, target, direction)),
+            formula=f'=IF(OR({v}="",{t}=""),"",{prog})',
+            style="percent",
+        )
+        status = ""
+        if not math.isnan(gap):
+            status = ctx.t("target.met") if gap <= 0 else ctx.t("target.not_met")
+        sheet.put(
+            row,
+            STATUS,
+            status,
+            formula=f'=IF({ref[GAP]}="","",IF({ref[GAP]}<=0,{met},{not_met}))',
+        )
+        if not rated:
+            tl = math.nan if math.isnan(gap) else (4.0 if gap <= 0 else 1.0)
+            sheet.put(
+                row,
+                LEVEL,
+                cached(tl),
+                formula=f'=IF({ref[GAP]}="","",IF({ref[GAP]}<=0,4,1))',
+            )
+            sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
+        ctx.define(f"RXL_Progress_{key}", "BENCHMARKS", cell(row, PROGRESS))
+        ctx.define(f"RXL_Level_{key}", "BENCHMARKS", cell(row, LEVEL))
+    # information row: acquisition vs retention cost
+    fact = ACQUISITION_VS_RETENTION_COST
+    sheet.put(FACT_ROW, 0, ctx.t("bench.fact.label"), style="label")
+    sheet.put(FACT_ROW, V, fact.value, style="number")
+    sheet.put(FACT_ROW, SOURCE, fact.source, style="text")
+    sheet.put(FACT_ROW, NOTE, ctx.t("bench.fact.note"), style="note")
+    # localised level labels the rating formulas look up
+    sheet.put(LEVELS_ROW, 0, ctx.t("bench.levels"), style="header")
+    for name, row in lv.items():
+        sheet.put(row, 0, ctx.t(f"level.{name}"))
+    sheet.put(MET_ROW, 0, ctx.t("target.met"))
+    sheet.put(MET_ROW + 1, 0, ctx.t("target.not_met"))
+    # traffic lights and progress bars over fixed ranges
+    first, last = min(r for r, *_ in BENCH_ROWS.values()), max(r for r, *_ in BENCH_ROWS.values())
+    level_ref = f"${col_letter(LEVEL)}{first + 1}"
+    for target_col in (RATING, STATUS):
+        rng = block_range(first, target_col, last, target_col)
+        for lev, colour in ((4, BEST), (3, GOOD), (2, FAIR), (1, BAD)):
+            sheet.conditional_formats.append(
+                {
+                    "range": rng,
+                    "type": "formula",
+                    "criteria": f"={level_ref}={lev}",
+                    "format": {"bg_color": colour},
+                }
+            )
+    sheet.conditional_formats.append(
+        {
+            "range": block_range(first, PROGRESS, last, PROGRESS),
+            "type": "data_bar",
+            "min_type": "num",
+            "min_value": 0,
+            "max_type": "num",
+            "max_value": 1,
+            "bar_color": "#5B9BD5",
+            "bar_solid": True,
+        }
+    )
+    sheet.freeze = (HEADER + 1, 1)
+    sheet.tab_color = "#ED7D31"
+    return sheet

@@ -1,0 +1,228 @@
+"""The derived tabs: Customers, Periods, Monthly and MRR movements.
+
+Values computed by the core at build (or refresh) time, not formulas: row 1 says when
+and from what, row 2 is the header, data start on row 3. Each column has a defined name
+(``Customers_orders``, ``Periods_churn``, ...) that the KPIs sheet looks up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core.customers import SEGMENT_ACTIONS
+from retention_xl.workbook.formulas import block_range, cell
+from retention_xl.workbook.plan import MAX_ROWS, SheetPlan
+from retention_xl.workbook.sheets.base import Context, cached, column_table
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "DATA_ROW",
+    "MRR_COLUMNS",
+    "PERIOD_COLUMNS",
+    "derived_note",
+    "plan_customers",
+    "plan_mrr",
+    "plan_periods",
+]
+
+HEADER_ROW: Final = 1
+DATA_ROW: Final = 2
+
+CUSTOMER_COLUMNS: Final = (
+    ("customer_id", "col.customer_id", "text", None, 14.0),
+    ("first_order", "col.first_order", "date", "date", 12.0),
+    ("last_order", "col.last_order", "date", "date", 12.0),
+    ("orders", "col.orders", "number", "count", 9.0),
+    ("purchase_days", "col.purchase_days", "number", "count", 10.0),
+    ("revenue", "col.revenue", "number", "currency", 12.0),
+    ("aov", "col.aov", "number", "currency", 12.0),
+    ("frequency", "col.frequency", "number", "count", 10.0),
+    ("recency_days", "col.recency_days", "number", "count", 10.0),
+    ("age_days", "col.age_days", "number", "count", 10.0),
+    ("days_since_last", "col.days_since_last", "number", "count", 10.0),
+    ("R", "col.R", "number", "count", 5.0),
+    ("F", "col.F", "number", "count", 5.0),
+    ("M", "col.M", "number", "count", 5.0),
+    ("segment", "col.segment", "text", None, 14.0),
+    ("action", "col.action", "text", None, 22.0),
+    ("p_alive", "col.p_alive", "number", "percent", 10.0),
+)
+PERIOD_COLUMNS: Final = (
+    ("period", "col.period", "date", "date", 12.0),
+    ("label", "col.label", "text", None, 10.0),
+    ("start_customers", "col.start_customers", "number", "count", 11.0),
+    ("end_customers", "col.end_customers", "number", "count", 11.0),
+    ("new", "col.new", "number", "count", 9.0),
+    ("lost", "col.lost", "number", "count", 9.0),
+    ("retained", "col.retained", "number", "count", 9.0),
+    ("reactivated", "col.reactivated", "number", "count", 11.0),
+    ("orders", "col.orders", "number", "count", 9.0),
+    ("revenue", "col.revenue", "number", "currency", 12.0),
+    ("aov", "col.aov", "number", "currency", 11.0),
+    ("buyers", "col.buyers", "number", "count", 9.0),
+    ("repeat_customers", "col.repeat_customers", "number", "count", 11.0),
+    ("churn", "col.churn", "number", "percent", 9.0),
+    ("crr", "col.crr", "number", "percent", 9.0),
+)
+MRR_COLUMNS: Final = (
+    ("month", "col.month", "date", "date", 12.0),
+    ("starting_mrr", "col.starting_mrr", "number", "currency", 12.0),
+    ("new", "col.new_mrr", "number", "currency", 11.0),
+    ("expansion", "col.expansion", "number", "currency", 11.0),
+    ("contraction", "col.contraction", "number", "currency", 11.0),
+    ("churn", "col.churn_mrr", "number", "currency", 11.0),
+    ("reactivation", "col.reactivation", "number", "currency", 11.0),
+    ("ending_mrr", "col.ending_mrr", "number", "currency", 12.0),
+    ("customers", "col.subscribers", "number", "count", 11.0),
+    ("starting_customers", "col.starting_customers", "number", "count", 11.0),
+    ("new_customers", "col.new_customers", "number", "count", 11.0),
+    ("reactivated_customers", "col.reactivated_customers", "number", "count", 11.0),
+    ("churned_customers", "col.churned_customers", "number", "count", 11.0),
+)
+#: Periods offered by the KPIs sheet's period list (a fixed-size block).
+PERIOD_LIST: Final = 240
+#: Where the MRR tab keeps the 12-month NRR and GRR (not derivable from the movements).
+MRR_KPI_COL: Final = 15
+
+
+def _sources(ctx: Context) -> str:
+    data = ctx.data
+    if data is None:
+        return ""
+    files = [Path(r.file).name for r in data.reports.values()]
+    return ", ".join(files) if files else ctx.t("source.frames")
+
+
+def derived_note(ctx: Context) -> str:
+    """Row 1 of a derived tab: computed when, from what, and how to refresh it."""
+    data = ctx.data
+    if data is None or data.report is None:
+        return ctx.t("note.derived_empty")
+    as_of = "" if data.as_of is None else str(data.as_of.date())
+    if not as_of and data.sub_kpis is not None:
+        as_of = str(pd.Timestamp(data.sub_kpis["month"]).date())
+    return ctx.t("note.derived").format(version=ctx.version, sources=_sources(ctx), as_of=as_of)
+
+
+def _derived_sheet(ctx: Context, role: str) -> SheetPlan:
+    sheet = SheetPlan(role=role, title=ctx.titles[role])
+    sheet.put(0, 0, derived_note(ctx), style="note")
+    sheet.freeze = (DATA_ROW, 1)
+    sheet.tab_color = "#70AD47"
+    return sheet
+
+
+def _widths(
+    sheet: SheetPlan, columns: tuple[tuple[str, str, str, str | None, float | None], ...]
+) -> None:
+    for i, (*_, width) in enumerate(columns):
+        if width:
+            sheet.col_widths[i] = width
+
+
+def customers_frame(ctx: Context) -> pd.DataFrame:
+    """The Customers tab: summary, RFM scores, localised segment and action, p_alive."""
+    data = ctx.data
+    keys = [c[0] for c in CUSTOMER_COLUMNS]
+    if data is None or data.summary is None or data.rfm is None:
+        return pd.DataFrame({k: pd.Series(dtype="object") for k in keys})
+    frame = data.summary.copy()
+    frame.insert(0, "customer_id", frame.index.astype(str).to_numpy(dtype=object))
+    for col in ("R", "F", "M"):
+        frame[col] = data.rfm[col].to_numpy()
+    codes = data.rfm["segment"].astype(str).to_numpy()
+    seg_labels = {s: ctx.t(f"segment.{s}") for s in SEGMENT_ACTIONS}
+    act_labels = {s: ctx.t(f"action.{a}") for s, a in SEGMENT_ACTIONS.items()}
+    frame["segment"] = pd.Series(codes).map(seg_labels).to_numpy(dtype=object)
+    frame["action"] = pd.Series(codes).map(act_labels).to_numpy(dtype=object)
+    frame["p_alive"] = (
+        np.full(len(frame), np.nan) if data.p_alive is None else data.p_alive.to_numpy(dtype=float)
+    )
+    return frame.reset_index(drop=True)[keys]
+
+
+def plan_customers(ctx: Context) -> SheetPlan:
+    sheet = _derived_sheet(ctx, "CUSTOMERS")
+    table = column_table(
+        ctx,
+        "CUSTOMERS",
+        customers_frame(ctx),
+        CUSTOMER_COLUMNS,
+        first_row=HEADER_ROW,
+        prefix="Customers",
+    )
+    sheet.tables.append(table)
+    _widths(sheet, CUSTOMER_COLUMNS)
+    sheet.autofilter = (HEADER_ROW, 0, MAX_ROWS - 1, len(CUSTOMER_COLUMNS) - 1)
+    return sheet
+
+
+def period_frame(table: pd.DataFrame | None, freq: str) -> pd.DataFrame:
+    """A period table with its first day (``period``) and label columns first."""
+    keys = [c[0] for c in PERIOD_COLUMNS]
+    if table is None:
+        return pd.DataFrame({k: pd.Series(dtype="object") for k in keys})
+    out = table.reset_index()
+    starts = pd.DatetimeIndex(out["period"])
+    if freq == "Y":
+        labels = [str(s.year) for s in starts]
+    elif freq == "Q":
+        labels = [f"{s.year}-Q{(s.month - 1) // 3 + 1}" for s in starts]
+    else:
+        labels = [f"{s.year}-{s.month:02d}" for s in starts]
+    out["label"] = np.asarray(labels, dtype=object)
+    return out[keys]
+
+
+def plan_periods(ctx: Context, role: str) -> SheetPlan:
+    """``PERIODS`` (the report's period, the KPIs sheet's choices) or ``MONTHLY``."""
+    sheet = _derived_sheet(ctx, role)
+    data = ctx.data
+    if role == "PERIODS":
+        freq = ctx.settings.period
+        source = None if data is None else data.periods
+        prefix = "Periods"
+    else:
+        freq = "M"
+        source = None if data is None else data.monthly
+        prefix = "Monthly"
+    table = column_table(
+        ctx, role, period_frame(source, freq), PERIOD_COLUMNS, first_row=HEADER_ROW, prefix=prefix
+    )
+    sheet.tables.append(table)
+    _widths(sheet, PERIOD_COLUMNS)
+    if role == "PERIODS":  # the choices of Input_Period: a fixed block of first days
+        ctx.define("RXL_PeriodList", role, block_range(DATA_ROW, 0, DATA_ROW + PERIOD_LIST - 1, 0))
+    return sheet
+
+
+def plan_mrr(ctx: Context) -> SheetPlan:
+    sheet = _derived_sheet(ctx, "MRR")
+    data = ctx.data
+    keys = [c[0] for c in MRR_COLUMNS]
+    if data is None or data.movements is None:
+        frame = pd.DataFrame({k: pd.Series(dtype="object") for k in keys})
+    else:
+        frame = data.movements.reset_index()
+        frame = frame.rename(columns={frame.columns[0]: "month"})[keys]
+    table = column_table(ctx, "MRR", frame, MRR_COLUMNS, first_row=HEADER_ROW, prefix="Mrr")
+    sheet.tables.append(table)
+    _widths(sheet, MRR_COLUMNS)
+    # 12-month NRR and GRR of the last month (subscription_kpis), as values.
+    col = MRR_KPI_COL
+    sheet.col_widths[col] = 34.0
+    sheet.col_widths[col + 1] = 12.0
+    sheet.put(HEADER_ROW, col, ctx.t("mrr.kpis"), style="header")
+    sheet.put(HEADER_ROW, col + 1, ctx.t("col.value"), style="header")
+    kpis = None if data is None else data.sub_kpis
+    for i, key in enumerate(("nrr", "grr")):
+        row = DATA_ROW + i
+        sheet.put(row, col, ctx.t(f"mrr.{key}_12m"), style="label")
+        value = None if kpis is None else cached(kpis[key])
+        sheet.put(row, col + 1, None if value == "" else value, style="percent")
+        ctx.define(f"Sub_{key}", "MRR", cell(row, col + 1))
+    return sheet

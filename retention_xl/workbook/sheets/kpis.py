@@ -1,0 +1,322 @@
+"""The KPIs sheet: named inputs, then every headline KPI as a native formula.
+
+Inputs (highlighted, validated, named by :data:`~retention_xl.workbook.plan.INPUT_NAMES`)
+sit in column B of rows 5-14. Every KPI value cell is named ``KPI_<key>`` (keys of
+:data:`~retention_xl.core.report.KPI_UNITS`) and holds a formula whose cached value is
+the core's number:
+
+* orders, revenue and AOV: ``COUNTIFS`` / ``SUMIFS`` over the Orders tab (a row is a
+  purchase when its status is neither cancelled nor refunded and its amount is > 0);
+* NPS and CSAT: ``COUNTIFS`` over the Survey tab; so these compute as soon as data is
+  pasted into a template;
+* customers, orders per customer, repeat rate, customers at risk: the Customers tab;
+* churn, retention, new and lost customers, lifespan, CLV, CLV : CAC: ``INDEX`` into the
+  Periods tab at the row ``MATCH`` finds for the chosen period (``Input_Period``);
+* MRR, ARR, ARPA, subscribers, logo churn, quick ratio: the last row of the MRR tab;
+  NRR / GRR over 12 months: the values the MRR tab keeps.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import pandas as pd
+
+from retention_xl.core.report import KPI_UNITS
+from retention_xl.workbook.data import PERIOD_YEARS, period_kpis
+from retention_xl.workbook.formulas import cell, guard
+from retention_xl.workbook.plan import SheetPlan
+from retention_xl.workbook.sheets.base import Context, cached
+
+__all__ = [
+    "INPUT_ROWS",
+    "KPI_ROWS",
+    "UNIT_STYLES",
+    "excel_serial",
+    "formulas",
+    "kpi_values",
+    "plan_kpis",
+]
+
+UNIT_STYLES: Final = {
+    "count": "count",
+    "currency": "currency",
+    "rate": "percent",
+    "ratio": "ratio",
+    "score": "score",
+    "years": "years",
+    "number": "number",
+}
+
+INPUT_HEADER: Final = 3
+#: Input name -> (row, style, label key).
+INPUT_ROWS: Final = {
+    "Input_Period": (4, "input_date", "input.period"),
+    "Input_WindowDays": (5, "input_count", "input.window_days"),
+    "Input_CAC": (6, "input_currency", "input.cac"),
+    "Input_GrossMargin": (7, "input_percent", "input.gross_margin"),
+    "Input_DiscountRate": (8, "input_percent", "input.discount_rate"),
+    "Target_RepeatRate": (9, "input_percent", "input.target_repeat_rate"),
+    "Target_ClvCac": (10, "input_ratio", "input.target_clv_cac"),
+    "Target_AtRiskShare": (11, "input_percent", "input.target_at_risk"),
+    "Target_Churn": (12, "input_percent", "input.target_churn"),
+    "Target_NPS": (13, "input_score", "input.target_nps"),
+}
+HELPER_ROW: Final = 15  # as of, period row, period length
+KPI_HEADER: Final = 19
+KPI_ROWS: Final = {key: KPI_HEADER + 1 + i for i, key in enumerate(KPI_UNITS)}
+VALUE_COL: Final = 1
+
+_EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
+
+# Criteria of a purchase row on the Orders tab.
+_PURCHASE = 'Orders_amount,">0",Orders_status,"<>cancelled",Orders_status,"<>refunded"'
+_NPS = 'Survey_kind,"nps",Survey_score'
+_CSAT = 'Survey_kind,"csat",Survey_score'
+
+
+def excel_serial(stamp: pd.Timestamp) -> float:
+    """Excel's serial number of a date (1900 date system)."""
+    return float((stamp - _EXCEL_EPOCH) / pd.Timedelta(days=1))
+
+
+def _k(key: str) -> str:
+    return f"KPI_{key}"
+
+
+def _at(column: str) -> str:
+    """The chosen period's value of a Periods column (blank stays blank)."""
+    value = f"INDEX(Periods_{column},RXL_PeriodRow)"
+    return guard('RXL_PeriodRow=""', f'IF({value}="","",{value})')
+
+
+def _last(column: str) -> str:
+    """The last month's value of an MRR column."""
+    return f"INDEX(Mrr_{column},COUNT(Mrr_month))"
+
+
+def formulas(no_raw: bool) -> dict[str, str | None]:
+    """The formula of every KPI (None: written as a value, with ``--no-raw``)."""
+    raw: dict[str, str] = {
+        "orders": guard("COUNT(Orders_order_date)=0", f"COUNTIFS({_PURCHASE})"),
+        "revenue": guard(
+            "COUNT(Orders_order_date)=0",
+            'SUMIFS(Orders_amount,Orders_status,"<>cancelled")'
+            '-SUMIFS(Orders_refunded,Orders_status,"<>cancelled")',
+        ),
+        "aov": guard(
+            'OR(KPI_orders="",KPI_orders=0)',
+            f"(SUMIFS(Orders_amount,{_PURCHASE})-SUMIFS(Orders_refunded,{_PURCHASE}))/KPI_orders",
+        ),
+        "nps": guard(
+            f'COUNTIFS({_NPS},">=0")=0',
+            f'100*(COUNTIFS({_NPS},">=9")-COUNTIFS({_NPS},"<=6"))/COUNTIFS({_NPS},">=0")',
+        ),
+        "nps_answers": guard(f'COUNTIFS({_NPS},">=0")=0', f'COUNTIFS({_NPS},">=0")'),
+        "csat": guard(
+            f'COUNTIFS({_CSAT},">=0")=0',
+            f'COUNTIFS({_CSAT},">=4")/COUNTIFS({_CSAT},">=0")',
+        ),
+        "csat_answers": guard(f'COUNTIFS({_CSAT},">=0")=0', f'COUNTIFS({_CSAT},">=0")'),
+    }
+    none_yet = "COUNT(Customers_orders)=0"
+    churn = _k("churn")
+    years = "RXL_PeriodYears"
+    annual = f"(1-(1-{churn})^(1/{years}))"
+    out: dict[str, str | None] = {
+        "customers": guard(none_yet, "COUNT(Customers_orders)"),
+        "orders": raw["orders"],
+        "revenue": raw["revenue"],
+        "aov": raw["aov"],
+        "purchase_frequency": guard(none_yet, "SUM(Customers_orders)/COUNT(Customers_orders)"),
+        "repeat_rate": guard(none_yet, 'COUNTIFS(Customers_orders,">=2")/COUNT(Customers_orders)'),
+        "start_customers": _at("start_customers"),
+        "new_customers": _at("new"),
+        "lost_customers": _at("lost"),
+        "churn": _at("churn"),
+        "crr": _at("crr"),
+        "lifespan": guard(f'{churn}=""', f'IF({annual}>0,1/{annual},"")'),
+        "clv": guard(
+            f'OR({_k("lifespan")}="",Input_GrossMargin="")',
+            "IF(OR(INDEX(Periods_orders,RXL_PeriodRow)=0,INDEX(Periods_buyers,RXL_PeriodRow)=0),"
+            '"",INDEX(Periods_aov,RXL_PeriodRow)*((INDEX(Periods_orders,RXL_PeriodRow)'
+            f"/INDEX(Periods_buyers,RXL_PeriodRow))/{years})*{_k('lifespan')}*Input_GrossMargin)",
+        ),
+        "clv_cac": guard(
+            f'OR({_k("clv")}="",Input_CAC="")', f'IF(Input_CAC<=0,"",{_k("clv")}/Input_CAC)'
+        ),
+        "at_risk_share": guard(
+            "COUNT(Customers_p_alive)=0",
+            'COUNTIFS(Customers_p_alive,"<0.5")/COUNT(Customers_p_alive)',
+        ),
+        "mrr": guard("COUNT(Mrr_month)=0", _last("ending_mrr")),
+        "arr": guard(f'{_k("mrr")}=""', f"12*{_k('mrr')}"),
+        "arpa": guard(
+            f'OR({_k("mrr")}="",{_k("subscribers")}="",{_k("subscribers")}=0)',
+            f"{_k('mrr')}/{_k('subscribers')}",
+        ),
+        "subscribers": guard("COUNT(Mrr_month)=0", _last("customers")),
+        "logo_churn": guard(
+            f"OR(COUNT(Mrr_month)=0,{_last('starting_customers')}=0)",
+            f"{_last('churned_customers')}/{_last('starting_customers')}",
+        ),
+        "nrr": guard('Sub_nrr=""', "Sub_nrr"),
+        "grr": guard('Sub_grr=""', "Sub_grr"),
+        "quick_ratio": guard(
+            f"OR(COUNT(Mrr_month)=0,{_last('contraction')}+{_last('churn')}<=0)",
+            f"({_last('new')}+{_last('reactivation')}+{_last('expansion')})"
+            f"/({_last('contraction')}+{_last('churn')})",
+        ),
+        "nps": raw["nps"],
+        "nps_answers": raw["nps_answers"],
+        "csat": raw["csat"],
+        "csat_answers": raw["csat_answers"],
+    }
+    if no_raw:
+        for key in raw:
+            out[key] = None
+    return {k: ("=" + f if f is not None else None) for k, f in out.items()}
+
+
+def kpi_values(ctx: Context) -> dict[str, float]:
+    """The cached value of every KPI cell: the core's numbers (NaN where blank)."""
+    data = ctx.data
+    values = {key: math.nan for key in KPI_UNITS}
+    if data is None or data.report is None:
+        return values
+    for key in KPI_UNITS:
+        values[key] = data.kpi(key)
+    if data.periods is not None and data.chosen_period is not None:
+        row = {str(k): float(v) for k, v in data.periods.loc[data.chosen_period].items()}
+        values.update(
+            period_kpis(row, ctx.settings.period, ctx.settings.gross_margin, ctx.settings.cac)
+        )
+    return values
+
+
+def _input_values(ctx: Context) -> dict[str, object]:
+    s = ctx.settings
+    data = ctx.data
+    period = None
+    if data is not None and data.chosen_period is not None:
+        period = excel_serial(data.chosen_period)
+    return {
+        "Input_Period": period,
+        "Input_WindowDays": s.window_days,
+        "Input_CAC": s.cac,
+        "Input_GrossMargin": s.gross_margin,
+        "Input_DiscountRate": s.discount_rate,
+        **{name: s.target(name) for name in INPUT_ROWS if name.startswith("Target_")},
+    }
+
+
+def _validations(ctx: Context) -> list[dict[str, object]]:
+    col = VALUE_COL
+    rows = {name: spec[0] for name, spec in INPUT_ROWS.items()}
+
+    def number(name: str, kind: str, low: float, high: float, msg: str) -> dict[str, object]:
+        return {
+            "row": rows[name],
+            "col": col,
+            "validate": kind,
+            "criteria": "between",
+            "minimum": low,
+            "maximum": high,
+            "error_title": ctx.t("validation.title"),
+            "error_message": ctx.t(msg),
+            "input_message": ctx.t(msg),
+            "ignore_blank": True,
+        }
+
+    out: list[dict[str, object]] = [
+        {
+            "row": rows["Input_Period"],
+            "col": col,
+            "validate": "list",
+            "source": "=RXL_PeriodList",
+            "error_title": ctx.t("validation.title"),
+            "error_message": ctx.t("validation.period"),
+            "input_message": ctx.t("validation.period"),
+            "ignore_blank": True,
+        },
+        number("Input_WindowDays", "integer", 1, 3650, "validation.window"),
+        number("Input_CAC", "decimal", 0, 1e9, "validation.cac"),
+        number("Input_GrossMargin", "decimal", 0.0001, 1, "validation.fraction"),
+        number("Input_DiscountRate", "decimal", 0, 0.9999, "validation.fraction"),
+        number("Target_RepeatRate", "decimal", 0, 1, "validation.fraction"),
+        number("Target_ClvCac", "decimal", 0, 1000, "validation.ratio"),
+        number("Target_AtRiskShare", "decimal", 0, 1, "validation.fraction"),
+        number("Target_Churn", "decimal", 0, 1, "validation.fraction"),
+        number("Target_NPS", "decimal", -100, 100, "validation.nps"),
+    ]
+    return out
+
+
+def plan_kpis(ctx: Context) -> SheetPlan:
+    sheet = SheetPlan(role="KPIS", title=ctx.titles["KPIS"])
+    sheet.col_widths.update({0: 36.0, 1: 16.0, 2: 70.0})
+    sheet.put(0, 0, ctx.t("kpis.title"), style="title")
+    sheet.put(1, 0, ctx.t("kpis.note"), style="note")
+    # inputs
+    for col, key in enumerate(("col.input", "col.value", "col.note")):
+        sheet.put(INPUT_HEADER, col, ctx.t(key), style="header")
+    values = _input_values(ctx)
+    for name, (row, style, lab) in INPUT_ROWS.items():
+        sheet.put(row, 0, ctx.t(lab), style="label")
+        value = values[name]
+        sheet.put(row, VALUE_COL, value if value is not None else None, style=style)  # type: ignore[arg-type]
+        sheet.put(row, 2, ctx.t(lab + ".help"), style="note")
+        ctx.define(name, "KPIS", cell(row, VALUE_COL))
+    sheet.validations.extend(_validations(ctx))
+    # helpers: as of, chosen period's row, period length in years
+    data = ctx.data
+    h = HELPER_ROW
+    sheet.put(h, 0, ctx.t("kpis.as_of"), style="label")
+    as_of = None if data is None or data.as_of is None else excel_serial(data.as_of)
+    if ctx.settings.no_raw:
+        sheet.put(h, VALUE_COL, as_of, style="date")
+    else:
+        sheet.put(
+            h,
+            VALUE_COL,
+            cached(as_of),
+            formula="=" + guard("COUNT(Orders_order_date)=0", "MAX(Orders_order_date)"),
+            style="date",
+        )
+    ctx.define("RXL_AsOf", "KPIS", cell(h, VALUE_COL))
+    sheet.put(h + 1, 0, ctx.t("kpis.period_row"), style="label")
+    period_row: object = ""
+    if data is not None and data.periods is not None and data.chosen_period is not None:
+        period_row = float(list(data.periods.index).index(data.chosen_period) + 1)
+    sheet.put(
+        h + 1,
+        VALUE_COL,
+        period_row,  # type: ignore[arg-type]
+        formula='=IF(Input_Period="","",IFERROR(MATCH(Input_Period,Periods_period,0),""))',
+        style="count",
+    )
+    sheet.put(h + 1, 2, ctx.t("kpis.period_row.help"), style="note")
+    ctx.define("RXL_PeriodRow", "KPIS", cell(h + 1, VALUE_COL))
+    sheet.put(h + 2, 0, ctx.t("kpis.period_years"), style="label")
+    sheet.put(h + 2, VALUE_COL, PERIOD_YEARS[ctx.settings.period], style="decimal")
+    sheet.put(h + 2, 2, ctx.t(f"kpis.period_years.{ctx.settings.period}"), style="note")
+    ctx.define("RXL_PeriodYears", "KPIS", cell(h + 2, VALUE_COL))
+    # KPIs
+    for col, key in enumerate(("col.kpi", "col.value", "col.definition")):
+        sheet.put(KPI_HEADER, col, ctx.t(key), style="header")
+    fx = formulas(ctx.settings.no_raw)
+    vals = kpi_values(ctx)
+    for key, row in KPI_ROWS.items():
+        sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
+        style = UNIT_STYLES[KPI_UNITS[key]]
+        formula = fx[key]
+        if formula is None:
+            value = vals[key]
+            sheet.put(row, VALUE_COL, None if math.isnan(value) else value, style=style)
+        else:
+            sheet.put(row, VALUE_COL, cached(vals[key]), formula=formula, style=style)
+        sheet.put(row, 2, ctx.t(f"kpi.{key}.help"), style="note")
+        ctx.define(_k(key), "KPIS", cell(row, VALUE_COL))
+    sheet.tab_color = "#FFC000"
+    return sheet
