@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("--out", default="workbooks", help="folder to write (default: workbooks)")
     args = parser.parse_args()
     for path in write_committed(args.out):
-        print(path)  # noqa: T201 - a command's output
+        print(path)
 
 
 if __name__ == "__main__":

@@ -256,8 +256,8 @@ def refresh(
     summary.imports = inputs.as_dict()
     values = read_inputs(pkg, info, INPUT_NAMES)
     summary.inputs = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in values.items()}
-    arguments = plan_arguments(values)
     frames, reports = _gather(pkg, roles, inputs, append=append, lang=lang, summary=summary)
+    arguments = plan_arguments(values)
     check_currencies(frames, currency, book=path.name)
     with progress(length=1, label="Computing", quiet=quiet) as bar:
         plan = _plan_report(frames, reports, arguments, settings, summary)

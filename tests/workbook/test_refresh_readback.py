@@ -13,12 +13,10 @@ import pytest
 from refresh_books import marked_book, parts, rename_sheet, rewrite
 
 from retention_xl.errors import ExportError, WorkbookError
-from retention_xl.io.inputs import Inputs
-from retention_xl.io.report import ImportReport
 from retention_xl.workbook.package import read_package
 from retention_xl.workbook.plan import ColumnSpec
 from retention_xl.workbook.readback import cell_position, read_cells, read_inputs, read_raw_tab
-from retention_xl.workbook.refresh import book_settings, check_currencies, merge_rows
+from retention_xl.workbook.refresh import check_currencies, merge_rows
 
 ORDER_SPECS = (
     ColumnSpec("customer_id", "Cliente", kind="text"),
@@ -233,28 +231,7 @@ def test_merge_survey_overlap_not_double_counted() -> None:
     assert replaced == 2
 
 
-# --------------------------------------------------------------------------- settings
-
-
-def test_settings_from_names(book: Path) -> None:
-    wb = parts(book)["xl/workbook.xml"].replace(
-        b"</definedNames>",
-        b'<definedName name="RXL_LANG">"it"</definedName>'
-        b'<definedName name="RXL_CURRENCY">"CHF"</definedName></definedNames>',
-    )
-    rewrite(book, {"xl/workbook.xml": wb})
-    assert book_settings(read_package(book).workbook()) == ("it", "CHF")
-
-
-def test_settings_guessed(tmp_path: Path) -> None:
-    it = marked_book(
-        tmp_path / "it.xlsx", titles={"ORDERS": "Ordini", "KPIS": "Indicatori", "ABOUT": "Info"}
-    )
-    report = ImportReport(file="o.csv", kind="orders", format="shopify", currencies=("USD",))
-    inputs = Inputs(reports={"orders": report})
-    assert book_settings(read_package(it).workbook(), inputs) == ("it", "USD")
-    en = marked_book(tmp_path / "en.xlsx")
-    assert book_settings(read_package(en).workbook()) == ("en", "EUR")
+# --------------------------------------------------------------------------- currencies
 
 
 def test_mixed_currencies_refused() -> None:
