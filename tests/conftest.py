@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from libreoffice import LibreOffice
+from libreoffice import missing as libreoffice_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -45,3 +47,34 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``libreoffice`` fail (never skip) under CI when the engine is missing."""
+    if item.get_closest_marker("libreoffice") is None:
+        return
+    problem = libreoffice_missing()
+    if problem is None:
+        return
+    if _under_ci():
+        pytest.fail(f"LibreOffice is required under CI: {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def libreoffice() -> Iterator[LibreOffice]:
+    """One headless LibreOffice (own fresh profile) for the whole session, over UNO."""
+    problem = libreoffice_missing()
+    if problem is not None:
+        if _under_ci():
+            pytest.fail(f"LibreOffice is required under CI: {problem}", pytrace=False)
+        pytest.skip(problem)
+    engine = LibreOffice.start()
+    try:
+        yield engine
+    finally:
+        engine.close()

@@ -165,6 +165,10 @@ def _special_rows(texts: list[str]) -> np.ndarray | None:
 def _escape(text: str) -> str:
     """XML-escape text for element content (illegal characters removed)."""
     text = _ILLEGAL.sub("", text)
+    return _escape_clean(text)
+
+
+def _escape_clean(text: str) -> str:
     text = _ESCAPE_X.sub(r"_x005F_\1", text)
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
@@ -260,8 +264,9 @@ def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
             return f'<c r="{ref}"{s}><v>{_number(excel_serial(value))}</v></c>'
         value = value.isoformat()
     if isinstance(value, str):
+        value = _ILLEGAL.sub("", value)
         space = ' xml:space="preserve"' if _preserve(value) else ""
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape_clean(value)}</t></is></c>'
     raise WorkbookError(f"cell {ref}: value {value!r} has an unsupported type")
 
 
@@ -393,9 +398,9 @@ class _Column:
             idx = filled_rows[idx]
             text = text.copy()  # never write into the frame's own array
             middle = np.full(n, middle, dtype=object)
-            raw = text[idx].tolist()
-            text[idx] = [_escape(t) for t in raw]
-            keep = np.array([_preserve(t) for t in raw], dtype=bool)
+            clean = [_ILLEGAL.sub("", t) for t in text[idx].tolist()]
+            text[idx] = [_escape_clean(t) for t in clean]
+            keep = np.array([_preserve(t) for t in clean], dtype=bool)
             middle[idx[keep]] = f'"{s} t="inlineStr"><is><t xml:space="preserve">'
         return blank, middle, text, "</t></is></c>"
 
@@ -634,6 +639,8 @@ _SHEET_DATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData\b[^>]*?(/?)>")
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*?)/?>")
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _DROP_ROW_ATTRS = re.compile(rb'\s(?:r|spans)="[^"]*"')
+#: Row attributes worth keeping (LibreOffice writes the defaults on every row).
+_MEANINGFUL = re.compile(rb'(?:customHeight|hidden|customFormat)="(?:1|true)"|outlineLevel="[1-9]')
 
 
 def split_sheet_data(worksheet_xml: bytes, dimension: str) -> tuple[bytes, bytes, bytes]:
@@ -732,7 +739,7 @@ def row_attributes(sheet_data_xml: bytes) -> dict[int, str]:
     """Row formatting (height, hidden, outline, row style) in an old ``<sheetData>``.
 
     Returns zero-based row -> attribute text (without ``r`` and ``spans``), only for
-    rows whose tag carries more than those two.
+    rows with a custom height or format, hidden, or in an outline group.
     """
     if not any(
         key in sheet_data_xml
@@ -744,7 +751,7 @@ def row_attributes(sheet_data_xml: bytes) -> dict[int, str]:
         attrs = match.group(1)
         number = _ROW_NUMBER.search(attrs)
         extra = _DROP_ROW_ATTRS.sub(b"", attrs).strip()
-        if number is not None and extra:
+        if number is not None and _MEANINGFUL.search(extra):
             out[int(number.group(1)) - 1] = extra.decode("utf-8")
     return out
 

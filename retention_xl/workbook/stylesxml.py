@@ -44,7 +44,7 @@ from retention_xl.errors import WorkbookError
 from retention_xl.io.safety import parse_xml
 from retention_xl.workbook.plan import Style
 
-__all__ = ["BUILTIN_NUM_FORMATS", "ensure_styles"]
+__all__ = ["BUILTIN_NUM_FORMATS", "canonical_format", "ensure_styles"]
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _Q = "{" + NS + "}"
@@ -90,6 +90,57 @@ class _XfKey:
     align: str | None
     wrap: bool
     locked: bool
+
+
+#: Characters a number format shows literally without quotes or a backslash.
+_LITERAL = set("$-+/():!^&'~{}<>= ")
+
+
+def canonical_format(code: str) -> str:
+    """A number format code with its literal text spelled one way.
+
+    Writers quote literals differently (LibreOffice saves ``yyyy-mm-dd`` as
+    ``yyyy\\-mm\\-dd`` and ``#,##0.00 "€"`` as ``#,##0.00" €"``); this puts every run
+    of literal characters in double quotes, so equal formats compare equal.
+
+    >>> canonical_format('yyyy\\-mm\\-dd') == canonical_format("yyyy-mm-dd")
+    True
+    >>> canonical_format('#,##0.00 "€"') == canonical_format('#,##0.00" €"')
+    True
+    """
+    out: list[str] = []
+    literal: list[str] = []
+    i = 0
+    in_brackets = False
+
+    def flush() -> None:
+        if literal:
+            out.append('"' + "".join(literal) + '"')
+            literal.clear()
+
+    while i < len(code):
+        char = code[i]
+        if in_brackets:
+            out.append(char)
+            in_brackets = char != "]"
+        elif char == "\\" and i + 1 < len(code):
+            literal.append(code[i + 1])
+            i += 1
+        elif char == '"':
+            end = code.find('"', i + 1)
+            end = len(code) if end < 0 else end
+            literal.extend(code[i + 1 : end])
+            i = end
+        elif char in _LITERAL:
+            literal.append(char)
+        else:
+            flush()
+            if char == "[":
+                in_brackets = True
+            out.append(char)
+        i += 1
+    flush()
+    return "".join(out)
 
 
 def _truthy(value: str | None, default: bool) -> bool:
@@ -225,6 +276,7 @@ def _read(root: Element) -> _Sheet:
             xfs.append(None)
             continue
         code = num_formats.get(int(node.get("numFmtId", "0")))
+        code = canonical_format(code) if code is not None else None
         alignment = _child(node, "alignment")
         protection = _child(node, "protection")
         align: str | None = None
@@ -263,12 +315,12 @@ def _wanted(style: Style, sheet: _Sheet) -> _XfKey:
         bold=style.bold,
         italic=style.italic,
         size=float(style.font_size) if style.font_size is not None else base.size,
-        color=_argb(style.font_color),
+        color=_argb(style.font_color) if style.font_color is not None else base.color,
         name=base.name,
         plain=True,
     )
     return _XfKey(
-        num_format=style.num_format or "General",
+        num_format=canonical_format(style.num_format or "General"),
         font=font,
         fill=_argb(style.bg_color),
         border=style.border,
@@ -439,9 +491,9 @@ def ensure_styles(styles_xml: bytes, styles: Mapping[str, Style]) -> tuple[bytes
     next_num = max(custom_ids, default=_FIRST_CUSTOM_ID - 1) + 1
     code_ids: dict[str, int] = {}
     for num_id, code in sorted(sheet.num_formats.items(), reverse=True):
-        code_ids[code] = num_id  # lowest id wins
+        code_ids[canonical_format(code)] = num_id  # lowest id wins
     for code, num_id in _BUILTIN_IDS.items():
-        code_ids.setdefault(code, num_id)
+        code_ids.setdefault(canonical_format(code), num_id)
     for key, style in styles.items():
         wanted = _wanted(style, sheet)
         try:
@@ -455,10 +507,9 @@ def ensure_styles(styles_xml: bytes, styles: Mapping[str, Style]) -> tuple[bytes
             num_id = next_num
             next_num += 1
             code_ids[wanted.num_format] = num_id
-            sheet.num_formats[num_id] = wanted.num_format
-            new_num.append(
-                f'<numFmt numFmtId="{num_id}" formatCode={quoteattr(wanted.num_format)}/>'
-            )
+            code = style.num_format or "General"
+            sheet.num_formats[num_id] = code
+            new_num.append(f'<numFmt numFmtId="{num_id}" formatCode={quoteattr(code)}/>')
         if wanted.font in sheet.fonts:
             font_id = sheet.fonts.index(wanted.font)
         else:

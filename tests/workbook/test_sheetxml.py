@@ -1,0 +1,474 @@
+"""The fast writer: sheetData rendering, splicing into parts, and a real package round trip.
+
+Packages are written the way the builder writes them (an XlsxWriter skeleton whose
+sheets carry ``RXL_SHEET_<ROLE>`` names, then :func:`rewrite_sheet_data`) and read back
+with two independent readers, openpyxl and python-calamine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+from retention_xl.errors import WorkbookError
+from retention_xl.io.safety import parse_xml
+from retention_xl.workbook.plan import (
+    ColumnSpec,
+    SheetPlan,
+    Style,
+    Table,
+    WorkbookPlan,
+    sheet_marker,
+)
+from retention_xl.workbook.sheetxml import (
+    col_letter,
+    excel_serial,
+    iter_sheet_rows,
+    render_sheet_data,
+    replace_sheet_data,
+    rewrite_sheet_data,
+    row_attributes,
+    sheet_dimension,
+    split_sheet_data,
+    worksheet_parts,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "workbook"
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+STYLES = {
+    "header": Style(bold=True, bg_color="#1F4E79", font_color="#FFFFFF"),
+    "date": Style(num_format="yyyy-mm-dd"),
+    "money": Style(num_format='#,##0.00 "€"'),
+    "percent": Style(num_format="0.0%"),
+    "input": Style(bg_color="#FFF2CC", locked=False),
+}
+
+INJECTIONS = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    '=HYPERLINK("http://evil.example","click")',
+    "=cmd|' /C calc'!A0",
+    "=2+5",
+]
+
+
+def skeleton(
+    path: Path, plan: WorkbookPlan, *, row_heights: dict[str, dict[int, float]] | None = None
+) -> Path:
+    """An XlsxWriter package with one empty sheet per planned sheet, marked by role."""
+    book = xlsxwriter.Workbook(str(path))
+    for sheet in plan.sheets:
+        ws = book.add_worksheet(sheet.title)
+        quoted = sheet.title.replace("'", "''")
+        book.define_name(sheet_marker(sheet.role), f"='{quoted}'!$A$1")
+        for row, height in (row_heights or {}).get(sheet.role, {}).items():
+            ws.set_row(row, height)
+        ws.freeze_panes(1, 0)
+    book.close()
+    return path
+
+
+def write(tmp_path: Path, *sheets: SheetPlan, **kwargs: object) -> Path:
+    plan = WorkbookPlan(sheets=list(sheets), styles=dict(STYLES))
+    path = skeleton(tmp_path / "book.xlsx", plan, **kwargs)  # type: ignore[arg-type]
+    rewrite_sheet_data(path, plan)
+    return path
+
+
+def orders_frame(n: int = 50, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"C{i % 17:03d}" for i in range(n)], dtype="string"),
+            "order_id": pd.Series([str(100000 + i) for i in range(n)], dtype="string"),
+            "order_date": pd.Timestamp("2023-01-01")
+            + pd.to_timedelta(rng.integers(0, 700, n), unit="D"),
+            "amount": np.round(rng.gamma(2.0, 30.0, n), 2),
+            "units": rng.integers(1, 5, n),
+            "gift": rng.random(n) < 0.3,
+        }
+    )
+    frame.loc[3, "amount"] = np.nan
+    frame.loc[4, "customer_id"] = pd.NA
+    frame.loc[5, "order_date"] = pd.NaT
+    frame.loc[6, "customer_id"] = INJECTIONS[0]
+    frame.loc[7, "customer_id"] = "Ben & Jerry's <b>"
+    frame.loc[8, "amount"] = 1234567.891
+    return frame
+
+
+ORDER_COLUMNS = (
+    ColumnSpec("customer_id", "Customer", None, "text"),
+    ColumnSpec("order_id", "Order", None, "text"),
+    ColumnSpec("order_date", "Date", "date", "date"),
+    ColumnSpec("amount", "Amount", "money", "number"),
+    ColumnSpec("units", "Units", None, "number"),
+    ColumnSpec("gift", "Gift", None, "bool"),
+)
+
+
+def calamine_rows(path: Path, title: str) -> list[list[object]]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(title).to_python()
+
+
+# ---------------------------------------------------------------- tables
+
+
+def test_table_round_trip_through_openpyxl_and_calamine(tmp_path: Path) -> None:
+    frame = orders_frame()
+    sheet = SheetPlan(role="ORDERS", title="Orders", tables=[Table(frame, ORDER_COLUMNS)])
+    path = write(tmp_path, sheet)
+
+    ws = openpyxl.load_workbook(path)["Orders"]
+    assert [c.value for c in ws[1]] == [c.header for c in ORDER_COLUMNS]
+    assert ws.max_row == len(frame) + 1
+    for i, record in enumerate(frame.itertuples(index=False), start=2):
+        cid = ws.cell(i, 1).value
+        assert cid == (None if pd.isna(record.customer_id) else record.customer_id)
+        assert ws.cell(i, 1).data_type in ("s", "n") and (
+            cid is None or ws.cell(i, 1).data_type == "s"
+        )
+        assert ws.cell(i, 2).value == record.order_id and isinstance(ws.cell(i, 2).value, str)
+        if pd.isna(record.order_date):
+            assert ws.cell(i, 3).value is None
+        else:
+            assert ws.cell(i, 3).value == record.order_date.to_pydatetime()
+            assert ws.cell(i, 3).number_format == "yyyy-mm-dd"
+        if math.isnan(record.amount):
+            assert ws.cell(i, 4).value is None
+        else:
+            assert ws.cell(i, 4).value == record.amount
+            assert ws.cell(i, 4).number_format == '#,##0.00 "€"'
+        assert ws.cell(i, 5).value == record.units
+        assert ws.cell(i, 6).value is bool(record.gift)
+    assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb == "FF1F4E79"
+
+    rows = calamine_rows(path, "Orders")
+    assert rows[0] == [c.header for c in ORDER_COLUMNS]
+    assert rows[1 + 6][0] == INJECTIONS[0]
+    assert rows[1 + 7][0] == "Ben & Jerry's <b>"
+    assert rows[1 + 8][3] == 1234567.891
+    assert rows[1 + 0][2] == frame.loc[0, "order_date"].date()
+    assert rows[1 + 3][3] == ""  # a NaN amount is no cell
+    assert rows[1 + 0][5] is bool(frame.loc[0, "gift"])
+
+
+def test_injection_payloads_stay_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"note": pd.Series(INJECTIONS, dtype="string")})
+    sheet = SheetPlan(
+        role="ORDERS",
+        title="Orders",
+        tables=[Table(frame, (ColumnSpec("note", "Note", None, "text"),), first_col=1)],
+    )
+    for i, text in enumerate(INJECTIONS):
+        sheet.put(1 + i, 0, text)  # sparse cells too, beside the table
+    path = write(tmp_path, sheet)
+    ws = openpyxl.load_workbook(path)["Orders"]
+    for i, text in enumerate(INJECTIONS, start=2):
+        for col in (1, 2):
+            cell = ws.cell(i, col)
+            assert cell.data_type == "s", (text, cell.data_type)
+            assert cell.value == text.replace("\r", "\r")
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in xml
+    rows = calamine_rows(path, "Orders")
+    assert [r[1] for r in rows[1:]] == INJECTIONS
+    assert [r[0] for r in rows[1:]] == INJECTIONS
+
+
+def test_control_characters_escaping_and_white_space(tmp_path: Path) -> None:
+    texts = [
+        "a\x01b\x0bc",
+        "x\ufffey",
+        "\x02 lead",
+        "trail ",
+        "tab\tin",
+        "cr\rlf\n",
+        "_x000D_",
+        "&<>",
+    ]
+    cleaned = ["abc", "xy", " lead", "trail ", "tab\tin", "cr\rlf\n", "_x000D_", "&<>"]
+    frame = pd.DataFrame({"t": pd.Series(texts, dtype="string")})
+    sheet = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(frame, (ColumnSpec("t", "T", None, "text"),))]
+    )
+    for i, text in enumerate(texts):
+        sheet.put(1 + i, 2, text)
+    data = render_sheet_data(sheet, {"header": 1})
+    parse_xml(data)  # well-formed, no illegal characters
+    path = write(tmp_path, sheet)
+    rows = calamine_rows(path, "Orders")
+    assert [r[0] for r in rows[1:]] == cleaned
+    assert [r[2] for r in rows[1:]] == cleaned
+    ws = openpyxl.load_workbook(path)["Orders"]
+    assert ws["A4"].value == " lead" and ws["C5"].value == "trail "
+
+
+def test_blocks_give_the_same_bytes_as_one_block() -> None:
+    frame = orders_frame(300)
+    sheet = SheetPlan(role="ORDERS", title="Orders", tables=[Table(frame, ORDER_COLUMNS)])
+    xf = {"header": 1, "date": 2, "money": 3}
+    whole = "".join(iter_sheet_rows(sheet, xf, block_rows=1_000_000))
+    assert "".join(iter_sheet_rows(sheet, xf, block_rows=7)) == whole
+    sheet.put(10, 8, "beside")  # a sparse cell inside the table's rows (mixed rows)
+    mixed = "".join(iter_sheet_rows(sheet, xf, block_rows=5))
+    assert '<c r="I11" t="inlineStr"><is><t>beside</t></is></c></row>' in mixed
+    parse_xml(b"<sheetData>" + mixed.encode() + b"</sheetData>")
+
+
+def test_side_by_side_tables_and_sparse_cells_in_row_order(tmp_path: Path) -> None:
+    left = pd.DataFrame({"a": np.arange(5.0)})
+    right = pd.DataFrame({"b": pd.Series(list("vwxyz"), dtype="string")})
+    sheet = SheetPlan(
+        role="COHORTS",
+        title="Cohorts",
+        tables=[
+            Table(left, (ColumnSpec("a", "A"),), first_row=2),
+            Table(right, (ColumnSpec("b", "B", kind="text"),), first_row=3, first_col=3),
+        ],
+    )
+    sheet.put(0, 0, "Cohorts", style="header")
+    sheet.put(4, 2, 7.5)
+    sheet.put(20, 1, None, style="input")  # a styled blank input cell
+    xml = render_sheet_data(sheet, {"header": 1, "input": 5})
+    root = parse_xml(xml)
+    rows = [int(r.get("r")) for r in root.iter(NS + "row")]
+    assert rows == sorted(rows) and len(rows) == len(set(rows))
+    for row in root.iter(NS + "row"):
+        refs = [c.get("r") for c in row]
+        cols = [
+            openpyxl.utils.column_index_from_string("".join(ch for ch in r if ch.isalpha()))
+            for r in refs
+        ]
+        assert cols == sorted(cols)
+    path = write(tmp_path, sheet)
+    ws = openpyxl.load_workbook(path)["Cohorts"]
+    assert [ws.cell(r, 1).value for r in range(3, 9)] == ["A", 0, 1, 2, 3, 4]
+    assert [ws.cell(r, 4).value for r in range(4, 10)] == ["B", "v", "w", "x", "y", "z"]
+    assert ws["C5"].value == 7.5
+    assert ws["B21"].value is None and ws["B21"].protection.locked is False
+    assert sheet_dimension(sheet) == "A1:D21"
+    assert openpyxl.load_workbook(path)["Cohorts"].dimensions == "A1:D21"
+
+
+def test_overlaps_and_bad_values_are_refused() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    sheet = SheetPlan(
+        role="MONTHLY", title="Monthly", tables=[Table(frame, (ColumnSpec("a", "A"),))]
+    )
+    sheet.put(1, 0, 5.0)
+    with pytest.raises(WorkbookError, match="inside a table"):
+        render_sheet_data(sheet, {"header": 1})
+    sheet.cells.clear()
+    sheet.put(0, 0, "clash")
+    with pytest.raises(WorkbookError, match="table header"):
+        render_sheet_data(sheet, {"header": 1})
+    sheet.cells.clear()
+    with pytest.raises(WorkbookError, match="'header'"):
+        render_sheet_data(sheet, {})
+    sheet.tables.append(Table(frame, (ColumnSpec("a", "A"),), first_row=1))
+    with pytest.raises(WorkbookError, match="overlap"):
+        render_sheet_data(sheet, {"header": 1})
+    text = SheetPlan(
+        role="MONTHLY",
+        title="Monthly",
+        tables=[Table(pd.DataFrame({"a": ["x"]}), (ColumnSpec("a", "A"),))],
+    )
+    with pytest.raises(WorkbookError, match="'a' cannot be written as number"):
+        render_sheet_data(text, {"header": 1})
+    odd = SheetPlan(role="KPIS", title="KPIs")
+    odd.put(0, 0, object())  # type: ignore[arg-type]
+    with pytest.raises(WorkbookError, match="A1"):
+        render_sheet_data(odd, {})
+    big = SheetPlan(
+        role="ORDERS",
+        title="Orders",
+        tables=[Table(frame, (ColumnSpec("a", "A"),), first_row=1_048_575)],
+    )
+    with pytest.raises(WorkbookError, match="beyond the last row"):
+        render_sheet_data(big, {"header": 1})
+
+
+# ---------------------------------------------------------------- sparse cells and formulas
+
+
+def test_cells_formulas_cached_values_and_types(tmp_path: Path) -> None:
+    sheet = SheetPlan(role="KPIS", title="KPIs")
+    sheet.put(0, 0, 0.05, formula="=B1/B2", style="percent")
+    sheet.put(0, 1, 1.0)
+    sheet.put(1, 1, 20)
+    sheet.put(1, 0, "High", formula='=IF(B1>0,"High","Low")')
+    sheet.put(2, 0, None, formula='=IF(B9="","",B9)')  # shows a blank
+    sheet.put(3, 0, True, formula="=B1>0")
+    sheet.put(4, 0, "#DIV/0!", formula="=1/0")
+    sheet.put(5, 0, dt.date(2024, 2, 29), formula="=DATE(2024,2,29)", style="date")
+    sheet.put(6, 0, np.float64(2.5), formula="=B1*2.5")
+    sheet.put(7, 0, np.int64(3))
+    sheet.put(8, 0, False)
+    sheet.put(9, 0, dt.datetime(2024, 1, 1, 18, 0), style="date")
+    sheet.put(10, 0, dt.date(1899, 12, 31))
+    sheet.put(11, 0, float("inf"))
+    sheet.put(12, 0, float("nan"))
+    sheet.put(13, 0, 'a "quoted" & <tagged>', formula='="a ""quoted"" & <tagged>"')
+    path = write(tmp_path, sheet)
+
+    ws = openpyxl.load_workbook(path)["KPIs"]
+    assert ws["A1"].value == "=B1/B2" and ws["A1"].number_format == "0.0%"
+    assert ws["A2"].value == '=IF(B1>0,"High","Low")'
+    assert ws["A14"].value == '="a ""quoted"" & <tagged>"'
+    cached = openpyxl.load_workbook(path, data_only=True)["KPIs"]
+    assert cached["A1"].value == 0.05
+    assert cached["A2"].value == "High"
+    assert cached["A3"].value in (None, "")
+    assert cached["A4"].value is True
+    assert cached["A5"].value == "#DIV/0!" and cached["A5"].data_type == "e"
+    assert cached["A6"].value == dt.datetime(2024, 2, 29)
+    assert cached["A7"].value == 2.5
+    assert cached["A8"].value == 3 and cached["A9"].value is False
+    assert cached["A10"].value == dt.datetime(2024, 1, 1, 18, 0)
+    assert cached["A11"].value == "1899-12-31"  # before Excel's 1900 dates: kept as text
+    assert cached["A12"].value == "#NUM!" and cached["A12"].data_type == "e"
+    assert cached["A13"].value is None
+    assert cached["A14"].value == 'a "quoted" & <tagged>'
+
+    rows = calamine_rows(path, "KPIs")
+    assert rows[0][0] == 0.05 and rows[1][0] == "High" and rows[3][0] is True
+    assert rows[6][0] == 2.5 and rows[13][0] == 'a "quoted" & <tagged>'
+
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert '<c r="A3" t="str"><f>IF(B9="","",B9)</f><v></v></c>' in xml
+    assert '<c r="A5" t="e"><f>1/0</f><v>#DIV/0!</v></c>' in xml
+    assert "<f>=" not in xml
+
+
+def test_excel_serial_is_days_since_1899_12_30() -> None:
+    assert excel_serial(dt.date(1900, 3, 1)) == 61
+    assert excel_serial(dt.date(2024, 1, 1)) == 45292
+    assert excel_serial(dt.datetime(2024, 1, 1, 6)) == 45292.25
+    frame = pd.DataFrame({"d": pd.to_datetime(["2024-01-01 06:00", "2024-01-02 00:00", None])})
+    frame["d"] = frame["d"].dt.tz_localize("Europe/Rome")
+    sheet = SheetPlan(
+        role="ORDERS",
+        title="Orders",
+        tables=[Table(frame, (ColumnSpec("d", "D", "date", "date"),))],
+    )
+    xml = render_sheet_data(sheet, {"header": 1, "date": 2}).decode()
+    assert '<c r="A2" s="2"><v>45292.25</v></c>' in xml  # wall-clock time kept
+    assert '<c r="A3" s="2"><v>45293.0</v></c>' in xml
+    assert 'r="A4"' not in xml
+
+
+def test_col_letters() -> None:
+    assert [col_letter(i) for i in (0, 1, 25, 26, 51, 52, 701, 702, 16383)] == [
+        "A",
+        "B",
+        "Z",
+        "AA",
+        "AZ",
+        "BA",
+        "ZZ",
+        "AAA",
+        "XFD",
+    ]
+    with pytest.raises(WorkbookError):
+        col_letter(16384)
+
+
+# ---------------------------------------------------------------- splicing parts
+
+
+def test_replace_sheet_data_keeps_a_libreoffice_part_byte_for_byte() -> None:
+    part = zipfile.ZipFile(DATA / "libreoffice_resaved.xlsx").read("xl/worksheets/sheet1.xml")
+    sheet = SheetPlan(role="KPIS", title="Data")
+    sheet.put(0, 0, "new")
+    sheet.put(2, 3, 4.0)
+    data = render_sheet_data(sheet, {})
+    new = replace_sheet_data(part, data, sheet_dimension(sheet))
+    head, old, tail = split_sheet_data(part, "A1:F6")
+    head2, new_data, tail2 = split_sheet_data(new, "A1:F6")
+    assert tail2 == tail and head2 == head
+    assert new_data == data
+    assert b'<dimension ref="A1:D3"/>' in new
+    assert new.replace(data, old).replace(b'ref="A1:D3"', b'ref="A1:F6"') == part
+    parse_xml(new)
+    attrs = row_attributes(old)
+    assert list(attrs) == [5]  # only the row with a custom height
+    assert 'ht="30"' in attrs[5] and 'customHeight="true"' in attrs[5]
+
+
+def test_replace_sheet_data_prefixed_part_and_missing_dimension() -> None:
+    part = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><x:sheetPr/><x:sheetData><x:row r="1"/></x:sheetData>'
+        b"<x:pageMargins/></x:worksheet>"
+    )
+    sheet = SheetPlan(role="KPIS", title="K")
+    sheet.put(1, 1, "v")
+    new = replace_sheet_data(part, render_sheet_data(sheet, {}), "B2")
+    root = parse_xml(new)
+    cells = list(root.iter(NS + "c"))
+    assert [c.get("r") for c in cells] == ["B2"]
+    assert root.find(NS + "dimension").get("ref") == "B2"  # type: ignore[union-attr]
+    assert [child.tag.split("}")[1] for child in root] == [
+        "sheetPr",
+        "dimension",
+        "sheetData",
+        "pageMargins",
+    ]
+    empty = replace_sheet_data(part, render_sheet_data(SheetPlan(role="KPIS", title="K"), {}), "A1")
+    assert list(parse_xml(empty).iter(NS + "row")) == []
+    with pytest.raises(WorkbookError, match="sheetData"):
+        replace_sheet_data(b"<worksheet/>", b"<sheetData/>", "A1")
+
+
+def test_rewrite_finds_sheets_by_role_keeps_parts_heights_and_features(tmp_path: Path) -> None:
+    frame = orders_frame(20)
+    orders = SheetPlan(role="ORDERS", title="Ordini 'IT' 2", tables=[Table(frame, ORDER_COLUMNS)])
+    kpis = SheetPlan(role="KPIS", title="KPI")
+    kpis.put(0, 0, float(frame["amount"].sum()), formula="=SUM('Ordini ''IT'' 2'!$D$2:$D$1048576)")
+    plan = WorkbookPlan(sheets=[kpis, orders], styles=dict(STYLES))
+    path = skeleton(tmp_path / "b.xlsx", plan, row_heights={"ORDERS": {3: 33.0}})
+    before = {i.filename: zipfile.ZipFile(path).read(i) for i in zipfile.ZipFile(path).infolist()}
+    rewrite_sheet_data(path, plan)
+    after_zip = zipfile.ZipFile(path)
+    after = {i.filename: after_zip.read(i) for i in after_zip.infolist()}
+    assert list(after) == list(before)
+    with zipfile.ZipFile(path) as zf:
+        parts = worksheet_parts(zf)
+    assert parts == {"KPIS": "xl/worksheets/sheet1.xml", "ORDERS": "xl/worksheets/sheet2.xml"}
+    changed = {name for name in after if after[name] != before[name]}
+    assert changed == {"xl/styles.xml", "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"}
+    ws = openpyxl.load_workbook(path)["Ordini 'IT' 2"]
+    assert ws.row_dimensions[4].height == 33.0
+    assert ws.freeze_panes == "A2"
+    assert ws["B2"].value == frame.loc[0, "order_id"]
+    assert openpyxl.load_workbook(path, data_only=True)["KPI"]["A1"].value == pytest.approx(
+        frame["amount"].sum(), rel=1e-15
+    )
+
+
+def test_rewrite_refuses_a_package_without_the_role_names(tmp_path: Path) -> None:
+    path = tmp_path / "plain.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Orders")
+    book.close()
+    original = path.read_bytes()
+    plan = WorkbookPlan(sheets=[SheetPlan(role="ORDERS", title="Orders")], styles={})
+    with pytest.raises(WorkbookError, match="RXL_SHEET_ORDERS"):
+        rewrite_sheet_data(path, plan)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.xlsx"]
