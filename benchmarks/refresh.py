@@ -55,7 +55,8 @@ def child(mode: str, book: str, export: str) -> None:
         stages["read export"] = time.perf_counter() - t0
         summary = refresh(book, inputs, append=mode == "append", backup=False)
         stages["refresh (plan + write)"] = time.perf_counter() - t0 - stages["read export"]
-        rows = summary.merged.get("orders", {}).get("total", len(inputs.orders or ()))
+        fresh = 0 if inputs.orders is None else len(inputs.orders)
+        rows = summary.merged.get("orders", {}).get("total", fresh)
         extra = {"orders_in_book": int(rows), "parts_kept": summary.parts_kept}
     else:
         import openpyxl
@@ -86,10 +87,9 @@ def measure(mode: str, book: Path, export: Path) -> dict[str, object]:
 
 def setup(folder: Path, n: int) -> tuple[Path, Path]:
     """A workbook holding ``n`` orders and a new ``n``-row export (overlapping)."""
-    from retention_xl.workbook.build import plan_template, write_workbook
-
     from retention_xl.datasets import generate_orders
     from retention_xl.io import load_inputs
+    from retention_xl.workbook.build import plan_template, write_workbook
     from retention_xl.workbook.refresh import refresh
 
     first = generate_orders(n_orders=n, seed=1, start="2021-01-01", end="2023-12-31")

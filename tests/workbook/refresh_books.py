@@ -166,3 +166,27 @@ def add_calc_chain(path: Path) -> None:
         {"xl/_rels/workbook.xml.rels": rels.encode(), "[Content_Types].xml": ct.encode()},
         add={"xl/calcChain.xml": chain},
     )
+
+
+def type_into(path: Path, values: dict[str, float]) -> None:
+    """Type numbers into named input cells, as a user does in Excel (keeps the style)."""
+    from retention_xl.workbook.package import read_package
+
+    pkg = read_package(path)
+    info = pkg.workbook()
+    edits: dict[str, bytes | None] = {}
+    for name, value in values.items():
+        found = info.resolve_name(name)
+        assert found is not None and found[0].part is not None, name
+        sheet, ref = found
+        part = sheet.part
+        assert part is not None
+        xml = edits.get(part) or pkg.read(part)
+        assert xml is not None
+        cell = re.compile(rb'<c r="' + ref.encode() + rb'"([^>]*?)(?:/>|>.*?</c>)', re.S)
+        attrs = cell.search(xml)
+        assert attrs is not None, (name, ref)
+        style = re.sub(rb'\s+t="[^"]*"', b"", attrs.group(1))
+        new = b'<c r="' + ref.encode() + b'"' + style + b"><v>" + repr(value).encode() + b"</v></c>"
+        edits[part] = xml[: attrs.start()] + new + xml[attrs.end() :]
+    rewrite(path, edits)
