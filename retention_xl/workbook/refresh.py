@@ -133,8 +133,12 @@ class RefreshSummary:
             )
         for kind, rep in self.kept.items():
             out.append(f"  {kind}: {rep['records']:,} rows kept from the workbook")
-        for sheet in self.sheets:
-            out.append(f"  sheet {sheet['sheet']!r} ({sheet['role'].lower()}) rewritten")
+        changed = [s["sheet"] for s in self.sheets if s.get("changed")]
+        same = [s["sheet"] for s in self.sheets if not s.get("changed")]
+        if changed:
+            out.append("  sheets rewritten: " + ", ".join(changed))
+        if same:
+            out.append("  sheets already up to date: " + ", ".join(same))
         out.append(
             f"  {len(self.parts_changed)} parts rewritten, {self.parts_kept} kept byte for byte"
         )
@@ -259,7 +263,7 @@ def refresh(
     frames, reports = _gather(pkg, roles, inputs, append=append, lang=lang, summary=summary)
     arguments = plan_arguments(values)
     check_currencies(frames, currency, book=path.name)
-    with progress(length=1, label="Computing", quiet=quiet) as bar:
+    with progress(length=1, label="Computing ", quiet=quiet) as bar:
         plan = _plan_report(frames, reports, arguments, settings, summary)
         bar.update(1)
     changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet)
