@@ -63,6 +63,7 @@ class BookSettings:
     currency: str = "EUR"
     period: str = "Y"
     market: str = "eu"
+    no_raw: bool = False  #: built with --no-raw: the raw tabs hold no rows
     source: str = "defaults"  #: where the settings were found (for the summary)
 
 
@@ -100,22 +101,29 @@ def _settings_patterns() -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
-def _about_settings(pkg: Package, info: WorkbookInfo) -> tuple[str, dict[str, str]] | None:
+def _about_texts(pkg: Package, info: WorkbookInfo) -> list[str]:
     about = info.role_sheets().get("ABOUT")
     if about is None:
-        return None
-    patterns = _settings_patterns()
-    if not patterns:
-        return None
-    for row in sheet_rows(pkg, about.name):
-        for value in row:
-            if not isinstance(value, str):
-                continue
-            for lang, pattern in patterns:
-                m = pattern.match(value.strip())
-                if m is not None:
-                    return lang, m.groupdict()
+        return []
+    return [v.strip() for row in sheet_rows(pkg, about.name) for v in row if isinstance(v, str)]
+
+
+def _about_settings(texts: list[str]) -> tuple[str, dict[str, str]] | None:
+    for lang, pattern in _settings_patterns():
+        for value in texts:
+            m = pattern.match(value)
+            if m is not None:
+                return lang, m.groupdict()
     return None
+
+
+def _no_raw(texts: list[str]) -> bool:
+    try:
+        from retention_xl.workbook.labels import label
+    except ImportError:  # pragma: no cover - the generator is part of the package
+        return False
+    notes = {label("note.no_raw", lang) for lang in _LANGS}
+    return any(t in notes for t in texts)
 
 
 def book_settings(pkg: Package, info: WorkbookInfo, inputs: Inputs | None = None) -> BookSettings:
@@ -133,8 +141,9 @@ def book_settings(pkg: Package, info: WorkbookInfo, inputs: Inputs | None = None
             found[key] = value
     if found:
         sources.append("defined names")
+    texts = _about_texts(pkg, info)
     if len(found) < 4:
-        about = _about_settings(pkg, info)
+        about = _about_settings(texts)
         if about is not None:
             lang, values = about
             found.setdefault("lang", lang)
@@ -172,6 +181,7 @@ def book_settings(pkg: Package, info: WorkbookInfo, inputs: Inputs | None = None
         currency=currency,
         period=period,
         market=market,
+        no_raw=_no_raw(texts),
         source=", ".join(sources) or "defaults",
     )
 

@@ -255,12 +255,17 @@ def refresh(
     summary.settings = {
         "period": settings.period,
         "market": settings.market,
+        "no_raw": str(settings.no_raw).lower(),
         "read_from": settings.source,
     }
     summary.imports = inputs.as_dict()
     values = read_inputs(pkg, info, INPUT_NAMES)
     summary.inputs = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in values.items()}
-    frames, reports = _gather(pkg, roles, inputs, append=append, lang=lang, summary=summary)
+    if settings.no_raw:
+        _check_no_raw(path.name, inputs, append=append, roles=roles, summary=summary)
+    frames, reports = _gather(
+        pkg, roles, inputs, append=append, lang=lang, summary=summary, read_tabs=not settings.no_raw
+    )
     arguments = plan_arguments(values)
     check_currencies(frames, currency, book=path.name)
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
@@ -287,6 +292,7 @@ def _gather(
     append: bool,
     lang: str,
     summary: RefreshSummary,
+    read_tabs: bool = True,
 ) -> tuple[dict[str, pd.DataFrame | None], dict[str, ImportReport]]:
     """The frames to plan with: the exports, merged with or replaced by the raw tabs."""
     frames: dict[str, pd.DataFrame | None] = {}
@@ -308,7 +314,7 @@ def _gather(
         if new is not None:
             reports[kind] = inputs.reports[kind]
         old: Import | None = None
-        if entry is not None and (new is None or append):
+        if read_tabs and entry is not None and (new is None or append):
             if specs is None:
                 specs = _raw_specs(lang)
             spec = specs.get(role)
@@ -343,6 +349,28 @@ def _gather(
             f"({replaced:,} replaced by this export): {len(merged):,} in all"
         )
     return frames, reports
+
+
+def _check_no_raw(
+    book: str,
+    inputs: Inputs,
+    *,
+    append: bool,
+    roles: Mapping[str, SheetEntry],
+    summary: RefreshSummary,
+) -> None:
+    """A ``--no-raw`` report keeps no rows: it can only be refreshed from full exports."""
+    if append:
+        raise WorkbookError(
+            f"{book} was built with --no-raw: its raw tabs hold no rows to append to. "
+            "Refresh it without --append, giving the complete exports"
+        )
+    for kind, role in RAW_ROLES.items():
+        if getattr(inputs, kind) is None and role in roles:
+            summary.notes.append(
+                f"{book} was built with --no-raw, so it keeps no {kind} rows: without "
+                f"--{kind} the refreshed workbook has no {kind} figures"
+            )
 
 
 def check_currencies(
@@ -500,6 +528,7 @@ def _plan_report(
             period=settings.period,
             market=settings.market,
             reports=dict(reports),
+            no_raw=settings.no_raw,
             **{**kwargs, **extra},
         )
 

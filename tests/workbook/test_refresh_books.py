@@ -235,3 +235,24 @@ def test_refresh_killed_mid_write(tmp_path: Path) -> None:
     assert book.read_bytes() == before
     with zipfile.ZipFile(book) as zf:
         assert zf.testzip() is None
+
+
+def test_no_raw_report(tmp_path: Path) -> None:
+    first = italian_export(tmp_path / "ordini_1.csv", _rows(30, dt.date(2023, 1, 2)))
+    inputs = load_inputs(orders=first)
+    book = tmp_path / "Grande.xlsx"
+    write_workbook(plan_report(inputs.orders, lang="it", no_raw=True, reports=inputs.reports), book)
+    from retention_xl.workbook.bookinfo import book_settings
+
+    pkg = read_package(book)
+    assert book_settings(pkg, pkg.workbook()).no_raw
+    second = italian_export(tmp_path / "ordini_2.csv", _rows(45, dt.date(2023, 6, 2), first=500))
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match="--no-raw"):
+        refresh(book, load_inputs(orders=second), append=True)
+    assert book.read_bytes() == before
+    summary = refresh(book, load_inputs(orders=second))
+    assert summary.settings["no_raw"] == "true"
+    assert _kpi(book, "orders") == 45.0
+    orders_part = read_package(book).workbook().role_parts()["ORDERS"]
+    assert b"A-500" not in read_package(book).read(orders_part)  # still no raw rows
