@@ -130,3 +130,23 @@ def test_subscriptions_into_a_book_without_the_tab(run_cli, book: Path, tmp_path
     )
     err = _refused(run_cli, book, "--subscriptions", str(subs))
     assert "no subscriptions sheet" in err and "retention-xl build --subscriptions" in err
+
+
+def test_refresh_quiet_and_summary(run_cli, tmp_path: Path) -> None:
+    from retention_xl.workbook.build import plan_template, write_workbook
+
+    book = write_workbook(plan_template(lang="it"), tmp_path / "Modello.xlsx")
+    export = italian_export(
+        tmp_path / "ordini.csv",
+        [("Nicolò", "A-1", "31/01/2024", 10.0), ("Zoë", "A-2", "01/02/2024", 5.0)],
+    )
+    quiet = run_cli("refresh", str(book), "--orders", str(export), "--quiet", "--no-backup")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and quiet.stderr == ""
+    assert not (tmp_path / "Modello.xlsx.bak").exists()
+    loud = run_cli("refresh", str(book), "--orders", str(export))
+    assert loud.returncode == 0, loud.stderr
+    assert "ordini.csv: format generic, locale it, encoding cp1252" in loud.stderr
+    assert "refreshed Modello.xlsx (it, EUR)" in loud.stdout
+    assert "backup: " in loud.stdout and (tmp_path / "Modello.xlsx.bak").exists()
+    assert "[####" not in loud.stderr  # no progress bars when not on a terminal
