@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -48,8 +47,6 @@ from retention_xl.workbook.plan import (
     MAX_DATA_ROWS,
     ROLES,
     SheetPlan,
-    Style,
-    Table,
     WorkbookPlan,
     sheet_marker,
 )
@@ -62,6 +59,7 @@ from retention_xl.workbook.sheets.derived import plan_customers, plan_mrr, plan_
 from retention_xl.workbook.sheets.kpis import plan_kpis
 from retention_xl.workbook.sheets.raw import plan_raw
 from retention_xl.workbook.sheets.segments import plan_segments
+from retention_xl.workbook.sheetxml import rewrite_sheet_data
 from retention_xl.workbook.styles import make_styles
 
 __all__ = [
@@ -299,118 +297,6 @@ def plan_report_and_data(
 # ------------------------------------------------------------------------ writing
 
 
-def _xl_format(style: Style) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if style.num_format:
-        out["num_format"] = style.num_format
-    if style.bold:
-        out["bold"] = True
-    if style.italic:
-        out["italic"] = True
-    if style.font_color:
-        out["font_color"] = style.font_color
-    if style.bg_color:
-        out["bg_color"] = style.bg_color
-        out["pattern"] = 1
-    if style.border:
-        out["border"] = 1
-    if style.align:
-        out["align"] = style.align
-    if style.wrap:
-        out["text_wrap"] = True
-    if style.font_size:
-        out["font_size"] = style.font_size
-    if not style.locked:
-        out["locked"] = False
-    out["valign"] = "top"
-    return out
-
-
-class _Formats:
-    def __init__(self, workbook: Any, styles: Mapping[str, Style]) -> None:
-        self._wb = workbook
-        self._styles = styles
-        self._cache: dict[str, Any] = {}
-
-    def __call__(self, key: str | None) -> Any:
-        if key is None:
-            return None
-        if key not in self._cache:
-            if key not in self._styles:
-                raise WorkbookError(f"unknown style {key!r}")
-            self._cache[key] = self._wb.add_format(_xl_format(self._styles[key]))
-        return self._cache[key]
-
-
-def _serials(values: pd.Series) -> np.ndarray:
-    """Excel serial numbers of a date column (NaN for NaT)."""
-    stamps = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[ns]")
-    out = (stamps - _EXCEL_EPOCH) / np.timedelta64(1, "D")
-    return np.asarray(out, dtype="float64")
-
-
-def _write_table(ws: Any, table: Table, fmt: _Formats) -> None:
-    r0, c0 = table.first_row, table.first_col
-    header = fmt(table.header_style)
-    for j, spec in enumerate(table.columns):
-        ws.write_string(r0, c0 + j, spec.header, header)
-    frame = table.frame
-    for j, spec in enumerate(table.columns):
-        col = c0 + j
-        style = fmt(spec.style if spec.style else ("date" if spec.kind == "date" else None))
-        series = frame[spec.key] if spec.key in frame.columns else pd.Series([], dtype=float)
-        if spec.kind == "text":
-            for i, value in enumerate(series.tolist()):
-                if (
-                    value is None
-                    or value is pd.NA
-                    or (isinstance(value, float) and math.isnan(value))
-                ):
-                    continue
-                ws.write_string(r0 + 1 + i, col, str(value)[:32767], style)
-        elif spec.kind == "date":
-            for i, value in enumerate(_serials(series).tolist()):
-                if not math.isnan(value):
-                    ws.write_number(r0 + 1 + i, col, value, style)
-        elif spec.kind == "bool":
-            for i, value in enumerate(series.tolist()):
-                if isinstance(value, (bool, np.bool_)):
-                    ws.write_boolean(r0 + 1 + i, col, bool(value), style)
-        else:
-            numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
-            for i, value in enumerate(numbers.tolist()):
-                if not math.isnan(value):
-                    ws.write_number(r0 + 1 + i, col, value, style)
-
-
-def _write_cell(ws: Any, row: int, col: int, cell: Any, fmt: _Formats) -> None:
-    style = fmt(cell.style)
-    value = cell.value
-    if cell.formula is not None:
-        cached: Any = value
-        if cached is None or (isinstance(cached, float) and math.isnan(cached)):
-            cached = ""
-        elif isinstance(cached, (dt.datetime, dt.date)):
-            cached = float(
-                (pd.Timestamp(cached) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
-            )
-        ws.write_formula(row, col, cell.formula, style, cached)
-    elif value is None or (isinstance(value, float) and math.isnan(value)):
-        if style is not None:
-            ws.write_blank(row, col, None, style)
-    elif isinstance(value, str):
-        ws.write_string(row, col, value[:32767], style)
-    elif isinstance(value, (bool, np.bool_)):
-        ws.write_boolean(row, col, bool(value), style)
-    elif isinstance(value, (dt.datetime, dt.date)):
-        stamp = pd.Timestamp(value)
-        ws.write_number(
-            row, col, float((stamp - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)), style
-        )
-    else:
-        ws.write_number(row, col, float(value), style)
-
-
 def _cf_options(rule: Mapping[str, Any], workbook: Any) -> dict[str, Any]:
     options = {k: v for k, v in rule.items() if k != "range"}
     if "format" in options:
@@ -421,8 +307,12 @@ def _cf_options(rule: Mapping[str, Any], workbook: Any) -> dict[str, Any]:
 def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
     """Write ``plan`` to an ``.xlsx`` file at ``path`` (replaced if it exists).
 
-    Every ``str`` value is written as a text cell (never a formula); formula cells carry
-    their cached values; the file asks Excel to recalculate on load.
+    XlsxWriter writes the package without cell data (styles, widths, frozen panes,
+    validations, conditional formats, charts, names, print setup); then
+    :func:`~retention_xl.workbook.sheetxml.rewrite_sheet_data` writes every sheet's
+    cells and tables from the plan, vectorised. Every ``str`` value is a text cell
+    (never a formula); formula cells carry their cached values; the file asks Excel to
+    recalculate on load.
     """
     import xlsxwriter
 
@@ -439,15 +329,10 @@ def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
     props = dict(plan.properties)
     workbook.set_properties(props)
     workbook.set_custom_property("retention_xl_lang", plan.lang)
-    fmt = _Formats(workbook, plan.styles)
     for sheet in plan.sheets:
         ws = workbook.add_worksheet(sheet.title)
         for col, width in sorted(sheet.col_widths.items()):
             ws.set_column(col, col, width)
-        for table in sheet.tables:
-            _write_table(ws, table, fmt)
-        for (row, col), cell in sorted(sheet.cells.items()):
-            _write_cell(ws, row, col, cell, fmt)
         if sheet.freeze:
             ws.freeze_panes(*sheet.freeze)
         if sheet.autofilter:
@@ -471,6 +356,8 @@ def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
         workbook.define_name(name, ref)
     try:
         workbook.close()
+        # the cell data of every sheet: the fast writer, straight from the plan
+        rewrite_sheet_data(out, plan)
     except OSError as exc:
         raise WorkbookError(f"cannot write {out}: {exc}") from exc
     return out

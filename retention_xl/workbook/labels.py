@@ -448,6 +448,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Acquiring a new customer can cost up to 5 times as much as keeping an existing one.",
         "Acquisire un nuovo cliente può costare fino a 5 volte più che mantenerne uno.",
     ),
+    "bench.no_data": ("no data", "nessun dato"),
     "bench.levels": (
         "Rating levels (used by the formulas)",
         "Livelli di valutazione (usati dalle formule)",

@@ -43,7 +43,7 @@ BENCH_ROWS: Final = {
 }
 FACT_ROW: Final = 10
 LEVELS_ROW: Final = 13  # header; labels below .. excellent on the next four rows
-MET_ROW: Final = 19  # "target met", then "not yet"
+MET_ROW: Final = 19  # "target met", then "not yet", then "no data"
 COLUMNS: Final = (
     "col.kpi",
     "col.your_value",
@@ -59,7 +59,7 @@ COLUMNS: Final = (
     "col.source",
     "col.article_note",
 )
-V, AVG, HEALTHY, EXC, RATING, TARGET, GAP, PROGRESS, STATUS, LEVEL, SOURCE, NOTE = range(12)
+V, AVG, HEALTHY, EXC, RATING, TARGET, GAP, PROGRESS, STATUS, LEVEL, SOURCE, NOTE = range(1, 13)
 
 
 def progress(value: float, target: float | None, direction: str) -> float:
@@ -96,7 +96,7 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
 
     lv = {name: LEVELS_ROW + 1 + i for i, name in enumerate(LEVELS)}
     labels_range = block_range(lv["below"], 0, lv["excellent"], 0)
-    met, not_met = cell(MET_ROW, 0), cell(MET_ROW + 1, 0)
+    met, not_met, no_data = cell(MET_ROW, 0), cell(MET_ROW + 1, 0), cell(MET_ROW + 2, 0)
     for key, (row, target_name, direction, rated) in BENCH_ROWS.items():
         style = UNIT_STYLES[KPI_UNITS[key]]
         ref = {c: cell(row, c, absolute=False) for c in range(NOTE + 1)}
@@ -112,12 +112,16 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
             if not blank(value):
                 level = float(LEVELS.index(rate_kpi(key, value, market=market)) + 1)
             sheet.put(row, LEVEL, cached(level), formula=_level_formula(str(row + 1), direction))
-            rating = "" if math.isnan(level) else ctx.t(f"level.{LEVELS[int(level) - 1]}")
+            rating = (
+                ctx.t("bench.no_data")
+                if math.isnan(level)
+                else ctx.t(f"level.{LEVELS[int(level) - 1]}")
+            )
             sheet.put(
                 row,
                 RATING,
                 rating,
-                formula=f'=IF({ref[LEVEL]}="","",INDEX({labels_range},{ref[LEVEL]}))',
+                formula=f'=IF({ref[LEVEL]}="",{no_data},INDEX({labels_range},{ref[LEVEL]}))',
             )
             sheet.put(row, SOURCE, bench.source, style="text")
             sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
@@ -177,6 +181,7 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
         sheet.put(row, 0, ctx.t(f"level.{name}"))
     sheet.put(MET_ROW, 0, ctx.t("target.met"))
     sheet.put(MET_ROW + 1, 0, ctx.t("target.not_met"))
+    sheet.put(MET_ROW + 2, 0, ctx.t("bench.no_data"))
     # traffic lights and progress bars over fixed ranges
     first, last = min(r for r, *_ in BENCH_ROWS.values()), max(r for r, *_ in BENCH_ROWS.values())
     level_ref = f"${col_letter(LEVEL)}{first + 1}"

@@ -311,9 +311,12 @@ def plan_kpis(ctx: Context) -> SheetPlan:
         sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
         style = UNIT_STYLES[KPI_UNITS[key]]
         formula = fx[key]
-        if formula is None:
+        if formula is None:  # --no-raw: the core's value (a blank that stays blank)
             value = vals[key]
-            sheet.put(row, VALUE_COL, None if math.isnan(value) else value, style=style)
+            if math.isnan(value):
+                sheet.put(row, VALUE_COL, "", formula='=""', style=style)
+            else:
+                sheet.put(row, VALUE_COL, value, style=style)
         else:
             sheet.put(row, VALUE_COL, cached(vals[key]), formula=formula, style=style)
         sheet.put(row, 2, ctx.t(f"kpi.{key}.help"), style="note")
