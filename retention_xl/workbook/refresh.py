@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -480,8 +481,9 @@ class _RawSpec:
     first_col: int
 
 
+@functools.lru_cache(maxsize=4)
 def _raw_specs(lang: str) -> dict[str, _RawSpec]:
-    """The generator's column specs of the raw tabs (from its template plan)."""
+    """The generator's column specs of the raw tabs (from its template plan, once)."""
     from retention_xl.workbook.build import plan_template
 
     template = plan_template(lang=lang)
