@@ -67,7 +67,7 @@ from retention_xl.workbook.package import (
     without_calc_chain,
     write_package,
 )
-from retention_xl.workbook.plan import INPUT_NAMES, WorkbookPlan, sheet_marker
+from retention_xl.workbook.plan import INPUT_NAMES, MAX_DATA_ROWS, WorkbookPlan, sheet_marker
 from retention_xl.workbook.readback import read_inputs, read_raw_tab
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "RefreshSummary",
     "book_settings",
     "check_currencies",
+    "check_sizes",
     "merge_rows",
     "patch_package",
     "refresh",
@@ -269,6 +270,8 @@ def refresh(
     )
     arguments = plan_arguments(values)
     check_currencies(frames, currency, book=path.name)
+    if not settings.no_raw:
+        check_sizes(frames, book=path.name, append=append)
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
         plan = _plan_report(frames, reports, arguments, settings, summary)
         bar.update(1)
@@ -371,6 +374,28 @@ def _check_no_raw(
             summary.notes.append(
                 f"{book} was built with --no-raw, so it keeps no {kind} rows: without "
                 f"--{kind} the refreshed workbook has no {kind} figures"
+            )
+
+
+def check_sizes(frames: Mapping[str, pd.DataFrame | None], *, book: str, append: bool) -> None:
+    """Refuse more rows than a raw tab holds, before any planning.
+
+    Examples
+    --------
+    >>> check_sizes({"orders": pd.DataFrame({"a": [1]})}, book="b.xlsx", append=False)
+    """
+    for kind, frame in frames.items():
+        if frame is not None and len(frame) > MAX_DATA_ROWS:
+            how = (
+                "refresh without --append (the export replaces the rows)"
+                if append
+                else "keep the export to fewer rows (e.g. a shorter period)"
+            )
+            raise WorkbookError(
+                f"{book}: {kind} would have {len(frame):,} rows"
+                + (" after --append" if append else "")
+                + f", more than a sheet holds ({MAX_DATA_ROWS:,}): {how}, or build a new "
+                "report with `retention-xl build --no-raw`, which keeps no raw rows"
             )
 
 

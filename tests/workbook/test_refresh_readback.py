@@ -239,3 +239,13 @@ def test_mixed_currencies_refused() -> None:
     with pytest.raises(WorkbookError, match="--rate EUR=1 --rate USD=RATE"):
         check_currencies(frames, "EUR", book="Report.xlsx")
     check_currencies({"orders": pd.DataFrame({"currency": ["EUR", None]})}, "EUR", book="b")
+
+
+def test_too_many_rows_refused_before_planning() -> None:
+    from retention_xl.workbook.refresh import check_sizes
+
+    big = pd.DataFrame({"order_id": range(1_048_576)})
+    with pytest.raises(WorkbookError, match="1,048,576 rows after --append") as err:
+        check_sizes({"orders": big}, book="Report.xlsx", append=True)
+    assert "refresh without --append" in str(err.value)
+    check_sizes({"orders": big.iloc[:-1], "survey": None}, book="Report.xlsx", append=False)
