@@ -61,6 +61,7 @@ __all__ = [
     "WorkbookLockedError",
     "backup_path",
     "check_not_locked",
+    "deflate_part",
     "lock_files",
     "read_package",
     "replace_atomically",
@@ -492,15 +493,16 @@ def _raw_member(p: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
 
 def write_package(
     pkg: Package,
-    changes: Mapping[str, bytes | None],
+    changes: Mapping[str, bytes | Part | None],
     *,
     add: Iterable[tuple[str, bytes]] = (),
     on_part: Callable[[str], None] | None = None,
 ) -> bytes:
     """A new package: ``pkg``'s parts in order, with ``changes`` applied.
 
-    ``changes`` maps a part name to its new bytes, or to None to remove the part; parts
-    in ``add`` (new names) go at the end. Unchanged parts keep their compressed bytes,
+    ``changes`` maps a part name to its new bytes (or a :class:`Part` already
+    compressed by :func:`deflate_part`), or to None to remove the part; parts in ``add``
+    (new names) go at the end. Unchanged parts keep their compressed bytes,
     CRC, dates and attributes exactly; changed parts are deflated. ``on_part`` is
     called after each part is written (progress).
 
@@ -525,7 +527,7 @@ def write_package(
             new = changes[part.name]
             if new is None:
                 continue
-            entries.append(_deflated(part.name, new, like=part))
+            entries.append(new if isinstance(new, Part) else _deflated(part.name, new, like=part))
         else:
             entries.append(part)
     for name, data in extra:
@@ -603,6 +605,37 @@ def write_package(
         + comment
     )
     return out.getvalue()
+
+
+def deflate_part(name: str, chunks: Iterable[bytes], *, like: Part | None = None) -> Part:
+    """A deflated :class:`Part` from its content given in pieces (never joined in memory).
+
+    ``like`` lends its zip date, attributes and flags (the part being replaced).
+
+    >>> part = deflate_part("xl/a.xml", [b"<a>", b"x" * 1000, b"</a>"])
+    >>> part.size, part.data()[:4], len(part.raw) < 100
+    (1007, b'<a>x', True)
+    """
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out: list[bytes] = []
+    crc = 0
+    size = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        out.append(compressor.compress(chunk))
+    out.append(compressor.flush())
+    return Part(
+        name=name,
+        method=zipfile.ZIP_DEFLATED,
+        crc=crc,
+        size=size,
+        raw=b"".join(out),
+        date_time=like.date_time if like is not None else (1980, 1, 1, 0, 0, 0),
+        flag_bits=(like.flag_bits & 0x800) if like is not None else 0,
+        external_attr=like.external_attr if like is not None else 0,
+        create_system=like.create_system if like is not None else 0,
+    )
 
 
 def _deflated(name: str, data: bytes, *, like: Part | None) -> Part:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from retention_xl.errors import InputError, WorkbookError
 from retention_xl.io.formats import GENERIC
@@ -199,11 +200,18 @@ def read_raw_tab(
     rows = sheet_rows(pkg, sheet)
     if len(rows) <= header_row + 1:
         return None
-    width = max(len(r) for r in rows)
-    cells = np.empty((len(rows) - header_row, width), dtype=object)
-    cells[:] = ""
-    for i, r in enumerate(rows[header_row:]):
-        cells[i, : len(r)] = [("" if v is None else v) for v in r]
+    body_rows = rows[header_row:]
+    del rows
+    width = max(len(r) for r in body_rows)
+    if all(len(r) == width for r in body_rows):  # calamine's rows are rectangular
+        cells = np.empty((len(body_rows), width), dtype=object)
+        cells[:] = body_rows
+    else:  # pragma: no cover - defensive
+        cells = np.full((len(body_rows), width), "", dtype=object)
+        for i, r in enumerate(body_rows):
+            cells[i, : len(r)] = r
+    del body_rows
+    cells[pd.isna(cells)] = ""
     cells = cells[:, first_col:]
     header = [str(v).strip().casefold() for v in cells[0]]
     roles = GENERIC[kind].roles

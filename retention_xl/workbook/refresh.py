@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import time
 from collections.abc import Mapping
@@ -58,9 +59,11 @@ from retention_xl.workbook.bookinfo import BookSettings, book_settings, plan_arg
 from retention_xl.workbook.package import (
     REL_STYLES,
     Package,
+    Part,
     SheetEntry,
     WorkbookInfo,
     check_not_locked,
+    deflate_part,
     read_package,
     replace_atomically,
     set_full_calc_on_load,
@@ -377,6 +380,36 @@ def _check_no_raw(
             )
 
 
+_MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
+
+
+def _rendered_part(pkg: Package, name: str, sheet: Any, xf: Mapping[str, int]) -> Part:
+    """Worksheet part ``name`` with its ``<sheetData>`` rendered from ``sheet``, deflated.
+
+    The writer's :func:`replace_sheet_data` builds the part around a marker, and the
+    rows of :func:`iter_sheet_rows` are compressed as they come, so a million-row sheet
+    is never held uncompressed in memory. User row heights and hidden rows are kept.
+    """
+    from retention_xl.workbook.sheetxml import (
+        iter_sheet_rows,
+        replace_sheet_data,
+        row_attributes,
+        sheet_dimension,
+        split_sheet_data,
+    )
+
+    old = pkg.read(name)
+    dimension = sheet_dimension(sheet)
+    attrs = row_attributes(split_sheet_data(old, dimension)[1])
+    shell = replace_sheet_data(old, b"<sheetData>" + _MARK + b"</sheetData>", dimension)
+    del old
+    head, mark, tail = shell.partition(_MARK)
+    if not mark:  # pragma: no cover - replace_sheet_data always keeps the content
+        raise WorkbookError(f"{pkg.path.name}: {name} could not be rewritten")
+    rows = (chunk.encode("utf-8") for chunk in iter_sheet_rows(sheet, xf, row_attrs=attrs))
+    return deflate_part(name, itertools.chain([head], rows, [tail]), like=pkg.part(name))
+
+
 def check_sizes(frames: Mapping[str, pd.DataFrame | None], *, book: str, append: bool) -> None:
     """Refuse more rows than a raw tab holds, before any planning.
 
@@ -435,24 +468,17 @@ def patch_package(
     summary: RefreshSummary,
     *,
     quiet: bool = True,
-) -> dict[str, bytes | None]:
-    """The new bytes of every part a refresh with ``plan`` changes (None: removed).
+) -> dict[str, bytes | Part | None]:
+    """The new content of every part a refresh with ``plan`` changes (None: removed).
 
     Every owned sheet in ``roles`` gets its ``<sheetData>`` from the plan (user row
     heights kept), ``styles.xml`` gains the missing styles, ``workbook.xml`` asks for a
     full recalculation on load and the calculation chain goes. ``summary`` records the
     sheets rewritten and notes the planned sheets the workbook lacks.
     """
-    from retention_xl.workbook.sheetxml import (
-        render_sheet_data,
-        replace_sheet_data,
-        row_attributes,
-        sheet_dimension,
-        split_sheet_data,
-    )
     from retention_xl.workbook.stylesxml import ensure_styles
 
-    changes: dict[str, bytes | None] = {}
+    changes: dict[str, bytes | Part | None] = {}
     styles_part = info.rel_target(REL_STYLES)
     if styles_part is None or styles_part not in pkg:
         raise WorkbookError(f"{pkg.path.name} has no styles part: it is damaged")
@@ -476,14 +502,13 @@ def patch_package(
                     "which is not a worksheet of this file; point the name back at the "
                     f"{sheet.title!r} sheet (Formulas > Name Manager)"
                 )
-            old = pkg.read(entry.part)
-            dimension = sheet_dimension(sheet)
-            # row heights, hidden rows and outlines the user set are kept
-            attrs = row_attributes(split_sheet_data(old, dimension)[1])
-            data = render_sheet_data(sheet, xf, row_attrs=attrs)
-            new = replace_sheet_data(old, data, dimension)
-            del data
-            if new != old:
+            new = _rendered_part(pkg, entry.part, sheet, xf)
+            changed = (
+                new.size != pkg.part(entry.part).size
+                or new.crc != pkg.part(entry.part).crc
+                or new.data() != pkg.read(entry.part)
+            )
+            if changed:
                 changes[entry.part] = new
             summary.sheets.append({"role": sheet.role, "sheet": entry.name, "part": entry.part})
     workbook_xml = pkg.read(info.part)
