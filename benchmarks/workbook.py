@@ -5,8 +5,9 @@ a fresh process, so its peak memory (max resident set size) belongs to it alone;
 orders are generated first (:func:`retention_xl.datasets.generate_orders`, seed 0) and
 only what follows is timed.
 
-* ``report``: the complete report (core analysis, every sheet, charts, cached values)
-  planned and written: ``plan_report`` + ``write_workbook``.
+* ``report``: the complete report as ``retention-xl build`` makes it (core analysis,
+  BG/NBD + Gamma-Gamma predictions, every sheet, charts, cached values):
+  ``model_predictions`` + ``plan_report`` + ``write_workbook``.
 * ``floor``: XlsxWriter in ``constant_memory`` mode writing only the raw Orders tab of
   the same rows, cell by cell with typed writes (what a user would otherwise get).
 * ``peer``: ``pandas.DataFrame.to_excel`` of the same rows.
@@ -37,9 +38,13 @@ def _orders(n_orders: int):  # type: ignore[no-untyped-def]
 
 
 def _report(frame, path: Path) -> None:  # type: ignore[no-untyped-def]
-    from retention_xl.workbook.build import plan_report, write_workbook
+    """What ``retention-xl build --orders FILE --cac 45`` does once the file is read:
+    the models' predictions, the plan, the workbook."""
+    from retention_xl.workbook.build import model_predictions, plan_report, write_workbook
 
-    write_workbook(plan_report(frame, lang="en", currency="EUR", cac=45.0), path)
+    predictions = model_predictions(frame, as_of=None, margin=1.0, discount_rate=0.10)
+    plan = plan_report(frame, lang="en", currency="EUR", cac=45.0, predictions=predictions)
+    write_workbook(plan, path)
 
 
 def _floor(frame, path: Path) -> None:  # type: ignore[no-untyped-def]

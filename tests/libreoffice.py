@@ -123,7 +123,9 @@ class LibreOffice:
 
     def load(self, path: str | os.PathLike[str]) -> Book:
         """Open a workbook (hidden, macros off). ``Book.interactions`` lists any question
-        LibreOffice asked while loading (a repair prompt is one)."""
+        LibreOffice asked while loading (a broken zip package is one). Headless
+        LibreOffice drops damaged XML silently, so "loads without repair" also needs the
+        package check of ``tests/workbook/ooxml_check.py``."""
         result = self.call("load", path=str(path))
         return Book(self, result["doc"], list(result["sheets"]), list(result["interactions"]))
 

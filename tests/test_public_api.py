@@ -20,6 +20,7 @@ CORE_MODULES = [
     "survival",
     "benchmarks",
     "report",
+    "models",
 ]
 NOT_REEXPORTED = {"KPI_UNITS"}
 

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.core import kpis
-from retention_xl.errors import InputError, NotEnoughDataError, ZeroDenominatorError
+from retention_xl.errors import (
+    InputError,
+    NotEnoughDataError,
+    OutOfRangeError,
+    ZeroDenominatorError,
+)
 from retention_xl.excel import convert
 from retention_xl.excel.registry import REGISTRY, Arg, excel_function
 
@@ -35,23 +40,30 @@ __all__ = [
     "AT_RISK",
     "BENCHMARK",
     "BENCHMARK_TARGET",
+    "BGNBD_FIT",
     "CHURN",
     "CLV",
     "CLV_CAC",
     "COHORT",
     "CSAT",
+    "GG_FIT",
     "GRR",
     "LIFESPAN",
     "MRR",
     "MRR_MOVEMENTS",
     "NPS",
     "NRR",
+    "PALIVE",
+    "PREDICT_CLV",
+    "PREDICT_PURCHASES",
     "PURCHASE_FREQ",
     "QUICK_RATIO",
     "REGISTRY",
     "REPEAT_RATE",
     "RETENTION",
     "RFM",
+    "SBG_FIT",
+    "SBG_RETENTION",
     "SURVIVAL",
 ]
 
@@ -716,3 +728,338 @@ def SURVIVAL(durations: object, ended_flags: object) -> object:
     km = survival.kaplan_meier(data["durations"], data["ended_flags"])
     columns = ["time", "at_risk", "events", "censored", "survival"]
     return convert.table(km[columns], columns)
+
+
+# ---------------------------------------------------------------------------- models
+
+_MODELS = "retention_xl: models"
+_BGNBD_PARAMS = ("r", "alpha", "a", "b")
+_GG_PARAMS = ("p", "q", "gamma")
+
+
+def _fit_table(model: Any) -> list[list[object]]:
+    """A fitted model as a spilled two-column table: parameter, value (+ log-likelihood)."""
+    rows: list[list[object]] = [["parameter", "value"]]
+    for name, value in model.params_.items():
+        rows.append([str(name), float(value)])
+    rows.append(["log_likelihood", float(model.log_likelihood_)])
+    return rows
+
+
+def _params(names: tuple[str, ...], values: tuple[object, ...]) -> dict[str, float]:
+    return {name: convert.number(v, name) for name, v in zip(names, values, strict=True)}
+
+
+def _lifted_rows(core: Callable[..., Any], *pairs: tuple[object, str]) -> object:
+    """Like :func:`_lifted`, for per-customer model functions: blank cells give blanks.
+
+    ``core`` takes 1-D arrays and returns one value per element; it sees only the
+    positions where every argument has a number.
+    """
+    values = [convert.as_float_or_grid(value, name) for value, name in pairs]
+    if all(isinstance(v, float) for v in values):
+        return convert.to_excel(float(np.asarray(core(*values)).reshape(-1)[0]))
+    arrays = [np.asarray(v, dtype=np.float64) for v in values]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise InputError(
+            "the ranges have different shapes: pass single cells or ranges of the same size",
+            argument=pairs[0][1],
+        ) from None
+    flat = [np.broadcast_to(a, shape).reshape(-1) for a in arrays]
+    keep = np.logical_and.reduce([np.isfinite(a) for a in flat])
+    out = np.full(keep.size, np.nan)
+    if keep.any():
+        out[keep] = core(*(a[keep] for a in flat))
+    return convert.to_excel(out.reshape(shape))
+
+
+def _history(frequency: object, recency: object, age: object) -> dict[str, np.ndarray]:
+    data = convert.aligned(
+        {
+            "frequency": (frequency, "number"),
+            "recency": (recency, "number"),
+            "age": (age, "number"),
+        }
+    )
+    if len(data["frequency"]) == 0:
+        raise NotEnoughDataError("frequency has no customers", argument="frequency")
+    return data
+
+
+_FREQ = Arg(
+    "frequency",
+    "Repeat purchases of each customer: purchase days after the first (0 if bought once).",
+    lifted=True,
+)
+_RECENCY = Arg("recency", "Time from the first to the last purchase (weeks, as age).", lifted=True)
+_AGE = Arg("age", "Time from the first purchase to today (T), in the same unit.", lifted=True)
+_FIT_ARGS = tuple(Arg(a.name, a.doc) for a in (_FREQ, _RECENCY, _AGE))
+_BG_ARGS = (
+    Arg("r", "BG/NBD r (from BGNBD_FIT)."),
+    Arg("alpha", "BG/NBD alpha (from BGNBD_FIT), in the time unit of age."),
+    Arg("a", "BG/NBD a (from BGNBD_FIT)."),
+    Arg("b", "BG/NBD b (from BGNBD_FIT)."),
+)
+
+
+@excel_function(
+    "BGNBD_FIT",
+    twin="retention_xl.core.models.BetaGeo.fit",
+    category=_MODELS,
+    help=(
+        "Fits the BG/NBD repeat-buying model by maximum likelihood; spills r, alpha, a, b "
+        "and the log-likelihood with a header. One row per customer."
+    ),
+    args=_FIT_ARGS,
+    example="=BGNBD_FIT(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="a table: parameter, value (r, alpha, a, b, log_likelihood)",
+    spills=True,
+)
+def BGNBD_FIT(frequency: object, recency: object, age: object) -> object:
+    from retention_xl.core.models import BetaGeo
+
+    data = _history(frequency, recency, age)
+    return _fit_table(BetaGeo().fit(data["frequency"], data["recency"], data["age"]))
+
+
+@excel_function(
+    "PALIVE",
+    twin="retention_xl.core.models.BetaGeo.p_alive",
+    category=_MODELS,
+    help=(
+        "Probability that a customer is still active under BG/NBD, from their frequency, "
+        "recency and age and the fitted r, alpha, a, b; ranges spill one value per customer."
+    ),
+    args=(_FREQ, _RECENCY, _AGE, *_BG_ARGS),
+    example="=PALIVE(2, 30.43, 38.86, 0.243, 4.414, 0.793, 2.426)",
+    example_result="≈ 0.7266",
+)
+def PALIVE(
+    frequency: object,
+    recency: object,
+    age: object,
+    r: object,
+    alpha: object,
+    a: object,
+    b: object,
+) -> object:
+    from retention_xl.core.models import BetaGeo
+
+    model = BetaGeo.from_params(**_params(_BGNBD_PARAMS, (r, alpha, a, b)))
+    return _lifted_rows(model.p_alive, (frequency, "frequency"), (recency, "recency"), (age, "age"))
+
+
+@excel_function(
+    "PREDICT_PURCHASES",
+    twin="retention_xl.core.models.BetaGeo.expected_purchases",
+    category=_MODELS,
+    help=(
+        "Expected repeat purchases in the next t periods under BG/NBD, given a customer's "
+        "frequency, recency, age and the fitted r, alpha, a, b; ranges spill one per customer."
+    ),
+    args=(
+        Arg("t", "Horizon, in the time unit of age (e.g. 52 weeks).", lifted=True),
+        _FREQ,
+        _RECENCY,
+        _AGE,
+        *_BG_ARGS,
+    ),
+    example="=PREDICT_PURCHASES(39, 2, 30.43, 38.86, 0.243, 4.414, 0.793, 2.426)",
+    example_result="≈ 1.226",
+)
+def PREDICT_PURCHASES(
+    t: object,
+    frequency: object,
+    recency: object,
+    age: object,
+    r: object,
+    alpha: object,
+    a: object,
+    b: object,
+) -> object:
+    from retention_xl.core.models import BetaGeo
+
+    model = BetaGeo.from_params(**_params(_BGNBD_PARAMS, (r, alpha, a, b)))
+    return _lifted_rows(
+        model.expected_purchases,
+        (t, "t"),
+        (frequency, "frequency"),
+        (recency, "recency"),
+        (age, "age"),
+    )
+
+
+@excel_function(
+    "GG_FIT",
+    twin="retention_xl.core.models.GammaGamma.fit",
+    category=_MODELS,
+    help=(
+        "Fits the Gamma-Gamma spend model on repeat buyers; spills p, q, gamma and the "
+        "log-likelihood with a header. Customers with frequency 0 are ignored."
+    ),
+    args=(
+        Arg("frequency", "Repeat purchases of each customer (rows with 0 are ignored)."),
+        Arg(
+            "avg_value",
+            "Mean value of each customer's repeat purchases (blank or 0 when frequency is 0).",
+        ),
+    ),
+    example="=GG_FIT(Customers!B2:B900, Customers!E2:E900)",
+    example_result="a table: parameter, value (p, q, gamma, log_likelihood)",
+    spills=True,
+)
+def GG_FIT(frequency: object, avg_value: object) -> object:
+    from retention_xl.core.models import GammaGamma
+
+    x = convert.as_float_or_grid(frequency, "frequency")
+    m = convert.as_float_or_grid(avg_value, "avg_value")
+    xs = np.atleast_1d(np.asarray(x, dtype=np.float64)).reshape(-1)
+    ms = np.atleast_1d(np.asarray(m, dtype=np.float64)).reshape(-1)
+    if xs.size != ms.size:
+        raise InputError(
+            f"frequency and avg_value must have the same number of cells, got {xs.size} and "
+            f"{ms.size}",
+            argument="avg_value",
+        )
+    keep = np.isfinite(xs)
+    return _fit_table(GammaGamma().fit(xs[keep], ms[keep]))
+
+
+@excel_function(
+    "PREDICT_CLV",
+    twin="retention_xl.core.models.predict_clv",
+    category=_MODELS,
+    help=(
+        "Predicted CLV over a horizon: BG/NBD purchases x Gamma-Gamma spend x margin, "
+        "monthly cash flows discounted at a yearly rate; ranges spill one per customer."
+    ),
+    args=(
+        _FREQ,
+        _RECENCY,
+        _AGE,
+        Arg("avg_value", "Mean value of the repeat purchases (blank if none).", lifted=True),
+        *_BG_ARGS,
+        Arg("p", "Gamma-Gamma p (from GG_FIT)."),
+        Arg("q", "Gamma-Gamma q (from GG_FIT)."),
+        Arg("gamma", "Gamma-Gamma gamma (from GG_FIT)."),
+        Arg(
+            "horizon",
+            "Horizon in the time unit of age (default 52: a year in weeks).",
+            optional=True,
+            default="52",
+        ),
+        Arg("margin", "Gross margin 0..1 (default 1).", optional=True, default="1"),
+        Arg(
+            "discount_rate",
+            "Yearly discount rate (default 0.1 = 10 %).",
+            optional=True,
+            default="0.1",
+        ),
+        Arg(
+            "periods_per_year",
+            "Time units in a year (default 52 for weeks; 365 for days).",
+            optional=True,
+            default="52",
+        ),
+    ),
+    example="=PREDICT_CLV(2, 30.43, 38.86, 22.35, 0.243, 4.414, 0.793, 2.426, 6.25, 3.74, 15.44)",
+    example_result="≈ 36.65",
+)
+def PREDICT_CLV(
+    frequency: object,
+    recency: object,
+    age: object,
+    avg_value: object,
+    r: object,
+    alpha: object,
+    a: object,
+    b: object,
+    p: object,
+    q: object,
+    gamma: object,
+    horizon: object = None,
+    margin: object = None,
+    discount_rate: object = None,
+    periods_per_year: object = None,
+) -> object:
+    from retention_xl.core.models import BetaGeo, GammaGamma, predict_clv
+
+    transactions = BetaGeo.from_params(**_params(_BGNBD_PARAMS, (r, alpha, a, b)))
+    spend = GammaGamma.from_params(**_params(_GG_PARAMS, (p, q, gamma)))
+    options = {
+        "horizon": convert.number(horizon, "horizon", default=52.0),
+        "margin": convert.number(margin, "margin", default=1.0),
+        "discount_rate": convert.number(discount_rate, "discount_rate", default=0.1),
+        "periods_per_year": convert.number(periods_per_year, "periods_per_year", default=52.0),
+    }
+    # A customer without repeat purchases has no mean repeat spend: a blank is fine.
+    x_grid = convert.as_float_or_grid(frequency, "frequency")
+    m_grid = convert.as_float_or_grid(avg_value, "avg_value")
+    m_filled = np.where(np.isnan(m_grid) & (np.asarray(x_grid) == 0), 0.0, m_grid)
+    value = float(m_filled) if np.ndim(m_filled) == 0 else m_filled
+
+    def core(x: Any, tx: Any, t: Any, m: Any) -> Any:
+        return predict_clv(transactions, spend, x, tx, t, np.where(x > 0, m, np.nan), **options)
+
+    return _lifted_rows(
+        core, (x_grid, "frequency"), (recency, "recency"), (age, "age"), (value, "avg_value")
+    )
+
+
+@excel_function(
+    "SBG_FIT",
+    twin="retention_xl.core.models.ShiftedBetaGeometric.fit",
+    category=_MODELS,
+    help=(
+        "Fits the shifted-beta-geometric retention model to a cohort's survivors at "
+        "periods 0, 1, 2...; spills alpha, beta and the log-likelihood with a header."
+    ),
+    args=(
+        Arg(
+            "survivors",
+            "Customers (or shares) still active at the start and after each period, in order.",
+        ),
+    ),
+    example="=SBG_FIT({1000, 631, 468, 382, 326, 289, 262, 241})",
+    example_result="a table: parameter, value (alpha, beta, log_likelihood)",
+    spills=True,
+)
+def SBG_FIT(survivors: object) -> object:
+    from retention_xl.core.models import ShiftedBetaGeometric
+
+    counts = convert.numbers(survivors, "survivors")
+    return _fit_table(ShiftedBetaGeometric().fit(counts))
+
+
+@excel_function(
+    "SBG_RETENTION",
+    twin="retention_xl.core.models.ShiftedBetaGeometric.projection",
+    category=_MODELS,
+    help=(
+        "Spills the projected survival curve of the sBG model: period, share of the "
+        "cohort still active, retention rate of the period, for periods 0..periods."
+    ),
+    args=(
+        Arg("alpha", "sBG alpha (from SBG_FIT)."),
+        Arg("beta", "sBG beta (from SBG_FIT)."),
+        Arg("periods", "Last period to project (e.g. 12)."),
+    ),
+    example="=SBG_RETENTION(0.704, 1.182, 12)",
+    example_result="a table: period, survival, retention_rate",
+    spills=True,
+)
+def SBG_RETENTION(alpha: object, beta: object, periods: object) -> object:
+    from retention_xl.core.models import ShiftedBetaGeometric
+
+    model = ShiftedBetaGeometric.from_params(
+        alpha=convert.number(alpha, "alpha"), beta=convert.number(beta, "beta")
+    )
+    last = convert.number(periods, "periods")
+    if not float(last).is_integer() or last < 0:
+        raise OutOfRangeError(
+            f"periods must be a whole number >= 0, got {last!r}", argument="periods"
+        )
+    table = model.projection(int(last)).reset_index()
+    return convert.table(table[["period", "survival", "retention_rate"]], list(table.columns[:3]))

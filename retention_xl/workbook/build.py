@@ -32,7 +32,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
-from retention_xl.errors import WorkbookError
+from retention_xl.errors import ConvergenceError, NotEnoughDataError, WorkbookError
 from retention_xl.io.report import ImportReport
 from retention_xl.workbook.charts import add_chart
 from retention_xl.workbook.data import (
@@ -57,6 +57,7 @@ from retention_xl.workbook.sheets.cohorts import plan_cohorts
 from retention_xl.workbook.sheets.dashboard import plan_dashboard
 from retention_xl.workbook.sheets.derived import plan_customers, plan_mrr, plan_periods
 from retention_xl.workbook.sheets.kpis import plan_kpis
+from retention_xl.workbook.sheets.predictions import plan_predictions
 from retention_xl.workbook.sheets.raw import plan_raw
 from retention_xl.workbook.sheets.segments import plan_segments
 from retention_xl.workbook.sheetxml import rewrite_sheet_data
@@ -65,6 +66,7 @@ from retention_xl.workbook.styles import make_styles
 __all__ = [
     "TEMPLATE_DATE",
     "model_p_alive",
+    "model_predictions",
     "plan_report",
     "plan_report_and_data",
     "plan_template",
@@ -75,8 +77,8 @@ logger = logging.getLogger(__name__)
 
 #: Document date of templates (fixed, so the committed templates are reproducible).
 TEMPLATE_DATE: Final = dt.datetime(2024, 1, 1)
-#: The sheets of every workbook, in order (PREDICTIONS comes with the models).
-SHEET_ROLES: Final = tuple(r for r in ROLES if r != "PREDICTIONS")
+#: The sheets of every workbook, in order.
+SHEET_ROLES: Final = ROLES
 _EXCEL_EPOCH: Final = np.datetime64("1899-12-30", "ns")
 
 
@@ -90,22 +92,50 @@ def _titles(lang: str) -> dict[str, str]:
     return {role: label(f"sheet.{role}", lang) for role in ROLES}
 
 
-def model_p_alive(
-    data_orders: Any, *, as_of: Any, margin: float, discount_rate: float
-) -> pd.Series | None:
-    """Per-customer P(alive) from :func:`retention_xl.core.models.predict_customers`.
+def model_predictions(
+    data_orders: Any,
+    *,
+    as_of: Any = None,
+    margin: float = 1.0,
+    discount_rate: float = 0.10,
+    notes: list[str] | None = None,
+) -> Any:
+    """The BG/NBD + Gamma-Gamma predictions per customer, for the report.
 
-    Returns None (and logs it) when the models are not part of this installation; the
-    at-risk share then stays blank ("no data") in the workbook.
+    Fits :func:`retention_xl.core.models.predict_customers` on the orders (P(alive),
+    expected purchases, predicted CLV over a year, risk band, fitted parameters). When
+    the models cannot be fitted on them (too few repeat buyers, a likelihood without a
+    peak: :class:`~retention_xl.errors.ConvergenceError` or
+    :class:`~retention_xl.errors.NotEnoughDataError`) it returns None and appends the
+    reason to ``notes``; the workbook then shows "no data" for the at-risk share.
     """
-    from retention_xl.core import models
+    from retention_xl.core.models import predict_customers
 
-    predict = getattr(models, "predict_customers", None)
-    if predict is None:
-        logger.info("core.models.predict_customers is not available: at-risk share left blank")
+    try:
+        return predict_customers(
+            data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate
+        )
+    except (ConvergenceError, NotEnoughDataError) as exc:
+        message = f"customers at risk left blank: the BG/NBD model could not be fitted: {exc}"
+        logger.warning(message)
+        if notes is not None:
+            notes.append(message)
         return None
-    out = predict(data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate)
-    return pd.Series(out.customers["p_alive"], dtype="float64")
+
+
+def model_p_alive(
+    data_orders: Any,
+    *,
+    as_of: Any,
+    margin: float,
+    discount_rate: float,
+    notes: list[str] | None = None,
+) -> pd.Series | None:
+    """Per-customer P(alive) of :func:`model_predictions` (None when it cannot be fitted)."""
+    out = model_predictions(
+        data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate, notes=notes
+    )
+    return None if out is None else pd.Series(out.customers["p_alive"], dtype="float64")
 
 
 def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
@@ -116,6 +146,7 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
         "BENCHMARKS": lambda: plan_benchmarks(ctx),
         "COHORTS": lambda: plan_cohorts(ctx),
         "SEGMENTS": lambda: plan_segments(ctx),
+        "PREDICTIONS": lambda: plan_predictions(ctx),
         "CUSTOMERS": lambda: plan_customers(ctx),
         "PERIODS": lambda: plan_periods(ctx, "PERIODS"),
         "MONTHLY": lambda: plan_periods(ctx, "MONTHLY"),
@@ -130,7 +161,8 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
     # but formulas only need the names at write time: plan every sheet, then order.
     order = (
         "ORDERS", "SUBSCRIPTIONS", "SURVEY", "CUSTOMERS", "PERIODS", "MONTHLY", "MRR",
-        "KPIS", "BENCHMARKS", "COHORTS", "SEGMENTS", "DASHBOARD", "ABOUT", "XLWINGS_CONF",
+        "PREDICTIONS", "KPIS", "BENCHMARKS", "COHORTS", "SEGMENTS", "DASHBOARD", "ABOUT",
+        "XLWINGS_CONF",
     )  # fmt: skip
     planned = {role: builders[role]() for role in order}
     sheets = [planned[role] for role in SHEET_ROLES]
@@ -209,6 +241,7 @@ def plan_report_and_data(
     targets: Mapping[str, float | None] | None = None,
     market: str = "eu",
     p_alive: pd.Series | None = None,
+    predictions: Any = None,
     reports: Mapping[str, ImportReport] | None = None,
     no_raw: bool = False,
     row_limit: int = MAX_DATA_ROWS,
@@ -232,7 +265,10 @@ def plan_report_and_data(
         Benchmark market: ``"eu"``, ``"us"`` or ``"uk"``.
     p_alive
         Per-customer probability of being alive (index: customer id), for the at-risk
-        share; None leaves it blank.
+        share; None leaves it blank (default: from ``predictions``).
+    predictions
+        The models' predictions (:func:`model_predictions`): predicted CLV, expected
+        purchases and risk band per customer, and the Predictions sheet.
     reports
         Import reports of the files (provenance on the About sheet).
     no_raw
@@ -276,14 +312,23 @@ def plan_report_and_data(
             ("subscriptions", subscriptions),
             ("survey", survey),
         ):
-            if frame is not None and len(frame) > row_limit:
+            rows = 0 if frame is None else len(frame)
+            if kind == "orders" and rows > row_limit and "order_id" in frame.columns:  # type: ignore[union-attr]
+                rows = int(frame["order_id"].nunique())  # type: ignore[index]  # repeated orders go
+            if rows > row_limit:
                 raise WorkbookError(
-                    f"{kind} has {len(frame):,} rows, more than a sheet holds ({row_limit:,} "
+                    f"{kind} has {rows:,} rows, more than a sheet holds ({row_limit:,} "
                     f"data rows); build with --no-raw (no_raw=True) to leave the raw data tabs "
                     f"out and keep the derived tabs and KPIs"
                 )
     data: ReportData = compute_report_data(
-        orders, subscriptions, survey, settings, p_alive=p_alive, reports=reports
+        orders,
+        subscriptions,
+        survey,
+        settings,
+        p_alive=p_alive,
+        predictions=predictions,
+        reports=reports,
     )
     ctx = Context(lang=lang, settings=settings, data=data, titles=_titles(lang), version=_version())
     created = TEMPLATE_DATE
@@ -333,6 +378,8 @@ def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
         ws = workbook.add_worksheet(sheet.title)
         for col, width in sorted(sheet.col_widths.items()):
             ws.set_column(col, col, width)
+        for row, height in sorted(sheet.row_heights.items()):
+            ws.set_row(row, height)
         if sheet.freeze:
             ws.freeze_panes(*sheet.freeze)
         if sheet.autofilter:

@@ -13,7 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from retention_xl.workbook.build import model_p_alive, plan_report, plan_template, write_workbook
+from retention_xl.workbook.build import (
+    model_predictions,
+    plan_report,
+    plan_template,
+    write_workbook,
+)
 
 __all__ = ["COMMITTED", "SAMPLE_CAC", "write_committed"]
 
@@ -38,7 +43,7 @@ def write_committed(folder: str | Path) -> list[Path]:
         write_workbook(plan_template(lang="it"), out / COMMITTED[1]),
     ]
     sample = load_sample()
-    p_alive = model_p_alive(sample.orders, as_of=None, margin=1.0, discount_rate=0.10)
+    predictions = model_predictions(sample.orders, margin=1.0, discount_rate=0.10)
     plan = plan_report(
         sample.orders,
         sample.subscriptions,
@@ -46,7 +51,7 @@ def write_committed(folder: str | Path) -> list[Path]:
         lang="en",
         currency="EUR",
         cac=SAMPLE_CAC,
-        p_alive=p_alive,
+        predictions=predictions,
     )
     paths.append(write_workbook(plan, out / COMMITTED[2]))
     return paths

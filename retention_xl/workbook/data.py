@@ -114,6 +114,11 @@ class ReportData:
     survey: pd.DataFrame | None = None
     survey_overall: pd.Series | None = None
     p_alive: pd.Series | None = None
+    #: the models' per-customer predictions aligned to ``summary`` (None without them)
+    predicted: pd.DataFrame | None = None
+    #: the models' fitted parameters (model, parameter, value, se)
+    model_parameters: pd.DataFrame | None = None
+    model_settings: dict[str, float] = field(default_factory=dict)
     reports: dict[str, ImportReport] = field(default_factory=dict)
     chosen_period: pd.Timestamp | None = None
 
@@ -225,6 +230,7 @@ def compute_report_data(
     settings: Settings,
     *,
     p_alive: pd.Series | None = None,
+    predictions: Any = None,
     reports: Mapping[str, ImportReport] | None = None,
 ) -> ReportData:
     """Run the core on the frames (any may be None) for the workbook's sheets."""
@@ -256,6 +262,18 @@ def compute_report_data(
         data.cohort_customers = counts.iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
         data.cohort_revenue = revenue.iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
         data.cohort_sizes = sizes.iloc[-COHORT_ROWS:]
+        if predictions is not None:
+            data.predicted = predictions.customers.reindex(data.summary.index)
+            data.model_parameters = predictions.parameters
+            data.model_settings = {
+                "horizon_days": float(predictions.horizon_days),
+                "margin": float(predictions.margin),
+                "discount_rate": float(predictions.discount_rate),
+                "time_unit_days": float(predictions.time_unit_days),
+                "at_risk_share": float(predictions.at_risk_share),
+            }
+            if p_alive is None:
+                p_alive = predictions.customers["p_alive"]
         if p_alive is not None:
             aligned = pd.Series(p_alive, dtype="float64").reindex(data.summary.index)
             data.p_alive = aligned

@@ -74,6 +74,41 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.segment": ("Segment", "Segmento"),
     "col.action": ("Suggested action", "Azione suggerita"),
     "col.p_alive": ("Probability still a customer", "Probabilità ancora cliente"),
+    "col.predicted_clv": ("Predicted CLV (next year)", "CLV previsto (prossimo anno)"),
+    "col.expected_365d": ("Expected purchases (next year)", "Acquisti attesi (prossimo anno)"),
+    "col.risk_band": ("Churn risk", "Rischio di abbandono"),
+    "col.model": ("Model", "Modello"),
+    "col.parameter": ("Parameter", "Parametro"),
+    "col.se": ("Standard error", "Errore standard"),
+    "risk.low": ("low", "basso"),
+    "risk.medium": ("medium", "medio"),
+    "risk.high": ("high", "alto"),
+    "predictions.title": (
+        "Predictions of the probabilistic models",
+        "Previsioni dei modelli probabilistici",
+    ),
+    "predictions.note": (
+        "BG/NBD (who keeps buying, and how often) and Gamma-Gamma (how much) fitted on the "
+        "orders; per customer: probability still a customer, expected purchases, predicted "
+        "CLV and churn risk on the Customers and Segments tabs.",
+        "BG/NBD (chi continua ad acquistare, e quanto spesso) e Gamma-Gamma (quanto spende) "
+        "stimati sugli ordini; per cliente: probabilità di essere ancora cliente, acquisti "
+        "attesi, CLV previsto e rischio di abbandono nei fogli Clienti e Segmenti.",
+    ),
+    "predictions.none": (
+        "No predictions: the models need orders with enough repeat buyers.",
+        "Nessuna previsione: i modelli richiedono ordini con abbastanza clienti che riacquistano.",
+    ),
+    "predictions.settings": (
+        "CLV over {horizon:g} days, margin {margin:.0%}, discount rate {rate:.0%} a year; "
+        "time unit {unit:g} days (rates per unit).",
+        "CLV su {horizon:g} giorni, margine {margin:.0%}, tasso di sconto {rate:.0%} annuo; "
+        "unità di tempo {unit:g} giorni (tassi per unità).",
+    ),
+    "predictions.at_risk": (
+        "Customers at risk (P(alive) below 50 %)",
+        "Clienti a rischio (P(vivo) sotto il 50 %)",
+    ),
     "col.period": ("Period start", "Inizio periodo"),
     "col.label": ("Period", "Periodo"),
     "col.start_customers": ("Active at start", "Attivi a inizio"),
@@ -135,10 +170,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "target.not_met": ("not yet", "non ancora"),
     # notes
     "note.paste_orders": (
-        "Paste orders in columns A-G from row 2 (one row per order; status paid, refunded or "
-        "cancelled; amounts without tax and shipping). Or: " + _REFRESH,
-        "Incolla gli ordini nelle colonne A-G dalla riga 2 (una riga per ordine; stato paid, "
-        "refunded o cancelled; importi senza IVA e spedizione). Oppure: " + _REFRESH,
+        "Paste orders in columns A-G from row 2: one row per order, each order once "
+        "(refresh removes repeated orders); status paid, refunded or cancelled; amounts "
+        "without tax and shipping. Or: " + _REFRESH,
+        "Incolla gli ordini nelle colonne A-G dalla riga 2: una riga per ordine, ogni ordine "
+        "una sola volta (l'aggiornamento toglie gli ordini ripetuti); stato paid, refunded o "
+        "cancelled; importi senza IVA e spedizione. Oppure: " + _REFRESH,
     ),
     "note.paste_subscriptions": (
         "Paste subscription items in columns A-H from row 2 (interval day, week, month or "
@@ -306,8 +343,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "kpi.revenue": ("Revenue", "Fatturato"),
     "kpi.revenue.help": (
-        "Net of refunds, cancelled orders left out.",
-        "Al netto dei rimborsi, ordini annullati esclusi.",
+        "Every row of the Orders tab net of refunds, cancelled orders left out.",
+        "Tutte le righe del foglio Ordini al netto dei rimborsi, ordini annullati esclusi.",
     ),
     "kpi.aov": ("Average order value", "Valore medio dell'ordine"),
     "kpi.aov.help": (

@@ -210,6 +210,7 @@ class SheetPlan:
     tables: list[Table] = field(default_factory=list)
     # build-time features (free-form specs interpreted by the builder)
     col_widths: dict[int, float] = field(default_factory=dict)
+    row_heights: dict[int, float] = field(default_factory=dict)  #: points
     freeze: tuple[int, int] | None = None
     charts: list[Mapping[str, Any]] = field(default_factory=list)
     conditional_formats: list[Mapping[str, Any]] = field(default_factory=list)

@@ -16,7 +16,8 @@ How cells are written
   as the fraction of a day) with the cell's or column's (date) style; dates before
   1900-03-01, which Excel's 1900 system cannot hold faithfully, as ISO text;
 * text as inline strings (``t="inlineStr"``), XML-escaped, with characters XML 1.0
-  cannot hold removed, CR kept as ``&#13;``, a literal ``_xHHHH_`` protected as
+  cannot hold removed, cut at the 32,767 characters a cell holds (logged), CR kept as
+  ``&#13;``, a literal ``_xHHHH_`` protected as
   ``_x005F_xHHHH_`` and ``xml:space="preserve"`` for leading or trailing blanks. Text
   is never a formula, whatever it starts with (``=``, ``+``, ``-``, ``@``...);
 * formulas (only :attr:`Cell.formula`) as ``<f>`` without the leading ``=``, followed
@@ -44,9 +45,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -84,6 +87,7 @@ __all__ = [
     "sheet_dimension",
     "split_sheet_data",
     "worksheet_parts",
+    "write_sheet_part",
 ]
 
 MAX_COLS = 16_384
@@ -91,10 +95,15 @@ NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
+logger = logging.getLogger(__name__)
+
 #: Cached formula results written as error cells (``t="e"``).
 EXCEL_ERRORS = frozenset(
     {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 )
+
+#: Characters a cell holds (Excel; longer texts make it repair the file).
+MAX_TEXT = 32_767
 
 #: Rows per block when rendering tables (bounds memory; large enough to vectorise).
 BLOCK_ROWS = 65_536
@@ -143,10 +152,11 @@ _SPECIAL_JOINED = re.compile("[&<>\x00-\x09\x0b-\x1f\ufffe\uffff\ud800-\udfff]|_
 
 
 def _special_rows(texts: list[str]) -> np.ndarray | None:
-    """Indexes of the texts that need escaping or ``xml:space``; None when none do.
+    """Indexes of the texts that need escaping, ``xml:space`` or truncation; None when
+    none do.
 
-    One scan of the joined block decides for the common case (plain text); only a
-    block with something special is checked text by text.
+    One scan of the joined block decides for the common case (plain text of ordinary
+    length); only a block with something special is checked text by text.
     """
     joined = "\n".join(texts)
     if (
@@ -156,16 +166,30 @@ def _special_rows(texts: list[str]) -> np.ndarray | None:
         and "\n\n" not in joined
         and not joined.startswith((" ", "\n"))
         and not joined.endswith((" ", "\n"))
+        and (len(joined) <= MAX_TEXT or max(map(len, texts)) <= MAX_TEXT)
     ):
         return None
     search = _SPECIAL.search
-    return np.array([i for i, t in enumerate(texts) if search(t) is not None], dtype=np.intp)
+    return np.array(
+        [i for i, t in enumerate(texts) if len(t) > MAX_TEXT or search(t) is not None],
+        dtype=np.intp,
+    )
+
+
+def _fit(text: str) -> str:
+    """Remove what XML cannot hold; cut at the 32,767 characters a cell holds."""
+    text = _ILLEGAL.sub("", text)
+    if len(text) > MAX_TEXT:
+        logger.warning(
+            "a text of %d characters was cut to the %d a cell holds", len(text), MAX_TEXT
+        )
+        text = text[:MAX_TEXT]
+    return text
 
 
 def _escape(text: str) -> str:
-    """XML-escape text for element content (illegal characters removed)."""
-    text = _ILLEGAL.sub("", text)
-    return _escape_clean(text)
+    """XML-escape text for element content (illegal characters removed, cut to fit)."""
+    return _escape_clean(_fit(text))
 
 
 def _escape_clean(text: str) -> str:
@@ -234,7 +258,7 @@ def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
     s = f' s="{_xf_index(xf, style)}"' if style is not None else ""
     if cell.formula is not None:
         formula = cell.formula[1:] if cell.formula.startswith("=") else cell.formula
-        f = f"<f>{_escape(formula)}</f>"
+        f = f"<f>{_escape_clean(_ILLEGAL.sub('', formula))}</f>"
         if _is_blank(value):
             return f'<c r="{ref}"{s} t="str">{f}<v></v></c>'
         if isinstance(value, bool):
@@ -264,7 +288,7 @@ def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
             return f'<c r="{ref}"{s}><v>{_number(excel_serial(value))}</v></c>'
         value = value.isoformat()
     if isinstance(value, str):
-        value = _ILLEGAL.sub("", value)
+        value = _fit(value)
         space = ' xml:space="preserve"' if _preserve(value) else ""
         return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape_clean(value)}</t></is></c>'
     raise WorkbookError(f"cell {ref}: value {value!r} has an unsupported type")
@@ -398,7 +422,7 @@ class _Column:
             idx = filled_rows[idx]
             text = text.copy()  # never write into the frame's own array
             middle = np.full(n, middle, dtype=object)
-            clean = [_ILLEGAL.sub("", t) for t in text[idx].tolist()]
+            clean = [_fit(t) for t in text[idx].tolist()]
             text[idx] = [_escape_clean(t) for t in clean]
             keep = np.array([_preserve(t) for t in clean], dtype=bool)
             middle[idx[keep]] = f'"{s} t="inlineStr"><is><t xml:space="preserve">'
@@ -867,10 +891,33 @@ def rewrite_sheet_data(
                             zout.writestr(new, zin.read(info))
                 raw.flush()
                 os.fsync(raw.fileno())
+            # mkstemp makes the file private (0600): keep the mode the writer gave it.
+            shutil.copymode(target, tmp)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def write_sheet_part(
+    worksheet_xml: bytes, sheet: SheetPlan, xf: Mapping[str, int], out: IO[bytes]
+) -> None:
+    """Stream the new worksheet part to ``out``: :func:`replace_sheet_data` without
+    holding the rendered sheet in memory.
+
+    The old part's row heights and other row formatting are kept
+    (:func:`row_attributes`); ``<dimension>`` becomes the plan's used range. ``out`` is
+    typically a member opened for writing in a zip file (``ZipFile.open(name, "w")``);
+    the rendering of the next block overlaps the compression of the previous one.
+    """
+    head, old_data, tail = split_sheet_data(worksheet_xml, sheet_dimension(sheet))
+    attrs = row_attributes(old_data)
+    start, end = _wrap(_prefix_of(worksheet_xml))
+    out.write(head)
+    out.write(start)
+    _pipe(iter_sheet_rows(sheet, xf, row_attrs=attrs), out)
+    out.write(end)
+    out.write(tail)
 
 
 def _write_sheet(
@@ -880,16 +927,9 @@ def _write_sheet(
     zout: zipfile.ZipFile,
     info: zipfile.ZipInfo,
 ) -> None:
-    head, old_data, tail = split_sheet_data(old, sheet_dimension(sheet))
-    attrs = row_attributes(old_data)
-    start, end = _wrap(_prefix_of(old))
     big = sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables) > 20_000_000
     with zout.open(info, "w", force_zip64=big) as out:
-        out.write(head)
-        out.write(start)
-        _pipe(iter_sheet_rows(sheet, xf, row_attrs=attrs), out)
-        out.write(end)
-        out.write(tail)
+        write_sheet_part(old, sheet, xf, out)
 
 
 def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:

@@ -16,11 +16,13 @@ from retention_xl.excel import registry, udfs
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
-# The Excel function names of the design's contract (models belong to another module).
+# The Excel function names of the design's contract.
 CONTRACT = {
     "CHURN", "RETENTION", "REPEAT_RATE", "CLV", "CLV_CAC", "NPS", "CSAT", "MRR", "AOV",
     "PURCHASE_FREQ", "LIFESPAN", "NRR", "GRR", "QUICK_RATIO", "AT_RISK", "BENCHMARK",
     "BENCHMARK_TARGET", "RFM", "COHORT", "MRR_MOVEMENTS", "SURVIVAL",
+    "BGNBD_FIT", "PALIVE", "PREDICT_PURCHASES", "GG_FIT", "PREDICT_CLV", "SBG_FIT",
+    "SBG_RETENTION",
 }  # fmt: skip
 
 # Words VBA reserves: classic xlwings writes each argument name into a VBA signature.

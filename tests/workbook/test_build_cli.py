@@ -79,3 +79,15 @@ def test_demo_writes_the_report_and_prints_its_path(run_cli, tmp_path):
     res = run_cli("demo", "--json", "--out", "other.xlsx")
     payload = json.loads(res.stdout)
     assert payload["workbook"].endswith("other.xlsx") and (tmp_path / "other.xlsx").exists()
+
+
+def test_build_on_few_orders_notes_the_model_and_still_writes(run_cli, tmp_path):
+    (tmp_path / "tiny.csv").write_text(
+        "customer_id,order_id,order_date,amount\na,1,2024-03-05,10\nb,2,2024-03-06,20\n"
+        "a,3,2024-03-09,5\n",
+        encoding="utf-8",
+    )
+    res = run_cli("build", "--orders", "tiny.csv", "--out", "tiny.xlsx")
+    assert res.returncode == 0, res.stderr
+    assert "note: customers at risk left blank" in res.stderr
+    assert (tmp_path / "tiny.xlsx").exists()

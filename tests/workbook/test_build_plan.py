@@ -18,7 +18,6 @@ from retention_xl.errors import InputError, WorkbookError
 from retention_xl.workbook.build import SHEET_ROLES, plan_report, plan_report_and_data
 from retention_xl.workbook.data import period_kpis
 from retention_xl.workbook.formulas import ALLOWED_FUNCTIONS, functions_used
-from retention_xl.workbook.labels import label
 from retention_xl.workbook.plan import INPUT_NAMES, sheet_marker
 
 SAMPLE_CAC = 45.0
@@ -157,9 +156,8 @@ def test_template_caches_blanks_never_errors(template_en, template_it):
     for plan in (template_en, template_it):
         cells = [c for s in plan.sheets for _, c in s.formula_cells()]
         assert len(cells) > 80
-        no_data = label("bench.no_data", plan.lang)
         for cell in cells:
-            assert cell.value in ("", no_data) or isinstance(cell.value, float), (
+            assert cell.value == "" or isinstance(cell.value, float), (
                 cell.formula,
                 cell.value,
             )
@@ -208,7 +206,11 @@ def test_segment_summary_cells_are_the_cores(sample, sample_plan):
 
 
 def test_too_many_rows_are_refused_with_a_pointer_to_no_raw(sample):
-    limit = len(sample.orders) - 1
+    distinct = sample.orders["order_id"].nunique()
+    assert len(plan_report(sample.orders, row_limit=distinct).sheet("ORDERS").tables[0].frame) == (
+        distinct
+    )  # repeated export rows are dropped before the limit applies
+    limit = distinct - 1
     with pytest.raises(WorkbookError, match="--no-raw"):
         plan_report(sample.orders, row_limit=limit)
     plan = plan_report(sample.orders, sample.subscriptions, sample.survey, row_limit=limit,
@@ -222,6 +224,23 @@ def test_too_many_rows_are_refused_with_a_pointer_to_no_raw(sample):
     # without a survey, NPS stays blank (a formula for "", not an empty cell read as 0)
     _, nps = named_cell(plan_report(sample.orders, no_raw=True), "KPI_nps")
     assert (nps.formula, nps.value) == ('=""', "")
+
+
+def test_revenue_counts_every_row_like_the_formula():
+    """A refund row of a customer without a purchase lowers the Orders tab's revenue
+    (what SUMIFS computes), the core's period revenue, not the customer revenue."""
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "z"],
+            "order_id": ["1", "2", "3"],
+            "order_date": ["2024-01-01", "2024-02-01", "2024-01-15"],
+            "amount": [10.0, 20.0, -4.0],
+        }
+    )
+    plan, data = plan_report_and_data(orders)
+    _, revenue = named_cell(plan, "KPI_revenue")
+    assert revenue.value == 26.0 == float(data.monthly["revenue"].sum())
+    assert data.report.value("revenue") == 30.0
 
 
 def test_orders_tab_is_deduplicated_and_status_normalised():
@@ -240,3 +259,56 @@ def test_orders_tab_is_deduplicated_and_status_normalised():
     assert tab["status"].tolist() == ["paid", "refunded", "paid"]
     _, n = named_cell(plan, "KPI_orders")
     assert n.value == 2  # the fully refunded order is no purchase
+
+
+def test_at_risk_share_of_the_fitted_model(sample):
+    from retention_xl.core.models import predict_customers
+    from retention_xl.workbook.build import model_p_alive
+
+    p = model_p_alive(sample.orders, as_of=None, margin=1.0, discount_rate=0.1)
+    assert p is not None and p.between(0, 1).all()
+    plan = plan_report(sample.orders, p_alive=p)
+    _, cell = named_cell(plan, "KPI_at_risk_share")
+    assert cell.value == pytest.approx(predict_customers(sample.orders).at_risk_share, rel=1e-12)
+    bench = plan.sheet("BENCHMARKS")
+    assert bench.cells[(6, 5)].value == rate_kpi("at_risk_share", cell.value)
+
+
+def test_model_that_cannot_be_fitted_leaves_the_at_risk_share_blank():
+    from retention_xl.workbook.build import model_p_alive
+
+    tiny = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "order_id": ["1", "2", "3"],
+            "order_date": pd.to_datetime(["2024-03-05", "2024-03-06", "2024-03-09"]),
+            "amount": [10.0, 20.0, 5.0],
+        }
+    )
+    notes: list[str] = []
+    assert model_p_alive(tiny, as_of=None, margin=1.0, discount_rate=0.1, notes=notes) is None
+    assert len(notes) == 1 and "could not be fitted" in notes[0]
+    plan = plan_report(tiny, p_alive=None)
+    assert plan.sheet("BENCHMARKS").cells[(6, 5)].value == "no data"
+
+
+def test_predictions_on_customers_segments_and_the_predictions_sheet(sample):
+    from retention_xl.workbook.build import model_predictions
+
+    predictions = model_predictions(sample.orders, margin=0.5)
+    plan = plan_report(sample.orders, predictions=predictions, lang="it")
+    customers = plan.sheet("CUSTOMERS").tables[0].frame.set_index("customer_id")
+    expected = predictions.customers.reindex(customers.index)
+    assert np.allclose(customers["predicted_clv"], expected["predicted_clv"], rtol=1e-15)
+    assert np.allclose(customers["p_alive"], expected["p_alive"], rtol=1e-15)
+    bands = {"low": "basso", "medium": "medio", "high": "alto"}
+    assert (customers["risk_band"] == expected["risk_band"].astype(str).map(bands)).all()
+    listed = plan.sheet("SEGMENTS").tables[0].frame
+    assert listed["predicted_clv"].notna().all()
+    params = plan.sheet("PREDICTIONS").tables[0].frame
+    pd.testing.assert_frame_equal(
+        params.reset_index(drop=True),
+        predictions.parameters[["model", "parameter", "value", "se"]].reset_index(drop=True),
+    )
+    _, at_risk = named_cell(plan, "KPI_at_risk_share")
+    assert at_risk.value == pytest.approx(predictions.at_risk_share, rel=1e-12)

@@ -170,3 +170,11 @@ def test_no_raw_writes_a_frame_larger_than_a_sheet(tmp_path):
     assert orders_kpi.value == n and orders_kpi.formula is None
     customers = book["Customers"]
     assert customers.max_row == 2 + 2_000
+
+
+def test_written_workbook_keeps_the_usual_file_mode(tmp_path):
+    """The fast writer's temporary file must not leave the workbook private (0600)."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    path = write_workbook(plan_template(lang="en"), tmp_path / "template.xlsx")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777

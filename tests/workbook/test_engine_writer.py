@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import xlsxwriter
 from libreoffice import LibreOffice, opened
+from ooxml_check import problems
 
 from retention_xl.workbook.plan import (
     ColumnSpec,
@@ -170,6 +171,7 @@ def test_user_round_trip_keeps_roles_and_names(libreoffice: LibreOffice, tmp_pat
         book.calculate_all()
         assert book.values("KPIs", "B5:B5")[0][0] == pytest.approx(400 / 50)
         book.save_as(saved)
+    assert problems(path) == [] and problems(saved) == []
     with zipfile.ZipFile(saved) as zf:
         parts = worksheet_parts(zf)
     assert set(parts) == {"KPIS", "ORDERS"}
@@ -181,3 +183,29 @@ def test_user_round_trip_keeps_roles_and_names(libreoffice: LibreOffice, tmp_pat
         assert again.interactions == []
         charts = again.charts()
         assert charts["My notes"]["ole_objects"] == 1
+
+
+def test_escaped_text_reads_back_exactly(libreoffice: LibreOffice, tmp_path: Path) -> None:
+    texts = [
+        "_x000D_",
+        "a_x0041_b",
+        "cr\rx",
+        "line\nbreak",
+        " lead",
+        "trail ",
+        "&<>\"'",
+        *INJECTIONS,
+    ]
+    sheet = SheetPlan(role="KPIS", title="K")
+    for i, text in enumerate(texts):
+        sheet.put(i, 0, text)
+    plan = WorkbookPlan(sheets=[sheet], styles={})
+    path = tmp_path / "text.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("K")
+    book.define_name(sheet_marker("KPIS"), "='K'!$A$1")
+    book.close()
+    rewrite_sheet_data(path, plan)
+    with opened(libreoffice, path) as opened_book:
+        assert [r[0] for r in opened_book.values("K", f"A1:A{len(texts)}")] == texts
+        assert opened_book.formulas() == []

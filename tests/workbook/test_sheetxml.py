@@ -8,7 +8,9 @@ with two independent readers, openpyxl and python-calamine.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -17,6 +19,9 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ooxml_check import problems
 from python_calamine import CalamineWorkbook
 
 from retention_xl.errors import WorkbookError
@@ -40,6 +45,7 @@ from retention_xl.workbook.sheetxml import (
     sheet_dimension,
     split_sheet_data,
     worksheet_parts,
+    write_sheet_part,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "workbook"
@@ -86,6 +92,7 @@ def write(tmp_path: Path, *sheets: SheetPlan, **kwargs: object) -> Path:
     plan = WorkbookPlan(sheets=list(sheets), styles=dict(STYLES))
     path = skeleton(tmp_path / "book.xlsx", plan, **kwargs)  # type: ignore[arg-type]
     rewrite_sheet_data(path, plan)
+    assert problems(path) == []
     return path
 
 
@@ -472,3 +479,63 @@ def test_rewrite_refuses_a_package_without_the_role_names(tmp_path: Path) -> Non
         rewrite_sheet_data(path, plan)
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.xlsx"]
+
+
+def test_streamed_part_equals_the_replaced_part() -> None:
+    part = zipfile.ZipFile(DATA / "libreoffice_resaved.xlsx").read("xl/worksheets/sheet1.xml")
+    sheet = SheetPlan(
+        role="ORDERS", title="Data", tables=[Table(orders_frame(2_000), ORDER_COLUMNS)]
+    )
+    sheet.put(0, 8, "note")
+    xf = {"header": 1, "date": 3, "money": 4}
+    out = io.BytesIO()
+    write_sheet_part(part, sheet, xf, out)
+    attrs = row_attributes(split_sheet_data(part, "A1")[1])
+    expected = replace_sheet_data(
+        part, render_sheet_data(sheet, xf, row_attrs=attrs), sheet_dimension(sheet)
+    )
+    assert out.getvalue() == expected
+    assert b'<row r="6" customFormat="false" ht="30"' in expected  # the user's row height
+    parse_xml(expected)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=8))
+def test_any_text_reads_back_as_text(tmp_path: Path, texts: list[str]) -> None:
+    """Whatever the text (formula-like, control characters, surrogates, white space),
+    both writers' paths store it as text that reads back with only the characters XML
+    cannot hold removed."""
+    frame = pd.DataFrame({"t": pd.Series(texts, dtype="string")})
+    sheet = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(frame, (ColumnSpec("t", "T", None, "text"),))]
+    )
+    for i, text in enumerate(texts):
+        sheet.put(1 + i, 2, text)
+    path = write(tmp_path, sheet)
+    rows = calamine_rows(path, "Orders")[1:]
+    illegal = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+    want = [illegal.sub("", t) for t in texts]
+    assert [r[0] for r in rows] == want
+    assert [r[2] for r in rows] == want
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in xml
+
+
+def test_text_longer_than_a_cell_holds_is_cut_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    long = "x" * 40_000
+    frame = pd.DataFrame({"t": pd.Series(["short", long], dtype="string")})
+    sheet = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(frame, (ColumnSpec("t", "T", None, "text"),))]
+    )
+    sheet.put(1, 2, long)
+    with caplog.at_level("WARNING", logger="retention_xl.workbook.sheetxml"):
+        path = write(tmp_path, sheet)
+    rows = calamine_rows(path, "Orders")
+    assert rows[1][0] == "short"
+    assert rows[2][0] == "x" * 32_767 and rows[1][2] == "x" * 32_767
+    assert sum("cut to the 32767" in r.getMessage() for r in caplog.records) == 2
+    assert frame["t"][1] == long  # the frame itself is untouched

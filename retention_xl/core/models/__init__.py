@@ -1,0 +1,55 @@
+"""Predictive models of customer behaviour: who is still a customer, what they will buy.
+
+One module per model over a small shared base (:mod:`._base`: input checks, weights
+over distinct histories, the maximum-likelihood fit):
+
+=========================  =====================================================
+:class:`BetaGeo`           BG/NBD repeat buying (Fader, Hardie & Lee 2005)
+:class:`ParetoNBD`         Pareto/NBD (Schmittlein, Morrison & Colombo 1987)
+:class:`GammaGamma`        spend per transaction (Fader & Hardie 2013)
+:class:`ShiftedBetaGeometric`  contractual retention (Fader & Hardie 2007)
+=========================  =====================================================
+
+Estimators follow one pattern: settings in ``__init__`` (keyword-only, validated),
+``fit(...)`` returns ``self``, results in ``params_``, ``log_likelihood_`` and
+``summary``. :func:`purchase_history` turns orders into the models' inputs,
+:func:`predict_customers` does the whole job per customer, and
+:func:`holdout_comparison` checks a fit against a holdout period.
+"""
+
+from retention_xl.core.models.bgnbd import BetaGeo
+from retention_xl.core.models.gamma_gamma import GammaGamma, TransactionModel, predict_clv
+from retention_xl.core.models.history import HISTORY_COLUMNS, purchase_history
+from retention_xl.core.models.holdout import (
+    HoldoutComparison,
+    holdout_comparison,
+    make_transaction_model,
+)
+from retention_xl.core.models.pareto_nbd import ParetoNBD
+from retention_xl.core.models.predict import (
+    PREDICTION_COLUMNS,
+    RISK_BANDS,
+    CustomerPredictions,
+    predict_customers,
+    risk_band,
+)
+from retention_xl.core.models.sbg import ShiftedBetaGeometric
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "PREDICTION_COLUMNS",
+    "RISK_BANDS",
+    "BetaGeo",
+    "CustomerPredictions",
+    "GammaGamma",
+    "HoldoutComparison",
+    "ParetoNBD",
+    "ShiftedBetaGeometric",
+    "TransactionModel",
+    "holdout_comparison",
+    "make_transaction_model",
+    "predict_clv",
+    "predict_customers",
+    "purchase_history",
+    "risk_band",
+]

@@ -112,16 +112,18 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
             if not blank(value):
                 level = float(LEVELS.index(rate_kpi(key, value, market=market)) + 1)
             sheet.put(row, LEVEL, cached(level), formula=_level_formula(str(row + 1), direction))
-            rating = (
-                ctx.t("bench.no_data")
-                if math.isnan(level)
-                else ctx.t(f"level.{LEVELS[int(level) - 1]}")
-            )
+            # no value: "no data" once there are customers, blank in an empty template
+            has_customers = ctx.data is not None and ctx.data.summary is not None
+            if math.isnan(level):
+                rating = ctx.t("bench.no_data") if has_customers else ""
+            else:
+                rating = ctx.t(f"level.{LEVELS[int(level) - 1]}")
+            missing = f'IF(COUNT(Customers_orders)=0,"",{no_data})'
             sheet.put(
                 row,
                 RATING,
                 rating,
-                formula=f'=IF({ref[LEVEL]}="",{no_data},INDEX({labels_range},{ref[LEVEL]}))',
+                formula=f'=IF({ref[LEVEL]}="",{missing},INDEX({labels_range},{ref[LEVEL]}))',
             )
             sheet.put(row, SOURCE, bench.source, style="text")
             sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")

@@ -275,6 +275,8 @@ def _charts(ctx: Context, has_subscriptions: bool) -> list[dict[str, Any]]:
                 "type": "column",
                 "subtype": "stacked",
                 "title": ctx.t("chart.mrr_movements"),
+                "x_labels_low": True,  # month labels under the negative bars
+                "y_format": "#,##0",
                 "series": [
                     _series(
                         (BLOCK_ROW, MRR_COL + 1 + j),
@@ -305,7 +307,10 @@ def plan_dashboard(ctx: Context) -> SheetPlan:
     else:
         sheet.put(1, 0, ctx.t("dashboard.empty"), style="note")
     values = kpi_values(ctx)
+    sheet.row_heights[0] = 24.0
     for tile_row, keys in zip(TILE_ROWS, TILES, strict=True):
+        sheet.row_heights[tile_row] = 30.0
+        sheet.row_heights[tile_row + 1] = 30.0
         for col, key in enumerate(keys):
             sheet.put(tile_row, col, ctx.t(f"kpi.{key}"), style="tile_label")
             style = "tile_" + UNIT_STYLES[KPI_UNITS[key]].replace("percent", "percent")

@@ -50,6 +50,9 @@ CUSTOMER_COLUMNS: Final = (
     ("segment", "col.segment", "text", None, 14.0),
     ("action", "col.action", "text", None, 22.0),
     ("p_alive", "col.p_alive", "number", "percent", 10.0),
+    ("predicted_clv", "col.predicted_clv", "number", "currency", 12.0),
+    ("expected_purchases_365d", "col.expected_365d", "number", "number", 11.0),
+    ("risk_band", "col.risk_band", "text", None, 10.0),
 )
 PERIOD_COLUMNS: Final = (
     ("period", "col.period", "date", "date", 12.0),
@@ -141,6 +144,19 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
     frame["action"] = pd.Series(codes).map(act_labels).to_numpy(dtype=object)
     frame["p_alive"] = (
         np.full(len(frame), np.nan) if data.p_alive is None else data.p_alive.to_numpy(dtype=float)
+    )
+    predicted = data.predicted
+    for col in ("predicted_clv", "expected_purchases_365d"):
+        frame[col] = (
+            np.full(len(frame), np.nan)
+            if predicted is None
+            else predicted[col].to_numpy(dtype="float64")
+        )
+    bands = {b: ctx.t(f"risk.{b}") for b in ("low", "medium", "high")}
+    frame["risk_band"] = (
+        np.full(len(frame), None, dtype=object)
+        if predicted is None
+        else pd.Series(predicted["risk_band"].astype(object).to_numpy()).map(bands).to_numpy()
     )
     return frame.reset_index(drop=True)[keys]
 

@@ -187,6 +187,11 @@ def kpi_values(ctx: Context) -> dict[str, float]:
         return values
     for key in KPI_UNITS:
         values[key] = data.kpi(key)
+    if data.monthly is not None:
+        # The Orders tab's revenue: every row up to as_of (the period table's definition,
+        # which the SUMIFS formula computes). It equals kpi_report's customer revenue
+        # unless a customer has refund rows but no purchase.
+        values["revenue"] = float(data.monthly["revenue"].sum())
     if data.periods is not None and data.chosen_period is not None:
         row = {str(k): float(v) for k, v in data.periods.loc[data.chosen_period].items()}
         values.update(

@@ -37,12 +37,14 @@ LIST_COLUMNS: Final = (
     ("first_order", "col.first_order", "date", "date", None),
     ("last_order", "col.last_order", "date", "date", None),
     ("p_alive", "col.p_alive", "number", "percent", None),
+    ("predicted_clv", "col.predicted_clv", "number", "currency", None),
+    ("risk_band", "col.risk_band", "text", None, None),
 )
 
 
 def plan_segments(ctx: Context) -> SheetPlan:
     sheet = SheetPlan(role="SEGMENTS", title=ctx.titles["SEGMENTS"])
-    widths = [16, 16, 30, 12, 14, 14, 12, 9, 12, 12, 12, 10]
+    widths = [16, 16, 30, 12, 14, 14, 12, 9, 12, 12, 12, 10, 12, 10]
     sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
     sheet.put(0, 0, ctx.t("segments.title"), style="title")
     from retention_xl.workbook.sheets.derived import derived_note

@@ -1,0 +1,106 @@
+"""`retention-xl predict` run as a user runs it: per-customer predictions and the holdout check."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from retention_xl.core.models import PREDICTION_COLUMNS, holdout_comparison, predict_customers
+from retention_xl.datasets import load_sample, sample_paths
+
+
+def test_predict_writes_the_core_predictions_to_csv(run_cli, tmp_path):
+    out = tmp_path / "pred.csv"
+    res = run_cli(
+        "predict",
+        "--orders",
+        str(sample_paths().orders),
+        "--gross-margin",
+        "0.4",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    core = predict_customers(load_sample().orders, margin=0.4, discount_rate=0.1)
+    got = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
+    assert list(got.columns) == list(PREDICTION_COLUMNS)
+    assert got.index.tolist() == core.customers.index.tolist()
+    for col in ("p_alive", "expected_purchases_90d", "expected_purchases_365d", "predicted_clv"):
+        np.testing.assert_allclose(got[col], core.customers[col], rtol=1e-12, err_msg=col)
+    assert got["risk_band"].tolist() == core.customers["risk_band"].astype(str).tolist()
+    share = f"{core.at_risk_share:.1%}"
+    assert f"Customers at risk (P(alive) < 50 %): {share}" in res.stdout
+    assert "about 28% typical, 18% or less the target" in res.stdout
+    assert "BG/NBD (purchases): r = " in res.stdout
+
+
+def test_predict_holdout_check(run_cli, tmp_path):
+    out = tmp_path / "pred.csv"
+    res = run_cli(
+        "predict",
+        "--orders",
+        str(sample_paths().orders),
+        "--holdout-weeks",
+        "26",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    check = holdout_comparison(load_sample().orders, holdout_weeks=26)
+    assert f"predicted {check.predicted_total:,.1f} repeat purchases" in res.stdout
+    assert f"actual {check.actual_total:,.0f}" in res.stdout
+    got = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
+    known = got["holdout_actual"].notna()
+    assert known.sum() == len(check.customers)
+    np.testing.assert_allclose(
+        got.loc[known, "holdout_predicted"], check.customers.loc[got.index[known], "predicted"]
+    )
+
+
+def test_predict_reads_an_italian_export_and_writes_safe_xlsx(run_cli, tmp_path):
+    orders = load_sample().orders
+    orders = orders[orders["status"] == "paid"].copy()
+    orders.loc[orders["customer_id"] == "C00001", "customer_id"] = "=1+1"
+    text = "Cliente;N. ordine;Data ordine;Importo\n" + "".join(
+        f"{c};{o};{d:%d/%m/%Y};{a:.2f}\n".replace(".", ",")
+        for c, o, d, a in orders[["customer_id", "order_id", "order_date", "amount"]].itertuples(
+            index=False
+        )
+    )
+    path = tmp_path / "ordini.csv"
+    path.write_bytes(text.encode("cp1252"))
+    out = tmp_path / "previsioni.xlsx"
+    res = run_cli("predict", "--orders", str(path), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    book = openpyxl.load_workbook(out)
+    sheet = book["Predictions"]
+    header = [c.value for c in sheet[1]]
+    assert header == ["customer_id", *PREDICTION_COLUMNS]
+    ids = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert "=1+1" in ids
+    cell = next(row[0] for row in sheet.iter_rows(min_row=2) if row[0].value == "=1+1")
+    assert cell.data_type == "s"  # text, never a formula
+    params = {(r[0].value, r[1].value): r[2].value for r in book["Parameters"].iter_rows(min_row=2)}
+    assert params[("BG/NBD", "r")] > 0 and ("Gamma-Gamma", "gamma") in params
+    assert len(ids) == orders["customer_id"].nunique()
+
+
+def test_predict_errors_are_one_line(run_cli, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,order_id,order_date,amount\na,1,2024-01-01,10\nb,2,2024-02-01,20\n"
+    )
+    res = run_cli("predict", "--orders", str(path))
+    assert res.returncode == 2
+    assert "bought again" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("predict", "--orders", str(path), "--out", str(tmp_path / "x.txt"))
+    assert res.returncode == 2 and ".csv or .xlsx" in res.stderr
+
+
+@pytest.mark.parametrize("model", ["pareto_nbd"])
+def test_predict_with_pareto(run_cli, model):
+    res = run_cli("predict", "--orders", str(sample_paths().orders), "--model", model)
+    assert res.returncode == 0, res.stderr
+    assert "Pareto/NBD (purchases): r = " in res.stdout
