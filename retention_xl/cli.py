@@ -454,9 +454,14 @@ def refresh_command(
     comments, names, styles, validations, VBA, and the inputs you changed. The file is
     replaced atomically; on any error it is left exactly as it was.
     """
+    import logging
+
     from retention_xl.progress import progress
     from retention_xl.workbook.package import check_not_locked
     from retention_xl.workbook.refresh import refresh
+
+    # the library's notes (a model that cannot be fitted...) come back in the summary
+    logging.getLogger("retention_xl").addHandler(logging.NullHandler())
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")

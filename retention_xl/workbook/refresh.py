@@ -558,16 +558,17 @@ def _plan_report(
 ) -> WorkbookPlan:
     """The generator's plan of the refreshed report, as ``build`` would make it."""
     from retention_xl.errors import InputError
-    from retention_xl.workbook.build import model_p_alive, plan_report
+    from retention_xl.workbook.build import model_predictions, plan_report
 
     kwargs: dict[str, Any] = dict(arguments)
     orders = frames.get("orders")
-    if orders is not None:
-        kwargs["p_alive"] = model_p_alive(
+    if orders is not None:  # the models' predictions, as `build` fits them
+        kwargs["predictions"] = model_predictions(
             orders,
             as_of=None,
             margin=float(kwargs.get("gross_margin", 1.0)),
             discount_rate=float(kwargs.get("discount_rate", 0.10)),
+            notes=summary.notes,
         )
 
     def plan(**extra: Any) -> WorkbookPlan:

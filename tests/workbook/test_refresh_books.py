@@ -111,8 +111,10 @@ def test_injection_payloads_stay_text(tmp_path: Path) -> None:
     assert "<f>" not in xml  # not a single formula on the raw tab
     import openpyxl
 
-    ws = openpyxl.load_workbook(book, read_only=True)[label("sheet.ORDERS", "it")]
+    wb = openpyxl.load_workbook(book, read_only=True)
+    ws = wb[label("sheet.ORDERS", "it")]
     cells = list(ws.iter_rows(min_row=2, max_row=13, max_col=2, values_only=True))
+    wb.close()
     # every payload is back as the text it was (the reader trims blanks around cells)
     assert sorted(str(c[0]) for c in cells) == sorted(
         INJECTIONS[i % len(INJECTIONS)].strip() for i in range(12)

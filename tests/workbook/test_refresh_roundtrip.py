@@ -197,6 +197,7 @@ def test_append_keeps_old_rows_and_deduplicates(run_cli, tmp_path: Path) -> None
     }
     wb = openpyxl.load_workbook(book, read_only=True)
     ids = [r[1] for r in wb[label("sheet.ORDERS", "it")].iter_rows(min_row=2, values_only=True)]
+    wb.close()
     ids = [i for i in ids if i is not None]
     assert sorted(ids) == sorted({f"A-{n}" for n, *_ in first_rows + second_rows})
     assert len(ids) == 60
