@@ -72,6 +72,53 @@ def test_kpis_bad_input_is_one_line_and_exit_2(run_cli, tmp_path, content, needl
     assert res.returncode == 2
     assert needle in res.stderr
     assert "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (("--as-of", "someday"), "as_of"),
+        (("--cac", "0"), "cac"),
+    ],
+)
+def test_kpis_bad_option_is_one_line_and_exit_2(run_cli, extra, needle):
+    res = run_cli("kpis", "--orders", str(sample_paths().orders), "--json", *extra)
+    assert res.returncode == 2, res.stdout
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_kpis_missing_file_is_one_line_and_exit_2(run_cli, tmp_path):
+    res = run_cli("kpis", "--orders", str(tmp_path / "nowhere.csv"))
+    assert res.returncode == 2
+    assert "nowhere.csv" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_kpis_with_subscriptions_equals_the_core(run_cli):
+    paths = sample_paths()
+    res = run_cli(
+        "kpis",
+        "--orders",
+        str(paths.orders),
+        "--subscriptions",
+        str(paths.subscriptions),
+        "--survey",
+        str(paths.survey),
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    got = {r["kpi"]: r["value"] for r in json.loads(res.stdout)["kpis"]}
+    s = load_sample()
+    core = kpi_report(s.orders, s.subscriptions, s.survey)
+    for key in ("mrr", "nrr", "grr", "quick_ratio", "arpa", "nps", "csat", "churn"):
+        assert key in got, key
+        if got[key] is None:
+            assert core.value(key) != core.value(key), key  # NaN in the core too
+        else:
+            assert got[key] == pytest.approx(core.value(key), rel=1e-12), key
 
 
 def test_kpis_needs_a_file(run_cli):

@@ -102,6 +102,9 @@ ERRORS = [
     (rx.quick_ratio, (10, 0, 0, 0), ZeroDenominatorError, "churned"),
     (rx.at_risk_share, ([1.2],), OutOfRangeError, "p_alive_values"),
     (rx.at_risk_share, ([0.5], 0), OutOfRangeError, "threshold"),
+    (rx.at_risk_share, ([0.5], "0.5"), InputError, "threshold"),
+    (rx.csat, ([4, 5], "4"), InputError, "satisfied_min"),
+    (rx.csat, ([4, 5], True), InputError, "satisfied_min"),
 ]
 
 
@@ -162,3 +165,79 @@ def test_churn_plus_retention_is_one_without_reactivations(start, lost_frac):
     churn = rx.churn_rate(start, lost)
     kept = rx.retention_rate(start, end_without_new + new, new)
     assert churn + kept == pytest.approx(1.0, abs=1e-12)
+
+
+# Element-wise KPIs: a list, an ndarray or a Series of inputs gives, cell by cell, what
+# the scalar calls give (a Series keeps its index).
+VECTORISED = [
+    (rx.churn_rate, [(1000, 50), (200, 0), (80, 80)]),
+    (rx.retention_rate, [(1000, 1000, 150), (100, 90, 0), (50, 60, 20)]),
+    (rx.repeat_purchase_rate, [(200, 1000), (0, 5), (7, 7)]),
+    (rx.clv, [(50, 4, 5, 1.0), (20, 2, 3, 0.4), (0, 1, 1, 0.5)]),
+    (rx.clv_cac_ratio, [(300, 100), (-50, 100), (90, 45)]),
+    (rx.nps, [(0.7, 0.1), (0.0, 1.0), (0.3, 0.3)]),
+    (rx.mrr, [(100, 50), (0, 10), (3, 9.5)]),
+    (rx.purchase_frequency, [(4000, 1000), (0, 3), (7, 2)]),
+    (rx.lifespan, [(0.2,), (1.0,), (0.05,)]),
+    (rx.nrr, [(10000, 1500, 500, 800), (100, 0, 0, 100), (50, 10, 5, 0)]),
+    (rx.grr, [(10000, 500, 800), (100, 0, 100), (50, 5, 0)]),
+    (rx.quick_ratio, [(3000, 1000, 400, 600), (0, 0, 1, 0), (10, 5, 0, 3)]),
+]
+
+
+@pytest.mark.parametrize(("func", "rows"), VECTORISED, ids=lambda v: getattr(v, "__name__", ""))
+def test_every_elementwise_kpi_vectorises_like_its_scalar_calls(func, rows):
+    expected = [func(*row) for row in rows]
+    assert all(isinstance(v, float) for v in expected)
+    columns = list(zip(*rows, strict=True))
+    as_lists = func(*(list(c) for c in columns))
+    np.testing.assert_allclose(as_lists, expected, rtol=1e-15)
+    as_arrays = func(*(np.array(c) for c in columns))
+    assert isinstance(as_arrays, np.ndarray)
+    np.testing.assert_allclose(as_arrays, expected, rtol=1e-15)
+    index = pd.Index(["a", "b", "c"])
+    as_series = func(*(pd.Series(c, index=index) for c in columns))
+    assert isinstance(as_series, pd.Series)
+    assert list(as_series.index) == list(index)
+    np.testing.assert_allclose(as_series.to_numpy(), expected, rtol=1e-15)
+    # numpy scalars are numbers too
+    assert func(*(np.float64(v) for v in rows[0])) == pytest.approx(expected[0], rel=1e-15)
+
+
+AGGREGATES = [
+    (rx.nps, [10, 9, 8, 7, 3, 0]),
+    (rx.csat, [5, 4, 4, 2, 1]),
+    (rx.aov, [10.0, 20.5, 30.0]),
+    (rx.mrr, [20.0, 30.0, 12.5]),
+    (rx.at_risk_share, [0.9, 0.2, 0.6, 0.4]),
+    (rx.repeat_purchase_rate, ["a", "b", "a", "c"]),
+]
+
+
+@pytest.mark.parametrize(("func", "values"), AGGREGATES, ids=lambda v: getattr(v, "__name__", ""))
+def test_every_aggregate_kpi_takes_lists_arrays_and_series(func, values):
+    expected = func(values)
+    assert isinstance(expected, float)
+    assert func(tuple(values)) == expected
+    assert func(np.array(values)) == expected
+    assert func(pd.Series(values)) == expected
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "a ", "é", "10", "1", ""]), max_size=60))
+def test_count_repeaters_matches_value_counts(ids):
+    from retention_xl.core.kpis import count_repeaters
+
+    counts = pd.Series(ids, dtype=object).value_counts()
+    got = count_repeaters(np.array(ids, dtype=object))
+    assert got == (int((counts >= 2).sum()), len(counts))
+
+
+def test_count_repeaters_is_exact_when_hashes_collide():
+    from retention_xl.core.kpis import count_repeaters
+
+    class Colliding(str):
+        def __hash__(self) -> int:
+            return 7
+
+    ids = np.array([Colliding(s) for s in ["x", "y", "x", "z", "y", "x"]], dtype=object)
+    assert count_repeaters(ids) == (2, 3)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from retention_xl.core.schema import PreparedOrders, prepare_orders
+from retention_xl.core.schema import PreparedOrders, _sorted_rank, prepare_orders
 from retention_xl.errors import InputError
 
 __all__ = [
@@ -42,7 +42,6 @@ AsOf: TypeAlias = str | dt.date | pd.Timestamp | np.datetime64 | None
 
 FREQS: Final = ("M", "Q", "Y")
 _MONTHS_PER: Final = {"M": 1, "Q": 3, "Y": 12}
-_MAX_FIXED_WIDTH: Final = 64
 
 
 def resolve_freq(freq: object, argument: str = "freq") -> str:
@@ -133,24 +132,26 @@ class OrderDays:
         return np.flatnonzero(change).astype(np.int64)
 
 
-def _factorize(values: npt.NDArray[np.object_], *, sort: bool) -> tuple[IntArray, pd.Index]:
-    """``pd.factorize(values, sort=sort)``, faster: hash first, then sort the uniques.
+def _recode(
+    codes: IntArray, labels: npt.NDArray[np.object_], *, sort: bool, labels_sorted: bool
+) -> tuple[IntArray, pd.Index]:
+    """Renumber ``codes`` (into ``labels``) to ``0..k-1`` over the labels present.
 
-    pandas sorts object uniques with Python comparisons; a fixed-width unicode copy
-    sorts in C (same code-point order) when the ids are short enough to copy cheaply.
+    With ``sort`` the new codes follow the sorted labels, otherwise first appearance.
     """
-    codes, uniques = pd.factorize(values, sort=False)
-    if not sort or len(uniques) < 2:
-        return codes.astype(np.int64), pd.Index(uniques, dtype="string")
-    as_object = np.asarray(uniques, dtype=object)
-    longest = max(map(len, as_object))
-    if longest <= _MAX_FIXED_WIDTH:
-        order = np.argsort(as_object.astype(f"U{longest}"), kind="stable")
-    else:
-        order = np.asarray(sorted(range(len(as_object)), key=as_object.__getitem__))
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size, dtype=np.int64)
-    return rank[codes], pd.Index(as_object[order], dtype="string")
+    if not sort:
+        new, present = pd.factorize(codes, sort=False)
+        return new.astype(np.int64), pd.Index(labels[present], dtype="string")
+    present = np.flatnonzero(np.bincount(codes, minlength=labels.size))
+    sub = labels[present]
+    if labels_sorted:
+        remap = np.full(labels.size, -1, dtype=np.int64)
+        remap[present] = np.arange(present.size, dtype=np.int64)
+        return remap[codes], pd.Index(sub, dtype="string")
+    order = _sorted_rank(sub)
+    remap = np.full(labels.size, -1, dtype=np.int64)
+    remap[present[order]] = np.arange(order.size, dtype=np.int64)
+    return remap[codes], pd.Index(sub[order], dtype="string")
 
 
 def load_order_days(
@@ -160,7 +161,9 @@ def load_order_days(
 
     ``as_of`` (inclusive, day precision) cuts off later orders; ``None`` means the
     day of the last order (of any row) in the data. With ``sort_ids`` customer codes
-    follow the sorted ids (for tables indexed by customer); otherwise first appearance.
+    follow the sorted ids (for tables indexed by customer); otherwise they come in
+    whichever order is cheaper (first appearance, or sorted when the prepared orders
+    carry sorted codes).
     """
     prepared = prepare_orders(orders)
     frame = prepared.frame
@@ -169,8 +172,19 @@ def load_order_days(
     cut = last if as_of is None else _as_of_day(as_of)
     keep = day <= cut
     every = bool(keep.all())
-    ids_col = frame["customer_id"].to_numpy(dtype=object)
-    row_code, ids = _factorize(ids_col if every else ids_col[keep], sort=sort_ids)
+    if prepared.customer_codes is None:
+        all_codes, labels = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
+        all_codes = all_codes.astype(np.int64, copy=False)
+        labels = np.asarray(labels, dtype=object)
+    else:
+        all_codes, labels = prepared.customer_codes  # labels sorted
+    labels_sorted = prepared.customer_codes is not None
+    row_code, ids = _recode(
+        all_codes if every else all_codes[keep],
+        labels,
+        sort=sort_ids or labels_sorted,  # sorted labels: the cheaper way too
+        labels_sorted=labels_sorted,
+    )
     revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
     purchase = frame["is_purchase"].to_numpy(dtype=bool)
     if not every:

@@ -108,6 +108,15 @@ def _num(value: ArrayLike, name: str, shape: _Shape) -> FloatArray:
     return out
 
 
+def _option(value: object, name: str) -> float:
+    """A single-number option (a threshold, a scale end) as a float, or raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise InputError(f"{name} must be a number, got {value!r}", argument=name)
+    return float(value)
+
+
 def _first(mask: npt.NDArray[np.bool_], values: FloatArray) -> float:
     return float(np.broadcast_to(values, mask.shape)[mask].reshape(-1)[0])
 
@@ -127,7 +136,7 @@ def _check_nonzero(values: FloatArray, name: str) -> None:
 
 
 def _divide(num: FloatArray, den: FloatArray) -> FloatArray:
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return np.asarray(num / den, dtype="float64")
 
 
@@ -194,13 +203,39 @@ def retention_rate(
     return shape.wrap(_divide(kept, start))
 
 
+def count_repeaters(ids: npt.NDArray[np.object_]) -> tuple[int, int]:
+    """``(ids appearing at least twice, distinct ids)`` in an array of strings.
+
+    The ids' (cached) Python hashes are sorted as 64-bit integers and counted in
+    runs, which is faster than a hash table of strings. The count is exact: it is
+    used only when there are as many distinct hashes as distinct ids (no two ids
+    share a hash); otherwise (astronomically rare) pandas counts the strings.
+
+    Examples
+    --------
+    >>> count_repeaters(np.array(["a", "b", "a", "c", "c", "c"], dtype=object))
+    (2, 3)
+    """
+    n = ids.size
+    if n == 0:
+        return 0, 0
+    hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=n)
+    hashes.sort()
+    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
+    if starts.size != len(set(ids.tolist())):
+        codes, uniques = pd.factorize(ids)
+        return int(np.count_nonzero(np.bincount(codes) >= 2)), len(uniques)
+    counts = np.diff(np.append(starts, n))
+    return int(np.count_nonzero(counts >= 2)), int(starts.size)
+
+
 def _ids_repeat_rate(customer_ids: ArrayLike) -> float:
     ids = pd.Series(np.asarray(customer_ids, dtype=object).reshape(-1))
     ids = ids[ids.notna() & (ids.astype(str).str.strip() != "")]
     if ids.empty:
         raise ZeroDenominatorError("customer_ids is empty: no customers", argument="customer_ids")
-    counts = ids.astype(str).value_counts()
-    return float((counts >= 2).sum() / len(counts))
+    repeaters, customers = count_repeaters(ids.astype(str).to_numpy(dtype=object))
+    return float(repeaters / customers)
 
 
 def repeat_purchase_rate(
@@ -280,7 +315,8 @@ def clv(
             f"(write 0.6 for 60 %)",
             argument="gross_margin",
         )
-    return shape.wrap(np.asarray(apv * apf * life * margin, dtype="float64"))
+    with np.errstate(over="ignore"):  # absurdly large inputs give inf, not a warning
+        return shape.wrap(np.asarray(apv * apf * life * margin, dtype="float64"))
 
 
 def clv_cac_ratio(clv: ArrayLike, cac: ArrayLike) -> Result:
@@ -357,7 +393,7 @@ def nps(scores_or_promoters: ArrayLike, detractors_share: ArrayLike | None = Non
         )
     promoters = np.count_nonzero(arr >= 9)
     detractors = np.count_nonzero(arr <= 6)
-    return 100.0 * (promoters - detractors) / arr.size
+    return float(100.0 * (promoters - detractors) / arr.size)
 
 
 def csat(scores: ArrayLike, satisfied_min: float = 4, *, scale_max: float = 5) -> float:
@@ -374,6 +410,13 @@ def csat(scores: ArrayLike, satisfied_min: float = 4, *, scale_max: float = 5) -
     0.8
     """
     arr = _scores(scores, "scores")
+    satisfied_min = _option(satisfied_min, "satisfied_min")
+    scale_max = _option(scale_max, "scale_max")
+    if not scale_max > 1:
+        raise OutOfRangeError(
+            f"scale_max must be above 1 (the top of the scale), got {scale_max!r}",
+            argument="scale_max",
+        )
     if not 1 <= satisfied_min <= scale_max:
         raise OutOfRangeError(
             f"satisfied_min must lie on the scale 1..{scale_max:g}, got {satisfied_min!r}",
@@ -413,7 +456,8 @@ def mrr(customers_or_amounts: ArrayLike, arpc: ArrayLike | None = None) -> Resul
     price = _num(arpc, "arpc", shape)
     _check_nonneg(customers, "customers")
     _check_nonneg(price, "arpc")
-    return shape.wrap(np.asarray(customers * price, dtype="float64"))
+    with np.errstate(over="ignore"):
+        return shape.wrap(np.asarray(customers * price, dtype="float64"))
 
 
 def aov(order_amounts: ArrayLike) -> float:
@@ -489,7 +533,8 @@ def _mrr_parts(
     lost = _num(churned, "churned", shape)
     for arr, name in ((start, "start_mrr"), (contr, "contraction"), (lost, "churned")):
         _check_nonneg(arr, name)
-    over = contr + lost > start
+    with np.errstate(over="ignore"):
+        over = contr + lost > start
     if over.any():
         raise OutOfRangeError(
             "contraction + churned cannot exceed start_mrr "
@@ -520,7 +565,9 @@ def nrr(
     _check_nonneg(exp, "expansion")
     start, contr, lost = _mrr_parts(start_mrr, contraction, churned, shape)
     _check_nonzero(start, "start_mrr")
-    return shape.wrap(_divide(start + exp - contr - lost, start))
+    with np.errstate(over="ignore", invalid="ignore"):
+        kept = start + exp - contr - lost
+    return shape.wrap(_divide(kept, start))
 
 
 def grr(start_mrr: ArrayLike, contraction: ArrayLike, churned: ArrayLike) -> Result:
@@ -565,13 +612,15 @@ def quick_ratio(
         (lost, "churned"),
     ):
         _check_nonneg(arr, name)
-    den = contr + lost
+    with np.errstate(over="ignore"):
+        den = contr + lost
+        gained = gained_new + exp
     if (den == 0).any():
         raise ZeroDenominatorError(
             "contraction + churned is zero: nothing was lost, so the ratio is undefined",
             argument="churned",
         )
-    return shape.wrap(_divide(gained_new + exp, den))
+    return shape.wrap(_divide(gained, den))
 
 
 def at_risk_share(p_alive_values: ArrayLike, threshold: float = 0.5) -> float:
@@ -594,6 +643,7 @@ def at_risk_share(p_alive_values: ArrayLike, threshold: float = 0.5) -> float:
             f"p_alive_values are probabilities 0..1, got {float(arr[bad][0])!r}",
             argument="p_alive_values",
         )
+    threshold = _option(threshold, "threshold")
     if not 0 < threshold <= 1:
         raise OutOfRangeError(
             f"threshold must lie in (0, 1], got {threshold!r}", argument="threshold"

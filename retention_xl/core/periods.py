@@ -117,6 +117,26 @@ def _ranges(lo: IntArray, hi: IntArray, size: int) -> IntArray:
     return np.cumsum(diff[:size]).astype(np.int64)
 
 
+class _Finder:
+    """``np.searchsorted(boundaries, x, side)`` for many ``x``, as a table lookup.
+
+    The boundaries are a few hundred sorted days; values below (above) all of them
+    find 0 (``len``), so one table over the days the boundaries span answers every
+    value after clipping, with a gather instead of a binary search per value.
+    """
+
+    def __init__(self, boundaries: IntArray) -> None:
+        self.lo = int(boundaries[0]) - 1
+        self.hi = int(boundaries[-1]) + 1
+        days = np.arange(self.lo, self.hi + 1, dtype=np.int64)
+        self.left = np.searchsorted(boundaries, days, "left").astype(np.int64)
+        self.right = np.searchsorted(boundaries, days, "right").astype(np.int64)
+
+    def __call__(self, x: IntArray, side: str) -> IntArray:
+        at = np.clip(x, self.lo, self.hi) - self.lo
+        return (self.left if side == "left" else self.right)[at]
+
+
 def _empty() -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype="float64") for c in PERIOD_COLUMNS})
     out.index = pd.DatetimeIndex([], name="period", dtype="datetime64[ns]")
@@ -191,7 +211,8 @@ def period_table(
     v = np.minimum(e, od.as_of)  # the end instant
 
     code, day = od.code, od.day
-    k = period_number(day, freq) - p0  # period of each purchase day
+    find_s, find_u, find_v, find_e = _Finder(s), _Finder(u), _Finder(v), _Finder(e)
+    k = find_s(day, "right") - 1  # period of each purchase day
     n = code.size
     same_prev = np.zeros(n, dtype=bool)
     np.equal(code[1:], code[:-1], out=same_prev[1:])
@@ -203,18 +224,13 @@ def period_table(
     # Each purchase day p (next purchase q) makes its customer active from p to
     # min(q, p + W) - 1; count the instants u_k and v_k inside that span.
     active_to = np.minimum(next_day, day + window) - 1
-    start_c = _ranges(
-        np.searchsorted(u, day, "left"), np.searchsorted(u, active_to, "right"), n_periods
-    )
-    end_c = _ranges(
-        np.searchsorted(v, day, "left"), np.searchsorted(v, active_to, "right"), n_periods
-    )
+    u_from = find_u(day, "left")
+    start_c = _ranges(u_from, find_u(active_to, "right"), n_periods)
+    end_c = _ranges(find_v(day, "left"), find_v(active_to, "right"), n_periods)
     # Retained without buying in period k: the last purchase p before the period keeps
     # the customer active through v_k (p > v_k - W), and the next one is after e_k.
-    hi = np.minimum(
-        np.searchsorted(v, day + window - 1, "right"), np.searchsorted(e, next_day - 1, "right")
-    )
-    kept_idle = _ranges(np.searchsorted(u, day, "left"), hi, n_periods)
+    hi = np.minimum(find_v(day + window - 1, "right"), find_e(next_day - 1, "right"))
+    kept_idle = _ranges(u_from, hi, n_periods)
 
     # One group per (customer, period with purchases), rows are contiguous.
     same_group = np.zeros(n, dtype=bool)
@@ -243,7 +259,7 @@ def period_table(
     repeat = per_period(g_orders >= 2)
     orders_k = np.bincount(k, weights=od.orders, minlength=n_periods).astype(np.int64)
 
-    row_k = period_number(od.row_day, freq) - p0
+    row_k = find_s(od.row_day, "right") - 1
     revenue: FloatArray = np.asarray(
         np.bincount(row_k, weights=od.row_revenue, minlength=n_periods), dtype=np.float64
     )

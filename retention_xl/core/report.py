@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.core import kpis
+from retention_xl.core._orderdays import _as_of_day
 from retention_xl.core.benchmarks import rate_kpi
 from retention_xl.core.customers import customer_summary
 from retention_xl.core.periods import period_table
 from retention_xl.core.schema import PreparedOrders, prepare_orders
-from retention_xl.errors import InputError, RetentionError
+from retention_xl.errors import InputError, OutOfRangeError, RetentionError
 
 __all__ = ["KPI_UNITS", "KpiReport", "kpi_report"]
 
@@ -177,6 +178,16 @@ def kpi_report(
     """
     if period not in ("Y", "Q", "M"):
         raise InputError(f"period must be 'Y', 'Q' or 'M', got {period!r}", argument="period")
+    if cac is not None and (
+        isinstance(cac, bool)
+        or not isinstance(cac, (int, float, np.integer, np.floating))
+        or not math.isfinite(cac)
+        or cac <= 0
+    ):
+        raise OutOfRangeError(
+            f"cac must be a positive amount (the cost of acquiring one customer), got {cac!r}",
+            argument="cac",
+        )
     rows: dict[str, float] = {}
     notes: list[str] = []
     p_start = p_end = stamp = None
@@ -186,7 +197,7 @@ def kpi_report(
         if prepared.stats.orders == 0:
             raise InputError("orders has no valid purchase (all cancelled or refunded?)")
         stamp = (
-            pd.Timestamp(as_of).normalize()
+            pd.Timestamp(np.datetime64(_as_of_day(as_of), "D"))
             if as_of is not None
             else pd.Timestamp(prepared.purchases["order_date"].max()).normalize()
         )

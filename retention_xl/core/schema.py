@@ -46,10 +46,11 @@ ends one row and starts another with the same ``subscription_id``)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from retention_xl.errors import InputError, OutOfRangeError
@@ -96,6 +97,10 @@ SUBSCRIPTION_STATUSES: Final = frozenset(
 )
 SURVEY_COLUMNS: Final = ("answered_at", "score", "kind")
 SURVEY_KINDS: Final = frozenset({"nps", "csat"})
+#: Longest text copied to a fixed-width array for C-speed checks and sorting.
+_MAX_FIXED_WIDTH: Final = 64
+#: Largest fixed-width copy of an id column (bytes) made for C-speed passes.
+_MAX_FIXED_BYTES: Final = 1 << 30
 
 
 def _require_columns(frame: pd.DataFrame, required: Sequence[str], what: str) -> None:
@@ -112,12 +117,172 @@ def _require_columns(frame: pd.DataFrame, required: Sequence[str], what: str) ->
         )
 
 
+def _strip(series: pd.Series) -> pd.Series:
+    """``series.str.strip()`` for a ``string`` Series without missing values, fast.
+
+    Stripping is a Python call per cell; most exports have nothing to strip. A
+    fixed-width unicode copy (C loops) tells whether any cell starts or ends with
+    whitespace (the same ``str.isspace`` characters); only then is the column
+    stripped. Very long values skip the check rather than make a huge copy.
+    """
+    values = series.to_numpy(dtype=object)
+    if values.size == 0:
+        return series
+    longest = max(map(len, values))
+    if longest == 0:
+        return series
+    if longest <= _MAX_FIXED_WIDTH:
+        fixed = values.astype(f"U{longest}")
+        if not bool((np.char.strip(fixed) != fixed).any()):
+            return series
+    return series.str.strip()
+
+
 def _as_id(series: pd.Series, name: str, what: str) -> pd.Series:
-    if series.isna().any():
-        row = int(np.flatnonzero(series.isna().to_numpy())[0])
+    blank = series.isna().to_numpy(dtype=bool)
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
         raise InputError(f"{what}.{name} is blank at position {row}", argument=name)
-    out = series.astype("string")
-    return out.str.strip()
+    return _strip(series.astype("string"))
+
+
+@dataclass(frozen=True, slots=True)
+class _IdCodes:
+    """An id column as integer codes: ``labels[codes]`` are the (stripped) ids.
+
+    ``labels`` are the distinct ids, sorted (Python string order; Python strings, or
+    a fixed-width unicode array); ``first`` the position of the first row of each
+    label (``None`` when not asked for).
+    """
+
+    codes: npt.NDArray[np.int64]
+    labels: npt.NDArray[Any]
+    first: npt.NDArray[np.intp] | None
+
+
+def _fixed_width(values: npt.NDArray[np.object_]) -> npt.NDArray[np.str_] | None:
+    """A fixed-width unicode copy of ``values`` (all ``str``), or ``None`` if too big."""
+    longest = max(map(len, values)) if values.size else 0
+    if longest > _MAX_FIXED_WIDTH or longest * 4 * values.size > _MAX_FIXED_BYTES:
+        return None
+    return values.astype(f"U{max(longest, 1)}")
+
+
+def _sorted_rank(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    """Positions that sort ``labels`` (Python strings, code-point order).
+
+    pandas sorts object arrays with Python comparisons; a fixed-width unicode copy
+    sorts in C, in the same order.
+    """
+    fixed = _fixed_width(labels) if labels.size > 1 else None
+    if fixed is not None:
+        return np.argsort(fixed, kind="stable").astype(np.int64)
+    return np.asarray(sorted(range(labels.size), key=labels.__getitem__), dtype=np.int64)
+
+
+def _stripped(values: npt.NDArray[np.object_]) -> npt.NDArray[np.object_] | None:
+    """``values`` stripped of surrounding whitespace, or ``None`` if none has any."""
+    fixed = _fixed_width(values)
+    if fixed is not None and not bool((np.char.strip(fixed) != fixed).any()):
+        return None
+    out = pd.Series(values, dtype="string").str.strip().to_numpy(dtype=object)
+    return None if bool((out == values).all()) else out
+
+
+def _encode_ids(
+    series: pd.Series, name: str, what: str, *, by_sorting: bool
+) -> tuple[pd.Series, _IdCodes]:
+    """:func:`_as_id` and the column's :class:`_IdCodes`, in few passes over the cells.
+
+    Two strategies, same result. ``by_sorting`` (for order ids: nearly all distinct and
+    usually in ascending order) strips, sorts and deduplicates one fixed-width unicode
+    copy, in C on contiguous memory; trailing NUL characters (which no spreadsheet or
+    CSV holds) do not survive that copy. Otherwise (customer ids: many repeats) the
+    cells are hashed once and only the distinct ids are stripped and sorted.
+    """
+    strings = series.astype("string")
+    values = strings.to_numpy(dtype=object)
+    if by_sorting:
+        try:
+            fixed = _fixed_width(values)
+        except TypeError:  # a blank cell (pd.NA) has no length: named below
+            fixed = None
+            _as_id(series, name, what)
+        if fixed is not None:
+            clean = np.char.strip(fixed)
+            changed = bool((clean != fixed).any())
+            del fixed
+            labels_u, first, codes = np.unique(clean, return_index=True, return_inverse=True)
+            del clean
+            codes = codes.reshape(-1).astype(np.int64)
+            out = strings
+            if changed:
+                labels = labels_u.astype(object)
+                out = pd.Series(labels[codes], index=series.index, dtype="string")
+            return out, _IdCodes(codes, labels_u, first)
+    raw, uniques = pd.factorize(values, use_na_sentinel=True)
+    if values.size and int(raw.min()) < 0:
+        _as_id(series, name, what)  # raises, naming the first blank
+    codes = raw.astype(np.int64)
+    labels = np.asarray(uniques, dtype=object)
+    stripped = _stripped(labels)
+    out = strings
+    if stripped is not None:  # "a" and " a" are one id: merge them
+        merged, labels = pd.factorize(stripped)
+        labels = np.asarray(labels, dtype=object)
+        codes = merged.astype(np.int64)[codes]
+        out = pd.Series(labels[codes], index=series.index, dtype="string")
+    order = _sorted_rank(labels)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    codes = rank[codes]
+    labels = labels[order]
+    first_rows = np.unique(codes, return_index=True)[1] if by_sorting else None
+    return out, _IdCodes(codes, labels, first_rows)
+
+
+def _clean_label(label: str, *, upper: bool) -> str:
+    label = label.strip()
+    return label.upper() if upper else label.lower()
+
+
+def _as_label(
+    series: pd.Series,
+    default: str | None,
+    *,
+    upper: bool = False,
+    known: frozenset[str] = frozenset(),
+) -> tuple[pd.Series, frozenset[str]]:
+    """Strip and lower-case (or upper-case) a column of a few distinct labels.
+
+    Each distinct label is cleaned once; blanks become ``default`` (``None``: missing).
+    Returns the column and its distinct clean labels (within ``known`` when the column
+    holds only ``known``, clean labels: then it is returned as it is).
+    """
+    strings = series.astype("string")
+    values = strings.to_numpy(dtype=object)
+    if values.size and not bool(strings.isna().any()):
+        if known:
+            clean_already = np.zeros(values.size, dtype=bool)
+            for label in known:
+                clean_already |= values == label
+            if bool(clean_already.all()):
+                return strings, known
+        first = values[0]
+        if bool((values == first).all()):  # one label, as for the currency of a shop
+            clean = _clean_label(first, upper=upper)
+            if clean != first:
+                strings = pd.Series(
+                    np.full(values.size, clean, dtype=object), index=series.index, dtype="string"
+                )
+            return strings, frozenset({clean})
+    codes, labels = pd.factorize(values, use_na_sentinel=True)
+    cleaned = [_clean_label(str(label), upper=upper) for label in labels]
+    fill = np.empty(1, dtype=object)
+    fill[0] = pd.NA if default is None else default
+    table = np.concatenate([np.asarray(cleaned, dtype=object), fill])
+    present = set(cleaned) | ({default} if default is not None and (codes < 0).any() else set())
+    return pd.Series(table[codes], index=series.index, dtype="string"), frozenset(present)
 
 
 def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) -> pd.Series:
@@ -174,12 +339,21 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     >>> validate_orders(df).dtypes["amount"]
     dtype('float64')
     """
+    return _validate_orders(orders)[0]
+
+
+def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, _IdCodes]:
+    """:func:`validate_orders`, with the codes of the customer and the order ids."""
     _require_columns(orders, ORDER_COLUMNS, "orders")
     what = "orders"
+    customer_id, customers = _encode_ids(
+        orders["customer_id"], "customer_id", what, by_sorting=False
+    )
+    order_id, order_ids = _encode_ids(orders["order_id"], "order_id", what, by_sorting=True)
     out = pd.DataFrame(
         {
-            "customer_id": _as_id(orders["customer_id"], "customer_id", what),
-            "order_id": _as_id(orders["order_id"], "order_id", what),
+            "customer_id": customer_id,
+            "order_id": order_id,
             "order_date": _as_datetime(orders["order_date"], "order_date", what, allow_nat=False),
             "amount": _as_float(orders["amount"], "amount", what),
         }
@@ -194,8 +368,8 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
             )
         out["refunded"] = refunded
     if "status" in orders.columns:
-        status = orders["status"].astype("string").str.strip().str.lower().fillna("paid")
-        unknown = sorted(set(status.unique()) - ORDER_STATUSES)
+        status, labels = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
+        unknown = sorted(labels - ORDER_STATUSES)
         if unknown:
             raise InputError(
                 f"orders.status has unknown value(s) {unknown}; use one of "
@@ -204,8 +378,8 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
             )
         out["status"] = status
     if "currency" in orders.columns:
-        out["currency"] = orders["currency"].astype("string").str.strip().str.upper()
-    return out.reset_index(drop=True)
+        out["currency"] = _as_label(orders["currency"], None, upper=True)[0]
+    return out.reset_index(drop=True), customers, order_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,16 +402,34 @@ class PreparedOrders:
     """Orders after deduplication and the refund rule, ready for every analysis.
 
     ``frame`` has ``customer_id``, ``order_id``, ``order_date``, ``revenue`` (net of
-    refunds) and ``is_purchase``, sorted by date then order id.
+    refunds) and ``is_purchase``, sorted by date then order id. ``customer_codes``
+    (optional, filled by :func:`prepare_orders`) holds integer codes of
+    ``frame["customer_id"]`` and the sorted distinct ids they stand for, so analyses
+    need not hash the ids again; treat ``frame`` as read-only when it is set.
     """
 
     frame: pd.DataFrame
     stats: OrderStats
+    customer_codes: tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def purchases(self) -> pd.DataFrame:
         """Only the rows that count as purchases (see :func:`prepare_orders`)."""
         return self.frame[self.frame["is_purchase"].to_numpy()]
+
+
+def _date_id_order(
+    dates: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp] | None:
+    """Positions that sort rows by date, then id rank; ``None`` when already sorted."""
+    if dates.size < 2:
+        return None
+    later = dates[1:] > dates[:-1]
+    if bool((later | ((dates[1:] == dates[:-1]) & (ids[1:] > ids[:-1]))).all()):
+        return None
+    return np.lexsort((ids, dates))
 
 
 def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
@@ -264,53 +456,64 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     """
     if isinstance(orders, PreparedOrders):
         return orders
-    df = validate_orders(orders)
+    df, customers, order_ids = _validate_orders(orders)
     rows = len(df)
-    dup = df["order_id"].duplicated(keep="first").to_numpy()
-    df = df[~dup]
-    cancelled = np.zeros(len(df), dtype=bool)
+    first = np.zeros(rows, dtype=bool)
+    first[np.asarray(order_ids.first)] = True
+    cancelled = np.zeros(rows, dtype=bool)
+    refunded_status = np.zeros(rows, dtype=bool)
     if "status" in df.columns:
-        cancelled = (df["status"] == "cancelled").to_numpy(dtype=bool)
-    n_cancelled = int(cancelled.sum())
-    df = df[~cancelled]
+        status = df["status"].to_numpy(dtype=object)
+        cancelled = status == "cancelled"
+        refunded_status = status == "refunded"
+    keep = first & ~cancelled
     revenue = df["amount"].to_numpy(dtype="float64")
     if "refunded" in df.columns:
-        revenue = revenue - df["refunded"].to_numpy(dtype="float64")
-    refunded_status = np.zeros(len(df), dtype=bool)
-    if "status" in df.columns:
-        refunded_status = (df["status"] == "refunded").to_numpy(dtype=bool)
+        refunded = df["refunded"].to_numpy(dtype="float64")
+        revenue = revenue - refunded
     is_purchase = (revenue > 0) & ~refunded_status
-    refunds = int((~is_purchase).sum())
-    if "refunded" in df.columns:
-        refunds = int(((df["refunded"].to_numpy() > 0) | ~is_purchase).sum())
+
+    kept = np.flatnonzero(keep)
+    dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
+    order = _date_id_order(dates[kept].view(np.int64), order_ids.codes[kept])
+    take = kept if order is None else kept[order]
+    codes = customers.codes[take]
+    purchase = is_purchase[take]
     frame = pd.DataFrame(
         {
-            "customer_id": df["customer_id"].to_numpy(),
-            "order_id": df["order_id"].to_numpy(),
-            "order_date": df["order_date"].to_numpy(),
-            "revenue": revenue,
-            "is_purchase": is_purchase,
+            "customer_id": df["customer_id"].array.take(take),
+            "order_id": df["order_id"].array.take(take),
+            "order_date": dates[take],
+            "revenue": revenue[take],
+            "is_purchase": purchase,
         }
     )
-    frame["customer_id"] = frame["customer_id"].astype("string")
-    frame["order_id"] = frame["order_id"].astype("string")
-    frame = frame.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
-    purchases = frame[frame["is_purchase"].to_numpy()]
+    refunds = int((~purchase).sum())
+    if "refunded" in df.columns:
+        refunds = int(((refunded[take] > 0) | ~purchase).sum())
     currencies: tuple[str, ...] = ()
     if "currency" in df.columns:
-        currencies = tuple(sorted(str(c) for c in df["currency"].dropna().unique()))
+        kept_currency = df["currency"][keep]
+        values = kept_currency.to_numpy(dtype=object)
+        if values.size and not kept_currency.isna().any() and bool((values == values[0]).all()):
+            currencies = (str(values[0]),)
+        else:
+            currencies = tuple(sorted(str(c) for c in kept_currency.dropna().unique()))
+    buyers = np.bincount(codes[purchase], minlength=customers.labels.size)
     stats = OrderStats(
         rows=rows,
-        duplicates_removed=int(dup.sum()),
-        cancelled=n_cancelled,
+        duplicates_removed=int(rows - first.sum()),
+        cancelled=int((first & cancelled).sum()),
         refunds=refunds,
-        orders=len(purchases),
-        customers=int(purchases["customer_id"].nunique()),
+        orders=int(purchase.sum()),
+        customers=int(np.count_nonzero(buyers)),
         first_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[0]),
         last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
         currencies=currencies,
     )
-    return PreparedOrders(frame=frame, stats=stats)
+    return PreparedOrders(
+        frame=frame, stats=stats, customer_codes=(codes, customers.labels)
+    )
 
 
 def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:

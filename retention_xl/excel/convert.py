@@ -111,6 +111,7 @@ _EXCEL_EPOCH: Final = np.datetime64("1899-12-30T00:00:00", "ns")
 _LOTUS_LEAP_DAY: Final = 60
 _MS_PER_DAY: Final = 86_400_000
 # The last whole day pandas' datetime64[ns] can hold (2262-04-10), as a serial number.
+_MIN_DATE: Final = dt.date(1900, 1, 1)
 _MAX_DATE: Final = dt.date(2262, 4, 10)
 _MAX_SERIAL: Final = float((_MAX_DATE - dt.date(1899, 12, 30)).days)
 _NUMBER_TEXT = re.compile(r"^[+-]?\s*[€$£]?\s*[\d.,' \u00a0]*\d[\d.,' \u00a0]*\s*[%€$£]?$")
@@ -435,6 +436,20 @@ def _ids(flat: list[Any], width: int, name: str) -> npt.NDArray[np.object_]:
     return np.array([_id_cell(c, name, _where(i, width)) for i, c in enumerate(flat)], dtype=object)
 
 
+def _one_column_of_text(value: object) -> list[str] | None:
+    """A one-column range of text cells (``[["a"], ["b"], ...]``), stripped, in one pass;
+    ``None`` for anything else."""
+    if not isinstance(value, list) or not value:
+        return None
+    if set(map(type, value)) != {list} or set(map(len, value)) != {1}:
+        return None
+    try:
+        stripped = [row[0].strip() for row in value]
+    except AttributeError:  # a cell that is not text
+        return None
+    return stripped if set(map(type, stripped)) == {str} else None
+
+
 def ids(value: object, name: str) -> npt.NDArray[np.object_]:
     """Customer ids from a range as text, blanks left out (``1001.0`` becomes ``"1001"``).
 
@@ -443,12 +458,21 @@ def ids(value: object, name: str) -> npt.NDArray[np.object_]:
     >>> ids([["a"], [1001.0], [None], [" b "]], "customer_ids").tolist()
     ['a', '1001', 'b']
     """
+    stripped = _one_column_of_text(value)
+    if stripped is not None and all(stripped):  # what xlwings passes for a column of ids
+        if not _INPUT_ERRORS.isdisjoint(stripped):
+            bad = next(i for i, c in enumerate(stripped) if c in _INPUT_ERRORS)
+            raise CellErrorValue(stripped[bad], name, _where(bad, 1))
+        return np.array(stripped, dtype=object)
     flat, width = _flat(value, name)
     kinds = set(map(type, flat))
-    if kinds <= {str} and all(flat):  # the usual case: no blank cells
+    if kinds <= {str}:
         stripped = [c.strip() for c in flat]
-        if all(stripped):
-            return _ids(stripped, width, name)
+        if all(stripped):  # the usual case: text ids, no blank cells
+            if not _INPUT_ERRORS.isdisjoint(stripped):
+                bad = next(i for i, c in enumerate(stripped) if c in _INPUT_ERRORS)
+                raise CellErrorValue(stripped[bad], name, _where(bad, width))
+            return np.array(stripped, dtype=object)
     keep = ~_blank_mask(flat)
     if not keep.all():
         flat = [cell for cell, kept in zip(flat, keep.tolist(), strict=True) if kept]
@@ -495,9 +519,20 @@ def _date_cell(cell: object, name: str, where: str) -> np.datetime64:
     if isinstance(cell, (int, float, np.integer, np.floating)):
         return serials_to_datetime64(np.array([float(cell)]), f"{name}{where}")[0]
     if isinstance(cell, (dt.date, np.datetime64)):
-        stamp = pd.Timestamp(cell)
+        try:
+            stamp = pd.Timestamp(cell)
+        except (ValueError, OverflowError):
+            stamp = pd.Timestamp(dt.date.max)  # out of every range: refused below
+        if pd.isna(stamp):
+            raise InputError(f"{name}{where} is not a date ({cell!r})", argument=name)
         if stamp.tzinfo is not None:
             stamp = stamp.tz_localize(None)
+        if not _MIN_DATE <= stamp.date() <= _MAX_DATE:
+            raise OutOfRangeError(
+                f"{name}{where}: {cell!r} is outside the dates Excel can hold here, "
+                f"{_MIN_DATE} to {_MAX_DATE}",
+                argument=name,
+            )
         return np.datetime64(stamp.as_unit("ns").to_datetime64(), "ns")
     if isinstance(cell, str):
         if cell in _INPUT_ERRORS:

@@ -171,16 +171,15 @@ def RETENTION(customers_start: object, customers_end: object, customers_new: obj
 )
 def REPEAT_RATE(repeat_or_ids: object, total_customers: object = None) -> object:
     if _blank(total_customers):
-        # Count orders per customer here (pandas' hash table is several times faster
-        # than the core's text-based path on large ranges), then let the core divide.
+        # The ids are clean text already: count them with the core's counter (no
+        # second pass of blank checks), then let the core divide.
         customer_ids = convert.ids(repeat_or_ids, "customer_ids")
         if customer_ids.size == 0:
             raise ZeroDenominatorError(
                 "customer_ids is empty: no customers", argument="customer_ids"
             )
-        codes, uniques = pd.factorize(customer_ids)
-        repeaters = int(np.count_nonzero(np.bincount(codes) >= 2))
-        return convert.to_excel(kpis.repeat_purchase_rate(repeaters, len(uniques)))
+        repeaters, customers = kpis.count_repeaters(customer_ids)
+        return convert.to_excel(kpis.repeat_purchase_rate(repeaters, customers))
     return _lifted(
         kpis.repeat_purchase_rate,
         (repeat_or_ids, "repeat_customers"),

@@ -320,6 +320,27 @@ def test_segments_follow_the_rules_on_generated_orders(make_orders):
     # R/F/M agree with quintiles computed independently with pandas ranks
     worse = (s["revenue"].rank(method="min") - 1).astype(int)
     assert (m == 1 + (5 * worse) // len(s)).all()
+    worse_f = (s["orders"].rank(method="min") - 1).astype(int)
+    assert (f == 1 + (5 * worse_f) // len(s)).all()
+    worse_r = ((-s["days_since_last"]).rank(method="min") - 1).astype(int)  # older is worse
+    assert (r == 1 + (5 * worse_r) // len(s)).all()
+    assert (rfm["recency"] == s["days_since_last"]).all()
+    assert (rfm["frequency"] == s["orders"]).all()
+    assert np.allclose(rfm["monetary"], s["revenue"])
+
+
+def test_segment_summary_matches_a_pandas_groupby(make_orders):
+    rfm = rfm_table(make_orders(6), as_of="2023-06-30")
+    table = segment_summary(rfm)
+    plain = rfm.assign(segment=rfm["segment"].astype(str)).groupby("segment")["monetary"]
+    counts, sums = plain.size(), plain.sum()
+    for segment in SEGMENTS:
+        assert table.loc[segment, "customers"] == counts.get(segment, 0)
+        assert table.loc[segment, "revenue"] == pytest.approx(sums.get(segment, 0.0))
+        assert table.loc[segment, "share"] == pytest.approx(counts.get(segment, 0) / len(rfm))
+        assert table.loc[segment, "revenue_share"] == pytest.approx(
+            sums.get(segment, 0.0) / rfm["monetary"].sum()
+        )
 
 
 @pytest.mark.parametrize(

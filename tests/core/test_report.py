@@ -111,3 +111,21 @@ def test_bad_arguments():
         kpi_report(pd.DataFrame(), period="W")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="at least one"):
         kpi_report()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"as_of": "someday"}, "as_of"),
+        ({"as_of": "2024-13-01"}, "as_of"),
+        ({"cac": 0}, "cac"),
+        ({"cac": -10.0}, "cac"),
+        ({"cac": float("nan")}, "cac"),
+        ({"cac": "45"}, "cac"),
+    ],
+)
+def test_impossible_as_of_and_cac_are_named(sample, kwargs, argument):
+    with pytest.raises(InputError) as info:
+        kpi_report(sample.orders, **kwargs)
+    assert info.value.argument == argument
+    assert argument in str(info.value)
