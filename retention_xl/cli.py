@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise SystemExit(2) from None
 
 from retention_xl import __version__
-from retention_xl.errors import RetentionError
+from retention_xl.errors import RetentionError, WorkbookError
 from retention_xl.io.cli_options import ExportOptions, export_options, input_files
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -418,6 +418,72 @@ def build(
     )
     path = write_workbook(plan, out)
     click.echo(f"Workbook written: {path}")
+
+
+@main.command("refresh")
+@click.argument("book", type=click.Path(dir_okay=False, path_type=Path))
+@input_files
+@export_options
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Keep the rows already in the raw tabs and add the export's (deduplicated on "
+    "order and subscription ids; the export wins).",
+)
+@click.option("--no-backup", is_flag=True, help="Do not keep the previous version as BOOK.bak.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the import and refresh summary as JSON."
+)
+@user_errors
+def refresh_command(
+    book: Path,
+    orders: Path | None,
+    subscriptions: Path | None,
+    survey: Path | None,
+    export: ExportOptions,
+    append: bool,
+    no_backup: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Refresh a retention_xl workbook in place from new exports.
+
+    Replaces (or with --append extends) the raw tabs, recomputes the derived tabs and
+    every cached value, and keeps everything else: your own sheets, charts, images,
+    comments, names, styles, validations, VBA, and the inputs you changed. The file is
+    replaced atomically; on any error it is left exactly as it was.
+    """
+    import logging
+
+    from retention_xl.progress import progress
+    from retention_xl.workbook.package import check_not_locked
+    from retention_xl.workbook.refresh import refresh
+
+    # the library's notes (a model that cannot be fitted...) come back in the summary
+    logging.getLogger("retention_xl").addHandler(logging.NullHandler())
+
+    if not (orders or subscriptions or survey):
+        raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
+    if not book.is_file():
+        raise WorkbookError(
+            f"{book} does not exist; make one with `retention-xl template` or `retention-xl build`"
+        )
+    check_not_locked(book)  # fail before reading long exports
+    files = [f for f in (orders, subscriptions, survey) if f is not None]
+    with progress(length=len(files), label="Reading   ", quiet=quiet or as_json) as bar:
+        inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+        bar.update(len(files))
+    if not (quiet or as_json):
+        for line in inputs.lines():
+            click.echo(line, err=True)
+    summary = refresh(book, inputs, append=append, backup=not no_backup, quiet=quiet or as_json)
+    if as_json:
+        payload = {"imports": inputs.as_dict(), "refresh": summary.as_dict()}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+    elif not quiet:
+        for line in summary.lines():
+            click.echo(line)
 
 
 # --------------------------------------------------------------------------- predict

@@ -38,6 +38,7 @@ __all__ = [
     "parse_mapping",
     "parse_rates",
     "read_orders",
+    "read_raw_table",
     "read_subscriptions",
     "read_survey",
 ]
@@ -173,8 +174,37 @@ def _read(
     encoding: str | None,
     rates: Mapping[str, float] | None,
 ) -> Import:
-    loc = _check_locale(locale)
     table = read_table(path, encoding=encoding)
+    return read_raw_table(
+        kind,
+        table,
+        format=format,
+        locale=locale,
+        date_format=date_format,
+        mapping=mapping,
+        skip_bad_rows=skip_bad_rows,
+        rates=rates,
+    )
+
+
+def read_raw_table(
+    kind: str,
+    table: RawTable,
+    *,
+    format: str | None = None,
+    locale: str | None = None,
+    date_format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    skip_bad_rows: bool = False,
+    rates: Mapping[str, float] | None = None,
+) -> Import:
+    """Read cells already in a :class:`RawTable` (e.g. a workbook's raw tab) as ``kind``.
+
+    The same layouts, locale rules and located errors as :func:`read_orders`;
+    ``table.file`` names the source in messages and in the report.
+    """
+    path = table.file
+    loc = _check_locale(locale)
     fmt, fmt_name = _pick_format(table, kind, format)
     if fmt.header_rows == 2:
         table = _merge_second_header(table)

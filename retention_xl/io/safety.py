@@ -45,47 +45,55 @@ class ZipLimits:
 DEFAULT_LIMITS = ZipLimits()
 
 
-def check_zip_package(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> None:
+def check_zip_package(
+    path: str | Path | IO[bytes],
+    *,
+    limits: ZipLimits = DEFAULT_LIMITS,
+    name: str | None = None,
+) -> None:
     """Refuse a file that is not a readable zip package or looks like a zip bomb.
 
+    ``path`` may also be a binary file object (a package already read into memory);
+    ``name`` is then the file name used in messages.
     Raises :class:`InputError` naming the file and the limit that was exceeded.
 
     Examples
     --------
     >>> check_zip_package("book.xlsx")  # doctest: +SKIP
     """
-    p = Path(path)
+    source: Path | IO[bytes] = Path(path) if isinstance(path, str | Path) else path
+    label = name or (source.name if isinstance(source, Path) else "the workbook")
     try:
-        with zipfile.ZipFile(p) as zf:
+        with zipfile.ZipFile(source) as zf:
             infos = zf.infolist()
     except zipfile.BadZipFile as exc:
         raise InputError(
-            f"{p.name} is not a valid .xlsx file (not a zip package): {exc}. "
+            f"{label} is not a valid .xlsx file (not a zip package): {exc}. "
             "Save it again from Excel or export it as CSV."
         ) from exc
     except OSError as exc:
-        raise InputError(f"{p.name} cannot be read: {exc}") from exc
+        raise InputError(f"{label} cannot be read: {exc}") from exc
     if len(infos) > limits.max_members:
-        raise InputError(f"{p.name} has {len(infos)} parts (limit {limits.max_members}): refused")
+        raise InputError(f"{label} has {len(infos)} parts (limit {limits.max_members}): refused")
     total = 0
     for info in infos:
         size = info.file_size
         total += size
         if size > limits.max_member_bytes:
             raise InputError(
-                f"{p.name}: part {info.filename!r} unpacks to {size:,} bytes "
+                f"{label}: part {info.filename!r} unpacks to {size:,} bytes "
                 f"(limit {limits.max_member_bytes:,}): refused as a possible zip bomb"
             )
         if size >= limits.ratio_floor_bytes:
             ratio = size / max(info.compress_size, 1)
             if ratio > limits.max_ratio:
                 raise InputError(
-                    f"{p.name}: part {info.filename!r} is compressed {ratio:,.0f} to 1 "
+                    f"{label}: part {info.filename!r} is compressed {ratio:,.0f} to 1 "
                     f"(limit {limits.max_ratio:,.0f}): refused as a possible zip bomb"
                 )
     if total > limits.max_total_bytes:
         raise InputError(
-            f"{p.name} unpacks to {total:,} bytes (limit {limits.max_total_bytes:,}): "
+            f"{label} unpacks to {total:,} bytes (limit {limits.max_total_bytes:,}): "
             "refused as a possible zip bomb"
         )
 

@@ -16,6 +16,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from retention_xl.errors import ExportError, InputError
 from retention_xl.io.locale import DecodeError, decode_bytes, sniff_delimiter
 from retention_xl.io.safety import check_zip_package
 
-__all__ = ["RawTable", "read_table"]
+__all__ = ["RawTable", "read_table", "table_from_cells"]
 
 MAX_TEXT_BYTES = 2 * 1024**3
 
@@ -118,6 +119,18 @@ def _read_text(p: Path, data: bytes, *, encoding: str | None) -> RawTable:
     return _to_table(p, frame.to_numpy(dtype=object), source="csv", encoding=enc, delim=delimiter)
 
 
+def table_from_cells(name: str, cells: np.ndarray, *, header_row: int = 1) -> RawTable:
+    """A :class:`RawTable` from a 2-D object array of cells whose first row is the header.
+
+    For cells read from a workbook; ``name`` names the source in messages and
+    ``header_row`` is the spreadsheet row number of the header (data rows follow it).
+    """
+    table = _to_table(Path(name), cells, source="xlsx", encoding=None, delim=None)
+    table.file = name
+    table.rows = table.rows + (header_row - 1)
+    return table
+
+
 def _to_table(
     p: Path, cells: np.ndarray, *, source: str, encoding: str | None, delim: str | None
 ) -> RawTable:
@@ -203,16 +216,18 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 
 
-def check_xml_parts(path: Path) -> None:
+def check_xml_parts(path: Path | IO[bytes], *, name: str | None = None) -> None:
     """Refuse a package whose XML parts declare a DTD or entities (XXE, billion laughs).
 
     Only the prolog of each part (before its root element) can hold a DOCTYPE, so only
-    that is scanned; UTF-16 parts are decoded first.
+    that is scanned; UTF-16 parts are decoded first. ``path`` may be a binary file
+    object, with ``name`` the file name for messages.
     """
+    label = name or (path.name if isinstance(path, Path) else "the workbook")
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
-            name = info.filename
-            if not name.lower().endswith((".xml", ".rels", ".vml")):
+            part = info.filename
+            if not part.lower().endswith((".xml", ".rels", ".vml")):
                 continue
             with zf.open(info) as fh:
                 chunk = fh.read(65536)
@@ -223,7 +238,7 @@ def check_xml_parts(path: Path) -> None:
             head = prolog if first is None else prolog[: first.start()]
             if _DOCTYPE.search(head):
                 raise InputError(
-                    f"{path.name}: part {name!r} declares a DTD or XML entities, which "
+                    f"{label}: part {part!r} declares a DTD or XML entities, which "
                     "real Excel files never do: refused as unsafe (XML entity attack). "
                     "Save the data again from Excel or export it as CSV"
                 )

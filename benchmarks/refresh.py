@@ -1,0 +1,167 @@
+"""Refresh a workbook holding 1M orders with a new 1M-row export, against openpyxl.
+
+Run: ``python benchmarks/refresh.py [--orders 1000000] [--keep DIR]``.
+
+Set-up (not timed): a template is written by the generator and refreshed once with a
+first export of N orders, so the workbook holds N orders and every derived tab. A
+second export of N orders (a later window overlapping the first) is written as CSV.
+
+Then, each in a fresh subprocess so peak memory is isolated (peak RSS of the process):
+
+* ``refresh``: ``retention-xl refresh BOOK --orders new.csv`` through the library
+  (reading the export, planning with the core, rewriting the owned sheets, atomic
+  replace), with the time of each stage;
+* ``refresh --append``: a recent export (the last 20,000 orders already in the book
+  plus 40,000 new ones) appended to the N orders in the tab: the tab is read back and
+  deduplicated on order ids (a full second export would not fit in one sheet);
+* ``openpyxl``: ``load_workbook(BOOK)`` + ``save`` of the same workbook, what a user of
+  the usual libraries would do before even changing a cell.
+
+Printed: seconds and peak MB of each, the ratio openpyxl / refresh (target >= 5x) and
+the peak against the 2 GB ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_RATIO = 5.0
+PEAK_CEILING_MB = 2048.0
+
+
+def _peak_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024.0 if sys.platform != "darwin" else rss / 1024.0**2
+
+
+def child(mode: str, book: str, export: str) -> None:
+    """One measurement, in its own process; prints a JSON line."""
+    t0 = time.perf_counter()
+    stages: dict[str, float] = {}
+    if mode in ("refresh", "append"):
+        from retention_xl.io import load_inputs
+        from retention_xl.workbook.refresh import refresh
+
+        inputs = load_inputs(orders=export)
+        stages["read export"] = time.perf_counter() - t0
+        summary = refresh(book, inputs, append=mode == "append", backup=False)
+        stages["refresh (plan + write)"] = time.perf_counter() - t0 - stages["read export"]
+        fresh = 0 if inputs.orders is None else len(inputs.orders)
+        rows = summary.merged.get("orders", {}).get("total", fresh)
+        extra = {"orders_in_book": int(rows), "parts_kept": summary.parts_kept}
+    else:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(book)
+        stages["load"] = time.perf_counter() - t0
+        wb.save(book + ".openpyxl.xlsx")
+        stages["save"] = time.perf_counter() - t0 - stages["load"]
+        extra = {}
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "stages": stages, **extra}))
+
+
+def measure(mode: str, book: Path, export: Path) -> dict[str, object]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(book), str(export)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def setup(folder: Path, n: int) -> tuple[Path, Path, Path]:
+    """A workbook holding ``n`` orders, a new ``n``-row export and a recent export."""
+    from retention_xl.datasets import generate_orders
+    from retention_xl.io import load_inputs
+    from retention_xl.workbook.build import plan_template, write_workbook
+    from retention_xl.workbook.refresh import refresh
+
+    first = generate_orders(n_orders=n, seed=1, start="2021-01-01", end="2023-12-31")
+    second = generate_orders(
+        n_orders=n, seed=2, start="2022-07-01", end="2024-12-31", first_order_id=5_000_001
+    )
+    old_csv, new_csv = folder / "orders_2021_2023.csv", folder / "orders_2022_2024.csv"
+    first.to_csv(old_csv, index=False, date_format="%Y-%m-%d")
+    second.to_csv(new_csv, index=False, date_format="%Y-%m-%d")
+    recent_csv = folder / "orders_recent.csv"
+    overlap, fresh = min(20_000, n // 5), min(40_000, n // 2)
+    recent = pd.concat([first.tail(overlap), second.head(fresh)], ignore_index=True)
+    recent.to_csv(recent_csv, index=False, date_format="%Y-%m-%d")
+    book = folder / "report.xlsx"
+    write_workbook(plan_template(lang="en"), book)
+    refresh(book, load_inputs(orders=old_csv), backup=False)
+    return book, new_csv, recent_csv
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "BOOK", "EXPORT"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="rxl-bench-")) if args.keep is None else args.keep
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        t0 = time.perf_counter()
+        book, export, recent = setup(folder, args.orders)
+        print(
+            f"set-up: workbook with {args.orders:,} orders ({book.stat().st_size / 1e6:.1f} MB), "
+            f"new export {export.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - t0:.0f} s"
+        )
+        pristine = book.read_bytes()
+        results = {}
+        for mode in ("refresh", "append", "openpyxl"):
+            book.write_bytes(pristine)
+            results[mode] = measure(mode, book, recent if mode == "append" else export)
+            print(f"{mode}: {json.dumps(results[mode])}", flush=True)
+        print(f"\n{'':28}{'seconds':>10}{'peak MB':>10}")
+        for mode, label in (
+            ("openpyxl", "openpyxl load + save"),
+            ("refresh", "refresh (replace)"),
+            ("append", "refresh --append"),
+        ):
+            r = results[mode]
+            print(f"{label:28}{r['seconds']:>10.1f}{r['peak_mb']:>10.0f}")
+            for stage, sec in r["stages"].items():  # type: ignore[attr-defined]
+                print(f"  {stage:26}{sec:>10.1f}")
+        base = float(results["openpyxl"]["seconds"])  # type: ignore[arg-type]
+        for mode in ("refresh", "append"):
+            r = results[mode]
+            ratio = base / float(r["seconds"])  # type: ignore[arg-type]
+            peak = float(r["peak_mb"])  # type: ignore[arg-type]
+            print(
+                f"{mode:8}: {ratio:.1f}x faster than openpyxl (target >= {TARGET_RATIO:.0f}x: "
+                f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}); peak {peak:.0f} MB "
+                f"(ceiling {PEAK_CEILING_MB:.0f} MB: "
+                f"{'met' if peak <= PEAK_CEILING_MB else 'NOT met'}); "
+                f"orders in the book after: {r.get('orders_in_book')}"
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

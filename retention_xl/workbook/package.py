@@ -1,0 +1,963 @@
+"""A workbook package (.xlsx/.xlsm) as parts, read safely and written back atomically.
+
+Refresh edits a few parts of a user's workbook (the ``<sheetData>`` of the sheets the
+generator owns, ``styles.xml``, ``workbook.xml``) and must leave every other part as it
+was: user sheets, charts, drawings, images, comments, names, VBA. So it never goes
+through a spreadsheet library; it works on the zip package:
+
+* :func:`read_package` reads the whole file once (a consistent snapshot), checks it
+  against zip bombs and XML entity attacks (:mod:`retention_xl.io.safety`), and keeps
+  every part's *compressed* bytes with its zip metadata, in the original order;
+* :meth:`Package.workbook` parses ``workbook.xml``, its relationships and the defined
+  names, and :meth:`WorkbookInfo.role_parts` resolves the ``RXL_SHEET_<ROLE>`` markers to
+  worksheet part names, whatever the sheets are called or where they are now;
+* :func:`write_package` writes a new package in which only the given parts change: the
+  other parts' compressed bytes are copied as they are, so they stay byte-identical;
+* :func:`replace_atomically` puts it in place: temporary file in the same folder,
+  flush + fsync, ``os.replace``, the previous version kept as ``BOOK.bak``; any failure
+  before the final rename leaves the workbook exactly as it was;
+* :func:`check_not_locked` refuses a workbook that Excel or LibreOffice has open.
+
+Examples
+--------
+>>> pkg = read_package("report.xlsx")  # doctest: +SKIP
+>>> pkg.workbook().role_parts()["ORDERS"]  # doctest: +SKIP
+'xl/worksheets/sheet9.xml'
+>>> data = write_package(pkg, {"xl/worksheets/sheet9.xml": new_xml})  # doctest: +SKIP
+>>> replace_atomically("report.xlsx", data, expect=pkg.stat)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import logging
+import os
+import posixpath
+import re
+import shutil
+import struct
+import sys
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from xml.etree.ElementTree import Element
+
+from retention_xl.errors import InputError, WorkbookError
+from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits, check_zip_package, parse_xml
+from retention_xl.io.tables import check_xml_parts
+from retention_xl.workbook.plan import sheet_marker
+
+__all__ = [
+    "Package",
+    "Part",
+    "SheetEntry",
+    "WorkbookInfo",
+    "WorkbookLockedError",
+    "backup_path",
+    "check_not_locked",
+    "deflate_part",
+    "lock_files",
+    "read_package",
+    "replace_atomically",
+    "set_full_calc_on_load",
+    "without_calc_chain",
+    "write_package",
+]
+
+log = logging.getLogger(__name__)
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+REL_WORKSHEET = "/worksheet"
+REL_CALC_CHAIN = "/calcChain"
+REL_STYLES = "/styles"
+REL_SHARED_STRINGS = "/sharedStrings"
+CONTENT_TYPES = "[Content_Types].xml"
+WORKBOOK_RELS_DIR = "_rels"
+
+_MAX_ZIP32 = 0xFFFFFFFF
+
+
+class WorkbookLockedError(WorkbookError):
+    """The workbook is open in Excel or LibreOffice (or locked by another program)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One member of the package: its name, zip metadata and compressed bytes.
+
+    ``raw`` is the member's data exactly as stored in the zip (deflated or stored);
+    :meth:`data` inflates it and checks its CRC.
+    """
+
+    name: str
+    method: int
+    crc: int
+    size: int
+    raw: bytes
+    date_time: tuple[int, int, int, int, int, int]
+    flag_bits: int
+    external_attr: int
+    create_system: int
+
+    def data(self) -> bytes:
+        """The part's uncompressed bytes (CRC checked)."""
+        if self.method == zipfile.ZIP_STORED:
+            out = self.raw
+        elif self.method == zipfile.ZIP_DEFLATED:
+            try:
+                inflater = zlib.decompressobj(-15)
+                out = inflater.decompress(self.raw, self.size + 1)
+            except zlib.error as exc:
+                raise WorkbookError(f"part {self.name!r} is damaged ({exc})") from exc
+        else:
+            raise WorkbookError(
+                f"part {self.name!r} uses zip compression method {self.method}, which "
+                "Excel does not write; save the workbook again from Excel or LibreOffice"
+            )
+        if len(out) != self.size or zlib.crc32(out) != self.crc:
+            raise WorkbookError(
+                f"part {self.name!r} is damaged (size or checksum mismatch); the file was "
+                "not saved completely. Open it in Excel to repair it, or use the .bak copy"
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SheetEntry:
+    """A ``<sheet>`` of ``workbook.xml``: visible name, position, relationship and part."""
+
+    name: str
+    index: int  #: zero-based position in the tab order
+    sheet_id: str
+    rel_id: str
+    part: str | None  #: e.g. ``xl/worksheets/sheet1.xml``; None for a broken relationship
+    kind: str  #: relationship type suffix: "worksheet", "chartsheet", "dialogsheet", ...
+    state: str = "visible"
+
+
+@dataclass(slots=True)
+class WorkbookInfo:
+    """What refresh needs from ``workbook.xml`` and its relationships."""
+
+    part: str  #: the workbook part, normally ``xl/workbook.xml``
+    sheets: list[SheetEntry]
+    names: dict[str, str]  #: workbook-level defined names -> formula text
+    local_names: dict[tuple[int, str], str]  #: (sheet index, name) -> formula text
+    rels: dict[str, tuple[str, str]]  #: rel id -> (type, target part)
+
+    def sheet_by_name(self, name: str) -> SheetEntry | None:
+        """The sheet called ``name`` (case-insensitive, as Excel compares names)."""
+        key = name.casefold()
+        for sheet in self.sheets:
+            if sheet.name.casefold() == key:
+                return sheet
+        return None
+
+    def resolve_name(self, name: str) -> tuple[SheetEntry, str] | None:
+        """``(sheet, "C4")`` for a defined name referring to one cell, else None."""
+        formula = _lookup(self.names, name)
+        if formula is None:
+            return None
+        ref = parse_reference(formula)
+        if ref is None:
+            return None
+        sheet = self.sheet_by_name(ref[0])
+        return None if sheet is None else (sheet, ref[1])
+
+    def role_sheets(self) -> dict[str, SheetEntry]:
+        """``{role: sheet}`` for every ``RXL_SHEET_<ROLE>`` marker that resolves."""
+        out: dict[str, SheetEntry] = {}
+        prefix = sheet_marker("").casefold()
+        for name in self.names:
+            if not name.casefold().startswith(prefix):
+                continue
+            role = name[len(prefix) :].upper()
+            found = self.resolve_name(name)
+            if found is not None and role:
+                out[role] = found[0]
+        return out
+
+    def role_parts(self) -> dict[str, str]:
+        """``{role: worksheet part name}`` for the marked worksheets."""
+        return {
+            role: s.part
+            for role, s in self.role_sheets().items()
+            if s.part is not None and s.kind == "worksheet"
+        }
+
+    def rel_target(self, suffix: str) -> str | None:
+        """The part of the first workbook relationship whose type ends with ``suffix``."""
+        for rel_type, target in self.rels.values():
+            if rel_type.endswith(suffix):
+                return target
+        return None
+
+
+def _lookup(names: Mapping[str, str], name: str) -> str | None:
+    if name in names:
+        return names[name]
+    key = name.casefold()
+    for k, v in names.items():
+        if k.casefold() == key:
+            return v
+    return None
+
+
+_REF = re.compile(
+    r"""^=?\s*(?:'((?:[^']|'')+)'|([^'!\s][^!]*))!\$?([A-Za-z]{1,3})\$?(\d{1,7})
+        (?::\$?[A-Za-z]{1,3}\$?\d{1,7})?\s*$""",
+    re.VERBOSE,
+)
+
+
+def parse_reference(formula: str) -> tuple[str, str] | None:
+    """``("Sheet name", "C4")`` from a defined name's text ``'Sheet name'!$C$4``.
+
+    A range gives its top-left cell. ``#REF!`` (a deleted sheet) and constants give None.
+
+    Examples
+    --------
+    >>> parse_reference("='L''ultimo mese'!$B$2")
+    ("L'ultimo mese", 'B2')
+    >>> parse_reference("KPIs!$C$4:$C$9")
+    ('KPIs', 'C4')
+    >>> parse_reference("#REF!$A$1") is None
+    True
+    """
+    m = _REF.match(formula.strip())
+    if m is None:
+        return None
+    sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2).strip()
+    if sheet.startswith("#REF"):
+        return None
+    return sheet, f"{m.group(3).upper()}{m.group(4)}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """Identity of the file as read, to notice a save by someone else before replacing."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+@dataclass(slots=True)
+class Package:
+    """A workbook package read into memory: its parts in their original order."""
+
+    path: Path
+    parts: list[Part]
+    original: bytes  #: the whole file as read (written to ``BOOK.bak``)
+    stat: FileStat
+    comment: bytes = b""
+    _by_name: dict[str, Part] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {p.name: p for p in self.parts}
+
+    @property
+    def names(self) -> list[str]:
+        """Part names in their order in the file."""
+        return [p.name for p in self.parts]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def part(self, name: str) -> Part:
+        """The part called ``name`` (WorkbookError when missing)."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise WorkbookError(
+                f"{self.path.name} has no part {name!r}: it is not a complete Excel workbook"
+            ) from None
+
+    def read(self, name: str) -> bytes:
+        """The uncompressed bytes of part ``name``."""
+        return self.part(name).data()
+
+    def xml(self, name: str) -> Element:
+        """Part ``name`` parsed with DTDs and entities forbidden."""
+        try:
+            return parse_xml(self.read(name), part=f"{self.path.name}: {name}")
+        except InputError as exc:
+            raise WorkbookError(str(exc)) from exc
+
+    @property
+    def is_macro_enabled(self) -> bool:
+        """True for an .xlsm package (it holds ``xl/vbaProject.bin``)."""
+        return "xl/vbaProject.bin" in self._by_name
+
+    def workbook_part(self) -> str:
+        """The workbook part named by the package relationships (``xl/workbook.xml``)."""
+        root = self.xml("_rels/.rels")
+        for rel in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+            if rel.get("Type", "").endswith("/officeDocument"):
+                return resolve_target("", rel.get("Target", ""))
+        raise WorkbookError(f"{self.path.name} has no workbook part: it is not an Excel workbook")
+
+    def workbook(self) -> WorkbookInfo:
+        """Parse ``workbook.xml`` (sheets, defined names) and its relationships."""
+        wb_part = self.workbook_part()
+        rels = self.relationships(wb_part)
+        root = self.xml(wb_part)
+        sheets: list[SheetEntry] = []
+        for i, el in enumerate(root.iter(f"{{{NS_MAIN}}}sheet")):
+            rid = el.get(f"{{{NS_REL}}}id", "")
+            rel_type, target = rels.get(rid, ("", ""))
+            sheets.append(
+                SheetEntry(
+                    name=el.get("name", ""),
+                    index=i,
+                    sheet_id=el.get("sheetId", ""),
+                    rel_id=rid,
+                    part=target or None,
+                    kind=rel_type.rsplit("/", 1)[-1] if rel_type else "",
+                    state=el.get("state", "visible"),
+                )
+            )
+        names: dict[str, str] = {}
+        local: dict[tuple[int, str], str] = {}
+        for el in root.iter(f"{{{NS_MAIN}}}definedName"):
+            name = el.get("name", "")
+            text = el.text or ""
+            sheet_index = el.get("localSheetId")
+            if sheet_index is None:
+                names[name] = text
+            else:
+                with contextlib.suppress(ValueError):
+                    local[(int(sheet_index), name)] = text
+        return WorkbookInfo(part=wb_part, sheets=sheets, names=names, local_names=local, rels=rels)
+
+    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """``{rel id: (type, target part)}`` of ``part`` (internal targets resolved)."""
+        rels_name = rels_part_of(part)
+        if rels_name not in self:
+            return {}
+        root = self.xml(rels_name)
+        base = posixpath.dirname(part)
+        out: dict[str, tuple[str, str]] = {}
+        for rel in root.iter(f"{{{NS_PKG_REL}}}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                resolved = target
+            else:
+                resolved = resolve_target(base, target)
+            out[rel.get("Id", "")] = (rel.get("Type", ""), resolved)
+        return out
+
+
+def rels_part_of(part: str) -> str:
+    """``xl/_rels/workbook.xml.rels`` for ``xl/workbook.xml``."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, WORKBOOK_RELS_DIR, f"{name}.rels")
+
+
+def resolve_target(base: str, target: str) -> str:
+    """A relationship target as a part name: ``("xl", "worksheets/sheet1.xml")`` ->
+    ``xl/worksheets/sheet1.xml``; absolute targets (``/xl/...``) start at the root.
+
+    >>> resolve_target("xl", "../docProps/app.xml")
+    'docProps/app.xml'
+    """
+    joined = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+    return posixpath.normpath(joined).lstrip("/")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_package(path: str | Path, *, limits: ZipLimits = DEFAULT_LIMITS) -> Package:
+    """Read the workbook at ``path`` into a :class:`Package`, safely.
+
+    The file is read once; its zip structure is checked against the limits of
+    :func:`~retention_xl.io.safety.check_zip_package` (zip bombs) and the prolog of every
+    XML part against DTDs and entities (XXE, billion laughs).
+
+    Raises
+    ------
+    WorkbookError
+        The file is missing, not an .xlsx/.xlsm package, encrypted, damaged or unsafe.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            st = os.fstat(fh.fileno())
+            original = fh.read()
+    except FileNotFoundError:
+        raise WorkbookError(f"{p} does not exist") from None
+    except IsADirectoryError:
+        raise WorkbookError(f"{p} is a folder, not a workbook") from None
+    except OSError as exc:
+        raise WorkbookError(f"{p.name} cannot be read: {exc.strerror or exc}") from exc
+    if original.startswith(b"\xd0\xcf\x11\xe0"):
+        raise WorkbookError(
+            f"{p.name} is password-protected or an old .xls file; only unencrypted "
+            ".xlsx/.xlsm workbooks can be refreshed. Remove the password (File > Info > "
+            "Protect Workbook) or save it as .xlsx"
+        )
+    if not original.startswith(b"PK"):
+        raise WorkbookError(f"{p.name} is not an .xlsx/.xlsm workbook (not a zip package)")
+    try:
+        zipfile.ZipFile(io.BytesIO(original)).close()
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise WorkbookError(
+            f"{p.name} is damaged (not a complete zip package: {exc}); it was probably not "
+            f"saved completely. Open it in Excel to repair it, or use {backup_path(p).name}"
+        ) from exc
+    try:
+        check_zip_package(io.BytesIO(original), limits=limits, name=p.name)
+    except InputError as exc:
+        raise WorkbookError(str(exc)) from exc
+    parts, comment = _read_parts(p, original)
+    try:
+        check_xml_parts(io.BytesIO(original), name=p.name)
+    except InputError as exc:
+        raise WorkbookError(str(exc)) from exc
+    except (zlib.error, zipfile.BadZipFile, EOFError) as exc:
+        raise WorkbookError(
+            f"{p.name} is damaged ({exc}). Open it in Excel to repair it, or use "
+            f"{backup_path(p).name}"
+        ) from exc
+    pkg = Package(
+        path=p,
+        parts=parts,
+        original=original,
+        stat=FileStat(size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino),
+        comment=comment,
+    )
+    for required in (CONTENT_TYPES, "_rels/.rels"):
+        if required not in pkg:
+            raise WorkbookError(f"{p.name} has no {required}: it is not an Excel workbook")
+    return pkg
+
+
+def _read_parts(p: Path, data: bytes) -> tuple[list[Part], bytes]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            comment = zf.comment
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise WorkbookError(f"{p.name} is damaged (not a readable zip package): {exc}") from exc
+    parts: list[Part] = []
+    seen: set[str] = set()
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise WorkbookError(f"{p.name} is encrypted; remove the password and try again")
+        if info.filename in seen:
+            raise WorkbookError(f"{p.name} has the part {info.filename!r} twice: refused")
+        seen.add(info.filename)
+        raw = _raw_member(p, data, info)
+        parts.append(
+            Part(
+                name=info.filename,
+                method=info.compress_type,
+                crc=info.CRC,
+                size=info.file_size,
+                raw=raw,
+                date_time=info.date_time,
+                flag_bits=info.flag_bits,
+                external_attr=info.external_attr,
+                create_system=info.create_system,
+            )
+        )
+    return parts, comment
+
+
+def _raw_member(p: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """The compressed bytes of ``info`` (after its local header)."""
+    start = info.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise WorkbookError(f"{p.name} is damaged: part {info.filename!r} has no local header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    begin = start + 30 + name_len + extra_len
+    raw = data[begin : begin + info.compress_size]
+    if len(raw) != info.compress_size:
+        raise WorkbookError(f"{p.name} is damaged: part {info.filename!r} is truncated")
+    return raw
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_package(
+    pkg: Package,
+    changes: Mapping[str, bytes | Part | None],
+    *,
+    add: Iterable[tuple[str, bytes]] = (),
+    on_part: Callable[[str], None] | None = None,
+) -> bytes:
+    """A new package: ``pkg``'s parts in order, with ``changes`` applied.
+
+    ``changes`` maps a part name to its new bytes (or a :class:`Part` already
+    compressed by :func:`deflate_part`), or to None to remove the part; parts in ``add``
+    (new names) go at the end. Unchanged parts keep their compressed bytes,
+    CRC, dates and attributes exactly; changed parts are deflated. ``on_part`` is
+    called after each part is written (progress).
+
+    Raises
+    ------
+    WorkbookError
+        A changed part that is not in the package (use ``add``), or a package too big
+        for a zip without Zip64.
+    """
+    unknown = [name for name in changes if name not in pkg]
+    if unknown:
+        raise WorkbookError(f"cannot change parts that are not in the workbook: {unknown}")
+    extra = list(add)
+    clash = [name for name, _ in extra if name in pkg]
+    if clash:
+        raise WorkbookError(f"cannot add parts the workbook already has: {clash}")
+    out = io.BytesIO()
+    central: list[bytes] = []
+    entries: list[Part] = []
+    for part in pkg.parts:
+        if part.name in changes:
+            new = changes[part.name]
+            if new is None:
+                continue
+            entries.append(new if isinstance(new, Part) else _deflated(part.name, new, like=part))
+        else:
+            entries.append(part)
+    for name, data in extra:
+        entries.append(_deflated(name, data, like=None))
+    for entry in entries:
+        offset = out.tell()
+        _check_zip32(entry, offset)
+        encoded = entry.name.encode("utf-8")
+        flags = entry.flag_bits & ~0x08  # sizes are known: no data descriptor
+        if any(ord(c) > 127 for c in entry.name):
+            flags |= 0x800
+        dosdate, dostime = _dos_datetime(entry.date_time)
+        out.write(
+            struct.pack(
+                "<4sHHHHHIIIHH",
+                b"PK\x03\x04",
+                20,
+                flags,
+                entry.method,
+                dostime,
+                dosdate,
+                entry.crc,
+                len(entry.raw),
+                entry.size,
+                len(encoded),
+                0,
+            )
+        )
+        out.write(encoded)
+        out.write(entry.raw)
+        central.append(
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII",
+                b"PK\x01\x02",
+                (entry.create_system << 8) | 20,
+                20,
+                flags,
+                entry.method,
+                dostime,
+                dosdate,
+                entry.crc,
+                len(entry.raw),
+                entry.size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                entry.external_attr,
+                offset,
+            )
+            + encoded
+        )
+        if on_part is not None:
+            on_part(entry.name)
+    cd_offset = out.tell()
+    for record in central:
+        out.write(record)
+    cd_size = out.tell() - cd_offset
+    if len(central) > 0xFFFF or cd_offset > _MAX_ZIP32:
+        raise WorkbookError("the refreshed workbook would exceed 4 GB, which is not supported")
+    comment = pkg.comment[:0xFFFF]
+    out.write(
+        struct.pack(
+            "<4sHHHHIIH",
+            b"PK\x05\x06",
+            0,
+            0,
+            len(central),
+            len(central),
+            cd_size,
+            cd_offset,
+            len(comment),
+        )
+        + comment
+    )
+    return out.getvalue()
+
+
+def deflate_part(name: str, chunks: Iterable[bytes], *, like: Part | None = None) -> Part:
+    """A deflated :class:`Part` from its content given in pieces (never joined in memory).
+
+    ``like`` lends its zip date, attributes and flags (the part being replaced).
+
+    >>> part = deflate_part("xl/a.xml", [b"<a>", b"x" * 1000, b"</a>"])
+    >>> part.size, part.data()[:4], len(part.raw) < 100
+    (1007, b'<a>x', True)
+    """
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out: list[bytes] = []
+    crc = 0
+    size = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        out.append(compressor.compress(chunk))
+    out.append(compressor.flush())
+    return Part(
+        name=name,
+        method=zipfile.ZIP_DEFLATED,
+        crc=crc,
+        size=size,
+        raw=b"".join(out),
+        date_time=like.date_time if like is not None else (1980, 1, 1, 0, 0, 0),
+        flag_bits=(like.flag_bits & 0x800) if like is not None else 0,
+        external_attr=like.external_attr if like is not None else 0,
+        create_system=like.create_system if like is not None else 0,
+    )
+
+
+def _deflated(name: str, data: bytes, *, like: Part | None) -> Part:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = compressor.compress(data) + compressor.flush()
+    return Part(
+        name=name,
+        method=zipfile.ZIP_DEFLATED,
+        crc=zlib.crc32(data),
+        size=len(data),
+        raw=raw,
+        date_time=like.date_time if like is not None else (1980, 1, 1, 0, 0, 0),
+        flag_bits=(like.flag_bits & 0x800) if like is not None else 0,
+        external_attr=like.external_attr if like is not None else 0,
+        create_system=like.create_system if like is not None else 0,
+    )
+
+
+def _check_zip32(entry: Part, offset: int) -> None:
+    if entry.size > _MAX_ZIP32 or len(entry.raw) > _MAX_ZIP32 or offset > _MAX_ZIP32:
+        raise WorkbookError("the refreshed workbook would exceed 4 GB, which is not supported")
+
+
+def _dos_datetime(dt: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = dt
+    year = min(max(year, 1980), 2107)
+    return (year - 1980) << 9 | month << 5 | day, hour << 11 | minute << 5 | second // 2
+
+
+# --------------------------------------------------------------------------- XML edits
+
+
+def _attr_pattern(tag: str) -> re.Pattern[bytes]:
+    return re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?" + tag.encode() + rb"\b[^>]*>", re.DOTALL)
+
+
+def set_full_calc_on_load(workbook_xml: bytes) -> bytes:
+    """``workbook.xml`` with ``<calcPr fullCalcOnLoad="1">`` (added when missing).
+
+    Only that element changes, as text: namespaces, prefixes and extension lists stay.
+
+    Examples
+    --------
+    >>> set_full_calc_on_load(b'<workbook><sheets/><calcPr calcId="191029"/></workbook>')
+    b'<workbook><sheets/><calcPr calcId="191029" fullCalcOnLoad="1"/></workbook>'
+    >>> set_full_calc_on_load(b'<x:workbook><x:sheets/></x:workbook>')
+    b'<x:workbook><x:sheets/><x:calcPr fullCalcOnLoad="1"/></x:workbook>'
+    """
+    m = _attr_pattern("calcPr").search(workbook_xml)
+    if m is not None:
+        tag = m.group(0)
+        if re.search(rb"\sfullCalcOnLoad\s*=", tag):
+            new = re.sub(rb"(\sfullCalcOnLoad\s*=\s*)([\"'])[^\"']*\2", rb'\1"1"', tag)
+        else:
+            close = b"/>" if tag.endswith(b"/>") else b">"
+            new = tag[: -len(close)].rstrip() + b' fullCalcOnLoad="1"' + close
+        return workbook_xml[: m.start()] + new + workbook_xml[m.end() :]
+    root = re.search(rb"<([A-Za-z_][\w.-]*:)?workbook\b", workbook_xml)
+    prefix = root.group(1) or b"" if root is not None else b""
+    element = b"<" + prefix + b'calcPr fullCalcOnLoad="1"/>'
+    # calcPr follows definedNames (or sheets, ...) and precedes these, per the schema
+    followers = (
+        "oleSize",
+        "customWorkbookViews",
+        "pivotCaches",
+        "smartTagPr",
+        "smartTagTypes",
+        "webPublishing",
+        "fileRecoveryPr",
+        "webPublishObjects",
+        "extLst",
+    )
+    positions = [
+        f.start()
+        for f in (
+            re.search(rb"<" + re.escape(prefix) + name.encode() + rb"\b", workbook_xml)
+            for name in followers
+        )
+        if f is not None
+    ]
+    end = workbook_xml.rfind(b"</" + prefix + b"workbook")
+    if positions:
+        at = min(positions)
+    elif end >= 0:
+        at = end
+    else:
+        raise WorkbookError("workbook.xml has no closing </workbook> tag: it is damaged")
+    return workbook_xml[:at] + element + workbook_xml[at:]
+
+
+_RELATIONSHIP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Relationship\b[^>]*?(?:/>|>\s*</[^>]*>)")
+_OVERRIDE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Override\b[^>]*?(?:/>|>\s*</[^>]*>)")
+
+
+def without_calc_chain(pkg: Package, info: WorkbookInfo) -> dict[str, bytes | None]:
+    """The changes that drop ``calcChain.xml``, its relationship and its content type.
+
+    Excel rebuilds the calculation chain; a stale one (cells that moved) makes it report
+    the file as damaged. Returns ``{}`` when the package has none.
+    """
+    changes: dict[str, bytes | None] = {}
+    chain = info.rel_target(REL_CALC_CHAIN)
+    candidates = {chain} if chain else set()
+    candidates |= {n for n in pkg.names if posixpath.basename(n).lower() == "calcchain.xml"}
+    present = {c for c in candidates if c in pkg}
+    if not present and chain is None:
+        return changes
+    for name in present:
+        changes[name] = None
+    rels_name = rels_part_of(info.part)
+    if rels_name in pkg:
+        rels = pkg.read(rels_name)
+        chain_rel = re.compile(rb'Type\s*=\s*"[^"]*/calcChain"')
+        new = _RELATIONSHIP.sub(lambda m: b"" if chain_rel.search(m.group(0)) else m.group(0), rels)
+        if new != rels:
+            changes[rels_name] = new
+    ct = pkg.read(CONTENT_TYPES)
+    wanted = {("/" + n).encode() for n in present}
+
+    def drop(m: re.Match[bytes]) -> bytes:
+        found = re.search(rb'PartName\s*=\s*"([^"]*)"', m.group(0))
+        return b"" if found is not None and found.group(1) in wanted else m.group(0)
+
+    new_ct = _OVERRIDE.sub(drop, ct)
+    if new_ct != ct:
+        changes[CONTENT_TYPES] = new_ct
+    return changes
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def lock_files(path: str | Path) -> list[Path]:
+    """The lock files Excel and LibreOffice create next to an open workbook.
+
+    Excel: ``~$Book.xlsx`` (the "owner file"); LibreOffice: ``.~lock.Book.xlsx#``.
+
+    >>> [p.name for p in lock_files("Book.xlsx")]
+    ['~$Book.xlsx', '.~lock.Book.xlsx#']
+    """
+    p = Path(path)
+    return [p.with_name(f"~${p.name}"), p.with_name(f".~lock.{p.name}#")]
+
+
+def check_not_locked(path: str | Path) -> None:
+    """Refuse a workbook that is open in Excel or LibreOffice, or read-only.
+
+    Looks for the lock files of :func:`lock_files`; on Windows also tries to open the
+    file for writing (Excel holds it exclusively); elsewhere tests for a POSIX lock.
+
+    Raises
+    ------
+    WorkbookLockedError
+        Naming the lock file and what to do (close the workbook; delete a stale lock).
+    """
+    p = Path(path)
+    for lock in lock_files(p):
+        if lock.exists():
+            app = "Excel" if lock.name.startswith("~$") else "LibreOffice"
+            owner = _lock_owner(lock)
+            raise WorkbookLockedError(
+                f"{p.name} is open in {app}{owner} (lock file {lock.name} exists): close it "
+                f"there and run refresh again. If it is not open anywhere, the lock file "
+                f"was left by a crash: delete {lock} and try again"
+            )
+    if not os.access(p, os.W_OK):
+        raise WorkbookLockedError(
+            f"{p.name} is read-only: allow writing to it (file properties) and try again"
+        )
+    try:
+        if sys.platform == "win32":
+            # Excel opens a workbook with deny-write sharing: opening it for update fails
+            with open(p, "r+b"):
+                pass
+        else:
+            _posix_lock_probe(p)
+    except PermissionError as exc:
+        raise WorkbookLockedError(
+            f"{p.name} is open in another program (it refuses writing: {exc.strerror}); "
+            "close it and run refresh again"
+        ) from exc
+
+
+def _posix_lock_probe(p: Path) -> None:
+    import fcntl
+
+    with open(p, "rb") as fh:
+        try:
+            fcntl.lockf(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EAGAIN):
+                raise PermissionError(exc.errno, "it holds a lock on the file") from exc
+            return  # file systems without locks (some network shares): no verdict
+        fcntl.lockf(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _lock_owner(lock: Path) -> str:
+    """`` by NAME`` from a LibreOffice lock file (``,NAME,HOST,DATE,...``), else ''."""
+    if not lock.name.startswith(".~lock."):
+        return ""
+    try:
+        text = lock.read_bytes()[:512].decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    fields = text.split(",")
+    who = fields[1].strip() if len(fields) > 1 else ""
+    return f" by {who}" if who else ""
+
+
+# --------------------------------------------------------------------------- atomic replace
+
+
+def backup_path(path: str | Path) -> Path:
+    """Where the previous version is kept: ``BOOK.bak`` (``report.xlsx.bak``)."""
+    p = Path(path)
+    return p.with_name(p.name + ".bak")
+
+
+def _write_all(fh: IO[bytes], data: bytes | memoryview) -> None:
+    """Write ``data`` in chunks (a seam the disk-full tests replace)."""
+    view = memoryview(data)
+    step = 8 * 1024**2
+    for start in range(0, len(view), step):
+        fh.write(view[start : start + step])
+
+
+def _write_temp(folder: Path, stem: str, data: bytes, *, like: Path | None) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".~rxl.{stem}.", suffix=".tmp", dir=folder)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write_all(fh, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if like is not None:
+            with contextlib.suppress(OSError):
+                shutil.copymode(like, tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def _fsync_dir(folder: Path) -> None:
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def replace_atomically(
+    path: str | Path,
+    data: bytes,
+    *,
+    expect: FileStat | None = None,
+    original: bytes | None = None,
+    backup: bool = True,
+) -> Path | None:
+    """Replace ``path`` with ``data`` so that it is either the old file or the new one.
+
+    The new bytes go to a temporary file in the same folder, are flushed and fsynced,
+    then ``os.replace`` swaps it in. With ``backup`` the previous bytes (``original``,
+    or the file as it is now) are written first to ``BOOK.bak`` the same way. ``expect``
+    is the file's identity when it was read: if someone saved it since, nothing is
+    replaced. Returns the backup path (None without backup).
+
+    Raises
+    ------
+    WorkbookError
+        Disk full, no permission, or the file changed since it was read; the workbook
+        is left as it was (a leftover temporary file is removed).
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    bak = backup_path(p) if backup else None
+    tmp: Path | None = None
+    try:
+        if expect is not None:
+            _check_unchanged(p, expect)
+        tmp = _write_temp(folder, p.name, data, like=p)
+        if bak is not None:
+            old = original if original is not None else p.read_bytes()
+            bak_tmp = _write_temp(folder, bak.name, old, like=p)
+            os.replace(bak_tmp, bak)
+        if expect is not None:
+            _check_unchanged(p, expect)
+        os.replace(tmp, p)
+        tmp = None
+        _fsync_dir(folder)
+    except WorkbookError:
+        raise
+    except OSError as exc:
+        raise WorkbookError(_os_message(p, exc)) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    return bak
+
+
+def _check_unchanged(p: Path, expect: FileStat) -> None:
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise WorkbookError(f"{p.name} was moved or deleted during the refresh") from None
+    if (st.st_size, st.st_mtime_ns, st.st_ino) != (expect.size, expect.mtime_ns, expect.inode):
+        raise WorkbookError(
+            f"{p.name} was saved by another program during the refresh: it was not "
+            "replaced, so those changes are kept. Run refresh again"
+        )
+
+
+def _os_message(p: Path, exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "there is not enough disk space"
+    elif isinstance(exc, PermissionError):
+        what = f"writing in {p.parent.resolve()} is not allowed ({exc.strerror})"
+    else:
+        what = f"the file system refused the write ({exc.strerror or exc})"
+    return f"{p.name} was not changed: {what}. Free some space or fix the folder and try again"

@@ -1,0 +1,597 @@
+"""Refresh a generated workbook in place from new exports, keeping everything else.
+
+:func:`refresh` takes a workbook made by ``retention-xl template`` or ``build`` (in
+either language, after any renaming or reordering of its sheets) and new exports, and
+rewrites only what the generator owns:
+
+1. the sheets are found by their ``RXL_SHEET_<ROLE>`` defined names, the user's inputs
+   (period, CAC, margin, targets) are read through the :data:`INPUT_NAMES` names;
+2. the raw tabs get the new exports (with ``append`` the rows already in the tab are
+   kept and the export's rows added, deduplicated on ``order_id`` / ``subscription_id``;
+   rows without an id count as one answer per identical row). A raw tab for which no
+   export is given keeps its rows (data pasted into a template is read and validated
+   like an export);
+3. the generator plans the report from that data and those inputs, and the
+   ``<sheetData>`` of every owned sheet is replaced from the plan (raw, derived, KPI,
+   benchmark, dashboard and About sheets; the ``xlwings.conf`` sheet is left alone:
+   it holds the user's add-in settings). Missing styles are appended to ``styles.xml``;
+4. ``calcChain.xml`` is dropped and ``fullCalcOnLoad`` set, so Excel and LibreOffice
+   recalculate every formula on opening (the cached values are already the new ones);
+5. every other part - user sheets, charts, drawings, images, comments, defined names,
+   validations, conditional formats, VBA - is copied byte for byte, and the file is
+   replaced atomically (``BOOK.bak`` keeps the previous version).
+
+Any failure before the final rename leaves the workbook byte-identical.
+
+A role the plan has but the workbook lacks: for a raw tab whose export was given this
+is an error (refresh never adds sheets: build a new report); a derived sheet the user
+deleted stays deleted and is listed in :attr:`RefreshSummary.notes`.
+
+Examples
+--------
+>>> from retention_xl.io import load_inputs
+>>> inputs = load_inputs(orders="orders_export.csv")  # doctest: +SKIP
+>>> summary = refresh("report.xlsx", inputs)  # doctest: +SKIP
+>>> summary.sheets[0]["role"], summary.backup  # doctest: +SKIP
+('DASHBOARD', 'report.xlsx.bak')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from retention_xl.errors import WorkbookError
+from retention_xl.io.inputs import KINDS, Inputs
+from retention_xl.io.report import Import, ImportReport
+from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits
+from retention_xl.progress import progress
+from retention_xl.workbook.bookinfo import BookSettings, book_settings, plan_arguments
+from retention_xl.workbook.package import (
+    REL_STYLES,
+    Package,
+    Part,
+    SheetEntry,
+    WorkbookInfo,
+    check_not_locked,
+    deflate_part,
+    read_package,
+    replace_atomically,
+    set_full_calc_on_load,
+    without_calc_chain,
+    write_package,
+)
+from retention_xl.workbook.plan import INPUT_NAMES, MAX_DATA_ROWS, WorkbookPlan, sheet_marker
+from retention_xl.workbook.readback import read_inputs, read_raw_tab
+
+__all__ = [
+    "NOT_REFRESHED",
+    "RAW_ROLES",
+    "RefreshSummary",
+    "book_settings",
+    "check_currencies",
+    "check_sizes",
+    "merge_rows",
+    "patch_package",
+    "refresh",
+]
+
+log = logging.getLogger(__name__)
+
+#: Raw tab role of each kind of export.
+RAW_ROLES: dict[str, str] = {
+    "orders": "ORDERS",
+    "subscriptions": "SUBSCRIPTIONS",
+    "survey": "SURVEY",
+}
+#: The id each kind is deduplicated on with ``append`` (None: identical rows).
+ID_COLUMNS: dict[str, str | None] = {
+    "orders": "order_id",
+    "subscriptions": "subscription_id",
+    "survey": None,
+}
+#: Roles whose sheets refresh never rewrites (user settings live there).
+NOT_REFRESHED: frozenset[str] = frozenset({"XLWINGS_CONF"})
+
+
+@dataclass(slots=True)
+class RefreshSummary:
+    """What a refresh did (printed by the CLI, ``--json`` gives :meth:`as_dict`)."""
+
+    book: str
+    backup: str | None
+    lang: str
+    currency: str
+    append: bool
+    imports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)  #: rows kept from the book
+    merged: dict[str, dict[str, int]] = field(default_factory=dict)  #: append arithmetic
+    settings: dict[str, str] = field(default_factory=dict)  #: period, market, source
+    inputs: dict[str, object] = field(default_factory=dict)
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+    parts_changed: list[str] = field(default_factory=list)
+    parts_kept: int = 0
+    calc_chain_removed: bool = False
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for the terminal."""
+        out = [f"refreshed {Path(self.book).name} ({self.lang}, {self.currency})"]
+        for kind, m in self.merged.items():
+            out.append(
+                f"  {kind}: {m['in_book']:,} in the workbook + {m['new']:,} new, "
+                f"{m['replaced']:,} replaced by the export -> {m['total']:,}"
+            )
+        for kind, rep in self.kept.items():
+            out.append(f"  {kind}: {rep['records']:,} rows kept from the workbook")
+        changed = [s["sheet"] for s in self.sheets if s.get("changed")]
+        same = [s["sheet"] for s in self.sheets if not s.get("changed")]
+        if changed:
+            out.append("  sheets rewritten: " + ", ".join(changed))
+        if same:
+            out.append("  sheets already up to date: " + ", ".join(same))
+        out.append(
+            f"  {len(self.parts_changed)} parts rewritten, {self.parts_kept} kept byte for byte"
+        )
+        out.append(f"  backup: {self.backup}" if self.backup else "  no backup kept")
+        out.extend(f"  note: {n}" for n in self.notes)
+        return out
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def merge_rows(old: pd.DataFrame, new: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, int]:
+    """The rows of ``old`` (in the workbook) and ``new`` (the export), deduplicated.
+
+    Orders and subscriptions: one row per id, the export's version winning (a refund
+    or a cancellation since the last refresh updates the row). Rows without an id
+    (survey answers): identical rows are one answer, counted as many times as the
+    larger of the two sources has it (overlapping exports are not double counted).
+    Returns the merged frame and how many rows of ``old`` the export replaced.
+
+    Examples
+    --------
+    >>> old = pd.DataFrame({"order_id": ["1", "2"], "amount": [10.0, 20.0]})
+    >>> new = pd.DataFrame({"order_id": ["2", "3"], "amount": [0.0, 30.0]})
+    >>> frame, replaced = merge_rows(old, new, "orders")
+    >>> frame["amount"].tolist(), replaced
+    ([10.0, 0.0, 30.0], 1)
+    """
+    columns = list(dict.fromkeys([*new.columns, *old.columns]))
+    old = old.reindex(columns=columns)
+    new = new.reindex(columns=columns)
+    key = ID_COLUMNS.get(kind)
+    if key is not None and key in columns:
+        old_ids = _id_text(old[key])
+        new_ids = _id_text(new[key])
+        in_new = old_ids.isin(set(new_ids))
+        replaced = int(in_new.sum())
+        frame = pd.concat([old[~in_new.to_numpy()], new], ignore_index=True)
+        return frame, replaced
+    # multiset union: each distinct row max(count in old, count in new) times
+    keys = [c for c in columns if c in old.columns]
+    old_n = old.assign(_n=old.groupby(keys, dropna=False, sort=False).cumcount())
+    new_n = new.assign(_n=new.groupby(keys, dropna=False, sort=False).cumcount())
+    both = pd.concat([old_n, new_n], ignore_index=True)
+    dup = both.duplicated(subset=[*keys, "_n"], keep="first")
+    replaced = int(dup.sum())
+    frame = both[~dup.to_numpy()].drop(columns="_n").reset_index(drop=True)
+    return frame, replaced
+
+
+def _id_text(ids: pd.Series) -> pd.Series:
+    return ids.astype("string").str.strip().fillna("")
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def refresh(
+    book: str | Path,
+    inputs: Inputs,
+    *,
+    append: bool = False,
+    backup: bool = True,
+    quiet: bool = True,
+    limits: ZipLimits = DEFAULT_LIMITS,
+) -> RefreshSummary:
+    """Refresh ``book`` in place with the exports in ``inputs`` (see module docstring).
+
+    Parameters
+    ----------
+    book : path
+        A workbook made by ``retention-xl template`` or ``build`` (.xlsx or .xlsm).
+    inputs : Inputs
+        The exports read by :func:`retention_xl.io.load_inputs`.
+    append : bool
+        Keep the rows already in the raw tabs and add the export's, deduplicated.
+    backup : bool
+        Keep the previous version as ``BOOK.bak``.
+    quiet : bool
+        No progress bars (they are shown only on a terminal anyway).
+    limits : ZipLimits
+        Zip-bomb limits for reading the workbook.
+
+    Returns
+    -------
+    RefreshSummary
+
+    Raises
+    ------
+    WorkbookError
+        The workbook is locked, damaged, unsafe, not a retention_xl workbook, or lacks
+        a raw tab for a given export; :class:`WorkbookLockedError` when it is open.
+    ExportError
+        Bad data in a raw tab that is kept (located by sheet, row and column).
+    """
+    start = time.perf_counter()
+    path = Path(book)
+    check_not_locked(path)
+    pkg = read_package(path, limits=limits)
+    info = pkg.workbook()
+    roles = info.role_sheets()
+    if not roles:
+        raise WorkbookError(
+            f"{path.name} has no retention_xl sheet markers (defined names "
+            f"{sheet_marker('<ROLE>')}): it was not made by `retention-xl template` or "
+            "`retention-xl build`, or its names were deleted. Build a new report with "
+            "`retention-xl build`"
+        )
+    settings = book_settings(pkg, info, inputs)
+    lang, currency = settings.lang, settings.currency
+    summary = RefreshSummary(
+        book=str(path), backup=None, lang=lang, currency=currency, append=append
+    )
+    summary.settings = {
+        "period": settings.period,
+        "market": settings.market,
+        "no_raw": str(settings.no_raw).lower(),
+        "read_from": settings.source,
+    }
+    summary.imports = inputs.as_dict()
+    values = read_inputs(pkg, info, INPUT_NAMES)
+    summary.inputs = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in values.items()}
+    if settings.no_raw:
+        _check_no_raw(path.name, inputs, append=append, roles=roles, summary=summary)
+    frames, reports = _gather(
+        pkg, roles, inputs, append=append, lang=lang, summary=summary, read_tabs=not settings.no_raw
+    )
+    arguments = plan_arguments(values)
+    check_currencies(frames, currency, book=path.name)
+    if not settings.no_raw:
+        check_sizes(frames, book=path.name, append=append)
+    with progress(length=1, label="Computing ", quiet=quiet) as bar:
+        plan = _plan_report(frames, reports, arguments, settings, summary)
+        bar.update(1)
+    changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet)
+    with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
+        data = write_package(pkg, changes, on_part=lambda _name: bar.update(1))
+    summary.parts_changed = sorted(n for n in changes if n in pkg)
+    summary.parts_kept = len(pkg.parts) - len(changes)
+    check_not_locked(path)  # opened in the meantime?
+    bak = replace_atomically(path, data, expect=pkg.stat, original=pkg.original, backup=backup)
+    summary.backup = None if bak is None else str(bak)
+    summary.seconds = round(time.perf_counter() - start, 3)
+    log.info("refreshed %s in %.1f s", path, summary.seconds)
+    return summary
+
+
+def _gather(
+    pkg: Package,
+    roles: Mapping[str, SheetEntry],
+    inputs: Inputs,
+    *,
+    append: bool,
+    lang: str,
+    summary: RefreshSummary,
+    read_tabs: bool = True,
+) -> tuple[dict[str, pd.DataFrame | None], dict[str, ImportReport]]:
+    """The frames to plan with: the exports, merged with or replaced by the raw tabs."""
+    frames: dict[str, pd.DataFrame | None] = {}
+    reports: dict[str, ImportReport] = {}
+    specs: dict[str, Any] | None = None
+    for kind in KINDS:  # refuse before reading anything back
+        role = RAW_ROLES[kind]
+        if getattr(inputs, kind) is not None and role not in roles:
+            raise WorkbookError(
+                f"{pkg.path.name} has no {kind} sheet (no defined name "
+                f"{sheet_marker(role)}), so --{kind} cannot be refreshed into it; refresh "
+                "never adds sheets. Build a new report that includes it: "
+                f"`retention-xl build --{kind} FILE ...`"
+            )
+    for kind in KINDS:
+        role = RAW_ROLES[kind]
+        new: pd.DataFrame | None = getattr(inputs, kind)
+        entry = roles.get(role)
+        if new is not None:
+            reports[kind] = inputs.reports[kind]
+        old: Import | None = None
+        if read_tabs and entry is not None and (new is None or append):
+            if specs is None:
+                specs = _raw_specs(lang)
+            spec = specs.get(role)
+            if spec is not None:
+                old = read_raw_tab(
+                    pkg,
+                    entry.name,
+                    kind,
+                    spec.columns,
+                    header_row=spec.first_row,
+                    first_col=spec.first_col,
+                )
+        if new is None:
+            frames[kind] = None if old is None else old.frame
+            if old is not None:
+                reports[kind] = old.report
+                summary.kept[kind] = old.report.as_dict()
+            continue
+        if old is None:
+            frames[kind] = new
+            continue
+        merged, replaced = merge_rows(old.frame, new, kind)
+        frames[kind] = merged
+        summary.merged[kind] = {
+            "in_book": len(old.frame),
+            "new": len(new),
+            "replaced": replaced,
+            "total": len(merged),
+        }
+        reports[kind].notes.append(
+            f"appended to the {len(old.frame):,} rows already in the workbook "
+            f"({replaced:,} replaced by this export): {len(merged):,} in all"
+        )
+    return frames, reports
+
+
+def _check_no_raw(
+    book: str,
+    inputs: Inputs,
+    *,
+    append: bool,
+    roles: Mapping[str, SheetEntry],
+    summary: RefreshSummary,
+) -> None:
+    """A ``--no-raw`` report keeps no rows: it can only be refreshed from full exports."""
+    if append:
+        raise WorkbookError(
+            f"{book} was built with --no-raw: its raw tabs hold no rows to append to. "
+            "Refresh it without --append, giving the complete exports"
+        )
+    for kind, role in RAW_ROLES.items():
+        if getattr(inputs, kind) is None and role in roles:
+            summary.notes.append(
+                f"{book} was built with --no-raw, so it keeps no {kind} rows: without "
+                f"--{kind} the refreshed workbook has no {kind} figures"
+            )
+
+
+_MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
+
+
+def _rendered_part(pkg: Package, name: str, sheet: Any, xf: Mapping[str, int]) -> Part:
+    """Worksheet part ``name`` with its ``<sheetData>`` rendered from ``sheet``, deflated.
+
+    The writer's :func:`replace_sheet_data` builds the part around a marker, and the
+    rows of :func:`iter_sheet_rows` are compressed as they come, so a million-row sheet
+    is never held uncompressed in memory. User row heights and hidden rows are kept.
+    """
+    from retention_xl.workbook.sheetxml import (
+        iter_sheet_rows,
+        replace_sheet_data,
+        row_attributes,
+        sheet_dimension,
+        split_sheet_data,
+    )
+
+    old = pkg.read(name)
+    dimension = sheet_dimension(sheet)
+    attrs = row_attributes(split_sheet_data(old, dimension)[1])
+    shell = replace_sheet_data(old, b"<sheetData>" + _MARK + b"</sheetData>", dimension)
+    del old
+    head, mark, tail = shell.partition(_MARK)
+    if not mark:  # pragma: no cover - replace_sheet_data always keeps the content
+        raise WorkbookError(f"{pkg.path.name}: {name} could not be rewritten")
+    rows = (chunk.encode("utf-8") for chunk in iter_sheet_rows(sheet, xf, row_attrs=attrs))
+    return deflate_part(name, itertools.chain([head], rows, [tail]), like=pkg.part(name))
+
+
+def check_sizes(frames: Mapping[str, pd.DataFrame | None], *, book: str, append: bool) -> None:
+    """Refuse more rows than a raw tab holds, before any planning.
+
+    Examples
+    --------
+    >>> check_sizes({"orders": pd.DataFrame({"a": [1]})}, book="b.xlsx", append=False)
+    """
+    for kind, frame in frames.items():
+        if frame is not None and len(frame) > MAX_DATA_ROWS:
+            how = (
+                "refresh without --append (the export replaces the rows)"
+                if append
+                else "keep the export to fewer rows (e.g. a shorter period)"
+            )
+            raise WorkbookError(
+                f"{book}: {kind} would have {len(frame):,} rows"
+                + (" after --append" if append else "")
+                + f", more than a sheet holds ({MAX_DATA_ROWS:,}): {how}, or build a new "
+                "report with `retention-xl build --no-raw`, which keeps no raw rows"
+            )
+
+
+def check_currencies(
+    frames: Mapping[str, pd.DataFrame | None], currency: str, *, book: str
+) -> None:
+    """Refuse amounts in a currency other than the workbook's (never a silent mix).
+
+    Examples
+    --------
+    >>> check_currencies({"orders": pd.DataFrame({"currency": ["EUR"]})}, "EUR", book="b")
+    >>> check_currencies({"orders": pd.DataFrame({"currency": ["USD"]})}, "EUR", book="b")
+    Traceback (most recent call last):
+    ...
+    retention_xl.errors.WorkbookError: b is a EUR workbook but the orders are in USD: ...
+    """
+    for kind, frame in frames.items():
+        if frame is None or "currency" not in frame.columns:
+            continue
+        found = sorted(
+            {str(c).upper() for c in frame["currency"].dropna().unique() if str(c).strip()}
+        )
+        other = [c for c in found if c != currency]
+        if other:
+            raise WorkbookError(
+                f"{book} is a {currency} workbook but the {kind} are in {', '.join(other)}: "
+                f"convert them with --rate {currency}=1 --rate {other[0]}=RATE (the value of "
+                f"1 {other[0]} in {currency}), or build a new report in {other[0]}"
+            )
+
+
+def patch_package(
+    pkg: Package,
+    info: WorkbookInfo,
+    plan: WorkbookPlan,
+    roles: Mapping[str, SheetEntry],
+    summary: RefreshSummary,
+    *,
+    quiet: bool = True,
+) -> dict[str, bytes | Part | None]:
+    """The new content of every part a refresh with ``plan`` changes (None: removed).
+
+    Every owned sheet in ``roles`` gets its ``<sheetData>`` from the plan (user row
+    heights kept), ``styles.xml`` gains the missing styles, ``workbook.xml`` asks for a
+    full recalculation on load and the calculation chain goes. ``summary`` records the
+    sheets rewritten and notes the planned sheets the workbook lacks.
+    """
+    from retention_xl.workbook.stylesxml import ensure_styles
+
+    changes: dict[str, bytes | Part | None] = {}
+    styles_part = info.rel_target(REL_STYLES)
+    if styles_part is None or styles_part not in pkg:
+        raise WorkbookError(f"{pkg.path.name} has no styles part: it is damaged")
+    old_styles = pkg.read(styles_part)
+    new_styles, xf = ensure_styles(old_styles, plan.styles)
+    if new_styles != old_styles:
+        changes[styles_part] = new_styles
+    owned = [s for s in plan.sheets if s.role not in NOT_REFRESHED]
+    with progress(owned, label="Sheets    ", quiet=quiet) as sheets:
+        for sheet in sheets:
+            entry = roles.get(sheet.role)
+            if entry is None:
+                summary.notes.append(
+                    f"the workbook has no {sheet.title!r} sheet ({sheet_marker(sheet.role)} "
+                    "is missing; it was deleted?): not refreshed"
+                )
+                continue
+            if entry.kind != "worksheet" or entry.part is None or entry.part not in pkg:
+                raise WorkbookError(
+                    f"{pkg.path.name}: {sheet_marker(sheet.role)} points at {entry.name!r}, "
+                    "which is not a worksheet of this file; point the name back at the "
+                    f"{sheet.title!r} sheet (Formulas > Name Manager)"
+                )
+            new = _rendered_part(pkg, entry.part, sheet, xf)
+            changed = (
+                new.size != pkg.part(entry.part).size
+                or new.crc != pkg.part(entry.part).crc
+                or new.data() != pkg.read(entry.part)
+            )
+            if changed:
+                changes[entry.part] = new
+            summary.sheets.append({"role": sheet.role, "sheet": entry.name, "part": entry.part})
+    workbook_xml = pkg.read(info.part)
+    new_wb = set_full_calc_on_load(workbook_xml)
+    if new_wb != workbook_xml:
+        changes[info.part] = new_wb
+    chain = without_calc_chain(pkg, info)
+    summary.calc_chain_removed = any(v is None for v in chain.values())
+    changes.update(chain)
+    return changes
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+@dataclass(frozen=True, slots=True)
+class _RawSpec:
+    columns: tuple[Any, ...]
+    first_row: int
+    first_col: int
+
+
+@functools.lru_cache(maxsize=4)
+def _raw_specs(lang: str) -> dict[str, _RawSpec]:
+    """The generator's column specs of the raw tabs (from its template plan, once)."""
+    from retention_xl.workbook.build import plan_template
+
+    template = plan_template(lang=lang)
+    out: dict[str, _RawSpec] = {}
+    for role in RAW_ROLES.values():
+        try:
+            sheet = template.sheet(role)
+        except KeyError:
+            continue
+        if sheet.tables:
+            t = sheet.tables[0]
+            out[role] = _RawSpec(tuple(t.columns), t.first_row, t.first_col)
+    return out
+
+
+def _plan_report(
+    frames: Mapping[str, pd.DataFrame | None],
+    reports: Mapping[str, ImportReport],
+    arguments: Mapping[str, Any],
+    settings: BookSettings,
+    summary: RefreshSummary,
+) -> WorkbookPlan:
+    """The generator's plan of the refreshed report, as ``build`` would make it."""
+    from retention_xl.errors import InputError
+    from retention_xl.workbook.build import model_predictions, plan_report
+
+    kwargs: dict[str, Any] = dict(arguments)
+    orders = frames.get("orders")
+    if orders is not None:  # the models' predictions, as `build` fits them
+        kwargs["predictions"] = model_predictions(
+            orders,
+            as_of=None,
+            margin=float(kwargs.get("gross_margin", 1.0)),
+            discount_rate=float(kwargs.get("discount_rate", 0.10)),
+            notes=summary.notes,
+        )
+
+    def plan(**extra: Any) -> WorkbookPlan:
+        return plan_report(  # type: ignore[no-any-return]
+            orders,
+            frames.get("subscriptions"),
+            frames.get("survey"),
+            lang=settings.lang,
+            currency=settings.currency,
+            period=settings.period,
+            market=settings.market,
+            reports=dict(reports),
+            no_raw=settings.no_raw,
+            **{**kwargs, **extra},
+        )
+
+    try:
+        return plan()
+    except InputError as exc:
+        if exc.argument != "period" or kwargs.get("input_period") is None:
+            raise
+        summary.notes.append(
+            f"the period chosen on the KPIs sheet ({kwargs['input_period']}) is not in the "
+            "new data: the latest complete period is shown instead"
+        )
+        return plan(input_period=None)

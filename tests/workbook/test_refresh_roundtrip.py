@@ -1,0 +1,203 @@
+"""The full round trip with a real engine (headless LibreOffice), in English and Italian.
+
+build from a first export -> LibreOffice, acting as a user, changes the CAC input, adds a
+sheet with a chart, renames and moves sheets, saves -> ``retention-xl refresh`` with a
+new export (a subprocess) -> every part the user touched or added is byte-identical, the
+input kept its value, and LibreOffice's full recalculation of the refreshed workbook
+equals the cached values, which equal the core's numbers on the new data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from libreoffice import LibreOffice, opened
+from refresh_exports import italian_export, shopify_export
+
+from retention_xl.core.report import kpi_report
+from retention_xl.io import load_inputs
+from retention_xl.workbook.build import plan_report, write_workbook
+from retention_xl.workbook.labels import label
+from retention_xl.workbook.package import read_package
+from retention_xl.workbook.readback import read_inputs
+from retention_xl.workbook.refresh import NOT_REFRESHED
+
+pytestmark = pytest.mark.libreoffice
+
+CUSTOMERS = [f"cliente{i}@esempio.it" for i in range(14)]
+
+
+def orders(first: int, count: int, start: dt.date) -> list[tuple[str, str, dt.date, float]]:
+    """Deterministic orders: (id, customer, day, amount); some customers buy again."""
+    out = []
+    for i in range(count):
+        n = first + i
+        customer = CUSTOMERS[(n * 7) % len(CUSTOMERS)] if n % 3 else CUSTOMERS[n % 4]
+        day = start + dt.timedelta(days=(i * 11) % 540)
+        out.append((str(n), customer, day, round(20 + (n * 37) % 180 + 0.5 * (n % 2), 2)))
+    return out
+
+
+def write_export(path: Path, rows: list[tuple[str, str, dt.date, float]], lang: str) -> Path:
+    if lang == "it":
+        return italian_export(
+            path, [(c, f"A-{n}", d.strftime("%d/%m/%Y"), a) for n, c, d, a in rows]
+        )
+    return shopify_export(path, [(f"#{n}", c, d.isoformat(), a) for n, c, d, a in rows])
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def _cached(path: Path) -> dict[tuple[str, str], object]:
+    """Every non-blank cell's stored value (formula cells: their cached result)."""
+    from python_calamine import CalamineWorkbook
+
+    from retention_xl.workbook.sheetxml import cell_ref
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out: dict[tuple[str, str], object] = {}
+    for name in wb.sheet_names:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value == "" or value is None:
+                    continue
+                if isinstance(value, dt.datetime | dt.date):
+                    start = dt.datetime(1899, 12, 30)
+                    moment = (
+                        value
+                        if isinstance(value, dt.datetime)
+                        else dt.datetime(value.year, value.month, value.day)
+                    )
+                    value = (moment - start).total_seconds() / 86400.0
+                elif isinstance(value, bool | int):
+                    value = float(value)
+                out[(name, cell_ref(r, c))] = value
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+def test_build_edit_in_libreoffice_refresh(
+    libreoffice: LibreOffice, run_cli, tmp_path: Path, lang: str
+) -> None:
+    first = write_export(tmp_path / "first.csv", orders(1000, 60, dt.date(2023, 1, 3)), lang)
+    new_rows = orders(1030, 70, dt.date(2023, 9, 1))  # overlaps the first export
+    second = write_export(tmp_path / "second.csv", new_rows, lang)
+    inputs = load_inputs(orders=first)
+    book = tmp_path / "Report.xlsx"
+    write_workbook(plan_report(inputs.orders, lang=lang, reports=inputs.reports), book)
+    orders_title, kpis_title = label("sheet.ORDERS", lang), label("sheet.KPIS", lang)
+
+    # a user in LibreOffice
+    saved = tmp_path / "Edited.xlsx"
+    with opened(libreoffice, book) as lo_book:
+        lo_book.set_named("Input_CAC", 60)
+        lo_book.add_sheet(
+            "Mie note", [["Mese", "Spesa"], ["Gen", 10], ["Feb", 12], ["Mar", 9]], chart="Spesa"
+        )
+        lo_book.rename_sheet(orders_title, "Vendite 2024")
+        lo_book.move_sheet(kpis_title, 0)
+        lo_book.save_as(saved)
+    saved_bytes = saved.read_bytes()
+    with zipfile.ZipFile(saved) as zf:
+        before = {n: zf.read(n) for n in zf.namelist()}
+
+    # refresh with the new export
+    result = run_cli("refresh", str(saved), "--orders", str(second), "--json")
+    assert result.returncode == 0, result.stderr
+    assert Path(str(saved) + ".bak").read_bytes() == saved_bytes  # the previous version
+    with zipfile.ZipFile(saved) as zf:
+        after = {n: zf.read(n) for n in zf.namelist()}
+    pkg = read_package(saved)
+    info = pkg.workbook()
+    owned = {r: p for r, p in info.role_parts().items() if r not in NOT_REFRESHED}
+    allowed = set(owned.values()) | {"xl/styles.xml", "xl/workbook.xml"}
+    changed = {n for n in before if before[n] != after.get(n)}
+    assert changed <= allowed, changed - allowed
+    assert set(after) == set(before)  # nothing added, nothing dropped
+    assert owned[("ORDERS")] in changed
+    user_sheet = next(s for s in info.sheets if s.name == "Mie note")
+    kept = [n for n in before if n not in allowed]
+    assert user_sheet.part in kept
+    assert any("chart" in n for n in kept) and any("drawing" in n for n in kept)
+    assert info.role_sheets()["ORDERS"].name == "Vendite 2024"
+    assert info.sheets[0].name == kpis_title
+    assert read_inputs(pkg, info, ["Input_CAC"]) == {"Input_CAC": 60.0}
+
+    # the engine recalculates the refreshed book: equal to the cached values...
+    cached = _cached(saved)
+    with opened(libreoffice, saved) as lo_book:
+        assert lo_book.interactions == []
+        lo_book.calculate_all()
+        formulas = lo_book.formulas()
+        assert len(formulas) > 50
+        wrong = []
+        for f in formulas:
+            got = f.error if f.error is not None else f.value
+            want = cached.get((f.sheet, f.cell))
+            if want is None and got in ("", None):
+                continue
+            if not _close(got, want):
+                wrong.append((f.sheet, f.cell, f.formula, got, want))
+        assert wrong == []
+        kpi = {
+            key: lo_book.named(f"KPI_{key}")[0][0]
+            for key in (
+                "orders",
+                "customers",
+                "revenue",
+                "aov",
+                "purchase_frequency",
+                "repeat_rate",
+                "clv_cac",
+            )
+        }
+        charts = lo_book.charts()
+        assert charts["Mie note"]["ole_objects"] == 1
+    # ... and to the core on the new data (replace: only the second export), CAC kept
+    fresh = load_inputs(orders=second).orders
+    core = kpi_report(fresh, cac=60.0)
+    for key, value in kpi.items():
+        want = core.value(key)
+        if math.isnan(want):
+            assert value in ("", None), key  # the sheet shows a blank where the core has none
+        else:
+            assert value == pytest.approx(want, rel=1e-9), key
+    assert not math.isnan(core.value("repeat_rate"))
+    assert kpi["orders"] == len(new_rows)
+
+
+def test_append_keeps_old_rows_and_deduplicates(run_cli, tmp_path: Path) -> None:
+    first_rows = orders(1000, 40, dt.date(2023, 1, 3))
+    second_rows = orders(1030, 30, dt.date(2023, 9, 1))  # ids 1030..1039 in both
+    first = write_export(tmp_path / "first.csv", first_rows, "it")
+    second = write_export(tmp_path / "second.csv", second_rows, "it")
+    inputs = load_inputs(orders=first)
+    book = tmp_path / "Rapporto.xlsx"
+    write_workbook(plan_report(inputs.orders, lang="it", reports=inputs.reports), book)
+    result = run_cli("refresh", str(book), "--orders", str(second), "--append", "--json")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    summary = json.loads(result.stdout)["refresh"]
+    assert summary["merged"]["orders"] == {
+        "in_book": 40,
+        "new": 30,
+        "replaced": 10,
+        "total": 60,
+    }
+    wb = openpyxl.load_workbook(book, read_only=True)
+    ids = [r[1] for r in wb[label("sheet.ORDERS", "it")].iter_rows(min_row=2, values_only=True)]
+    wb.close()
+    ids = [i for i in ids if i is not None]
+    assert sorted(ids) == sorted({f"A-{n}" for n, *_ in first_rows + second_rows})
+    assert len(ids) == 60
