@@ -62,12 +62,15 @@ def check(
     orders: Path | None,
     subscriptions: Path | None,
     survey: Path | None,
+    customers: Path | None,
     export: ExportOptions,
     as_json: bool,
 ) -> None:
     """Read exports and report what was found (rows, customers, dates, duplicates,
     refunds, currencies), without building anything."""
-    inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+    inputs = export.load(
+        orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+    )
     if as_json:
         click.echo(json.dumps(inputs.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -159,6 +162,7 @@ def kpis(
     orders: Path | None,
     subscriptions: Path | None,
     survey: Path | None,
+    customers: Path | None,
     export: ExportOptions,
     period: str,
     gross_margin: float,
@@ -176,7 +180,9 @@ def kpis(
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
-    inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+    inputs = export.load(
+        orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+    )
     if not as_json:
         for line in inputs.lines():
             click.echo(line, err=True)
@@ -364,6 +370,7 @@ def build(
     orders: Path | None,
     subscriptions: Path | None,
     survey: Path | None,
+    customers: Path | None,
     export: ExportOptions,
     out: Path,
     lang: str,
@@ -384,7 +391,9 @@ def build(
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
     target_values = _target_options(targets)
-    inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+    inputs = export.load(
+        orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+    )
     for line in inputs.lines():
         click.echo(line, err=True)
     predictions = None
@@ -415,6 +424,7 @@ def build(
         predictions=predictions,
         reports=inputs.reports,
         no_raw=no_raw,
+        customers=inputs.customers,
     )
     path = write_workbook(plan, out)
     click.echo(f"Workbook written: {path}")
@@ -441,6 +451,7 @@ def refresh_command(
     orders: Path | None,
     subscriptions: Path | None,
     survey: Path | None,
+    customers: Path | None,
     export: ExportOptions,
     append: bool,
     no_backup: bool,
@@ -463,16 +474,20 @@ def refresh_command(
     # the library's notes (a model that cannot be fitted...) come back in the summary
     logging.getLogger("retention_xl").addHandler(logging.NullHandler())
 
-    if not (orders or subscriptions or survey):
-        raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
+    if not (orders or subscriptions or survey or customers):
+        raise click.UsageError(
+            "give at least one of --orders, --subscriptions, --survey, --customers"
+        )
     if not book.is_file():
         raise WorkbookError(
             f"{book} does not exist; make one with `retention-xl template` or `retention-xl build`"
         )
     check_not_locked(book)  # fail before reading long exports
-    files = [f for f in (orders, subscriptions, survey) if f is not None]
+    files = [f for f in (orders, subscriptions, survey, customers) if f is not None]
     with progress(length=len(files), label="Reading   ", quiet=quiet or as_json) as bar:
-        inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
+        inputs = export.load(
+            orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+        )
         bar.update(len(files))
     if not (quiet or as_json):
         for line in inputs.lines():

@@ -92,7 +92,7 @@ def test_export_options_decorator_builds_export_options(files):
     @click.command()
     @input_files
     @export_options
-    def cmd(orders, subscriptions, survey, export):
+    def cmd(orders, subscriptions, survey, customers, export):
         seen["export"] = export
         seen["inputs"] = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
 

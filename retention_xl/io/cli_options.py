@@ -6,7 +6,7 @@ Usage in :mod:`retention_xl.cli`::
     @input_files
     @export_options
     @user_errors
-    def kpis(orders, subscriptions, survey, export, ...):
+    def kpis(orders, subscriptions, survey, customers, export, ...):
         inputs = export.load(orders=orders, subscriptions=subscriptions, survey=survey)
         for line in inputs.lines():
             click.echo(line, err=True)
@@ -14,7 +14,7 @@ Usage in :mod:`retention_xl.cli`::
 :func:`export_options` adds ``--format``, ``--locale``, ``--date-format``, ``--map``,
 ``--rate``, ``--encoding`` and ``--skip-bad-rows`` and hands the command one
 ``export`` argument, an :class:`ExportOptions`. :func:`input_files` adds ``--orders``,
-``--subscriptions`` and ``--survey`` (paths that must exist).
+``--subscriptions``, ``--survey`` and ``--customers`` (paths that must exist).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class ExportOptions:
         orders: str | Path | None = None,
         subscriptions: str | Path | None = None,
         survey: str | Path | None = None,
+        customers: str | Path | None = None,
     ) -> Inputs:
         """Read the given files with these options (see :func:`load_inputs`)."""
         return load_inputs(
@@ -64,6 +65,7 @@ class ExportOptions:
             skip_bad_rows=self.skip_bad_rows,
             rates=self.rates,
             encoding=self.encoding,
+            customers=customers,
         )
 
 
@@ -149,10 +151,15 @@ def export_options(func: F) -> F:
 
 
 def input_files(func: F) -> F:
-    """Add ``--orders``, ``--subscriptions`` and ``--survey`` (existing files)."""
+    """Add ``--orders``, ``--subscriptions``, ``--survey`` and ``--customers`` (existing files)."""
     path = click.Path(exists=True, dir_okay=False, path_type=Path)
     out: Any = func
     for name, what in (
+        (
+            "customers",
+            "customers (Shopify), to add name, email, marketing consent, country and tags "
+            "to the per-customer lists of `build` and `refresh`",
+        ),
         ("survey", "survey answers (Typeform, SurveyMonkey, generic)"),
         ("subscriptions", "subscriptions (Stripe, generic)"),
         ("orders", "orders (Shopify, WooCommerce, Stripe payments/invoices, generic)"),

@@ -30,6 +30,7 @@ from retention_xl.io.formats import FORMATS, GENERIC
 from retention_xl.io.readers import (
     parse_mapping,
     parse_rates,
+    read_customers,
     read_orders,
     read_subscriptions,
     read_survey,
@@ -52,11 +53,13 @@ class Inputs:
     subscriptions: pd.DataFrame | None = None
     survey: pd.DataFrame | None = None
     reports: dict[str, ImportReport] = field(default_factory=dict)
+    #: the customers export (enrichment: name, email, marketing consent...), or None
+    customers: pd.DataFrame | None = None
 
     def lines(self) -> list[str]:
         """The import summaries of every file, for printing."""
         out: list[str] = []
-        for kind in KINDS:
+        for kind in (*KINDS, "customers"):
             if kind in self.reports:
                 out.extend(self.reports[kind].lines())
         return out
@@ -85,9 +88,10 @@ def split_formats(format: str | Iterable[str] | None) -> dict[str, str]:
         kind, sep, name = value.partition("=")
         if sep:
             kind, name = kind.strip().lower(), name.strip().lower()
-            if kind not in KINDS:
+            if kind not in (*KINDS, "customers"):
                 raise InputError(
-                    f"--format {value!r}: unknown kind {kind!r}; use {', '.join(KINDS)}",
+                    f"--format {value!r}: unknown kind {kind!r}; use {', '.join(KINDS)} or "
+                    "customers",
                     argument="format",
                 )
             out[kind] = name
@@ -116,13 +120,14 @@ def split_mapping(mapping: Mapping[str, str] | Iterable[str] | None) -> dict[str
     {'customer_id': 'Cliente', 'amount': 'Totale'}
     """
     flat = parse_mapping(mapping)
-    out: dict[str, dict[str, str]] = {k: {} for k in KINDS}
+    kinds = (*KINDS, "customers")  # the customers file takes only customers.ROLE=COLUMN
+    out: dict[str, dict[str, str]] = {k: {} for k in kinds}
     for key, column in flat.items():
         kind, dot, role = key.partition(".")
         if dot:
-            if kind not in KINDS:
+            if kind not in kinds:
                 raise InputError(
-                    f"--map {key}={column}: unknown kind {kind!r}; use {', '.join(KINDS)}",
+                    f"--map {key}={column}: unknown kind {kind!r}; use {', '.join(kinds)}",
                     argument="map",
                 )
             out[kind][role] = column
@@ -151,6 +156,7 @@ def load_inputs(
     skip_bad_rows: bool = False,
     rates: Mapping[str, float] | Iterable[str] | None = None,
     encoding: str | None = None,
+    customers: str | Path | None = None,
 ) -> Inputs:
     """Read the given exports into canonical frames with their import reports.
 
@@ -166,6 +172,10 @@ def load_inputs(
         Column choices; ``kind.role`` aims at one file.
     rates : dict or list of "CUR=rate", optional
         Exchange rates into the reporting currency (rate 1).
+    customers : path, optional
+        A customers export (Shopify's) that only enriches the per-customer lists
+        (name, email, marketing consent, country, tags); ``customers.ROLE=COLUMN``
+        mappings aim at it. It adds no customer to any KPI.
 
     Returns
     -------
@@ -177,7 +187,7 @@ def load_inputs(
         As the readers do; :class:`InputError` when no file is given.
     """
     paths = {"orders": orders, "subscriptions": subscriptions, "survey": survey}
-    if all(p is None for p in paths.values()):
+    if all(p is None for p in paths.values()) and customers is None:
         raise InputError(
             "no export given: pass --orders FILE, --subscriptions FILE and/or --survey FILE",
             argument="orders",
@@ -209,9 +219,19 @@ def load_inputs(
             imp = read_survey(path, format=formats.get(kind), mapping=maps[kind], **common)
         frames[kind] = imp.frame
         reports[kind] = imp.report
+    if customers is not None:
+        imp = read_customers(
+            customers,
+            format=formats.get("customers"),
+            mapping=maps["customers"],
+            encoding=encoding,
+        )
+        frames["customers"] = imp.frame
+        reports["customers"] = imp.report
     return Inputs(
         orders=frames.get("orders"),
         subscriptions=frames.get("subscriptions"),
         survey=frames.get("survey"),
         reports=reports,
+        customers=frames.get("customers"),
     )

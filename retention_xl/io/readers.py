@@ -37,6 +37,7 @@ __all__ = [
     "detect_format",
     "parse_mapping",
     "parse_rates",
+    "read_customers",
     "read_orders",
     "read_raw_table",
     "read_subscriptions",
@@ -49,8 +50,14 @@ _CANONICAL = {
     "orders": ORDER_COLUMNS,
     "subscriptions": SUBSCRIPTION_COLUMNS[:5],
     "survey": SURVEY_COLUMNS[:2],
+    "customers": ("customer_id",),
 }
-_KIND_OPTION = {"orders": "--orders", "subscriptions": "--subscriptions", "survey": "--survey"}
+_KIND_OPTION = {
+    "orders": "--orders",
+    "subscriptions": "--subscriptions",
+    "survey": "--survey",
+    "customers": "--customers",
+}
 
 
 def format_names(kind: str | None = None) -> list[str]:
@@ -360,6 +367,40 @@ def read_survey(
         date_format=date_format,
         mapping=mapping,
         skip_bad_rows=skip_bad_rows,
+        encoding=encoding,
+        rates=None,
+    )
+
+
+def read_customers(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+) -> Import:
+    """Read a customers export (Shopify's, old or current layout) for enrichment.
+
+    The frame has one row per customer: ``customer_id``, ``name``, ``email``,
+    ``accepts_marketing``, ``country``, ``city``, ``tags`` (see
+    :mod:`retention_xl.io.formats.customers`). ``mapping`` takes the roles
+    ``customer_id``, ``email``, ``first_name``, ``last_name``, ``name``,
+    ``accepts_marketing``, ``country``, ``city``, ``tags``.
+
+    Raises
+    ------
+    ExportError
+        Neither a Customer ID nor an Email column: the message lists the columns found
+        and the ``--map customers.customer_id=COLUMN`` that fixes it.
+    """
+    return _read(
+        "customers",
+        path,
+        format=format,
+        locale=None,
+        date_format=None,
+        mapping=mapping,
+        skip_bad_rows=False,
         encoding=encoding,
         rates=None,
     )

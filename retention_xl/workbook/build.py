@@ -245,6 +245,7 @@ def plan_report_and_data(
     reports: Mapping[str, ImportReport] | None = None,
     no_raw: bool = False,
     row_limit: int = MAX_DATA_ROWS,
+    customers: pd.DataFrame | None = None,
 ) -> tuple[WorkbookPlan, ReportData]:
     """The plan of a report workbook built from canonical frames (any may be None), with
     the core's results it shows (``data.report`` is the headline KPI report).
@@ -277,6 +278,11 @@ def plan_report_and_data(
     row_limit
         Most data rows a sheet may take (1,048,575); more raises
         :class:`~retention_xl.errors.WorkbookError` pointing to ``no_raw``.
+    customers
+        The customers export (:func:`retention_xl.io.read_customers`): name, email,
+        marketing consent, country and tags of the customers who ordered, added as text
+        to the Customers tab and the Segments list. Customers without orders are not
+        added (they change no KPI).
 
     Raises
     ------
@@ -329,6 +335,7 @@ def plan_report_and_data(
         p_alive=p_alive,
         predictions=predictions,
         reports=reports,
+        customers=customers,
     )
     ctx = Context(lang=lang, settings=settings, data=data, titles=_titles(lang), version=_version())
     created = TEMPLATE_DATE

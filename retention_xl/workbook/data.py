@@ -205,6 +205,8 @@ class ReportData:
     #: the calibration/holdout check of the purchase model (None without the models)
     holdout: HoldoutCheck | None = None
     reports: dict[str, ImportReport] = field(default_factory=dict)
+    #: enrichment columns aligned to ``summary`` (see :func:`enrichment_for`), or None
+    enrichment: pd.DataFrame | None = None
     chosen_period: pd.Timestamp | None = None
 
     def kpi(self, key: str) -> float:
@@ -252,6 +254,52 @@ def normalised_orders(orders: pd.DataFrame) -> pd.DataFrame:
         }
     )
     out = out.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+    return out
+
+
+#: The enrichment columns the Customers tab and the Segments list show (all text).
+ENRICHMENT_COLUMNS: Final = ("name", "email", "accepts_marketing", "country", "tags")
+
+
+def enrichment_for(ids: pd.Index, customers: pd.DataFrame) -> pd.DataFrame:
+    """The customers export's columns for the customers ``ids`` who ordered.
+
+    A customer is matched on ``customer_id`` (the Customer ID, or the lower-case email
+    of exports without it), then on the lower-case ``email``: the Shopify orders
+    reader identifies customers by Customer ID when its export has one, else by email.
+    Unmatched customers get blanks; customers of the export without orders are not
+    added. ``accepts_marketing`` stays True/False/NA (the sheets write it as text).
+
+    >>> c = pd.DataFrame({"customer_id": ["7"], "email": ["a@x.it"], "name": ["Ada"]})
+    >>> names = enrichment_for(pd.Index(["a@x.it", "b@x.it"]), c)["name"]
+    >>> names.iloc[0], bool(pd.isna(names.iloc[1]))
+    ('Ada', True)
+    """
+    keys = pd.Index(ids).astype(str)
+    out = pd.DataFrame(index=keys)
+    by_id = customers.drop_duplicates("customer_id").set_index(
+        customers["customer_id"].drop_duplicates().astype(str).to_numpy()
+    )
+    pos = by_id.index.get_indexer(keys)
+    if "email" in customers.columns:
+        mail = by_id["email"].astype("string").str.lower().to_numpy(dtype=object)
+        mail_index = pd.Index(mail)
+        first = ~mail_index.duplicated(keep="first") & pd.notna(mail)
+        lookup = pd.Series(np.flatnonzero(first), index=mail_index[first])
+        by_mail = lookup.reindex(keys.str.lower()).to_numpy()
+        fill = (pos < 0) & pd.notna(by_mail)
+        pos = np.where(fill, np.nan_to_num(by_mail, nan=-1).astype(int), pos)
+    for col in ENRICHMENT_COLUMNS:
+        values = (
+            by_id[col].astype(object).to_numpy()
+            if col in by_id.columns
+            else np.full(len(by_id), None, dtype=object)
+        )
+        taken = np.full(len(keys), None, dtype=object)
+        hit = pos >= 0
+        taken[hit] = values[pos[hit]]
+        out[col] = taken
+    out.index = ids
     return out
 
 
@@ -323,8 +371,12 @@ def compute_report_data(
     p_alive: pd.Series | None = None,
     predictions: Any = None,
     reports: Mapping[str, ImportReport] | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> ReportData:
-    """Run the core on the frames (any may be None) for the workbook's sheets."""
+    """Run the core on the frames (any may be None) for the workbook's sheets.
+
+    ``customers`` (the customers export's frame) only enriches: see :func:`enrichment_for`.
+    """
     _check_settings(settings)
     data = ReportData(settings=settings, reports=dict(reports or {}))
     if orders is not None:
@@ -374,6 +426,8 @@ def compute_report_data(
         if p_alive is not None:
             aligned = pd.Series(p_alive, dtype="float64").reindex(data.summary.index)
             data.p_alive = aligned
+        if customers is not None:
+            data.enrichment = enrichment_for(data.summary.index, customers)
     if subscriptions is not None:
         from retention_xl.core.subscriptions import subscription_kpis, subscription_movements
 

@@ -83,6 +83,13 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "risk.low": ("low", "basso"),
     "risk.medium": ("medium", "medio"),
     "risk.high": ("high", "alto"),
+    "col.name": ("Name", "Nome"),
+    "col.email": ("Email", "Email"),
+    "col.accepts_marketing": ("Accepts marketing", "Consenso marketing"),
+    "col.country": ("Country", "Paese"),
+    "col.tags": ("Tags", "Tag"),
+    "value.yes": ("yes", "sì"),
+    "value.no": ("no", "no"),
     "predictions.title": (
         "Predictions of the probabilistic models",
         "Previsioni dei modelli probabilistici",

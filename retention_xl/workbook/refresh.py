@@ -276,7 +276,10 @@ def refresh(
     if not settings.no_raw:
         check_sizes(frames, book=path.name, append=append)
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
-        plan = _plan_report(frames, reports, arguments, settings, summary)
+        customers = inputs.customers
+        if customers is None and "CUSTOMERS" in roles:
+            customers = kept_enrichment(pkg, roles["CUSTOMERS"].name, lang)
+        plan = _plan_report(frames, reports, arguments, settings, summary, customers)
         bar.update(1)
     changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet)
     with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
@@ -549,12 +552,53 @@ def _raw_specs(lang: str) -> dict[str, _RawSpec]:
     return out
 
 
+def kept_enrichment(pkg: Package, sheet: str, lang: str) -> pd.DataFrame | None:
+    """The enrichment columns already on the Customers tab (a refresh without
+    ``--customers`` keeps them), as a customers frame; None when the tab has none.
+
+    Columns are found by their header in the book's language (row 2 of the tab); the
+    marketing consent is read back from its yes/no words.
+    """
+    from retention_xl.workbook.data import ENRICHMENT_COLUMNS
+    from retention_xl.workbook.labels import label
+    from retention_xl.workbook.readback import sheet_rows
+    from retention_xl.workbook.sheets.derived import DATA_ROW, HEADER_ROW
+
+    rows = sheet_rows(pkg, sheet)
+    if len(rows) <= DATA_ROW:
+        return None
+    header = [str(v).strip() if v is not None else "" for v in rows[HEADER_ROW]]
+    wanted = {key: label(f"col.{key}", lang) for key in ("customer_id", *ENRICHMENT_COLUMNS)}
+    where = {key: header.index(text) for key, text in wanted.items() if text in header}
+    if "customer_id" not in where or len(where) == 1:
+        return None
+
+    def cells(key: str) -> list[object]:
+        col = where.get(key)
+        out: list[object] = []
+        for row in rows[DATA_ROW:]:
+            v = row[col] if col is not None and col < len(row) else None
+            out.append(None if v is None or v == "" else str(v))
+        return out
+
+    frame = pd.DataFrame({key: cells(key) for key in ("customer_id", *ENRICHMENT_COLUMNS)})
+    frame = frame[frame["customer_id"].notna()]
+    words = {label("value.yes", lang): True, label("value.no", lang): False}
+    frame["accepts_marketing"] = frame["accepts_marketing"].map(
+        lambda v: words.get(v) if isinstance(v, str) else None
+    )
+    if frame[list(ENRICHMENT_COLUMNS)].isna().all().all():
+        return None
+    return frame.reset_index(drop=True)
+
+
 def _plan_report(
     frames: Mapping[str, pd.DataFrame | None],
     reports: Mapping[str, ImportReport],
     arguments: Mapping[str, Any],
     settings: BookSettings,
     summary: RefreshSummary,
+    customers: pd.DataFrame | None = None,
 ) -> WorkbookPlan:
     """The generator's plan of the refreshed report, as ``build`` would make it."""
     from retention_xl.errors import InputError
@@ -582,6 +626,7 @@ def _plan_report(
             market=settings.market,
             reports=dict(reports),
             no_raw=settings.no_raw,
+            customers=customers,
             **{**kwargs, **extra},
         )
 

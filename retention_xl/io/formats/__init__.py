@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from retention_xl.io.formats.base import Format
+from retention_xl.io.formats.customers import SHOPIFY_CUSTOMERS
 from retention_xl.io.formats.generic import GENERIC_ORDERS, GENERIC_SUBSCRIPTIONS, GENERIC_SURVEY
 from retention_xl.io.formats.shopify import SHOPIFY_ORDERS
 from retention_xl.io.formats.stripe import STRIPE_INVOICES, STRIPE_PAYMENTS, STRIPE_SUBSCRIPTIONS
@@ -20,6 +21,7 @@ FORMATS: tuple[Format, ...] = (
     STRIPE_SUBSCRIPTIONS,
     TYPEFORM,
     SURVEYMONKEY,
+    SHOPIFY_CUSTOMERS,
 )
 
 #: The fallback per kind.
@@ -27,4 +29,5 @@ GENERIC: dict[str, Format] = {
     "orders": GENERIC_ORDERS,
     "subscriptions": GENERIC_SUBSCRIPTIONS,
     "survey": GENERIC_SURVEY,
+    "customers": SHOPIFY_CUSTOMERS,  # one layout; its synonyms read plain files too
 }

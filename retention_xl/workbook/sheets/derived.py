@@ -53,6 +53,15 @@ CUSTOMER_COLUMNS: Final = (
     ("predicted_clv", "col.predicted_clv", "number", "currency", 12.0),
     ("expected_purchases_365d", "col.expected_365d", "number", "number", 11.0),
     ("risk_band", "col.risk_band", "text", None, 10.0),
+    *(
+        ENRICHMENT := (
+            ("name", "col.name", "text", None, 20.0),
+            ("email", "col.email", "text", None, 24.0),
+            ("accepts_marketing", "col.accepts_marketing", "text", None, 10.0),
+            ("country", "col.country", "text", None, 8.0),
+            ("tags", "col.tags", "text", None, 20.0),
+        )
+    ),
 )
 PERIOD_COLUMNS: Final = (
     ("period", "col.period", "date", "date", 12.0),
@@ -158,6 +167,27 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
         if predicted is None
         else pd.Series(predicted["risk_band"].astype(object).to_numpy()).map(bands).to_numpy()
     )
+    enrich = data.enrichment
+    for key, *_ in ENRICHMENT:  # the customers export's columns, text (blank without it)
+        values = (
+            np.full(len(frame), None, dtype=object)
+            if enrich is None or key not in enrich.columns
+            else enrich[key].reindex(data.summary.index).to_numpy(dtype=object)
+        )
+        if key == "accepts_marketing":
+            words = {True: ctx.t("value.yes"), False: ctx.t("value.no")}
+            values = np.array(
+                [words.get(v) if isinstance(v, (bool, np.bool_)) else v for v in values],
+                dtype=object,
+            )
+        values = np.array(
+            [
+                None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                for v in values
+            ],
+            dtype=object,
+        )
+        frame[key] = values
     return frame.reset_index(drop=True)[keys]
 
 

@@ -39,12 +39,18 @@ LIST_COLUMNS: Final = (
     ("p_alive", "col.p_alive", "number", "percent", None),
     ("predicted_clv", "col.predicted_clv", "number", "currency", None),
     ("risk_band", "col.risk_band", "text", None, None),
+    # the customers export's columns (blank without --customers), for a CRM export
+    ("name", "col.name", "text", None, None),
+    ("email", "col.email", "text", None, None),
+    ("accepts_marketing", "col.accepts_marketing", "text", None, None),
+    ("country", "col.country", "text", None, None),
+    ("tags", "col.tags", "text", None, None),
 )
 
 
 def plan_segments(ctx: Context) -> SheetPlan:
     sheet = SheetPlan(role="SEGMENTS", title=ctx.titles["SEGMENTS"])
-    widths = [16, 16, 30, 12, 14, 14, 12, 9, 12, 12, 12, 10, 12, 10]
+    widths = [16, 16, 30, 12, 14, 14, 12, 9, 12, 12, 12, 10, 12, 10, 20, 24, 10, 8, 20]
     sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
     sheet.put(0, 0, ctx.t("segments.title"), style="title")
     from retention_xl.workbook.sheets.derived import derived_note
