@@ -88,7 +88,7 @@ def test_conditional_formats_and_charts(report_path, book, sample_plan):
         assert refs and all(r.startswith(f"{home}!$") for r in refs), refs
 
 
-def test_template_has_no_mrr_chart_and_empty_raw_tabs(tmp_path):
+def test_template_has_every_chart_and_empty_raw_tabs(tmp_path):
     path = write_workbook(plan_template(lang="it"), tmp_path / "t.xlsx")
     book = _load(path)
     assert book.sheetnames[0] == "Cruscotto" and "Ordini" in book.sheetnames
@@ -96,8 +96,9 @@ def test_template_has_no_mrr_chart_and_empty_raw_tabs(tmp_path):
     assert [c.value for c in orders[1]][:3] == ["ID cliente", "ID ordine", "Data ordine"]
     assert orders.max_row == 1 or all(c.value is None for c in orders[2][:7])
     with zipfile.ZipFile(path) as zf:
-        # 4 on the Dashboard (no MRR) and the holdout chart on the Predictions sheet
-        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) == 5
+        # 5 on the Dashboard (MRR movements too, empty until subscriptions come in) and
+        # the holdout chart on the Predictions sheet: refresh never has to add a chart
+        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) == 6
 
 
 def test_text_from_data_never_becomes_a_formula(tmp_path):

@@ -177,7 +177,7 @@ def _series(
     return {"name": name, "values": values, "categories": categories, **extra}
 
 
-def _charts(ctx: Context, has_subscriptions: bool) -> list[dict[str, Any]]:
+def _charts(ctx: Context) -> list[dict[str, Any]]:
     first, last = BLOCK_ROW + 1, BLOCK_ROW + MONTHS
     charts: list[dict[str, Any]] = []
     # 1. retention curves by cohort
@@ -266,28 +266,29 @@ def _charts(ctx: Context, has_subscriptions: bool) -> list[dict[str, Any]]:
             "anchor": (CHART_ROW + 16, 3),
         }
     )
-    # 5. MRR movements (stacked columns), only when there are subscriptions
-    if has_subscriptions:
-        cats = (first, MRR_COL, last, MRR_COL)
-        charts.append(
-            {
-                "key": "mrr_movements",
-                "type": "column",
-                "subtype": "stacked",
-                "title": ctx.t("chart.mrr_movements"),
-                "x_labels_low": True,  # month labels under the negative bars
-                "y_format": "#,##0",
-                "series": [
-                    _series(
-                        (BLOCK_ROW, MRR_COL + 1 + j),
-                        (first, MRR_COL + 1 + j, last, MRR_COL + 1 + j),
-                        cats,
-                    )
-                    for j in range(5)
-                ],
-                "anchor": (CHART_ROW + 32, 0),
-            }
-        )
+    # 5. MRR movements (stacked columns). Always there, empty without subscriptions, so
+    #    a template or an orders-only report refreshed with subscriptions gets it too
+    #    (refresh never adds charts).
+    cats = (first, MRR_COL, last, MRR_COL)
+    charts.append(
+        {
+            "key": "mrr_movements",
+            "type": "column",
+            "subtype": "stacked",
+            "title": ctx.t("chart.mrr_movements"),
+            "x_labels_low": True,  # month labels under the negative bars
+            "y_format": "#,##0",
+            "series": [
+                _series(
+                    (BLOCK_ROW, MRR_COL + 1 + j),
+                    (first, MRR_COL + 1 + j, last, MRR_COL + 1 + j),
+                    cats,
+                )
+                for j in range(5)
+            ],
+            "anchor": (CHART_ROW + 32, 0),
+        }
+    )
     return charts
 
 
@@ -342,8 +343,7 @@ def plan_dashboard(ctx: Context) -> SheetPlan:
     _bench_block(ctx, sheet, values)
     _curve_block(ctx, sheet)
     _mrr_block(ctx, sheet)
-    has_subs = data is not None and data.movements is not None
-    sheet.charts.extend(_charts(ctx, has_subs))
+    sheet.charts.extend(_charts(ctx))
     sheet.print_setup = {
         "landscape": True,
         "paper": 9,
