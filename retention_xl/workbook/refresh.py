@@ -513,7 +513,9 @@ def patch_package(
             )
             if changed:
                 changes[entry.part] = new
-            summary.sheets.append({"role": sheet.role, "sheet": entry.name, "part": entry.part})
+            summary.sheets.append(
+                {"role": sheet.role, "sheet": entry.name, "part": entry.part, "changed": changed}
+            )
     workbook_xml = pkg.read(info.part)
     new_wb = set_full_calc_on_load(workbook_xml)
     if new_wb != workbook_xml:

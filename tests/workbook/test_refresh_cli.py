@@ -150,3 +150,24 @@ def test_refresh_quiet_and_summary(run_cli, tmp_path: Path) -> None:
     assert "refreshed Modello.xlsx (it, EUR)" in loud.stdout
     assert "backup: " in loud.stdout and (tmp_path / "Modello.xlsx.bak").exists()
     assert "[####" not in loud.stderr  # no progress bars when not on a terminal
+
+
+def test_summary_tells_rewritten_sheets_from_unchanged_ones(run_cli, tmp_path: Path) -> None:
+    import json
+
+    from retention_xl.workbook.build import plan_template, write_workbook
+
+    book = write_workbook(plan_template(lang="en"), tmp_path / "Template.xlsx")
+    export = italian_export(tmp_path / "ordini.csv", [("Anna", "A-1", "31/01/2024", 10.0)])
+
+    def sheets() -> dict[str, bool]:
+        result = run_cli("refresh", str(book), "--orders", str(export), "--json", "--no-backup")
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        return {s["role"]: s["changed"] for s in summary["refresh"]["sheets"]}
+
+    first = sheets()
+    assert first["ORDERS"] and first["KPIS"]  # data came into an empty template
+    second = sheets()
+    assert set(second) == set(first)
+    assert not second["ORDERS"]  # the same export again: nothing new to write
