@@ -484,6 +484,28 @@ class ParametricModel:
             return np.log([self.initial_params[n] for n in self.param_names])
         return np.log(np.asarray(default, dtype=np.float64))
 
+    def _maximize(
+        self,
+        objective: Objective,
+        start: FloatArray,
+        *,
+        n_weight: float,
+        advice: str,
+        hessian_step: float = 1e-5,
+    ) -> FitResult:
+        """:func:`maximize_log_likelihood` with this model's name, parameters and
+        ``max_iter``."""
+        return maximize_log_likelihood(
+            objective,
+            start,
+            model=self.label,
+            names=self.param_names,
+            n_weight=n_weight,
+            max_iter=self.max_iter,
+            advice=advice,
+            hessian_step=hessian_step,
+        )
+
     def _store(self, result: FitResult, *, n_customers: float, n_distinct: int) -> None:
         self.params_ = pd.Series(
             np.exp(result.log_params), index=list(self.param_names), name="value", dtype=float

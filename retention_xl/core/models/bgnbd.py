@@ -11,7 +11,7 @@ time of the last one and age, all counted from the first purchase.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,7 +24,6 @@ from retention_xl.core.models._base import (
     check_history,
     distinct_rows,
     dot,
-    maximize_log_likelihood,
     newton_maximize,
     require_repeaters,
     warm_subset,
@@ -278,11 +277,6 @@ class BetaGeo(ParametricModel):
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     label: ClassVar[str] = "BG/NBD"
 
-    def __init__(
-        self, *, initial_params: Mapping[str, float] | None = None, max_iter: int = 2000
-    ) -> None:
-        super().__init__(initial_params=initial_params, max_iter=max_iter)
-
     def fit(self, frequency: Any, recency: Any, age: Any, *, weights: Any = None) -> BetaGeo:
         """Fit on repeat-purchase histories; returns ``self``.
 
@@ -314,13 +308,10 @@ class BetaGeo(ParametricModel):
             self._store(done, n_customers=float(w.sum()), n_distinct=x.size)
             return self
         objective = _grouped_objective(x, tx, big_t, w)
-        result = maximize_log_likelihood(
+        result = self._maximize(
             objective,
             start,
-            model=self.label,
-            names=self.param_names,
             n_weight=float(w.sum()),
-            max_iter=self.max_iter,
             advice=_ADVICE,
         )
         self._store(result, n_customers=float(w.sum()), n_distinct=x.size)

@@ -12,7 +12,7 @@ mean value of a customer's *repeat* transactions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -25,7 +25,6 @@ from retention_xl.core.models._base import (
     check_history,
     distinct_rows,
     dot,
-    maximize_log_likelihood,
     newton_maximize,
     warm_subset,
 )
@@ -173,11 +172,6 @@ class GammaGamma(ParametricModel):
     param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
     label: ClassVar[str] = "Gamma-Gamma"
 
-    def __init__(
-        self, *, initial_params: Mapping[str, float] | None = None, max_iter: int = 2000
-    ) -> None:
-        super().__init__(initial_params=initial_params, max_iter=max_iter)
-
     def fit(self, frequency: Any, avg_value: Any, *, weights: Any = None) -> GammaGamma:
         """Fit on repeat buyers (rows with ``frequency`` 0 are ignored); returns ``self``.
 
@@ -220,13 +214,10 @@ class GammaGamma(ParametricModel):
             ll, grad, _ = full(logp)
             return ll, grad
 
-        result = maximize_log_likelihood(
+        result = self._maximize(
             objective,
             start,
-            model=self.label,
-            names=self.param_names,
             n_weight=float(w.sum()),
-            max_iter=self.max_iter,
             advice=_ADVICE,
         )
         self._store(result, n_customers=float(w.sum()), n_distinct=x.size)

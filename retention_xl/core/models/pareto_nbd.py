@@ -13,7 +13,7 @@ the lifetime is exponential with rate :math:`\\mu \\sim \\text{Gamma}(s, \\beta)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,7 +26,6 @@ from retention_xl.core.models._base import (
     check_history,
     distinct_rows,
     dot,
-    maximize_log_likelihood,
     require_repeaters,
     warm_subset,
 )
@@ -155,11 +154,6 @@ class ParetoNBD(ParametricModel):
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     label: ClassVar[str] = "Pareto/NBD"
 
-    def __init__(
-        self, *, initial_params: Mapping[str, float] | None = None, max_iter: int = 2000
-    ) -> None:
-        super().__init__(initial_params=initial_params, max_iter=max_iter)
-
     def fit(self, frequency: Any, recency: Any, age: Any, *, weights: Any = None) -> ParetoNBD:
         """Fit on repeat-purchase histories ``(x, t_x, T)``; returns ``self``.
 
@@ -177,23 +171,17 @@ class ParetoNBD(ParametricModel):
         if part is not None and (x[part] > 0).any():
             # Many distinct histories: fit an evenly spaced subset first.
             with contextlib.suppress(ConvergenceError):
-                start = maximize_log_likelihood(
+                start = self._maximize(
                     _objective(x[part], tx[part], big_t[part], w[part]),
                     start,
-                    model=self.label,
-                    names=self.param_names,
                     n_weight=float(w[part].sum()),
-                    max_iter=self.max_iter,
                     advice=_ADVICE,
                     hessian_step=1e-4,
                 ).log_params
-        result = maximize_log_likelihood(
+        result = self._maximize(
             _objective(x, tx, big_t, w),
             start,
-            model=self.label,
-            names=self.param_names,
             n_weight=float(w.sum()),
-            max_iter=self.max_iter,
             advice=_ADVICE,
             hessian_step=1e-4,
         )

@@ -10,7 +10,6 @@ retention rate rises over time as the customers likely to leave go first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,7 +21,6 @@ from retention_xl.core.models._base import (
     ParametricModel,
     as_float_array,
     dot,
-    maximize_log_likelihood,
 )
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
 
@@ -89,11 +87,6 @@ class ShiftedBetaGeometric(ParametricModel):
     param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta")
     label: ClassVar[str] = "sBG"
 
-    def __init__(
-        self, *, initial_params: Mapping[str, float] | None = None, max_iter: int = 2000
-    ) -> None:
-        super().__init__(initial_params=initial_params, max_iter=max_iter)
-
     def fit(self, survivors: Any) -> ShiftedBetaGeometric:
         """Fit on survivor counts (or shares) at periods 0, 1, ..., n; returns ``self``."""
         s = _check_survivors(survivors)
@@ -122,13 +115,10 @@ class ShiftedBetaGeometric(ParametricModel):
             ) + still * (digamma(b + n) - digamma(a + b + n) - digamma(b) + psi_ab)
             return ll, np.array([d_a * a, d_b * b])
 
-        result = maximize_log_likelihood(
+        result = self._maximize(
             objective,
             self._start([1.0, 1.0]),
-            model=self.label,
-            names=self.param_names,
             n_weight=float(s[0]),
-            max_iter=self.max_iter,
             advice=_ADVICE,
         )
         self._store(result, n_customers=float(s[0]), n_distinct=n)
