@@ -189,8 +189,7 @@ def main() -> None:
                     f"(runs per process: {repeat})"
                 )
                 print(
-                    f"  {'step':<24} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} "
-                    f"{'process MB':>10}"
+                    f"  {'step':<24} {'seconds':>8} {'CPU s':>8} {'peak MB':>8} {'process MB':>10}"
                 )
                 header_done = True
             seconds, cpu, step_mb, proc_mb, _, _ = got

@@ -232,7 +232,7 @@ def test_count_repeaters_matches_value_counts(ids):
     assert got == (int((counts >= 2).sum()), len(counts))
 
 
-def test_count_repeaters_is_exact_when_hashes_collide():
+def test_count_repeaters_does_not_trust_the_ids_own_hash():
     from retention_xl.core.kpis import count_repeaters
 
     class Colliding(str):

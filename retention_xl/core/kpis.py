@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from retention_xl.core._textgroups import PackedTexts, group_sizes
 from retention_xl.errors import (
     InputError,
     NotEnoughDataError,
@@ -203,30 +204,24 @@ def retention_rate(
     return shape.wrap(_divide(kept, start))
 
 
-def count_repeaters(ids: npt.NDArray[np.object_]) -> tuple[int, int]:
-    """``(ids appearing at least twice, distinct ids)`` in an array of strings.
+def count_repeaters(ids: PackedTexts | Sequence[Any] | npt.NDArray[Any]) -> tuple[int, int]:
+    """``(ids appearing at least twice, distinct ids)``, counted exactly.
 
-    The ids' (cached) Python hashes are sorted as 64-bit integers and counted in
-    runs, which is faster than a hash table of strings. The count is exact: it is
-    used only when there are as many distinct hashes as distinct ids (no two ids
-    share a hash); otherwise (astronomically rare) pandas counts the strings.
+    ``ids`` are strings (a list, an object array, or
+    :class:`~retention_xl.core._textgroups.PackedTexts`) or integers. Strings are
+    grouped by a vectorised exact method (their UTF-8 bytes as 64-bit words, sorted or
+    hashed and then compared; see :mod:`retention_xl.core._textgroups`), several times
+    faster than a hash table of a million string objects.
 
     Examples
     --------
     >>> count_repeaters(np.array(["a", "b", "a", "c", "c", "c"], dtype=object))
     (2, 3)
+    >>> count_repeaters(np.array([1001, 1002, 1001]))
+    (1, 2)
     """
-    n = ids.size
-    if n == 0:
-        return 0, 0
-    hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=n)
-    hashes.sort()
-    starts = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1])))
-    if starts.size != len(set(ids.tolist())):
-        codes, uniques = pd.factorize(ids)
-        return int(np.count_nonzero(np.bincount(codes) >= 2)), len(uniques)
-    counts = np.diff(np.append(starts, n))
-    return int(np.count_nonzero(counts >= 2)), int(starts.size)
+    sizes = group_sizes(ids)
+    return int(np.count_nonzero(sizes >= 2)), int(sizes.size)
 
 
 def _ids_repeat_rate(customer_ids: ArrayLike) -> float:

@@ -511,9 +511,7 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
         last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
         currencies=currencies,
     )
-    return PreparedOrders(
-        frame=frame, stats=stats, customer_codes=(codes, customers.labels)
-    )
+    return PreparedOrders(frame=frame, stats=stats, customer_codes=(codes, customers.labels))
 
 
 def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:

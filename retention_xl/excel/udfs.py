@@ -171,10 +171,10 @@ def RETENTION(customers_start: object, customers_end: object, customers_new: obj
 )
 def REPEAT_RATE(repeat_or_ids: object, total_customers: object = None) -> object:
     if _blank(total_customers):
-        # The ids are clean text already: count them with the core's counter (no
-        # second pass of blank checks), then let the core divide.
-        customer_ids = convert.ids(repeat_or_ids, "customer_ids")
-        if customer_ids.size == 0:
+        # The ids come packed for the core's counter (no Python object per id beyond
+        # the host's own), then the core divides.
+        customer_ids = convert.id_keys(repeat_or_ids, "customer_ids")
+        if len(customer_ids) == 0:
             raise ZeroDenominatorError(
                 "customer_ids is empty: no customers", argument="customer_ids"
             )
@@ -629,13 +629,14 @@ def COHORT(
     period: object = None,
 ) -> object:
     from retention_xl.core import cohorts
+    from retention_xl.core.schema import prepare_orders
 
     what = convert.text(measure, "measure", default="customers", choices=("customers", "revenue"))
     every = str(convert.text(period, "period", default="m")).upper()
     has_amounts = not _blank_range(amounts)
     if what == "revenue" and not has_amounts:
         raise InputError('measure "revenue" needs the amounts range', argument="amounts")
-    orders = _orders(customer_ids, order_dates, amounts if has_amounts else None)
+    orders = prepare_orders(_orders(customer_ids, order_dates, amounts if has_amounts else None))
     counts = cohorts.cohort_counts(orders, measure=what, period=every)
     matrix = cohorts.cohort_matrix(orders, measure=what, period=every)
     frame = pd.DataFrame({"cohort": matrix.index.astype(str), "size": counts["size"].to_numpy()})

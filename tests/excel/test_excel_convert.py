@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from excel_host_shapes import HOST_SHAPES, column_shapes, scalar_shapes
+from hypothesis import given
+from hypothesis import strategies as st
 
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
 from retention_xl.excel import convert
@@ -160,6 +162,63 @@ def test_ids_refuse_booleans_and_propagate_errors() -> None:
     assert info.value.excel_error == "#N/A"
 
 
+def _id_keys_as_text(value: object) -> list[str]:
+    keys = convert.id_keys(value, "customer_ids")
+    if isinstance(keys, np.ndarray):
+        return [str(k) for k in keys.tolist()]
+    return keys.texts()
+
+
+@pytest.mark.parametrize("host", HOST_SHAPES)
+def test_id_keys_are_the_ids_of_ids(host: str) -> None:
+    for cells in (
+        [1001, "a", None, " b ", "#1001", "a"],
+        ["C1", "C2", "C1"],
+        ["C1", " ", "", "C1"],
+        [1001, 1002, None, 1001],
+        [1.5, 2, "x"],
+    ):
+        value = column_shapes(cells)[host]
+        assert _id_keys_as_text(value) == convert.ids(value, "customer_ids").tolist(), cells
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["a", " a", "b ", "", "   ", "#1001", "é", "a\x00", "x" * 70]),
+            st.none(),
+            st.integers(-5, 5).map(float),
+            st.sampled_from([1.5, 1e15]),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from(["classic-ndim2", "officejs", "raw"]),
+)
+def test_id_keys_agree_with_ids_on_any_column(cells: list[object], host: str) -> None:
+    value = column_shapes(cells)[host]
+    assert _id_keys_as_text(value) == convert.ids(value, "customer_ids").tolist()
+
+
+def test_id_keys_two_d_range_and_whole_numbers() -> None:
+    assert _id_keys_as_text([["a", "b"], ["a", ""]]) == ["a", "b", "a"]
+    keys = convert.id_keys([[5_000_000_000_001.0], [None], [5_000_000_000_001.0]], "ids")
+    assert isinstance(keys, np.ndarray) and keys.tolist() == [5_000_000_000_001] * 2
+
+
+@pytest.mark.parametrize("code", ["#N/A", "#DIV/0!", "#NAME?", "#GETTING_DATA"])
+def test_id_keys_error_values_propagate_with_the_cell(code: str) -> None:
+    with pytest.raises(convert.CellErrorValue, match="cell 3 of the range") as info:
+        convert.id_keys([["a"], ["#1001"], [code], ["b"]], "customer_ids")
+    assert info.value.code == code
+    with pytest.raises(convert.CellErrorValue, match="row 2, column 1"):
+        convert.id_keys([["a", "b"], [code, "c"]], "customer_ids")
+
+
+def test_id_keys_refuse_booleans() -> None:
+    with pytest.raises(InputError, match="boolean"):
+        convert.id_keys([["a"], [True]], "customer_ids")
+
+
 def test_flags_accept_booleans_and_one_zero() -> None:
     assert convert.flags([[True], [0], [1.0], [None], [False]], "ended").tolist() == [
         True,
@@ -225,6 +284,38 @@ def test_dates_accept_datetime_date_timestamp_and_drop_timezones() -> None:
         pd.Timestamp("2024-01-08"),
         pd.Timestamp(EPOCH + dt.timedelta(days=45300)),
     ]
+
+
+def test_datetime_columns_converted_at_once_equal_cell_by_cell() -> None:
+    cells = [
+        dt.datetime(1900, 1, 1),
+        dt.datetime(2024, 2, 29, 23, 59, 59, 999_999),
+        dt.datetime(2262, 4, 10, 12),
+        dt.datetime(2024, 1, 5),
+    ]
+    fast = convert.aligned({"d": ([[c] for c in cells], "date")})["d"]
+    one_by_one = [convert.date(c, "d") for c in cells]
+    assert pd.DatetimeIndex(fast).tolist() == one_by_one
+
+
+@pytest.mark.parametrize(
+    "bad", [dt.datetime(1899, 12, 31), dt.datetime(2262, 4, 11), dt.datetime(9999, 1, 1)]
+)
+def test_datetime_column_out_of_range_names_the_cell(bad: dt.datetime) -> None:
+    cells = [[dt.datetime(2024, 1, 1)], [bad]]
+    with pytest.raises(OutOfRangeError, match="cell 2 of the range"):
+        convert.aligned({"d": (cells, "date")})
+
+
+def test_blank_rows_among_datetimes_and_text_ids_are_dropped() -> None:
+    out = convert.aligned(
+        {
+            "ids": ([["a"], ["  "], [None], ["b"]], "id"),
+            "d": ([[dt.datetime(2024, 1, 1)], [None], [""], [dt.datetime(2024, 1, 2)]], "date"),
+        }
+    )
+    assert out["ids"].tolist() == ["a", "b"]
+    assert pd.DatetimeIndex(out["d"]).day.tolist() == [1, 2]
 
 
 def test_text_dates_refused() -> None:
