@@ -153,11 +153,19 @@ class PackedTexts:
             buffer=self.data,
             strides=(1,),
         )
+        shortest = int(self.lengths.min())
+        last = at_byte.size - 1
         out = np.empty((width, n), dtype=np.uint64)
         for j in range(width):
-            left = np.clip(self.lengths - _WORD * j, 0, _WORD)
-            out[j] = at_byte[np.minimum(self.starts + _WORD * j, at_byte.size - 1)]
-            out[j] &= _LOW_BYTES[left]
+            skip = _WORD * j
+            at = self.starts + skip if skip else self.starts
+            if int(at.max()) > last:  # past the end only for short strings: masked below
+                at = np.minimum(at, last)
+            out[j] = at_byte[at]
+            if shortest < skip + _WORD:  # some strings end inside this word
+                left = self.lengths - skip
+                np.clip(left, 0, _WORD, out=left)
+                out[j] &= _LOW_BYTES[left]
         return out
 
     def group_sizes(self) -> IntArray | None:
@@ -238,9 +246,12 @@ def _sizes_by_hash(words: WordArray) -> IntArray:
     prefix = keys >> shift
     same = prefix[1:] == prefix[:-1]  # neighbours that share a hash
     differ = np.zeros(n - 1, dtype=bool)  # neighbours (in hash order) that differ
+    step = np.empty(n - 1, dtype=bool)
+    in_order = np.empty(n, dtype=np.uint64)
     for word in words:
-        in_order = word[order]
-        differ |= in_order[1:] != in_order[:-1]
+        np.take(word, order, out=in_order)
+        np.not_equal(in_order[1:], in_order[:-1], out=step)
+        differ |= step
     differ &= same
     run_starts = np.flatnonzero(np.concatenate(([True], ~same)))
     sizes = np.diff(np.append(run_starts, n)).astype(np.intp)

@@ -529,11 +529,10 @@ def id_keys(value: object, name: str) -> PackedTexts | npt.NDArray[np.int64]:
             general = PackedTexts.pack(ids(value, name).tolist())
             assert general is not None  # ids are strings
             return general
-    candidates = np.flatnonzero(
-        (packed.first_bytes() == ord("#"))
-        & np.isin(packed.data[packed.starts + np.maximum(packed.lengths - 1, 0)], _ERROR_LAST_BYTES)
-        & (packed.lengths <= _ERROR_MAX_LENGTH)
-    )
+    hashed = np.flatnonzero(packed.first_bytes() == ord("#"))  # usually none
+    lengths = packed.lengths[hashed]
+    last_bytes = packed.data[packed.starts[hashed] + lengths - 1]
+    candidates = hashed[(lengths <= _ERROR_MAX_LENGTH) & np.isin(last_bytes, _ERROR_LAST_BYTES)]
     for i in candidates.tolist():
         if packed.source[i] in _INPUT_ERRORS:
             raise CellErrorValue(packed.source[i], name, _where(i, width))
