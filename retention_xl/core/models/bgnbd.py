@@ -12,9 +12,10 @@ time of the last one and age, all counted from the first purchase.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
 from retention_xl.core.models._base import (
@@ -31,6 +32,8 @@ from retention_xl.core.models._base import (
 from retention_xl.errors import InputError, OutOfRangeError
 
 __all__ = ["BetaGeo"]
+
+IntArray = npt.NDArray[np.intp]
 
 _ADVICE = (
     "check that frequency, recency and age use one time unit (weeks are usual) and "
@@ -80,6 +83,52 @@ def _loglik_terms(
     return ll, g
 
 
+class _Rows(NamedTuple):
+    """Weighted histories grouped for the likelihood: distinct frequencies (``ux``, with
+    their weight ``wx``), one-time buyers by age (``ut0``, weight ``w0``), repeat
+    buyers' rows (``xp``, ``wp``, and ``ixp`` into ``ux``) with their distinct ages and recencies
+    (``ut``/``it``, ``utx``/``itx``), the total weight, and ``b + x - 1 = b + bx1_u``."""
+
+    ux: FloatArray
+    wx: FloatArray
+    ut0: FloatArray
+    w0: FloatArray
+    xp: FloatArray
+    wp: FloatArray
+    ixp: IntArray
+    ut: FloatArray
+    it: IntArray
+    utx: FloatArray
+    itx: IntArray
+    w_total: float
+    bx1_u: FloatArray
+
+
+def _group_rows(x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray) -> _Rows:
+    """The grouping both likelihood builders start from (see :class:`_Rows`)."""
+    ux, ix = np.unique(x, return_inverse=True)
+    zero = x == 0
+    ut0, it0 = np.unique(big_t[zero], return_inverse=True)
+    pos = ~zero
+    ut, it = np.unique(big_t[pos], return_inverse=True)
+    utx, itx = np.unique(tx[pos], return_inverse=True)
+    return _Rows(
+        ux=ux,
+        wx=np.bincount(ix, weights=w, minlength=ux.size).astype(np.float64, copy=False),
+        ut0=ut0,
+        w0=np.bincount(it0, weights=w[zero], minlength=ut0.size).astype(np.float64, copy=False),
+        xp=x[pos],
+        wp=w[pos],
+        ixp=ix[pos],
+        ut=ut,
+        it=it,
+        utx=utx,
+        itx=itx,
+        w_total=float(w.sum()),
+        bx1_u=np.maximum(ux, 1.0) - 1.0,
+    )
+
+
 def _grouped_objective(
     x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray
 ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
@@ -91,17 +140,7 @@ def _grouped_objective(
     likelihood depends only on *T*) are grouped by age. Only the log-sum-exp of the
     repeat buyers runs over rows.
     """
-    ux, ix = np.unique(x, return_inverse=True)
-    wx = np.bincount(ix, weights=w, minlength=ux.size)
-    zero = x == 0
-    ut0, it0 = np.unique(big_t[zero], return_inverse=True)
-    w0 = np.bincount(it0, weights=w[zero], minlength=ut0.size)
-    pos = ~zero
-    xp, wp, ixp = x[pos], w[pos], ix[pos]
-    ut, it = np.unique(big_t[pos], return_inverse=True)
-    utx, itx = np.unique(tx[pos], return_inverse=True)
-    w_total = float(w.sum())
-    bx1_u = np.maximum(ux, 1.0) - 1.0  # b + x - 1 = b + bx1_u
+    ux, wx, ut0, w0, xp, wp, ixp, ut, it, utx, itx, w_total, bx1_u = _group_rows(x, tx, big_t, w)
 
     def objective(logp: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(logp)
@@ -153,17 +192,7 @@ def _grouped_newton(
     :math:`\partial^2 h = \sigma(1-\sigma)\,\partial d\,\partial d^\top + \sigma\,\partial^2 d
     + \partial^2[-(r+x)\ln(\alpha+T)]`.
     """
-    ux, ix = np.unique(x, return_inverse=True)
-    wx = np.bincount(ix, weights=w, minlength=ux.size)
-    zero = x == 0
-    ut0, it0 = np.unique(big_t[zero], return_inverse=True)
-    w0 = np.bincount(it0, weights=w[zero], minlength=ut0.size)
-    pos = ~zero
-    xp, wp, ixp = x[pos], w[pos], ix[pos]
-    ut, it = np.unique(big_t[pos], return_inverse=True)
-    utx, itx = np.unique(tx[pos], return_inverse=True)
-    w_total = float(w.sum())
-    bx1_u = np.maximum(ux, 1.0) - 1.0
+    ux, wx, ut0, w0, xp, wp, ixp, ut, it, utx, itx, w_total, bx1_u = _group_rows(x, tx, big_t, w)
 
     def objective(logp: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         r, alpha, a, b = np.exp(logp)
