@@ -56,6 +56,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
 import numpy as np
@@ -190,7 +191,23 @@ def _flat(value: object, name: str) -> tuple[list[Any], int]:
     return [value], 1
 
 
-def _where(index: int, width: int) -> str:
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """The layout of a range some of whose cells were left out (blank rows):
+    ``positions[i]`` is where kept cell ``i`` stands in the row-major range."""
+
+    positions: npt.NDArray[np.intp]
+    width: int
+
+
+#: How the cells of a flattened range lie: the range width, or :class:`_Kept`.
+Layout: TypeAlias = "int | _Kept"
+
+
+def _where(index: int, width: Layout) -> str:
+    """Where cell ``index`` of the flattened range stands, for messages."""
+    if isinstance(width, _Kept):
+        index, width = int(width.positions[index]), width.width
     if width <= 1:
         return f" (cell {index + 1} of the range)"
     return f" (row {index // width + 1}, column {index % width + 1} of the range)"
@@ -254,7 +271,7 @@ def _float_cell(cell: object, name: str, where: str) -> float:
     raise InputError(f"{name}{where} must be a number, got {cell!r}", argument=name)
 
 
-def _floats(flat: list[Any], width: int, name: str, *, keep_blanks: bool) -> FloatArray:
+def _floats(flat: list[Any], width: Layout, name: str, *, keep_blanks: bool) -> FloatArray:
     """Cells to float64; blanks become NaN (kept) or are dropped."""
     kinds = set(map(type, flat))
     if kinds <= {float, int} or kinds <= {float, int, type(None)}:
@@ -427,7 +444,7 @@ def _id_cell(cell: object, name: str, where: str) -> str:
     raise InputError(f"{name}{where} must be an id (text or number), got {cell!r}", argument=name)
 
 
-def _ids(flat: list[Any], width: int, name: str) -> npt.NDArray[np.object_]:
+def _ids(flat: list[Any], width: Layout, name: str) -> npt.NDArray[np.object_]:
     """Non-blank cells to id strings (callers drop blank cells first)."""
     kinds = set(map(type, flat))
     if kinds <= {str}:
@@ -443,12 +460,13 @@ def _ids(flat: list[Any], width: int, name: str) -> npt.NDArray[np.object_]:
 
 
 def _column_of_texts(value: object) -> list[str] | None:
-    """A one-column range of text cells (``[["a"], ["b"], ...]``), stripped, in one pass;
-    ``None`` for anything else (a cell that is not text is caught by the caller)."""
+    """A one-column range of text and blank cells (``[["a"], [None], ...]``), stripped,
+    blanks as ``""``, in one pass; ``None`` for anything else (a cell that is not text
+    is caught by the caller)."""
     if not isinstance(value, list) or not value:
         return None
     try:
-        return [cell.strip() for (cell,) in value]
+        return ["" if cell is None else cell.strip() for (cell,) in value]
     except (TypeError, ValueError, AttributeError):  # not one column, or a number
         return None
 
@@ -481,10 +499,10 @@ def ids(value: object, name: str) -> npt.NDArray[np.object_]:
                 raise CellErrorValue(stripped[bad], name, _where(bad, width))
             return np.array(stripped, dtype=object)
     keep = ~_blank_mask(flat)
-    if not keep.all():
-        flat = [cell for cell, kept in zip(flat, keep.tolist(), strict=True) if kept]
-        width = 1
-    return _ids(flat, width, name)
+    if keep.all():
+        return _ids(flat, width, name)
+    kept = [cell for cell, k in zip(flat, keep.tolist(), strict=True) if k]
+    return _ids(kept, _Kept(np.flatnonzero(keep), width), name)
 
 
 # The bytes an error value can begin and end with, and its longest length, to find the
@@ -605,7 +623,7 @@ def _date_cell(cell: object, name: str, where: str) -> np.datetime64:
     raise InputError(f"{name}{where} must be a date, got {cell!r}", argument=name)
 
 
-def _dates(flat: list[Any], width: int, name: str) -> npt.NDArray[np.datetime64]:
+def _dates(flat: list[Any], width: Layout, name: str) -> npt.NDArray[np.datetime64]:
     kinds = set(map(type, flat))
     if kinds <= {float, int}:
         return serials_to_datetime64(np.array(flat, dtype=np.float64), name)
@@ -642,7 +660,7 @@ def date(value: object, name: str, default: Any = MISSING) -> Any:
 
 # ---------------------------------------------------------------------------- aligned ranges
 
-_CONVERTERS: Final[dict[str, Callable[[list[Any], int, str], np.ndarray]]] = {
+_CONVERTERS: Final[dict[str, Callable[[list[Any], Layout, str], np.ndarray]]] = {
     "id": _ids,
     "date": _dates,
     "number": lambda flat, width, name: _floats(flat, width, name, keep_blanks=True),
@@ -699,10 +717,11 @@ def aligned(columns: dict[str, tuple[object, Kind]]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for name, (value, kind) in columns.items():
         flat, width = flats[name]
+        layout: Layout = width
         if len(keep) != n:
             flat = [flat[i] for i in keep]
-            width = 1  # positions now count kept rows; keep messages simple
-        out[name] = _CONVERTERS[kind](flat, width, name)
+            layout = _Kept(keep, width)  # messages still name the cell in the range
+        out[name] = _CONVERTERS[kind](flat, layout, name)
         del value
     return out
 

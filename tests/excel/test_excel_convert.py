@@ -214,6 +214,34 @@ def test_id_keys_error_values_propagate_with_the_cell(code: str) -> None:
         convert.id_keys([["a", "b"], [code, "c"]], "customer_ids")
 
 
+def test_cells_after_blank_rows_are_named_where_they_stand() -> None:
+    # Blank rows are left out before the cells are converted; messages still name the
+    # cell's own place in the range.
+    with pytest.raises(InputError, match=r"cell 3 of the range"):
+        convert.ids([["a"], [None], [True]], "customer_ids")
+    with pytest.raises(convert.CellErrorValue, match=r"cell 4 of the range"):
+        convert.id_keys([["a"], [None], [""], ["#N/A"]], "customer_ids")
+    with pytest.raises(InputError, match=r"order_dates \(cell 3 of the range\)"):
+        convert.aligned(
+            {
+                "ids": ([["a"], [None], ["b"]], "id"),
+                "order_dates": ([[45000.0], [None], ["x"]], "date"),
+            }
+        )
+    with pytest.raises(InputError, match=r"row 3, column 2 of the range"):
+        convert.aligned(
+            {
+                "ids": ([["a", "b"], [None, None], ["c", "d"]], "id"),
+                "amounts": ([[1.0, 2.0], [None, None], [3.0, "x"]], "number"),
+            }
+        )
+
+
+def test_id_keys_column_with_classic_blank_cells() -> None:
+    value = [["a"], [None], [" b"], [None], ["a"]]
+    assert _id_keys_as_text(value) == ["a", "b", "a"] == convert.ids(value, "ids").tolist()
+
+
 def test_id_keys_refuse_booleans() -> None:
     with pytest.raises(InputError, match="boolean"):
         convert.id_keys([["a"], [True]], "customer_ids")
