@@ -6,14 +6,14 @@ objects in memory. Here the strings are joined once into one UTF-8 buffer (one C
 call) and every later step is a numpy pass over contiguous memory:
 
 1. each string becomes a row of little-endian 64-bit words holding its UTF-8 bytes,
-   zero-padded (``"C1001"`` is one word). No id contains a NUL byte, so the row is a
-   one-to-one key for the string;
+   zero-padded (``"C1001"`` is one word). When no id holds a NUL character the row is
+   a one-to-one key for the string; otherwise the byte length joins the row;
 2. one word a row (ids up to 8 bytes): the words are the keys, sorted directly;
 3. longer ids: the words are mixed into a 64-bit hash, and the hashes (high bits, with
    the row number in the low bits) are sorted once. Neighbours with the same hash are
    then compared word by word, so two different ids that share a hash are never
-   counted as one: such a group (rare: about one in thirty for a million distinct ids)
-   is split exactly by comparing its rows in Python.
+   counted as one: such a group is split exactly by comparing its rows in Python. It
+   is rare: with a million distinct ids, about one input in thirty has one.
 
 The result is exact for every input. :func:`group_sizes` is the entry point: it also
 takes integer ids (sorted directly), and counts with pandas what this path does not
