@@ -1,87 +1,20 @@
 """retention_xl: customer-retention analytics where marketers work, in Excel.
 
 The public API. Everything importable from here is listed in ``__all__``; a test
-keeps the list in sync. ``import retention_xl`` needs only numpy, pandas and scipy.
+keeps the list in sync. ``import retention_xl`` needs only numpy, pandas and scipy,
+and loads them lazily: the names of the calculator core are imported on first use (PEP 562), so the
+command line starts without paying for scipy.
+
+>>> import retention_xl
+>>> retention_xl.churn_rate(1000, 50)
+0.05
 """
 
-from retention_xl.core import (
-    ACQUISITION_VS_RETENTION_COST,
-    BENCHMARKS,
-    COUNTED_STATUSES,
-    HISTORY_COLUMNS,
-    KPI_ALIASES,
-    LEVELS,
-    MARKETS,
-    MEASURES,
-    MOVEMENT_COLUMNS,
-    PERIOD_COLUMNS,
-    PREDICTION_COLUMNS,
-    RISK_BANDS,
-    SEGMENT_ACTIONS,
-    SEGMENTS,
-    SUMMARY_COLUMNS,
-    SURVEY_SUMMARY_COLUMNS,
-    Benchmark,
-    BetaGeo,
-    CustomerPredictions,
-    Fact,
-    GammaGamma,
-    HoldoutComparison,
-    KpiReport,
-    NpsBreakdown,
-    OrderStats,
-    ParetoNBD,
-    PreparedOrders,
-    SegmentRules,
-    ShiftedBetaGeometric,
-    SubscriptionKpis,
-    TransactionModel,
-    aov,
-    at_risk_share,
-    benchmark_table,
-    benchmark_target,
-    churn_rate,
-    clv,
-    clv_cac_ratio,
-    cohort_counts,
-    cohort_matrix,
-    csat,
-    customer_lifetimes,
-    customer_summary,
-    gap_to_target,
-    grr,
-    holdout_comparison,
-    kaplan_meier,
-    kpi_report,
-    lifespan,
-    make_transaction_model,
-    monthly_mrr,
-    mrr,
-    mrr_movements,
-    nps,
-    nps_breakdown,
-    nrr,
-    period_table,
-    predict_clv,
-    predict_customers,
-    prepare_orders,
-    purchase_frequency,
-    purchase_history,
-    quick_ratio,
-    rate_kpi,
-    repeat_purchase_rate,
-    retention_rate,
-    rfm_scores,
-    rfm_table,
-    risk_band,
-    segment_summary,
-    subscription_kpis,
-    subscription_movements,
-    survey_summary,
-    validate_orders,
-    validate_subscriptions,
-    validate_survey,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from retention_xl.errors import (
     ConvergenceError,
     ExportError,
@@ -92,6 +25,9 @@ from retention_xl.errors import (
     WorkbookError,
     ZeroDenominatorError,
 )
+
+if TYPE_CHECKING:  # type checkers see every name; at run time they load on first use
+    from retention_xl.core import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -182,3 +118,29 @@ __all__ = [
     "validate_subscriptions",
     "validate_survey",
 ]
+
+_ERRORS = frozenset(
+    {
+        "ConvergenceError",
+        "ExportError",
+        "InputError",
+        "NotEnoughDataError",
+        "OutOfRangeError",
+        "RetentionError",
+        "WorkbookError",
+        "ZeroDenominatorError",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a core name on first use (and keep it, so the next use is a plain lookup)."""
+    if name in __all__ and name not in _ERRORS and name != "__version__":
+        value = getattr(importlib.import_module("retention_xl.core"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'retention_xl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -22,8 +22,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise SystemExit(2) from None
 
 from retention_xl import __version__
+from retention_xl.cli_options import ExportOptions, export_options, input_files
 from retention_xl.errors import RetentionError, WorkbookError
-from retention_xl.io.cli_options import ExportOptions, export_options, input_files
 
 F = TypeVar("F", bound=Callable[..., Any])
 

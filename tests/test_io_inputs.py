@@ -6,9 +6,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from retention_xl.cli_options import ExportOptions, export_options, input_files
 from retention_xl.errors import ExportError, InputError
 from retention_xl.io import Inputs, load_inputs
-from retention_xl.io.cli_options import ExportOptions, export_options, input_files
 from retention_xl.io.inputs import split_formats, split_mapping
 from retention_xl.progress import enabled, progress
 

@@ -49,3 +49,31 @@ def test_import_needs_only_the_core_dependencies():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_command_line_help_loads_no_heavy_library():
+    """``retention-xl --help`` starts without numpy, pandas or scipy (lazy imports)."""
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from retention_xl.cli import main\n"
+        "for args in (['--help'], ['build', '--help'], ['kpis', '--help']):\n"
+        "    assert CliRunner().invoke(main, args).exit_code == 0, args\n"
+        "print(sorted({'numpy', 'pandas', 'scipy'} & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_core_names_load_on_first_use():
+    code = (
+        "import sys, retention_xl\n"
+        "before = 'scipy' in sys.modules\n"
+        "model = retention_xl.BetaGeo\n"
+        "print(before, 'scipy' in sys.modules, model.__module__,"
+        " 'churn_rate' in dir(retention_xl))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "retention_xl.core.models.bgnbd", "True"]
+    with pytest.raises(AttributeError, match="no_such_name"):
+        retention_xl.no_such_name  # noqa: B018

@@ -1,7 +1,7 @@
 """Load the exports a command was given: :func:`load_inputs` -> :class:`Inputs`.
 
 The commands that read exports (``kpis``, ``build``, ``refresh``, ``predict``) share
-one set of options (:mod:`retention_xl.io.cli_options`) and call :func:`load_inputs`
+one set of options (:mod:`retention_xl.cli_options`) and call :func:`load_inputs`
 with them. Options apply per kind of file:
 
 * ``format``: a layout name applies to the file of its kind (``shopify`` -> orders,

@@ -103,7 +103,7 @@ def canonical_format(code: str) -> str:
     ``yyyy\\-mm\\-dd`` and ``#,##0.00 "€"`` as ``#,##0.00" €"``); this puts every run
     of literal characters in double quotes, so equal formats compare equal.
 
-    >>> canonical_format('yyyy\\-mm\\-dd') == canonical_format("yyyy-mm-dd")
+    >>> canonical_format(r'yyyy\\-mm\\-dd') == canonical_format("yyyy-mm-dd")
     True
     >>> canonical_format('#,##0.00 "€"') == canonical_format('#,##0.00" €"')
     True

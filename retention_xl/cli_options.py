@@ -23,11 +23,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from retention_xl.io.inputs import Inputs, load_inputs
+if TYPE_CHECKING:
+    from retention_xl.io.inputs import Inputs
 
 __all__ = ["ExportOptions", "export_options", "input_files"]
 
@@ -54,6 +55,8 @@ class ExportOptions:
         customers: str | Path | None = None,
     ) -> Inputs:
         """Read the given files with these options (see :func:`load_inputs`)."""
+        from retention_xl.io.inputs import load_inputs  # the readers load pandas: not for --help
+
         return load_inputs(
             orders=orders,
             subscriptions=subscriptions,
