@@ -76,6 +76,46 @@ def test_data_pasted_into_a_template_computes_the_raw_kpis(
     assert churn is None
 
 
+def test_italian_status_words_typed_into_the_template_follow_the_english_rules(
+    libreoffice: LibreOffice, tmp_path
+) -> None:
+    """An Italian user types statuses in Italian (any case): "annullato" is no purchase
+    and adds no revenue, "rimborsato" is no purchase, as "cancelled"/"refunded" are not."""
+    orders = _orders(30)
+    typed = ["Annullato", "rimborsato", "pagato", "ANNULLATA", "Rimborsata", "evaso"]
+    english = {
+        "annullato": "cancelled",
+        "annullata": "cancelled",
+        "rimborsato": "refunded",
+        "rimborsata": "refunded",
+        "pagato": "paid",
+        "evaso": "paid",
+    }
+    orders["status"] = [typed[i % len(typed)] for i in range(len(orders))]
+    # a refunded order was refunded in full, as the platforms mean the word
+    gone = orders["status"].str.lower().str.startswith("rimborsat")
+    orders.loc[gone, "refunded"] = orders.loc[gone, "amount"]
+    plan = plan_template(lang="it")
+    path = write_workbook(plan, tmp_path / "modello.xlsx")
+    orders_tab = plan.sheet("ORDERS").title
+    with opened(libreoffice, path) as book:
+        for i, row in enumerate(orders.itertuples(index=False), start=2):
+            book.set_cell(orders_tab, f"A{i}", row.customer_id)
+            book.set_cell(orders_tab, f"B{i}", row.order_id)
+            book.set_cell(orders_tab, f"C{i}", excel_serial(row.order_date))
+            book.set_cell(orders_tab, f"D{i}", float(row.amount))
+            book.set_cell(orders_tab, f"E{i}", float(row.refunded))
+            book.set_cell(orders_tab, f"F{i}", row.status)
+        book.calculate_all()
+        got = {k: _one(book.named(f"KPI_{k}")) for k in ("orders", "revenue", "aov")}
+    canonical = orders.assign(status=orders["status"].str.lower().map(english))
+    core = kpi_report(canonical, None, None)
+    purchases = canonical[(canonical["status"] == "paid") & (canonical["amount"] > 0)]
+    assert got["orders"] == len(purchases) < len(orders)
+    for key, value in got.items():
+        assert value == pytest.approx(core.value(key), rel=1e-9), key
+
+
 def test_changing_inputs_of_a_report_follows_the_core(libreoffice: LibreOffice, sample, tmp_path):
     plan, data = plan_report_and_data(sample.orders, period="Q", cac=40.0)
     path = write_workbook(plan, tmp_path / "report.xlsx")

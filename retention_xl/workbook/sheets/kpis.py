@@ -24,6 +24,7 @@ from typing import Final
 import pandas as pd
 
 from retention_xl.core.report import KPI_UNITS
+from retention_xl.io.formats.base import STATUS_WORDS
 from retention_xl.workbook.data import PERIOD_YEARS, period_kpis
 from retention_xl.workbook.formulas import cell, guard
 from retention_xl.workbook.plan import SheetPlan
@@ -70,8 +71,21 @@ VALUE_COL: Final = 1
 
 _EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
 
+# Status words a person may type on the Orders tab, in English or Italian: the formulas
+# leave out exactly the rows that the readers (refresh) read as cancelled or refunded,
+# so "annullato" typed in the Italian template is no purchase, as "cancelled" is not.
+_CANCELLED: Final = tuple(sorted(w for w, c in STATUS_WORDS.items() if c == "cancelled"))
+_REFUNDED: Final = tuple(sorted(w for w, c in STATUS_WORDS.items() if c == "refunded"))
+
+
+def _status_not(words: tuple[str, ...]) -> str:
+    """COUNTIFS/SUMIFS criteria: the status is none of ``words`` (case-insensitive)."""
+    return ",".join(f'Orders_status,"<>{word}"' for word in words)
+
+
 # Criteria of a purchase row on the Orders tab.
-_PURCHASE = 'Orders_amount,">0",Orders_status,"<>cancelled",Orders_status,"<>refunded"'
+_PURCHASE = f'Orders_amount,">0",{_status_not(_CANCELLED + _REFUNDED)}'
+_KEPT = _status_not(_CANCELLED)
 _NPS = 'Survey_kind,"nps",Survey_score'
 _CSAT = 'Survey_kind,"csat",Survey_score'
 
@@ -102,8 +116,7 @@ def formulas(no_raw: bool) -> dict[str, str | None]:
         "orders": guard("COUNT(Orders_order_date)=0", f"COUNTIFS({_PURCHASE})"),
         "revenue": guard(
             "COUNT(Orders_order_date)=0",
-            'SUMIFS(Orders_amount,Orders_status,"<>cancelled")'
-            '-SUMIFS(Orders_refunded,Orders_status,"<>cancelled")',
+            f"SUMIFS(Orders_amount,{_KEPT})-SUMIFS(Orders_refunded,{_KEPT})",
         ),
         "aov": guard(
             'OR(KPI_orders="",KPI_orders=0)',
