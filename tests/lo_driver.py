@@ -14,7 +14,7 @@ formulas doc               -> [{"sheet", "cell", "formula", "value", "error"}...
 values doc sheet range     -> rows of the range (numbers, text; errors as "#DIV/0!")
 named_values doc name      -> rows of the range a defined name refers to
 names doc                  -> {name: content} of the workbook's defined names
-charts doc                 -> {sheet: [{"name", "ranges": [...]}]}
+charts doc                 -> {sheet: {"charts": [{"name", "ranges", "data"}], "ole_objects"}}
 set_named doc name value   -> sets the first cell of a named range (number or text)
 set_cell doc sheet cell value / formula
 add_sheet doc name position rows chart -> a sheet with data (and a column chart)
@@ -296,7 +296,11 @@ class Office:
                         f"{owner}!{col_letter(addr.StartColumn)}{addr.StartRow + 1}:"
                         f"{col_letter(addr.EndColumn)}{addr.EndRow + 1}"
                     )
-                found.append({"name": chart_name, "ranges": ranges})
+                try:  # the numbers the chart draws (XChartDataArray of its data)
+                    data = [list(row) for row in chart.getEmbeddedObject().getData().getData()]
+                except Exception:  # charts without a data array
+                    data = None
+                found.append({"name": chart_name, "ranges": ranges, "data": data})
             # charts drawn from other sheets' data are still on this sheet's draw page
             page = sheet.getDrawPage()
             objects = sum(

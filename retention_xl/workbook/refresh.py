@@ -121,6 +121,8 @@ class RefreshSummary:
     parts_changed: list[str] = field(default_factory=list)
     parts_kept: int = 0
     calc_chain_removed: bool = False
+    #: the user's sheets whose formulas are computed afresh on opening
+    recalculated: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -144,6 +146,11 @@ class RefreshSummary:
             out.append("  sheets rewritten: " + ", ".join(changed))
         if same:
             out.append("  sheets already up to date: " + ", ".join(same))
+        if self.recalculated:
+            out.append(
+                "  your sheets, recalculated on opening (formulas kept): "
+                + ", ".join(self.recalculated)
+            )
         out.append(
             f"  {len(self.parts_changed)} parts rewritten, {self.parts_kept} kept byte for byte"
         )
@@ -516,6 +523,7 @@ def patch_package(
             summary.sheets.append(
                 {"role": sheet.role, "sheet": entry.name, "part": entry.part, "changed": changed}
             )
+    changes.update(_user_sheets_recalculated(pkg, info, roles, summary))
     workbook_xml = pkg.read(info.part)
     new_wb = set_full_calc_on_load(workbook_xml)
     if new_wb != workbook_xml:
@@ -523,6 +531,33 @@ def patch_package(
     chain = without_calc_chain(pkg, info)
     summary.calc_chain_removed = any(v is None for v in chain.values())
     changes.update(chain)
+    return changes
+
+
+def _user_sheets_recalculated(
+    pkg: Package, info: WorkbookInfo, roles: Mapping[str, SheetEntry], summary: RefreshSummary
+) -> dict[str, bytes | Part | None]:
+    """The user's sheets without the cached results of their formulas.
+
+    Their formulas read the KPI names and tabs that the refresh has just changed;
+    LibreOffice shows a cached result as it is (it does not honour
+    ``fullCalcOnLoad``) but computes a formula cell that has none. Only the ``<v>`` of
+    formula cells goes (see :mod:`retention_xl.workbook.recalc`).
+    """
+    from retention_xl.workbook.recalc import drop_formula_results
+
+    owned = {entry.part for entry in roles.values()}
+    changes: dict[str, bytes | Part | None] = {}
+    for sheet in info.sheets:
+        if sheet.kind != "worksheet" or sheet.part is None or sheet.part in owned:
+            continue
+        if sheet.part not in pkg:
+            continue
+        old = pkg.read(sheet.part)
+        new = drop_formula_results(old)
+        if new != old:
+            changes[sheet.part] = deflate_part(sheet.part, [new], like=pkg.part(sheet.part))
+            summary.recalculated.append(sheet.name)
     return changes
 
 

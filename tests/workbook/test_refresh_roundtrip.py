@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from libreoffice import LibreOffice, opened
 from refresh_exports import italian_export, shopify_export
@@ -201,3 +202,62 @@ def test_append_keeps_old_rows_and_deduplicates(run_cli, tmp_path: Path) -> None
     ids = [i for i in ids if i is not None]
     assert sorted(ids) == sorted({f"A-{n}" for n, *_ in first_rows + second_rows})
     assert len(ids) == 60
+
+
+def test_user_formulas_show_fresh_values_on_opening_without_a_recalculation(
+    libreoffice: LibreOffice, run_cli, tmp_path: Path
+) -> None:
+    """A user's sheet reading the KPI names shows this month's numbers on opening.
+
+    LibreOffice (default settings) keeps the cached result of a formula on load; refresh
+    drops those results from the user's sheets, so LibreOffice computes them: the
+    sheet, and the chart drawn from it, equal a pandas computation on the new export
+    without any explicit recalculation.
+    """
+    from retention_xl.workbook.recalc import drop_formula_results
+
+    first_rows = orders(1000, 60, dt.date(2023, 1, 3))
+    second_rows = orders(1030, 90, dt.date(2023, 9, 1))
+    first = write_export(tmp_path / "first.csv", first_rows, "en")
+    second = write_export(tmp_path / "second.csv", second_rows, "en")
+    inputs = load_inputs(orders=first)
+    book = tmp_path / "Report.xlsx"
+    write_workbook(plan_report(inputs.orders, lang="en", reports=inputs.reports), book)
+    saved = tmp_path / "Edited.xlsx"
+    with opened(libreoffice, book) as lo_book:
+        lo_book.add_sheet(
+            "My analysis", [["What", "Value"], ["Customers", 0], ["Revenue", 0]], chart="Mine"
+        )
+        lo_book.set_cell("My analysis", "B2", formula="=KPI_customers")
+        lo_book.set_cell("My analysis", "B3", formula="=KPI_revenue*2")
+        lo_book.set_cell("My analysis", "C2", formula='=IF(B3>20000,"big","small")')
+        lo_book.save_as(saved)
+    old = _sheet_xml(saved, "My analysis")
+    assert b"<v>" in old  # LibreOffice cached the old results
+
+    result = run_cli("refresh", str(saved), "--orders", str(second))
+    assert result.returncode == 0, result.stderr
+    assert "My analysis" in result.stdout  # said which sheets are recalculated
+    new = _sheet_xml(saved, "My analysis")
+    assert new == drop_formula_results(old)  # formulas and formats as the user left them
+    assert new != old
+
+    # independent: customers with a positive order, revenue of the new export
+    frame = pd.DataFrame(second_rows, columns=["id", "customer", "day", "amount"])
+    customers = frame.loc[frame["amount"] > 0, "customer"].nunique()
+    revenue = float(frame["amount"].sum())
+    with opened(libreoffice, saved) as lo_book:  # no calculate_all()
+        values = lo_book.values("My analysis", "B2:C3")
+        chart = lo_book.charts()["My analysis"]["charts"][0]
+    assert values[0][0] == customers
+    assert values[1][0] == pytest.approx(2 * revenue, rel=1e-12)
+    assert values[0][1] == ("big" if 2 * revenue > 20000 else "small")
+    assert 2 * revenue != pytest.approx(2 * sum(r[3] for r in first_rows))  # really changed
+    assert [row[0] for row in chart["data"]] == pytest.approx([customers, 2 * revenue])
+
+
+def _sheet_xml(path: Path, name: str) -> bytes:
+    pkg = read_package(path)
+    entry = pkg.workbook().sheet_by_name(name)
+    assert entry is not None and entry.part is not None
+    return pkg.read(entry.part)
