@@ -227,8 +227,10 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
     """Run the main job on the bundled sample shop: the report workbook, and its KPIs
     with benchmark status."""
     from retention_xl.datasets import load_sample
+    from retention_xl.files import check_target
     from retention_xl.workbook.build import model_predictions, plan_report_and_data, write_workbook
 
+    check_target(out, command="demo")  # before minutes of work
     sample = load_sample()
     predictions = model_predictions(sample.orders, margin=gross_margin)
     plan, data = plan_report_and_data(
@@ -242,7 +244,10 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
         gross_margin=gross_margin,
         predictions=predictions,
     )
-    path = write_workbook(plan, out)
+    written: list[str] = []
+    path = write_workbook(plan, out, command="demo", notes=written)
+    for line in written:
+        click.echo(f"note: {line}", err=True)
     if not as_json:
         click.echo("retention_xl demo: the bundled sample shop (synthetic, 2023-2024)")
         click.echo(f"Workbook written: {path.resolve()}")
@@ -308,7 +313,11 @@ def template(out: Path, lang: str, currency: str, period: str) -> None:
     """Write an empty workbook: paste exports into its raw tabs, or refresh it."""
     from retention_xl.workbook.build import plan_template, write_workbook
 
-    path = write_workbook(plan_template(lang=lang, currency=currency, period=period), out)  # type: ignore[arg-type]
+    written: list[str] = []
+    plan = plan_template(lang=lang, currency=currency, period=period)  # type: ignore[arg-type]
+    path = write_workbook(plan, out, command="template", notes=written)
+    for line in written:
+        click.echo(f"note: {line}", err=True)
     click.echo(f"Template written: {path}")
 
 
@@ -386,11 +395,13 @@ def build(
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
     surveys or canonical CSV, Italian or English)."""
+    from retention_xl.files import check_target
     from retention_xl.workbook.build import model_predictions, plan_report, write_workbook
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
     target_values = _target_options(targets)
+    check_target(out, command="build")  # before reading long exports
     inputs = export.load(
         orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
     )
@@ -426,7 +437,10 @@ def build(
         no_raw=no_raw,
         customers=inputs.customers,
     )
-    path = write_workbook(plan, out)
+    written: list[str] = []
+    path = write_workbook(plan, out, command="build", notes=written)
+    for line in written:
+        click.echo(f"note: {line}", err=True)
     click.echo(f"Workbook written: {path}")
 
 
@@ -575,9 +589,12 @@ def predict(
     """
     from retention_xl.core.benchmarks import benchmark_target, rate_kpi
     from retention_xl.core.models import holdout_comparison, predict_customers
+    from retention_xl.files import check_target, write_atomically
 
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
         raise click.UsageError(f"--out must end in .csv or .xlsx, got {out.name!r}")
+    if out is not None:
+        check_target(out, command="predict")  # before the fits
     inputs = export.load(orders=orders)
     for line in inputs.lines():
         click.echo(line, err=True)
@@ -626,11 +643,17 @@ def predict(
         )
         table = customers.join(extra)
     if out is not None:
-        _write_predictions(table, result.parameters, out)
+        done = write_atomically(
+            out,
+            lambda tmp: _write_predictions(table, result.parameters, tmp, out.suffix),
+            command="predict",
+        )
+        for line in done.notes():
+            click.echo(f"note: {line}", err=True)
         click.echo(f"Wrote {len(table):,} customers to {out}")
 
 
-def _write_predictions(table: Any, parameters: Any, path: Path) -> None:
+def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> None:
     """The per-customer table as CSV, or as .xlsx with the parameters on a second sheet.
 
     In .xlsx every text cell is written as text: an id such as ``=1+1`` never becomes
@@ -638,7 +661,7 @@ def _write_predictions(table: Any, parameters: Any, path: Path) -> None:
     """
     frame = table.reset_index()
     frame["risk_band"] = frame["risk_band"].astype(str)
-    if path.suffix.lower() == ".csv":
+    if suffix.lower() == ".csv":
         frame.to_csv(path, index=False)
         return
     import math

@@ -356,7 +356,13 @@ def _cf_options(rule: Mapping[str, Any], workbook: Any) -> dict[str, Any]:
     return options
 
 
-def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
+def write_workbook(
+    plan: WorkbookPlan,
+    path: str | Path,
+    *,
+    command: str = "build",
+    notes: list[str] | None = None,
+) -> Path:
     """Write ``plan`` to an ``.xlsx`` file at ``path`` (replaced if it exists).
 
     XlsxWriter writes the package without cell data (styles, widths, frozen panes,
@@ -365,10 +371,25 @@ def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
     cells and tables from the plan, vectorised. Every ``str`` value is a text cell
     (never a formula); formula cells carry their cached values; the file asks Excel to
     recalculate on load.
+
+    The file is written to a hidden temporary file in the same folder and renamed
+    over ``path`` only when complete (:func:`retention_xl.files.write_atomically`):
+    an existing report survives an interrupted or failed build byte for byte. A
+    missing folder, a report open in Excel or LibreOffice or a read-only one is refused
+    before anything is written; ``notes`` receives a line per leftover temporary file
+    of an interrupted run that was cleaned up.
     """
+    from retention_xl.files import write_atomically
+
+    done = write_atomically(path, lambda tmp: _write_xlsx(plan, tmp), command=command)
+    if notes is not None:
+        notes.extend(done.notes())
+    return done.path
+
+
+def _write_xlsx(plan: WorkbookPlan, out: Path) -> None:
     import xlsxwriter
 
-    out = Path(path)
     workbook = xlsxwriter.Workbook(
         str(out),
         {
@@ -408,13 +429,9 @@ def write_workbook(plan: WorkbookPlan, path: str | Path) -> Path:
             ws.hide()
     for name, ref in plan.names.items():
         workbook.define_name(name, ref)
-    try:
-        workbook.close()
-        # the cell data of every sheet: the fast writer, straight from the plan
-        rewrite_sheet_data(out, plan)
-    except OSError as exc:
-        raise WorkbookError(f"cannot write {out}: {exc}") from exc
-    return out
+    workbook.close()  # an OSError goes to write_atomically, which names the target
+    # the cell data of every sheet: the fast writer, straight from the plan
+    rewrite_sheet_data(out, plan)
 
 
 def _print_setup(ws: Any, setup: Mapping[str, Any]) -> None:

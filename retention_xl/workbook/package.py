@@ -13,10 +13,10 @@ through a spreadsheet library; it works on the zip package:
   worksheet part names, whatever the sheets are called or where they are now;
 * :func:`write_package` writes a new package in which only the given parts change: the
   other parts' compressed bytes are copied as they are, so they stay byte-identical;
-* :func:`replace_atomically` puts it in place: temporary file in the same folder,
-  flush + fsync, ``os.replace``, the previous version kept as ``BOOK.bak``; any failure
-  before the final rename leaves the workbook exactly as it was;
-* :func:`check_not_locked` refuses a workbook that Excel or LibreOffice has open.
+* :func:`~retention_xl.files.replace_atomically` puts it in place and
+  :func:`~retention_xl.files.check_not_locked` refuses a workbook that Excel or
+  LibreOffice has open (both live in :mod:`retention_xl.files`, shared by every command
+  that writes a file).
 
 Examples
 --------
@@ -30,30 +30,34 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import logging
 import os
 import posixpath
 import re
-import shutil
 import struct
-import sys
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 from xml.etree.ElementTree import Element
 
 from retention_xl.errors import InputError, WorkbookError
+from retention_xl.files import (
+    FileStat,
+    WorkbookLockedError,
+    backup_path,
+    check_not_locked,
+    lock_files,
+    replace_atomically,
+)
 from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits, check_zip_package, parse_xml
 from retention_xl.io.tables import check_xml_parts
 from retention_xl.workbook.plan import sheet_marker
 
 __all__ = [
+    "FileStat",
     "Package",
     "Part",
     "SheetEntry",
@@ -84,10 +88,6 @@ CONTENT_TYPES = "[Content_Types].xml"
 WORKBOOK_RELS_DIR = "_rels"
 
 _MAX_ZIP32 = 0xFFFFFFFF
-
-
-class WorkbookLockedError(WorkbookError):
-    """The workbook is open in Excel or LibreOffice (or locked by another program)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,15 +240,6 @@ def parse_reference(formula: str) -> tuple[str, str] | None:
     if sheet.startswith("#REF"):
         return None
     return sheet, f"{m.group(3).upper()}{m.group(4)}"
-
-
-@dataclass(frozen=True, slots=True)
-class FileStat:
-    """Identity of the file as read, to notice a save by someone else before replacing."""
-
-    size: int
-    mtime_ns: int
-    inode: int
 
 
 @dataclass(slots=True)
@@ -763,201 +754,3 @@ def without_calc_chain(pkg: Package, info: WorkbookInfo) -> dict[str, bytes | No
     if new_ct != ct:
         changes[CONTENT_TYPES] = new_ct
     return changes
-
-
-# --------------------------------------------------------------------------- locks
-
-
-def lock_files(path: str | Path) -> list[Path]:
-    """The lock files Excel and LibreOffice create next to an open workbook.
-
-    Excel: ``~$Book.xlsx`` (the "owner file"); LibreOffice: ``.~lock.Book.xlsx#``.
-
-    >>> [p.name for p in lock_files("Book.xlsx")]
-    ['~$Book.xlsx', '.~lock.Book.xlsx#']
-    """
-    p = Path(path)
-    return [p.with_name(f"~${p.name}"), p.with_name(f".~lock.{p.name}#")]
-
-
-def check_not_locked(path: str | Path) -> None:
-    """Refuse a workbook that is open in Excel or LibreOffice, or read-only.
-
-    Looks for the lock files of :func:`lock_files`; on Windows also tries to open the
-    file for writing (Excel holds it exclusively); elsewhere tests for a POSIX lock.
-
-    Raises
-    ------
-    WorkbookLockedError
-        Naming the lock file and what to do (close the workbook; delete a stale lock).
-    """
-    p = Path(path)
-    for lock in lock_files(p):
-        if lock.exists():
-            app = "Excel" if lock.name.startswith("~$") else "LibreOffice"
-            owner = _lock_owner(lock)
-            raise WorkbookLockedError(
-                f"{p.name} is open in {app}{owner} (lock file {lock.name} exists): close it "
-                f"there and run refresh again. If it is not open anywhere, the lock file "
-                f"was left by a crash: delete {lock} and try again"
-            )
-    if not os.access(p, os.W_OK):
-        raise WorkbookLockedError(
-            f"{p.name} is read-only: allow writing to it (file properties) and try again"
-        )
-    try:
-        if sys.platform == "win32":
-            # Excel opens a workbook with deny-write sharing: opening it for update fails
-            with open(p, "r+b"):
-                pass
-        else:
-            _posix_lock_probe(p)
-    except PermissionError as exc:
-        raise WorkbookLockedError(
-            f"{p.name} is open in another program (it refuses writing: {exc.strerror}); "
-            "close it and run refresh again"
-        ) from exc
-
-
-def _posix_lock_probe(p: Path) -> None:
-    import fcntl
-
-    with open(p, "rb") as fh:
-        try:
-            fcntl.lockf(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EAGAIN):
-                raise PermissionError(exc.errno, "it holds a lock on the file") from exc
-            return  # file systems without locks (some network shares): no verdict
-        fcntl.lockf(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _lock_owner(lock: Path) -> str:
-    """`` by NAME`` from a LibreOffice lock file (``,NAME,HOST,DATE,...``), else ''."""
-    if not lock.name.startswith(".~lock."):
-        return ""
-    try:
-        text = lock.read_bytes()[:512].decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    fields = text.split(",")
-    who = fields[1].strip() if len(fields) > 1 else ""
-    return f" by {who}" if who else ""
-
-
-# --------------------------------------------------------------------------- atomic replace
-
-
-def backup_path(path: str | Path) -> Path:
-    """Where the previous version is kept: ``BOOK.bak`` (``report.xlsx.bak``)."""
-    p = Path(path)
-    return p.with_name(p.name + ".bak")
-
-
-def _write_all(fh: IO[bytes], data: bytes | memoryview) -> None:
-    """Write ``data`` in chunks (a seam the disk-full tests replace)."""
-    view = memoryview(data)
-    step = 8 * 1024**2
-    for start in range(0, len(view), step):
-        fh.write(view[start : start + step])
-
-
-def _write_temp(folder: Path, stem: str, data: bytes, *, like: Path | None) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".~rxl.{stem}.", suffix=".tmp", dir=folder)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_all(fh, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if like is not None:
-            with contextlib.suppress(OSError):
-                shutil.copymode(like, tmp)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return tmp
-
-
-def _fsync_dir(folder: Path) -> None:
-    if sys.platform == "win32":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def replace_atomically(
-    path: str | Path,
-    data: bytes,
-    *,
-    expect: FileStat | None = None,
-    original: bytes | None = None,
-    backup: bool = True,
-) -> Path | None:
-    """Replace ``path`` with ``data`` so that it is either the old file or the new one.
-
-    The new bytes go to a temporary file in the same folder, are flushed and fsynced,
-    then ``os.replace`` swaps it in. With ``backup`` the previous bytes (``original``,
-    or the file as it is now) are written first to ``BOOK.bak`` the same way. ``expect``
-    is the file's identity when it was read: if someone saved it since, nothing is
-    replaced. Returns the backup path (None without backup).
-
-    Raises
-    ------
-    WorkbookError
-        Disk full, no permission, or the file changed since it was read; the workbook
-        is left as it was (a leftover temporary file is removed).
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    bak = backup_path(p) if backup else None
-    tmp: Path | None = None
-    try:
-        if expect is not None:
-            _check_unchanged(p, expect)
-        tmp = _write_temp(folder, p.name, data, like=p)
-        if bak is not None:
-            old = original if original is not None else p.read_bytes()
-            bak_tmp = _write_temp(folder, bak.name, old, like=p)
-            os.replace(bak_tmp, bak)
-        if expect is not None:
-            _check_unchanged(p, expect)
-        os.replace(tmp, p)
-        tmp = None
-        _fsync_dir(folder)
-    except WorkbookError:
-        raise
-    except OSError as exc:
-        raise WorkbookError(_os_message(p, exc)) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-    return bak
-
-
-def _check_unchanged(p: Path, expect: FileStat) -> None:
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise WorkbookError(f"{p.name} was moved or deleted during the refresh") from None
-    if (st.st_size, st.st_mtime_ns, st.st_ino) != (expect.size, expect.mtime_ns, expect.inode):
-        raise WorkbookError(
-            f"{p.name} was saved by another program during the refresh: it was not "
-            "replaced, so those changes are kept. Run refresh again"
-        )
-
-
-def _os_message(p: Path, exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        what = "there is not enough disk space"
-    elif isinstance(exc, PermissionError):
-        what = f"writing in {p.parent.resolve()} is not allowed ({exc.strerror})"
-    else:
-        what = f"the file system refused the write ({exc.strerror or exc})"
-    return f"{p.name} was not changed: {what}. Free some space or fix the folder and try again"

@@ -51,6 +51,7 @@ from typing import Any
 import pandas as pd
 
 from retention_xl.errors import WorkbookError
+from retention_xl.files import clean_stale_temporaries
 from retention_xl.io.inputs import KINDS, Inputs
 from retention_xl.io.report import Import, ImportReport
 from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits
@@ -249,6 +250,7 @@ def refresh(
     start = time.perf_counter()
     path = Path(book)
     check_not_locked(path)
+    leftovers = clean_stale_temporaries(path)
     pkg = read_package(path, limits=limits)
     info = pkg.workbook()
     roles = info.role_sheets()
@@ -270,6 +272,9 @@ def refresh(
         "no_raw": str(settings.no_raw).lower(),
         "read_from": settings.source,
     }
+    summary.notes.extend(
+        f"removed {f.name}, a temporary file left by an interrupted run" for f in leftovers
+    )
     summary.imports = inputs.as_dict()
     values = read_inputs(pkg, info, INPUT_NAMES)
     summary.inputs = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in values.items()}

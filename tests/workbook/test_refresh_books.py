@@ -21,10 +21,10 @@ import pytest
 from refresh_books import parts, rewrite, type_into
 from refresh_exports import INJECTIONS, italian_export, shopify_export
 
+from retention_xl import files
 from retention_xl.core.report import kpi_report
 from retention_xl.errors import WorkbookError
 from retention_xl.io import load_inputs
-from retention_xl.workbook import package as pk
 from retention_xl.workbook.build import plan_report, plan_template, write_workbook
 from retention_xl.workbook.labels import label
 from retention_xl.workbook.package import read_package
@@ -169,7 +169,7 @@ def test_disk_full_during_refresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def full(fh: object, data: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pk, "_write_all", full)
+    monkeypatch.setattr(files, "_write_all", full)
     with pytest.raises(WorkbookError, match="not enough disk space"):
         refresh(book, load_inputs(orders=export))
     assert book.read_bytes() == before
@@ -202,6 +202,7 @@ KILL = """
 import pathlib, sys, time
 sys.path.insert(0, {root!r})
 from retention_xl.io import load_inputs
+from retention_xl import files
 from retention_xl.workbook import package as pk
 from retention_xl.workbook.refresh import refresh
 
@@ -212,7 +213,7 @@ def slow(fh, data):
     time.sleep(120)
     fh.write(view[len(view) // 2 :])
 
-pk._write_all = slow
+files._write_all = slow
 refresh({book!r}, load_inputs(orders={export!r}))
 """
 
@@ -237,6 +238,13 @@ def test_refresh_killed_mid_write(tmp_path: Path) -> None:
     assert book.read_bytes() == before
     with zipfile.ZipFile(book) as zf:
         assert zf.testzip() is None
+    # the killed run's temporary file is there, named after the book and its process
+    left = sorted(tmp_path.glob(".~rxl.T.xlsx.*.tmp"))
+    assert [f.name.split(".")[4] for f in left] == [str(proc.pid)] * len(left) and left
+    # the next run removes it and says so; a live run's file would be kept
+    summary = refresh(book, load_inputs(orders=export))
+    assert not list(tmp_path.glob(".~rxl.*"))
+    assert any("temporary file left by an interrupted run" in n for n in summary.notes)
 
 
 def test_no_raw_report(tmp_path: Path) -> None:

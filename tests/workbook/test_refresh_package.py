@@ -23,8 +23,8 @@ from refresh_books import (
     rewrite,
 )
 
+from retention_xl import files
 from retention_xl.errors import WorkbookError
-from retention_xl.workbook import package as pk
 from retention_xl.workbook.package import (
     WorkbookLockedError,
     backup_path,
@@ -318,7 +318,7 @@ def test_locked_book_refused(book: Path, lock_name: str, content: bytes, expecte
 
 def test_read_only_book_refused(book: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # as root every file is writable, so the permission answer is simulated
-    monkeypatch.setattr(pk.os, "access", lambda path, mode: mode != os.W_OK)
+    monkeypatch.setattr(files.os, "access", lambda path, mode: mode != os.W_OK)
     with pytest.raises(WorkbookLockedError, match="read-only"):
         check_not_locked(book)
 
@@ -388,7 +388,7 @@ def test_disk_full_leaves_book_identical(book: Path, monkeypatch: pytest.MonkeyP
         fh.write(bytes(data)[:100])  # type: ignore[attr-defined]
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pk, "_write_all", full)
+    monkeypatch.setattr(files, "_write_all", full)
     with pytest.raises(WorkbookError, match="not enough disk space") as err:
         replace_atomically(book, b"y" * 10_000)
     assert "was not changed" in str(err.value)
@@ -403,7 +403,7 @@ def test_failing_fsync_leaves_book_identical(book: Path, monkeypatch: pytest.Mon
     def broken(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(pk.os, "fsync", broken)
+    monkeypatch.setattr(files.os, "fsync", broken)
     with pytest.raises(WorkbookError, match="was not changed"):
         replace_atomically(book, b"y")
     assert book.read_bytes() == before
@@ -424,6 +424,7 @@ def test_book_saved_meanwhile_is_not_overwritten(book: Path) -> None:
 KILL_SCRIPT = """
 import pathlib, sys, time
 sys.path.insert(0, {root!r})
+from retention_xl import files
 from retention_xl.workbook import package as pk
 
 book = pathlib.Path({book!r})
@@ -439,8 +440,8 @@ def slow(fh, data):
     time.sleep(120)
     fh.write(view[len(view) // 2 :])
 
-pk._write_all = slow
-pk.replace_atomically(book, data, expect=pkg.stat, original=pkg.original)
+files._write_all = slow
+files.replace_atomically(book, data, expect=pkg.stat, original=pkg.original)
 """
 
 
