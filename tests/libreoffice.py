@@ -221,6 +221,19 @@ class Book:
         )
         self.sheets = self._sheet_names()
 
+    def insert_rows(self, sheet: str, index: int, count: int = 1) -> None:
+        """Insert ``count`` rows before zero-based row ``index``, as Sheet > Insert Rows."""
+        self.engine.call("insert_rows", doc=self.doc, sheet=sheet, index=index, count=count)
+
+    def delete_rows(self, sheet: str, index: int, count: int = 1) -> None:
+        self.engine.call("delete_rows", doc=self.doc, sheet=sheet, index=index, count=count)
+
+    def insert_columns(self, sheet: str, index: int, count: int = 1) -> None:
+        self.engine.call("insert_columns", doc=self.doc, sheet=sheet, index=index, count=count)
+
+    def delete_columns(self, sheet: str, index: int, count: int = 1) -> None:
+        self.engine.call("delete_columns", doc=self.doc, sheet=sheet, index=index, count=count)
+
     def rename_sheet(self, old: str, new: str) -> None:
         self.engine.call("rename_sheet", doc=self.doc, old=old, new=new)
         self.sheets = self._sheet_names()

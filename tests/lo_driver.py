@@ -17,6 +17,7 @@ names doc                  -> {name: content} of the workbook's defined names
 charts doc                 -> {sheet: {"charts": [{"name", "ranges", "data"}], "ole_objects"}}
 set_named doc name value   -> sets the first cell of a named range (number or text)
 set_cell doc sheet cell value / formula
+insert_rows / delete_rows / insert_columns / delete_columns doc sheet index count
 add_sheet doc name position rows chart -> a sheet with data (and a column chart)
 rename_sheet doc old new; move_sheet doc name position
 save_as doc path           -> writes .xlsx ("Calc MS Excel 2007 XML")
@@ -349,6 +350,27 @@ class Office:
             sheet.getCharts().addNewByName(
                 args["chart"], rect, (rng.getRangeAddress(),), True, True
             )
+        return None
+
+    def op_insert_rows(self, args):
+        """Insert ``count`` rows before zero-based row ``index`` (Sheet > Insert Rows)."""
+        sheet = self.sheet(self.doc(args), args["sheet"])
+        sheet.getRows().insertByIndex(args["index"], args.get("count", 1))
+        return None
+
+    def op_delete_rows(self, args):
+        sheet = self.sheet(self.doc(args), args["sheet"])
+        sheet.getRows().removeByIndex(args["index"], args.get("count", 1))
+        return None
+
+    def op_insert_columns(self, args):
+        sheet = self.sheet(self.doc(args), args["sheet"])
+        sheet.getColumns().insertByIndex(args["index"], args.get("count", 1))
+        return None
+
+    def op_delete_columns(self, args):
+        sheet = self.sheet(self.doc(args), args["sheet"])
+        sheet.getColumns().removeByIndex(args["index"], args.get("count", 1))
         return None
 
     def op_rename_sheet(self, args):

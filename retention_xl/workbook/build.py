@@ -42,6 +42,7 @@ from retention_xl.workbook.data import (
     compute_report_data,
 )
 from retention_xl.workbook.labels import LANGS, label
+from retention_xl.workbook.manifest import manifest_names
 from retention_xl.workbook.plan import (
     INPUT_NAMES,
     MAX_DATA_ROWS,
@@ -173,7 +174,7 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
     if missing:  # pragma: no cover - a programming error
         raise WorkbookError(f"inputs without a defined name: {missing}")
     styles = make_styles(ctx.settings.currency, ctx.lang)
-    return WorkbookPlan(
+    plan = WorkbookPlan(
         sheets=sheets,
         names=dict(sorted(names.items())),
         styles=styles,
@@ -186,6 +187,9 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
             "created": created,
         },
     )
+    # what the generator owns on each sheet, for refresh (see workbook.manifest)
+    plan.names = dict(sorted({**plan.names, **manifest_names(plan)}.items()))
+    return plan
 
 
 def _check_lang(lang: str) -> str:

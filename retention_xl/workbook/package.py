@@ -54,6 +54,7 @@ from retention_xl.files import (
 )
 from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits, check_zip_package, parse_xml
 from retention_xl.io.tables import check_xml_parts
+from retention_xl.workbook.manifest import AREA_PREFIX
 from retention_xl.workbook.plan import sheet_marker
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "lock_files",
     "read_package",
     "replace_atomically",
+    "set_defined_names",
     "set_full_calc_on_load",
     "without_calc_chain",
     "write_package",
@@ -184,6 +186,15 @@ class WorkbookInfo:
             found = self.resolve_name(name)
             if found is not None and role:
                 out[role] = found[0]
+        # a marker broken by a deleted first row or column (#REF!): the sheet is still
+        # there, and its manifest's area name (a range) says where
+        area = AREA_PREFIX.casefold()
+        for name in self.names:
+            role = name[len(area) :].upper() if name.casefold().startswith(area) else ""
+            if role and role not in out:
+                found = self.resolve_name(name)
+                if found is not None:
+                    out[role] = found[0]
         return out
 
     def role_parts(self) -> dict[str, str]:
@@ -715,6 +726,107 @@ def set_full_calc_on_load(workbook_xml: bytes) -> bytes:
     else:
         raise WorkbookError("workbook.xml has no closing </workbook> tag: it is damaged")
     return workbook_xml[:at] + element + workbook_xml[at:]
+
+
+_DEFINED_NAME = re.compile(
+    rb"<(?P<p>(?:[A-Za-z_][\w.-]*:)?)definedName\b(?P<attrs>[^>]*?)(?:/>|>(?P<text>[^<]*)</(?P=p)definedName>)"
+)
+_NAME_ATTR = re.compile(rb'\sname\s*=\s*"([^"]*)"')
+
+
+def _xml_text(text: str) -> bytes:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode("utf-8")
+
+
+def _unescape(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
+        text = text.replace(entity, char)
+    return text.replace("&amp;", "&")
+
+
+def set_defined_names(
+    workbook_xml: bytes, names: Mapping[str, str], *, drop_prefix: str | None = None
+) -> bytes:
+    """``workbook.xml`` with the workbook-level defined ``names`` set to their formulas.
+
+    A name that exists (compared case-insensitively, as Excel does) gets the new text
+    when it differs; a missing one is added. With ``drop_prefix``, workbook-level names
+    with that prefix that are not in ``names`` are removed (stale chunks of a longer
+    manifest). Sheet-level names and every other element stay as they are.
+
+    Examples
+    --------
+    >>> xml = b'<workbook><sheets/><definedNames><definedName name="A">S!$B$2</definedName>'
+    >>> xml += b'<definedName name="X_2">"old"</definedName></definedNames></workbook>'
+    >>> out = set_defined_names(xml, {"A": "=S!$B$3", "B": '="t"'}, drop_prefix="X_")
+    >>> out.decode().split("<definedNames>")[1].split("</definedName>")
+    ['<definedName name="A">S!$B$3', '<definedName name="B">"t"', '</definedNames></workbook>']
+    """
+    wanted = {k.casefold(): (k, v.removeprefix("=")) for k, v in names.items()}
+    seen: set[str] = set()
+    drop = drop_prefix.casefold() if drop_prefix else None
+
+    def edit(m: re.Match[bytes]) -> bytes:
+        attrs = m.group("attrs")
+        if b"localSheetId" in attrs:
+            return m.group(0)
+        found = _NAME_ATTR.search(attrs)
+        if found is None:
+            return m.group(0)
+        key = found.group(1).decode("utf-8").casefold()
+        if key in wanted:
+            seen.add(key)
+            text = wanted[key][1]
+            if _unescape(m.group("text") or b"") == text:
+                return m.group(0)
+            p = m.group("p")
+            return (
+                b"<"
+                + p
+                + b"definedName"
+                + attrs
+                + b">"
+                + _xml_text(text)
+                + b"</"
+                + p
+                + b"definedName>"
+            )
+        if drop is not None and key.startswith(drop):
+            return b""
+        return m.group(0)
+
+    out = _DEFINED_NAME.sub(edit, workbook_xml)
+    missing = [wanted[k] for k in wanted if k not in seen]
+    if not missing:
+        return out
+    root = re.search(rb"<([A-Za-z_][\w.-]*:)?workbook\b", out)
+    prefix = (root.group(1) or b"") if root is not None else b""
+    added = b"".join(
+        b"<"
+        + prefix
+        + b'definedName name="'
+        + _xml_text(name)
+        + b'">'
+        + _xml_text(text)
+        + b"</"
+        + prefix
+        + b"definedName>"
+        for name, text in missing
+    )
+    close = out.find(b"</" + prefix + b"definedNames>")
+    if close >= 0:
+        return out[:close] + added + out[close:]
+    sheets_end = out.find(b"</" + prefix + b"sheets>")
+    if sheets_end < 0:
+        raise WorkbookError("workbook.xml has no <sheets> element: it is damaged")
+    at = sheets_end + len(b"</" + prefix + b"sheets>")
+    # definedNames follows sheets (and externalReferences) per the schema
+    ext = re.search(rb"</" + re.escape(prefix) + rb"externalReferences>", out)
+    if ext is not None:
+        at = ext.end()
+    element = b"<" + prefix + b"definedNames>" + added + b"</" + prefix + b"definedNames>"
+    return out[:at] + element + out[at:]
 
 
 _RELATIONSHIP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Relationship\b[^>]*?(?:/>|>\s*</[^>]*>)")

@@ -161,6 +161,8 @@ class Cell:
     value: CellValue = None
     formula: str | None = None
     style: str | None = None
+    #: a user's cell kept by refresh, written as this ``<c>`` element verbatim
+    xml: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

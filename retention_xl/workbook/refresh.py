@@ -57,6 +57,18 @@ from retention_xl.io.report import Import, ImportReport
 from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits
 from retention_xl.progress import progress
 from retention_xl.workbook.bookinfo import BookSettings, book_settings, plan_arguments
+from retention_xl.workbook.manifest import (
+    MANIFEST_PREFIX,
+    UNMANAGED,
+    ManifestError,
+    Rect,
+    SheetManifest,
+    area_name,
+    manifest_names,
+    parse_range,
+    read_manifest,
+    sheet_manifest,
+)
 from retention_xl.workbook.package import (
     REL_STYLES,
     Package,
@@ -67,6 +79,7 @@ from retention_xl.workbook.package import (
     deflate_part,
     read_package,
     replace_atomically,
+    set_defined_names,
     set_full_calc_on_load,
     without_calc_chain,
     write_package,
@@ -122,6 +135,8 @@ class RefreshSummary:
     parts_changed: list[str] = field(default_factory=list)
     parts_kept: int = 0
     calc_chain_removed: bool = False
+    #: cells users typed on generated sheets, kept (see workbook.usercells)
+    user_cells_kept: int = 0
     #: the user's sheets whose formulas are computed afresh on opening
     recalculated: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -261,6 +276,7 @@ def refresh(
             "`retention-xl build`, or its names were deleted. Build a new report with "
             "`retention-xl build`"
         )
+    manifests = verify_layout(info, roles, book=path.name)
     settings = book_settings(pkg, info, inputs)
     lang, currency = settings.lang, settings.currency
     summary = RefreshSummary(
@@ -293,7 +309,7 @@ def refresh(
             customers = kept_enrichment(pkg, roles["CUSTOMERS"].name, lang)
         plan = _plan_report(frames, reports, arguments, settings, summary, customers)
         bar.update(1)
-    changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet)
+    changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet, manifests=manifests)
     with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
         data = write_package(pkg, changes, on_part=lambda _name: bar.update(1))
     summary.parts_changed = sorted(n for n in changes if n in pkg)
@@ -483,6 +499,7 @@ def patch_package(
     summary: RefreshSummary,
     *,
     quiet: bool = True,
+    manifests: Mapping[str, SheetManifest] | None = None,
 ) -> dict[str, bytes | Part | None]:
     """The new content of every part a refresh with ``plan`` changes (None: removed).
 
@@ -502,6 +519,8 @@ def patch_package(
     if new_styles != old_styles:
         changes[styles_part] = new_styles
     owned = [s for s in plan.sheets if s.role not in NOT_REFRESHED]
+    if manifests:  # the user's cells on generated sheets join the plan, placed
+        _keep_user_cells(pkg, owned, roles, manifests, summary)
     with progress(owned, label="Sheets    ", quiet=quiet) as sheets:
         for sheet in sheets:
             entry = roles.get(sheet.role)
@@ -531,12 +550,147 @@ def patch_package(
     changes.update(_user_sheets_recalculated(pkg, info, roles, summary))
     workbook_xml = pkg.read(info.part)
     new_wb = set_full_calc_on_load(workbook_xml)
+    new_wb = set_defined_names(
+        new_wb, _current_names(plan, info, roles), drop_prefix=MANIFEST_PREFIX
+    )
     if new_wb != workbook_xml:
         changes[info.part] = new_wb
     chain = without_calc_chain(pkg, info)
     summary.calc_chain_removed = any(v is None for v in chain.values())
     changes.update(chain)
     return changes
+
+
+def verify_layout(
+    info: WorkbookInfo, roles: Mapping[str, SheetEntry], *, book: str
+) -> dict[str, SheetManifest]:
+    """The manifest of every generated sheet, after checking the sheet still fits it.
+
+    Raises
+    ------
+    WorkbookError
+        A sheet without an intact manifest, or whose generated block was moved,
+        stretched or shrunk by inserted or deleted rows or columns (raw tabs may gain
+        and lose rows: they are data). The message names the sheet, what moved and
+        what to do; the workbook is not changed.
+    """
+    out: dict[str, SheetManifest] = {}
+    for role, entry in roles.items():
+        if role in NOT_REFRESHED or role in UNMANAGED or entry.kind != "worksheet":
+            continue
+        try:
+            manifest = read_manifest(info.names, role)
+        except ManifestError as exc:
+            raise WorkbookError(
+                f"{book}: sheet {entry.name!r} cannot be checked: {exc}. Refresh rewrites "
+                "only sheets whose layout it can verify, so nothing was changed. Build a "
+                "new report with `retention-xl build` (copy your own sheets into it with "
+                "Move or Copy Sheet)"
+            ) from None
+        found = parse_range(info.names.get(area_name(role), ""))
+        now = found[1] if found is not None else None
+        problem = _layout_change(manifest, now)
+        if problem:
+            raise WorkbookError(
+                f"{book}: sheet {entry.name!r} {problem}, so its numbers would land beside "
+                "the wrong labels and names. Nothing was changed. Undo that edit in the "
+                "workbook (delete the rows or columns you inserted, or restore those you "
+                "deleted) and refresh again; keep notes and your own columns to the right "
+                "of or below the generated block, or on a sheet of your own. To start "
+                "afresh, build a new report with `retention-xl build`"
+            )
+        out[role] = manifest
+    return out
+
+
+def _layout_change(manifest: SheetManifest, now: Rect | None) -> str | None:
+    """What happened to the generated block, in words; None when it is where it was."""
+    was = manifest.area
+    if now is None:
+        return f"lost its generated block (it was {was.a1()}; its cells were deleted)"
+    if manifest.raw:  # rows of a raw tab are data: only its columns and header matter
+        if (now.c0, now.c1, now.r0) == (was.c0, was.c1, was.r0):
+            return None
+    elif now == was:
+        return None
+    what: list[str] = []
+    for count, unit in ((now.rows - was.rows, "row"), (now.cols - was.cols, "column")):
+        if manifest.raw and unit == "row":
+            continue
+        if count:
+            verb = "inserted" if count > 0 else "deleted"
+            what.append(f"{abs(count)} {unit}{'s' if abs(count) > 1 else ''} {verb} inside it")
+    if now.r0 != was.r0:
+        what.append(f"moved {'down' if now.r0 > was.r0 else 'up'} by {abs(now.r0 - was.r0)} rows")
+    if now.c0 != was.c0:
+        what.append(
+            f"moved {'right' if now.c0 > was.c0 else 'left'} by {abs(now.c0 - was.c0)} columns"
+        )
+    return (
+        f"was edited inside its generated block ({'; '.join(what)}: it was "
+        f"{was.a1()}, it is now {now.a1()})"
+    )
+
+
+def _keep_user_cells(
+    pkg: Package,
+    sheets: list[Any],
+    roles: Mapping[str, SheetEntry],
+    manifests: Mapping[str, SheetManifest],
+    summary: RefreshSummary,
+) -> None:
+    """Add the cells users typed on generated sheets to the plan, placed by the rules
+    of :mod:`retention_xl.workbook.usercells` (refused when they would be overwritten)."""
+    from retention_xl.workbook.plan import Cell
+    from retention_xl.workbook.usercells import (
+        cell_xml_for,
+        find_user_cells,
+        place_user_cells,
+    )
+
+    kept = 0
+    for sheet in sheets:
+        entry = roles.get(sheet.role)
+        manifest = manifests.get(sheet.role)
+        if entry is None or manifest is None or entry.part is None or entry.part not in pkg:
+            continue
+        found = find_user_cells(pkg.read(entry.part), manifest)
+        if not found:
+            continue
+        placement = place_user_cells(found, manifest, sheet_manifest(sheet), sheet=entry.name)
+        for cell in placement.cells:
+            sheet.cells[(cell.row, cell.col)] = Cell(xml=cell_xml_for(cell))
+        kept += len(placement.cells)
+        summary.notes.extend(placement.notes)
+    summary.user_cells_kept = kept
+
+
+def _current_names(
+    plan: WorkbookPlan, info: WorkbookInfo, roles: Mapping[str, SheetEntry]
+) -> dict[str, str]:
+    """The plan's defined names with each sheet's current (possibly renamed) title;
+    names into sheets the workbook no longer has are left out."""
+    titles: dict[str, str | None] = {}
+    for sheet in plan.sheets:
+        entry = roles.get(sheet.role)
+        titles[sheet.title] = entry.name if entry is not None else None
+    out: dict[str, str] = {}
+    # the manifests of what this refresh writes (whatever built the plan)
+    for name, formula in {**plan.names, **manifest_names(plan)}.items():
+        if name.startswith(sheet_marker("")):
+            continue  # the markers are how the sheets were found: they are right
+        text = formula
+        missing = False
+        for title, current in titles.items():
+            quoted = "'" + title.replace("'", "''") + "'!"
+            if quoted in text:
+                if current is None:
+                    missing = True
+                    break
+                text = text.replace(quoted, "'" + current.replace("'", "''") + "'!")
+        if not missing:
+            out[name] = text
+    return out
 
 
 def _user_sheets_recalculated(

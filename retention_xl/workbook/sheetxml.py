@@ -250,6 +250,8 @@ def _plain(value: Any) -> Any:
 
 
 def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
+    if cell.xml is not None:  # a user's cell, kept as the file had it
+        return cell.xml
     style = cell.style
     value = _plain(cell.value)
     is_date = isinstance(value, dt.date)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import xlsxwriter
 
+from retention_xl.workbook.manifest import Rect, SheetManifest, names_of
+
 ROLE_SHEETS = {"ORDERS": "Orders", "KPIS": "KPIs", "ABOUT": "About"}
 
 
@@ -78,6 +80,15 @@ def marked_book(path: Path, *, titles: dict[str, str] | None = None, vba: bool =
     wb.define_name("Input_CAC", f"='{titles['KPIS']}'!$C$4")
     wb.define_name("Input_Period", f"='{titles['KPIS']}'!$C$5")
     wb.define_name("MyOwnName", "='My analysis'!$A$1:$A$4")
+    # the manifests of what was written on the generated sheets (see workbook.manifest)
+    written = {
+        "ORDERS": SheetManifest("ORDERS", Rect(0, 0, 1, 3), (), (Rect(0, 0, 1, 3),), raw=True),
+        "KPIS": SheetManifest("KPIS", Rect(3, 1, 5, 2), (Rect(3, 1, 5, 2),), ()),
+        "ABOUT": SheetManifest("ABOUT", Rect(0, 0, 0, 0), (Rect(0, 0, 0, 0),), ()),
+    }
+    for role, manifest in written.items():
+        for name, formula in names_of(titles[role], manifest).items():
+            wb.define_name(name, formula)
     wb.close()
     return path
 

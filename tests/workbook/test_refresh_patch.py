@@ -96,9 +96,15 @@ def test_only_owned_parts_change(book: Path, tmp_path: Path) -> None:
     roles = read_package(book).workbook().role_parts()
     owned = {roles["ORDERS"], roles["KPIS"], roles["ABOUT"]}
     changed = {n for n in before if before[n] != after.get(n)}
-    # XlsxWriter already asks for a full calculation on load: workbook.xml stays as it is
+    # XlsxWriter already asks for a full calculation on load; workbook.xml changes for
+    # the names only: the manifests record what the refresh wrote
     assert b'fullCalcOnLoad="1"' in before["xl/workbook.xml"]
+    after_names = read_package(out).workbook().names
+    before_names = read_package(book).workbook().names
+    assert after_names["MyOwnName"] == before_names["MyOwnName"]  # the user's name
+    assert after_names["RXL_MANIFEST_ORDERS_1"] != before_names["RXL_MANIFEST_ORDERS_1"]
     expected = owned | {
+        "xl/workbook.xml",
         "xl/styles.xml",
         "xl/calcChain.xml",
         "xl/_rels/workbook.xml.rels",
@@ -154,7 +160,8 @@ def test_second_patch_changes_only_the_data(book: Path, tmp_path: Path) -> None:
     a, b = parts(once), parts(twice)
     changed = {n for n in a if a[n] != b[n]}
     roles = read_package(once).workbook().role_parts()
-    assert changed == {roles["ORDERS"], roles["KPIS"]}  # styles already there: unchanged
+    # styles already there: unchanged; the manifests (names) record the new sizes
+    assert changed == {roles["ORDERS"], roles["KPIS"], "xl/workbook.xml"}
 
 
 def test_patch_after_rename_and_reorder(book: Path, tmp_path: Path) -> None:
