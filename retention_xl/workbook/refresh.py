@@ -414,7 +414,9 @@ def _check_no_raw(
 _MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
 
 
-def _rendered_part(pkg: Package, name: str, sheet: Any, xf: Mapping[str, int]) -> Part:
+def _rendered_part(
+    pkg: Package, name: str, sheet: Any, xf: Mapping[str, int], *, old: bytes | None = None
+) -> Part:
     """Worksheet part ``name`` with its ``<sheetData>`` rendered from ``sheet``, deflated.
 
     The writer's :func:`replace_sheet_data` builds the part around a marker, and the
@@ -429,7 +431,8 @@ def _rendered_part(pkg: Package, name: str, sheet: Any, xf: Mapping[str, int]) -
         split_sheet_data,
     )
 
-    old = pkg.read(name)
+    if old is None:
+        old = pkg.read(name)
     dimension = sheet_dimension(sheet)
     attrs = row_attributes(split_sheet_data(old, dimension)[1])
     shell = replace_sheet_data(old, b"<sheetData>" + _MARK + b"</sheetData>", dimension)
@@ -519,8 +522,6 @@ def patch_package(
     if new_styles != old_styles:
         changes[styles_part] = new_styles
     owned = [s for s in plan.sheets if s.role not in NOT_REFRESHED]
-    if manifests:  # the user's cells on generated sheets join the plan, placed
-        _keep_user_cells(pkg, owned, roles, manifests, summary)
     with progress(owned, label="Sheets    ", quiet=quiet) as sheets:
         for sheet in sheets:
             entry = roles.get(sheet.role)
@@ -536,7 +537,12 @@ def patch_package(
                     "which is not a worksheet of this file; point the name back at the "
                     f"{sheet.title!r} sheet (Formulas > Name Manager)"
                 )
-            new = _rendered_part(pkg, entry.part, sheet, xf)
+            old = pkg.read(entry.part)
+            manifest = (manifests or {}).get(sheet.role)
+            if manifest is not None:  # the user's cells on the sheet join the plan, placed
+                _keep_user_cells(old, sheet, entry.name, manifest, summary)
+            new = _rendered_part(pkg, entry.part, sheet, xf, old=old)
+            del old
             changed = (
                 new.size != pkg.part(entry.part).size
                 or new.crc != pkg.part(entry.part).crc
@@ -633,14 +639,11 @@ def _layout_change(manifest: SheetManifest, now: Rect | None) -> str | None:
 
 
 def _keep_user_cells(
-    pkg: Package,
-    sheets: list[Any],
-    roles: Mapping[str, SheetEntry],
-    manifests: Mapping[str, SheetManifest],
-    summary: RefreshSummary,
+    old: bytes, sheet: Any, title: str, manifest: SheetManifest, summary: RefreshSummary
 ) -> None:
-    """Add the cells users typed on generated sheets to the plan, placed by the rules
-    of :mod:`retention_xl.workbook.usercells` (refused when they would be overwritten)."""
+    """Add the cells users typed on a generated sheet (its part ``old``) to its plan,
+    placed by the rules of :mod:`retention_xl.workbook.usercells` (refused when they
+    would be overwritten)."""
     from retention_xl.workbook.plan import Cell
     from retention_xl.workbook.usercells import (
         cell_xml_for,
@@ -648,21 +651,14 @@ def _keep_user_cells(
         place_user_cells,
     )
 
-    kept = 0
-    for sheet in sheets:
-        entry = roles.get(sheet.role)
-        manifest = manifests.get(sheet.role)
-        if entry is None or manifest is None or entry.part is None or entry.part not in pkg:
-            continue
-        found = find_user_cells(pkg.read(entry.part), manifest)
-        if not found:
-            continue
-        placement = place_user_cells(found, manifest, sheet_manifest(sheet), sheet=entry.name)
-        for cell in placement.cells:
-            sheet.cells[(cell.row, cell.col)] = Cell(xml=cell_xml_for(cell))
-        kept += len(placement.cells)
-        summary.notes.extend(placement.notes)
-    summary.user_cells_kept = kept
+    found = find_user_cells(old, manifest)
+    if not found:
+        return
+    placement = place_user_cells(found, manifest, sheet_manifest(sheet), sheet=title)
+    for cell in placement.cells:
+        sheet.cells[(cell.row, cell.col)] = Cell(xml=cell_xml_for(cell))
+    summary.user_cells_kept += len(placement.cells)
+    summary.notes.extend(placement.notes)
 
 
 def _current_names(

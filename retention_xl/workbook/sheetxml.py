@@ -43,6 +43,7 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import logging
@@ -549,15 +550,21 @@ def iter_sheet_rows(
         points.update((block.first, block.stop))
     single = set(by_row) | set(attrs)
     for row in single:
-        points.update((row, row + 1))
+        # rows inside a table are written with it (a user's column beside a table
+        # must not cut the table into one-row pieces)
+        if not any(blk.first <= row < blk.stop for blk in blocks):
+            points.update((row, row + 1))
     bounds = sorted(points)
+    sparse = sorted(by_row)
     for a, b in itertools.pairwise(bounds):
         covering = [blk for blk in blocks if blk.first <= a and b <= blk.stop]
         if not covering:
             if a in single:  # b == a + 1
                 yield _sparse_row(a, by_row.get(a, []), xf, attrs)
             continue
-        if len(covering) == 1 and a not in single:
+        at = bisect.bisect_left(sparse, a)
+        has_cells = at < len(sparse) and sparse[at] < b
+        if len(covering) == 1 and not has_cells:
             block = covering[0]
             for r0 in range(a, b, block_rows):
                 r1 = min(b, r0 + block_rows)

@@ -33,11 +33,14 @@ from dataclasses import dataclass, field, replace
 
 from retention_xl.errors import WorkbookError
 from retention_xl.workbook.manifest import Rect, SheetManifest
+from retention_xl.workbook.plan import MAX_ROWS
 from retention_xl.workbook.recalc import drop_formula_results
 
 __all__ = ["Placement", "UserCell", "find_user_cells", "place_user_cells"]
 
-_SHEET_DATA = re.compile(rb"<sheetData\b[^>]*?(?:/>|>(.*?)</sheetData>)", re.S)
+_SHEET_DATA_START = re.compile(rb"<sheetData\b[^>]*?/?>")
+#: a cell whose first attribute is not its reference (no editor we know writes that)
+_OTHER_ORDER = re.compile(rb"<c\s+(?!r=)[a-zA-Z]")
 _ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?(?:/>|>(.*?)</row>)', re.S)
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
@@ -74,15 +77,150 @@ def find_user_cells(sheet_xml: bytes, manifest: SheetManifest) -> list[UserCell]
     """The cells of ``sheet_xml`` with content that ``manifest`` does not own.
 
     Empty cells that only carry a style are left out (formatting of generated sheets
-    is the generator's). Rows wholly inside a table box are skipped quickly unless a
-    cell lies beyond the box's last column.
+    is the generator's). The rows of a large table are not parsed one by one: a
+    regular expression finds the cells left or right of the table's columns in them,
+    so a million-row tab costs one scan.
     """
-    m = _SHEET_DATA.search(sheet_xml)
-    if m is None or not m.group(1):
+    m = _SHEET_DATA_START.search(sheet_xml)
+    if m is None or m.group(0).endswith(b"/>"):
         return []
-    data = m.group(1)
-    # a row fully inside one table's rows can hold user cells only right of the widest
-    # table or left of it: test the row's first and last cell before parsing it
+    end = sheet_xml.find(b"</sheetData>", m.end())
+    data = sheet_xml  # searched between offsets: a large sheet is not copied
+    stop = end if end >= 0 else len(sheet_xml)
+    out: list[UserCell] = []
+    start = m.end()
+    # an editor writes every cell alike: the first cells tell whether the reference
+    # comes first in the tag, as the fast scan expects
+    odd = _OTHER_ORDER.search(data, start, min(stop, start + 65536)) is not None
+    bands = [] if odd else _big_bands(manifest)
+    for band_start, band_end, c0, c1 in bands:
+        lo = _row_offset(data, band_start + 1, start, stop)
+        hi = _row_offset(data, band_end + 2, lo, stop) if band_end + 2 <= MAX_ROWS else stop
+        out += _rows_cells(data[start:lo], manifest)
+        pattern = _outside(c0, c1)
+        if pattern is not None:
+            for found in pattern.finditer(data, lo, hi):
+                cell = _CELL.match(data, found.start())
+                if cell is not None:
+                    ref = _REF.search(cell.group(1))
+                    if ref is not None:
+                        out += _user_cell(cell, int(ref.group(2)) - 1, manifest)
+        start = hi
+    out += _rows_cells(data[start:stop], manifest)
+    return out
+
+
+#: tables with more rows than this are scanned by column pattern, not row by row
+_BIG = 2_000
+
+
+def _big_bands(m: SheetManifest) -> list[tuple[int, int, int, int]]:
+    """Row bands (zero-based, inclusive) of large tables that share their rows with no
+    other table, in row order, with the table's columns."""
+    bands = []
+    for t in m.tables:
+        end = MAX_ROWS - 1 if m.raw else t.r1
+        if end - t.r0 < _BIG:
+            continue
+        others = [o for o in m.tables if o is not t and o.r0 <= end and t.r0 <= o.r1]
+        if not others:
+            bands.append((t.r0, end, t.c0, t.c1))
+    return sorted(bands)
+
+
+def _row_offset(data: bytes, row: int, lo: int, stop: int) -> int:
+    """Byte offset in ``data[lo:stop]`` of the first ``<row>`` numbered >= ``row``
+    (1-based), by bisection over the sorted rows; ``stop`` when there is none."""
+    hi = stop
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = _ROW_START.search(data, mid, stop)
+        if found is None or found.start() >= hi:
+            hi = mid
+            continue
+        if int(found.group(1)) >= row:
+            hi = mid
+        else:
+            lo = found.end()
+    found = _ROW_START.search(data, lo, stop)
+    return found.start() if found is not None else stop
+
+
+_ROW_START = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+
+
+def _letters(col: int) -> str:
+    out = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _greater(letters: str) -> list[str]:
+    alts = [f"[A-Z]{{{n}}}" for n in range(len(letters) + 1, 4)]
+    for i, ch in enumerate(letters):
+        if ch < "Z":
+            rest = len(letters) - i - 1
+            alts.append(
+                letters[:i] + f"[{chr(ord(ch) + 1)}-Z]" + (f"[A-Z]{{{rest}}}" if rest else "")
+            )
+    return alts
+
+
+def _less(letters: str) -> list[str]:
+    alts = [f"[A-Z]{{{n}}}" for n in range(1, len(letters))]
+    for i, ch in enumerate(letters):
+        if ch > "A":
+            rest = len(letters) - i - 1
+            alts.append(
+                letters[:i] + f"[A-{chr(ord(ch) - 1)}]" + (f"[A-Z]{{{rest}}}" if rest else "")
+            )
+    return alts
+
+
+def _outside(c0: int, c1: int) -> re.Pattern[bytes] | None:
+    """A pattern for ``<c>`` tags whose column is left of ``c0`` or right of ``c1``.
+
+    >>> bool(_outside(0, 24).match(b'<c r="Z3"')), bool(_outside(0, 24).match(b'<c r="Y3"'))
+    (True, False)
+    >>> bool(_outside(2, 4).match(b'<c r="B7" s="1"')), bool(_outside(2, 4).match(b'<c r="AA7"'))
+    (True, True)
+    """
+    alts = _greater(_letters(c1)) + (_less(_letters(c0)) if c0 > 0 else [])
+    if not alts:
+        return None
+    # Excel and LibreOffice write the reference first: a literal prefix keeps the scan
+    # fast (find_user_cells parses row by row files whose cells do not)
+    return re.compile(rb'<c r="(?:' + "|".join(alts).encode() + rb")\d")
+
+
+def _user_cell(cell: re.Match[bytes], row: int, manifest: SheetManifest) -> list[UserCell]:
+    attrs, inner = cell.group(1), cell.group(2)
+    if not _has_content(attrs, inner):
+        return []
+    ref = _REF.search(attrs)
+    if ref is None:
+        return []
+    col = _column(ref.group(1))
+    if manifest.owns(row, col):
+        return []
+    found = _TEXT.search(inner or b"")
+    text = (found.group(1) or found.group(2) or b"") if found is not None else b""
+    return [
+        UserCell(
+            row=row,
+            col=col,
+            xml=cell.group(0),
+            formula=b"<f" in (inner or b""),
+            text=text.decode("utf-8", "replace")[:40],
+        )
+    ]
+
+
+def _rows_cells(data: bytes, manifest: SheetManifest) -> list[UserCell]:
+    """The user's cells in ``data``, row by row (small parts of a sheet)."""
     spans = [(t.r0, t.r1, t.c0, t.c1) for t in manifest.tables]
     out: list[UserCell] = []
     for row_match in _ROW.finditer(data):
@@ -94,29 +232,7 @@ def find_user_cells(sheet_xml: bytes, manifest: SheetManifest) -> list[UserCell]
         if len(inside) == 1 and not _row_may_escape(body, *inside[0]):
             continue
         for cell in _CELL.finditer(body):
-            attrs, inner = cell.group(1), cell.group(2)
-            if not _has_content(attrs, inner):
-                continue
-            ref = _REF.search(attrs)
-            if ref is None:
-                continue
-            col = _column(ref.group(1))
-            if manifest.owns(row, col):
-                continue
-            xml = cell.group(0)
-            text = b""
-            found = _TEXT.search(inner or b"")
-            if found is not None:
-                text = found.group(1) or found.group(2) or b""
-            out.append(
-                UserCell(
-                    row=row,
-                    col=col,
-                    xml=xml,
-                    formula=b"<f" in (inner or b""),
-                    text=text.decode("utf-8", "replace")[:40],
-                )
-            )
+            out += _user_cell(cell, row, manifest)
     return out
 
 
