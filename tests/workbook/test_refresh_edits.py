@@ -102,6 +102,8 @@ def test_notes_and_own_columns_survive_any_number_of_refreshes(
     assert new_end == 2 + int(_expected(SECOND)["customers"]) > end
     with opened(libreoffice, edited) as book:  # no explicit recalculation
         assert _kpis(book) == pytest.approx(_expected(SECOND), rel=1e-12)
+        errors = [(f.sheet, f.cell, f.error) for f in book.formulas() if f.error]
+        assert errors == []
         assert book.values("KPIs", "E5") == [["check with the CFO"]]
         assert book.values("Dashboard", "D2") == [["for Monday's meeting"]]
         assert book.values("Cohorts", "C2") == [["summer cohort looks weak"]]
