@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,30 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity turned into None (JSON null)."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # numpy scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as RFC 8259 JSON: numbers that are not finite become ``null``.
+
+    Python's ``json`` writes ``NaN`` and ``Infinity``, which no JSON parser accepts.
+
+    >>> json_text({"nrr": float("nan"), "n": [1.5, float("inf")]}).split()
+    ['{', '"nrr":', 'null,', '"n":', '[', '1.5,', 'null', ']', '}']
+    """
+    return json.dumps(_finite(payload), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+
+
 # click's usage errors exit with 2; make ClickException (user errors) do the same.
 click.ClickException.exit_code = 2
 
@@ -72,7 +97,7 @@ def check(
         orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
     )
     if as_json:
-        click.echo(json.dumps(inputs.as_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(inputs.as_dict()))
     else:
         for line in inputs.lines():
             click.echo(line)
@@ -98,7 +123,7 @@ def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str,
             "kpis": report.to_records(),
             **extra,
         }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+        click.echo(json_text(payload))
         return
     rows = []
     for key, row in report.table.iterrows():
@@ -509,7 +534,7 @@ def refresh_command(
     summary = refresh(book, inputs, append=append, backup=not no_backup, quiet=quiet or as_json)
     if as_json:
         payload = {"imports": inputs.as_dict(), "refresh": summary.as_dict()}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+        click.echo(json_text(payload))
     elif not quiet:
         for line in summary.lines():
             click.echo(line)
@@ -662,7 +687,9 @@ def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> 
     frame = table.reset_index()
     frame["risk_band"] = frame["risk_band"].astype(str)
     if suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
+        from retention_xl.csvsafe import write_csv
+
+        write_csv(frame, path, index=False)  # text from exports never runs as a formula
         return
     import math
 

@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from retention_xl.csvsafe import write_csv
 from retention_xl.datasets._checks import check_count, check_seed
 from retention_xl.datasets.orders import ORDER_DTYPES, generate_orders
 from retention_xl.datasets.subscriptions import SUBSCRIPTION_DTYPES, generate_subscriptions
@@ -155,7 +156,9 @@ def write_sample(sample: Sample, directory: str | Path) -> SamplePaths:
     paths = SamplePaths(**{kind: folder / name for kind, name in _FILES.items()})
     for kind in _FILES:
         frame = _to_csv_frame(getattr(sample, kind), kind)
-        frame.to_csv(getattr(paths, kind), index=False, lineterminator="\n", float_format="%.2f")
+        write_csv(
+            frame, getattr(paths, kind), index=False, lineterminator="\n", float_format="%.2f"
+        )
     return paths
 
 

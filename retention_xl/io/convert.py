@@ -167,8 +167,18 @@ class Converter:
             f"not a number (numbers are read like {hint}; pass --locale to change)",
             raw.to_numpy(dtype=object),
         )
+        if res.huge is not None:
+            self.fail(
+                res.huge,
+                column,
+                "a number too large to be real (infinite, or 1,000,000,000,000,000 or more): "
+                "no amount, count or score is that big, and totals would overflow. Check "
+                "the column's unit and format in the file",
+                raw.to_numpy(dtype=object),
+            )
         values = res.values.to_numpy(dtype="float64", copy=True)
-        blank = np.isnan(values) & ~res.bad
+        huge = res.huge if res.huge is not None else np.zeros(len(values), dtype=bool)
+        blank = np.isnan(values) & ~res.bad & ~huge
         if required:
             self.fail(blank, column, "the cell is blank, a number is needed", raw.to_numpy(object))
         values[blank] = default

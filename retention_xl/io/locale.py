@@ -191,6 +191,10 @@ def sniff_delimiter(text: str, *, candidates: tuple[str, ...] = DELIMITERS) -> s
 # numbers
 
 _CURRENCY_NOISE = re.compile(r"[\s\u00a0\u202f€$£¥]|(?:EUR|USD|GBP|CHF)$|^(?:EUR|USD|GBP|CHF)")
+#: The largest magnitude read as a number: beyond it a value is no amount, count or
+#: score (Excel keeps 15 significant digits) and totals could overflow to infinity.
+MAX_ABS = 1e15
+
 _COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
 _POINT_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _APOSTROPHE = re.compile(r"[+-]?\d{1,3}(?:'\d{3})+(?:\.\d+)?")
@@ -202,6 +206,8 @@ class NumberResult:
 
     values: pd.Series
     bad: np.ndarray  # boolean mask: non-blank but not a number
+    #: boolean mask: a number, but infinite or beyond :data:`MAX_ABS` (set to NaN)
+    huge: np.ndarray | None = None
 
 
 def _clean_number_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -262,7 +268,9 @@ def parse_numbers(series: pd.Series, *, decimal: str = ".") -> NumberResult:
         num[sub_bad] = np.nan
         values[idx] = num
         bad[idx] = sub_bad
-    return NumberResult(values=pd.Series(values, index=series.index), bad=bad)
+    huge = np.isinf(values) | (np.abs(np.nan_to_num(values)) >= MAX_ABS)
+    values[huge] = np.nan
+    return NumberResult(values=pd.Series(values, index=series.index), bad=bad, huge=huge)
 
 
 def guess_decimal(columns: list[pd.Series], *, default: str = ".") -> tuple[str, bool]:
