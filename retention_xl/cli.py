@@ -653,10 +653,18 @@ def predict(
         f"mean {customers['predicted_clv'].mean():,.2f} per customer"
     )
     table = customers
+    check = None
     if holdout_weeks is not None:
-        check = holdout_comparison(
-            inputs.orders, holdout_weeks=holdout_weeks, holdout_end=as_of, model=model
-        )
+        from retention_xl.errors import ConvergenceError, InputError
+
+        try:
+            check = holdout_comparison(
+                inputs.orders, holdout_weeks=holdout_weeks, holdout_end=as_of, model=model
+            )
+        except (ConvergenceError, InputError) as exc:
+            # the predictions above stand; only the check could not be made
+            click.echo(f"note: no holdout check ({holdout_weeks:g} weeks): {exc}", err=True)
+    if check is not None:
         click.echo(
             f"Holdout check: fitted up to {check.calibration_end.date()}, the next "
             f"{holdout_weeks:g} weeks: predicted {check.predicted_total:,.1f} repeat purchases, "

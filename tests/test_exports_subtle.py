@@ -140,3 +140,146 @@ def test_predict_xlsx_keeps_exported_text_as_text(
     cells = {c.value: c.data_type for c in ws["A"][1:]}
     for text in injected:
         assert cells[text] == "s"  # a text cell, not a formula
+
+
+# --------------------------------------------------------------- duplicate orders
+
+
+def _shopify(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_bytes(to_csv(SHOPIFY_HEADERS, rows))
+    return path
+
+
+def test_one_order_twice_with_different_content_is_refused_naming_both_rows(
+    tmp_path: Path, run_cli
+) -> None:
+    rows = [
+        *shopify_order(
+            "#1001", "ada@example.com", "2024-01-05 10:00:00 +0100", "47.00", "0", "0", "47.00"
+        ),
+        *shopify_order(
+            "#1002", "bo@example.com", "2024-01-06 10:00:00 +0100", "20.00", "0", "0", "20.00"
+        ),
+        # the same order again, later in the file, with another amount (a stale copy?)
+        *shopify_order(
+            "#1001", "ada@example.com", "2024-01-05 10:00:00 +0100", "52.00", "0", "0", "52.00"
+        ),
+    ]
+    path = _shopify(tmp_path / "orders_export_1.csv", rows)
+    result = run_cli("kpis", "--orders", str(path))
+    assert result.returncode == 2, result.stdout
+    err = result.stderr
+    assert "orders_export_1.csv" in err and "'#1001'" in err
+    assert "rows 2 and 6" in err and "amount (47.0 / 52.0)" in err
+    assert "Traceback" not in err
+
+
+def test_identical_repeats_are_counted_and_dropped(tmp_path: Path, run_cli) -> None:
+    order = shopify_order(
+        "#1001", "ada@example.com", "2024-01-05 10:00:00 +0100", "47.00", "0", "0", "47.00"
+    )
+    other = shopify_order(
+        "#1002", "bo@example.com", "2024-01-06 10:00:00 +0100", "20.00", "0", "0", "20.00"
+    )
+    path = _shopify(tmp_path / "orders_export_1.csv", [*order, *other, *order])
+    result = run_cli("check", "--orders", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = _strict_json(result.stdout)["orders"]  # type: ignore[index]
+    assert report["duplicates_removed"] == 1 and report["records"] == 2
+
+
+def test_the_latest_version_wins_where_the_export_has_an_update_time(
+    tmp_path: Path, run_cli
+) -> None:
+    text = (
+        "order_id,customer_id,order_date,amount,status,updated_at\n"
+        "A1,c1,2024-01-05,40.00,paid,2024-01-05 10:00:00\n"
+        "A2,c2,2024-01-06,25.00,paid,2024-01-06 09:00:00\n"
+        "A1,c1,2024-01-05,40.00,refunded,2024-01-09 16:30:00\n"  # refunded later
+        "A3,c1,2024-02-01,15.00,paid,2024-02-01 08:00:00\n"
+        "A2,c2,2024-01-06,30.00,paid,2024-01-06 08:00:00\n"  # an older version
+    )
+    path = tmp_path / "orders.csv"
+    path.write_text(text, encoding="utf-8")
+    result = run_cli("kpis", "--orders", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(path).sort_values("updated_at").drop_duplicates("order_id", keep="last")
+    paid = frame[frame["status"] == "paid"]
+    payload = _strict_json(result.stdout)
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    assert kpis["revenue"] == pytest.approx(paid["amount"].sum())  # 25 + 15
+    assert kpis["orders"] == len(paid)
+    notes = payload["imports"]["orders"]["notes"]  # type: ignore[index]
+    assert any("2 orders appeared more than once" in n for n in notes)
+
+
+# --------------------------------------------------------------- smaller ones
+
+
+def test_woocommerce_analytics_orders_download(tmp_path: Path, run_cli) -> None:
+    """WooCommerce > Analytics > Orders > Download, as WooCommerce writes it (BOM, CRLF)."""
+    header = ["Date", "Order #", "Status", "Customer", "Customer type", "Product(s)",
+              "Items sold", "Coupon(s)", "Net Sales", "Attribution"]  # fmt: skip
+    rows = [
+        ["2024-03-05 14:22:10", "1201", "Completed", "Mario Rossi", "new", "Tazza", "1", "",
+         "24.5", "Direct"],
+        ["2024-03-07 09:01:44", "1202", "Processing", "Giulia Bianchi", "new", "Teiera, Tazza",
+         "2", "BENVENUTO", "61.2", "Organic: Google"],
+        ["2024-04-11 18:40:00", "1240", "Completed", "mario  rossi", "returning", "Piattino",
+         "3", "", "18", "Direct"],
+        ["2024-04-12 10:00:00", "1241", "Refunded", "Anna Verdi", "new", "Teiera", "1", "",
+         "35", "Direct"],
+        ["2024-04-13 10:00:00", "1242", "Failed", "Luca Neri", "new", "Tazza", "1", "",
+         "24.5", "Direct"],
+    ]  # fmt: skip
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = tmp_path / "wc-orders-report-export-17100000.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8"))
+    result = run_cli("kpis", "--orders", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = _strict_json(result.stdout)
+    report = payload["imports"]["orders"]  # type: ignore[index]
+    assert report["format"] == "woocommerce-analytics"
+    assert any("by name" in n for n in report["notes"])
+    frame = pd.DataFrame(rows, columns=header)
+    paid = frame[frame["Status"].isin(["Completed", "Processing"])]
+    names = paid["Customer"].str.split().str.join(" ").str.casefold()
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    assert kpis["revenue"] == pytest.approx(paid["Net Sales"].astype(float).sum())
+    assert kpis["orders"] == len(paid)
+    assert kpis["customers"] == names.nunique() == 2  # "mario  rossi" is Mario Rossi
+
+
+def test_a_model_that_cannot_be_fitted_is_explained_once_and_readably(
+    tmp_path: Path, run_cli
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,order_id,order_date,amount\n"
+        "c1,o1,2024-01-02,10\nc2,o2,2024-01-03,5\nc1,o3,2024-02-03,5\n",
+        encoding="utf-8",
+    )
+    result = run_cli("build", "--orders", str(path), "--out", str(tmp_path / "r.xlsx"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("could not be fitted") == 1
+    assert "{'" not in result.stderr  # no raw dict of parameters
+    assert "r = " in result.stderr
+
+
+def test_a_failed_holdout_check_keeps_the_predictions_file(tmp_path: Path, run_cli) -> None:
+    orders = load_sample().orders
+    path = tmp_path / "orders.csv"
+    orders.to_csv(path, index=False, date_format="%Y-%m-%d")
+    out = tmp_path / "scores.csv"
+    # a holdout longer than the history leaves nothing to fit on
+    result = run_cli("predict", "--orders", str(path), "--holdout-weeks", "520", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "no holdout check (520 weeks)" in result.stderr
+    scores = pd.read_csv(out)
+    plain = tmp_path / "plain.csv"
+    assert run_cli("predict", "--orders", str(path), "--out", str(plain)).returncode == 0
+    assert len(scores) == len(pd.read_csv(plain)) > 1000  # every customer scored
+    assert "holdout_actual" not in scores.columns

@@ -10,6 +10,7 @@ then drops the marked rows and records them in the report.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -183,6 +184,19 @@ class Converter:
             self.fail(blank, column, "the cell is blank, a number is needed", raw.to_numpy(object))
         values[blank] = default
         return values
+
+    def timestamps(self, column: str) -> pd.Series:
+        """Cells as UTC timestamps to the second (an update time: which row is newer);
+        unreadable cells give NaT (the caller decides what that means)."""
+        raw = self.raw(column)
+        text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+        dayfirst = self.effective_locale == "it"  # 05/03/2024 is 5 March in Italy
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(
+                text, errors="coerce", utc=True, format="mixed", dayfirst=dayfirst
+            )
+        return pd.Series(parsed, index=raw.index)
 
     def dates(self, column: str | None, *, required: bool = False) -> np.ndarray:
         """Cells as ``datetime64[ns]`` (days); formats chosen by :func:`parse_dates`."""

@@ -118,9 +118,10 @@ def model_predictions(
         )
     except (ConvergenceError, NotEnoughDataError) as exc:
         message = f"customers at risk left blank: the BG/NBD model could not be fitted: {exc}"
-        logger.warning(message)
         if notes is not None:
-            notes.append(message)
+            notes.append(message)  # the caller shows it: logging it too printed it twice
+        else:
+            logger.warning(message)
         return None
 
 

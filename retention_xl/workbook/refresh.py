@@ -151,8 +151,10 @@ class RefreshSummary:
         out = [f"refreshed {Path(self.book).name} ({self.lang}, {self.currency})"]
         for kind, m in self.merged.items():
             out.append(
-                f"  {kind}: {m['in_book']:,} in the workbook + {m['new']:,} new, "
-                f"{m['replaced']:,} replaced by the export -> {m['total']:,}"
+                f"  {kind}: {m['in_book']:,} rows in the workbook, {m['new']:,} in the export "
+                f"({m['replaced']:,} of them already in the workbook: the export's version "
+                f"kept) -> {m['total']:,} rows = {m['in_book']:,} + {m['new']:,} - "
+                f"{m['replaced']:,}"
             )
         for kind, rep in self.kept.items():
             out.append(f"  {kind}: {rep['records']:,} rows kept from the workbook")

@@ -371,11 +371,11 @@ def maximize_log_likelihood(
     # likelihood keeps improving towards a degenerate model, so there is no optimum.
     at_bound = bool(np.any(np.abs(x) >= 18.0))
     if not np.isfinite(ll) or gradient_size > 1e-4 or at_bound:
-        values = dict(zip(names, np.exp(x).tolist(), strict=True))
         why = "a parameter ran off to 0 or infinity" if at_bound else "the optimum was not reached"
+        logger.debug("%s: %s (optimizer: %s)", model, why, res.message)
         raise ConvergenceError(
-            f"{model} did not converge ({why}; last values {values!r}, mean gradient "
-            f"{gradient_size:.2g}, {res.message}); {advice}"
+            f"{model} did not converge ({why}; last values {_readable(names, np.exp(x))}, "
+            f"mean gradient {gradient_size:.2g}); {advice}"
         )
     optimum = np.asarray(x, dtype=np.float64)
     if hess is None or float(np.max(np.abs(optimum - hess_at))) > 1e-3:
@@ -384,11 +384,10 @@ def maximize_log_likelihood(
             hess = _hessian(objective, optimum, hessian_step)
     covariance = _inverse_covariance(hess)
     if covariance is None or float(np.max(np.diag(covariance))) > 100.0:
-        values = dict(zip(names, np.exp(optimum).tolist(), strict=True))
         raise ConvergenceError(
             f"{model} did not converge: the likelihood has no peak (a parameter can grow or "
             f"shrink without bound, e.g. because nobody seems to leave; last values "
-            f"{values!r}); {advice}"
+            f"{_readable(names, np.exp(optimum))}); {advice}"
         )
     logger.debug("%s converged in %d iterations, LL %.6f", model, iterations, ll)
     return FitResult(optimum, float(ll), iterations, _constant(covariance))
@@ -561,3 +560,12 @@ class ParametricModel:
             return f"{type(self).__name__}(not fitted)"
         values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
         return f"{type(self).__name__}({values}, log_likelihood={self.log_likelihood_:.4f})"
+
+
+def _readable(names: Sequence[str], values: np.ndarray) -> str:
+    """``r = 8.55e+06, alpha = 7.69e+07`` for messages (not a raw dict).
+
+    >>> _readable(["r", "a"], np.array([8549236.78, 1.0]))
+    'r = 8.55e+06, a = 1'
+    """
+    return ", ".join(f"{n} = {v:.3g}" for n, v in zip(names, values.tolist(), strict=True))

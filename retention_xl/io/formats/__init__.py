@@ -8,7 +8,7 @@ from retention_xl.io.formats.generic import GENERIC_ORDERS, GENERIC_SUBSCRIPTION
 from retention_xl.io.formats.shopify import SHOPIFY_ORDERS
 from retention_xl.io.formats.stripe import STRIPE_INVOICES, STRIPE_PAYMENTS, STRIPE_SUBSCRIPTIONS
 from retention_xl.io.formats.survey import SURVEYMONKEY, TYPEFORM
-from retention_xl.io.formats.woocommerce import WOOCOMMERCE_ORDERS
+from retention_xl.io.formats.woocommerce import WOOCOMMERCE_ANALYTICS, WOOCOMMERCE_ORDERS
 
 __all__ = ["FORMATS", "GENERIC", "Format"]
 
@@ -16,6 +16,7 @@ __all__ = ["FORMATS", "GENERIC", "Format"]
 FORMATS: tuple[Format, ...] = (
     SHOPIFY_ORDERS,
     WOOCOMMERCE_ORDERS,
+    WOOCOMMERCE_ANALYTICS,
     STRIPE_PAYMENTS,
     STRIPE_INVOICES,
     STRIPE_SUBSCRIPTIONS,

@@ -18,6 +18,7 @@ from retention_xl.core.schema import (
 from retention_xl.errors import ExportError, InputError
 from retention_xl.io.convert import Converter
 from retention_xl.io.headers import normalise
+from retention_xl.io.report import ImportReport
 from retention_xl.io.tables import RawTable
 
 __all__ = [
@@ -107,6 +108,17 @@ ORDER_ROLES: Mapping[str, Sequence[str]] = {
         "fattura",
         "transaction id",
         "id transazione",
+    ),
+    "updated_at": (
+        "updated_at",
+        "updated at",
+        "updated",
+        "date_modified",
+        "date modified",
+        "modified",
+        "last modified",
+        "data modifica",
+        "ultima modifica",
     ),
     "order_date": (
         "order_date",
@@ -348,10 +360,14 @@ def finish_orders(
     """
     report = conv.report
     frame = apply_currencies(conv, frame, ("amount", "refunded"), options, currency_column)
-    frame = conv.keep(frame) if len(frame) == len(conv.bad) else frame.reset_index(drop=True)
-    dup = frame["order_id"].duplicated(keep="first").to_numpy()
-    frame = frame[~dup].reset_index(drop=True)
-    report.duplicates_removed = duplicates_before + int(dup.sum())
+    if len(frame) == len(conv.bad):
+        frame = frame.assign(_row=np.asarray(conv.table.rows))
+        frame = conv.keep(frame)
+    else:
+        frame = frame.reset_index(drop=True)
+    frame, dropped = resolve_duplicate_orders(frame, file=conv.table.file, report=report)
+    report.duplicates_removed = duplicates_before + dropped
+    frame = _full_refunds(frame, report)
     frame = validate_orders(frame)
     report.records = len(frame)
     stats = prepare_orders(frame).stats
@@ -464,6 +480,86 @@ def finish_survey(conv: Converter, frame: pd.DataFrame, *, default_kind: str) ->
     return frame
 
 
+def _full_refunds(frame: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
+    """Orders marked refunded with no refund amount were refunded in full.
+
+    Without this their amount would stay in revenue (amount - 0) while they are no
+    purchase: revenue and purchases would disagree, in the core and the workbook alike.
+    """
+    if "status" not in frame.columns or "refunded" not in frame.columns:
+        return frame
+    status = frame["status"].to_numpy(dtype=object)
+    refunded = frame["refunded"].to_numpy(dtype="float64")
+    amount = frame["amount"].to_numpy(dtype="float64")
+    missing = (status == "refunded") & ~(refunded > 0) & (amount > 0)
+    if not missing.any():
+        return frame
+    report.notes.append(
+        f"{int(missing.sum()):,} orders marked refunded without a refund amount were "
+        "counted as refunded in full"
+    )
+    return frame.assign(refunded=np.where(missing, amount, np.nan_to_num(refunded)))
+
+
+def resolve_duplicate_orders(
+    frame: pd.DataFrame, *, file: str, report: ImportReport | None = None
+) -> tuple[pd.DataFrame, int]:
+    """One row per order id; returns the frame (helper columns dropped) and how many
+    repeated rows went.
+
+    Rows repeating an order with the same content (overlapping exports pasted
+    together) are duplicates: one is kept. Rows of one order that *differ* (amount,
+    date, status, refund, customer) are a conflict: with an update time (``_updated``,
+    from layouts that have one) the latest version wins and the report says how many
+    orders were resolved so; without one the file is refused, naming both rows (the
+    first of them may be stale: nobody can tell which is right). ``_row`` holds the
+    file's row numbers for the message.
+
+    >>> f = pd.DataFrame({"order_id": ["a", "a", "b"], "amount": [5.0, 5.0, 2.0]})
+    >>> resolve_duplicate_orders(f, file="x.csv")[1]
+    1
+    """
+    helpers = [c for c in ("_row", "_updated") if c in frame.columns]
+    repeated = frame["order_id"].duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return frame.drop(columns=helpers).reset_index(drop=True), 0
+    content = [c for c in frame.columns if c not in helpers]
+    sub = frame[repeated]
+    distinct = sub.drop_duplicates(subset=content)
+    clash = distinct["order_id"].duplicated(keep=False).to_numpy()
+    if clash.any():
+        if "_updated" in frame.columns and frame.loc[repeated, "_updated"].notna().all():
+            order = frame.sort_values("_updated", kind="stable")
+            kept = order.drop_duplicates("order_id", keep="last").sort_index()
+            if report is not None:
+                n = int(distinct.loc[clash, "order_id"].nunique())
+                report.notes.append(
+                    f"{n:,} orders appeared more than once with different content: the "
+                    "latest version (by the export's update time) was kept"
+                )
+            return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
+        first_id = distinct.loc[clash, "order_id"].iloc[0]
+        rows = frame[frame["order_id"] == first_id]
+        a, b = rows.iloc[0], rows[~(rows[content] == rows[content].iloc[0]).all(axis=1)].iloc[0]
+        differ = [
+            c for c in content if not (pd.isna(a[c]) and pd.isna(b[c])) and a[c] != b[c]
+        ]
+        where = (
+            f"rows {int(a['_row'])} and {int(b['_row'])}" if "_row" in frame.columns else "twice"
+        )
+        raise ExportError(
+            f"order {first_id!r} appears on {where} with different "
+            f"{', '.join(differ)} ({', '.join(f'{a[c]!s} / {b[c]!s}' for c in differ)}); the "
+            "file has no update time to tell which is current. Remove the stale row (or "
+            "export again) and retry: nothing was computed",
+            file=file,
+            row=int(b["_row"]) if "_row" in frame.columns else None,
+            column="order_id",
+        )
+    kept = frame.drop_duplicates("order_id", keep="first")
+    return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
+
+
 def first_bad_position(mask: np.ndarray) -> int:
     """Position of the first True in ``mask``."""
     return int(np.flatnonzero(mask)[0])
@@ -475,8 +571,9 @@ def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[
     A *block* is a run of consecutive rows with the same ``key`` (the order's lines);
     each column takes its first non-blank cell in the block (order fields are often
     only on the first line) and the row number of the block's first line. A key seen
-    in an earlier block (overlapping exports pasted together) is a duplicate: only its
-    first block is kept. Returns the collapsed table and the number of duplicate blocks.
+    in an earlier block (overlapping exports pasted together) is kept as a second row:
+    :func:`resolve_duplicate_orders` drops it when equal, or reports the conflict.
+    Returns the collapsed table and 0 (kept for the readers' signature).
     """
     columns = list(dict.fromkeys([key, *columns]))
     data = table.data[columns]
@@ -498,17 +595,17 @@ def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[
     cleaned = data.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
     first = cleaned.groupby(block, sort=True).first()
     first_rows = table.rows[starts]
-    dup = pd.Series(key_arr[starts]).duplicated(keep="first").to_numpy()
-    first = first[~dup].reset_index(drop=True)
+    # a key seen in an earlier block stays: finish_orders compares the two versions
+    first = first.reset_index(drop=True)
     first = first.astype(object).where(first.notna(), "")
     collapsed = RawTable(
         file=table.file,
         headers=columns,
         data=first,
-        rows=first_rows[~dup],
+        rows=first_rows,
         source=table.source,
         encoding=table.encoding,
         delimiter=table.delimiter,
         header_rows=table.header_rows,
     )
-    return collapsed, int(dup.sum())
+    return collapsed, 0

@@ -78,6 +78,8 @@ def read_orders_generic(
     )
     if "currency" in cols:
         frame["currency"] = conv.text(cols["currency"])
+    if "updated_at" in cols:  # tells which version of a repeated order is current
+        frame["_updated"] = conv.timestamps(cols["updated_at"]).to_numpy()
     return finish_orders(conv, frame, options=options, currency_column=cols.get("currency"))
 
 
