@@ -106,6 +106,12 @@ def check(
 # --------------------------------------------------------------------------- kpis, demo
 
 
+#: KPIs computed from the subscriptions export, for one month
+_SUBSCRIPTION_KPIS = frozenset(
+    {"mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio", "subscribers"}
+)
+
+
 def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str, Any]) -> None:
     """Print a :class:`~retention_xl.core.report.KpiReport` as a table or as JSON."""
     from retention_xl.core.benchmarks import benchmark_target
@@ -119,6 +125,9 @@ def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str,
             else str(report.period_start.date()),
             "period_end": None if report.period_end is None else str(report.period_end.date()),
             "period_complete": report.period_complete,
+            "subscription_month": None
+            if report.subscription_month is None
+            else report.subscription_month.strftime("%Y-%m"),
             "currency": currency,
             "kpis": report.to_records(),
             **extra,
@@ -131,9 +140,12 @@ def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str,
         if row["rating"]:
             unit = str(row["unit"])
             target = format_value(benchmark_target(str(key), "excellent"), unit, currency)
+        name = KPI_LABELS.get(str(key), str(key))
+        if report.subscription_month is not None and str(key) in _SUBSCRIPTION_KPIS:
+            name += f" ({report.subscription_month.strftime('%Y-%m')})"
         rows.append(
             [
-                KPI_LABELS.get(str(key), str(key)),
+                name,
                 format_value(float(row["value"]), str(row["unit"]), currency),
                 str(row["rating"]),
                 target,
@@ -144,6 +156,12 @@ def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str,
         click.echo(
             f"Period {report.period_start.date()} .. {report.period_end.date()}{state}, "
             f"as of {report.as_of.date()}"
+        )
+    if report.subscription_month is not None:
+        click.echo(
+            f"Subscription KPIs (MRR, ARR, churn, NRR, GRR) for "
+            f"{report.subscription_month.strftime('%B %Y')}, the last complete month of the "
+            "subscriptions export"
         )
     click.echo(render_table(["KPI", "value", "benchmark", "excellent at"], rows))
     for note in report.notes:

@@ -283,3 +283,103 @@ def test_a_failed_holdout_check_keeps_the_predictions_file(tmp_path: Path, run_c
     assert run_cli("predict", "--orders", str(path), "--out", str(plain)).returncode == 0
     assert len(scores) == len(pd.read_csv(plain)) > 1000  # every customer scored
     assert "holdout_actual" not in scores.columns
+
+
+# --------------------------------------------------------------- the month of the KPIs
+
+
+def _stripe_sub(sid: str, cus: str, amount: str, interval: str, start: str, **extra: str) -> dict:
+    row = {
+        "id": sid,
+        "Customer ID": cus,
+        "Customer Email": f"{cus}@x.io",
+        "Plan": "price_1",
+        "Quantity": "1",
+        "Currency": extra.pop("currency", "eur"),
+        "Interval": interval,
+        "Amount": amount,
+        "Status": "active",
+        "Created (UTC)": start,
+        "Start (UTC)": start,
+        "Current Period Start (UTC)": extra.pop("period_start", start),
+        "Current Period End (UTC)": extra.pop("period_end", ""),
+        "Cancel At Period End": extra.pop("at_end", "false"),
+    }
+    row.update(extra)
+    return row
+
+
+def _stripe_export(path: Path, *, currency: str = "eur") -> Path:
+    from test_io_platforms import STRIPE_SUB_HEADERS
+
+    rows = [
+        # an annual plan renewed in February 2025, set to cancel at the end of its year
+        _stripe_sub("sub_1", "cus_A", "1200.00", "year", "2024-02-01 00:00",
+                    period_start="2025-02-01 00:00", period_end="2026-02-01 00:00",
+                    at_end="true", currency=currency),
+        _stripe_sub("sub_2", "cus_B", "30.00", "month", "2024-11-10 09:00",
+                    period_start="2025-03-10 09:00", period_end="2025-04-10 09:00",
+                    currency=currency),
+        # the newest event: a sign-up on 12 March 2025 (the export is from March 2025)
+        _stripe_sub("sub_3", "cus_C", "50.00", "month", "2025-03-12 15:00",
+                    period_end="2025-04-12 15:00", currency=currency),
+    ]  # fmt: skip
+    path.write_bytes(to_csv([*STRIPE_SUB_HEADERS, "Cancel At Period End"], rows))
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # openpyxl does not read x14 extensions
+def test_subscription_kpis_are_for_the_last_complete_month_and_say_which(
+    tmp_path: Path, run_cli
+) -> None:
+    path = _stripe_export(tmp_path / "subscriptions.csv")
+    result = run_cli("kpis", "--subscriptions", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = _strict_json(result.stdout)
+    assert payload["subscription_month"] == "2025-02"  # not 2026-01, not the unfinished March
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    # February 2025 by hand: A pays 1200 a year (100 a month), B 30; C starts in March
+    assert kpis["mrr"] == pytest.approx(1200 / 12 + 30)
+    table = run_cli("kpis", "--subscriptions", str(path))
+    assert "for February 2025, the last complete month" in table.stdout
+    assert "MRR (2025-02)" in table.stdout
+
+    book = tmp_path / "Report.xlsx"
+    built = run_cli("build", "--subscriptions", str(path), "--out", str(book))
+    assert built.returncode == 0, built.stderr
+    wb = openpyxl.load_workbook(book)
+    sheet, ref = next(iter(wb.defined_names["RXL_SubscriptionMonth"].destinations))
+    assert wb[sheet][ref.replace("$", "")].value.startswith("=")  # a formula on the KPIs
+    labels = [c.value for row in wb["Dashboard"].iter_rows() for c in row]
+    assert any(str(v).startswith("=IF(RXL_SubscriptionMonth") for v in labels)
+    wb.close()
+    values = openpyxl.load_workbook(book, data_only=True)  # the cached values
+    assert pd.Timestamp(values[sheet][ref.replace("$", "")].value) == pd.Timestamp("2025-02-01")
+    tile = [c.value for row in values["Dashboard"].iter_rows() for c in row]
+    assert any(isinstance(v, str) and v.endswith("(2025-02)") for v in tile), labels
+
+
+def test_exports_in_different_currencies_are_refused_or_converted(tmp_path: Path, run_cli) -> None:
+    subs = _stripe_export(tmp_path / "subscriptions.csv", currency="eur")
+    rows = [
+        *shopify_order("#1001", "ada@example.com", "2025-01-05 10:00:00 -0500", "47.00", "0", "0",
+                       "47.00", currency="USD"),
+        *shopify_order("#1002", "bo@example.com", "2025-02-06 10:00:00 -0500", "20.00", "0", "0",
+                       "20.00", currency="USD"),
+    ]  # fmt: skip
+    orders = _shopify(tmp_path / "orders_export_1.csv", rows)
+    refused = run_cli("kpis", "--orders", str(orders), "--subscriptions", str(subs))
+    assert refused.returncode == 2
+    err = refused.stderr
+    assert "orders_export_1.csv is in USD but subscriptions.csv is in EUR" in err
+    assert "--rate USD=1 --rate EUR=RATE" in err and "Traceback" not in err
+    converted = run_cli(
+        "kpis", "--orders", str(orders), "--subscriptions", str(subs),
+        "--rate", "EUR=1", "--rate", "USD=0.9", "--json",
+    )  # fmt: skip
+    assert converted.returncode == 0, converted.stderr
+    payload = _strict_json(converted.stdout)
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    assert kpis["revenue"] == pytest.approx((47.0 + 20.0) * 0.9)
+    assert kpis["mrr"] == pytest.approx(1200 / 12 + 30)
+    assert payload["currency"] == "EUR"

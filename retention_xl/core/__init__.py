@@ -87,10 +87,12 @@ from retention_xl.core.subscriptions import (
     COUNTED_STATUSES,
     MOVEMENT_COLUMNS,
     SubscriptionKpis,
+    headline_month,
     monthly_mrr,
     mrr_movements,
     subscription_kpis,
     subscription_movements,
+    subscriptions_as_of,
 )
 from retention_xl.core.survey import (
     SURVEY_SUMMARY_COLUMNS,
@@ -149,6 +151,7 @@ __all__ = [
     "customer_summary",
     "gap_to_target",
     "grr",
+    "headline_month",
     "holdout_comparison",
     "kaplan_meier",
     "kpi_report",
@@ -176,6 +179,7 @@ __all__ = [
     "segment_summary",
     "subscription_kpis",
     "subscription_movements",
+    "subscriptions_as_of",
     "survey_summary",
     "validate_orders",
     "validate_subscriptions",

@@ -87,6 +87,8 @@ class KpiReport:
     period_complete: bool
     as_of: pd.Timestamp | None
     notes: tuple[str, ...] = field(default=())
+    #: the month of the subscription KPIs (MRR, churn, NRR...): the last complete month
+    subscription_month: pd.Timestamp | None = None
 
     def value(self, key: str) -> float:
         """The value of one KPI, NaN when it could not be computed."""
@@ -189,6 +191,7 @@ def kpi_report(
             argument="cac",
         )
     rows: dict[str, float] = {}
+    sub_month: pd.Timestamp | None = None
     notes: list[str] = []
     p_start = p_end = stamp = None
     complete = True
@@ -242,9 +245,10 @@ def kpi_report(
     if p_alive is not None:
         rows["at_risk_share"] = _safe(kpis.at_risk_share, np.asarray(p_alive, dtype=float))
     if subscriptions is not None:
-        from retention_xl.core.subscriptions import subscription_kpis
+        from retention_xl.core.subscriptions import headline_month, subscription_kpis
 
-        sub = subscription_kpis(subscriptions, gross_margin=gross_margin)
+        sub_month = headline_month(subscriptions)
+        sub = subscription_kpis(subscriptions, gross_margin=gross_margin, month=sub_month)
         for key in ("mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio"):
             if key in sub:
                 rows[key] = float(sub[key])
@@ -283,4 +287,5 @@ def kpi_report(
         period_complete=complete,
         as_of=stamp,
         notes=tuple(notes),
+        subscription_month=sub_month,
     )

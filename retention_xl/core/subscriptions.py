@@ -44,10 +44,12 @@ __all__ = [
     "COUNTED_STATUSES",
     "MOVEMENT_COLUMNS",
     "SubscriptionKpis",
+    "headline_month",
     "monthly_mrr",
     "mrr_movements",
     "subscription_kpis",
     "subscription_movements",
+    "subscriptions_as_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -135,6 +137,53 @@ def _default_range(subs: pd.DataFrame) -> tuple[int, int]:
     dates = pd.concat([subs["start_date"], subs["end_date"].dropna()])
     last = int(_month_number(dates).max())
     return first, last
+
+
+def headline_month(subscriptions: pd.DataFrame, as_of: object = None) -> pd.Timestamp:
+    """The month headline subscription KPIs are for: the last complete month up to
+    the data's as-of date (:func:`subscriptions_as_of`, or ``as_of``).
+
+    An end date in the future (a yearly plan set to cancel at the end of its term) is
+    a schedule, not an observation; a month still under way has no end-of-month
+    snapshot yet. When the data covers a single, unfinished month, that month.
+
+    >>> subs = pd.DataFrame({"customer_id": ["a", "b"], "subscription_id": ["1", "2"],
+    ...     "start_date": ["2025-01-10", "2025-03-04"], "end_date": [None, "2026-02-01"],
+    ...     "amount": [10.0, 120.0], "interval": ["month", "year"], "status": ["active"] * 2})
+    >>> headline_month(subs).strftime("%Y-%m"), headline_month(subs, "2025-03-31").strftime("%Y-%m")
+    ('2025-02', '2025-03')
+    """
+    subs = _normalised(subscriptions)
+    stamp = subscriptions_as_of(subs) if as_of is None else pd.Timestamp(as_of)  # type: ignore[arg-type]
+    month = stamp.to_period("M").to_timestamp()
+    month_end = (stamp + pd.offsets.MonthEnd(0)).normalize()
+    first = pd.Timestamp(subs["start_date"].min()).to_period("M").to_timestamp()
+    if stamp.normalize() != month_end and month > first:
+        month = month - pd.offsets.MonthBegin(1)
+    return pd.Timestamp(month)
+
+
+def subscriptions_as_of(subscriptions: pd.DataFrame) -> pd.Timestamp:
+    """The date the data is as of: its latest observed event.
+
+    That is the latest ``start_date``, or a later ``end_date`` of an item no longer
+    counted (``canceled`` with its end reached, ``unpaid``...) when it is not after
+    the latest start by more than a month; end dates of items still paying are
+    schedules and never count.
+
+    >>> subs = pd.DataFrame({"customer_id": ["a", "b"], "subscription_id": ["1", "2"],
+    ...     "start_date": ["2025-01-10", "2025-03-04"], "end_date": [None, "2026-02-01"],
+    ...     "amount": [10.0, 120.0], "interval": ["month", "year"], "status": ["active"] * 2})
+    >>> subscriptions_as_of(subs).date()
+    datetime.date(2025, 3, 4)
+    """
+    subs = subscriptions if "monthly" in subscriptions.columns else _normalised(subscriptions)
+    latest_start = pd.Timestamp(subs["start_date"].max())
+    ends = subs.loc[subs["status"] == "canceled", "end_date"].dropna()
+    ends = ends[ends <= latest_start + pd.Timedelta(days=31)]
+    if ends.empty:
+        return latest_start
+    return max(latest_start, pd.Timestamp(ends.max()))
 
 
 def _item_months(
@@ -613,7 +662,9 @@ def subscription_kpis(
         )
     subs = _normalised(subscriptions)
     first, last = _default_range(subs)
-    target = last if month is None else _one_month(month, "month")
+    target = (
+        _one_month(headline_month(subs), "month") if month is None else _one_month(month, "month")
+    )
     first, last = min(first, target), max(last, target)
     matrix = _subscription_matrix(subs, first, last)
     table = _movements(matrix, first)

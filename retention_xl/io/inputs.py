@@ -144,6 +144,42 @@ def split_mapping(mapping: Mapping[str, str] | Iterable[str] | None) -> dict[str
     return out
 
 
+def check_one_currency(frames: Mapping[str, pd.DataFrame], files: Mapping[str, str]) -> None:
+    """Refuse exports whose money is in different currencies (after any ``--rate``).
+
+    Orders in USD and subscriptions in EUR would be labelled, charted and compared as
+    one currency. With a rate table every export is converted to its reporting
+    currency first, so they agree.
+
+    >>> import pandas as pd
+    >>> usd = pd.DataFrame({"currency": ["USD"]}); eur = pd.DataFrame({"currency": ["EUR"]})
+    >>> names = {"orders": "o.csv", "subscriptions": "s.csv"}
+    >>> check_one_currency({"orders": usd, "subscriptions": eur}, names)
+    Traceback (most recent call last):
+    ...
+    retention_xl.errors.InputError: o.csv is in USD but s.csv is in EUR: totals, ...
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for kind, frame in frames.items():
+        if "currency" not in frame.columns:
+            continue
+        values = frame["currency"].dropna().astype(str).str.upper().unique()
+        if len(values) == 1:
+            seen[kind] = (files.get(kind, kind), str(values[0]))
+    found = sorted({c for _, c in seen.values()})
+    if len(found) > 1:
+        (file_a, cur_a), (file_b, cur_b) = next(
+            (a, b) for a in seen.values() for b in seen.values() if a[1] != b[1]
+        )
+        raise InputError(
+            f"{file_a} is in {cur_a} but {file_b} is in {cur_b}: totals, MRR and CLV would "
+            f"mix the two under one label. Give exchange rates to convert them, e.g. "
+            f"--rate {cur_a}=1 --rate {cur_b}=RATE (the value of 1 {cur_b} in {cur_a}), or "
+            "use exports in one currency",
+            argument="rates",
+        )
+
+
 def load_inputs(
     orders: str | Path | None = None,
     subscriptions: str | Path | None = None,
@@ -219,6 +255,16 @@ def load_inputs(
             imp = read_survey(path, format=formats.get(kind), mapping=maps[kind], **common)
         frames[kind] = imp.frame
         reports[kind] = imp.report
+    if rate_table is None:  # with rates every export was converted to the reporting one
+        declared = {
+            kind: frames[kind].assign(currency=rep.currencies[0])
+            if "currency" not in frames[kind].columns and len(rep.currencies) == 1
+            else frames[kind]
+            for kind, rep in reports.items()
+        }
+        check_one_currency(
+            declared, {k: Path(str(p)).name for k, p in paths.items() if p is not None}
+        )
     if customers is not None:
         imp = read_customers(
             customers,

@@ -429,11 +429,17 @@ def compute_report_data(
         if customers is not None:
             data.enrichment = enrichment_for(data.summary.index, customers)
     if subscriptions is not None:
-        from retention_xl.core.subscriptions import subscription_kpis, subscription_movements
+        from retention_xl.core.subscriptions import (
+            headline_month,
+            subscription_kpis,
+            subscription_movements,
+        )
 
         subs = validate_subscriptions(subscriptions)
         data.subscriptions = subs
-        data.movements = subscription_movements(subs)
+        # the MRR tab ends with the month the KPIs are for (its last row is what the KPI
+        # sheet reads): the last complete month, never a scheduled future one
+        data.movements = subscription_movements(subs, end=headline_month(subs))
         data.sub_kpis = dict(subscription_kpis(subs, gross_margin=settings.gross_margin))
     if survey is not None:
         from retention_xl.core.survey import survey_summary

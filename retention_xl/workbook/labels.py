@@ -381,6 +381,15 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Trovata con CONFRONTA; vuota se il periodo non è nell'elenco.",
     ),
     "kpis.period_years": ("Period length (years)", "Durata del periodo (anni)"),
+    "kpis.sub_month": ("Month of the subscription KPIs", "Mese dei KPI degli abbonamenti"),
+    "kpis.sub_month.help": (
+        "MRR, ARR, ARPA, subscribers, churn, NRR, GRR and quick ratio are for this month: "
+        "the last complete month of the subscriptions export (a cancellation scheduled "
+        "for later is not counted yet).",
+        "MRR, ARR, ARPA, abbonati, churn, NRR, GRR e quick ratio si riferiscono a questo "
+        "mese: l'ultimo mese completo dell'export degli abbonamenti (una disdetta "
+        "programmata più avanti non è ancora contata).",
+    ),
     "kpis.period_years.Y": ("Calendar years.", "Anni solari."),
     "kpis.period_years.Q": ("Calendar quarters.", "Trimestri solari."),
     "kpis.period_years.M": ("Calendar months.", "Mesi solari."),

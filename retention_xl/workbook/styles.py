@@ -105,6 +105,7 @@ def make_styles(currency: str = "EUR", lang: str = "en") -> dict[str, Style]:
         "score": Style(num_format="+0.0;-0.0;0.0"),
         "years": Style(num_format="0.00"),
         "date": Style(num_format=date),
+        "month": Style(num_format="yyyy-mm"),
         "cohort": Style(num_format="0%", align="center"),
         # inputs: highlighted and unlocked (the sheet may be protected by the user)
         "input_text": Style(bg_color=INPUT_FILL, border=True, locked=False),

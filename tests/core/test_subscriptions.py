@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import retention_xl as rx
 from retention_xl.core.subscriptions import (
     MOVEMENT_COLUMNS,
+    headline_month,
     monthly_mrr,
     mrr_movements,
     subscription_kpis,
@@ -504,8 +505,11 @@ def test_kpis_by_hand():
 
 def test_kpis_defaults_and_windows():
     subs = _kpi_case()
-    k = subscription_kpis(subs)  # default month: the last month in the data (Jan 2024)
-    assert k["month"] == pd.Timestamp("2024-01-01")
+    # default month: the last complete month up to the latest event (a start on
+    # 20 January 2024): December 2023
+    k = subscription_kpis(subs)
+    assert k["month"] == pd.Timestamp("2023-12-01")
+    assert subscription_kpis(subs, month="2023-12") == k
     short = subscription_kpis(subs, month="2023-06-30")
     assert math.isnan(short["nrr"]) and math.isnan(short["grr"])  # window before the data
     assert not math.isnan(short["nrr_monthly"])
@@ -608,3 +612,17 @@ def test_subscription_movements_start_keeps_history():
     assert list(table.index.strftime("%Y-%m")) == ["2024-05"]
     assert table["starting_mrr"].tolist() == [pytest.approx(1.0 + 3 * 365 / 12)]
     assert table["reactivation"].tolist() == [10.0] and table["new"].tolist() == [0.0]
+
+
+def test_a_scheduled_cancellation_does_not_move_the_headline_into_the_future():
+    """An annual plan set to cancel at period end (Stripe: Cancel At Period End) has an
+    end date a year ahead; the KPIs are for the last complete month of the export."""
+    subs = _subs(
+        ("a", "2024-03-01", "2026-02-01", 1200.0, "year"),  # renews, cancels Feb 2026
+        ("b", "2024-11-10", None, 30.0, "month"),
+        ("c", "2025-03-12", None, 50.0, "month"),  # the export was made in March 2025
+    )
+    k = subscription_kpis(subs)
+    assert k["month"] == pd.Timestamp("2025-02-01")
+    assert k["mrr"] == 100.0 + 30.0  # a's 1200 a year is 100 a month; c starts in March
+    assert headline_month(subs, as_of="2025-03-31") == pd.Timestamp("2025-03-01")

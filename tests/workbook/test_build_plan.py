@@ -170,6 +170,9 @@ def test_template_caches_blanks_never_errors(template_en, template_it):
         cells = [c for s in plan.sheets for _, c in s.formula_cells()]
         assert len(cells) > 80
         for cell in cells:
+            if "RXL_Label_" in str(cell.formula):  # a tile label: its text, without a month
+                assert cell.value in ("MRR", "MRR (ricavi ricorrenti mensili)")
+                continue
             assert cell.value == "" or isinstance(cell.value, float), (
                 cell.formula,
                 cell.value,

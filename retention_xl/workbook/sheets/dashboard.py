@@ -143,6 +143,26 @@ def _curve_block(ctx: Context, sheet: SheetPlan) -> int:
     return len(rows)
 
 
+def _month_label(ctx: Context, sheet: SheetPlan, row: int, col: int, text: str) -> None:
+    """A tile label followed by the month of the subscription KPIs, as a formula (no
+    TEXT(): its format codes depend on the program's language)."""
+    month = None
+    data = ctx.data
+    if data is not None and data.movements is not None and len(data.movements):
+        month = pd.Timestamp(data.movements.index[-1])
+    label = "RXL_Label_mrr"  # the KPI sheet's label: the formula is the same in every language
+    m = "RXL_SubscriptionMonth"
+    shown = f'{label}&" ("&YEAR({m})&"-"&RIGHT("0"&MONTH({m}),2)&")"'
+    cached_text = text if month is None else f"{text} ({month.year}-{month.month:02d})"
+    sheet.put(
+        row,
+        col,
+        cached_text,
+        formula=f'=IF(RXL_SubscriptionMonth="",{label},{shown})',
+        style="tile_label",
+    )
+
+
 def _mrr_block(ctx: Context, sheet: SheetPlan) -> None:
     c = MRR_COL
     heads = [
@@ -313,6 +333,13 @@ def plan_dashboard(ctx: Context) -> SheetPlan:
         sheet.row_heights[tile_row] = 30.0
         sheet.row_heights[tile_row + 1] = 30.0
         for col, key in enumerate(keys):
+            if key == "mrr":  # names its month: "MRR (2025-02)"
+                _month_label(ctx, sheet, tile_row, col, ctx.t(f"kpi.{key}"))
+                style = "tile_" + UNIT_STYLES[KPI_UNITS[key]]
+                sheet.put(
+                    tile_row + 1, col, cached(values[key]), formula=f"=KPI_{key}", style=style
+                )
+                continue
             sheet.put(tile_row, col, ctx.t(f"kpi.{key}"), style="tile_label")
             style = "tile_" + UNIT_STYLES[KPI_UNITS[key]].replace("percent", "percent")
             sheet.put(tile_row + 1, col, cached(values[key]), formula=f"=KPI_{key}", style=style)

@@ -64,7 +64,7 @@ INPUT_ROWS: Final = {
     "Target_Churn": (12, "input_percent", "input.target_churn"),
     "Target_NPS": (13, "input_score", "input.target_nps"),
 }
-HELPER_ROW: Final = 15  # as of, period row, period length
+HELPER_ROW: Final = 15  # as of, period row, period length, subscription month
 KPI_HEADER: Final = 19
 KPI_ROWS: Final = {key: KPI_HEADER + 1 + i for i, key in enumerate(KPI_UNITS)}
 VALUE_COL: Final = 1
@@ -320,6 +320,21 @@ def plan_kpis(ctx: Context) -> SheetPlan:
     sheet.put(h + 2, VALUE_COL, PERIOD_YEARS[ctx.settings.period], style="decimal")
     sheet.put(h + 2, 2, ctx.t(f"kpis.period_years.{ctx.settings.period}"), style="note")
     ctx.define("RXL_PeriodYears", "KPIS", cell(h + 2, VALUE_COL))
+    # the month of the subscription KPIs: the MRR tab's last row, which the MRR, ARR,
+    # ARPA, subscribers, churn, NRR, GRR and quick ratio rows read
+    sheet.put(h + 3, 0, ctx.t("kpis.sub_month"), style="label")
+    sub_month = None
+    if data is not None and data.movements is not None and len(data.movements):
+        sub_month = excel_serial(pd.Timestamp(data.movements.index[-1]))
+    sheet.put(
+        h + 3,
+        VALUE_COL,
+        cached(sub_month),
+        formula="=" + guard("COUNT(Mrr_month)=0", "INDEX(Mrr_month,COUNT(Mrr_month))"),
+        style="month",
+    )
+    sheet.put(h + 3, 2, ctx.t("kpis.sub_month.help"), style="note")
+    ctx.define("RXL_SubscriptionMonth", "KPIS", cell(h + 3, VALUE_COL))
     # KPIs
     for col, key in enumerate(("col.kpi", "col.value", "col.definition")):
         sheet.put(KPI_HEADER, col, ctx.t(key), style="header")
@@ -327,6 +342,8 @@ def plan_kpis(ctx: Context) -> SheetPlan:
     vals = kpi_values(ctx)
     for key, row in KPI_ROWS.items():
         sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
+        if key == "mrr":  # the Dashboard's tile label reads it (one formula in every language)
+            ctx.define("RXL_Label_mrr", "KPIS", cell(row, 0))
         style = UNIT_STYLES[KPI_UNITS[key]]
         formula = fx[key]
         if formula is None:  # --no-raw: the core's value (a blank that stays blank)
