@@ -414,7 +414,7 @@ def template(out: Path, lang: str, currency: str, period: str) -> None:
     "--no-raw",
     is_flag=True,
     default=False,
-    help="Leave the raw data tabs out (exports larger than a sheet's 1,048,575 rows); "
+    help="Leave the raw data tabs out (exports larger than a sheet's 1,048,575 data rows); "
     "derived tabs and KPIs are kept.",
 )
 @user_errors
@@ -450,6 +450,10 @@ def build(
     )
     for line in inputs.lines():
         click.echo(line, err=True)
+    from retention_xl.workbook.build import check_sheet_limits
+
+    # before the models and the report: minutes of work for a file that cannot be written
+    check_sheet_limits(inputs.orders, inputs.subscriptions, inputs.survey, no_raw=no_raw)
     predictions = None
     notes: list[str] = []
     if inputs.orders is not None:

@@ -383,3 +383,82 @@ def test_exports_in_different_currencies_are_refused_or_converted(tmp_path: Path
     assert kpis["revenue"] == pytest.approx((47.0 + 20.0) * 0.9)
     assert kpis["mrr"] == pytest.approx(1200 / 12 + 30)
     assert payload["currency"] == "EUR"
+
+
+# --------------------------------------------------------------- sheet limits, early
+
+
+def test_an_orders_export_beyond_a_sheet_is_refused_before_the_analysis(
+    tmp_path: Path, run_cli
+) -> None:
+    n = 1_048_576  # one more order than a tab holds below its header
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 5000}" for i in range(n)],
+            "order_id": [f"o{i}" for i in range(n)],
+            "order_date": pd.Timestamp("2023-01-01") + pd.to_timedelta(pd.RangeIndex(n) % 700, "D"),
+            "amount": 10.0 + pd.RangeIndex(n) % 90,
+        }
+    )
+    path = tmp_path / "orders.csv"
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+    out = tmp_path / "report.xlsx"
+    result = run_cli("build", "--orders", str(path), "--out", str(out))
+    assert result.returncode == 2
+    assert "orders has 1,048,576 rows, more than a sheet holds (1,048,575 data rows" in (
+        result.stderr
+    )
+    assert "--no-raw" in result.stderr
+    assert "could not be fitted" not in result.stderr and "note:" not in result.stderr
+    assert not out.exists()
+
+
+def test_customers_beyond_the_lists_are_refused_with_the_same_number() -> None:
+    from retention_xl.errors import WorkbookError
+    from retention_xl.workbook.build import check_sheet_limits, customer_capacity
+
+    n = customer_capacity() + 1
+    frame = pd.DataFrame(
+        {"customer_id": pd.RangeIndex(n).astype(str), "order_id": pd.RangeIndex(n).astype(str),
+         "order_date": pd.Timestamp("2024-01-01"), "amount": 5.0}
+    )  # fmt: skip
+    with pytest.raises(WorkbookError) as err:
+        check_sheet_limits(frame, no_raw=True)
+    assert f"{n:,} customers with a purchase" in str(err.value)
+    assert f"({customer_capacity():,}:" in str(err.value) and customer_capacity() == 1_048_562
+    check_sheet_limits(frame.iloc[:-1], no_raw=True)  # one fewer fits
+
+
+# --------------------------------------------------------------- refunds, tax basis
+
+
+def test_shopify_refunds_count_on_the_basis_of_revenue(tmp_path: Path, run_cli) -> None:
+    """Refunded Amount includes tax and shipping; revenue (Subtotal) does not."""
+    orders = [
+        # tax-exclusive (US): Total = Subtotal + Shipping + Taxes
+        ("#1001", "ada@example.com", "100.00", "10.00", "22.00", "132.00", "33.00"),
+        # tax-inclusive (EU): Total = Subtotal + Shipping, 22 % VAT inside the Subtotal
+        ("#1002", "bo@example.com", "122.00", "0.00", "22.00", "122.00", "61.00"),
+        ("#1003", "cy@example.com", "50.00", "5.00", "0.00", "55.00", "0.00"),
+    ]
+    rows = []
+    for name, email, sub, ship, tax, total, refunded in orders:
+        rows += shopify_order(
+            name, email, "2024-03-05 10:00:00 +0100", sub, ship, tax, total,
+            status="partially_refunded" if refunded != "0.00" else "paid", refunded=refunded,
+        )  # fmt: skip
+    path = _shopify(tmp_path / "orders_export_1.csv", rows)
+    result = run_cli("kpis", "--orders", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = _strict_json(result.stdout)
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    # independent: net amount (tax off where it is inside) less the refund's net share
+    expected = 0.0
+    for _, _, sub, ship, tax, total, refunded in orders:
+        s, t, tot, r = float(sub), float(tax), float(total), float(refunded)
+        inclusive = abs(s + float(ship) - tot) < 0.01 and t > 0
+        net = s - t if inclusive else s
+        expected += net - r * net / tot
+    assert kpis["revenue"] == pytest.approx(expected)  # 75 + 50 + 50
+    notes = payload["imports"]["orders"]["notes"]  # type: ignore[index]
+    assert any("share of the order's net amount, the basis of revenue" in n for n in notes)

@@ -165,7 +165,8 @@ def test_shopify_orders_export(tmp_path):
     assert f.loc["#1001", "customer_id"] == "ada@example.com"  # e-mail, lower-case
     assert f.loc["#1001", "amount"] == pytest.approx(47.00)  # no shipping, no tax
     assert f.loc["#1002", "amount"] == pytest.approx(122.00 - 22.00)  # tax-inclusive
-    assert f.loc["#1003", "refunded"] == pytest.approx(30.0)
+    # 30 given back of an 85 order (80 merchandise, 5 shipping): 30 x 80 / 85 of revenue
+    assert f.loc["#1003", "refunded"] == pytest.approx(30.0 * 80.0 / 85.0)
     assert f.loc["#1003", "status"] == "paid"
     assert f.loc["#1004", "status"] == "refunded"
     assert f.loc["#1004", "refunded"] == pytest.approx(20.0)

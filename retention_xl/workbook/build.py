@@ -193,6 +193,64 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
     return plan
 
 
+def customer_capacity() -> int:
+    """Most customers a report can list: the Segments list starts lowest of the sheets
+    that list every customer (Customers, Segments)."""
+    from retention_xl.workbook.sheets.derived import HEADER_ROW
+    from retention_xl.workbook.sheets.segments import LIST_HEADER
+
+    return MAX_DATA_ROWS - max(HEADER_ROW, LIST_HEADER)
+
+
+def check_sheet_limits(
+    orders: pd.DataFrame | None,
+    subscriptions: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
+    *,
+    no_raw: bool = False,
+    row_limit: int = MAX_DATA_ROWS,
+) -> None:
+    """Refuse exports a report cannot hold, before any analysis runs.
+
+    A raw tab holds at most ``row_limit`` (1,048,575) data rows below its header; the
+    customer lists (Customers, Segments) hold :func:`customer_capacity` customers.
+    Orders are counted once per order id; customers are those with a purchase.
+
+    Raises
+    ------
+    WorkbookError
+        Naming the export, its count, the limit and what to do.
+    """
+    if not no_raw:
+        for kind, frame in (
+            ("orders", orders),
+            ("subscriptions", subscriptions),
+            ("survey", survey),
+        ):
+            rows = 0 if frame is None else len(frame)
+            if kind == "orders" and rows > row_limit and "order_id" in frame.columns:  # type: ignore[union-attr]
+                rows = int(frame["order_id"].nunique())  # type: ignore[index]  # repeated orders go
+            if rows > row_limit:
+                raise WorkbookError(
+                    f"{kind} has {rows:,} rows, more than a sheet holds ({row_limit:,} data "
+                    "rows below the header row); build with --no-raw (no_raw=True) to leave "
+                    "the raw data tabs out and keep the derived tabs and KPIs"
+                )
+    if orders is not None and len(orders) > customer_capacity():
+        kept = orders
+        if "status" in kept.columns:
+            kept = kept[~kept["status"].isin(["cancelled", "refunded"])]
+        net = kept["amount"] - (kept["refunded"] if "refunded" in kept.columns else 0.0)
+        buyers = int(kept.loc[net > 0, "customer_id"].nunique())
+        if buyers > customer_capacity():
+            raise WorkbookError(
+                f"orders has {buyers:,} customers with a purchase, more than a report can list "
+                f"({customer_capacity():,}: the Segments list starts below its summary). Build "
+                "from a shorter period or a segment of the customers, or compute the KPIs "
+                "with `retention-xl kpis`, which has no such limit"
+            )
+
+
 def _check_lang(lang: str) -> str:
     if lang not in LANGS:
         raise WorkbookError(f"lang must be one of {list(LANGS)}, got {lang!r}")
@@ -317,21 +375,8 @@ def plan_report_and_data(
     )
     make_styles(currency, lang)
     _check_lang(lang)
-    if not no_raw:  # refuse early, before the core runs on a frame that cannot be written
-        for kind, frame in (
-            ("orders", orders),
-            ("subscriptions", subscriptions),
-            ("survey", survey),
-        ):
-            rows = 0 if frame is None else len(frame)
-            if kind == "orders" and rows > row_limit and "order_id" in frame.columns:  # type: ignore[union-attr]
-                rows = int(frame["order_id"].nunique())  # type: ignore[index]  # repeated orders go
-            if rows > row_limit:
-                raise WorkbookError(
-                    f"{kind} has {rows:,} rows, more than a sheet holds ({row_limit:,} "
-                    f"data rows); build with --no-raw (no_raw=True) to leave the raw data tabs "
-                    f"out and keep the derived tabs and KPIs"
-                )
+    # refuse early, before the core runs on a frame that cannot be written
+    check_sheet_limits(orders, subscriptions, survey, no_raw=no_raw, row_limit=row_limit)
     data: ReportData = compute_report_data(
         orders,
         subscriptions,

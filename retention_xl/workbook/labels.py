@@ -406,8 +406,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "kpi.revenue": ("Revenue", "Fatturato"),
     "kpi.revenue.help": (
-        "Every row of the Orders tab net of refunds, cancelled orders left out.",
-        "Tutte le righe del foglio Ordini al netto dei rimborsi, ordini annullati esclusi.",
+        "Every row of the Orders tab, cancelled orders left out: merchandise without tax "
+        "and shipping, less refunds counted on the same basis (the share of a refund that "
+        "was merchandise).",
+        "Tutte le righe del foglio Ordini, ordini annullati esclusi: merce senza IVA né "
+        "spedizione, meno i rimborsi calcolati sulla stessa base (la quota del rimborso che "
+        "riguardava la merce).",
     ),
     "kpi.aov": ("Average order value", "Valore medio dell'ordine"),
     "kpi.aov.help": (

@@ -261,3 +261,37 @@ def _sheet_xml(path: Path, name: str) -> bytes:
     entry = pkg.workbook().sheet_by_name(name)
     assert entry is not None and entry.part is not None
     return pkg.read(entry.part)
+
+
+@pytest.mark.parametrize("kinds", [("nps",), ("csat",), ("nps", "csat")])
+def test_survey_only_books_cache_what_the_engine_computes(
+    libreoffice: LibreOffice, tmp_path: Path, kinds: tuple[str, ...]
+) -> None:
+    """NPS-only, CSAT-only and mixed surveys: every cached value, blanks included,
+    equals LibreOffice's recalculation (a count of no answers is blank in both)."""
+    lines = ["answered_at,score,kind,customer_id"]
+    for i in range(12):
+        kind = kinds[i % len(kinds)]
+        score = (i * 3) % 11 if kind == "nps" else 1 + i % 5
+        lines.append(f"2024-{1 + i % 6:02d}-{1 + i:02d},{score},{kind},c{i}")
+    path = tmp_path / "survey.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    inputs = load_inputs(survey=path)
+    book = write_workbook(plan_report(None, None, inputs.survey, lang="en"), tmp_path / "S.xlsx")
+    cached = _cached(book)
+    with opened(libreoffice, book) as lo_book:
+        lo_book.calculate_all()
+        formulas = lo_book.formulas()
+        answers = {k: lo_book.named(f"KPI_{k}_answers")[0][0] for k in ("nps", "csat")}
+    wrong = []
+    for f in formulas:
+        got = f.error if f.error is not None else f.value
+        want = cached.get((f.sheet, f.cell))
+        if want is None and got in ("", None):
+            continue
+        if not _close(got, want):
+            wrong.append((f.sheet, f.cell, f.formula, got, want))
+    assert wrong == []
+    for kind in ("nps", "csat"):
+        expected = sum(1 for i in range(12) if kinds[i % len(kinds)] == kind)
+        assert answers[kind] == (expected if expected else "")

@@ -15,8 +15,10 @@ Mapping to the canonical orders frame:
   Taxes. Stores with tax-inclusive prices (usual in the EU) have
   ``Total = Subtotal + Shipping`` with Taxes inside: there ``Taxes`` are taken off the
   Subtotal, so revenue is always net of tax (slightly low when shipping was taxed too);
-* ``refunded``: ``Refunded Amount``, capped at the amount (a refund of shipping or tax
-  does not lower merchandise revenue below zero);
+* ``refunded``: ``Refunded Amount`` (money given back, tax and shipping included)
+  on the basis of ``amount``: a partial refund counts for its share of ``Total``
+  applied to ``amount`` (``refunded * amount / Total``); a ``refunded`` order is
+  refunded in full; never more than the amount;
 * ``status``: Financial Status ``refunded`` -> refunded; ``voided`` or ``expired``, or
   a ``Cancelled at`` date -> cancelled; every other status (paid, partially_refunded,
   pending, authorized, partially_paid) -> paid;
@@ -123,6 +125,20 @@ def read_shopify_orders(
     )
     refunded_status = (fin_norm == "refunded").to_numpy(dtype=bool)
     status = np.where(refunded_status & (status != "cancelled"), "refunded", status)
+    # Shopify's Refunded Amount is money given back: merchandise, shipping and tax. Revenue
+    # is net of tax and shipping, so a partial refund counts on the same basis: its share
+    # of the order's Total applied to the net amount (a 33 refund of a 132 order whose
+    # net merchandise is 100 lowers revenue by 25, not 33)
+    share = np.divide(
+        amount, total, out=np.full(len(amount), np.nan), where=np.isfinite(total) & (total > 0)
+    )
+    basis = ~refunded_status & (refunded > 0) & np.isfinite(share)
+    if basis.any():
+        refunded = np.where(basis, refunded * np.clip(share, 0.0, 1.0), refunded)
+        conv.report.notes.append(
+            f"{int(basis.sum()):,} partial refunds include tax and shipping: each was counted "
+            "for its share of the order's net amount, the basis of revenue"
+        )
     refunded = np.where(refunded_status, np.maximum(refunded, amount), refunded)
     refunded = np.minimum(refunded, np.maximum(amount, 0.0))
     frame = pd.DataFrame(

@@ -94,8 +94,8 @@ def column_table(
             else ""
         )
         raise WorkbookError(
-            f"{len(frame):,} rows do not fit the {ctx.titles[role]!r} sheet "
-            f"(a sheet holds at most {limit:,} data rows){hint}"
+            f"{len(frame):,} rows do not fit the {ctx.titles[role]!r} sheet (it has room "
+            f"for {limit:,} rows below its header on row {first_row + 1}){hint}"
         )
     specs = tuple(
         ColumnSpec(key=key, header=ctx.t(lab), kind=kind, style=style, width=width)  # type: ignore[arg-type]

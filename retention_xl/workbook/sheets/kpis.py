@@ -200,6 +200,10 @@ def kpi_values(ctx: Context) -> dict[str, float]:
         return values
     for key in KPI_UNITS:
         values[key] = data.kpi(key)
+    for key in ("nps_answers", "csat_answers"):
+        # no answers of that kind: the formula shows a blank (its guard), not 0
+        if values[key] == 0:
+            values[key] = math.nan
     if data.monthly is not None:
         # The Orders tab's revenue: every row up to as_of (the period table's definition,
         # which the SUMIFS formula computes). It equals kpi_report's customer revenue
