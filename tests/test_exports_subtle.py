@@ -324,7 +324,7 @@ def _stripe_export(path: Path, *, currency: str = "eur") -> Path:
         _stripe_sub("sub_3", "cus_C", "50.00", "month", "2025-03-12 15:00",
                     period_end="2025-04-12 15:00", currency=currency),
     ]  # fmt: skip
-    path.write_bytes(to_csv([*STRIPE_SUB_HEADERS, "Cancel At Period End"], rows))
+    path.write_bytes(to_csv(STRIPE_SUB_HEADERS, rows))
     return path
 
 
@@ -462,3 +462,43 @@ def test_shopify_refunds_count_on_the_basis_of_revenue(tmp_path: Path, run_cli) 
     assert kpis["revenue"] == pytest.approx(expected)  # 75 + 50 + 50
     notes = payload["imports"]["orders"]["notes"]  # type: ignore[index]
     assert any("share of the order's net amount, the basis of revenue" in n for n in notes)
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, run_cli) -> None:
+    """A damaged header row (a name repeated) would shift every column: refused."""
+    headers = [*SHOPIFY_HEADERS[:9], "Subtotal", *SHOPIFY_HEADERS[9:]]
+    rows = shopify_order("#1001", "ada@example.com", "2024-01-05 10:00:00 +0100", "47.00",
+                         "0", "0", "47.00")  # fmt: skip
+    path = tmp_path / "orders_export_1.csv"
+    path.write_bytes(to_csv(headers, rows))
+    result = run_cli("kpis", "--orders", str(path))
+    assert result.returncode == 2
+    assert "orders_export_1.csv" in result.stderr
+    assert "the header names 'Subtotal' twice (columns 9 and 10)" in result.stderr
+
+
+def test_the_append_summary_spells_out_its_arithmetic(tmp_path: Path, run_cli) -> None:
+    from retention_xl.workbook.build import plan_template, write_workbook
+
+    book = write_workbook(plan_template(lang="en"), tmp_path / "T.xlsx")
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "order_id,customer_id,order_date,amount\n"
+        + "".join(f"o{i},c{i % 3},2024-01-{1 + i:02d},{10 + i}\n" for i in range(6)),
+        encoding="utf-8",
+    )
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "order_id,customer_id,order_date,amount\n"
+        + "".join(f"o{i},c{i % 3},2024-02-{1 + i:02d},{10 + i}\n" for i in range(4, 9)),
+        encoding="utf-8",
+    )
+    assert run_cli("refresh", str(book), "--orders", str(first)).returncode == 0
+    result = run_cli("refresh", str(book), "--orders", str(second), "--append")
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith("orders:"))
+    # 6 in the book, 5 in the export of which o4 and o5 were there: 6 + 5 - 2 = 9
+    assert line.strip() == (
+        "orders: 6 rows in the workbook, 5 in the export (2 of them already in the "
+        "workbook: the export's version kept) -> 9 rows = 6 + 5 - 2"
+    )

@@ -42,7 +42,7 @@ class Converter:
         self.locale = locale
         self.date_format = date_format
         self.skip_bad_rows = skip_bad_rows
-        self.index = HeaderIndex(table.headers)
+        self.index = HeaderIndex(table.headers, file=table.file)
         self.bad = np.zeros(len(table.data), dtype=bool)
         #: rows left out on purpose (no customer, never billed): not counted as bad
         self.drop = np.zeros(len(table.data), dtype=bool)

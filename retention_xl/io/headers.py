@@ -37,7 +37,8 @@ class HeaderIndex:
     synonym present, or None.
     """
 
-    def __init__(self, headers: Sequence[str]) -> None:
+    def __init__(self, headers: Sequence[str], *, file: str = "") -> None:
+        self.file = file
         self.headers = list(headers)
         self._by_norm: dict[str, str] = {}
         for h in self.headers:
@@ -96,4 +97,19 @@ class HeaderIndex:
             if found is not None:
                 out[role] = found
                 used.add(found)
+        for role, header in out.items():
+            twin = f"{header} (2)"  # the reader's name for a second column of that name
+            if twin in self.headers:
+                from retention_xl.errors import ExportError
+
+                first = self.headers.index(header)
+                second = self.headers.index(twin)
+                raise ExportError(
+                    f"the header names {header!r} twice (columns {first + 1} and {second + 1}): "
+                    f"which one holds the {role.replace('_', ' ')} cannot be told, and reading "
+                    "the wrong one would shift every number. The header row may be damaged: "
+                    "export the file again, or rename one column",
+                    file=self.file,
+                    column=header,
+                )
         return out

@@ -255,6 +255,16 @@ def load_inputs(
             imp = read_survey(path, format=formats.get(kind), mapping=maps[kind], **common)
         frames[kind] = imp.frame
         reports[kind] = imp.report
+        if kind == "orders" and imp.report.records and not imp.report.customers:
+            from retention_xl.errors import ExportError
+
+            raise ExportError(
+                f"none of its {imp.report.records:,} orders is a purchase: every one is "
+                "cancelled, refunded or has no positive amount, so there are no KPIs to "
+                "compute. Check that the amount and status columns are the right ones (the "
+                "import report lists what was read; --map picks others)",
+                file=str(path),
+            )
     if rate_table is None:  # with rates every export was converted to the reporting one
         declared = {
             kind: frames[kind].assign(currency=rep.currencies[0])

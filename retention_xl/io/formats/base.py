@@ -371,6 +371,7 @@ def finish_orders(
     frame = validate_orders(frame)
     report.records = len(frame)
     stats = prepare_orders(frame).stats
+
     report.refunds = stats.refunds
     report.cancelled = stats.cancelled
     report.customers = stats.customers
