@@ -502,3 +502,13 @@ def test_the_append_summary_spells_out_its_arithmetic(tmp_path: Path, run_cli) -
         "orders: 6 rows in the workbook, 5 in the export (2 of them already in the "
         "workbook: the export's version kept) -> 9 rows = 6 + 5 - 2"
     )
+
+
+def test_as_of_chooses_the_month_of_the_subscription_kpis(tmp_path: Path, run_cli) -> None:
+    path = _stripe_export(tmp_path / "subscriptions.csv")
+    result = run_cli("kpis", "--subscriptions", str(path), "--as-of", "2025-03-31", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = _strict_json(result.stdout)
+    assert payload["subscription_month"] == "2025-03"  # March is complete on the 31st
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    assert kpis["mrr"] == pytest.approx(1200 / 12 + 30 + 50)  # C pays from March

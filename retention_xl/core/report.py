@@ -247,7 +247,7 @@ def kpi_report(
     if subscriptions is not None:
         from retention_xl.core.subscriptions import headline_month, subscription_kpis
 
-        sub_month = headline_month(subscriptions)
+        sub_month = headline_month(subscriptions, as_of)  # --as-of, else the latest event
         sub = subscription_kpis(subscriptions, gross_margin=gross_margin, month=sub_month)
         for key in ("mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio"):
             if key in sub:

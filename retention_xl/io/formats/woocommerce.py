@@ -15,7 +15,8 @@ order are folded into one order). Mapping:
 
 * ``amount = order_total - shipping_total - tax_total`` (WooCommerce's order total
   includes shipping and every tax; fees stay in revenue);
-* ``refunded``: ``refunded_total`` / ``Order Refund Amount``;
+* ``refunded``: ``refunded_total`` / ``Order Refund Amount`` (money given back, tax and
+  shipping included), counted on revenue's basis: ``refunded * amount / order_total``;
 * ``status``: ``completed``, ``processing`` -> paid; ``refunded`` -> refunded;
   ``cancelled``, ``failed``, ``pending`` (awaiting payment), ``on-hold``,
   ``checkout-draft``, ``trash`` -> cancelled (not paid). ``wc-`` prefixes and the
@@ -135,6 +136,18 @@ def read_woocommerce_orders(
     tax = oc.numbers(cols.get("tax"), default=0.0)
     amount = total - shipping - tax
     refunded = np.abs(oc.numbers(cols.get("refunded"), default=0.0))
+    # WooCommerce refunds are money given back, tax and shipping included: count them on
+    # revenue's basis (net of both), for their share of the order total
+    share = np.divide(
+        amount, total, out=np.full(len(amount), np.nan), where=np.isfinite(total) & (total > 0)
+    )
+    basis = (refunded > 0) & np.isfinite(share) & (share < 1.0)
+    if basis.any():
+        refunded = np.where(basis, refunded * np.clip(share, 0.0, 1.0), refunded)
+        conv.report.notes.append(
+            f"{int(basis.sum()):,} refunds include tax and shipping: each was counted for its "
+            "share of the order's net amount, the basis of revenue"
+        )
     refunded = np.minimum(refunded, np.maximum(amount, 0.0))
     status = oc.category(cols.get("status"), _woo_status_words(), default="paid", what="status")
     frame = pd.DataFrame(
