@@ -74,9 +74,11 @@ __all__ = [
     "ExcelValueError",
     "aligned",
     "as_float_or_grid",
+    "cell_error",
     "date",
     "error_result",
     "flags",
+    "grid_with_errors",
     "id_keys",
     "ids",
     "number",
@@ -366,6 +368,57 @@ def as_float_or_grid(value: object, name: str) -> float | FloatArray:
         raise InputError(f"{name} is an empty range", argument=name)
     arr = _floats(flat, width, name, keep_blanks=True)
     return arr.reshape(-1, width)
+
+
+def grid_with_errors(value: object, name: str) -> tuple[FloatArray, dict[int, Exception]]:
+    """A lifted range argument as a 2-D float array, and the cells that are not numbers.
+
+    Unlike :func:`as_float_or_grid`, a text or an error value in one cell does not fail
+    the whole range: that cell is NaN in the array and its error is returned by its
+    row-major position, so the result is an error in that row alone, as Excel's own
+    ``=B2:B13/C2:C13`` gives ``#DIV/0!`` in the bad row only.
+
+    >>> arr, errors = grid_with_errors([[1.0], ["abc"], [3.0]], "lost")
+    >>> arr.ravel().tolist()[::2], sorted(errors), type(errors[1]).__name__
+    ([1.0, 3.0], [1], 'InputError')
+    """
+    flat, width = _flat(value, name)
+    if not flat:
+        raise InputError(f"{name} is an empty range", argument=name)
+    errors: dict[int, Exception] = {}
+    arr = np.empty(len(flat), dtype=np.float64)
+    for i, cell in enumerate(flat):
+        if type(cell) is float or type(cell) is int:
+            arr[i] = cell
+            if math.isinf(arr[i]):
+                errors[i] = OutOfRangeError(
+                    f"{name}{_where(i, width)} must be finite, got {cell!r}", argument=name
+                )
+                arr[i] = np.nan
+        elif _is_blank(cell):
+            arr[i] = np.nan
+        else:
+            try:
+                arr[i] = _float_cell(cell, name, _where(i, width))
+            except InputError as exc:
+                errors[i] = exc
+                arr[i] = np.nan
+    return arr.reshape(-1, max(width, 1)), errors
+
+
+def cell_error(exc: Exception, host: Host) -> str:
+    """One cell's error as ``host`` shows it inside a spilled range.
+
+    Office.js hosts get the bare code, which xlwings turns into a real error value
+    (runtime 1.4+) for that cell alone; classic xlwings and plain Python get the code
+    and the reason (``"#NUM! customers_lost (row 3) ..."``).
+    """
+    code = getattr(exc, "excel_error", None)
+    if not (isinstance(code, str) and code in ERROR_CODES):
+        code = "#VALUE!"
+    if host is Host.OFFICEJS:
+        return code
+    return f"{code} {exc}"
 
 
 # ---------------------------------------------------------------------------- text, flags

@@ -30,9 +30,12 @@ from retention_xl.errors import (
     InputError,
     NotEnoughDataError,
     OutOfRangeError,
+    RetentionError,
     ZeroDenominatorError,
 )
 from retention_xl.excel import convert
+from retention_xl.excel.convert import FloatArray
+from retention_xl.excel.hosts import current_host
 from retention_xl.excel.registry import REGISTRY, Arg, excel_function
 
 __all__ = [
@@ -74,24 +77,108 @@ _BENCH = "retention_xl: benchmarks"
 
 
 def _lifted(core: Callable[..., Any], *pairs: tuple[object, str]) -> object:
-    """Call ``core`` on numeric arguments: single cells give a number, ranges spill."""
-    values = [convert.as_float_or_grid(value, name) for value, name in pairs]
+    """Call ``core`` on numeric arguments: single cells give a number, ranges spill.
+
+    In a spill, a row whose inputs are impossible (lost > start, a text in a number
+    cell, an error value) gets its error in its own cell; the other rows are computed,
+    as Excel's ``=B2:B13/C2:C13`` puts ``#DIV/0!`` in the bad row only.
+    """
+    values = [_single_or_range(value, name) for value, name in pairs]
     if all(isinstance(v, float) for v in values):
         return convert.to_excel(core(*values))
-    arrays = [np.asarray(v, dtype=np.float64) for v in values]
+    grids: list[FloatArray] = []
+    errors: list[dict[int, Exception]] = []
+    for value, (_, name) in zip(values, pairs, strict=True):
+        if isinstance(value, float):
+            grid, bad = np.full((1, 1), value), {}
+        else:
+            grid, bad = convert.grid_with_errors(value, name)
+        grids.append(grid)
+        errors.append(bad)
     try:
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        shape = np.broadcast_shapes(*(g.shape for g in grids))
     except ValueError:
         shapes = ", ".join(
-            f"{name} {a.shape[0]}x{a.shape[1] if a.ndim > 1 else 1}"
-            for a, (_, name) in zip(arrays, pairs, strict=True)
+            f"{name} {g.shape[0]}x{g.shape[1]}" for g, (_, name) in zip(grids, pairs, strict=True)
         )
         raise InputError(
             f"the ranges have different shapes ({shapes}): pass single cells or ranges of "
             f"the same size",
             argument=pairs[0][1],
         ) from None
-    return convert.to_excel(core(*(np.broadcast_to(a, shape) for a in arrays)))
+    arrays = [np.broadcast_to(g, shape) for g in grids]
+    cell_errors = _broadcast_errors(grids, errors, shape)
+    try:
+        result = np.asarray(core(*arrays), dtype=np.float64)
+    except RetentionError:
+        result = None  # some rows are impossible: compute row by row
+    if result is None or cell_errors:
+        return _row_by_row(core, arrays, result, cell_errors, shape)
+    return convert.to_excel(result)
+
+
+def _single_or_range(value: object, name: str) -> object:
+    """A float for one cell (a one-cell range included), else the range as passed."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size > 1:
+        return value
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.DataFrame)):
+        cells = (
+            np.asarray(value, dtype=object).size
+            if not isinstance(value, pd.DataFrame)
+            else value.size
+        )
+        if cells != 1:
+            return value
+    result = convert.as_float_or_grid(value, name)
+    return float(result) if not isinstance(result, float) else result
+
+
+def _broadcast_errors(
+    grids: list[FloatArray], errors: list[dict[int, Exception]], shape: tuple[int, ...]
+) -> dict[tuple[int, int], Exception]:
+    """Each argument's bad cells at their places in the broadcast result."""
+    out: dict[tuple[int, int], Exception] = {}
+    for grid, bad in zip(grids, errors, strict=True):
+        for position, exc in bad.items():
+            r, c = divmod(position, grid.shape[1])
+            rows = range(shape[0]) if grid.shape[0] == 1 else [r]
+            cols = range(shape[1]) if grid.shape[1] == 1 else [c]
+            for rr in rows:
+                for cc in cols:
+                    out.setdefault((rr, cc), exc)
+    return out
+
+
+def _row_by_row(
+    core: Callable[..., Any],
+    arrays: list[Any],
+    result: Any,
+    cell_errors: dict[tuple[int, int], Exception],
+    shape: tuple[int, ...],
+) -> object:
+    host = current_host()
+    out: list[list[object]] = []
+    for r in range(shape[0]):
+        row: list[object] = []
+        for c in range(shape[1]):
+            if (r, c) in cell_errors:
+                row.append(convert.cell_error(cell_errors[(r, c)], host))
+                continue
+            if result is not None:
+                value = float(result[r, c])
+            else:
+                args = [float(a[r, c]) for a in arrays]
+                if any(np.isnan(a) for a in args):
+                    row.append("")  # a blank input gives a blank result
+                    continue
+                try:
+                    value = float(core(*args))
+                except RetentionError as exc:
+                    row.append(convert.cell_error(exc, host))
+                    continue
+            row.append(convert.to_excel(value) if np.isfinite(value) else "")
+        out.append(row)
+    return out
 
 
 def _blank(value: object) -> bool:

@@ -67,6 +67,27 @@ CALLS: list[tuple[str, list[Any]]] = [
     ("REPEAT_RATE", [[["a"], ["b"], ["a"], [""]], None]),  # 8: ids form
     ("AOV", [[[10, 20], [30, ""]]]),  # 9: 2-D range
     ("NPS", [[[]], None]),  # 10: nothing at all
+    # 11: twelve months, one with lost > start and one with a text: errors in those rows
+    (
+        "CHURN",
+        [
+            [
+                [1000],
+                [980],
+                [975],
+                [990],
+                [100],
+                [1010],
+                [1005],
+                [1000],
+                [995],
+                [990],
+                [985],
+                [980],
+            ],
+            [[50], [40], [30], [45], [150], [35], ["n/a"], [40], [30], [25], [20], [15]],
+        ],
+    ),
 ]
 
 
@@ -124,3 +145,20 @@ def test_results_and_real_error_values(officejs: dict[str, Any]) -> None:
     assert r[8] == {"result": [[0.5]]}
     assert r[9] == {"result": [[20.0]]}
     assert r[10] == {"result": [[{"type": "Error", "errorType": "NotAvailable"}]]}
+
+
+def test_one_bad_row_gets_its_error_alone_in_the_spill(officejs: dict[str, Any]) -> None:
+    """Like Excel's =B2:B13/C2:C13: the impossible month (lost > start) is #NUM!, the
+    text is #VALUE!, every other month is computed."""
+    from retention_xl.core.kpis import churn_rate
+
+    start, lost = CALLS[11][1]
+    out = officejs["results"][11]["result"]
+    assert len(out) == 12
+    for i, (row, s_cell, l_cell) in enumerate(zip(out, start, lost, strict=True)):
+        if i == 4:
+            assert row == [{"type": "Error", "errorType": "Num"}]
+        elif i == 6:
+            assert row == [{"type": "Error", "errorType": "Value"}]
+        else:
+            assert row == [pytest.approx(churn_rate(s_cell[0], l_cell[0]))]

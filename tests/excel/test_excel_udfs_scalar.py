@@ -183,9 +183,17 @@ def test_lifted_ranges_of_different_shapes_are_value_errors() -> None:
     assert result.startswith("#VALUE! the ranges have different shapes")
 
 
-def test_lifted_range_error_anywhere_is_the_whole_result() -> None:
-    result = call("CHURN", [[1000.0], [10.0]], [[50.0], [20.0]])
-    assert result.startswith("#NUM! customers_lost (20.0) cannot exceed customers_start (10.0)")
+def test_lifted_range_error_stays_in_its_row() -> None:
+    """Classic xlwings: the bad row holds the documented error text, the others compute."""
+    result = call("CHURN", [[1000.0], [10.0], [200.0]], [[50.0], [20.0], ["x"]])
+    assert result[0] == [0.05]
+    assert result[1][0].startswith(
+        "#NUM! customers_lost (20.0) cannot exceed customers_start (10.0)"
+    )
+    assert result[2][0].startswith("#VALUE! customers_lost (cell 3 of the range) must be a number")
+    whole = call("CHURN", [[1.0, 2.0]], [[1.0], [2.0], [3.0]])  # broadcast: cell by cell
+    assert whole[0] == [1.0, 0.5] and whole[1][1] == 1.0
+    assert whole[1][0].startswith("#NUM!") and whole[2][0].startswith("#NUM!")
 
 
 # ---------------------------------------------------------------------------- error paths
@@ -199,7 +207,6 @@ ERROR_CASES: list[tuple[str, tuple[Any, ...], str, str]] = [
     ("CHURN", (None, 5), "#VALUE!", "blank"),
     ("CHURN", (True, 5), "#VALUE!", "boolean"),
     ("CHURN", ("#N/A", 5), "#N/A", "holds the error #N/A"),
-    ("CHURN", ([[1.0, 2.0]], [[1.0], [2.0], [3.0]]), "#NUM!", "cannot exceed"),
     ("RETENTION", (1000, 100, 150), "#NUM!", "customers_new"),
     ("RETENTION", (0, 0, 0), "#DIV/0!", "zero"),
     ("REPEAT_RATE", (300, 200), "#NUM!", "cannot exceed"),
