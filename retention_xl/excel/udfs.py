@@ -19,7 +19,9 @@ one result per cell, like ``=A2:A13/B2:B13`` would; blank cells give blank resul
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -824,6 +826,32 @@ _BGNBD_PARAMS = ("r", "alpha", "a", "b")
 _GG_PARAMS = ("p", "q", "gamma")
 
 
+#: Fitted tables by a hash of their inputs: a recalculation that leaves a fit's ranges
+#: unchanged (an edit elsewhere in the workbook) returns the table without refitting.
+#: Bounded: the tables are a few rows each, the keys 20-byte digests.
+_FIT_CACHE: OrderedDict[tuple[str, bytes], list[list[object]]] = OrderedDict()
+FIT_CACHE_SIZE = 64
+
+
+def _fit_cached(kind: str, arrays: Sequence[Any], fit: Callable[[], Any]) -> list[list[object]]:
+    """``_fit_table(fit())``, remembered by ``kind`` and the bytes of ``arrays``."""
+    digest = hashlib.sha1(kind.encode(), usedforsecurity=False)
+    for array in arrays:
+        a = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
+        digest.update(str(a.shape).encode())
+        digest.update(a.tobytes())
+    key = (kind, digest.digest())
+    table = _FIT_CACHE.get(key)
+    if table is None:
+        table = _fit_table(fit())
+        _FIT_CACHE[key] = table
+        while len(_FIT_CACHE) > FIT_CACHE_SIZE:
+            _FIT_CACHE.popitem(last=False)
+    else:
+        _FIT_CACHE.move_to_end(key)
+    return [list(row) for row in table]
+
+
 def _fit_table(model: Any) -> list[list[object]]:
     """A fitted model as a spilled two-column table: parameter, value (+ log-likelihood)."""
     rows: list[list[object]] = [["parameter", "value"]]
@@ -908,7 +936,8 @@ def BGNBD_FIT(frequency: object, recency: object, age: object) -> object:
     from retention_xl.core.models import BetaGeo
 
     data = _history(frequency, recency, age)
-    return _fit_table(BetaGeo().fit(data["frequency"], data["recency"], data["age"]))
+    columns = (data["frequency"], data["recency"], data["age"])
+    return _fit_cached("BGNBD", columns, lambda: BetaGeo().fit(*columns))
 
 
 @excel_function(
@@ -1011,7 +1040,8 @@ def GG_FIT(frequency: object, avg_value: object) -> object:
             argument="avg_value",
         )
     keep = np.isfinite(xs)
-    return _fit_table(GammaGamma().fit(xs[keep], ms[keep]))
+    xs, ms = xs[keep], ms[keep]
+    return _fit_cached("GG", (xs, ms), lambda: GammaGamma().fit(xs, ms))
 
 
 @excel_function(
@@ -1117,7 +1147,7 @@ def SBG_FIT(survivors: object) -> object:
     from retention_xl.core.models import ShiftedBetaGeometric
 
     counts = convert.numbers(survivors, "survivors")
-    return _fit_table(ShiftedBetaGeometric().fit(counts))
+    return _fit_cached("SBG", (counts,), lambda: ShiftedBetaGeometric().fit(counts))
 
 
 @excel_function(

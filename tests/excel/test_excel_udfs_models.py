@@ -195,3 +195,32 @@ def test_officejs_host_gets_real_error_values():
     assert udfs.PALIVE(2, 30, 38, -0.2, *BG[1:]) == "#NUM!"
     with pytest.raises(convert.ExcelValueError, match="PALIVE: r is blank"):
         udfs.PALIVE(2, 30, 38, None, *BG[1:])
+
+
+def test_fits_are_cached_by_their_inputs(cdnow, monkeypatch):
+    """An unrelated recalculation (same ranges) returns the fit without refitting; a
+    changed cell refits; the cache holds a bounded number of fits."""
+    from retention_xl.core.models import BetaGeo
+
+    fits: list[int] = []
+    real = BetaGeo.fit
+
+    def counting(self, *args, **kwargs):
+        fits.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(BetaGeo, "fit", counting)
+    monkeypatch.setattr(udfs, "_FIT_CACHE", type(udfs._FIT_CACHE)())
+    cols = [column(cdnow[c].iloc[:800], "classic") for c in ("frequency", "recency", "T")]
+    first = udfs.BGNBD_FIT(*cols)
+    again = udfs.BGNBD_FIT(*[list(c) for c in cols])  # equal values, new objects
+    assert again == first and len(fits) == 1
+    changed = [list(c) for c in cols]
+    changed[2][0] = changed[2][0] + 1.0  # one customer's age
+    assert udfs.BGNBD_FIT(*changed) != first and len(fits) == 2
+    from types import SimpleNamespace
+
+    fitted = SimpleNamespace(params_={"p": 1.0}, log_likelihood_=-1.0)
+    for i in range(udfs.FIT_CACHE_SIZE + 5):  # many different fits: the cache stays bounded
+        udfs._fit_cached("X", ([float(i)],), lambda: fitted)
+    assert len(udfs._FIT_CACHE) == udfs.FIT_CACHE_SIZE
