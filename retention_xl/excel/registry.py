@@ -73,6 +73,23 @@ class ExcelFunction:
         return f"{self.name}({', '.join(parts)})"
 
 
+def arg_help(arg: Arg) -> str:
+    """An argument's help as Excel shows it: optional ones say so, and their default.
+
+    >>> arg_help(Arg("margin", "Gross margin as a fraction 0..1.", optional=True, default="1"))
+    'Gross margin as a fraction 0..1. Optional (default 1).'
+    >>> arg_help(Arg("cac", "Acquisition cost."))
+    'Acquisition cost.'
+    """
+    if not arg.optional:
+        return arg.doc
+    if arg.default is None:
+        return f"{arg.doc} Optional."
+    if "default" in arg.doc.lower():
+        return f"{arg.doc} Optional."
+    return f"{arg.doc} Optional (default {arg.default})."
+
+
 #: Every Excel function, by Excel name, in the order they are defined.
 REGISTRY: dict[str, ExcelFunction] = {}
 
@@ -140,7 +157,7 @@ def excel_function(
         decorated: Callable[..., Any] = udf
         if xw is not None:
             for arg in args:
-                options: dict[str, Any] = {"doc": arg.doc, "err_to_str": True}
+                options: dict[str, Any] = {"doc": arg_help(arg), "err_to_str": True}
                 if arg.lifted:
                     options["ndim"] = 2
                 decorated = xw.arg(arg.name, **options)(decorated)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from retention_xl.excel import udfs
+from retention_xl.excel.registry import arg_help
 
 REGISTRY = udfs.REGISTRY
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +127,12 @@ def test_metadata_lists_every_function_with_help_and_argument_docs(
         assert entry["description"] == function.help
         params = entry["parameters"]
         assert [p["name"] for p in params] == [a.name for a in function.args]
-        assert [p["description"] for p in params] == [a.doc for a in function.args]
+        assert [p["description"] for p in params] == [arg_help(a) for a in function.args]
+        for param, arg in zip(params, function.args, strict=True):
+            # an optional argument says so, and its default where it has one
+            assert ("Optional" in param["description"]) == arg.optional, (name, arg.name)
+            if arg.optional and arg.default is not None:
+                assert "default" in param["description"].lower(), (name, arg.name)
         assert [p.get("optional", False) for p in params] == [a.optional for a in function.args]
     assert officejs["meta"]["allowErrorForDataTypeAny"] is True
 
@@ -162,3 +168,69 @@ def test_one_bad_row_gets_its_error_alone_in_the_spill(officejs: dict[str, Any])
             assert row == [{"type": "Error", "errorType": "Value"}]
         else:
             assert row == [pytest.approx(churn_rate(s_cell[0], l_cell[0]))]
+
+
+# Excel's functions (openpyxl's list, Excel 2010) and those added since (Excel 2013-365).
+NEWER_EXCEL_FUNCTIONS = frozenset(
+    [
+        "ARRAYTOTEXT",
+        "BYCOL",
+        "BYROW",
+        "CHOOSECOLS",
+        "CHOOSEROWS",
+        "CONCAT",
+        "DROP",
+        "EXPAND",
+        "FILTER",
+        "HSTACK",
+        "IFS",
+        "IMAGE",
+        "ISOMITTED",
+        "LAMBDA",
+        "LET",
+        "MAKEARRAY",
+        "MAP",
+        "MAXIFS",
+        "MINIFS",
+        "RANDARRAY",
+        "REDUCE",
+        "SCAN",
+        "SEQUENCE",
+        "SORT",
+        "SORTBY",
+        "SWITCH",
+        "TAKE",
+        "TEXTAFTER",
+        "TEXTBEFORE",
+        "TEXTJOIN",
+        "TEXTSPLIT",
+        "TOCOL",
+        "TOROW",
+        "UNIQUE",
+        "VALUETOTEXT",
+        "VSTACK",
+        "WRAPCOLS",
+        "WRAPROWS",
+        "XLOOKUP",
+        "XMATCH",
+        "XOR",
+        "FORECAST.ETS",
+        "STOCKHISTORY",
+        "GROUPBY",
+        "PIVOTBY",
+        "PERCENTOF",
+        "TRIMRANGE",
+        "REGEXTEST",
+        "REGEXEXTRACT",
+        "REGEXREPLACE",
+        "CHECKBOX",
+    ]
+)
+
+
+def test_no_function_shadows_an_excel_built_in() -> None:
+    from openpyxl.utils.formulas import FORMULAE
+
+    built_in = {f.upper() for f in FORMULAE} | NEWER_EXCEL_FUNCTIONS
+    assert "NPV" in built_in and "XLOOKUP" in built_in  # the lists are what they say
+    assert sorted(set(REGISTRY) & built_in) == []
