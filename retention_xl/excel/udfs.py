@@ -679,6 +679,7 @@ def RFM(customer_ids: object, order_dates: object, amounts: object, as_of: objec
     when = convert.date(as_of, "as_of", default=None)
     rfm = customers.rfm_table(orders, as_of=when)
     frame = rfm.reset_index()
+    frame[frame.columns[0]] = _ids_as_given(frame[frame.columns[0]], customer_ids)
     columns = [frame.columns[0], "recency", "frequency", "monetary", "R", "F", "M", "segment"]
     return convert.table(
         frame[columns],
@@ -850,6 +851,32 @@ def _fit_cached(kind: str, arrays: Sequence[Any], fit: Callable[[], Any]) -> lis
     else:
         _FIT_CACHE.move_to_end(key)
     return [list(row) for row in table]
+
+
+def _ids_as_given(ids: pd.Series, given: object) -> pd.Series:
+    """Customer ids back in the type the user's cells have: numbers stay numbers.
+
+    The core keys customers by text (``1001.0`` and ``"1001"`` are one customer); a
+    column of numeric ids (loyalty card numbers) comes back as numbers, so lookups
+    against the user's own numeric column (``XLOOKUP``, ``MATCH``) find them.
+    """
+    try:
+        flat, _ = convert._flat(given, "customer_ids")
+    except InputError:
+        return ids
+    cells = [c for c in flat if c is not None and not (isinstance(c, str) and not c.strip())]
+    numeric = bool(cells) and all(
+        isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool)
+        for c in cells
+    )
+    if not numeric:
+        return ids
+    values = pd.to_numeric(ids, errors="coerce")
+    if values.isna().any():
+        return ids
+    if (values == values.round()).all():
+        return values.astype("int64").astype(object)
+    return values.astype(object)
 
 
 def _fit_table(model: Any) -> list[list[object]]:

@@ -89,6 +89,25 @@ CALLS: list[tuple[str, list[Any]]] = [
             [[50], [40], [30], [45], [150], [35], ["n/a"], [40], [30], [25], [20], [15]],
         ],
     ),
+    # 12: numeric customer ids (card numbers) and text ids
+    (
+        "RFM",
+        [
+            [[1001], [1002], [1001], [1003]],
+            [[45000], [45010], [45020], [45030]],
+            [[10], [20], [30], [40]],
+            None,
+        ],
+    ),
+    (
+        "RFM",
+        [
+            [["a-1"], ["b-2"], ["a-1"], ["c-3"]],
+            [[45000], [45010], [45020], [45030]],
+            [[10], [20], [30], [40]],
+            None,
+        ],
+    ),
 ]
 
 
@@ -234,3 +253,12 @@ def test_no_function_shadows_an_excel_built_in() -> None:
     built_in = {f.upper() for f in FORMULAE} | NEWER_EXCEL_FUNCTIONS
     assert "NPV" in built_in and "XLOOKUP" in built_in  # the lists are what they say
     assert sorted(set(REGISTRY) & built_in) == []
+
+
+def test_numeric_customer_ids_come_back_as_numbers(officejs: dict[str, Any]) -> None:
+    numeric = officejs["results"][12]["result"]
+    text = officejs["results"][13]["result"]
+    assert numeric[0][0] == "customer" and text[0][0] == "customer"
+    assert sorted(row[0] for row in numeric[1:]) == [1001, 1002, 1003]  # numbers, not text
+    assert all(isinstance(row[0], int | float) for row in numeric[1:])
+    assert sorted(row[0] for row in text[1:]) == ["a-1", "b-2", "c-3"]
