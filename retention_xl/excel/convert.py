@@ -382,9 +382,18 @@ def grid_with_errors(value: object, name: str) -> tuple[FloatArray, dict[int, Ex
     >>> arr.ravel().tolist()[::2], sorted(errors), type(errors[1]).__name__
     ([1.0, 3.0], [1], 'InputError')
     """
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.ndim <= 2:
+        grid = value.astype(np.float64).reshape(value.shape[0], -1) if value.ndim else None
+        if grid is not None and np.isfinite(grid[~np.isnan(grid)]).all():
+            return grid, {}
     flat, width = _flat(value, name)
     if not flat:
         raise InputError(f"{name} is an empty range", argument=name)
+    kinds = set(map(type, flat))
+    if kinds <= {float, int, type(None)}:  # the common case, vectorised
+        arr = np.array(flat, dtype=np.float64)
+        if not np.isinf(arr).any():
+            return arr.reshape(-1, max(width, 1)), {}
     errors: dict[int, Exception] = {}
     arr = np.empty(len(flat), dtype=np.float64)
     for i, cell in enumerate(flat):
@@ -826,6 +835,11 @@ def to_excel(result: object) -> object:
         if result.ndim == 0:
             return to_excel(result.item())
         grid = result.reshape(-1, 1) if result.ndim == 1 else result
+        if grid.dtype.kind == "f":  # numbers, vectorised: NaN and infinities are blank
+            cells = grid.astype(object)
+            cells[~np.isfinite(grid)] = None
+            out: list[list[object]] = cells.tolist()
+            return out
         return [[_out_cell(v) for v in row] for row in grid.tolist()]
     if isinstance(result, (float, np.floating)) and not math.isfinite(float(result)):
         raise OutOfRangeError(f"the result is not a finite number ({result!r})")

@@ -156,7 +156,14 @@ def excel_function(
         xw = _xlwings()
         decorated: Callable[..., Any] = udf
         if xw is not None:
+            officejs = hosts.current_host() is hosts.Host.OFFICEJS
             for arg in args:
+                if officejs:
+                    # the payload as Excel sends it (2-D lists, "" for blanks, error
+                    # dicts, date serials), which :mod:`convert` reads: xlwings' own
+                    # per-cell cleaning costs seconds per 100,000 cells
+                    decorated = xw.arg(arg.name, "raw", doc=arg_help(arg))(decorated)
+                    continue
                 options: dict[str, Any] = {"doc": arg_help(arg), "err_to_str": True}
                 if arg.lifted:
                     options["ndim"] = 2
