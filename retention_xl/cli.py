@@ -749,6 +749,45 @@ def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> 
     book.close()
 
 
+@main.command("lite")
+@click.option(
+    "--wheel-url",
+    required=True,
+    help="Where you host the wheel (https://.../retention_xl-VERSION-py3-none-any.whl).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xlwings-lite"),
+    show_default=True,
+    help="Folder for main.py and requirements.txt (created).",
+)
+@user_errors
+def lite_command(wheel_url: str, out: Path) -> None:
+    """Write main.py and requirements.txt to paste into xlwings Lite.
+
+    \b
+    Example:
+      pip wheel --no-deps . -w dist        # in a checkout: a pure-Python wheel
+      retention-xl lite --wheel-url https://example.org/w/retention_xl-0.1.0-py3-none-any.whl
+    """
+    from retention_xl.excel.lite import main_py, requirements_txt
+    from retention_xl.files import write_atomically
+
+    requirements = requirements_txt(wheel_url)  # checked before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in (("main.py", main_py()), ("requirements.txt", requirements)):
+        write_atomically(out / name, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8"),
+                         command="lite")  # fmt: skip
+    click.echo(f"Wrote {out / 'main.py'} and {out / 'requirements.txt'}.")
+    click.echo(
+        "In Excel: open the xlwings Lite editor, paste requirements.txt into its "
+        "requirements.txt tab and main.py into main.py, then restart xlwings Lite. The "
+        "server hosting the wheel must allow the add-in to download it (CORS: "
+        "Access-Control-Allow-Origin)."
+    )
+
+
 @main.command("functions")
 @click.option(
     "--format",

@@ -35,8 +35,9 @@ SCRIPT = textwrap.dedent(
     from retention_xl.excel.registry import REGISTRY
 
     def call(name, *args):
+        runtime, _, name = name.rpartition("@")  # "1.3@CHURN": Excel 2021/2024 perpetual
         data = {"func_name": name, "args": list(args), "version": xw.__version__,
-                "client": "Office.js", "runtime": "1.4", "culture_info_name": "en-US",
+                "client": "Office.js", "runtime": runtime or "1.4", "culture_info_name": "en-US",
                 "date_format": "yyyy-mm-dd"}
         try:
             return {"result": asyncio.run(server.custom_functions_call(data, udfs))}
@@ -108,6 +109,8 @@ CALLS: list[tuple[str, list[Any]]] = [
             None,
         ],
     ),
+    # 14: custom-functions runtime 1.3 (Office 2021/2024 perpetual): errors as text
+    ("1.3@CHURN", [[[1000], [10]], [[50], [20]]]),
 ]
 
 
@@ -262,3 +265,11 @@ def test_numeric_customer_ids_come_back_as_numbers(officejs: dict[str, Any]) -> 
     assert sorted(row[0] for row in numeric[1:]) == [1001, 1002, 1003]  # numbers, not text
     assert all(isinstance(row[0], int | float) for row in numeric[1:])
     assert sorted(row[0] for row in text[1:]) == ["a-1", "b-2", "c-3"]
+
+
+def test_runtime_1_3_gets_errors_as_their_text(officejs: dict[str, Any]) -> None:
+    """Excel 2021/2024 perpetual (custom functions 1.3) has no error values from add-ins:
+    xlwings passes the code as text, which is what the README tells those users."""
+    out = officejs["results"][14]["result"]
+    assert out[0] == [0.05]
+    assert out[1] == ["#NUM!"]
