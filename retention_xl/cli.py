@@ -347,15 +347,23 @@ _PERIOD = click.option(
 
 
 @main.command()
-@_OUT
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The .xlsx file to write (default: retention_template.xlsx, or "
+    "modello_retention.xlsx with --lang it).",
+)
 @_LANG
 @click.option("--currency", default="EUR", show_default=True, help="Currency of the amounts.")
 @_PERIOD
 @user_errors
-def template(out: Path, lang: str, currency: str, period: str) -> None:
+def template(out: Path | None, lang: str, currency: str, period: str) -> None:
     """Write an empty workbook: paste exports into its raw tabs, or refresh it."""
     from retention_xl.workbook.build import plan_template, write_workbook
 
+    if out is None:
+        out = Path("modello_retention.xlsx" if lang == "it" else "retention_template.xlsx")
     written: list[str] = []
     plan = plan_template(lang=lang, currency=currency, period=period)  # type: ignore[arg-type]
     path = write_workbook(plan, out, command="template", notes=written)
@@ -766,10 +774,8 @@ def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> 
 def lite_command(wheel_url: str, out: Path) -> None:
     """Write main.py and requirements.txt to paste into xlwings Lite.
 
-    \b
-    Example:
-      pip wheel --no-deps . -w dist        # in a checkout: a pure-Python wheel
-      retention-xl lite --wheel-url https://example.org/w/retention_xl-0.1.0-py3-none-any.whl
+    Build the wheel once in a checkout (pip wheel --no-deps . -w dist) and host it on
+    an HTTPS server that allows the add-in to download it (CORS).
     """
     from retention_xl.excel.lite import main_py, requirements_txt
     from retention_xl.files import write_atomically
@@ -807,6 +813,57 @@ def functions_command(fmt: str) -> None:
         click.echo(markdown_table())
         return
     click.echo("\n\n".join(describe(function) for function in REGISTRY.values()))
+
+
+# One line per command in `retention-xl --help`, and real examples under each command's
+# own --help (click would cut the docstring's first sentence at 45 characters).
+_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "check": (
+        "Read exports and say what was found, without computing.",
+        ("retention-xl check --orders orders_export.csv",
+         "retention-xl check --orders ordini.csv --locale it --json"),
+    ),
+    "kpis": (
+        "Print the KPIs of your exports beside their benchmarks.",
+        ("retention-xl kpis --orders orders_export.csv --period Q",
+         "retention-xl kpis --subscriptions subscriptions.csv --as-of 2025-03-31 --json"),
+    ),
+    "demo": (
+        "Build the report of the bundled sample shop and print its KPIs.",
+        ("retention-xl demo", "retention-xl demo --lang it --out demo_it.xlsx"),
+    ),
+    "template": (
+        "Write an empty workbook to paste exports into, or to refresh.",
+        ("retention-xl template", "retention-xl template --lang it --currency EUR"),
+    ),
+    "build": (
+        "Build the report workbook from your exports.",
+        ("retention-xl build --orders orders_export.csv --out report.xlsx",
+         "retention-xl build --orders ordini.csv --survey nps.csv --lang it --out Rapporto.xlsx"),
+    ),
+    "refresh": (
+        "Update a report in place from this month's exports.",
+        ("retention-xl refresh report.xlsx --orders orders_export.csv",
+         "retention-xl refresh Rapporto.xlsx --orders ordini_dicembre.csv --append"),
+    ),
+    "predict": (
+        "Score every customer: P(alive), purchases, CLV, risk.",
+        ("retention-xl predict --orders orders_export.csv --out scores.csv",
+         "retention-xl predict --orders orders_export.csv --holdout-weeks 26"),
+    ),
+    "functions": (
+        "List the Excel functions and their help.",
+        ("retention-xl functions", "retention-xl functions --format markdown"),
+    ),
+    "lite": (
+        "Write main.py and requirements.txt for xlwings Lite.",
+        ("retention-xl lite --wheel-url https://example.org/retention_xl-0.1.0-py3-none-any.whl",),
+    ),
+}
+for _name, (_short, _examples) in _HELP.items():
+    _command = main.commands[_name]
+    _command.short_help = _short
+    _command.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in _examples)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,3 +33,22 @@ def test_every_command_answers_help(run_cli):
         assert f"retention-xl {command}" in res.stdout
         assert "Options:" in res.stdout
         assert "--help" in res.stdout
+
+
+def test_help_lists_every_command_in_full_and_shows_examples(run_cli) -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    listed = [line.split(None, 1) for line in result.stdout.split("Commands:")[1].splitlines()]
+    summaries = {parts[0]: parts[1] for parts in listed if len(parts) == 2}
+    assert set(summaries) >= {"build", "check", "demo", "kpis", "lite", "predict", "refresh"}
+    assert not [s for s in summaries.values() if s.endswith("...")]  # none cut
+    for command in summaries:
+        own = run_cli(command, "--help")
+        assert "Examples:\n    retention-xl " + command in own.stdout, command
+
+
+def test_template_without_out_writes_a_default_name(tmp_path, run_cli) -> None:
+    assert run_cli("template").returncode == 0
+    assert run_cli("template", "--lang", "it").returncode == 0
+    assert (tmp_path / "retention_template.xlsx").stat().st_size > 10_000
+    assert (tmp_path / "modello_retention.xlsx").stat().st_size > 10_000

@@ -69,13 +69,6 @@ class HeaderIndex:
                     return original
         return None
 
-    def coverage(self, signature: Iterable[str]) -> float:
-        """Share of ``signature`` headers present (1.0 = all)."""
-        sig = [normalise(s) for s in signature]
-        if not sig:
-            return 0.0
-        return sum(1 for s in sig if s in self._by_norm) / len(sig)
-
     def resolve(
         self, roles: Mapping[str, Sequence[str]], mapping: Mapping[str, str] | None = None
     ) -> dict[str, str]:

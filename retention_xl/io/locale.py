@@ -433,8 +433,3 @@ def _choose_format(
         if count > best_count:
             best_fmt, best_parsed, best_count = fmt, parsed, count
     return best_fmt, best_parsed, None
-
-
-def is_day_first(fmt: str | None) -> bool:
-    """True when ``fmt`` puts the day before the month."""
-    return fmt in _DAY_FIRST

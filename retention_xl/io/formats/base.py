@@ -542,9 +542,7 @@ def resolve_duplicate_orders(
         first_id = distinct.loc[clash, "order_id"].iloc[0]
         rows = frame[frame["order_id"] == first_id]
         a, b = rows.iloc[0], rows[~(rows[content] == rows[content].iloc[0]).all(axis=1)].iloc[0]
-        differ = [
-            c for c in content if not (pd.isna(a[c]) and pd.isna(b[c])) and a[c] != b[c]
-        ]
+        differ = [c for c in content if not (pd.isna(a[c]) and pd.isna(b[c])) and a[c] != b[c]]
         where = (
             f"rows {int(a['_row'])} and {int(b['_row'])}" if "_row" in frame.columns else "twice"
         )
@@ -559,11 +557,6 @@ def resolve_duplicate_orders(
         )
     kept = frame.drop_duplicates("order_id", keep="first")
     return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
-
-
-def first_bad_position(mask: np.ndarray) -> int:
-    """Position of the first True in ``mask``."""
-    return int(np.flatnonzero(mask)[0])
 
 
 def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[RawTable, int]:
