@@ -18,7 +18,8 @@ try:
     import click
 except ImportError:  # pragma: no cover - exercised only without the extra
     sys.stderr.write(
-        "retention-xl: the command line needs the 'cli' extra: pip install 'retention-xl[all]'\n"
+        "retention-xl: the command line needs the 'cli' extra: pip install 'retention-xl[cli]'"
+        " (or [all] with the Excel functions)\n"
     )
     raise SystemExit(2) from None
 

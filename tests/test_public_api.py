@@ -77,3 +77,27 @@ def test_core_names_load_on_first_use():
     assert out.stdout.split() == ["False", "True", "retention_xl.core.models.bgnbd", "True"]
     with pytest.raises(AttributeError, match="no_such_name"):
         retention_xl.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("module", "missing", "words"),
+    [
+        ("retention_xl.io", "defusedxml", "pip install 'retention-xl[cli]'"),
+        ("retention_xl.cli", "click", "needs the 'cli' extra"),
+    ],
+)
+def test_a_missing_extra_is_named(module: str, missing: str, words: str) -> None:
+    """A core-only install: importing what needs an extra says which extra to install."""
+    import subprocess
+    import sys
+
+    script = (
+        f"import sys; sys.modules[{missing!r}] = None\n"  # as if not installed
+        f"import {module}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr or "ModuleNotFoundError: retention_xl" in result.stderr

@@ -18,8 +18,15 @@ from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+try:
+    import defusedxml.ElementTree as SafeET
+    from defusedxml import DefusedXmlException
+except ModuleNotFoundError as exc:  # a core-only install
+    raise ModuleNotFoundError(
+        "retention_xl.io reads exports and workbooks with defusedxml (protection against "
+        "malicious XML), which comes with the 'cli' extra: pip install 'retention-xl[cli]'",
+        name=exc.name,
+    ) from exc
 
 from retention_xl.errors import InputError
 

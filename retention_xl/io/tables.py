@@ -251,7 +251,8 @@ def _read_xlsx(p: Path) -> RawTable:
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - dependency of the cli extra
         raise InputError(
-            "reading .xlsx exports needs python-calamine: pip install 'retention-xl[all]'"
+            "reading .xlsx exports needs python-calamine, which comes with the 'cli' extra: "
+            "pip install 'retention-xl[cli]'"
         ) from exc
     try:
         wb = CalamineWorkbook.from_path(str(p))

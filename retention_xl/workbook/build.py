@@ -438,7 +438,13 @@ def write_workbook(
 
 
 def _write_xlsx(plan: WorkbookPlan, out: Path) -> None:
-    import xlsxwriter
+    try:
+        import xlsxwriter
+    except ModuleNotFoundError as exc:  # a core-only install
+        raise WorkbookError(
+            "writing workbooks needs XlsxWriter, which comes with the 'cli' extra: "
+            "pip install 'retention-xl[cli]'"
+        ) from exc
 
     workbook = xlsxwriter.Workbook(
         str(out),

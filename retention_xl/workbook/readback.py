@@ -276,7 +276,10 @@ def sheet_rows(pkg: Package, sheet: str) -> list[list[object]]:
     try:
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - dependency of the cli extra
-        raise WorkbookError("reading workbooks needs python-calamine") from exc
+        raise WorkbookError(
+            "reading workbooks needs python-calamine, which comes with the 'cli' extra: "
+            "pip install 'retention-xl[cli]'"
+        ) from exc
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.original))
         rows: list[list[object]] = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
