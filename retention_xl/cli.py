@@ -358,8 +358,9 @@ _PERIOD = click.option(
 @_LANG
 @click.option("--currency", default="EUR", show_default=True, help="Currency of the amounts.")
 @_PERIOD
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @user_errors
-def template(out: Path | None, lang: str, currency: str, period: str) -> None:
+def template(out: Path | None, lang: str, currency: str, period: str, as_json: bool) -> None:
     """Write an empty workbook: paste exports into its raw tabs, or refresh it."""
     from retention_xl.workbook.build import plan_template, write_workbook
 
@@ -370,6 +371,17 @@ def template(out: Path | None, lang: str, currency: str, period: str) -> None:
     path = write_workbook(plan, out, command="template", notes=written)
     for line in written:
         click.echo(f"note: {line}", err=True)
+    if as_json:
+        payload = {
+            "workbook": str(path.resolve()),
+            "lang": lang,
+            "currency": currency,
+            "period": period,
+            "sheets": [sheet.title for sheet in plan.sheets],
+            "notes": written,
+        }
+        click.echo(json_text(payload))
+        return
     click.echo(f"Template written: {path}")
 
 
@@ -426,6 +438,9 @@ def template(out: Path | None, lang: str, currency: str, period: str) -> None:
     help="Leave the raw data tabs out (exports larger than a sheet's 1,048,575 data rows); "
     "derived tabs and KPIs are kept.",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print what was written and the KPIs as JSON."
+)
 @user_errors
 def build(
     orders: Path | None,
@@ -444,11 +459,16 @@ def build(
     market: str,
     targets: tuple[str, ...],
     no_raw: bool,
+    as_json: bool,
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
     surveys or canonical CSV, Italian or English)."""
     from retention_xl.files import check_target
-    from retention_xl.workbook.build import model_predictions, plan_report, write_workbook
+    from retention_xl.workbook.build import (
+        model_predictions,
+        plan_report_and_data,
+        write_workbook,
+    )
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
@@ -475,12 +495,13 @@ def build(
         )
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    plan = plan_report(
+    shown = currency or _currency_of(inputs) or "EUR"
+    plan, data = plan_report_and_data(
         inputs.orders,
         inputs.subscriptions,
         inputs.survey,
         lang=lang,
-        currency=currency or _currency_of(inputs) or "EUR",
+        currency=shown,
         period=period,  # type: ignore[arg-type]
         window_days=window_days,
         cac=cac,
@@ -497,6 +518,18 @@ def build(
     path = write_workbook(plan, out, command="build", notes=written)
     for line in written:
         click.echo(f"note: {line}", err=True)
+    if as_json:
+        payload: dict[str, Any] = {
+            "workbook": str(path.resolve()),
+            "sheets": [sheet.title for sheet in plan.sheets],
+            "currency": shown,
+            "imports": inputs.as_dict(),
+            "notes": notes + written,
+        }
+        if data.report is not None:
+            payload["kpis"] = data.report.to_records()
+        click.echo(json_text(payload))
+        return
     click.echo(f"Workbook written: {path}")
 
 
@@ -623,6 +656,9 @@ def refresh_command(
     default=None,
     help="Write the per-customer predictions to FILE.csv or FILE.xlsx.",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the fit, the at-risk share and the file as JSON."
+)
 @user_errors
 def predict(
     orders: Path,
@@ -634,6 +670,7 @@ def predict(
     gross_margin: float,
     discount_rate: float,
     out: Path | None,
+    as_json: bool,
 ) -> None:
     """Predict each customer's probability of being alive, purchases and CLV.
 
@@ -651,9 +688,11 @@ def predict(
         raise click.UsageError(f"--out must end in .csv or .xlsx, got {out.name!r}")
     if out is not None:
         check_target(out, command="predict")  # before the fits
+    say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
     inputs = export.load(orders=orders)
     for line in inputs.lines():
-        click.echo(line, err=True)
+        if not as_json:
+            click.echo(line, err=True)
     assert inputs.orders is not None
     result = predict_customers(
         inputs.orders,
@@ -664,21 +703,19 @@ def predict(
         model=model,
     )
     customers = result.customers
-    click.echo(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
+    say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
     for label, fitted in (("purchases", result.transactions), ("spend", result.spend)):
         assert fitted.params_ is not None
         values = ", ".join(f"{k} = {v:.4g}" for k, v in fitted.params_.items())
-        click.echo(
-            f"{fitted.label} ({label}): {values}; log-likelihood {fitted.log_likelihood_:.1f}"
-        )
+        say(f"{fitted.label} ({label}): {values}; log-likelihood {fitted.log_likelihood_:.1f}")
     share = result.at_risk_share
     typical = benchmark_target("at_risk_share", "healthy")
     target = benchmark_target("at_risk_share", "excellent")
-    click.echo(
+    say(
         f"Customers at risk (P(alive) < 50 %): {share:.1%} - benchmark: about {typical:.0%} "
         f"typical, {target:.0%} or less the target: {rate_kpi('at_risk_share', share)}"
     )
-    click.echo(
+    say(
         f"Predicted CLV over {horizon_days:g} days (margin {gross_margin:.0%}, discount "
         f"{discount_rate:.0%} a year): total {customers['predicted_clv'].sum():,.2f}, "
         f"mean {customers['predicted_clv'].mean():,.2f} per customer"
@@ -696,7 +733,7 @@ def predict(
             # the predictions above stand; only the check could not be made
             click.echo(f"note: no holdout check ({holdout_weeks:g} weeks): {exc}", err=True)
     if check is not None:
-        click.echo(
+        say(
             f"Holdout check: fitted up to {check.calibration_end.date()}, the next "
             f"{holdout_weeks:g} weeks: predicted {check.predicted_total:,.1f} repeat purchases, "
             f"actual {check.actual_total:,.0f} ({check.error_share:+.1%}); mean absolute "
@@ -714,7 +751,29 @@ def predict(
         )
         for line in done.notes():
             click.echo(f"note: {line}", err=True)
-        click.echo(f"Wrote {len(table):,} customers to {out}")
+        say(f"Wrote {len(table):,} customers to {out}")
+    if as_json:
+        payload: dict[str, Any] = {
+            "customers": len(customers),
+            "as_of": None if result.as_of is None else str(result.as_of.date()),
+            "model": model,
+            "parameters": {
+                label: {str(k): float(v) for k, v in fitted.params_.items()}
+                for label, fitted in (("purchases", result.transactions), ("spend", result.spend))
+            },
+            "at_risk_share": share,
+            "predicted_clv_total": float(customers["predicted_clv"].sum()),
+            "out": None if out is None else str(out.resolve()),
+            "imports": inputs.as_dict(),
+        }
+        if check is not None:
+            payload["holdout"] = {
+                "weeks": holdout_weeks,
+                "predicted": check.predicted_total,
+                "actual": check.actual_total,
+                "error_share": check.error_share,
+            }
+        click.echo(json_text(payload))
 
 
 def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> None:
@@ -821,13 +880,17 @@ def functions_command(fmt: str) -> None:
 _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "check": (
         "Read exports and say what was found, without computing.",
-        ("retention-xl check --orders orders_export.csv",
-         "retention-xl check --orders ordini.csv --locale it --json"),
+        (
+            "retention-xl check --orders orders_export.csv",
+            "retention-xl check --orders ordini.csv --locale it --json",
+        ),
     ),
     "kpis": (
         "Print the KPIs of your exports beside their benchmarks.",
-        ("retention-xl kpis --orders orders_export.csv --period Q",
-         "retention-xl kpis --subscriptions subscriptions.csv --as-of 2025-03-31 --json"),
+        (
+            "retention-xl kpis --orders orders_export.csv --period Q",
+            "retention-xl kpis --subscriptions subscriptions.csv --as-of 2025-03-31 --json",
+        ),
     ),
     "demo": (
         "Build the report of the bundled sample shop and print its KPIs.",
@@ -839,18 +902,24 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "build": (
         "Build the report workbook from your exports.",
-        ("retention-xl build --orders orders_export.csv --out report.xlsx",
-         "retention-xl build --orders ordini.csv --survey nps.csv --lang it --out Rapporto.xlsx"),
+        (
+            "retention-xl build --orders orders_export.csv --out report.xlsx",
+            "retention-xl build --orders ordini.csv --survey nps.csv --lang it --out Rapporto.xlsx",
+        ),
     ),
     "refresh": (
         "Update a report in place from this month's exports.",
-        ("retention-xl refresh report.xlsx --orders orders_export.csv",
-         "retention-xl refresh Rapporto.xlsx --orders ordini_dicembre.csv --append"),
+        (
+            "retention-xl refresh report.xlsx --orders orders_export.csv",
+            "retention-xl refresh Rapporto.xlsx --orders ordini_dicembre.csv --append",
+        ),
     ),
     "predict": (
         "Score every customer: P(alive), purchases, CLV, risk.",
-        ("retention-xl predict --orders orders_export.csv --out scores.csv",
-         "retention-xl predict --orders orders_export.csv --holdout-weeks 26"),
+        (
+            "retention-xl predict --orders orders_export.csv --out scores.csv",
+            "retention-xl predict --orders orders_export.csv --holdout-weeks 26",
+        ),
     ),
     "functions": (
         "List the Excel functions and their help.",

@@ -52,3 +52,27 @@ def test_template_without_out_writes_a_default_name(tmp_path, run_cli) -> None:
     assert run_cli("template", "--lang", "it").returncode == 0
     assert (tmp_path / "retention_template.xlsx").stat().st_size > 10_000
     assert (tmp_path / "modello_retention.xlsx").stat().st_size > 10_000
+
+
+def test_build_template_and_predict_speak_json(tmp_path, run_cli) -> None:
+    import json
+
+    from retention_xl.datasets import load_sample
+
+    orders = tmp_path / "orders.csv"
+    sample = load_sample().orders
+    sample.to_csv(orders, index=False, date_format="%Y-%m-%d")
+    built = run_cli("build", "--orders", str(orders), "--out", "r.xlsx", "--json")
+    assert built.returncode == 0, built.stderr
+    payload = json.loads(built.stdout)
+    assert payload["workbook"].endswith("r.xlsx") and "KPIs" in payload["sheets"]
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}
+    assert kpis["orders"] > 0 and kpis["customers"] > 0
+    template = json.loads(run_cli("template", "--lang", "it", "--json").stdout)
+    assert template["lang"] == "it" and template["workbook"].endswith("modello_retention.xlsx")
+    predicted = run_cli("predict", "--orders", str(orders), "--out", "s.csv", "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    scores = json.loads(predicted.stdout)
+    assert scores["customers"] == len((tmp_path / "s.csv").read_text().splitlines()) - 1
+    assert set(scores["parameters"]["purchases"]) == {"r", "alpha", "a", "b"}
+    assert 0 <= scores["at_risk_share"] <= 1
