@@ -706,7 +706,10 @@ def predict(
     say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
     for label, fitted in (("purchases", result.transactions), ("spend", result.spend)):
         assert fitted.params_ is not None
-        values = ", ".join(f"{k} = {v:.4g}" for k, v in fitted.params_.items())
+        se = fitted.summary["se"]
+        values = ", ".join(
+            f"{k} = {v:.4g} (se {float(se[k]):.2g})" for k, v in fitted.params_.items()
+        )
         say(f"{fitted.label} ({label}): {values}; log-likelihood {fitted.log_likelihood_:.1f}")
     share = result.at_risk_share
     typical = benchmark_target("at_risk_share", "healthy")
@@ -758,7 +761,15 @@ def predict(
             "as_of": None if result.as_of is None else str(result.as_of.date()),
             "model": model,
             "parameters": {
-                label: {str(k): float(v) for k, v in fitted.params_.items()}
+                label: {
+                    str(k): {
+                        "value": float(v),
+                        "se": float(fitted.summary.loc[k, "se"]),
+                        "lower_95": float(fitted.summary.loc[k, "lower_95"]),
+                        "upper_95": float(fitted.summary.loc[k, "upper_95"]),
+                    }
+                    for k, v in fitted.params_.items()
+                }
                 for label, fitted in (("purchases", result.transactions), ("spend", result.spend))
             },
             "at_risk_share": share,

@@ -75,4 +75,6 @@ def test_build_template_and_predict_speak_json(tmp_path, run_cli) -> None:
     scores = json.loads(predicted.stdout)
     assert scores["customers"] == len((tmp_path / "s.csv").read_text().splitlines()) - 1
     assert set(scores["parameters"]["purchases"]) == {"r", "alpha", "a", "b"}
+    r = scores["parameters"]["purchases"]["r"]
+    assert r["lower_95"] < r["value"] < r["upper_95"] and r["se"] > 0
     assert 0 <= scores["at_risk_share"] <= 1

@@ -880,12 +880,18 @@ def _ids_as_given(ids: pd.Series, given: object) -> pd.Series:
 
 
 def _fit_table(model: Any) -> list[list[object]]:
-    """A fitted model as a spilled two-column table: parameter, value (+ log-likelihood)."""
-    rows: list[list[object]] = [["parameter", "value"]]
+    """A fitted model as a spilled table: parameter, value, standard error and the 95 %
+    bounds (from the observed information at the optimum), then the log-likelihood."""
+    rows: list[list[object]] = [["parameter", "value", "se", "lower_95", "upper_95"]]
+    summary = getattr(model, "summary", None)
     for name, value in model.params_.items():
-        rows.append([str(name), float(value)])
-    rows.append(["log_likelihood", float(model.log_likelihood_)])
-    return rows
+        if summary is not None and name in summary.index:
+            se, lower, upper = (float(summary.loc[name, c]) for c in ("se", "lower_95", "upper_95"))
+            rows.append([str(name), float(value), se, lower, upper])
+        else:
+            rows.append([str(name), float(value), None, None, None])
+    rows.append(["log_likelihood", float(model.log_likelihood_), None, None, None])
+    return [[convert.to_excel(v) if isinstance(v, float) else v for v in row] for row in rows]
 
 
 def _params(names: tuple[str, ...], values: tuple[object, ...]) -> dict[str, float]:
@@ -956,7 +962,9 @@ _BG_ARGS = (
     ),
     args=_FIT_ARGS,
     example="=BGNBD_FIT(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
-    example_result="a table: parameter, value (r, alpha, a, b, log_likelihood)",
+    example_result=(
+        "a table: parameter, value, se, lower_95, upper_95 (r, alpha, a, b, log_likelihood)"
+    ),
     spills=True,
 )
 def BGNBD_FIT(frequency: object, recency: object, age: object) -> object:
@@ -1050,7 +1058,9 @@ def PREDICT_PURCHASES(
         ),
     ),
     example="=GG_FIT(Customers!B2:B900, Customers!E2:E900)",
-    example_result="a table: parameter, value (p, q, gamma, log_likelihood)",
+    example_result=(
+        "a table: parameter, value, se, lower_95, upper_95 (p, q, gamma, log_likelihood)"
+    ),
     spills=True,
 )
 def GG_FIT(frequency: object, avg_value: object) -> object:
@@ -1167,7 +1177,9 @@ def PREDICT_CLV(
         ),
     ),
     example="=SBG_FIT({1000, 631, 468, 382, 326, 289, 262, 241})",
-    example_result="a table: parameter, value (alpha, beta, log_likelihood)",
+    example_result=(
+        "a table: parameter, value, se, lower_95, upper_95 (alpha, beta, log_likelihood)"
+    ),
     spills=True,
 )
 def SBG_FIT(survivors: object) -> object:

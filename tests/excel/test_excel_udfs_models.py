@@ -54,8 +54,8 @@ def spilled(result: Any) -> np.ndarray:
 
 
 def fit_values(table: list[list[Any]]) -> dict[str, float]:
-    assert table[0] == ["parameter", "value"]
-    return {name: value for name, value in table[1:]}
+    assert table[0] == ["parameter", "value", "se", "lower_95", "upper_95"]
+    return {row[0]: row[1] for row in table[1:]}
 
 
 # ---------------------------------------------------------------------------- fits
@@ -224,3 +224,18 @@ def test_fits_are_cached_by_their_inputs(cdnow, monkeypatch):
     for i in range(udfs.FIT_CACHE_SIZE + 5):  # many different fits: the cache stays bounded
         udfs._fit_cached("X", ([float(i)],), lambda: fitted)
     assert len(udfs._FIT_CACHE) == udfs.FIT_CACHE_SIZE
+
+
+def test_fit_spills_carry_standard_errors_and_bounds(cdnow):
+    """Beside each parameter: its standard error and 95 % bounds, as the model's summary
+    (observed information at the optimum) gives them; the log-likelihood row has none."""
+    cols = [column(cdnow[c], "classic") for c in ("frequency", "recency", "T")]
+    table = udfs.BGNBD_FIT(*cols)
+    model = BetaGeo().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    for name, value, se, lower, upper in table[1:-1]:
+        row = model.summary.loc[name]
+        assert (value, se, lower, upper) == pytest.approx(
+            (row["coef"], row["se"], row["lower_95"], row["upper_95"]), rel=1e-9
+        )
+        assert lower < value < upper and se > 0
+    assert table[-1][0] == "log_likelihood" and table[-1][2:] == [None, None, None]
