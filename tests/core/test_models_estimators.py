@@ -409,3 +409,13 @@ def test_standard_errors_agree_with_a_bootstrap():
     boot = np.std(np.asarray(draws), axis=0, ddof=1)
     # 60 resamples estimate a standard deviation to about +-9 %; allow 35 %
     np.testing.assert_allclose(log_se, boot, rtol=0.35)
+
+
+def test_covariance_is_public_and_matches_the_standard_errors():
+    x, tx, t = simulate_bgnbd(2000, seed=8)
+    model = BetaGeo().fit(x, tx, t)
+    cov = model.covariance
+    assert list(cov.index) == list(cov.columns) == ["r", "alpha", "a", "b"]
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), model.summary["se"], rtol=1e-12)
+    np.testing.assert_allclose(cov.to_numpy(), cov.to_numpy().T, rtol=1e-12)
+    assert np.all(np.linalg.eigvalsh(cov.to_numpy()) > 0)  # a proper covariance

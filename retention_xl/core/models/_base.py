@@ -523,6 +523,29 @@ class ParametricModel:
         return self.params_.to_numpy(dtype=np.float64)
 
     @property
+    def covariance(self) -> pd.DataFrame:
+        """Covariance matrix of the parameter estimates (observed information).
+
+        The fit works in log parameters; the delta method gives the parameters'
+        covariance ``diag(theta) @ cov_log @ diag(theta)``,
+        whose diagonal square roots are the standard errors of :attr:`summary`. NaN when
+        the information matrix could not be inverted.
+        """
+        params = self._params()
+        if self._log_covariance is None and self._covariance is not None:
+            self._log_covariance = self._covariance()
+            self._covariance = None
+        k = params.size
+        log_cov = (
+            np.asarray(self._log_covariance, dtype=np.float64)
+            if self._log_covariance is not None
+            else np.full((k, k), np.nan)
+        )
+        cov = log_cov * np.outer(params, params)
+        names = list(self.param_names)
+        return pd.DataFrame(cov, index=pd.Index(names, name="parameter"), columns=names)
+
+    @property
     def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and 95 % confidence bounds.
 
