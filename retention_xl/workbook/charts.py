@@ -67,7 +67,9 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str
         for series in spec["line_series"]:
             line.add_series(_xl_series(sheet_title, series))
         if spec.get("y2_title"):
-            line.set_y2_axis({"name": spec["y2_title"]})
+            line.set_y2_axis(
+                {"name": spec["y2_title"], "num_format": spec.get("y2_format", "#,##0")}
+            )
         chart.combine(line)
     chart.set_title({"name": spec["title"], "name_font": {"size": 12}})
     if spec["type"] == "bar":  # horizontal bars: the value axis is x
@@ -76,6 +78,8 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str
             x_axis["name"] = spec["x_title"]
         if spec.get("y_format"):
             x_axis["num_format"] = spec["y_format"]
+        if spec.get("y_min") is not None:
+            x_axis["min"] = spec["y_min"]
         chart.set_x_axis(x_axis)
         chart.set_legend({"position": "bottom"})
     elif spec["type"] != "doughnut":
@@ -91,6 +95,8 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str
             y_axis["name"] = spec["y_title"]
         if spec.get("y_format"):
             y_axis["num_format"] = spec["y_format"]
+        if spec.get("y_min") is not None:
+            y_axis["min"] = spec["y_min"]
         if y_axis:
             chart.set_y_axis(y_axis)
         chart.set_legend({"position": "bottom"})

@@ -218,6 +218,7 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "x_title": ctx.t("chart.months_since_first"),
             "y_title": ctx.t("chart.share_active"),
             "y_format": "0%",
+            "y_min": 0,  # a rate: the axis starts at 0, so gaps are not exaggerated
             "series": curves,
             "anchor": (CHART_ROW, 0),
         }
@@ -248,6 +249,7 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "title": ctx.t("chart.kpi_vs_benchmark"),
             "x_title": ctx.t("chart.pct_of_target"),
             "y_format": "0%",
+            "y_min": 0,
             "series": [
                 _series(
                     (BLOCK_ROW, BENCH_COL + 1 + j),
@@ -267,7 +269,9 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "type": "column",
             "title": ctx.t("chart.monthly"),
             "y_title": ctx.t("col.revenue"),
+            "y_format": "#,##0",
             "y2_title": ctx.t("col.active"),
+            "y2_format": "#,##0",
             "series": [
                 _series(
                     (BLOCK_ROW, MONTHLY_COL + 1),
