@@ -190,7 +190,57 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
     )
     # what the generator owns on each sheet, for refresh (see workbook.manifest)
     plan.names = dict(sorted({**plan.names, **manifest_names(plan)}.items()))
+    for sheet in plan.sheets:
+        if sheet.role != "DASHBOARD":  # laid out by hand (its chart data sits beside it)
+            fit_wrapped_rows(sheet, styles)
     return plan
+
+
+#: Points per line of the default 11-point font, and the default column width (chars).
+LINE_POINTS = 15.0
+DEFAULT_WIDTH = 8.43
+
+
+def fit_wrapped_rows(sheet: SheetPlan, styles: Mapping[str, Any]) -> None:
+    """Give rows holding wrapped text (table headers, notes) the height their longest
+    cell needs, so LibreOffice and Excel do not clip it (they size rows only when the
+    file leaves the height out *and* they recalculate layout, which a file opened
+    read-only does not). Rows the planner sized are left as they are.
+
+    >>> from retention_xl.workbook.plan import SheetPlan, Style
+    >>> s = SheetPlan(role="MRR", title="MRR"); s.col_widths[0] = 10.0
+    >>> _ = s.put(1, 0, "Starting MRR of the month", style="header")
+    >>> fit_wrapped_rows(s, {"header": Style(wrap=True)}); s.row_heights
+    {1: 45.0}
+    """
+    texts: dict[int, list[tuple[int, str]]] = {}
+    for (row, col), cell in sheet.cells.items():
+        style = styles.get(cell.style or "")
+        if style is not None and getattr(style, "wrap", False) and isinstance(cell.value, str):
+            texts.setdefault(row, []).append((col, cell.value))
+    for table in sheet.tables:
+        style = styles.get(table.header_style or "")
+        if style is not None and getattr(style, "wrap", False):
+            for j, spec in enumerate(table.columns):
+                texts.setdefault(table.first_row, []).append((table.first_col + j, spec.header))
+    for row, cells in texts.items():
+        if row in sheet.row_heights:
+            continue
+        lines = 1
+        for col, text in cells:
+            width = sheet.col_widths.get(col, DEFAULT_WIDTH)
+            # words wrap whole: count lines word by word against the column width
+            used, count = 0, 1
+            for word in text.split():
+                need = len(word) if used == 0 else used + 1 + len(word)
+                if need > width and used > 0:
+                    count += 1
+                    used = len(word)
+                else:
+                    used = need
+            lines = max(lines, count + text.count("\n"))
+        if lines > 1:
+            sheet.row_heights[row] = LINE_POINTS * lines
 
 
 def customer_capacity() -> int:

@@ -41,3 +41,27 @@ def test_value_axes_are_formatted_and_rates_start_at_zero(book: str, lang: str) 
     monthly = charts[label("chart.monthly", lang)]
     for axis in re.findall(r"<c:valAx>.*?</c:valAx>", monthly, re.S):  # revenue and customers
         assert 'formatCode="#,##0"' in axis
+
+
+def test_wrapped_headers_get_the_height_they_need() -> None:
+    """Headers that wrap (Customers, Periods, Segments, MRR...) get rows tall enough for
+    their longest header; the Dashboard keeps its hand-made layout."""
+    import math
+
+    from retention_xl.workbook.build import DEFAULT_WIDTH, LINE_POINTS, plan_template
+
+    plan = plan_template(lang="it")
+    for role in ("CUSTOMERS", "PERIODS", "MONTHLY", "SEGMENTS"):
+        sheet = plan.sheet(role)
+        table = sheet.tables[0]
+        widths = [
+            sheet.col_widths.get(table.first_col + j, DEFAULT_WIDTH)
+            for j in range(len(table.columns))
+        ]
+        # at least as many lines as the longest header's characters over its width
+        need = max(
+            math.ceil(len(spec.header) / w) for spec, w in zip(table.columns, widths, strict=True)
+        )
+        assert need > 1, role  # the case being tested
+        assert sheet.row_heights[table.first_row] >= LINE_POINTS * need, role
+    assert plan.sheet("DASHBOARD").row_heights.get(2) is None
