@@ -32,7 +32,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -242,29 +242,39 @@ def replace_atomically(
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
     bak = backup_path(p) if backup else None
-    tmp: Path | None = None
-    try:
+    with _swapping(p) as temps:
         if expect is not None:
             _check_unchanged(p, expect)
         tmp = _write_temp(folder, p.name, data, like=p)
+        temps.append(tmp)
         if bak is not None:
             old = original if original is not None else p.read_bytes()
             bak_tmp = _write_temp(folder, bak.name, old, like=p)
+            temps.append(bak_tmp)
             os.replace(bak_tmp, bak)
         if expect is not None:
             _check_unchanged(p, expect)
         os.replace(tmp, p)
-        tmp = None
         _fsync_dir(folder)
+    return bak
+
+
+@contextlib.contextmanager
+def _swapping(p: Path) -> Iterator[list[Path]]:
+    """The failure handling both writers share: an ``OSError`` becomes a
+    :class:`WorkbookError` that says ``p`` was not changed, and every temporary file
+    registered in the yielded list is removed unless it was renamed into place."""
+    temps: list[Path] = []
+    try:
+        yield temps
     except WorkbookError:
         raise
     except OSError as exc:
         raise WorkbookError(_os_message(p, exc)) from exc
     finally:
-        if tmp is not None:
+        for tmp in temps:
             with contextlib.suppress(OSError):
-                tmp.unlink()
-    return bak
+                tmp.unlink(missing_ok=True)  # gone already once renamed into place
 
 
 def _check_unchanged(p: Path, expect: FileStat) -> None:
@@ -417,11 +427,11 @@ def write_atomically(
     check_target(p, option=option, command=command)
     removed = clean_stale_temporaries(p)
     folder = p.parent if str(p.parent) else Path(".")
-    fd, name = tempfile.mkstemp(prefix=_own_prefix(p.name), suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp: Path | None = Path(name)
-    assert tmp is not None
-    try:
+    with _swapping(p) as temps:
+        fd, name = tempfile.mkstemp(prefix=_own_prefix(p.name), suffix=".tmp", dir=folder)
+        os.close(fd)
+        tmp = Path(name)
+        temps.append(tmp)
         writer(tmp)
         if not p.exists():  # mkstemp's 0600 would hide a new report from the group
             umask = os.umask(0)
@@ -434,14 +444,5 @@ def write_atomically(
             with contextlib.suppress(OSError):
                 shutil.copymode(p, tmp)
         os.replace(tmp, p)
-        tmp = None
         _fsync_dir(folder)
-    except WorkbookError:
-        raise
-    except OSError as exc:
-        raise WorkbookError(_os_message(p, exc)) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
     return Written(p, removed)

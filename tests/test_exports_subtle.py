@@ -512,3 +512,10 @@ def test_as_of_chooses_the_month_of_the_subscription_kpis(tmp_path: Path, run_cl
     assert payload["subscription_month"] == "2025-03"  # March is complete on the 31st
     kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
     assert kpis["mrr"] == pytest.approx(1200 / 12 + 30 + 50)  # C pays from March
+
+
+def test_a_bad_as_of_with_subscriptions_only_is_refused(tmp_path: Path, run_cli) -> None:
+    path = _stripe_export(tmp_path / "subscriptions.csv")
+    result = run_cli("kpis", "--subscriptions", str(path), "--as-of", "garbage")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "as_of must be a date" in result.stderr

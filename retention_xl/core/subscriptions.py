@@ -154,7 +154,11 @@ def headline_month(subscriptions: pd.DataFrame, as_of: object = None) -> pd.Time
     ('2025-02', '2025-03')
     """
     subs = _normalised(subscriptions)
-    stamp = subscriptions_as_of(subs) if as_of is None else pd.Timestamp(as_of)  # type: ignore[arg-type]
+    if as_of is None:
+        stamp = subscriptions_as_of(subs)
+    else:
+        _one_month(as_of, "as_of")  # refuses what is not a date, naming the argument
+        stamp = pd.Timestamp(as_of)  # type: ignore[arg-type]
     month = stamp.to_period("M").to_timestamp()
     month_end = (stamp + pd.offsets.MonthEnd(0)).normalize()
     first = pd.Timestamp(subs["start_date"].min()).to_period("M").to_timestamp()

@@ -76,6 +76,7 @@ _KPI = "retention_xl: KPIs"
 _SAAS = "retention_xl: subscriptions"
 _TABLES = "retention_xl: tables"
 _BENCH = "retention_xl: benchmarks"
+_SHEET_ROWS = 1_048_576  # rows in an Excel sheet: no spill can be taller
 
 
 def _lifted(core: Callable[..., Any], *pairs: tuple[object, str]) -> object:
@@ -121,16 +122,13 @@ def _lifted(core: Callable[..., Any], *pairs: tuple[object, str]) -> object:
 
 def _single_or_range(value: object, name: str) -> object:
     """A float for one cell (a one-cell range included), else the range as passed."""
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size > 1:
-        return value
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.DataFrame)):
-        cells = (
-            np.asarray(value, dtype=object).size
-            if not isinstance(value, pd.DataFrame)
-            else value.size
-        )
-        if cells != 1:
+    if isinstance(value, (list, tuple)):
+        # one cell is [x] or [[x]]: counted without building an array (a hot path)
+        inner = value[0] if len(value) == 1 else None
+        if len(value) != 1 or (isinstance(inner, (list, tuple)) and len(inner) != 1):
             return value
+    elif isinstance(value, (np.ndarray, pd.Series, pd.DataFrame)) and value.size != 1:
+        return value
     result = convert.as_float_or_grid(value, name)
     return float(result) if not isinstance(result, float) else result
 
@@ -1213,9 +1211,11 @@ def SBG_RETENTION(alpha: object, beta: object, periods: object) -> object:
         alpha=convert.number(alpha, "alpha"), beta=convert.number(beta, "beta")
     )
     last = convert.number(periods, "periods")
-    if not float(last).is_integer() or last < 0:
+    if not float(last).is_integer() or not 0 <= last <= _SHEET_ROWS - 2:
         raise OutOfRangeError(
-            f"periods must be a whole number >= 0, got {last!r}", argument="periods"
+            f"periods must be a whole number from 0 to {_SHEET_ROWS - 2:,} (one row per "
+            f"period must fit in a sheet), got {last!r}",
+            argument="periods",
         )
     table = model.projection(int(last)).reset_index()
     return convert.table(table[["period", "survival", "retention_rate"]], list(table.columns[:3]))

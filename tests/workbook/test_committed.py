@@ -42,6 +42,7 @@ def _differences(made: Path, committed: Path) -> list[str]:
 
 def test_number_tolerance_still_sees_real_changes(tmp_path):
     """The comparison ignores last-bit noise only."""
+
     def book(name: str, text: str) -> Path:
         path = tmp_path / name
         with zipfile.ZipFile(path, "w") as z:

@@ -58,6 +58,19 @@ def _close(a: object, b: object) -> bool:
     return a == b
 
 
+def _differences(formulas: list, cached: dict[tuple[str, str], object]) -> list[tuple]:
+    """Formula cells whose engine value is not their cached value (blanks alike)."""
+    wrong = []
+    for f in formulas:
+        got = f.error if f.error is not None else f.value
+        want = cached.get((f.sheet, f.cell))
+        if want is None and got in ("", None):
+            continue
+        if not _close(got, want):
+            wrong.append((f.sheet, f.cell, f.formula, got, want))
+    return wrong
+
+
 def _cached(path: Path) -> dict[tuple[str, str], object]:
     """Every non-blank cell's stored value (formula cells: their cached result)."""
     from python_calamine import CalamineWorkbook
@@ -141,15 +154,7 @@ def test_build_edit_in_libreoffice_refresh(
         lo_book.calculate_all()
         formulas = lo_book.formulas()
         assert len(formulas) > 50
-        wrong = []
-        for f in formulas:
-            got = f.error if f.error is not None else f.value
-            want = cached.get((f.sheet, f.cell))
-            if want is None and got in ("", None):
-                continue
-            if not _close(got, want):
-                wrong.append((f.sheet, f.cell, f.formula, got, want))
-        assert wrong == []
+        assert _differences(formulas, cached) == []
         kpi = {
             key: lo_book.named(f"KPI_{key}")[0][0]
             for key in (
@@ -283,15 +288,7 @@ def test_survey_only_books_cache_what_the_engine_computes(
         lo_book.calculate_all()
         formulas = lo_book.formulas()
         answers = {k: lo_book.named(f"KPI_{k}_answers")[0][0] for k in ("nps", "csat")}
-    wrong = []
-    for f in formulas:
-        got = f.error if f.error is not None else f.value
-        want = cached.get((f.sheet, f.cell))
-        if want is None and got in ("", None):
-            continue
-        if not _close(got, want):
-            wrong.append((f.sheet, f.cell, f.formula, got, want))
-    assert wrong == []
+    assert _differences(formulas, cached) == []
     for kind in ("nps", "csat"):
         expected = sum(1 for i in range(12) if kinds[i % len(kinds)] == kind)
         assert answers[kind] == (expected if expected else "")
