@@ -209,8 +209,8 @@ def test_the_latest_version_wins_where_the_export_has_an_update_time(
     kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
     assert kpis["revenue"] == pytest.approx(paid["amount"].sum())  # 25 + 15
     assert kpis["orders"] == len(paid)
-    notes = payload["imports"]["orders"]["notes"]  # type: ignore[index]
-    assert any("2 orders appeared more than once" in n for n in notes)
+    warnings = payload["imports"]["orders"]["warnings"]  # type: ignore[index]
+    assert any("2 orders appeared more than once" in n for n in warnings)
 
 
 # --------------------------------------------------------------- smaller ones
@@ -243,7 +243,7 @@ def test_woocommerce_analytics_orders_download(tmp_path: Path, run_cli) -> None:
     payload = _strict_json(result.stdout)
     report = payload["imports"]["orders"]  # type: ignore[index]
     assert report["format"] == "woocommerce-analytics"
-    assert any("by name" in n for n in report["notes"])
+    assert any("by name" in n for n in report["warnings"])
     frame = pd.DataFrame(rows, columns=header)
     paid = frame[frame["Status"].isin(["Completed", "Processing"])]
     names = paid["Customer"].str.split().str.join(" ").str.casefold()

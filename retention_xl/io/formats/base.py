@@ -534,7 +534,7 @@ def resolve_duplicate_orders(
             kept = order.drop_duplicates("order_id", keep="last").sort_index()
             if report is not None:
                 n = int(distinct.loc[clash, "order_id"].nunique())
-                report.notes.append(
+                report.warnings.append(
                     f"{n:,} orders appeared more than once with different content: the "
                     "latest version (by the export's update time) was kept"
                 )
