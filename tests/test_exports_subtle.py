@@ -213,6 +213,117 @@ def test_the_latest_version_wins_where_the_export_has_an_update_time(
     assert any("2 orders appeared more than once" in n for n in warnings)
 
 
+def _woo_order(oid: str, email: str, date: str, total: str, **extra: str) -> dict[str, str]:
+    row = {
+        "order_id": oid,
+        "order_number": oid,
+        "order_date": date,
+        "status": extra.pop("status", "wc-completed"),
+        "shipping_total": "5.00",
+        "tax_total": "0.00",
+        "order_total": total,
+        "refunded_total": extra.pop("refunded", "0.00"),
+        "order_currency": "EUR",
+        "billing_email": email,
+    }
+    row.update(extra)
+    return row
+
+
+def test_woocommerce_keeps_the_latest_version_by_its_modification_date(
+    tmp_path: Path, run_cli
+) -> None:
+    from test_io_platforms import WOO_HEADERS
+
+    headers = [*WOO_HEADERS, "date_modified"]
+    rows = [
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00",
+                   date_modified="2024-03-01 10:05:00"),
+        _woo_order("502", "bo@example.com", "2024-03-02 11:00:00", "35.00",
+                   date_modified="2024-03-02 11:00:00"),
+        # a later export pasted below: 501 refunded in full since
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00",
+                   status="wc-refunded", refunded="55.00", date_modified="2024-03-09 17:40:00"),
+        _woo_order("503", "ada@example.com", "2024-03-10 09:00:00", "25.00",
+                   date_modified="2024-03-10 09:00:00"),
+    ]  # fmt: skip
+    path = tmp_path / "orders-export.csv"
+    path.write_bytes(to_csv(headers, rows))
+    result = run_cli("kpis", "--orders", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    frame = pd.DataFrame(rows).astype({"order_total": float, "shipping_total": float})
+    frame = frame.sort_values("date_modified").drop_duplicates("order_id", keep="last")
+    kept = frame[frame["status"] == "wc-completed"]
+    payload = _strict_json(result.stdout)
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    assert kpis["orders"] == len(kept) == 2
+    assert kpis["revenue"] == pytest.approx((kept["order_total"] - kept["shipping_total"]).sum())
+    report = payload["imports"]["orders"]  # type: ignore[index]
+    assert report["duplicates_removed"] == 1
+    assert any("the latest version" in w for w in report["warnings"])
+
+
+def test_woocommerce_without_a_modification_date_refuses_naming_both_rows(
+    tmp_path: Path, run_cli
+) -> None:
+    from test_io_platforms import WOO_HEADERS
+
+    rows = [
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00"),
+        _woo_order("502", "bo@example.com", "2024-03-02 11:00:00", "35.00"),
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00",
+                   status="wc-refunded", refunded="55.00"),
+    ]  # fmt: skip
+    path = tmp_path / "orders-export.csv"
+    path.write_bytes(to_csv(WOO_HEADERS, rows))
+    result = run_cli("build", "--orders", str(path), "--out", str(tmp_path / "r.xlsx"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and not (tmp_path / "r.xlsx").exists()
+    assert "orders-export.csv, row 4, column 'order_id'" in result.stderr
+    assert (
+        "order '501' appears on rows 2 and 4 with different refunded, status "
+        "(0.0 / 50.0, paid / refunded); the file has no update time"
+    ) in result.stderr
+
+
+def test_two_versions_with_the_same_update_time_are_refused(tmp_path: Path, run_cli) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,order_date,amount,updated_at\n"
+        "A1,c1,2024-01-05,40.00,2024-01-05 10:00:00\n"
+        "A2,c2,2024-01-06,25.00,2024-01-06 09:00:00\n"
+        "A1,c1,2024-01-05,44.00,2024-01-05 10:00:00\n",
+        encoding="utf-8",
+    )
+    result = run_cli("kpis", "--orders", str(path))
+    assert result.returncode == 2
+    assert (
+        "order 'A1' appears on rows 2 and 4 with different amount (40.0 / 44.0) "
+        "and the same update time (2024-01-05 10:00:00)"
+    ) in result.stderr
+
+
+def test_stripe_payments_have_no_update_time_so_a_changed_charge_is_refused(
+    tmp_path: Path, run_cli
+) -> None:
+    """Created (UTC) is the charge's creation: the same in every version of it."""
+    headers = ["id", "Created (UTC)", "Amount", "Amount Refunded", "Currency", "Fee",
+               "Status", "Customer ID", "Customer Email", "Captured"]  # fmt: skip
+    charge = {"id": "ch_1", "Created (UTC)": "2024-01-02 10:00", "Amount": "100.00",
+              "Amount Refunded": "0.00", "Currency": "eur", "Fee": "1.70", "Status": "Paid",
+              "Customer ID": "cus_1", "Customer Email": "a@x.io", "Captured": "true"}  # fmt: skip
+    other = {**charge, "id": "ch_2", "Customer ID": "cus_2", "Amount": "30.00"}
+    later = {**charge, "Amount Refunded": "40.00"}  # the same charge, partly refunded since
+    path = tmp_path / "unified_payments.csv"
+    path.write_bytes(to_csv(headers, [charge, other, charge, later]))
+    result = run_cli("check", "--orders", str(path))
+    assert result.returncode == 2
+    assert "unified_payments.csv, row 5" in result.stderr
+    assert "order 'ch_1' appears on rows 2 and 5 with different refunded (0.0 / 40.0)" in (
+        result.stderr
+    )
+
+
 # --------------------------------------------------------------- smaller ones
 
 

@@ -23,6 +23,11 @@ order are folded into one order). Mapping:
   Italian labels (Completato, In lavorazione, Rimborsato, ...) are understood;
 * ``customer_id``: the billing e-mail (lower-case); else the WordPress user id (0 for
   guests is treated as missing).
+
+The same order twice with different content (an export taken after a refund pasted
+under an older one): with a modification date column (``date_modified``, *Order
+Modification Date*) the latest version wins; without one the file is refused, naming
+both rows. Identical copies count once.
 """
 
 from __future__ import annotations
@@ -71,6 +76,17 @@ WOO_ROLES = {
     "shipping_tax": ("shipping_tax_total", "order_shipping_tax"),
     "refunded": ("refunded_total", "Order Refund Amount", "order_refund", "Refunded Total"),
     "currency": ("order_currency", "currency", "Currency", "Order Currency"),
+    # when the order last changed: tells which of two versions of an order is current
+    "updated": (
+        "date_modified",
+        "order_modified",
+        "post_modified",
+        "Order Modification Date",
+        "Modification Date",
+        "Date Modified",
+        "Data modifica",
+        "Data ultima modifica",
+    ),
 }
 
 WOO_STATUSES: Mapping[str, str] = {
@@ -199,6 +215,8 @@ def read_woocommerce_orders(
     )
     if "currency" in cols:
         frame["currency"] = oc.text(cols["currency"])
+    if "updated" in cols:  # the modification date: the latest version of an order wins
+        frame["_updated"] = oc.timestamps(cols["updated"]).to_numpy()
     anonymous = frame["customer_id"].isna().to_numpy(dtype=bool) & ~oc.bad
     if anonymous.any():
         conv.report.notes.append(
