@@ -588,31 +588,60 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, run_cli) -> N
     assert "the header names 'Subtotal' twice (columns 9 and 10)" in result.stderr
 
 
+def _orders_csv(path: Path, lines: list[tuple[str, str, str, float]]) -> Path:
+    body = "".join(f"{o},{c},{d},{a:.2f}\n" for o, c, d, a in lines)
+    path.write_text("order_id,customer_id,order_date,amount\n" + body, encoding="utf-8")
+    return path
+
+
 def test_the_append_summary_spells_out_its_arithmetic(tmp_path: Path, run_cli) -> None:
     from retention_xl.workbook.build import plan_template, write_workbook
 
     book = write_workbook(plan_template(lang="en"), tmp_path / "T.xlsx")
-    first = tmp_path / "first.csv"
-    first.write_text(
-        "order_id,customer_id,order_date,amount\n"
-        + "".join(f"o{i},c{i % 3},2024-01-{1 + i:02d},{10 + i}\n" for i in range(6)),
-        encoding="utf-8",
-    )
-    second = tmp_path / "second.csv"
-    second.write_text(
-        "order_id,customer_id,order_date,amount\n"
-        + "".join(f"o{i},c{i % 3},2024-02-{1 + i:02d},{10 + i}\n" for i in range(4, 9)),
-        encoding="utf-8",
-    )
+    january = [(f"o{i}", f"c{i % 3}", f"2024-01-{1 + i:02d}", 10.0 + i) for i in range(6)]
+    first = _orders_csv(tmp_path / "first.csv", january)
+    # a February export that repeats o4 as it was and o5 with a refund-lowered amount
+    february = [january[4], ("o5", "c2", "2024-01-06", 7.5)] + [
+        (f"o{i}", f"c{i % 3}", f"2024-02-{i:02d}", 10.0 + i) for i in range(6, 9)
+    ]
+    second = _orders_csv(tmp_path / "second.csv", february)
     assert run_cli("refresh", str(book), "--orders", str(first)).returncode == 0
     result = run_cli("refresh", str(book), "--orders", str(second), "--append")
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.strip().startswith("orders:"))
-    # 6 in the book, 5 in the export of which o4 and o5 were there: 6 + 5 - 2 = 9
+    in_both = {o for o, *_ in january} & {o for o, *_ in february}
+    changed = {o for o in in_both if dict((r[0], r) for r in january)[o] not in february}
+    total = len(january) + len(february) - len(in_both)
     assert line.strip() == (
-        "orders: 6 rows in the workbook, 5 in the export (2 of them already in the "
-        "workbook: the export's version kept) -> 9 rows = 6 + 5 - 2"
+        f"orders: {len(january)} rows in the workbook + {len(february)} in the export - "
+        f"{len(in_both)} in both = {total} rows (of the {len(in_both)} in both: "
+        f"{len(in_both) - len(changed)} unchanged, {len(changed)} updated to the export's "
+        "version)"
     )
+    assert (total, len(changed)) == (9, 1)
+
+
+def test_appending_an_older_export_that_disagrees_is_refused(tmp_path: Path, run_cli) -> None:
+    """The workbook holds orders to February; an export ending in January that shows one
+    of its orders differently may be the stale one: refused, naming both places."""
+    from retention_xl.workbook.build import plan_template, write_workbook
+
+    book = write_workbook(plan_template(lang="en"), tmp_path / "T.xlsx")
+    rows = [(f"o{i}", f"c{i % 3}", f"2024-0{1 + i // 4}-{1 + i:02d}", 10.0 + i) for i in range(8)]
+    full = _orders_csv(tmp_path / "a.csv", rows)
+    assert run_cli("refresh", str(book), "--orders", str(full)).returncode == 0
+    before = book.read_bytes()
+    old = [rows[0], (rows[1][0], rows[1][1], rows[1][2], 99.0), rows[2]]
+    stale = _orders_csv(tmp_path / "old_export.csv", old)
+    result = run_cli("refresh", str(book), "--orders", str(stale), "--append")
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    err = result.stderr
+    # the book's Orders tab has its header on row 1: o1 is on row 3; in the export, row 3
+    assert "order 'o1' is in T.xlsx (sheet Orders) row 3 and in old_export.csv row 3" in err
+    assert "different amount (11.0 / 99.0)" in err
+    assert f"old_export.csv ends on {old[-1][2]}, before the workbook's orders (to " in err
+    assert book.read_bytes() == before  # untouched
 
 
 def test_as_of_chooses_the_month_of_the_subscription_kpis(tmp_path: Path, run_cli) -> None:

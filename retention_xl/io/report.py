@@ -46,6 +46,8 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
     #: what could make the numbers wrong without anyone noticing (printed as warnings)
     warnings: list[str] = field(default_factory=list)
+    #: the file's row number of each record (orders), for messages naming a row
+    source_rows: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dates as ISO strings, tuples as lists).
@@ -57,6 +59,8 @@ class ImportReport:
         """
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
+            if name == "source_rows":
+                continue
             value = getattr(self, name)
             if isinstance(value, pd.Timestamp):
                 value = value.date().isoformat()

@@ -365,7 +365,11 @@ def finish_orders(
         frame = conv.keep(frame)
     else:
         frame = frame.reset_index(drop=True)
-    frame, dropped = resolve_duplicate_orders(frame, file=conv.table.file, report=report)
+    frame, dropped = resolve_duplicate_orders(
+        frame, file=conv.table.file, report=report, keep_rows=True
+    )
+    if "_row" in frame.columns:
+        report.source_rows = tuple(int(r) for r in frame.pop("_row"))
     report.duplicates_removed = duplicates_before + dropped
     frame = _full_refunds(frame, report)
     frame = validate_orders(frame)
@@ -503,7 +507,11 @@ def _full_refunds(frame: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
 
 
 def resolve_duplicate_orders(
-    frame: pd.DataFrame, *, file: str, report: ImportReport | None = None
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    report: ImportReport | None = None,
+    keep_rows: bool = False,
 ) -> tuple[pd.DataFrame, int]:
     """One row per order id; returns the frame (helper columns dropped) and how many
     repeated rows went.
@@ -515,7 +523,7 @@ def resolve_duplicate_orders(
     orders were resolved so; without one, or when two different versions carry the
     same latest time, the file is refused naming both rows (the first of them may be
     stale: nobody can tell which is right). ``_row`` holds the file's row numbers for
-    the message.
+    the message (kept in the result with ``keep_rows``).
 
     Which layouts have an update time: the generic layout's ``updated_at`` (any
     spelling, or ``--map updated_at=COLUMN``) and WooCommerce's modification date.
@@ -532,9 +540,10 @@ def resolve_duplicate_orders(
     retention_xl.errors.ExportError: x.csv, row 3, column 'order_id': order 'a' appears on ...
     """
     helpers = [c for c in ("_row", "_updated") if c in frame.columns]
+    dropped = [c for c in helpers if not (keep_rows and c == "_row")]
     repeated = frame["order_id"].duplicated(keep=False).to_numpy()
     if not repeated.any():
-        return frame.drop(columns=helpers).reset_index(drop=True), 0
+        return frame.drop(columns=dropped).reset_index(drop=True), 0
     content = [c for c in frame.columns if c not in helpers]
     sub = frame[repeated]
     distinct = sub.drop_duplicates(subset=content)
@@ -564,7 +573,7 @@ def resolve_duplicate_orders(
                     f"{n:,} orders appeared more than once with different content: the "
                     "latest version (by the export's update time) was kept"
                 )
-            return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
+            return kept.drop(columns=dropped).reset_index(drop=True), len(frame) - len(kept)
         _refuse_conflict(
             frame,
             distinct.loc[clash, "order_id"].iloc[0],
@@ -573,7 +582,7 @@ def resolve_duplicate_orders(
             why="; the file has no update time to tell which is current",
         )
     kept = frame.drop_duplicates("order_id", keep="first")
-    return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
+    return kept.drop(columns=dropped).reset_index(drop=True), len(frame) - len(kept)
 
 
 def _refuse_conflict(
