@@ -209,8 +209,119 @@ def test_the_latest_version_wins_where_the_export_has_an_update_time(
     kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
     assert kpis["revenue"] == pytest.approx(paid["amount"].sum())  # 25 + 15
     assert kpis["orders"] == len(paid)
-    notes = payload["imports"]["orders"]["notes"]  # type: ignore[index]
-    assert any("2 orders appeared more than once" in n for n in notes)
+    warnings = payload["imports"]["orders"]["warnings"]  # type: ignore[index]
+    assert any("2 orders appeared more than once" in n for n in warnings)
+
+
+def _woo_order(oid: str, email: str, date: str, total: str, **extra: str) -> dict[str, str]:
+    row = {
+        "order_id": oid,
+        "order_number": oid,
+        "order_date": date,
+        "status": extra.pop("status", "wc-completed"),
+        "shipping_total": "5.00",
+        "tax_total": "0.00",
+        "order_total": total,
+        "refunded_total": extra.pop("refunded", "0.00"),
+        "order_currency": "EUR",
+        "billing_email": email,
+    }
+    row.update(extra)
+    return row
+
+
+def test_woocommerce_keeps_the_latest_version_by_its_modification_date(
+    tmp_path: Path, run_cli
+) -> None:
+    from test_io_platforms import WOO_HEADERS
+
+    headers = [*WOO_HEADERS, "date_modified"]
+    rows = [
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00",
+                   date_modified="2024-03-01 10:05:00"),
+        _woo_order("502", "bo@example.com", "2024-03-02 11:00:00", "35.00",
+                   date_modified="2024-03-02 11:00:00"),
+        # a later export pasted below: 501 refunded in full since
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00",
+                   status="wc-refunded", refunded="55.00", date_modified="2024-03-09 17:40:00"),
+        _woo_order("503", "ada@example.com", "2024-03-10 09:00:00", "25.00",
+                   date_modified="2024-03-10 09:00:00"),
+    ]  # fmt: skip
+    path = tmp_path / "orders-export.csv"
+    path.write_bytes(to_csv(headers, rows))
+    result = run_cli("kpis", "--orders", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    frame = pd.DataFrame(rows).astype({"order_total": float, "shipping_total": float})
+    frame = frame.sort_values("date_modified").drop_duplicates("order_id", keep="last")
+    kept = frame[frame["status"] == "wc-completed"]
+    payload = _strict_json(result.stdout)
+    kpis = {k["kpi"]: k["value"] for k in payload["kpis"]}  # type: ignore[index]
+    assert kpis["orders"] == len(kept) == 2
+    assert kpis["revenue"] == pytest.approx((kept["order_total"] - kept["shipping_total"]).sum())
+    report = payload["imports"]["orders"]  # type: ignore[index]
+    assert report["duplicates_removed"] == 1
+    assert any("the latest version" in w for w in report["warnings"])
+
+
+def test_woocommerce_without_a_modification_date_refuses_naming_both_rows(
+    tmp_path: Path, run_cli
+) -> None:
+    from test_io_platforms import WOO_HEADERS
+
+    rows = [
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00"),
+        _woo_order("502", "bo@example.com", "2024-03-02 11:00:00", "35.00"),
+        _woo_order("501", "ada@example.com", "2024-03-01 10:00:00", "55.00",
+                   status="wc-refunded", refunded="55.00"),
+    ]  # fmt: skip
+    path = tmp_path / "orders-export.csv"
+    path.write_bytes(to_csv(WOO_HEADERS, rows))
+    result = run_cli("build", "--orders", str(path), "--out", str(tmp_path / "r.xlsx"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and not (tmp_path / "r.xlsx").exists()
+    assert "orders-export.csv, row 4, column 'order_id'" in result.stderr
+    assert (
+        "order '501' appears on rows 2 and 4 with different refunded, status "
+        "(0.0 / 50.0, paid / refunded); the file has no update time"
+    ) in result.stderr
+
+
+def test_two_versions_with_the_same_update_time_are_refused(tmp_path: Path, run_cli) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,customer_id,order_date,amount,updated_at\n"
+        "A1,c1,2024-01-05,40.00,2024-01-05 10:00:00\n"
+        "A2,c2,2024-01-06,25.00,2024-01-06 09:00:00\n"
+        "A1,c1,2024-01-05,44.00,2024-01-05 10:00:00\n",
+        encoding="utf-8",
+    )
+    result = run_cli("kpis", "--orders", str(path))
+    assert result.returncode == 2
+    assert (
+        "order 'A1' appears on rows 2 and 4 with different amount (40.0 / 44.0) "
+        "and the same update time (2024-01-05 10:00:00)"
+    ) in result.stderr
+
+
+def test_stripe_payments_have_no_update_time_so_a_changed_charge_is_refused(
+    tmp_path: Path, run_cli
+) -> None:
+    """Created (UTC) is the charge's creation: the same in every version of it."""
+    headers = ["id", "Created (UTC)", "Amount", "Amount Refunded", "Currency", "Fee",
+               "Status", "Customer ID", "Customer Email", "Captured"]  # fmt: skip
+    charge = {"id": "ch_1", "Created (UTC)": "2024-01-02 10:00", "Amount": "100.00",
+              "Amount Refunded": "0.00", "Currency": "eur", "Fee": "1.70", "Status": "Paid",
+              "Customer ID": "cus_1", "Customer Email": "a@x.io", "Captured": "true"}  # fmt: skip
+    other = {**charge, "id": "ch_2", "Customer ID": "cus_2", "Amount": "30.00"}
+    later = {**charge, "Amount Refunded": "40.00"}  # the same charge, partly refunded since
+    path = tmp_path / "unified_payments.csv"
+    path.write_bytes(to_csv(headers, [charge, other, charge, later]))
+    result = run_cli("check", "--orders", str(path))
+    assert result.returncode == 2
+    assert "unified_payments.csv, row 5" in result.stderr
+    assert "order 'ch_1' appears on rows 2 and 5 with different refunded (0.0 / 40.0)" in (
+        result.stderr
+    )
 
 
 # --------------------------------------------------------------- smaller ones
@@ -243,7 +354,7 @@ def test_woocommerce_analytics_orders_download(tmp_path: Path, run_cli) -> None:
     payload = _strict_json(result.stdout)
     report = payload["imports"]["orders"]  # type: ignore[index]
     assert report["format"] == "woocommerce-analytics"
-    assert any("by name" in n for n in report["notes"])
+    assert any("by name" in n for n in report["warnings"])
     frame = pd.DataFrame(rows, columns=header)
     paid = frame[frame["Status"].isin(["Completed", "Processing"])]
     names = paid["Customer"].str.split().str.join(" ").str.casefold()
@@ -477,31 +588,60 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path: Path, run_cli) -> N
     assert "the header names 'Subtotal' twice (columns 9 and 10)" in result.stderr
 
 
+def _orders_csv(path: Path, lines: list[tuple[str, str, str, float]]) -> Path:
+    body = "".join(f"{o},{c},{d},{a:.2f}\n" for o, c, d, a in lines)
+    path.write_text("order_id,customer_id,order_date,amount\n" + body, encoding="utf-8")
+    return path
+
+
 def test_the_append_summary_spells_out_its_arithmetic(tmp_path: Path, run_cli) -> None:
     from retention_xl.workbook.build import plan_template, write_workbook
 
     book = write_workbook(plan_template(lang="en"), tmp_path / "T.xlsx")
-    first = tmp_path / "first.csv"
-    first.write_text(
-        "order_id,customer_id,order_date,amount\n"
-        + "".join(f"o{i},c{i % 3},2024-01-{1 + i:02d},{10 + i}\n" for i in range(6)),
-        encoding="utf-8",
-    )
-    second = tmp_path / "second.csv"
-    second.write_text(
-        "order_id,customer_id,order_date,amount\n"
-        + "".join(f"o{i},c{i % 3},2024-02-{1 + i:02d},{10 + i}\n" for i in range(4, 9)),
-        encoding="utf-8",
-    )
+    january = [(f"o{i}", f"c{i % 3}", f"2024-01-{1 + i:02d}", 10.0 + i) for i in range(6)]
+    first = _orders_csv(tmp_path / "first.csv", january)
+    # a February export that repeats o4 as it was and o5 with a refund-lowered amount
+    february = [january[4], ("o5", "c2", "2024-01-06", 7.5)] + [
+        (f"o{i}", f"c{i % 3}", f"2024-02-{i:02d}", 10.0 + i) for i in range(6, 9)
+    ]
+    second = _orders_csv(tmp_path / "second.csv", february)
     assert run_cli("refresh", str(book), "--orders", str(first)).returncode == 0
     result = run_cli("refresh", str(book), "--orders", str(second), "--append")
     assert result.returncode == 0, result.stderr
     line = next(x for x in result.stdout.splitlines() if x.strip().startswith("orders:"))
-    # 6 in the book, 5 in the export of which o4 and o5 were there: 6 + 5 - 2 = 9
+    in_both = {o for o, *_ in january} & {o for o, *_ in february}
+    changed = {o for o in in_both if dict((r[0], r) for r in january)[o] not in february}
+    total = len(january) + len(february) - len(in_both)
     assert line.strip() == (
-        "orders: 6 rows in the workbook, 5 in the export (2 of them already in the "
-        "workbook: the export's version kept) -> 9 rows = 6 + 5 - 2"
+        f"orders: {len(january)} rows in the workbook + {len(february)} in the export - "
+        f"{len(in_both)} in both = {total} rows (of the {len(in_both)} in both: "
+        f"{len(in_both) - len(changed)} unchanged, {len(changed)} updated to the export's "
+        "version)"
     )
+    assert (total, len(changed)) == (9, 1)
+
+
+def test_appending_an_older_export_that_disagrees_is_refused(tmp_path: Path, run_cli) -> None:
+    """The workbook holds orders to February; an export ending in January that shows one
+    of its orders differently may be the stale one: refused, naming both places."""
+    from retention_xl.workbook.build import plan_template, write_workbook
+
+    book = write_workbook(plan_template(lang="en"), tmp_path / "T.xlsx")
+    rows = [(f"o{i}", f"c{i % 3}", f"2024-0{1 + i // 4}-{1 + i:02d}", 10.0 + i) for i in range(8)]
+    full = _orders_csv(tmp_path / "a.csv", rows)
+    assert run_cli("refresh", str(book), "--orders", str(full)).returncode == 0
+    before = book.read_bytes()
+    old = [rows[0], (rows[1][0], rows[1][1], rows[1][2], 99.0), rows[2]]
+    stale = _orders_csv(tmp_path / "old_export.csv", old)
+    result = run_cli("refresh", str(book), "--orders", str(stale), "--append")
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    err = result.stderr
+    # the book's Orders tab has its header on row 1: o1 is on row 3; in the export, row 3
+    assert "order 'o1' is in T.xlsx (sheet Orders) row 3 and in old_export.csv row 3" in err
+    assert "different amount (11.0 / 99.0)" in err
+    assert f"old_export.csv ends on {old[-1][2]}, before the workbook's orders (to " in err
+    assert book.read_bytes() == before  # untouched
 
 
 def test_as_of_chooses_the_month_of_the_subscription_kpis(tmp_path: Path, run_cli) -> None:

@@ -19,7 +19,9 @@ class ImportReport:
     the rows of the canonical frame (orders, subscription items, answers),
     ``rows_skipped`` the bad rows dropped with ``skip_bad_rows``. ``notes`` are the
     decisions worth knowing (an ambiguous date order settled by the locale, orders
-    without a customer left out, ...).
+    without a customer left out, ...); ``warnings`` what the user should check (orders
+    repeated in the file, customers identified by name), printed by every command that
+    reads the file.
     """
 
     file: str
@@ -42,6 +44,10 @@ class ImportReport:
     currencies: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: what could make the numbers wrong without anyone noticing (printed as warnings)
+    warnings: list[str] = field(default_factory=list)
+    #: the file's row number of each record (orders), for messages naming a row
+    source_rows: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dates as ISO strings, tuples as lists).
@@ -53,12 +59,15 @@ class ImportReport:
         """
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
+            if name == "source_rows":
+                continue
             value = getattr(self, name)
             if isinstance(value, pd.Timestamp):
                 value = value.date().isoformat()
             elif isinstance(value, (tuple, list)):
                 value = list(value)
             out[name] = value
+        out["warnings"] = self.warning_lines()
         return out
 
     def lines(self) -> list[str]:
@@ -100,7 +109,25 @@ class ImportReport:
             if len(self.skipped) > 5:
                 out.append(f"    ... and {len(self.skipped) - 5:,} more")
         out.extend(f"  note: {n}" for n in self.notes)
+        out.extend(f"  warning: {w}" for w in self.warning_lines())
         return out
+
+    def warning_lines(self) -> list[str]:
+        """The warnings, the count of repeated orders dropped first.
+
+        Examples
+        --------
+        >>> ImportReport(file="o.csv", kind="orders", format="x", duplicates_removed=2
+        ...              ).warning_lines()
+        ['2 order rows repeated an order id already read and were dropped: each order counts once']
+        """
+        out: list[str] = []
+        if self.kind == "orders" and self.duplicates_removed:
+            out.append(
+                f"{self.duplicates_removed:,} order rows repeated an order id already read "
+                "and were dropped: each order counts once"
+            )
+        return out + list(self.warnings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from retention_xl.errors import WorkbookError
@@ -92,6 +93,7 @@ __all__ = [
     "RAW_ROLES",
     "RefreshSummary",
     "book_settings",
+    "check_append_conflicts",
     "check_currencies",
     "check_sizes",
     "merge_rows",
@@ -150,12 +152,7 @@ class RefreshSummary:
         """Human-readable lines for the terminal."""
         out = [f"refreshed {Path(self.book).name} ({self.lang}, {self.currency})"]
         for kind, m in self.merged.items():
-            out.append(
-                f"  {kind}: {m['in_book']:,} rows in the workbook, {m['new']:,} in the export "
-                f"({m['replaced']:,} of them already in the workbook: the export's version "
-                f"kept) -> {m['total']:,} rows = {m['in_book']:,} + {m['new']:,} - "
-                f"{m['replaced']:,}"
-            )
+            out.append(f"  {kind}: {_append_arithmetic(kind, m)}")
         for kind, rep in self.kept.items():
             out.append(f"  {kind}: {rep['records']:,} rows kept from the workbook")
         changed = [s["sheet"] for s in self.sheets if s.get("changed")]
@@ -178,6 +175,116 @@ class RefreshSummary:
 
 
 # --------------------------------------------------------------------------- rows
+
+
+def _append_arithmetic(kind: str, m: Mapping[str, int]) -> str:
+    """The ``--append`` sum in one line, e.g. for orders::
+
+        6 rows in the workbook + 5 in the export - 2 in both = 9 rows
+        (of the 2 in both: 1 unchanged, 1 updated to the export's version)
+
+    >>> m = {"in_book": 6, "new": 5, "replaced": 2, "updated": 1, "total": 9}
+    >>> _append_arithmetic("orders", m)[:62]
+    '6 rows in the workbook + 5 in the export - 2 in both = 9 rows '
+    """
+    both = m["replaced"]
+    line = (
+        f"{m['in_book']:,} rows in the workbook + {m['new']:,} in the export - {both:,} in "
+        f"both = {m['total']:,} rows"
+    )
+    if not both:
+        return line
+    if ID_COLUMNS.get(kind) is None:
+        return line + " (an answer in both counts once)"
+    updated = int(m.get("updated", 0))
+    if kind != "orders":
+        return line + " (for those in both, the export's version is kept)"
+    return line + (
+        f" (of the {both:,} in both: {both - updated:,} unchanged, {updated:,} updated to "
+        "the export's version)"
+    )
+
+
+def check_append_conflicts(old: Import, new: Import) -> int:
+    """How many orders in both the workbook and the export changed; refuse when the
+    export may be the older of the two.
+
+    An order in both with different content (amount, date, status, refund, customer)
+    takes the export's version when the export is the later snapshot: its data reach
+    at least as far as the workbook's (an export cannot hold orders placed after it
+    was made). An export that ends before the workbook's data may be an old file
+    appended by mistake: then a changed order is refused, naming the order, both
+    files and both rows, and nothing is written.
+
+    Raises
+    ------
+    ExportError
+        A changed order and an export older than the workbook's data.
+    """
+    from retention_xl.errors import ExportError
+
+    key = "order_id"
+    a, b = old.frame, new.frame
+    shared = [c for c in a.columns if c in b.columns and c != key]
+    a_ids, b_ids = _id_text(a[key]), _id_text(b[key])
+    both = set(a_ids) & set(b_ids)
+    if not both:
+        return 0
+    a_pos = pd.Series(range(len(a)), index=a_ids.to_numpy())
+    b_pos = pd.Series(range(len(b)), index=b_ids.to_numpy())
+    a_pos = a_pos[~a_pos.index.duplicated()]
+    b_pos = b_pos[~b_pos.index.duplicated()]
+    ids = sorted(both)
+    ia, ib = a_pos[ids].to_numpy(), b_pos[ids].to_numpy()
+    changed = np.zeros(len(ids), dtype=bool)
+    for c in shared:
+        left = _as_text(a[c].iloc[ia])
+        right = _as_text(b[c].iloc[ib])
+        changed |= left != right
+    if not changed.any():
+        return 0
+    a_last, b_last = old.report.last_date, new.report.last_date
+    if a_last is None or b_last is None or b_last >= a_last:
+        return int(changed.sum())
+    first = int(np.flatnonzero(changed)[0])
+    ra, rb = a.iloc[ia[first]], b.iloc[ib[first]]
+    differ = [c for c in shared if _as_text(a[c].iloc[[ia[first]]])[0] !=
+              _as_text(b[c].iloc[[ib[first]]])[0]]  # fmt: skip
+    values = ", ".join(f"{_cell(ra[c])} / {_cell(rb[c])}" for c in differ)
+    a_row = _row_of(old.report, int(ia[first]))
+    b_row = _row_of(new.report, int(ib[first]))
+    new_name, old_name = Path(new.report.file).name, old.report.file
+    raise ExportError(
+        f"order {ids[first]!r} is in {old_name}{a_row} and in {new_name}{b_row} with "
+        f"different {', '.join(differ)} ({values}). {new_name} ends on "
+        f"{b_last.date().isoformat()}, before the workbook's orders (to "
+        f"{a_last.date().isoformat()}), so it may be the older of the two: nothing was "
+        f"changed. Remove the stale row, or refresh without --append giving a complete "
+        f"export ({int(changed.sum()):,} orders differ)",
+        file=new.report.file,
+        row=None if not b_row else int(b_row.split()[-1]),
+        column=key,
+    )
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """Cells as comparable text (dates as days, numbers to the cent, blanks as "")."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+    if pd.api.types.is_float_dtype(values.dtype):
+        return values.round(2).astype("string").fillna("").to_numpy(dtype=object)
+    return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
+def _row_of(report: ImportReport, position: int) -> str:
+    rows = report.source_rows
+    return f" row {rows[position]}" if rows is not None and position < len(rows) else ""
 
 
 def merge_rows(old: pd.DataFrame, new: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, int]:
@@ -376,17 +483,21 @@ def _gather(
         if old is None:
             frames[kind] = new
             continue
+        updated = 0
+        if kind == "orders":
+            updated = check_append_conflicts(old, Import(new, reports[kind]))
         merged, replaced = merge_rows(old.frame, new, kind)
         frames[kind] = merged
         summary.merged[kind] = {
             "in_book": len(old.frame),
             "new": len(new),
             "replaced": replaced,
+            "updated": updated,
             "total": len(merged),
         }
         reports[kind].notes.append(
-            f"appended to the {len(old.frame):,} rows already in the workbook "
-            f"({replaced:,} replaced by this export): {len(merged):,} in all"
+            f"appended: {len(old.frame):,} rows in the workbook + {len(new):,} in the export "
+            f"- {replaced:,} in both = {len(merged):,}"
         )
     return frames, reports
 

@@ -195,10 +195,13 @@ def test_append_keeps_old_rows_and_deduplicates(run_cli, tmp_path: Path) -> None
     import json
 
     summary = json.loads(result.stdout)["refresh"]
+    later = {r[0]: r for r in second_rows}
+    changed = sum(1 for r in first_rows if r[0] in later and later[r[0]] != r)
     assert summary["merged"]["orders"] == {
         "in_book": 40,
         "new": 30,
         "replaced": 10,
+        "updated": changed,  # the export is the later one: its versions win
         "total": 60,
     }
     wb = openpyxl.load_workbook(book, read_only=True)

@@ -365,7 +365,11 @@ def finish_orders(
         frame = conv.keep(frame)
     else:
         frame = frame.reset_index(drop=True)
-    frame, dropped = resolve_duplicate_orders(frame, file=conv.table.file, report=report)
+    frame, dropped = resolve_duplicate_orders(
+        frame, file=conv.table.file, report=report, keep_rows=True
+    )
+    if "_row" in frame.columns:
+        report.source_rows = tuple(int(r) for r in frame.pop("_row"))
     report.duplicates_removed = duplicates_before + dropped
     frame = _full_refunds(frame, report)
     frame = validate_orders(frame)
@@ -503,7 +507,11 @@ def _full_refunds(frame: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
 
 
 def resolve_duplicate_orders(
-    frame: pd.DataFrame, *, file: str, report: ImportReport | None = None
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    report: ImportReport | None = None,
+    keep_rows: bool = False,
 ) -> tuple[pd.DataFrame, int]:
     """One row per order id; returns the frame (helper columns dropped) and how many
     repeated rows went.
@@ -511,52 +519,100 @@ def resolve_duplicate_orders(
     Rows repeating an order with the same content (overlapping exports pasted
     together) are duplicates: one is kept. Rows of one order that *differ* (amount,
     date, status, refund, customer) are a conflict: with an update time (``_updated``,
-    from layouts that have one) the latest version wins and the report says how many
-    orders were resolved so; without one the file is refused, naming both rows (the
-    first of them may be stale: nobody can tell which is right). ``_row`` holds the
-    file's row numbers for the message.
+    from layouts that have one) the latest version wins and the report warns how many
+    orders were resolved so; without one, or when two different versions carry the
+    same latest time, the file is refused naming both rows (the first of them may be
+    stale: nobody can tell which is right). ``_row`` holds the file's row numbers for
+    the message (kept in the result with ``keep_rows``).
+
+    Which layouts have an update time: the generic layout's ``updated_at`` (any
+    spelling, or ``--map updated_at=COLUMN``) and WooCommerce's modification date.
+    Shopify's orders export, Stripe's payments and WooCommerce Analytics have none
+    (``Created at`` / ``Created (UTC)`` is the same in every version of an order).
 
     >>> f = pd.DataFrame({"order_id": ["a", "a", "b"], "amount": [5.0, 5.0, 2.0]})
     >>> resolve_duplicate_orders(f, file="x.csv")[1]
     1
+    >>> f = pd.DataFrame({"order_id": ["a", "a"], "amount": [5.0, 4.0], "_row": [2, 3]})
+    >>> resolve_duplicate_orders(f, file="x.csv")
+    Traceback (most recent call last):
+    ...
+    retention_xl.errors.ExportError: x.csv, row 3, column 'order_id': order 'a' appears on ...
     """
     helpers = [c for c in ("_row", "_updated") if c in frame.columns]
+    dropped = [c for c in helpers if not (keep_rows and c == "_row")]
     repeated = frame["order_id"].duplicated(keep=False).to_numpy()
     if not repeated.any():
-        return frame.drop(columns=helpers).reset_index(drop=True), 0
+        return frame.drop(columns=dropped).reset_index(drop=True), 0
     content = [c for c in frame.columns if c not in helpers]
     sub = frame[repeated]
     distinct = sub.drop_duplicates(subset=content)
     clash = distinct["order_id"].duplicated(keep=False).to_numpy()
     if clash.any():
-        if "_updated" in frame.columns and frame.loc[repeated, "_updated"].notna().all():
+        if "_updated" in frame.columns and sub["_updated"].notna().all():
+            latest = sub.groupby("order_id", sort=False)["_updated"].transform("max")
+            top = sub[(sub["_updated"] == latest).to_numpy()].drop_duplicates(subset=content)
+            tie = top["order_id"].duplicated(keep=False).to_numpy()
+            if tie.any():
+                both = top[tie]
+                first_id = both["order_id"].iloc[0]
+                when = pd.Timestamp(both["_updated"].iloc[0])
+                _refuse_conflict(
+                    frame,
+                    first_id,
+                    content,
+                    file=file,
+                    why=f" and the same update time ({when:%Y-%m-%d %H:%M:%S}), so nothing "
+                    "tells which is current",
+                )
             order = frame.sort_values("_updated", kind="stable")
             kept = order.drop_duplicates("order_id", keep="last").sort_index()
             if report is not None:
                 n = int(distinct.loc[clash, "order_id"].nunique())
-                report.notes.append(
+                report.warnings.append(
                     f"{n:,} orders appeared more than once with different content: the "
                     "latest version (by the export's update time) was kept"
                 )
-            return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
-        first_id = distinct.loc[clash, "order_id"].iloc[0]
-        rows = frame[frame["order_id"] == first_id]
-        a, b = rows.iloc[0], rows[~(rows[content] == rows[content].iloc[0]).all(axis=1)].iloc[0]
-        differ = [c for c in content if not (pd.isna(a[c]) and pd.isna(b[c])) and a[c] != b[c]]
-        where = (
-            f"rows {int(a['_row'])} and {int(b['_row'])}" if "_row" in frame.columns else "twice"
-        )
-        raise ExportError(
-            f"order {first_id!r} appears on {where} with different "
-            f"{', '.join(differ)} ({', '.join(f'{a[c]!s} / {b[c]!s}' for c in differ)}); the "
-            "file has no update time to tell which is current. Remove the stale row (or "
-            "export again) and retry: nothing was computed",
+            return kept.drop(columns=dropped).reset_index(drop=True), len(frame) - len(kept)
+        _refuse_conflict(
+            frame,
+            distinct.loc[clash, "order_id"].iloc[0],
+            content,
             file=file,
-            row=int(b["_row"]) if "_row" in frame.columns else None,
-            column="order_id",
+            why="; the file has no update time to tell which is current",
         )
     kept = frame.drop_duplicates("order_id", keep="first")
-    return kept.drop(columns=helpers).reset_index(drop=True), len(frame) - len(kept)
+    return kept.drop(columns=dropped).reset_index(drop=True), len(frame) - len(kept)
+
+
+def _refuse_conflict(
+    frame: pd.DataFrame, order_id: object, content: Sequence[str], *, file: str, why: str
+) -> None:
+    """Raise the :class:`ExportError` naming the first two versions of ``order_id``."""
+    rows = frame[(frame["order_id"] == order_id).to_numpy()]
+    same = (rows[content] == rows[content].iloc[0]).all(axis=1) | (
+        rows[content].isna() & rows[content].iloc[0].isna()
+    ).all(axis=1)
+    a, b = rows.iloc[0], rows[~same.to_numpy()].iloc[0]
+    differ = [c for c in content if not (pd.isna(a[c]) and pd.isna(b[c])) and a[c] != b[c]]
+    has_rows = "_row" in frame.columns
+    where = f"rows {int(a['_row'])} and {int(b['_row'])}" if has_rows else "twice"
+    values = ", ".join(f"{_shown(a[c])} / {_shown(b[c])}" for c in differ)
+    raise ExportError(
+        f"order {order_id!r} appears on {where} with different {', '.join(differ)} "
+        f"({values}){why}. Remove the stale row (or export again) and retry: nothing was "
+        "computed",
+        file=file,
+        row=int(b["_row"]) if has_rows else None,
+        column="order_id",
+    )
+
+
+def _shown(value: object) -> str:
+    """A cell value as a person reads it (dates without a midnight time)."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return str(value)
 
 
 def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[RawTable, int]:

@@ -23,10 +23,16 @@ order are folded into one order). Mapping:
   Italian labels (Completato, In lavorazione, Rimborsato, ...) are understood;
 * ``customer_id``: the billing e-mail (lower-case); else the WordPress user id (0 for
   guests is treated as missing).
+
+The same order twice with different content (an export taken after a refund pasted
+under an older one): with a modification date column (``date_modified``, *Order
+Modification Date*) the latest version wins; without one the file is refused, naming
+both rows. Identical copies count once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -70,6 +76,17 @@ WOO_ROLES = {
     "shipping_tax": ("shipping_tax_total", "order_shipping_tax"),
     "refunded": ("refunded_total", "Order Refund Amount", "order_refund", "Refunded Total"),
     "currency": ("order_currency", "currency", "Currency", "Order Currency"),
+    # when the order last changed: tells which of two versions of an order is current
+    "updated": (
+        "date_modified",
+        "order_modified",
+        "post_modified",
+        "Order Modification Date",
+        "Modification Date",
+        "Date Modified",
+        "Data modifica",
+        "Data ultima modifica",
+    ),
 }
 
 WOO_STATUSES: Mapping[str, str] = {
@@ -98,6 +115,41 @@ WOO_STATUSES: Mapping[str, str] = {
 }
 
 
+def unescape_cells(conv: Converter) -> Converter:
+    """The converter over cells without the ``'`` WooCommerce puts before formula starts.
+
+    WooCommerce's CSV exporter (and the export plugins that copy it) writes a cell that
+    starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return with a leading
+    ``'`` (OWASP's CSV-injection rule); versions before 9 did that to negative
+    numbers too (``'-35``). Its own importer takes the quote off again: so do we, so
+    ``'-35`` is the number -35 and a customer named ``'=1+1`` is ``=1+1`` (written
+    to the workbook as text, never as a formula).
+
+    >>> from retention_xl.io.report import ImportReport
+    >>> from retention_xl.io.tables import table_from_cells
+    >>> cells = np.array([["Net Sales", "Customer"], ["'-35", "'=1+1"], ["'x", "-"]])
+    >>> table = table_from_cells("wc.csv", cells.astype(object))
+    >>> report = ImportReport(file="wc.csv", kind="orders", format="woocommerce")
+    >>> conv = Converter(table, report, locale=None, date_format=None, skip_bad_rows=False)
+    >>> unescape_cells(conv).table.data.values.tolist()
+    [['-35', '=1+1'], ["'x", '-']]
+    """
+    data = conv.table.data
+    fixed: dict[str, pd.Series] = {}
+    for name in data.columns:
+        col = data[name]
+        if col.dtype != object:
+            continue
+        hit = col.str.match(r"'[=+\-@\t\r]", na=False).to_numpy(dtype=bool)
+        if hit.any():
+            fixed[name] = col.where(~hit, col.str[1:])
+    if not fixed:
+        return conv
+    out = conv.with_table(dataclasses.replace(conv.table, data=data.assign(**fixed)))
+    out.bad, out.drop = conv.bad, conv.drop
+    return out
+
+
 def _woo_status_words() -> dict[str, str]:
     out = dict(WOO_STATUSES)
     out.update({f"wc {k}": v for k, v in WOO_STATUSES.items()})
@@ -108,6 +160,7 @@ def read_woocommerce_orders(
     conv: Converter, mapping: Mapping[str, str], options: Options
 ) -> pd.DataFrame:
     """Read a WooCommerce orders export (see module docstring for the rules)."""
+    conv = unescape_cells(conv)
     check_mapping(conv, mapping, list(ORDER_ROLES))
     cols = conv.index.resolve(WOO_ROLES)
     remap = {"customer_id": "email", "amount": "total"}
@@ -162,6 +215,8 @@ def read_woocommerce_orders(
     )
     if "currency" in cols:
         frame["currency"] = oc.text(cols["currency"])
+    if "updated" in cols:  # the modification date: the latest version of an order wins
+        frame["_updated"] = oc.timestamps(cols["updated"]).to_numpy()
     anonymous = frame["customer_id"].isna().to_numpy(dtype=bool) & ~oc.bad
     if anonymous.any():
         conv.report.notes.append(
@@ -233,14 +288,39 @@ def read_woocommerce_analytics(
 ) -> pd.DataFrame:
     """Read WooCommerce's own Analytics > Orders > Download CSV.
 
-    Columns: ``Date, Order #, Status, Customer, Customer type, Product(s), Items sold,
-    Coupon(s), Net Sales[, Attribution]``. ``amount`` is *Net Sales* (WooCommerce:
-    gross sales less coupons and refunds, without shipping and taxes); a *Refunded*
-    order has been paid back in full (``refunded = amount``). This report carries no
-    e-mail and no customer id: customers are identified by their **name** (trimmed,
-    case-insensitive), so two customers with the same name count as one; the import
-    report says so. Export the orders with an export plugin for ids.
+    Columns: ``Date, Order #, [N. Revenue (formatted),] Status, Customer, Customer
+    type, Product(s), Items sold, Coupon(s), Net Sales[, Attribution]``; the status is
+    written as its slug (``completed``) or its label (``Completed``).
+
+    * ``amount`` is *Net Sales*: the order's merchandise after coupons, without
+      shipping and taxes;
+    * a **refund is a row of its own**: the refunded order's number, the refund's
+      date, a negative Net Sales. Those rows are folded into their order
+      (``refunded`` = the money they gave back, never more than the order's amount) and
+      are not orders; a refund whose order is not in the file (placed before the
+      exported date range) is left out, with a note;
+    * an order whose status is *refunded* was paid back in full, whether or not its
+      refund row is in the file;
+    * the same order twice (overlapping downloads pasted together) is one order when
+      the rows agree; rows that disagree are refused, naming both (the report has no
+      modification date to tell which is current).
+
+    This report carries no e-mail and no customer id: customers are identified by
+    their **name** (blanks collapsed, case ignored), so two customers with the same
+    name count as one; the import report says so. An order export plugin gives
+    e-mails.
+
+    >>> from retention_xl.io.readers import read_raw_table
+    >>> from retention_xl.io.tables import table_from_cells
+    >>> cells = np.array([["Date", "Order #", "Status", "Customer", "Net Sales"],
+    ...                   ["2024-03-05 14:22:10", "1201", "completed", "Mario Rossi", "40"],
+    ...                   ["2024-03-09 10:00:00", "1201", "completed", "Mario Rossi", "-15"]])
+    >>> table = table_from_cells("wc.csv", cells.astype(object))
+    >>> frame = read_raw_table("orders", table, format="woocommerce-analytics").frame
+    >>> frame[["order_id", "customer_id", "amount", "refunded"]].values.tolist()
+    [['1201', 'mario rossi', 40.0, 15.0]]
     """
+    conv = unescape_cells(conv)
     check_mapping(conv, mapping, list(ORDER_ROLES))
     cols = conv.index.resolve(ANALYTICS_ROLES)
     remap = {
@@ -263,12 +343,16 @@ def read_woocommerce_analytics(
     require_roles(conv, found_roles, list(need), kind="orders", fmt="WooCommerce Analytics")
     conv.settle_decimal([cols["net_sales"]])
     names = conv.text(cols["customer"])
-    customer = names.str.replace(r"\s+", " ", regex=True).str.casefold()
+    customer = names.str.replace(r"\s+", " ", regex=True).str.strip().str.casefold()
+    customer = customer.mask(customer == "")
     order_id = conv.text(cols["order"], required=True).str.lstrip("#")
     dates = conv.dates(cols["date"], required=True)
     amount = conv.numbers(cols["net_sales"], required=True)
     status = conv.category(cols.get("status"), _woo_status_words(), default="paid", what="status")
-    refunded = np.where(status.to_numpy(dtype=object) == "refunded", np.maximum(amount, 0.0), 0.0)
+    refund_row = (amount < 0) & ~conv.bad
+    refunded, repeated = _fold_refunds(conv, order_id, conv.raw(cols["date"]), amount, refund_row)
+    full = (status.to_numpy(dtype=object) == "refunded") & ~refund_row
+    refunded = np.where(full, np.maximum(amount, 0.0), refunded)
     frame = pd.DataFrame(
         {
             "customer_id": customer,
@@ -279,17 +363,63 @@ def read_woocommerce_analytics(
             "status": status,
         }
     )
-    conv.report.notes.append(
+    conv.report.warnings.append(
         "WooCommerce Analytics exports carry customer names only: customers are told apart "
         "by name, so namesakes count as one customer (an order export plugin gives e-mails)"
     )
-    anonymous = frame["customer_id"].isna().to_numpy(dtype=bool) & ~conv.bad
+    conv.drop |= refund_row
+    anonymous = frame["customer_id"].isna().to_numpy(dtype=bool) & ~conv.bad & ~conv.drop
     if anonymous.any():
         conv.report.notes.append(
-            f"{int(anonymous.sum()):,} orders without a customer name were left out"
+            f"{int(anonymous.sum()):,} orders without a customer name (guest orders) were "
+            "left out: they cannot be attributed to a customer"
         )
     conv.drop |= anonymous
-    return finish_orders(conv, frame, options=options, currency_column=None, duplicates_before=0)
+    return finish_orders(
+        conv, frame, options=options, currency_column=None, duplicates_before=repeated
+    )
+
+
+def _fold_refunds(
+    conv: Converter,
+    order_id: pd.Series,
+    raw_dates: pd.Series,
+    amount: np.ndarray,
+    refund_row: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """The money given back on each order row by the refund rows of its ``Order #``,
+    and how many refund rows repeated another (overlapping downloads: counted once).
+
+    Refund rows get 0 (the caller drops them); a refund without its order is noted.
+    """
+    refunded = np.zeros(len(amount))
+    if not refund_row.any():
+        return refunded, 0
+    ids = order_id.to_numpy(dtype=object)
+    dates = raw_dates.to_numpy(dtype=object)
+    every = pd.DataFrame(
+        {"order_id": ids[refund_row], "date": dates[refund_row], "amount": amount[refund_row]}
+    )
+    refunds = every.drop_duplicates()
+    given_back = (-refunds.groupby("order_id", sort=False)["amount"].sum()).to_dict()
+    orders = ~refund_row & ~conv.bad
+    has_order = set(ids[orders])
+    for pos in np.flatnonzero(orders):
+        refunded[pos] = min(given_back.get(ids[pos], 0.0), max(float(amount[pos]), 0.0))
+    orphans = sorted(str(i) for i in given_back if i not in has_order)
+    n_refunds = len(refunds)
+    conv.report.notes.append(
+        f"{n_refunds:,} refund rows (negative Net Sales) were counted on their orders, not "
+        "as orders"
+    )
+    if orphans:
+        shown = ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        conv.report.notes.append(
+            f"{len(orphans):,} refunds of orders that are not in the file ({shown}) were "
+            "left out: their orders were placed before the exported dates. Download a "
+            "date range that includes those orders to count them"
+        )
+    return refunded, len(every) - len(refunds)
 
 
 WOOCOMMERCE_ANALYTICS = Format(
