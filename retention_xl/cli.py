@@ -835,53 +835,80 @@ def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> 
     help="Where you host the wheel (https://.../retention_xl-VERSION-py3-none-any.whl).",
 )
 @click.option(
+    "--help-url",
+    default=None,
+    help="The page the functions' help links open [default: retention_xl_functions.html "
+    "beside the wheel; this command writes that page].",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("xlwings-lite"),
     show_default=True,
-    help="Folder for main.py and requirements.txt (created).",
+    help="Folder for main.py, requirements.txt and the help page (created).",
 )
 @user_errors
-def lite_command(wheel_url: str, out: Path) -> None:
+def lite_command(wheel_url: str, help_url: str | None, out: Path) -> None:
     """Write main.py and requirements.txt to paste into xlwings Lite.
 
-    Build the wheel once in a checkout (pip wheel --no-deps . -w dist) and host it on
-    an HTTPS server that allows the add-in to download it (CORS).
+    Build the wheel once in a checkout (pip wheel --no-deps . -w dist) and host it,
+    with the help page written here, on an HTTPS server that allows the add-in to
+    download it (CORS).
     """
-    from retention_xl.excel.lite import main_py, requirements_txt
+    from retention_xl.excel import lite
+    from retention_xl.excel.registry import help_page_html
     from retention_xl.files import write_atomically
 
-    requirements = requirements_txt(wheel_url)  # checked before anything is written
+    # everything is checked before anything is written
+    requirements = lite.requirements_txt(wheel_url)
+    link = lite.default_help_url(wheel_url) if help_url is None else help_url
+    main_text = lite.main_py(link)
+    import retention_xl.excel.udfs  # noqa: F401  (registers the functions for the page)
+
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in (("main.py", main_py()), ("requirements.txt", requirements)):
+    files = (
+        ("main.py", main_text),
+        ("requirements.txt", requirements),
+        (lite.HELP_PAGE, help_page_html()),
+    )
+    for name, text in files:
         write_atomically(out / name, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8"),
                          command="lite")  # fmt: skip
-    click.echo(f"Wrote {out / 'main.py'} and {out / 'requirements.txt'}.")
+    click.echo(f"Wrote {out / 'main.py'}, {out / 'requirements.txt'} and {out / lite.HELP_PAGE}.")
     click.echo(
         "In Excel: open the xlwings Lite editor, paste requirements.txt into its "
         "requirements.txt tab and main.py into main.py, then restart xlwings Lite. The "
         "server hosting the wheel must allow the add-in to download it (CORS: "
         "Access-Control-Allow-Origin)."
     )
+    if help_url is None:
+        click.echo(
+            f"Put {lite.HELP_PAGE} next to the wheel: each function's help link in "
+            f"Excel opens {link}#NAME."
+        )
 
 
 @main.command("functions")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown"]),
+    type=click.Choice(["text", "markdown", "html"]),
     default="text",
     show_default=True,
-    help="text: every function with its arguments; markdown: the README table.",
+    help="text: every function with its arguments; markdown: the README table; html: "
+    "a help page to host (set RETENTION_XL_HELP_URL to its address on the server).",
 )
 @user_errors
 def functions_command(fmt: str) -> None:
     """List the Excel functions with their arguments and the help Excel shows."""
     from retention_xl.excel import udfs  # noqa: F401  (fills the registry)
-    from retention_xl.excel.registry import REGISTRY, describe, markdown_table
+    from retention_xl.excel.registry import REGISTRY, describe, help_page_html, markdown_table
 
     if fmt == "markdown":
         click.echo(markdown_table())
+        return
+    if fmt == "html":
+        click.echo(help_page_html(), nl=False)
         return
     click.echo("\n\n".join(describe(function) for function in REGISTRY.values()))
 

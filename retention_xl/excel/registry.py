@@ -14,7 +14,9 @@ current host can show them (:mod:`retention_xl.excel.hosts`).
 
 from __future__ import annotations
 
+import html
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -22,17 +24,45 @@ from typing import Any, Final
 from retention_xl.excel import convert, hosts
 
 __all__ = [
+    "HELP_URL_ENV",
     "REGISTRY",
     "Arg",
     "ExcelFunction",
     "describe",
     "excel_function",
     "help_line_limit",
+    "help_page_html",
+    "help_url",
     "markdown_table",
 ]
 
 #: Excel's function wizard (classic xlwings) cuts descriptions at 255 characters.
 help_line_limit: Final = 255
+
+#: The environment variable naming the page that documents the functions (the page
+#: ``retention-xl functions --format html`` writes, or the README as you publish it):
+#: each function's help link in Excel is that address with ``#NAME`` appended.
+HELP_URL_ENV: Final = "RETENTION_XL_HELP_URL"
+
+
+def help_url(name: str) -> str | None:
+    """The help link of the function ``name``: ``$RETENTION_XL_HELP_URL#NAME``, or
+    ``None`` when the variable is not set (Excel then shows no link).
+
+    Read when the functions are registered, so a host sets it before importing them
+    (``retention-xl lite`` writes a ``main.py`` that does).
+
+    >>> os.environ[HELP_URL_ENV] = "https://example.org/retention_xl_functions.html"
+    >>> help_url("CHURN")
+    'https://example.org/retention_xl_functions.html#CHURN'
+    >>> del os.environ[HELP_URL_ENV]
+    >>> help_url("CHURN") is None
+    True
+    """
+    base = os.environ.get(HELP_URL_ENV, "").strip()
+    if not base:
+        return None
+    return f"{base.split('#', 1)[0]}#{name}"
 
 
 @dataclass(frozen=True)
@@ -168,7 +198,11 @@ def excel_function(
                 if arg.lifted:
                     options["ndim"] = 2
                 decorated = xw.arg(arg.name, **options)(decorated)
-            decorated = xw.func(category=category)(decorated)
+            link = help_url(name) if officejs else None  # classic Excel takes no URL
+            if link is not None:
+                decorated = xw.func(category=category, help_url=link)(decorated)
+            else:
+                decorated = xw.func(category=category)(decorated)
         REGISTRY[name] = ExcelFunction(
             name=name,
             twin=twin,
@@ -207,5 +241,45 @@ def markdown_table() -> str:
     for function in REGISTRY.values():
         names = ", ".join(f"[{a.name}]" if a.optional else a.name for a in function.args)
         example = f"`{function.example}` → {function.example_result}"
-        rows.append(f"| {function.name} | {names} | {function.help} | {example} |")
+        anchor = f'<a id="{function.name}"></a>{function.name}'  # the help links' target
+        rows.append(f"| {anchor} | {names} | {function.help} | {example} |")
     return "\n".join(rows)
+
+
+def help_page_html() -> str:
+    """A self-contained HTML page documenting every function, one section each with
+    the id ``NAME``, so that ``page#CHURN`` opens the help of ``CHURN``.
+
+    >>> '<section id="CHURN">' in help_page_html() or not REGISTRY
+    True
+    """
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>retention_xl: Excel functions</title>",
+        "<style>body{font-family:Segoe UI,Arial,sans-serif;max-width:52em;margin:2em auto;"
+        "padding:0 1em;color:#222}code{background:#f3f3f3;padding:0 .2em}"
+        "section{border-top:1px solid #ddd;padding:.5em 0}dt{font-weight:bold}</style>",
+        "</head><body>",
+        "<h1>retention_xl: Excel functions</h1>",
+        "<p>Optional arguments are in [brackets]. Every function gives an Excel error "
+        "(#VALUE!, #NUM!, #DIV/0!, #N/A) with a reason instead of a wrong number.</p>",
+    ]
+    for function in REGISTRY.values():
+        parts.append(f'<section id="{e(function.name)}">')
+        parts.append(f"<h2><code>{e(function.signature)}</code></h2>")
+        parts.append(f"<p>{e(function.help)}</p>")
+        if function.args:
+            parts.append("<dl>")
+            for arg in function.args:
+                parts.append(f"<dt>{e(arg.name)}</dt><dd>{e(arg_help(arg))}</dd>")
+            parts.append("</dl>")
+        parts.append(
+            f"<p>Example: <code>{e(function.example)}</code> → {e(function.example_result)}"
+            f"{' (spills)' if function.spills else ''}</p>"
+        )
+        parts.append(f"<p>Python: <code>{e(function.twin)}</code></p>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

@@ -94,3 +94,58 @@ def test_lite_writes_what_to_paste(tmp_path: Path, run_cli) -> None:
     bad = run_cli("lite", "--wheel-url", "http://example.org/x.whl", "--out", str(tmp_path / "b"))
     assert bad.returncode == 2 and "https://" in bad.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_lite_help_links_open_each_functions_section(tmp_path: Path, run_cli) -> None:
+    """The main.py written for Lite, loaded by xlwings' Office.js machinery, gives every
+    function a help link into the page written beside it, and that page has the section."""
+    import html.parser
+    import json
+
+    from retention_xl.excel.udfs import REGISTRY
+
+    url = "https://example.org/wheels/retention_xl-0.1.0-py3-none-any.whl"
+    result = run_cli("lite", "--wheel-url", url, "--out", str(tmp_path / "lite"))
+    assert result.returncode == 0, result.stderr
+    page_url = "https://example.org/wheels/retention_xl_functions.html"
+    assert page_url in result.stdout
+    script = (
+        "import importlib.util, json, sys\n"
+        "from xlwings import server\n"
+        "spec = importlib.util.spec_from_file_location('main', sys.argv[1])\n"
+        "main = importlib.util.module_from_spec(spec); spec.loader.exec_module(main)\n"
+        "meta = server.custom_functions_meta(main)\n"
+        "print(json.dumps({f['name']: f.get('helpUrl') for f in meta['functions']}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RETENTION_XL_HELP_URL"}
+    env.update(XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "lite" / "main.py")],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    links = json.loads(proc.stdout)
+    assert links == {name: f"{page_url}#{name}" for name in REGISTRY}
+
+    ids: list[str] = []
+
+    class Sections(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "section":
+                ids.append(dict(attrs)["id"] or "")
+
+    parser = Sections()
+    parser.feed((tmp_path / "lite" / "retention_xl_functions.html").read_text(encoding="utf-8"))
+    assert ids == list(REGISTRY)
+
+    other = run_cli(
+        "lite", "--wheel-url", url, "--help-url", "https://docs.example.org/rxl",
+        "--out", str(tmp_path / "other"),
+    )  # fmt: skip
+    assert other.returncode == 0, other.stderr
+    assert "'https://docs.example.org/rxl'" in (tmp_path / "other" / "main.py").read_text()
+    bad = run_cli("lite", "--wheel-url", url, "--help-url", "javascript:alert(1)",
+                  "--out", str(tmp_path / "bad"))  # fmt: skip
+    assert bad.returncode == 2 and "--help-url" in bad.stderr
+    assert not (tmp_path / "bad").exists()
