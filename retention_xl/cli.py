@@ -113,8 +113,11 @@ _SUBSCRIPTION_KPIS = frozenset(
 )
 
 
-def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str, Any]) -> None:
-    """Print a :class:`~retention_xl.core.report.KpiReport` as a table or as JSON."""
+def _print_report(
+    report: Any, currency: str, *, as_json: bool, extra: dict[str, Any], lang: str = "en"
+) -> None:
+    """Print a :class:`~retention_xl.core.report.KpiReport` as a table or as JSON (KPI
+    names in ``lang``, from the workbook's glossary, for ``it``)."""
     from retention_xl.core.benchmarks import benchmark_target
     from retention_xl.textformat import KPI_LABELS, format_value, render_table
 
@@ -142,6 +145,11 @@ def _print_report(report: Any, currency: str, *, as_json: bool, extra: dict[str,
             unit = str(row["unit"])
             target = format_value(benchmark_target(str(key), "excellent"), unit, currency)
         name = KPI_LABELS.get(str(key), str(key))
+        if lang != "en":
+            from retention_xl.workbook.labels import LABELS, label
+
+            if f"kpi.{key}" in LABELS:
+                name = label(f"kpi.{key}", lang)
         if report.subscription_month is not None and str(key) in _SUBSCRIPTION_KPIS:
             name += f" ({report.subscription_month.strftime('%Y-%m')})"
         rows.append(
@@ -295,7 +303,9 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
     if not as_json:
         click.echo("retention_xl demo: the bundled sample shop (synthetic, 2023-2024)")
         click.echo(f"Workbook written: {path.resolve()}")
-    _print_report(data.report, "EUR", as_json=as_json, extra={"workbook": str(path.resolve())})
+    _print_report(
+        data.report, "EUR", as_json=as_json, extra={"workbook": str(path.resolve())}, lang=lang
+    )
 
 
 def _target_options(values: tuple[str, ...]) -> dict[str, float]:

@@ -250,6 +250,11 @@ class Book:
         self.engine.call("save_as", doc=self.doc, path=str(path))
         return Path(path)
 
+    def pdf_pages(self, sheet: str, path: str | os.PathLike[str]) -> int:
+        """How many pages ``sheet`` prints on (written to the PDF ``path``). The other
+        sheets are removed from the open document: load the book again afterwards."""
+        return int(self.engine.call("pdf_pages", doc=self.doc, sheet=sheet, path=str(path)))
+
     def close(self) -> None:
         self.engine.call("close", doc=self.doc)
 

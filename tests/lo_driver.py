@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -391,6 +392,19 @@ class Office:
         url = uno.systemPathToFileUrl(os.path.abspath(args["path"]))
         doc.storeToURL(url, (prop("FilterName", "Calc MS Excel 2007 XML"), prop("Overwrite", True)))
         return None
+
+    def op_pdf_pages(self, args):
+        """Pages of one sheet as LibreOffice prints it: the other sheets are removed
+        from the (unsaved) document, the rest exported to PDF and its pages counted."""
+        doc = self.doc(args)
+        sheets = doc.getSheets()
+        for name in list(sheets.getElementNames()):
+            if name != args["sheet"]:
+                sheets.removeByName(name)
+        url = uno.systemPathToFileUrl(os.path.abspath(args["path"]))
+        doc.storeToURL(url, (prop("FilterName", "calc_pdf_Export"),))
+        with open(args["path"], "rb") as pdf:
+            return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read()))
 
     def op_close(self, args):
         doc = self.docs.pop(args["doc"])

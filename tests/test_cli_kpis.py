@@ -125,3 +125,13 @@ def test_kpis_needs_a_file(run_cli):
     res = run_cli("kpis")
     assert res.returncode == 2
     assert "at least one" in res.stderr
+
+
+def test_demo_in_italian_names_the_kpis_from_the_workbooks_glossary(tmp_path, run_cli) -> None:
+    from retention_xl.workbook.labels import label
+
+    result = run_cli("demo", "--lang", "it", "--out", str(tmp_path / "demo_it.xlsx"))
+    assert result.returncode == 0, result.stderr
+    for key in ("churn", "repeat_rate", "crr"):
+        assert label(f"kpi.{key}", "it") in result.stdout
+    assert "Repeat purchase rate" not in result.stdout

@@ -48,10 +48,11 @@ Under both options the identity
 holds exactly, and with the default ``retained + lost = start``, so
 ``churn + retained / start = 1``.
 
-``crr = (end_customers - new_at_end) / start_customers`` where ``new_at_end`` are the
-new customers still active at the end (equal to ``new`` with the default): the
-source articles' CRR, (end − new) / start. Returning customers count as kept, so
-CRR can exceed ``1 - churn`` when there are reactivations. Rates are NaN when the
+``crr = (end_customers - new_at_end - reactivated_at_end) / start_customers``, where
+the ``_at_end`` counts are the customers gained in the period who are still active at
+its end: the source articles' CRR, (E - N) / S, with N every customer gained in the
+period, the returning ones included (they were won back, not kept). So CRR never
+exceeds 1 and, with the default, ``crr = retained / start = 1 - churn``. Rates are NaN when the
 denominator is zero (e.g. the first period, which has no customers at its start).
 """
 
@@ -274,7 +275,8 @@ def period_table(
         at_risk = start_c
     with np.errstate(invalid="ignore", divide="ignore"):
         churn = np.where(at_risk > 0, lost / np.maximum(at_risk, 1), np.nan)
-        crr = np.where(start_c > 0, (end_c - new_end) / np.maximum(start_c, 1), np.nan)
+        kept = end_c - new_end - back_end  # = retained: active at the start and the end
+        crr = np.where(start_c > 0, kept / np.maximum(start_c, 1), np.nan)
         aov = np.where(orders_k > 0, revenue / np.maximum(orders_k, 1), np.nan)
 
     out = pd.DataFrame(

@@ -108,6 +108,17 @@ def _about_texts(pkg: Package, info: WorkbookInfo) -> list[str]:
     return [v.strip() for row in sheet_rows(pkg, about.name) for v in row if isinstance(v, str)]
 
 
+def _period_code(word: str) -> str:
+    """``Y``, ``Q`` or ``M`` for the About sheet's period word in any language ("year",
+    "trimestre", ...; older books wrote the code itself)."""
+    from retention_xl.workbook.labels import label
+
+    for code in ("Y", "Q", "M"):
+        if word.strip().lower() in {code.lower()} | {label(f"period.{code}", x) for x in _LANGS}:
+            return code
+    return word
+
+
 def _about_settings(texts: list[str]) -> tuple[str, dict[str, str]] | None:
     for lang, pattern in _settings_patterns():
         for value in texts:
@@ -147,6 +158,7 @@ def book_settings(pkg: Package, info: WorkbookInfo, inputs: Inputs | None = None
         if about is not None:
             lang, values = about
             found.setdefault("lang", lang)
+            values = {**values, "period": _period_code(values.get("period") or "")}
             for key in ("period", "market", "currency"):
                 if values.get(key):
                     found.setdefault(key, values[key])

@@ -510,8 +510,9 @@ def _write_xlsx(plan: WorkbookPlan, out: Path) -> None:
     workbook.set_custom_property("retention_xl_lang", plan.lang)
     for sheet in plan.sheets:
         ws = workbook.add_worksheet(sheet.title)
-        for col, width in sorted(sheet.col_widths.items()):
-            ws.set_column(col, col, width)
+        for col in sorted(set(sheet.col_widths) | sheet.hidden_cols):
+            hide = {"hidden": True} if col in sheet.hidden_cols else {}
+            ws.set_column(col, col, sheet.col_widths.get(col, DEFAULT_WIDTH), None, hide)
         for row, height in sorted(sheet.row_heights.items()):
             ws.set_row(row, height)
         if sheet.freeze:

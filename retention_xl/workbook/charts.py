@@ -17,7 +17,15 @@ A chart spec is a plain dict that the sheet modules make (see
     series drawn as a line over the columns (combined chart);
 ``title``, ``x_title``, ``y_title``, ``y2_title``, ``y_format``, ``x_labels_low``,
     ``anchor``
-    the rest.
+    the rest;
+``size``
+    (width, height) in pixels (default 480 x 300);
+``hidden_data``
+    plot data kept in hidden columns (Excel and LibreOffice skip them otherwise);
+``data_labels``
+    ``"percentage"``: each slice of a doughnut labelled with its share;
+``mini``
+    a sparkline: one thin line, no axes, title, legend, border or fill.
 
 Every range has a fixed size, so a refreshed workbook keeps its charts untouched.
 LibreOffice renders all of these chart kinds.
@@ -49,9 +57,29 @@ def _xl_series(sheet_title: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         out["points"] = [{"fill": {"color": c}} for c in spec["points"]]
     if spec.get("y2_axis"):
         out["y2_axis"] = True
+    if spec.get("data_labels") == "percentage":
+        out["data_labels"] = {"percentage": True, "font": {"bold": True, "size": 10}}
     if spec.get("line"):
         out["line"] = dict(spec["line"])
+    if spec.get("mini"):
+        out["line"] = {"color": "#1F4E78", "width": 1.25}
+        out["marker"] = {"type": "none"}
     return out
+
+
+def _sparkline_look(chart: Any) -> None:
+    chart.set_title({"none": True})
+    chart.set_legend({"none": True})
+    chart.set_x_axis({"visible": False, "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"visible": False, "major_gridlines": {"visible": False}})
+    chart.set_chartarea({"border": {"none": True}, "fill": {"none": True}})
+    chart.set_plotarea(
+        {
+            "border": {"none": True},
+            "fill": {"none": True},
+            "layout": {"x": 0.08, "y": 0.1, "width": 0.84, "height": 0.8},
+        }
+    )
 
 
 def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str, Any]) -> Any:
@@ -61,6 +89,8 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str
         options["subtype"] = spec["subtype"]
     chart = workbook.add_chart(options)
     for series in spec["series"]:
+        if spec.get("data_labels") or spec.get("mini"):
+            series = {**series, "data_labels": spec.get("data_labels"), "mini": spec.get("mini")}
         chart.add_series(_xl_series(sheet_title, series))
     if spec.get("line_series"):
         line = workbook.add_chart({"type": "line"})
@@ -71,8 +101,9 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str
                 {"name": spec["y2_title"], "num_format": spec.get("y2_format", "#,##0")}
             )
         chart.combine(line)
-    chart.set_title({"name": spec["title"], "name_font": {"size": 12}})
-    if spec["type"] == "bar":  # horizontal bars: the value axis is x
+    if spec.get("mini"):
+        _sparkline_look(chart)
+    elif spec["type"] == "bar":  # horizontal bars: the value axis is x
         x_axis: dict[str, Any] = {}
         if spec.get("x_title"):
             x_axis["name"] = spec["x_title"]
@@ -102,6 +133,14 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str
         chart.set_legend({"position": "bottom"})
     else:
         chart.set_legend({"position": "right"})
+    if not spec.get("mini"):
+        chart.set_title({"name": spec["title"], "name_font": {"size": 12}})
+    if spec.get("hidden_data"):
+        chart.show_hidden_data()
     row, col = spec["anchor"]
-    worksheet.insert_chart(row, col, chart, _SIZE)
+    size = dict(_SIZE)
+    if spec.get("size"):
+        width, height = spec["size"]
+        size = {"x_scale": width / 480, "y_scale": height / 288}
+    worksheet.insert_chart(row, col, chart, size)
     return chart

@@ -4,7 +4,8 @@ Rules every formula of the generator follows (tests check them):
 
 * Only functions that Excel 2010+ and LibreOffice 7.4 both compute: ``IF``, ``IFERROR``,
   ``AND``, ``OR``, ``MIN``, ``MAX``, ``COUNT``, ``COUNTIFS``, ``SUMIFS``, ``SUM``,
-  ``INDEX``, ``MATCH``, ``YEAR``, ``MONTH``, ``RIGHT`` (see :data:`ALLOWED_FUNCTIONS`).
+  ``INDEX``, ``MATCH``, ``YEAR``, ``MONTH``, ``DATE``, ``RIGHT`` (see
+  :data:`ALLOWED_FUNCTIONS`).
 * Nothing whose cost grows with rows squared: whole-column ``COUNTIFS`` / ``SUMIFS``
   over the data columns and ``INDEX`` / ``MATCH`` lookups, each linear in the rows.
 * Cross-sheet references go through workbook-level defined names (``Orders_amount``,
@@ -60,6 +61,7 @@ ALLOWED_FUNCTIONS: Final = frozenset(
         "MATCH",
         "YEAR",  # the month a subscription KPI is for, as 2025-02 (no TEXT(): its
         "MONTH",  # format codes depend on the program's language)
+        "DATE",  # the first day after a period: DATE(YEAR(s),MONTH(s)+months,1)
         "RIGHT",
     }
 )

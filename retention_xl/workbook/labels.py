@@ -64,7 +64,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.purchase_days": ("Purchase days", "Giorni di acquisto"),
     "col.revenue": ("Revenue", "Fatturato"),
     "col.aov": ("Average order value", "Valore medio ordine"),
-    "col.frequency": ("Repeat purchase days", "Giorni di riacquisto"),
+    "col.frequency": ("Repeat purchase days", "Giorni con riacquisto"),
     "col.recency_days": ("First to last order (days)", "Dal primo all'ultimo ordine (giorni)"),
     "col.age_days": ("Customer age (days)", "Anzianità cliente (giorni)"),
     "col.days_since_last": ("Days since last order", "Giorni dall'ultimo ordine"),
@@ -76,6 +76,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.p_alive": ("Probability still a customer", "Probabilità ancora cliente"),
     "col.predicted_clv": ("Predicted CLV (next year)", "CLV previsto (prossimo anno)"),
     "col.expected_365d": ("Expected purchases (next year)", "Acquisti attesi (prossimo anno)"),
+    "col.risk_reason": ("Why at risk", "Perché a rischio"),
+    "risk.reason": (
+        "no order for {gap} days, usually orders every {every} days",
+        "nessun ordine da {gap} giorni, di solito ordina ogni {every} giorni",
+    ),
     "col.risk_band": ("Churn risk", "Rischio di abbandono"),
     "col.model": ("Model", "Modello"),
     "col.parameter": ("Parameter", "Parametro"),
@@ -109,12 +114,13 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "predictions.settings": (
         "CLV over {horizon:g} days, margin {margin:.0%}, discount rate {rate:.0%} a year; "
         "time unit {unit:g} days (rates per unit).",
-        "CLV su {horizon:g} giorni, margine {margin:.0%}, tasso di sconto {rate:.0%} annuo; "
+        "CLV su {horizon:g} giorni, margine {margin:.0%}, tasso di attualizzazione {rate:.0%} "
+        "annuo; "
         "unità di tempo {unit:g} giorni (tassi per unità).",
     ),
     "predictions.at_risk": (
-        "Customers at risk (P(alive) below 50 %)",
-        "Clienti a rischio (P(vivo) sotto il 50 %)",
+        "Customers at risk (probability of still being a customer below 50 %)",
+        "Clienti a rischio (probabilità di essere ancora clienti sotto il 50 %)",
     ),
     "holdout.title": ("Check on a holdout period", "Verifica su un periodo di controllo"),
     "holdout.about": (
@@ -172,7 +178,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.retained": ("Retained", "Mantenuti"),
     "col.reactivated": ("Reactivated", "Riattivati"),
     "col.buyers": ("Buyers", "Acquirenti"),
-    "col.repeat_customers": ("Repeat buyers", "Acquirenti ripetuti"),
+    "col.repeat_customers": ("Repeat buyers", "Clienti con più acquisti"),
     "col.churn": ("Churn rate", "Tasso di abbandono"),
     "col.crr": ("Retention rate", "Tasso di fidelizzazione"),
     "col.month": ("Month", "Mese"),
@@ -212,12 +218,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.active": ("Active customers", "Clienti attivi"),
     "col.nps_band": ("Answer", "Risposta"),
     "col.answers": ("Answers", "Risposte"),
-    "col.your_value_pct": ("Your value (% of target)", "Il tuo valore (% dell'obiettivo)"),
-    "col.healthy_pct": ("Healthy level (% of target)", "Livello sano (% dell'obiettivo)"),
+    "col.your_value_pct": ("Your value (% of excellent)", "Il tuo valore (% di eccellente)"),
+    "col.healthy_pct": ("Healthy level (% of excellent)", "Livello buono (% di eccellente)"),
     # rating levels
     "level.below": ("below", "sotto la media"),
     "level.average": ("average", "nella media"),
-    "level.healthy": ("healthy", "sano"),
+    "level.healthy": ("healthy", "buono"),
     "level.excellent": ("excellent", "eccellente"),
     "level.excellent_target": ("Excellent (target)", "Eccellente (obiettivo)"),
     "target.met": ("target met", "obiettivo raggiunto"),
@@ -228,8 +234,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "(refresh removes repeated orders); status paid, refunded or cancelled; amounts "
         "without tax and shipping. Or: " + _REFRESH,
         "Incolla gli ordini nelle colonne A-G dalla riga 2: una riga per ordine, ogni ordine "
-        "una sola volta (l'aggiornamento toglie gli ordini ripetuti); stato paid, refunded o "
-        "cancelled; importi senza IVA e spedizione. Oppure: " + _REFRESH,
+        "una sola volta (l'aggiornamento toglie gli ordini ripetuti); stato pagato, rimborsato "
+        "o annullato (anche paid, refunded, cancelled); importi senza IVA e spedizione. Oppure: "
+        + _REFRESH,
     ),
     "note.paste_subscriptions": (
         "Paste subscription items in columns A-H from row 2 (interval day, week, month or "
@@ -272,7 +279,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "segment.vip": ("VIP", "VIP"),
     "segment.at_risk": ("At risk", "A rischio"),
     "segment.dormant": ("Dormant", "Dormienti"),
-    "segment.regular": ("Regular", "Abituali occasionali"),
+    "segment.regular": ("Occasional", "Occasionali"),
     "segment.new.rule": (
         "first purchase less than 90 days ago, one purchase",
         "primo acquisto da meno di 90 giorni, un solo acquisto",
@@ -325,7 +332,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Share of revenue kept after costs of goods (0-100 %), applied to CLV.",
         "Quota del fatturato che resta dopo il costo del venduto (0-100 %), applicata al CLV.",
     ),
-    "input.discount_rate": ("Discount rate (per year)", "Tasso di sconto (annuo)"),
+    "input.discount_rate": ("Discount rate (per year)", "Tasso di attualizzazione (annuo)"),
     "input.discount_rate.help": (
         "For discounted CLV of the predictive models; applied when the workbook is refreshed.",
         "Per il CLV attualizzato dei modelli predittivi; si applica all'aggiornamento.",
@@ -347,11 +354,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "input.target_churn": ("Target: churn rate", "Obiettivo: tasso di abbandono"),
     "input.target_churn.help": (
-        "Your own target (lower is better).",
-        "Il tuo obiettivo (più basso è meglio).",
+        "Your own target (lower is better); left blank: do better than the previous period.",
+        "Il tuo obiettivo (più basso è meglio); se vuoto: fare meglio del periodo precedente.",
     ),
     "input.target_nps": ("Target: NPS", "Obiettivo: NPS"),
-    "input.target_nps.help": ("Your own target, -100 to 100.", "Il tuo obiettivo, da -100 a 100."),
+    "input.target_nps.help": (
+        "Your own target, -100 to 100 (the articles give no NPS benchmark).",
+        "Il tuo obiettivo, da -100 a 100 (gli articoli non danno un benchmark per l'NPS).",
+    ),
     "validation.title": ("Value not allowed", "Valore non ammesso"),
     "validation.period": (
         "Choose the first day of a period from the list.",
@@ -422,8 +432,10 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "kpi.purchase_frequency.help": ("Purchases / customers.", "Acquisti / clienti."),
     "kpi.repeat_rate": ("Repeat purchase rate", "Tasso di riacquisto"),
     "kpi.repeat_rate.help": (
-        "Customers with 2+ purchases / all customers.",
-        "Clienti con 2+ acquisti / tutti i clienti.",
+        "Customers with 2+ purchases / all customers, over all time (churn is per "
+        "period: many repeat buyers and a high churn can go together).",
+        "Clienti con 2+ acquisti / tutti i clienti, da sempre (l'abbandono è per periodo: "
+        "molti clienti che riacquistano e un abbandono alto possono coesistere).",
     ),
     "kpi.start_customers": ("Active customers at period start", "Clienti attivi a inizio periodo"),
     "kpi.start_customers.help": (
@@ -431,7 +443,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Attivo: ha acquistato entro la finestra di attività.",
     ),
     "kpi.new_customers": ("New customers in period", "Nuovi clienti nel periodo"),
-    "kpi.new_customers.help": ("First purchase inside the period.", "Primo acquisto nel periodo."),
+    "kpi.new_customers.help": (
+        "First purchase ever inside the period (with an activity window shorter than the "
+        "period, those no longer active at its end are left out).",
+        "Primo acquisto in assoluto nel periodo (con una finestra di attività più corta del "
+        "periodo, esclusi quelli non più attivi alla fine).",
+    ),
     "kpi.lost_customers": ("Customers lost in period", "Clienti persi nel periodo"),
     "kpi.lost_customers.help": (
         "Active at the start, no longer active at the end.",
@@ -439,13 +456,17 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "kpi.churn": ("Churn rate", "Tasso di abbandono"),
     "kpi.churn.help": (
-        "Customers lost / customers active at the start.",
-        "Clienti persi / clienti attivi all'inizio.",
+        "Customers lost / customers active at the start of the period: who stopped "
+        "buying, not how many buy again (that is the repeat rate).",
+        "Clienti persi / clienti attivi all'inizio del periodo: chi ha smesso di "
+        "acquistare, non quanti riacquistano (quello è il tasso di riacquisto).",
     ),
     "kpi.crr": ("Customer retention rate", "Tasso di fidelizzazione"),
     "kpi.crr.help": (
-        "(Active at the end - new) / active at the start.",
-        "(Attivi alla fine - nuovi) / attivi all'inizio.",
+        "(Active at the end - gained in the period) / active at the start = 1 - churn: "
+        "returning customers count as won back, not kept, so never above 100 %.",
+        "(Attivi alla fine - acquisiti nel periodo) / attivi all'inizio = 1 - abbandono: "
+        "chi ritorna conta come riconquistato, non mantenuto; mai sopra il 100 %.",
     ),
     "kpi.lifespan": ("Customer lifespan (years)", "Durata media del cliente (anni)"),
     "kpi.lifespan.help": ("1 / annual churn.", "1 / abbandono annuo."),
@@ -589,6 +610,26 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         + _REFRESH,
     ),
     "dashboard.progress": ("Progress toward your targets", "Avanzamento verso i tuoi obiettivi"),
+    "dashboard.legend": (
+        "Colour of a value: green healthy or better (or target met), amber average, "
+        "red below average, grey no benchmark. Line: the last 12 months.",
+        "Colore del valore: verde buono o migliore (o obiettivo raggiunto), giallo "
+        "nella media, rosso sotto la media, grigio senza riferimento. Linea: ultimi 12 mesi.",
+    ),
+    "dashboard.compare": (
+        "▲▼ {now} vs {then} (MRR: last month vs the month before)",
+        "▲▼ {now} rispetto al {then} (MRR: ultimo mese sul precedente)",
+    ),
+    "dashboard.no_target": ("no target set", "obiettivo non impostato"),
+    "dashboard.texts": ("Words of the formulas", "Testi delle formule"),
+    "dashboard.targets_where": (
+        "Targets: yellow cells on the KPIs sheet",
+        "Obiettivi: celle gialle nel foglio KPI",
+    ),
+    "chart.no_cohort": ("(no cohort yet)", "(nessuna coorte)"),
+    "col.current": ("This period", "Periodo scelto"),
+    "col.previous": ("Period before", "Periodo precedente"),
+    "col.change": ("Change", "Variazione"),
     "dashboard.chart_data": (
         "Chart data (rewritten on refresh)",
         "Dati dei grafici (riscritti all'aggiornamento)",
@@ -601,10 +642,13 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "chart.share_active": ("Share of the cohort buying", "Quota della coorte che acquista"),
     "chart.nps": ("NPS answers", "Risposte NPS"),
     "chart.kpi_vs_benchmark": (
-        "KPIs against the benchmark target",
-        "KPI rispetto all'obiettivo di benchmark",
+        "KPIs against the articles' benchmarks",
+        "I KPI rispetto ai benchmark degli articoli",
     ),
-    "chart.pct_of_target": ("% of the article target", "% dell'obiettivo degli articoli"),
+    "chart.pct_of_target": (
+        "% of the excellent level in the articles",
+        "% del livello eccellente indicato dagli articoli",
+    ),
     "chart.monthly": ("Monthly revenue and active customers", "Fatturato mensile e clienti attivi"),
     "chart.mrr_movements": ("MRR movements", "Movimenti MRR"),
     "chart.holdout": (
@@ -717,6 +761,9 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "about.survey_line": ("survey: answers {rows}", "sondaggi: risposte {rows}"),
     "about.version": ("Version", "Versione"),
     "about.settings": ("Settings", "Impostazioni"),
+    "period.Y": ("year", "anno"),
+    "period.Q": ("quarter", "trimestre"),
+    "period.M": ("month", "mese"),
     "about.settings_line": (
         "period {period}, activity window {window} days, benchmark market {market}, "
         "currency {currency}",

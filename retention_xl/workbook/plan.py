@@ -212,6 +212,7 @@ class SheetPlan:
     tables: list[Table] = field(default_factory=list)
     # build-time features (free-form specs interpreted by the builder)
     col_widths: dict[int, float] = field(default_factory=dict)
+    hidden_cols: set[int] = field(default_factory=set)  #: helper columns
     row_heights: dict[int, float] = field(default_factory=dict)  #: points
     freeze: tuple[int, int] | None = None
     charts: list[Mapping[str, Any]] = field(default_factory=list)

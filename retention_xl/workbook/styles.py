@@ -50,6 +50,7 @@ GOOD: Final = "#C6EFCE"
 FAIR: Final = "#FFEB9C"
 BAD: Final = "#FFC7CE"
 BEST: Final = "#63BE7B"
+TILE: Final = "#F2F2F2"
 
 
 def currency_format(currency: str, lang: str = "en") -> str:
@@ -85,6 +86,7 @@ def make_styles(currency: str = "EUR", lang: str = "en") -> dict[str, Style]:
     """Every style key the sheets use, with the currency format of ``currency``."""
     money = currency_format(currency, lang)
     date = "yyyy-mm-dd"
+    points = "p.p." if lang == "it" else "pt"  # percentage points
     return {
         # text
         "title": Style(bold=True, font_size=16, font_color=HEADER_FILL),
@@ -117,16 +119,36 @@ def make_styles(currency: str = "EUR", lang: str = "en") -> dict[str, Style]:
             num_format='0.00" : 1"', bg_color=INPUT_FILL, border=True, locked=False
         ),
         "input_score": Style(num_format="+0;-0;0", bg_color=INPUT_FILL, border=True, locked=False),
-        # dashboard tiles
-        "tile_label": Style(bold=True, font_color="#595959", align="center", wrap=True),
-        "tile_count": Style(num_format="#,##0", bold=True, font_size=18, align="center"),
-        "tile_currency": Style(num_format=money, bold=True, font_size=18, align="center"),
-        "tile_percent": Style(num_format="0.0%", bold=True, font_size=18, align="center"),
-        "tile_ratio": Style(num_format='0.00" : 1"', bold=True, font_size=18, align="center"),
-        "tile_score": Style(num_format="+0.0;-0.0;0.0", bold=True, font_size=18, align="center"),
-        "tile_years": Style(num_format="0.00", bold=True, font_size=18, align="center"),
-        "tile_number": Style(num_format="#,##0.00", bold=True, font_size=18, align="center"),
+        # dashboard tiles: a grey card (the value's colour is its rating, by CF)
+        "tile_label": Style(
+            bold=True, font_color="#595959", align="center", wrap=True, bg_color=TILE
+        ),
+        "tile_count": _tile("#,##0"),
+        "tile_currency": _tile(money),
+        "tile_percent": _tile("0.0%"),
+        "tile_ratio": _tile('0.00" : 1"'),
+        "tile_score": _tile("+0.0;-0.0;0.0"),
+        "tile_years": _tile("0.00"),
+        "tile_number": _tile("#,##0.00"),
+        "tile_spark": Style(bg_color=TILE),
+        # the change against the previous period: the arrow comes from the sign
+        "delta_rel": _delta('"▲ "0.0%;"▼ "0.0%;"= "0.0%'),
+        "delta_pt": _delta(f'"▲ "0.0" {points}";"▼ "0.0" {points}";"= "0.0" {points}"'),
+        "delta_ratio": _delta('"▲ "0.00;"▼ "0.00;"= "0.00'),
+        "delta_score": _delta('"▲ "0.0;"▼ "0.0;"= "0.0'),
+        "note_right": Style(italic=True, font_color="#595959", align="right"),
+        "progress": Style(num_format="0.0%", font_color="#595959", italic=False),
     }
+
+
+def _tile(num_format: str) -> Style:
+    return Style(num_format=num_format, bold=True, font_size=18, align="center", bg_color=TILE)
+
+
+def _delta(num_format: str) -> Style:
+    return Style(
+        num_format=num_format, font_size=9, align="center", font_color="#595959", bg_color=TILE
+    )
 
 
 #: The styles for EUR in English (refresh and tests that need a fixed set).

@@ -180,7 +180,8 @@ def expected_period_table(orders, plain, freq, window, as_of, same):
                 "buyers": len(buyers),
                 "repeat_customers": int((counts >= 2).sum()),
                 "churn": len(lost) / denom if denom else np.nan,
-                "crr": len(end - (new & end)) / len(start) if start else np.nan,
+                # (E - N) / S with N every customer gained, returning ones included
+                "crr": len(end - ((new | back) & end)) / len(start) if start else np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -250,8 +251,8 @@ def test_identities(rows, window, freq, same):
         np.testing.assert_allclose(
             with_start["churn"] + with_start["retained"] / with_start["start_customers"], 1.0
         )
-        quiet = with_start[with_start["reactivated"] == 0]
-        np.testing.assert_allclose(quiet["crr"], 1.0 - quiet["churn"])
+        np.testing.assert_allclose(with_start["crr"], 1.0 - with_start["churn"])
+    assert (t["crr"].dropna() <= 1.0).all()  # retention never exceeds 100 %
 
 
 @settings(max_examples=60, deadline=None)
@@ -323,3 +324,16 @@ def test_bad_orders(column, value):
         bad.loc[1, column] = value
     with pytest.raises(InputError, match=column):
         period_table(bad)
+
+
+def test_returning_customers_do_not_lift_retention_above_100_percent():
+    """Three customers won back and one of two kept: (E - N) / S with the returning
+    customers counted as gained gives 50 %, not (4 - 0) / 2 = 200 %."""
+    rows = [("a1", "2024-01-15"), ("a2", "2024-01-15")]
+    rows += [(f"b{i}", "2023-12-01") for i in range(3)]
+    rows += [("a1", "2024-02-20")] + [(f"b{i}", "2024-02-25") for i in range(3)]
+    t = period_table(orders_frame(rows), window_days=20, as_of="2024-02-29")
+    feb = t.loc["2024-02-01"]
+    assert (feb["start_customers"], feb["end_customers"], feb["reactivated"]) == (2, 4, 3)
+    assert feb["crr"] == pytest.approx(0.5)
+    assert feb["crr"] == pytest.approx(1 - feb["churn"])

@@ -101,7 +101,10 @@ def plan_about(ctx: Context, roles: list[str]) -> SheetPlan:
         row,
         1,
         ctx.t("about.settings_line").format(
-            period=s.period, window=s.window_days, market=s.market.upper(), currency=s.currency
+            period=ctx.t(f"period.{s.period}"),
+            window=s.window_days,
+            market=s.market.upper(),
+            currency=s.currency,
         ),
     )
     sheet.tab_color = "#A6A6A6"

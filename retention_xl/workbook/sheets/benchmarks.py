@@ -30,7 +30,7 @@ from retention_xl.workbook.sheets.base import Context, blank, cached
 from retention_xl.workbook.sheets.kpis import UNIT_STYLES, kpi_values
 from retention_xl.workbook.styles import BAD, BEST, FAIR, GOOD
 
-__all__ = ["BENCH_ROWS", "COLUMNS", "plan_benchmarks", "progress"]
+__all__ = ["BENCH_ROWS", "COLUMNS", "effective_target", "plan_benchmarks", "progress"]
 
 HEADER: Final = 3
 #: KPI key -> (row, target input, direction, rated)
@@ -76,6 +76,35 @@ def progress(value: float, target: float | None, direction: str) -> float:
     return 1.0 if value <= 0 else min(1.0, max(0.0, target / value))
 
 
+#: Where the rating formulas' labels sit: a hidden column beside the table.
+LOOKUP_COL: Final = 14
+
+
+def effective_target(ctx: Context, key: str, target_name: str) -> float | None:
+    """The target the progress is measured against: the input, or for churn left
+    blank, the previous period's churn (do better than last period)."""
+    target = ctx.settings.target(target_name)
+    if target is not None or key != "churn":
+        return target
+    data = ctx.data
+    if data is None or data.periods is None or data.chosen_period is None:
+        return None
+    pos = list(data.periods.index).index(data.chosen_period)
+    if pos < 1:
+        return None
+    previous = float(data.periods["churn"].iloc[pos - 1])
+    return None if math.isnan(previous) else previous
+
+
+def _target_formula(key: str, target_name: str) -> str:
+    if key != "churn":
+        return f'=IF({target_name}="","",{target_name})'
+    p = "RXL_PeriodRow"
+    before = f"INDEX(Periods_churn,{p}-1)"
+    previous = f'IF(OR({p}="",{p}<2),"",IF({before}="","",{before}))'
+    return f'=IF({target_name}="",{previous},{target_name})'
+
+
 def _level_formula(r: str, direction: str) -> str:
     v, a, h, e = (cell(int(r) - 1, c, absolute=False) for c in (V, AVG, HEALTHY, EXC))
     op = ">=" if direction == "higher" else "<="
@@ -84,7 +113,7 @@ def _level_formula(r: str, direction: str) -> str:
 
 def plan_benchmarks(ctx: Context) -> SheetPlan:
     sheet = SheetPlan(role="BENCHMARKS", title=ctx.titles["BENCHMARKS"])
-    widths = [34, 12, 10, 10, 14, 12, 12, 12, 12, 14, 7, 9, 70]
+    widths = [44, 12, 10, 10, 14, 12, 12, 12, 12, 14, 7, 9, 70]
     sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
     market = ctx.settings.market
     table = benchmark_table(market=market)
@@ -95,13 +124,14 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
     values = kpi_values(ctx)
 
     lv = {name: LEVELS_ROW + 1 + i for i, name in enumerate(LEVELS)}
-    labels_range = block_range(lv["below"], 0, lv["excellent"], 0)
-    met, not_met, no_data = cell(MET_ROW, 0), cell(MET_ROW + 1, 0), cell(MET_ROW + 2, 0)
+    lc = LOOKUP_COL
+    labels_range = block_range(lv["below"], lc, lv["excellent"], lc)
+    met, not_met, no_data = cell(MET_ROW, lc), cell(MET_ROW + 1, lc), cell(MET_ROW + 2, lc)
     for key, (row, target_name, direction, rated) in BENCH_ROWS.items():
         style = UNIT_STYLES[KPI_UNITS[key]]
         ref = {c: cell(row, c, absolute=False) for c in range(NOTE + 1)}
         value = values[key]
-        target = ctx.settings.target(target_name)
+        target = effective_target(ctx, key, target_name)
         sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
         sheet.put(row, V, cached(value), formula=f"=KPI_{key}", style=style)
         level: float = math.nan
@@ -131,7 +161,7 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
             row,
             TARGET,
             cached(target),
-            formula=f'=IF({target_name}="","",{target_name})',
+            formula=_target_formula(key, target_name),
             style=style,
         )
         gap = math.nan
@@ -170,6 +200,7 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
             )
             sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
         ctx.define(f"RXL_Progress_{key}", "BENCHMARKS", cell(row, PROGRESS))
+        ctx.define(f"RXL_Target_{key}", "BENCHMARKS", cell(row, TARGET))
         ctx.define(f"RXL_Level_{key}", "BENCHMARKS", cell(row, LEVEL))
     # information row: acquisition vs retention cost
     fact = ACQUISITION_VS_RETENTION_COST
@@ -177,13 +208,15 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
     sheet.put(FACT_ROW, V, fact.value, style="number")
     sheet.put(FACT_ROW, SOURCE, fact.source, style="text")
     sheet.put(FACT_ROW, NOTE, ctx.t("bench.fact.note"), style="note")
-    # localised level labels the rating formulas look up
-    sheet.put(LEVELS_ROW, 0, ctx.t("bench.levels"), style="header")
+    # localised level labels the rating formulas look up, and the level numbers the
+    # colours follow: helpers, in hidden columns
+    sheet.put(LEVELS_ROW, lc, ctx.t("bench.levels"), style="header")
     for name, row in lv.items():
-        sheet.put(row, 0, ctx.t(f"level.{name}"))
-    sheet.put(MET_ROW, 0, ctx.t("target.met"))
-    sheet.put(MET_ROW + 1, 0, ctx.t("target.not_met"))
-    sheet.put(MET_ROW + 2, 0, ctx.t("bench.no_data"))
+        sheet.put(row, lc, ctx.t(f"level.{name}"))
+    sheet.put(MET_ROW, lc, ctx.t("target.met"))
+    sheet.put(MET_ROW + 1, lc, ctx.t("target.not_met"))
+    sheet.put(MET_ROW + 2, lc, ctx.t("bench.no_data"))
+    sheet.hidden_cols.update({LEVEL, lc})
     # traffic lights and progress bars over fixed ranges
     first, last = min(r for r, *_ in BENCH_ROWS.values()), max(r for r, *_ in BENCH_ROWS.values())
     level_ref = f"${col_letter(LEVEL)}{first + 1}"
@@ -212,4 +245,5 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
     )
     sheet.freeze = (HEADER + 1, 1)
     sheet.tab_color = "#ED7D31"
+    sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
     return sheet

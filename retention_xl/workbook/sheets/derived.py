@@ -53,6 +53,7 @@ CUSTOMER_COLUMNS: Final = (
     ("predicted_clv", "col.predicted_clv", "number", "currency", 12.0),
     ("expected_purchases_365d", "col.expected_365d", "number", "number", 11.0),
     ("risk_band", "col.risk_band", "text", None, 10.0),
+    ("risk_reason", "col.risk_reason", "text", None, 40.0),
     *(
         ENRICHMENT := (
             ("name", "col.name", "text", None, 20.0),
@@ -136,6 +137,30 @@ def _widths(
             sheet.col_widths[i] = width
 
 
+def risk_reasons(frame: pd.DataFrame, template: str) -> np.ndarray:
+    """Why a repeat customer's probability of still being a customer is below 50 %:
+    ``template`` filled with the days since the last order (``gap``) and the customer's
+    usual days between orders (``every`` = first-to-last days / repeat purchase days).
+    Blank for everyone else (one purchase only, or not at risk).
+
+    >>> f = pd.DataFrame({"p_alive": [0.02, 0.9, 0.1], "frequency": [65, 3, 0],
+    ...                   "recency_days": [650.0, 90.0, 0.0], "days_since_last": [200, 5, 400]})
+    >>> risk_reasons(f, "no order for {gap} days, usually every {every} days").tolist()
+    ['no order for 200 days, usually every 10 days', None, None]
+    """
+    p_alive = pd.to_numeric(frame["p_alive"], errors="coerce").to_numpy(dtype=float)
+    repeats = pd.to_numeric(frame["frequency"], errors="coerce").to_numpy(dtype=float)
+    span = pd.to_numeric(frame["recency_days"], errors="coerce").to_numpy(dtype=float)
+    gap = pd.to_numeric(frame["days_since_last"], errors="coerce").to_numpy(dtype=float)
+    out = np.full(len(frame), None, dtype=object)
+    with np.errstate(invalid="ignore"):
+        chosen = np.flatnonzero((p_alive < 0.5) & (repeats >= 1) & np.isfinite(gap))
+    for i in chosen:  # the customers at risk: a small share of the table
+        every = max(1, round(span[i] / repeats[i]))
+        out[i] = template.format(gap=f"{gap[i]:,.0f}", every=f"{every:,d}")
+    return out
+
+
 def customers_frame(ctx: Context) -> pd.DataFrame:
     """The Customers tab: summary, RFM scores, localised segment and action, p_alive."""
     data = ctx.data
@@ -167,6 +192,7 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
         if predicted is None
         else pd.Series(predicted["risk_band"].astype(object).to_numpy()).map(bands).to_numpy()
     )
+    frame["risk_reason"] = risk_reasons(frame, ctx.t("risk.reason"))
     enrich = data.enrichment
     for key, *_ in ENRICHMENT:  # the customers export's columns, text (blank without it)
         values = (

@@ -361,4 +361,5 @@ def plan_kpis(ctx: Context) -> SheetPlan:
         sheet.put(row, 2, ctx.t(f"kpi.{key}.help"), style="note")
         ctx.define(_k(key), "KPIS", cell(row, VALUE_COL))
     sheet.tab_color = "#FFC000"
+    sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
     return sheet
