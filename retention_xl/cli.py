@@ -119,7 +119,8 @@ def _print_report(
     """Print a :class:`~retention_xl.core.report.KpiReport` as a table or as JSON (KPI
     names in ``lang``, from the workbook's glossary, for ``it``)."""
     from retention_xl.core.benchmarks import benchmark_target
-    from retention_xl.textformat import KPI_LABELS, format_value, render_table
+    from retention_xl.textformat import format_value, render_table
+    from retention_xl.workbook.labels import label
 
     if as_json:
         payload = {
@@ -141,38 +142,37 @@ def _print_report(
     rows = []
     for key, row in report.table.iterrows():
         target = ""
-        if row["rating"]:
+        rating = str(row["rating"])
+        if rating:
             unit = str(row["unit"])
-            target = format_value(benchmark_target(str(key), "excellent"), unit, currency)
-        name = KPI_LABELS.get(str(key), str(key))
-        if lang != "en":
-            from retention_xl.workbook.labels import LABELS, label
-
-            if f"kpi.{key}" in LABELS:
-                name = label(f"kpi.{key}", lang)
+            target = format_value(benchmark_target(str(key), "excellent"), unit, currency, lang)
+            rating = label(f"level.{rating}", lang)
+        name = label(f"kpi.{key}", lang)  # the workbooks' glossary: one place, both languages
         if report.subscription_month is not None and str(key) in _SUBSCRIPTION_KPIS:
             name += f" ({report.subscription_month.strftime('%Y-%m')})"
         rows.append(
             [
                 name,
-                format_value(float(row["value"]), str(row["unit"]), currency),
-                str(row["rating"]),
+                format_value(float(row["value"]), str(row["unit"]), currency, lang),
+                rating,
                 target,
             ]
         )
     if report.period_start is not None:
-        state = "" if report.period_complete else " (partial)"
         click.echo(
-            f"Period {report.period_start.date()} .. {report.period_end.date()}{state}, "
-            f"as of {report.as_of.date()}"
+            label("cli.period", lang).format(
+                start=report.period_start.date(),
+                end=report.period_end.date(),
+                partial="" if report.period_complete else label("cli.partial", lang),
+                as_of=report.as_of.date(),
+            )
         )
     if report.subscription_month is not None:
-        click.echo(
-            f"Subscription KPIs (MRR, ARR, churn, NRR, GRR) for "
-            f"{report.subscription_month.strftime('%B %Y')}, the last complete month of the "
-            "subscriptions export"
-        )
-    click.echo(render_table(["KPI", "value", "benchmark", "excellent at"], rows))
+        month = report.subscription_month
+        name = label(f"month.{month.month}", lang)
+        click.echo(label("cli.sub_month", lang).format(month=f"{name} {month.year}"))
+    header = [label(f"cli.{h}", lang) for h in ("kpi", "value", "benchmark", "excellent_at")]
+    click.echo(render_table(header, rows))
     for note in report.notes:
         click.echo(f"note: {note}")
 
@@ -209,6 +209,13 @@ def _kpi_options(func: F) -> F:
 @click.option("--as-of", default=None, help="Analysis date, YYYY-MM-DD (default: last order).")
 @click.option("--cac", type=float, default=None, help="Customer acquisition cost, for CLV : CAC.")
 @click.option("--currency", default=None, help="Currency shown (default: the exports' own).")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "it"]),
+    default="en",
+    show_default=True,
+    help="Language of the table (KPI names, ratings), from the workbooks' glossary.",
+)
 @user_errors
 def kpis(
     orders: Path | None,
@@ -222,6 +229,7 @@ def kpis(
     as_of: str | None,
     cac: float | None,
     currency: str | None,
+    lang: str,
 ) -> None:
     """Print the retention KPIs of your exports and how they compare with benchmarks.
 
@@ -248,7 +256,7 @@ def kpis(
         gross_margin=gross_margin,
     )
     shown = currency or _currency_of(inputs) or "EUR"
-    _print_report(report, shown, as_json=as_json, extra={"imports": inputs.as_dict()})
+    _print_report(report, shown, as_json=as_json, extra={"imports": inputs.as_dict()}, lang=lang)
 
 
 def _currency_of(inputs: Any) -> str | None:
@@ -301,8 +309,10 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
     for line in written:
         click.echo(f"note: {line}", err=True)
     if not as_json:
-        click.echo("retention_xl demo: the bundled sample shop (synthetic, 2023-2024)")
-        click.echo(f"Workbook written: {path.resolve()}")
+        from retention_xl.workbook.labels import label
+
+        click.echo(label("cli.demo", lang))
+        click.echo(label("cli.written", lang).format(path=path.resolve()))
     _print_report(
         data.report, "EUR", as_json=as_json, extra={"workbook": str(path.resolve())}, lang=lang
     )

@@ -9,56 +9,37 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["KPI_LABELS", "format_value", "render_table"]
-
-KPI_LABELS: dict[str, str] = {
-    "customers": "Customers",
-    "orders": "Orders",
-    "revenue": "Revenue",
-    "aov": "Average order value",
-    "purchase_frequency": "Orders per customer",
-    "repeat_rate": "Repeat purchase rate",
-    "start_customers": "Active customers at period start",
-    "new_customers": "New customers in period",
-    "lost_customers": "Customers lost in period",
-    "churn": "Churn rate",
-    "crr": "Customer retention rate",
-    "lifespan": "Customer lifespan",
-    "clv": "Customer lifetime value",
-    "clv_cac": "CLV : CAC",
-    "at_risk_share": "Customers at risk",
-    "mrr": "MRR",
-    "arr": "ARR",
-    "arpa": "ARPA",
-    "subscribers": "Subscribers",
-    "logo_churn": "Logo churn (month)",
-    "nrr": "Net revenue retention",
-    "grr": "Gross revenue retention",
-    "quick_ratio": "Quick ratio",
-    "nps": "Net Promoter Score",
-    "nps_answers": "NPS answers",
-    "csat": "CSAT",
-    "csat_answers": "CSAT answers",
-}
+__all__ = ["format_value", "render_table"]
 
 
-def format_value(value: float, unit: str, currency: str = "EUR") -> str:
-    """Format one KPI value for reading: ``0.0512, "rate"`` -> ``"5.1 %"``."""
+def format_value(value: float, unit: str, currency: str = "EUR", lang: str = "en") -> str:
+    """Format one KPI value for reading: ``0.0512, "rate"`` -> ``"5.1 %"``; Italian
+    swaps the separators (``1.234,56 EUR``) and says ``anni``.
+
+    >>> format_value(1234.5, "currency"), format_value(1234.5, "currency", lang="it")
+    ('1,234.50 EUR', '1.234,50 EUR')
+    >>> format_value(0.0512, "rate", lang="it"), format_value(1.35, "years", lang="it")
+    ('5,1 %', '1,4 anni')
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return "n/a" if lang == "en" else "n.d."
     if unit == "rate":
-        return f"{value * 100:.1f} %"
-    if unit == "currency":
-        return f"{value:,.2f} {currency}"
-    if unit == "count":
-        return f"{value:,.0f}"
-    if unit == "ratio":
-        return f"{value:.2f} : 1"
-    if unit == "years":
-        return f"{value:.1f} years"
-    if unit == "score":
-        return f"{value:+.1f}"
-    return f"{value:,.2f}"
+        text = f"{value * 100:.1f} %"
+    elif unit == "currency":
+        text = f"{value:,.2f} {currency}"
+    elif unit == "count":
+        text = f"{value:,.0f}"
+    elif unit == "ratio":
+        text = f"{value:.2f} : 1"
+    elif unit == "years":
+        text = f"{value:.1f} " + ("years" if lang == "en" else "anni")
+    elif unit == "score":
+        text = f"{value:+.1f}"
+    else:
+        text = f"{value:,.2f}"
+    if lang == "it":
+        text = text.translate(str.maketrans({",": ".", ".": ","}))
+    return text
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

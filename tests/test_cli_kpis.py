@@ -134,4 +134,6 @@ def test_demo_in_italian_names_the_kpis_from_the_workbooks_glossary(tmp_path, ru
     assert result.returncode == 0, result.stderr
     for key in ("churn", "repeat_rate", "crr"):
         assert label(f"kpi.{key}", "it") in result.stdout
-    assert "Repeat purchase rate" not in result.stdout
+    assert "Repeat purchase rate" not in result.stdout and "excellent" not in result.stdout
+    assert "eccellente da" in result.stdout and "dicembre 2024" in result.stdout
+    assert "624.958,89 EUR" in result.stdout  # Italian separators
