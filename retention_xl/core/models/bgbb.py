@@ -14,7 +14,7 @@ A history is ``(x, t_x, n)``: in the ``n`` periods after the first purchase (per
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -81,6 +81,13 @@ def check_period_history(
         raise NotEnoughDataError("there are no customers to fit or predict", argument="frequency")
     for values, name in ((x, "frequency"), (tx, "recency"), (n, "periods")):
         _whole(values, name)
+    if (n > MAX_PERIODS).any():
+        i = int(np.flatnonzero(n > MAX_PERIODS)[0])
+        raise OutOfRangeError(
+            f"periods must be at most {MAX_PERIODS:,} (the likelihood sums over them), got "
+            f"{float(n[i])!r} at position {i}: count in longer periods",
+            argument="periods",
+        )
     checks = (
         (
             tx > n,
@@ -106,8 +113,33 @@ def check_period_history(
     return x, tx, n
 
 
+#: Most (row, term) cells of a likelihood block: rows are taken in blocks so that
+#: memory stays bounded however many periods the histories span.
+_BLOCK_CELLS: Final = 1 << 20
+#: Most periods a history may span (the likelihood sums over them).
+MAX_PERIODS: Final = 100_000
+
+
+def _blocks(x: FloatArray, tx: FloatArray, n: FloatArray) -> list[IntArray]:
+    """Row indices in blocks of similar ``n - t_x`` (the number of terms) whose
+    padded term matrices hold at most :data:`_BLOCK_CELLS` cells each."""
+    order = np.argsort(n - tx, kind="stable")
+    terms = (n - tx)[order] + 1.0
+    out: list[IntArray] = []
+    start = 0
+    while start < order.size:
+        # rows start..stop-1 (sorted by terms): width is the last row's
+        widest = terms[start:]
+        rows = np.arange(1, widest.size + 1)
+        fits = rows * widest <= _BLOCK_CELLS
+        stop = start + max(int(np.count_nonzero(fits)), 1)
+        out.append(order[start:stop])
+        start = stop
+    return out
+
+
 def _loglik(params: FloatArray, x: FloatArray, tx: FloatArray, n: FloatArray) -> FloatArray:
-    """Per-row log-likelihood (Fader, Hardie & Shang 2010, eq. 5).
+    """Per-row log-likelihood.
 
     .. math::
         L = \\frac{B(\\alpha+x, \\beta+n-x)}{B(\\alpha,\\beta)}
@@ -115,21 +147,51 @@ def _loglik(params: FloatArray, x: FloatArray, tx: FloatArray, n: FloatArray) ->
           + \\sum_{i=0}^{n-t_x-1} \\frac{B(\\alpha+x, \\beta+t_x-x+i)}{B(\\alpha,\\beta)}
             \\frac{B(\\gamma+1, \\delta+t_x+i)}{B(\\gamma,\\delta)}
 
-    (alive through period ``n``, or gone at the start of period ``t_x + i + 1``), summed
-    in log space.
+    (Fader, Hardie & Shang 2010: alive through period ``n``, or gone at the start of
+    period ``t_x + i + 1``), summed in log space.
     """
     alpha, beta, gamma, delta = params
-    k = int(np.max(n - tx)) if n.size else 0
-    i = np.arange(k, dtype=np.float64)
-    alive = betaln(alpha + x, beta + n - x) + betaln(gamma, delta + n)
-    gone = betaln(alpha + x[:, None], beta + (tx - x)[:, None] + i) + betaln(
-        gamma + 1.0, delta + tx[:, None] + i
+    out = np.empty(x.size)
+    for rows in _blocks(x, tx, n):
+        xb, txb, nb = x[rows], tx[rows], n[rows]
+        i = np.arange(int(np.max(nb - txb)), dtype=np.float64)
+        alive = betaln(alpha + xb, beta + nb - xb) + betaln(gamma, delta + nb)
+        gone = betaln(alpha + xb[:, None], beta + (txb - xb)[:, None] + i) + betaln(
+            gamma + 1.0, delta + txb[:, None] + i
+        )
+        gone = np.where(i < (nb - txb)[:, None], gone, -np.inf)
+        terms = np.concatenate([alive[:, None], gone], axis=1)
+        top = terms.max(axis=1)
+        out[rows] = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
+    return np.asarray(out - betaln(alpha, beta) - betaln(gamma, delta), dtype=np.float64)
+
+
+class _Block(NamedTuple):
+    """Integer offsets of the terms of a block of rows (see :func:`_objective`)."""
+
+    xi: IntArray  # x, as a column
+    m: IntArray  # beta's offset in B(alpha + x, beta + m)
+    e: IntArray  # 0 (alive) or 1 (gone): gamma's offset
+    q: IntArray  # delta's offset in B(gamma + e, delta + q)
+    used: npt.NDArray[np.bool_]
+    w: FloatArray
+
+
+def _block(x: FloatArray, tx: FloatArray, n: FloatArray, w: FloatArray) -> _Block:
+    cols = np.arange(int(np.max(n - tx)) + 1)
+    i = (cols - 1).astype(np.float64)
+    used = (cols == 0) | (cols <= (n - tx)[:, None])
+    m = np.where(cols == 0, (n - x)[:, None], (tx - x)[:, None] + i)
+    q = np.where(cols == 0, n[:, None], tx[:, None] + i)
+    e = np.broadcast_to(np.where(cols == 0, 0, 1), m.shape)
+    return _Block(
+        xi=x.astype(np.intp)[:, None],
+        m=np.where(used, m, 0).astype(np.intp),
+        e=np.ascontiguousarray(e, dtype=np.intp),
+        q=np.where(used, q, 0).astype(np.intp),
+        used=used,
+        w=w,
     )
-    gone = np.where(i < (n - tx)[:, None], gone, -np.inf)
-    terms = np.concatenate([alive[:, None], gone], axis=1)
-    top = terms.max(axis=1)
-    total = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
-    return np.asarray(total - betaln(alpha, beta) - betaln(gamma, delta), dtype=np.float64)
 
 
 def _objective(
@@ -143,22 +205,11 @@ def _objective(
     softmax weights :math:`s_k`, the row's gradient is :math:`\\sum s_k \\partial T_k`
     and its Hessian :math:`\\sum s_k(\\partial^2 T_k + \\partial T_k\\partial T_k^\\top)
     - g g^\\top`. Every special function is evaluated at a parameter plus a whole
-    number, so once per iteration on a table of those numbers, then indexed.
+    number, so once per iteration on a table of those numbers, then indexed; rows go in
+    blocks of bounded size.
     """
-    k = int(np.max(n - tx))
-    cols = np.arange(k + 1)
-    i = (cols - 1).astype(np.float64)
-    # integer offsets of each (row, term); unused terms are masked
-    xi = x.astype(np.intp)[:, None]
-    m = np.where(cols == 0, (n - x)[:, None], (tx - x)[:, None] + i).astype(np.intp)
-    e = np.broadcast_to(np.where(cols == 0, 0, 1).astype(np.intp), m.shape)
-    q = np.where(cols == 0, n[:, None], tx[:, None] + i).astype(np.intp)
-    used = (cols == 0) | (cols <= (n - tx)[:, None])
-    m = np.where(used, m, 0)
-    q = np.where(used, q, 0)
-    xm = xi + m
-    eq = e + q
-    size = int(max(xm.max(), eq.max())) + 2
+    blocks = [_block(x[r], tx[r], n[r], w[r]) for r in _blocks(x, tx, n)]
+    size = int(np.max(n)) + 3
     j = np.arange(size, dtype=np.float64)
     w_total = float(w.sum())
 
@@ -173,49 +224,54 @@ def _objective(
         l_g, d_g, t_g = tables(gamma + j)
         l_d, d_d, t_d = tables(delta + j)
         l_gd, d_gd, t_gd = tables(gamma + delta + j)
-        terms = l_a[xi] + l_b[m] - l_ab[xm] + l_g[e] + l_d[q] - l_gd[eq]
-        terms = np.where(used, terms, -np.inf)
-        top = terms.max(axis=1)
-        expo = np.exp(terms - top[:, None])
-        norm = expo.sum(axis=1)
-        s = expo / norm[:, None]
-        const = (l_a[0] + l_b[0] - l_ab[0]) + (l_g[0] + l_d[0] - l_gd[0])
-        ll = float(dot(w, top + np.log(norm))) - w_total * const
-        # first derivatives of each term (zero where unused: s is 0 there)
-        grads = np.stack(
-            [
-                np.broadcast_to(d_a[xi], m.shape) - d_ab[xm],
-                d_b[m] - d_ab[xm],
-                d_g[e] - d_gd[eq],
-                d_d[q] - d_gd[eq],
-            ]
-        )
-        ws = w[:, None] * s
-        row_g = np.einsum("irk,rk->ir", grads, s)
-        g = np.einsum("irk,rk->i", grads, ws) - w_total * np.array(
+        ll = 0.0
+        g = np.zeros(4)
+        h = np.zeros((4, 4))
+        for xi, m, e, q, used, wb in blocks:
+            xm = xi + m
+            eq = e + q
+            terms = l_a[xi] + l_b[m] - l_ab[xm] + l_g[e] + l_d[q] - l_gd[eq]
+            terms = np.where(used, terms, -np.inf)
+            top = terms.max(axis=1)
+            expo = np.exp(terms - top[:, None])
+            norm = expo.sum(axis=1)
+            s = expo / norm[:, None]
+            ll += float(dot(wb, top + np.log(norm)))
+            # first derivatives of each term (s is 0 where a term is unused)
+            grads = np.stack(
+                [
+                    np.broadcast_to(d_a[xi], m.shape) - d_ab[xm],
+                    d_b[m] - d_ab[xm],
+                    d_g[e] - d_gd[eq],
+                    d_d[q] - d_gd[eq],
+                ]
+            )
+            ws = wb[:, None] * s
+            row_g = np.einsum("irk,rk->ir", grads, s)
+            g += np.einsum("irk,rk->i", grads, ws)
+            h += np.einsum("irk,jrk,rk->ij", grads, grads, ws)
+            h -= np.einsum("ir,jr,r->ij", row_g, row_g, wb)
+            # second derivatives of the terms: (alpha, beta) and (gamma, delta) blocks
+            h[0, 0] += float(np.sum(ws * (t_a[xi] - t_ab[xm])))
+            h[0, 1] -= float(np.sum(ws * t_ab[xm]))
+            h[1, 1] += float(np.sum(ws * (t_b[m] - t_ab[xm])))
+            h[2, 2] += float(np.sum(ws * (t_g[e] - t_gd[eq])))
+            h[2, 3] -= float(np.sum(ws * t_gd[eq]))
+            h[3, 3] += float(np.sum(ws * (t_d[q] - t_gd[eq])))
+        # minus ln B(alpha, beta) and ln B(gamma, delta), once per customer
+        ll -= w_total * ((l_a[0] + l_b[0] - l_ab[0]) + (l_g[0] + l_d[0] - l_gd[0]))
+        g -= w_total * np.array(
             [d_a[0] - d_ab[0], d_b[0] - d_ab[0], d_g[0] - d_gd[0], d_d[0] - d_gd[0]]
         )
-        h = np.einsum("irk,jrk,rk->ij", grads, grads, ws) - np.einsum(
-            "ir,jr,r->ij", row_g, row_g, w
-        )
-        # second derivatives of the terms: (alpha, beta) and (gamma, delta) blocks
-        h[0, 0] += float(np.sum(ws * (t_a[xi] - t_ab[xm])))
-        h[0, 1] -= float(np.sum(ws * t_ab[xm]))
-        h[1, 1] += float(np.sum(ws * (t_b[m] - t_ab[xm])))
-        h[2, 2] += float(np.sum(ws * (t_g[e] - t_gd[eq])))
-        h[2, 3] -= float(np.sum(ws * t_gd[eq]))
-        h[3, 3] += float(np.sum(ws * (t_d[q] - t_gd[eq])))
-        h[1, 0] = h[0, 1]
-        h[3, 2] = h[2, 3]
-        # minus ln B(alpha, beta) and ln B(gamma, delta), once per customer
         h[0, 0] -= w_total * (t_a[0] - t_ab[0])
         h[0, 1] += w_total * t_ab[0]
-        h[1, 0] = h[0, 1]
         h[1, 1] -= w_total * (t_b[0] - t_ab[0])
         h[2, 2] -= w_total * (t_g[0] - t_gd[0])
         h[2, 3] += w_total * t_gd[0]
-        h[3, 2] = h[2, 3]
         h[3, 3] -= w_total * (t_d[0] - t_gd[0])
+        # the loop's rank-one terms filled both triangles; the blocks only the upper
+        h[1, 0] = h[0, 1]
+        h[3, 2] = h[2, 3]
         phi = np.array([alpha, beta, gamma, delta])
         g_log = phi * g
         return ll, g_log, h * np.outer(phi, phi) + np.diag(g_log)
@@ -239,7 +295,7 @@ class BetaGeoBetaBinom(ParametricModel):
         ``alpha``, ``beta`` (purchase probability), ``gamma``, ``delta`` (dropout
         probability).
     log_likelihood_ : float
-        The maximised log-likelihood of all customers (eq. 5 of the paper).
+        The maximised log-likelihood of all customers.
 
     Examples
     --------
@@ -302,7 +358,7 @@ class BetaGeoBetaBinom(ParametricModel):
         .. math:: P(\\text{alive in } n+1) = \\frac{B(\\alpha+x, \\beta+n-x)}{B(\\alpha,\\beta)}
                   \\frac{B(\\gamma, \\delta+n+1)}{B(\\gamma,\\delta)} \\Big/ L
 
-        (eq. 11 of the paper; :math:`L` the likelihood of the history).
+        (Fader, Hardie & Shang 2010; :math:`L` the likelihood of the history).
         """
         x, tx, n = check_period_history(frequency, recency, periods)
         params = self._params()
@@ -325,7 +381,7 @@ class BetaGeoBetaBinom(ParametricModel):
                   \\Big[\\frac{\\Gamma(1+\\delta+n)}{\\Gamma(\\gamma+\\delta+n)}
                   - \\frac{\\Gamma(1+\\delta+n+t)}{\\Gamma(\\gamma+\\delta+n+t)}\\Big]
 
-        (eq. 13 of the paper), the difference taken in log space; at
+        (Fader, Hardie & Shang 2010), the difference taken in log space; at
         :math:`\\gamma = 1` its limit, with digammas. ``t`` is a whole number of periods.
         """
         horizon = as_float_array(t, "t")
@@ -350,7 +406,8 @@ class BetaGeoBetaBinom(ParametricModel):
                   \\Big[1 - \\frac{\\Gamma(\\gamma+\\delta)}{\\Gamma(\\gamma+\\delta+t)}
                   \\frac{\\Gamma(1+\\delta+t)}{\\Gamma(1+\\delta)}\\Big]
 
-        (eq. 8 of the paper): the conditional expectation at :math:`x = t_x = n = 0`.
+        (Fader, Hardie & Shang 2010): the conditional expectation at
+        :math:`x = t_x = n = 0`.
         """
         horizon = as_float_array(t, "t")
         _whole(horizon, "t")
