@@ -28,7 +28,7 @@ from retention_xl.core.models.holdout import (
     model_key,
 )
 from retention_xl.core.schema import PreparedOrders
-from retention_xl.errors import InputError, OutOfRangeError
+from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
 
 __all__ = [
     "PREDICTION_COLUMNS",
@@ -243,7 +243,20 @@ def predict_customers(
     m = history["monetary_value"].to_numpy(dtype=np.float64)
 
     if freq is not None:
-        transactions = BetaGeoBetaBinom().fit(x, tx, big_t)
+        try:
+            transactions = BetaGeoBetaBinom().fit(x, tx, big_t)
+        except (ConvergenceError, NotEnoughDataError) as exc:
+            unit_name = str(notes["period_name"]).split()[-1] if notes else "periods"
+            longest = int(big_t.max()) if big_t.size else 0
+            if longest == 1:
+                unit_name = unit_name.removesuffix("s")
+            message = (
+                f"{exc} (the histories span at most {longest} whole {unit_name} after the "
+                f"first; a shorter period gives more of them)"
+            )
+            if isinstance(exc, NotEnoughDataError):
+                raise NotEnoughDataError(message, argument="period") from exc
+            raise ConvergenceError(message) from exc
         curve = _WholePeriods(transactions)
     else:
         transactions = make_transaction_model(model).fit(x, tx, big_t)
