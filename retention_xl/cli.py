@@ -638,16 +638,33 @@ def refresh_command(
 @click.option("--as-of", default=None, help="Observation date, YYYY-MM-DD (default: last order).")
 @click.option(
     "--model",
-    type=click.Choice(["bgnbd", "pareto_nbd"]),
+    type=click.Choice(["bgnbd", "mbgnbd", "pareto_nbd", "bgbb"]),
     default="bgnbd",
     show_default=True,
-    help="Purchase model: BG/NBD or Pareto/NBD.",
+    help=(
+        "Purchase model: BG/NBD, MBG/NBD, Pareto/NBD (times in weeks) or BG/BB (calendar "
+        "periods, see --period)."
+    ),
+)
+@click.option(
+    "--period",
+    type=click.Choice(["Y", "Q", "M"]),
+    default=None,
+    help=(
+        "With --model bgbb: the calendar period (Y year, the default; Q quarter; M month). "
+        "A customer's period 0 is the period of their first purchase; their frequency is "
+        "the number of later periods with a purchase, up to the last whole period before "
+        "--as-of."
+    ),
 )
 @click.option(
     "--holdout-weeks",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    help="Also check the model: fit on all but the last N weeks, compare with what they bought.",
+    help=(
+        "Also check the model: fit on all but the last N weeks, compare with what they "
+        "bought (not with bgbb)."
+    ),
 )
 @click.option(
     "--horizon-days",
@@ -685,6 +702,7 @@ def predict(
     export: ExportOptions,
     as_of: str | None,
     model: str,
+    period: str | None,
     holdout_weeks: float | None,
     horizon_days: float,
     gross_margin: float,
@@ -694,16 +712,31 @@ def predict(
 ) -> None:
     """Predict each customer's probability of being alive, purchases and CLV.
 
-    Fits BG/NBD (or Pareto/NBD) and Gamma-Gamma on the orders and prints the share of
-    customers at risk (probability alive below 50 %) against the e-commerce benchmark
-    (about 28 % typical, 18 % or less the target). With --out, writes one row per
-    customer: p_alive, expected purchases in the next 90 and 365 days, predicted CLV,
-    risk band.
+    Fits BG/NBD (or MBG/NBD, Pareto/NBD, BG/BB) and Gamma-Gamma on the orders and
+    prints the share of customers at risk (probability alive below 50 %) against the
+    e-commerce benchmark (about 28 % typical, 18 % or less the target). With --out,
+    writes one row per customer: p_alive, expected purchases in the next 90 and 365
+    days, predicted CLV, risk band.
+
+    BG/BB counts calendar periods (--period, years by default) instead of weeks:
+    period 0 is the period of a customer's first purchase, frequency the number of
+    later periods with a purchase, recency the last of them and age the whole periods
+    since period 0. Only whole periods count: orders after the last period that has
+    ended by --as-of are not used. Its p_alive is for the next period, its expected
+    purchases count periods with a purchase (part of a period pro rata) and its
+    monetary value is the mean spend of such a period.
     """
     from retention_xl.core.benchmarks import benchmark_target, rate_kpi
     from retention_xl.core.models import holdout_comparison, predict_customers
     from retention_xl.files import check_target, write_atomically
 
+    if period is not None and model != "bgbb":
+        raise click.UsageError("--period applies to --model bgbb only")
+    if holdout_weeks is not None and model == "bgbb":
+        raise click.UsageError(
+            "--holdout-weeks checks the models of times in weeks; BG/BB counts calendar "
+            "periods: leave out --holdout-weeks, or use another --model"
+        )
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
         raise click.UsageError(f"--out must end in .csv or .xlsx, got {out.name!r}")
     if out is not None:
@@ -721,9 +754,22 @@ def predict(
         margin=gross_margin,
         discount_rate=discount_rate,
         model=model,
+        period=period or "Y",
     )
     customers = result.customers
     say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
+    notes = result.history_notes
+    if notes is not None:
+        left_out = int(notes["left_out"])
+        later = (
+            f"; {left_out:,} customers whose first purchase is later are left out"
+            if left_out
+            else ""
+        )
+        say(
+            f"BG/BB periods: {notes['period_name']} up to {notes['last_period']} (the last "
+            f"whole period, ending {notes['period_end'].date()}){later}"
+        )
     for label, fitted in (("purchases", result.transactions), ("spend", result.spend)):
         assert fitted.params_ is not None
         se = fitted.summary["se"]
@@ -780,6 +826,13 @@ def predict(
             "customers": len(customers),
             "as_of": None if result.as_of is None else str(result.as_of.date()),
             "model": model,
+            "period": None
+            if result.history_notes is None
+            else {
+                "length": result.period,
+                "last": result.history_notes["last_period"],
+                "customers_left_out": int(result.history_notes["left_out"]),
+            },
             "parameters": {
                 label: {
                     str(k): {
@@ -977,6 +1030,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "retention-xl predict --orders orders_export.csv --out scores.csv",
             "retention-xl predict --orders orders_export.csv --holdout-weeks 26",
+            "retention-xl predict --orders orders_export.csv --model bgbb --period Q",
         ),
     ),
     "functions": (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -104,3 +106,75 @@ def test_predict_with_pareto(run_cli, model):
     res = run_cli("predict", "--orders", str(sample_paths().orders), "--model", model)
     assert res.returncode == 0, res.stderr
     assert "Pareto/NBD (purchases): r = " in res.stdout
+
+
+@pytest.mark.parametrize(("model", "label"), [("mbgnbd", "MBG/NBD"), ("bgbb", "BG/BB")])
+def test_predict_with_the_new_models_writes_the_core_predictions(run_cli, tmp_path, model, label):
+    out = tmp_path / "pred.csv"
+    extra = ["--period", "Q"] if model == "bgbb" else []
+    res = run_cli(
+        "predict",
+        "--orders",
+        str(sample_paths().orders),
+        "--model",
+        model,
+        *extra,
+        "--gross-margin",
+        "0.4",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    core = predict_customers(load_sample().orders, model=model, period="Q", margin=0.4)
+    got = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
+    assert list(got.columns) == list(PREDICTION_COLUMNS)
+    assert got.index.tolist() == core.customers.index.tolist()
+    for col in ("age", "p_alive", "expected_purchases_365d", "predicted_clv"):
+        np.testing.assert_allclose(got[col], core.customers[col], rtol=1e-12, err_msg=col)
+    assert f"{label} (purchases): " in res.stdout
+    if model == "bgbb":
+        assert core.transactions.label == "BG/BB"
+        line = "BG/BB periods: calendar quarters up to 2024-Q4 (the last whole period, ending "
+        assert line + "2024-12-31)" in res.stdout
+    else:
+        assert "BG/BB periods" not in res.stdout
+
+
+def test_predict_bgbb_leaves_out_the_unfinished_period(run_cli, tmp_path):
+    orders = load_sample().orders
+    res = run_cli(
+        "predict",
+        "--orders",
+        str(sample_paths().orders),
+        "--model",
+        "bgbb",
+        "--period",
+        "M",
+        "--as-of",
+        "2024-06-15",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    payload = json.loads(res.stdout)
+    core = predict_customers(orders, model="bgbb", period="M", as_of="2024-06-15")
+    assert payload["as_of"] == "2024-05-31"
+    assert payload["period"] == {
+        "length": "M",
+        "last": "2024-05",
+        "customers_left_out": core.history_notes["left_out"],
+    }
+    assert core.history_notes["left_out"] > 0  # first purchase in June 2024
+    assert payload["customers"] == len(core.customers)
+
+
+def test_predict_refuses_period_and_holdout_where_they_do_not_apply(run_cli):
+    orders = str(sample_paths().orders)
+    res = run_cli("predict", "--orders", orders, "--period", "Q")
+    assert res.returncode == 2 and "--period applies to --model bgbb" in res.stderr
+    res = run_cli("predict", "--orders", orders, "--model", "bgbb", "--holdout-weeks", "26")
+    assert res.returncode == 2 and "BG/BB counts calendar periods" in res.stderr
+    # years: the sample shop's two calendar years cannot tell buying from leaving
+    res = run_cli("predict", "--orders", orders, "--model", "bgbb")
+    assert res.returncode == 2 and "BG/BB did not converge" in res.stderr
+    assert "span at most 1 whole year after the first; a shorter period" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -45,6 +45,9 @@ __all__ = [
     "AT_RISK",
     "BENCHMARK",
     "BENCHMARK_TARGET",
+    "BGBB_FIT",
+    "BGBB_PALIVE",
+    "BGBB_PREDICT_PURCHASES",
     "BGNBD_FIT",
     "CHURN",
     "CLV",
@@ -54,6 +57,9 @@ __all__ = [
     "GG_FIT",
     "GRR",
     "LIFESPAN",
+    "MBGNBD_FIT",
+    "MBGNBD_PALIVE",
+    "MBGNBD_PREDICT_PURCHASES",
     "MRR",
     "MRR_MOVEMENTS",
     "NPS",
@@ -1037,6 +1043,244 @@ def PREDICT_PURCHASES(
         (frequency, "frequency"),
         (recency, "recency"),
         (age, "age"),
+    )
+
+
+_MBG_ARGS = (
+    Arg("r", "MBG/NBD r (from MBGNBD_FIT)."),
+    Arg("alpha", "MBG/NBD alpha (from MBGNBD_FIT), in the time unit of age."),
+    Arg("a", "MBG/NBD a (from MBGNBD_FIT)."),
+    Arg("b", "MBG/NBD b (from MBGNBD_FIT)."),
+)
+
+
+@excel_function(
+    "MBGNBD_FIT",
+    twin="retention_xl.core.models.ModifiedBetaGeo.fit",
+    category=_MODELS,
+    help=(
+        "Fits the MBG/NBD model (BG/NBD where customers can also leave after the first "
+        "purchase) by maximum likelihood; spills r, alpha, a, b and the log-likelihood with "
+        "a header. One row per customer."
+    ),
+    args=_FIT_ARGS,
+    example="=MBGNBD_FIT(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result=(
+        "a table: parameter, value, se, lower_95, upper_95 (r, alpha, a, b, log_likelihood)"
+    ),
+    spills=True,
+)
+def MBGNBD_FIT(frequency: object, recency: object, age: object) -> object:
+    from retention_xl.core.models import ModifiedBetaGeo
+
+    data = _history(frequency, recency, age)
+    columns = (data["frequency"], data["recency"], data["age"])
+    return _fit_cached("MBGNBD", columns, lambda: ModifiedBetaGeo().fit(*columns))
+
+
+@excel_function(
+    "MBGNBD_PALIVE",
+    twin="retention_xl.core.models.ModifiedBetaGeo.p_alive",
+    category=_MODELS,
+    help=(
+        "Probability that a customer is still active under MBG/NBD (below 1 also for "
+        "customers who never bought again), from frequency, recency, age and the fitted "
+        "r, alpha, a, b; ranges spill one value per customer."
+    ),
+    args=(_FREQ, _RECENCY, _AGE, *_MBG_ARGS),
+    example="=MBGNBD_PALIVE(2, 30.43, 38.86, 0.525, 6.183, 0.891, 1.614)",
+    example_result="≈ 0.7062",
+)
+def MBGNBD_PALIVE(
+    frequency: object,
+    recency: object,
+    age: object,
+    r: object,
+    alpha: object,
+    a: object,
+    b: object,
+) -> object:
+    from retention_xl.core.models import ModifiedBetaGeo
+
+    model = ModifiedBetaGeo.from_params(**_params(_BGNBD_PARAMS, (r, alpha, a, b)))
+    return _lifted_rows(model.p_alive, (frequency, "frequency"), (recency, "recency"), (age, "age"))
+
+
+@excel_function(
+    "MBGNBD_PREDICT_PURCHASES",
+    twin="retention_xl.core.models.ModifiedBetaGeo.expected_purchases",
+    category=_MODELS,
+    help=(
+        "Expected repeat purchases in the next t periods under MBG/NBD, given a customer's "
+        "frequency, recency, age and the fitted r, alpha, a, b; ranges spill one per customer."
+    ),
+    args=(
+        Arg("t", "Horizon, in the time unit of age (e.g. 52 weeks).", lifted=True),
+        _FREQ,
+        _RECENCY,
+        _AGE,
+        *_MBG_ARGS,
+    ),
+    example="=MBGNBD_PREDICT_PURCHASES(39, 2, 30.43, 38.86, 0.525, 6.183, 0.891, 1.614)",
+    example_result="≈ 1.263",
+)
+def MBGNBD_PREDICT_PURCHASES(
+    t: object,
+    frequency: object,
+    recency: object,
+    age: object,
+    r: object,
+    alpha: object,
+    a: object,
+    b: object,
+) -> object:
+    from retention_xl.core.models import ModifiedBetaGeo
+
+    model = ModifiedBetaGeo.from_params(**_params(_BGNBD_PARAMS, (r, alpha, a, b)))
+    return _lifted_rows(
+        model.expected_purchases,
+        (t, "t"),
+        (frequency, "frequency"),
+        (recency, "recency"),
+        (age, "age"),
+    )
+
+
+_BGBB_PARAMS = ("alpha", "beta", "gamma", "delta")
+_PFREQ = Arg(
+    "frequency",
+    "Periods with a purchase after the customer's first period (0 if none).",
+    lifted=True,
+)
+_PRECENCY = Arg(
+    "recency", "The last period with a purchase, counted from the first (0 if none).", lifted=True
+)
+_PERIODS = Arg("periods", "Whole periods observed after the first period (n).", lifted=True)
+_BGBB_ARGS = (
+    Arg("alpha", "BG/BB alpha (from BGBB_FIT)."),
+    Arg("beta", "BG/BB beta (from BGBB_FIT)."),
+    Arg("gamma", "BG/BB gamma (from BGBB_FIT)."),
+    Arg("delta", "BG/BB delta (from BGBB_FIT)."),
+)
+
+
+@excel_function(
+    "BGBB_FIT",
+    twin="retention_xl.core.models.BetaGeoBetaBinom.fit",
+    category=_MODELS,
+    help=(
+        "Fits the BG/BB model of purchases in discrete periods (e.g. years) by maximum "
+        "likelihood; spills alpha, beta, gamma, delta and the log-likelihood with a header. "
+        "One row per customer, or per history with a count."
+    ),
+    args=(
+        Arg(_PFREQ.name, _PFREQ.doc),
+        Arg(_PRECENCY.name, _PRECENCY.doc),
+        Arg(_PERIODS.name, _PERIODS.doc),
+        Arg(
+            "weights",
+            "Customers with each row's history (leave out for one row per customer).",
+            optional=True,
+        ),
+    ),
+    example="=BGBB_FIT(Donors!A2:A23, Donors!B2:B23, Donors!C2:C23, Donors!D2:D23)",
+    example_result=(
+        "a table: parameter, value, se, lower_95, upper_95 (alpha, beta, gamma, delta, "
+        "log_likelihood)"
+    ),
+    spills=True,
+)
+def BGBB_FIT(frequency: object, recency: object, periods: object, weights: object = None) -> object:
+    from retention_xl.core.models import BetaGeoBetaBinom
+
+    columns_in: dict[str, tuple[object, convert.Kind]] = {
+        "frequency": (frequency, "number"),
+        "recency": (recency, "number"),
+        "periods": (periods, "number"),
+    }
+    counted = not _blank_range(weights)
+    if counted:
+        columns_in["weights"] = (weights, "number")
+    data = convert.aligned(columns_in)
+    if len(data["frequency"]) == 0:
+        raise NotEnoughDataError("frequency has no customers", argument="frequency")
+    columns = tuple(data[name] for name in ("frequency", "recency", "periods"))
+    if counted:
+        w = data["weights"]
+        return _fit_cached(
+            "BGBB_W", (*columns, w), lambda: BetaGeoBetaBinom().fit(*columns, weights=w)
+        )
+    return _fit_cached("BGBB", columns, lambda: BetaGeoBetaBinom().fit(*columns))
+
+
+@excel_function(
+    "BGBB_PALIVE",
+    twin="retention_xl.core.models.BetaGeoBetaBinom.p_alive",
+    category=_MODELS,
+    help=(
+        "Probability that a customer is still active in the next period under BG/BB, from "
+        "frequency, recency and periods (in periods) and the fitted alpha, beta, gamma, "
+        "delta; ranges spill one value per customer."
+    ),
+    args=(_PFREQ, _PRECENCY, _PERIODS, *_BGBB_ARGS),
+    example="=BGBB_PALIVE(3, 5, 6, 1.204, 0.750, 0.657, 2.783)",
+    example_result="≈ 0.7667",
+)
+def BGBB_PALIVE(
+    frequency: object,
+    recency: object,
+    periods: object,
+    alpha: object,
+    beta: object,
+    gamma: object,
+    delta: object,
+) -> object:
+    from retention_xl.core.models import BetaGeoBetaBinom
+
+    model = BetaGeoBetaBinom.from_params(**_params(_BGBB_PARAMS, (alpha, beta, gamma, delta)))
+    return _lifted_rows(
+        model.p_alive, (frequency, "frequency"), (recency, "recency"), (periods, "periods")
+    )
+
+
+@excel_function(
+    "BGBB_PREDICT_PURCHASES",
+    twin="retention_xl.core.models.BetaGeoBetaBinom.expected_purchases",
+    category=_MODELS,
+    help=(
+        "Expected periods with a purchase in the next t periods under BG/BB, given a "
+        "customer's frequency, recency, periods and the fitted alpha, beta, gamma, delta; "
+        "ranges spill one per customer."
+    ),
+    args=(
+        Arg("t", "Horizon: a whole number of future periods (e.g. 5).", lifted=True),
+        _PFREQ,
+        _PRECENCY,
+        _PERIODS,
+        *_BGBB_ARGS,
+    ),
+    example="=BGBB_PREDICT_PURCHASES(5, 3, 5, 6, 1.204, 0.750, 0.657, 2.783)",
+    example_result="≈ 1.804",
+)
+def BGBB_PREDICT_PURCHASES(
+    t: object,
+    frequency: object,
+    recency: object,
+    periods: object,
+    alpha: object,
+    beta: object,
+    gamma: object,
+    delta: object,
+) -> object:
+    from retention_xl.core.models import BetaGeoBetaBinom
+
+    model = BetaGeoBetaBinom.from_params(**_params(_BGBB_PARAMS, (alpha, beta, gamma, delta)))
+    return _lifted_rows(
+        model.expected_purchases,
+        (t, "t"),
+        (frequency, "frequency"),
+        (recency, "recency"),
+        (periods, "periods"),
     )
 
 

@@ -1,4 +1,5 @@
-"""The CDNOW sample and the sBG survivor counts, as the model tests read them.
+"""The CDNOW sample, the sBG survivor counts and the BG/BB donations, as the model tests
+read them.
 
 CDNOW (Fader, Hardie & Lee 2005): 2,357 customers of the first quarter of 1997,
 whitespace-separated: customer id, id within the sample, date YYYYMMDD, number of
@@ -73,3 +74,12 @@ def lifetimes_customers() -> pd.DataFrame:
 def lifetimes_params() -> dict[tuple[str, str], float]:
     frame = pd.read_csv(DATA / "models_lifetimes" / "params.csv")
     return {(m, p): float(v) for m, p, v in frame.itertuples(index=False)}
+
+
+def donations() -> pd.DataFrame:
+    """Fader, Hardie & Shang (2010): 11,104 donors of 1995, six years (22 rows of counts)."""
+    return pd.read_csv(DATA / "donations" / "donations.csv")
+
+
+def lifetimes_donations() -> pd.DataFrame:
+    return pd.read_csv(DATA / "models_lifetimes" / "donations.csv")

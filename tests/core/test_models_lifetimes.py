@@ -1,10 +1,13 @@
-"""Our models equal lifetimes 0.11.3 on CDNOW: parameters and per-customer predictions.
+"""Our models equal lifetimes 0.11.3 on CDNOW and the donations: parameters and
+per-customer predictions.
 
 The reference numbers were computed by lifetimes (an independent implementation,
 not a dependency) with ``tests/data/models_lifetimes/make_expected.py``: its
 ``calibration_and_holdout_data(..., freq="D")`` summary divided by 7, then
-``BetaGeoFitter``, ``ParetoNBDFitter`` and ``GammaGammaFitter`` (``tol=1e-9``) and their
-predictions. Tolerance: relative 1e-4, as the optimisers' stopping rules differ.
+``BetaGeoFitter``, ``ModifiedBetaGeoFitter``, ``ParetoNBDFitter`` and
+``GammaGammaFitter`` (``tol=1e-9``) and their predictions; ``BetaGeoBetaBinomFitter``
+on the donations table (``tol=1e-8``). Tolerance: relative 1e-4, as the optimisers'
+stopping rules differ.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ from models_data import (
     CALIBRATION_END,
     HOLDOUT_END,
     cdnow_orders,
+    donations,
     lifetimes_customers,
+    lifetimes_donations,
     lifetimes_params,
 )
 
 from retention_xl.core.models import (
     BetaGeo,
+    BetaGeoBetaBinom,
     GammaGamma,
+    ModifiedBetaGeo,
     ParetoNBD,
     holdout_comparison,
     predict_clv,
@@ -42,6 +49,7 @@ def fitted(ref):
     f, r, t = ref["frequency"], ref["recency"], ref["T"]
     return {
         "bgnbd": BetaGeo().fit(f, r, t),
+        "mbgnbd": ModifiedBetaGeo().fit(f, r, t),
         "pareto_nbd": ParetoNBD().fit(f, r, t),
         "gamma_gamma": GammaGamma().fit(f, ref["monetary_value"].where(f > 0)),
     }
@@ -61,7 +69,7 @@ def test_our_history_equals_lifetimes_summary(ref):
     )
 
 
-@pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd", "gamma_gamma"])
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd", "pareto_nbd", "gamma_gamma"])
 def test_parameters_equal_lifetimes(fitted, model):
     params = lifetimes_params()
     ours = fitted[model].params_
@@ -80,6 +88,34 @@ def test_bgnbd_predictions_equal_lifetimes(fitted, ref):
     np.testing.assert_allclose(
         m.expected_purchases(10.0, f, r, t), ref["bgnbd_expected_10"], rtol=RTOL
     )
+
+
+def test_mbgnbd_predictions_equal_lifetimes(fitted, ref):
+    m = fitted["mbgnbd"]
+    f, r, t = ref["frequency"], ref["recency"], ref["T"]
+    np.testing.assert_allclose(m.p_alive(f, r, t), ref["mbgnbd_p_alive"], rtol=RTOL)
+    np.testing.assert_allclose(
+        m.expected_purchases(39.0, f, r, t), ref["mbgnbd_expected_39"], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        m.expected_purchases(10.0, f, r, t), ref["mbgnbd_expected_10"], rtol=RTOL
+    )
+
+
+def test_bgbb_parameters_and_predictions_equal_lifetimes():
+    data = donations()
+    m = BetaGeoBetaBinom().fit(
+        data["frequency"], data["recency"], data["periods"], weights=data["weights"]
+    )
+    params = lifetimes_params()
+    for name, value in m.params_.items():
+        assert value == pytest.approx(params[("bgbb", name)], rel=RTOL), name
+    assert m.log_likelihood_ == pytest.approx(params[("bgbb", "log_likelihood")], rel=1e-8)
+    ref = lifetimes_donations()
+    history = (ref["frequency"], ref["recency"], ref["periods"])
+    np.testing.assert_allclose(m.p_alive(*history), ref["p_alive"], rtol=RTOL)
+    np.testing.assert_allclose(m.expected_purchases(1, *history), ref["expected_1"], rtol=RTOL)
+    np.testing.assert_allclose(m.expected_purchases(5, *history), ref["expected_5"], rtol=RTOL)
 
 
 def test_pareto_predictions_equal_lifetimes(fitted, ref):

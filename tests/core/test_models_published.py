@@ -12,6 +12,10 @@
 * sBG: Fader, P. S. and Hardie, B. G. S. (2007), "How to Project Customer Retention",
   Journal of Interactive Marketing 21 (1), 76-90: 1,000 customers, years 0-7 used to
   fit; "regular" alpha = 0.704, beta = 1.182; "high end" alpha = 0.668, beta = 3.806.
+* BG/BB on the donations data: Fader, P. S., Hardie, B. G. S. and Shang, J. (2010),
+  "Customer-Base Analysis in a Discrete-Time Noncontractual Setting", Marketing
+  Science 29 (6), 1086-1108: 11,104 first-time donors of 1995, six years 1996-2001;
+  alpha = 1.204, beta = 0.750, gamma = 0.657, delta = 2.783, LL = -33,225.6.
 
 Each value is asserted to the number of decimals the paper prints (half a unit of
 the last digit) and each log-likelihood to 0.1.
@@ -26,6 +30,7 @@ from models_data import (
     CALIBRATION_END,
     cdnow_orders,
     cdnow_raw,
+    donations,
     published_summary,
     sbg_survivors,
 )
@@ -33,6 +38,7 @@ from models_data import (
 from retention_xl.core.customers import customer_summary
 from retention_xl.core.models import (
     BetaGeo,
+    BetaGeoBetaBinom,
     GammaGamma,
     ParetoNBD,
     ShiftedBetaGeometric,
@@ -116,3 +122,24 @@ def test_sbg_on_the_two_cohorts(cohort, alpha, beta):
     # (20 of 1,000 customers) of what happened.
     projected = m.survival(np.arange(8, 13)) * 1000
     assert np.abs(projected - survivors[8:]).max() < 20
+
+
+def test_bgbb_on_the_donations():
+    data = donations()
+    assert int(data["weights"].sum()) == 11_104 and len(data) == 22
+    assert (data["periods"] == 6).all()
+    m = BetaGeoBetaBinom().fit(
+        data["frequency"], data["recency"], data["periods"], weights=data["weights"]
+    )
+    alpha, beta, gamma, delta = m.params_
+    _published(alpha, 1.204, 3)
+    _published(beta, 0.750, 3)
+    _published(gamma, 0.657, 3)
+    _published(delta, 2.783, 3)
+    assert m.log_likelihood_ == pytest.approx(-33_225.6, abs=0.1)
+    assert m.n_customers_ == 11_104
+    # the same fit from one row per donor
+    rows = data.loc[data.index.repeat(data["weights"])]
+    again = BetaGeoBetaBinom().fit(rows["frequency"], rows["recency"], rows["periods"])
+    np.testing.assert_allclose(again.params_, m.params_, rtol=1e-8)
+    assert again.log_likelihood_ == pytest.approx(m.log_likelihood_, rel=1e-12)

@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from retention_xl.excel import udfs
@@ -57,6 +58,8 @@ SCRIPT = textwrap.dedent(
 )
 
 DIV0 = {"type": "Error", "basicValue": "#DIV/0!", "errorType": "Div0"}
+# Fader, Hardie & Shang (2010): frequency, recency, periods, weights of 11,104 donors
+_GIFTS = pd.read_csv(ROOT / "tests" / "data" / "donations" / "donations.csv").astype(int)
 CALLS: list[tuple[str, list[Any]]] = [
     ("CHURN", [[[1000]], [[50]]]),  # 0: single cells
     ("CHURN", [[[0]], [[0]]]),  # 1: #DIV/0!
@@ -111,6 +114,14 @@ CALLS: list[tuple[str, list[Any]]] = [
     ),
     # 14: custom-functions runtime 1.3 (Office 2021/2024 perpetual): errors as text
     ("1.3@CHURN", [[[1000], [10]], [[50], [20]]]),
+    # 15: BG/BB on the donations table (histories with counts), a blank row at the end
+    ("BGBB_FIT", [[*([v] for v in _GIFTS[c]), [""]] for c in _GIFTS.columns]),
+    # 16: MBG/NBD per customer: a spill
+    (
+        "MBGNBD_PALIVE",
+        [[[0], [2], [1]], [[0], [30.43], [20]], [[38.86], [38.86], [38.86]]]
+        + [[[v]] for v in (0.525, 6.183, 0.891, 1.614)],
+    ),
 ]
 
 
@@ -190,6 +201,27 @@ def test_one_bad_row_gets_its_error_alone_in_the_spill(officejs: dict[str, Any])
             assert row == [{"type": "Error", "errorType": "Value"}]
         else:
             assert row == [pytest.approx(churn_rate(s_cell[0], l_cell[0]))]
+
+
+def test_new_models_through_officejs(officejs: dict[str, Any]) -> None:
+    """MBG/NBD and BG/BB functions as xlwings Lite and Server call them."""
+    from retention_xl.core.models import ModifiedBetaGeo
+
+    table = officejs["results"][15]["result"]
+    assert table[0] == ["parameter", "value", "se", "lower_95", "upper_95"]
+    values = {row[0]: row[1] for row in table[1:]}
+    assert [round(values[k], 3) for k in ("alpha", "beta", "gamma", "delta")] == [
+        1.204,
+        0.750,
+        0.657,
+        2.783,
+    ]
+    assert values["log_likelihood"] == pytest.approx(-33_225.6, abs=0.1)
+    out = officejs["results"][16]["result"]
+    core = ModifiedBetaGeo.from_params(r=0.525, alpha=6.183, a=0.891, b=1.614)
+    assert out[0] == [pytest.approx(core.p_alive(0, 0, 38.86)[0], rel=1e-12)]
+    assert out[1] == [pytest.approx(core.p_alive(2, 30.43, 38.86)[0], rel=1e-12)]
+    assert out[2] == [pytest.approx(core.p_alive(1, 20, 38.86)[0], rel=1e-12)]
 
 
 # Excel's functions (openpyxl's list, Excel 2010) and those added since (Excel 2013-365).

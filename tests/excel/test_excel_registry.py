@@ -23,6 +23,8 @@ CONTRACT = {
     "BENCHMARK_TARGET", "RFM", "COHORT", "MRR_MOVEMENTS", "SURVIVAL",
     "BGNBD_FIT", "PALIVE", "PREDICT_PURCHASES", "GG_FIT", "PREDICT_CLV", "SBG_FIT",
     "SBG_RETENTION",
+    "MBGNBD_FIT", "MBGNBD_PALIVE", "MBGNBD_PREDICT_PURCHASES",
+    "BGBB_FIT", "BGBB_PALIVE", "BGBB_PREDICT_PURCHASES",
 }  # fmt: skip
 
 # Words VBA reserves: classic xlwings writes each argument name into a VBA signature.

@@ -1,6 +1,6 @@
 """The model functions (BGNBD_FIT, PALIVE, PREDICT_PURCHASES, GG_FIT, PREDICT_CLV,
-SBG_FIT, SBG_RETENTION): each host's value shapes, results equal to the core's,
-and the error paths."""
+SBG_FIT, SBG_RETENTION, the MBGNBD_* and BGBB_* ones): each host's value shapes,
+results equal to the core's, and the error paths."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from excel_host_shapes import HOST_SHAPES, column_shapes, scalar_shapes
 from retention_xl.core.kpis import at_risk_share
 from retention_xl.core.models import (
     BetaGeo,
+    BetaGeoBetaBinom,
     GammaGamma,
+    ModifiedBetaGeo,
     ShiftedBetaGeometric,
     predict_clv,
 )
@@ -27,6 +29,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 BG = (0.243, 4.414, 0.793, 2.426)
 GG = (6.25, 3.74, 15.44)
 SURVIVORS = [1000, 631, 468, 382, 326, 289, 262, 241]
+MBG = (0.525, 6.183, 0.891, 1.614)  # MBG/NBD on CDNOW (our fit, as lifetimes')
+BGBB = (1.204, 0.750, 0.657, 2.783)  # Fader, Hardie & Shang (2010), donations
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +46,12 @@ def cdnow() -> pd.DataFrame:
     frame = pd.read_csv(DATA / "models_lifetimes" / "customers.csv", dtype={"customer_id": str})
     frame["avg_value"] = frame["monetary_value"].where(frame["frequency"] > 0)
     return frame
+
+
+@pytest.fixture(scope="module")
+def gifts() -> pd.DataFrame:
+    """The donations table of Fader, Hardie & Shang (2010): 22 histories with counts."""
+    return pd.read_csv(DATA / "donations" / "donations.csv")
 
 
 def column(values: Any, shape: str) -> Any:
@@ -170,6 +180,126 @@ def test_predict_clv_equals_the_core(cdnow, shape):
     single = udfs.PREDICT_CLV(2, 30.43, 38.86, 22.35, *BG, *GG)
     default = predict_clv(bg, gg, 2, 30.43, 38.86, 22.35, horizon=52, discount_rate=0.1)
     assert single == pytest.approx(default[0], rel=1e-14)
+
+
+# ---------------------------------------------------------------------------- MBG/NBD, BG/BB
+
+
+@pytest.mark.parametrize("shape", HOST_SHAPES)
+def test_mbgnbd_fit_spills_the_core_parameters(cdnow, shape):
+    rows = cdnow.head(800)
+    args = [column([*rows[c], None], shape) for c in ("frequency", "recency", "T")]
+    table = udfs.MBGNBD_FIT(*args)
+    core = ModifiedBetaGeo().fit(rows["frequency"], rows["recency"], rows["T"])
+    got = fit_values(table)
+    assert list(got) == ["r", "alpha", "a", "b", "log_likelihood"]
+    np.testing.assert_allclose([got[k] for k in ("r", "alpha", "a", "b")], core.params_, rtol=1e-9)
+    assert got["log_likelihood"] == pytest.approx(core.log_likelihood_, rel=1e-12)
+    for name, value, se, lower, upper in table[1:-1]:
+        row = core.summary.loc[name]
+        assert (value, se, lower, upper) == pytest.approx(
+            (row["coef"], row["se"], row["lower_95"], row["upper_95"]), rel=1e-9
+        )
+
+
+def test_mbgnbd_fit_on_all_of_cdnow(cdnow):
+    got = fit_values(
+        udfs.MBGNBD_FIT(*(column(cdnow[c], "classic") for c in ("frequency", "recency", "T")))
+    )
+    assert [round(got[k], 3) for k in ("r", "alpha", "a", "b")] == list(MBG)
+
+
+@pytest.mark.parametrize("shape", [*HOST_SHAPES, "row"])
+def test_mbgnbd_palive_and_purchases_on_whole_columns(cdnow, shape):
+    rows = cdnow.head(300)
+    cols = [column([*rows[c], None], shape) for c in ("frequency", "recency", "T")]
+    core = ModifiedBetaGeo.from_params(r=MBG[0], alpha=MBG[1], a=MBG[2], b=MBG[3])
+    history = (rows["frequency"], rows["recency"], rows["T"])
+    result = udfs.MBGNBD_PALIVE(*cols, *MBG)
+    assert (len(result), len(result[0])) == ((1, 301) if shape == "row" else (301, 1))
+    flat = spilled(result)
+    np.testing.assert_allclose(flat[:-1], core.p_alive(*history), rtol=1e-14)
+    assert np.isnan(flat[-1])
+    flat = spilled(udfs.MBGNBD_PREDICT_PURCHASES(52, *cols, *MBG))
+    np.testing.assert_allclose(flat[:300], core.expected_purchases(52, *history), rtol=1e-14)
+    # one-time buyers are not all alive, unlike BG/NBD's PALIVE
+    once = rows["frequency"].to_numpy() == 0
+    assert (flat[:300][once] < spilled(udfs.PREDICT_PURCHASES(52, *cols, *BG))[:300][once]).all()
+    assert (spilled(result)[:-1][once] < 1).all()
+
+
+@pytest.mark.parametrize("shape", HOST_SHAPES)
+def test_mbgnbd_functions_on_single_cells(shape):
+    history = (2, 30.43, 38.86)
+    core = ModifiedBetaGeo.from_params(r=MBG[0], alpha=MBG[1], a=MBG[2], b=MBG[3])
+    cells = [scalar_shapes(v)[shape] for v in (*history, *MBG)]
+    result = udfs.MBGNBD_PALIVE(*cells)
+    assert isinstance(result, float)
+    assert result == pytest.approx(core.p_alive(*history)[0], rel=1e-14)
+    assert round(result, 4) == 0.7062  # the registry's example
+    result = udfs.MBGNBD_PREDICT_PURCHASES(scalar_shapes(39)[shape], *cells)
+    assert result == pytest.approx(core.expected_purchases(39, *history)[0], rel=1e-14)
+    assert round(result, 3) == 1.263
+
+
+@pytest.mark.parametrize("shape", HOST_SHAPES)
+def test_bgbb_fit_with_counts_gives_the_published_donations_values(gifts, shape):
+    args = [column([*gifts[c], None], shape) for c in ("frequency", "recency", "periods")]
+    table = udfs.BGBB_FIT(*args, column([*gifts["weights"], None], shape))
+    got = fit_values(table)
+    assert list(got) == ["alpha", "beta", "gamma", "delta", "log_likelihood"]
+    assert [round(got[k], 3) for k in ("alpha", "beta", "gamma", "delta")] == list(BGBB)
+    assert got["log_likelihood"] == pytest.approx(-33_225.6, abs=0.1)
+    core = BetaGeoBetaBinom().fit(
+        gifts["frequency"], gifts["recency"], gifts["periods"], weights=gifts["weights"]
+    )
+    for name, value, se, lower, upper in table[1:-1]:
+        row = core.summary.loc[name]
+        assert (value, se, lower, upper) == pytest.approx(
+            (row["coef"], row["se"], row["lower_95"], row["upper_95"]), rel=1e-9
+        )
+
+
+def test_bgbb_fit_one_row_per_customer(gifts):
+    rows = gifts.loc[gifts.index.repeat(gifts["weights"])].iloc[::4]  # 2,776 donors
+    cols = [column(rows[c], "classic") for c in ("frequency", "recency", "periods")]
+    got = fit_values(udfs.BGBB_FIT(*cols))
+    core = BetaGeoBetaBinom().fit(rows["frequency"], rows["recency"], rows["periods"])
+    np.testing.assert_allclose([got[k] for k in core.param_names], core.params_, rtol=1e-9)
+    # a blank weights range is the same as none
+    assert udfs.BGBB_FIT(*cols, [None] * len(rows)) == udfs.BGBB_FIT(*cols)
+
+
+@pytest.mark.parametrize("shape", [*HOST_SHAPES, "row"])
+def test_bgbb_palive_and_purchases_on_whole_columns(gifts, shape):
+    cols = [column([*gifts[c], None], shape) for c in ("frequency", "recency", "periods")]
+    core = BetaGeoBetaBinom.from_params(alpha=BGBB[0], beta=BGBB[1], gamma=BGBB[2], delta=BGBB[3])
+    history = (gifts["frequency"], gifts["recency"], gifts["periods"])
+    result = udfs.BGBB_PALIVE(*cols, *BGBB)
+    assert (len(result), len(result[0])) == ((1, 23) if shape == "row" else (23, 1))
+    flat = spilled(result)
+    np.testing.assert_allclose(flat[:-1], core.p_alive(*history), rtol=1e-14)
+    assert np.isnan(flat[-1])
+    flat = spilled(udfs.BGBB_PREDICT_PURCHASES(5, *cols, *BGBB))
+    np.testing.assert_allclose(flat[:-1], core.expected_purchases(5, *history), rtol=1e-14)
+    single = udfs.BGBB_PALIVE(3, 5, 6, *BGBB)
+    assert round(single, 4) == 0.7667  # the registry's examples
+    assert round(udfs.BGBB_PREDICT_PURCHASES(5, 3, 5, 6, *BGBB), 3) == 1.804
+
+
+def test_new_model_errors_become_excel_values():
+    assert udfs.MBGNBD_PALIVE(2, 40, 38, *MBG).startswith("#NUM! age")
+    assert udfs.MBGNBD_FIT([0, 0, 0], [0, 0, 0], [5, 6, 7]).startswith("#N/A ")
+    assert udfs.BGBB_PALIVE(3, 2, 6, *BGBB).startswith("#NUM! frequency must be <= recency")
+    assert udfs.BGBB_PALIVE(1, 7, 6, *BGBB).startswith("#NUM! periods")
+    assert udfs.BGBB_PREDICT_PURCHASES(1.5, 1, 1, 6, *BGBB).startswith("#NUM! t must be")
+    assert udfs.BGBB_PALIVE(1, 1, 6, -1.0, *BGBB[1:]).startswith("#NUM! ")
+    assert udfs.BGBB_FIT([0, 0], [0, 0], [6, 6]).startswith("#N/A ")
+    assert udfs.BGBB_FIT([1, 2], [1, 2], [6, None]).startswith("#VALUE! row 2")
+    assert udfs.BGBB_FIT([1, 2], [1, 2], [6, 6], [10]).startswith("#VALUE! ")
+    hosts.set_host(Host.OFFICEJS)
+    assert udfs.BGBB_FIT([0, 0], [0, 0], [6, 6]) == "#N/A"
+    assert udfs.MBGNBD_PALIVE(2, 40, 38, *MBG) == "#NUM!"
 
 
 # ---------------------------------------------------------------------------- errors

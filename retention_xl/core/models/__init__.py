@@ -5,6 +5,10 @@ over distinct histories, the maximum-likelihood fit):
 
 =========================  =====================================================
 :class:`BetaGeo`           BG/NBD repeat buying (Fader, Hardie & Lee 2005)
+:class:`ModifiedBetaGeo`   MBG/NBD: BG/NBD with dropout at the first purchase too
+                           (Batislam, Denizel & Filiztekin 2007)
+:class:`BetaGeoBetaBinom`  BG/BB repeat buying in discrete periods (Fader, Hardie &
+                           Shang 2010)
 :class:`ParetoNBD`         Pareto/NBD (Schmittlein, Morrison & Colombo 1987)
 :class:`GammaGamma`        spend per transaction (Fader & Hardie 2013)
 :class:`ShiftedBetaGeometric`  contractual retention (Fader & Hardie 2007)
@@ -17,14 +21,21 @@ Estimators follow one pattern: settings in ``__init__`` (keyword-only, validated
 :func:`holdout_comparison` checks a fit against a holdout period.
 """
 
+from retention_xl.core.models.bgbb import BetaGeoBetaBinom
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.gamma_gamma import GammaGamma, TransactionModel, predict_clv
-from retention_xl.core.models.history import HISTORY_COLUMNS, purchase_history
+from retention_xl.core.models.history import (
+    HISTORY_COLUMNS,
+    PERIOD_HISTORY_COLUMNS,
+    period_history,
+    purchase_history,
+)
 from retention_xl.core.models.holdout import (
     HoldoutComparison,
     holdout_comparison,
     make_transaction_model,
 )
+from retention_xl.core.models.mbgnbd import ModifiedBetaGeo
 from retention_xl.core.models.pareto_nbd import ParetoNBD
 from retention_xl.core.models.predict import (
     PREDICTION_COLUMNS,
@@ -37,17 +48,21 @@ from retention_xl.core.models.sbg import ShiftedBetaGeometric
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "PERIOD_HISTORY_COLUMNS",
     "PREDICTION_COLUMNS",
     "RISK_BANDS",
     "BetaGeo",
+    "BetaGeoBetaBinom",
     "CustomerPredictions",
     "GammaGamma",
     "HoldoutComparison",
+    "ModifiedBetaGeo",
     "ParetoNBD",
     "ShiftedBetaGeometric",
     "TransactionModel",
     "holdout_comparison",
     "make_transaction_model",
+    "period_history",
     "predict_clv",
     "predict_customers",
     "purchase_history",

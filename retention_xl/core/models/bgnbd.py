@@ -87,7 +87,14 @@ class _Rows(NamedTuple):
     """Weighted histories grouped for the likelihood: distinct frequencies (``ux``, with
     their weight ``wx``), one-time buyers by age (``ut0``, weight ``w0``), repeat
     buyers' rows (``xp``, ``wp``, and ``ixp`` into ``ux``) with their distinct ages and recencies
-    (``ut``/``it``, ``utx``/``itx``), the total weight, and ``b + x - 1 = b + bx1_u``."""
+    (``ut``/``it``, ``utx``/``itx``), the total weight, ``b + x - 1 = b + bx1_u`` (the
+    denominator of the dropout odds) and ``sx_u``, the shift of *x* in the beta function
+    :math:`B(a, b + x)`.
+
+    With ``modified`` (MBG/NBD, where a customer can also leave at the first purchase)
+    every row takes the repeat buyers' path, the odds' denominator is ``b + x`` and the
+    beta function is :math:`B(a, b + x + 1)`: the only two differences of the models.
+    """
 
     ux: FloatArray
     wx: FloatArray
@@ -102,12 +109,15 @@ class _Rows(NamedTuple):
     itx: IntArray
     w_total: float
     bx1_u: FloatArray
+    sx_u: FloatArray
 
 
-def _group_rows(x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray) -> _Rows:
+def _group_rows(
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray, *, modified: bool = False
+) -> _Rows:
     """The grouping both likelihood builders start from (see :class:`_Rows`)."""
     ux, ix = np.unique(x, return_inverse=True)
-    zero = x == 0
+    zero = np.zeros(x.size, dtype=bool) if modified else x == 0
     ut0, it0 = np.unique(big_t[zero], return_inverse=True)
     pos = ~zero
     ut, it = np.unique(big_t[pos], return_inverse=True)
@@ -125,12 +135,13 @@ def _group_rows(x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray)
         utx=utx,
         itx=itx,
         w_total=float(w.sum()),
-        bx1_u=np.maximum(ux, 1.0) - 1.0,
+        bx1_u=ux.copy() if modified else np.maximum(ux, 1.0) - 1.0,
+        sx_u=ux + 1.0 if modified else ux.copy(),
     )
 
 
 def _grouped_objective(
-    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray, *, modified: bool = False
 ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
     """Total log-likelihood and gradient of weighted rows, for the optimiser.
 
@@ -138,24 +149,26 @@ def _grouped_objective(
     that depend only on *x* are evaluated once per distinct frequency, the logarithms
     once per distinct age and recency, and customers without repeat purchases (whose
     likelihood depends only on *T*) are grouped by age. Only the log-sum-exp of the
-    repeat buyers runs over rows.
+    repeat buyers runs over rows. ``modified``: MBG/NBD (see :class:`_Rows`).
     """
-    ux, wx, ut0, w0, xp, wp, ixp, ut, it, utx, itx, w_total, bx1_u = _group_rows(x, tx, big_t, w)
+    ux, wx, ut0, w0, xp, wp, ixp, ut, it, utx, itx, w_total, bx1_u, sx_u = _group_rows(
+        x, tx, big_t, w, modified=modified
+    )
 
     def objective(logp: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(logp)
         # Terms of x only (A1 and A2 of eq. 6), once per distinct frequency.
         rx_u = r + ux
         log_alpha = np.log(alpha)
-        gx = gammaln(rx_u) + gammaln(b + ux) - gammaln(a + b + ux)
+        gx = gammaln(rx_u) + gammaln(b + sx_u) - gammaln(a + b + sx_u)
         ll = float(dot(wx, gx)) + w_total * (
             -gammaln(r) + r * log_alpha + gammaln(a + b) - gammaln(b)
         )
-        psi_abx = digamma(a + b + ux)
+        psi_abx = digamma(a + b + sx_u)
         d_r = float(dot(wx, digamma(rx_u))) + w_total * (log_alpha - digamma(r))
         d_alpha = w_total * r / alpha
         d_a = w_total * digamma(a + b) - float(dot(wx, psi_abx))
-        d_b = float(dot(wx, digamma(b + ux) - psi_abx)) + w_total * (digamma(a + b) - digamma(b))
+        d_b = float(dot(wx, digamma(b + sx_u) - psi_abx)) + w_total * (digamma(a + b) - digamma(b))
         # One-time buyers: (alpha + T)^-r, grouped by T.
         log_t0 = np.log(alpha + ut0)
         ll -= r * float(dot(w0, log_t0))
@@ -182,7 +195,7 @@ def _grouped_objective(
 
 
 def _grouped_newton(
-    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray
+    x: FloatArray, tx: FloatArray, big_t: FloatArray, w: FloatArray, *, modified: bool = False
 ) -> Callable[[FloatArray], tuple[float, FloatArray, FloatArray]]:
     r"""Like :func:`_grouped_objective`, with the analytic Hessian (log parameters).
 
@@ -190,9 +203,11 @@ def _grouped_newton(
     with :math:`d = \ln\frac{a}{b+x-1} - (r+x)\ln\frac{\alpha+t_x}{\alpha+T}`, so with
     :math:`\sigma = \mathrm{expit}(d)`:
     :math:`\partial^2 h = \sigma(1-\sigma)\,\partial d\,\partial d^\top + \sigma\,\partial^2 d
-    + \partial^2[-(r+x)\ln(\alpha+T)]`.
+    + \partial^2[-(r+x)\ln(\alpha+T)]`. ``modified``: MBG/NBD (see :class:`_Rows`).
     """
-    ux, wx, ut0, w0, xp, wp, ixp, ut, it, utx, itx, w_total, bx1_u = _group_rows(x, tx, big_t, w)
+    ux, wx, ut0, w0, xp, wp, ixp, ut, it, utx, itx, w_total, bx1_u, sx_u = _group_rows(
+        x, tx, big_t, w, modified=modified
+    )
 
     def objective(logp: FloatArray) -> tuple[float, FloatArray, FloatArray]:
         r, alpha, a, b = np.exp(logp)
@@ -201,16 +216,16 @@ def _grouped_newton(
         # Terms of x only.
         rx_u = r + ux
         log_alpha = float(np.log(alpha))
-        ll = float(dot(wx, gammaln(rx_u) + gammaln(b + ux) - gammaln(a + b + ux))) + w_total * (
+        ll = float(dot(wx, gammaln(rx_u) + gammaln(b + sx_u) - gammaln(a + b + sx_u))) + w_total * (
             -float(gammaln(r)) + r * log_alpha + float(gammaln(a + b)) - float(gammaln(b))
         )
-        psi_abx = digamma(a + b + ux)
-        tri_abx = polygamma(1, a + b + ux)
+        psi_abx = digamma(a + b + sx_u)
+        tri_abx = polygamma(1, a + b + sx_u)
         tri_ab = float(polygamma(1, a + b))
         g[0] = float(dot(wx, digamma(rx_u))) + w_total * (log_alpha - float(digamma(r)))
         g[1] = w_total * r / alpha
         g[2] = w_total * float(digamma(a + b)) - float(dot(wx, psi_abx))
-        g[3] = float(dot(wx, digamma(b + ux) - psi_abx)) + w_total * float(
+        g[3] = float(dot(wx, digamma(b + sx_u) - psi_abx)) + w_total * float(
             digamma(a + b) - digamma(b)
         )
         h[0, 0] = float(dot(wx, polygamma(1, rx_u))) - w_total * float(polygamma(1, r))
@@ -218,7 +233,7 @@ def _grouped_newton(
         h[1, 1] = -w_total * r / alpha**2
         h[2, 2] = w_total * tri_ab - float(dot(wx, tri_abx))
         h[2, 3] = h[2, 2]
-        h[3, 3] = float(dot(wx, polygamma(1, b + ux) - tri_abx)) + w_total * (
+        h[3, 3] = float(dot(wx, polygamma(1, b + sx_u) - tri_abx)) + w_total * (
             tri_ab - float(polygamma(1, b))
         )
         # One-time buyers.
@@ -315,35 +330,7 @@ class BetaGeo(ParametricModel):
         Identical histories are fitted once, weighted by their count; ``weights`` gives
         counts for already-grouped rows.
         """
-        x, tx, big_t = check_history(frequency, recency, age)
-        require_repeaters(x, self.label)
-        if weights is None:
-            (x, tx, big_t), w = distinct_rows(x, tx, big_t)
-        else:
-            w = _weights(weights, x.size)
-        start = self._start([1.0, max(float(big_t.max()) / 10.0, 1e-3), 1.0, 1.0])
-        # Newton's method with the analytic Hessian, first on an evenly spaced subset
-        # when there are many distinct histories; L-BFGS-B if Newton cannot converge.
-        part = warm_subset(x.size)
-        if part is not None and (x[part] > 0).any():
-            warm = newton_maximize(
-                _grouped_newton(x[part], tx[part], big_t[part], w[part]),
-                start,
-            )
-            if warm is not None:
-                start = warm.log_params
-        done = newton_maximize(_grouped_newton(x, tx, big_t, w), start)
-        if done is not None:
-            self._store(done, n_customers=float(w.sum()), n_distinct=x.size)
-            return self
-        objective = _grouped_objective(x, tx, big_t, w)
-        result = self._maximize(
-            objective,
-            start,
-            n_weight=float(w.sum()),
-            advice=_ADVICE,
-        )
-        self._store(result, n_customers=float(w.sum()), n_distinct=x.size)
+        fit_grouped(self, frequency, recency, age, weights, modified=False)
         return self
 
     def log_likelihood(self, frequency: Any, recency: Any, age: Any) -> FloatArray:
@@ -397,6 +384,46 @@ class BetaGeo(ParametricModel):
         r, alpha, a, b = self._params()
         zero = np.zeros_like(horizon)
         return _conditional_purchases(r, alpha, a, b, horizon, zero, zero, zero)
+
+
+def fit_grouped(
+    model: ParametricModel,
+    frequency: Any,
+    recency: Any,
+    age: Any,
+    weights: Any,
+    *,
+    modified: bool,
+) -> None:
+    """Fit BG/NBD (or, with ``modified``, MBG/NBD) on histories and store the result.
+
+    Newton's method with the analytic Hessian, first on an evenly spaced subset when
+    there are many distinct histories; L-BFGS-B if Newton cannot converge.
+    """
+    x, tx, big_t = check_history(frequency, recency, age)
+    require_repeaters(x, model.label)
+    if weights is None:
+        (x, tx, big_t), w = distinct_rows(x, tx, big_t)
+    else:
+        w = _weights(weights, x.size)
+    start = model._start([1.0, max(float(big_t.max()) / 10.0, 1e-3), 1.0, 1.0])
+    part = warm_subset(x.size)
+    if part is not None and (x[part] > 0).any():
+        warm = newton_maximize(
+            _grouped_newton(x[part], tx[part], big_t[part], w[part], modified=modified),
+            start,
+        )
+        if warm is not None:
+            start = warm.log_params
+    done = newton_maximize(_grouped_newton(x, tx, big_t, w, modified=modified), start)
+    if done is None:
+        done = model._maximize(
+            _grouped_objective(x, tx, big_t, w, modified=modified),
+            start,
+            n_weight=float(w.sum()),
+            advice=_ADVICE,
+        )
+    model._store(done, n_customers=float(w.sum()), n_distinct=x.size)
 
 
 def _weights(weights: Any, n: int) -> FloatArray:

@@ -18,22 +18,59 @@ from retention_xl.core.customers import customer_summary
 from retention_xl.core.models._base import distinct_rows, dot
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.history import purchase_history
+from retention_xl.core.models.mbgnbd import ModifiedBetaGeo
 from retention_xl.core.models.pareto_nbd import ParetoNBD
 from retention_xl.core.schema import PreparedOrders, prepare_orders
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
 
-__all__ = ["HoldoutComparison", "ModelName", "holdout_comparison", "make_transaction_model"]
+__all__ = [
+    "ContinuousModel",
+    "HoldoutComparison",
+    "ModelName",
+    "holdout_comparison",
+    "make_transaction_model",
+    "model_key",
+]
 
-ModelName: TypeAlias = Literal["bgnbd", "pareto_nbd"]
-_MODELS: dict[str, type[BetaGeo] | type[ParetoNBD]] = {"bgnbd": BetaGeo, "pareto_nbd": ParetoNBD}
+ModelName: TypeAlias = Literal["bgnbd", "mbgnbd", "pareto_nbd", "bgbb"]
+#: The purchase models of continuous-time histories ``(x, t_x, T)``.
+ContinuousModel: TypeAlias = BetaGeo | ModifiedBetaGeo | ParetoNBD
+_MODELS: dict[str, type[BetaGeo] | type[ModifiedBetaGeo] | type[ParetoNBD]] = {
+    "bgnbd": BetaGeo,
+    "mbgnbd": ModifiedBetaGeo,
+    "pareto_nbd": ParetoNBD,
+}
 
 
-def make_transaction_model(model: str) -> BetaGeo | ParetoNBD:
-    """A new, unfitted purchase model by name: ``"bgnbd"`` or ``"pareto_nbd"``."""
+def model_key(model: object) -> str:
+    """The canonical name of a purchase model: ``"BG/NBD"`` is ``"bgnbd"``...
+
+    >>> model_key("MBG/NBD"), model_key("Pareto-NBD"), model_key("BG/BB")
+    ('mbgnbd', 'pareto_nbd', 'bgbb')
+    """
     key = str(model).strip().lower().replace("/", "_").replace("-", "_")
-    key = {"bg_nbd": "bgnbd", "paretonbd": "pareto_nbd"}.get(key, key)
+    aliases = {"bg_nbd": "bgnbd", "mbg_nbd": "mbgnbd", "paretonbd": "pareto_nbd", "bg_bb": "bgbb"}
+    return aliases.get(key, key)
+
+
+def make_transaction_model(model: str) -> ContinuousModel:
+    """A new, unfitted purchase model by name: ``"bgnbd"``, ``"mbgnbd"`` or ``"pareto_nbd"``.
+
+    BG/BB (``"bgbb"``) is not one of them: it models periods, not times (see
+    :func:`~retention_xl.core.models.period_history`).
+    """
+    key = model_key(model)
+    if key == "bgbb":
+        raise InputError(
+            "BG/BB models purchases in discrete periods, not times in weeks: fit "
+            "BetaGeoBetaBinom on period_history(orders), or use predict_customers(..., "
+            "model='bgbb')",
+            argument="model",
+        )
     if key not in _MODELS:
-        raise InputError(f"model must be 'bgnbd' or 'pareto_nbd', got {model!r}", argument="model")
+        raise InputError(
+            f"model must be 'bgnbd', 'mbgnbd' or 'pareto_nbd', got {model!r}", argument="model"
+        )
     return _MODELS[key]()
 
 
@@ -59,7 +96,7 @@ class HoldoutComparison:
 
     calibration_end: pd.Timestamp
     holdout_end: pd.Timestamp
-    model: BetaGeo | ParetoNBD
+    model: ContinuousModel
     customers: pd.DataFrame
     weekly: pd.DataFrame
 

@@ -1,28 +1,34 @@
 """Per-customer predictions in one call: the function the CLI and workbooks use.
 
-:func:`predict_customers` fits a purchase model (BG/NBD by default) and the
-Gamma-Gamma spend model on the customers' histories and returns, per customer, the
-probability of being alive, the expected purchases in the next 90 and 365 days, the
-predicted CLV and a churn-risk band, with the fitted parameters.
+:func:`predict_customers` fits a purchase model (BG/NBD by default; MBG/NBD,
+Pareto/NBD, or BG/BB on calendar periods) and the Gamma-Gamma spend model on the
+customers' histories and returns, per customer, the probability of being alive, the
+expected purchases in the next 90 and 365 days, the predicted CLV and a churn-risk
+band, with the fitted parameters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 from retention_xl.core._orderdays import AsOf
 from retention_xl.core.kpis import at_risk_share
-from retention_xl.core.models.bgnbd import BetaGeo
+from retention_xl.core.models._base import FloatArray, as_float_array
+from retention_xl.core.models.bgbb import BetaGeoBetaBinom
 from retention_xl.core.models.gamma_gamma import GammaGamma, predict_clv
-from retention_xl.core.models.history import purchase_history
-from retention_xl.core.models.holdout import ModelName, make_transaction_model
-from retention_xl.core.models.pareto_nbd import ParetoNBD
+from retention_xl.core.models.history import period_history, purchase_history
+from retention_xl.core.models.holdout import (
+    ContinuousModel,
+    ModelName,
+    make_transaction_model,
+    model_key,
+)
 from retention_xl.core.schema import PreparedOrders
-from retention_xl.errors import InputError, OutOfRangeError
+from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
 
 __all__ = [
     "PREDICTION_COLUMNS",
@@ -93,6 +99,8 @@ class CustomerPredictions:
         ``risk_band``.
     transactions, spend
         The fitted purchase model and Gamma-Gamma model.
+    period
+        With BG/BB, the calendar period (``"Y"``, ``"Q"``, ``"M"``); else None.
     parameters
         One row per model parameter: ``model``, ``parameter``, ``value``, ``se``;
         plus a ``log_likelihood`` row per model.
@@ -100,11 +108,15 @@ class CustomerPredictions:
         Share of customers with ``p_alive`` below the at-risk threshold: compare it
         with the benchmark (about 28 % typical, 18 % a good target).
     as_of, time_unit_days, horizon_days, margin, discount_rate
-        The settings used.
+        The settings used (with BG/BB, ``as_of`` is the last day of the last whole
+        period and ``time_unit_days`` the mean length of a period).
+    history_notes
+        With BG/BB, :func:`period_history`'s ``attrs`` (the periods used, customers
+        left out); else empty.
     """
 
     customers: pd.DataFrame
-    transactions: BetaGeo | ParetoNBD
+    transactions: ContinuousModel | BetaGeoBetaBinom
     spend: GammaGamma
     parameters: pd.DataFrame
     at_risk_share: float
@@ -113,6 +125,23 @@ class CustomerPredictions:
     horizon_days: float
     margin: float
     discount_rate: float
+    period: str | None = None
+    history_notes: dict[str, Any] | None = None
+
+
+class _WholePeriods:
+    """BG/BB's expected purchases for any horizon: whole periods by the model, a
+    fraction of a period pro rata (the purchases of a period spread evenly over it)."""
+
+    def __init__(self, model: BetaGeoBetaBinom) -> None:
+        self.model = model
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, age: Any) -> FloatArray:
+        horizon = as_float_array(t, "t")
+        whole = np.floor(horizon)
+        low = self.model.expected_purchases(whole, frequency, recency, age)
+        high = self.model.expected_purchases(whole + 1.0, frequency, recency, age)
+        return np.asarray(low + (horizon - whole) * (high - low), dtype=np.float64)
 
 
 def _number(value: object, name: str, *, low: float, low_ok: bool = True) -> float:
@@ -156,6 +185,7 @@ def predict_customers(
     at_risk_threshold: float = 0.5,
     low_risk_threshold: float = 0.8,
     time_unit_days: float = 7.0,
+    period: str = "Y",
 ) -> CustomerPredictions:
     """Fit the models on ``orders`` and predict every customer's future.
 
@@ -169,7 +199,17 @@ def predict_customers(
     over ``horizon_days`` in monthly steps, :math:`d` = ``discount_rate`` a year (see
     :func:`~retention_xl.core.models.predict_clv`). With ``model="bgnbd"`` a customer
     who never bought again has ``p_alive`` 1 (BG/NBD customers can only leave right
-    after a purchase); ``model="pareto_nbd"`` lets their probability fall with time.
+    after a purchase); ``model="mbgnbd"`` and ``model="pareto_nbd"`` let their
+    probability fall with time.
+
+    ``model="bgbb"`` works on calendar periods (``period``: ``"Y"`` years, ``"Q"``,
+    ``"M"``) from :func:`~retention_xl.core.models.period_history`: a customer's
+    ``frequency`` is the number of later periods with a purchase, ``recency`` the
+    last of them and ``age`` the whole periods since the first (``time_unit_days``
+    is then the mean period length); only whole periods up to ``as_of`` count.
+    ``p_alive`` is the probability of being alive in the next period, expected
+    purchases count periods with a purchase (a fraction of a period pro rata), and
+    Gamma-Gamma models the spend of a period with purchases.
 
     Examples
     --------
@@ -184,20 +224,50 @@ def predict_customers(
     horizon = _number(horizon_days, "horizon_days", low=0)
     margin_f = _number(margin, "margin", low=0)
     rate = _number(discount_rate, "discount_rate", low=0)
-    history, end = _history_frame(orders, as_of, unit)
+    transactions: ContinuousModel | BetaGeoBetaBinom
+    curve: ContinuousModel | _WholePeriods
+    notes: dict[str, Any] | None = None
+    freq: str | None = None
+    if model_key(model) == "bgbb":
+        history = period_history(orders, as_of=as_of, period=period)
+        notes = {str(k): v for k, v in history.attrs.items()}
+        freq = str(notes["period"])
+        unit = float(notes["time_unit_days"])
+        end: pd.Timestamp | None = notes["period_end"]
+        history = history.rename(columns={"periods": "age"})
+    else:
+        history, end = _history_frame(orders, as_of, unit)
     x = history["frequency"].to_numpy(dtype=np.float64)
     tx = history["recency"].to_numpy(dtype=np.float64)
     big_t = history["age"].to_numpy(dtype=np.float64)
     m = history["monetary_value"].to_numpy(dtype=np.float64)
 
-    transactions = make_transaction_model(model).fit(x, tx, big_t)
+    if freq is not None:
+        try:
+            transactions = BetaGeoBetaBinom().fit(x, tx, big_t)
+        except (ConvergenceError, NotEnoughDataError) as exc:
+            unit_name = str(notes["period_name"]).split()[-1] if notes else "periods"
+            longest = int(big_t.max()) if big_t.size else 0
+            if longest == 1:
+                unit_name = unit_name.removesuffix("s")
+            message = (
+                f"{exc} (the histories span at most {longest} whole {unit_name} after the "
+                f"first; a shorter period gives more of them)"
+            )
+            if isinstance(exc, NotEnoughDataError):
+                raise NotEnoughDataError(message, argument="period") from exc
+            raise ConvergenceError(message) from exc
+        curve = _WholePeriods(transactions)
+    else:
+        transactions = make_transaction_model(model).fit(x, tx, big_t)
+        curve = transactions
     spend = GammaGamma().fit(x, m)
     p_alive = transactions.p_alive(x, tx, big_t)
     bands = risk_band(
         p_alive, at_risk_threshold=at_risk_threshold, low_risk_threshold=low_risk_threshold
     )
     clv = predict_clv(
-        transactions,
+        curve,
         spend,
         x,
         tx,
@@ -215,8 +285,8 @@ def predict_customers(
             "age": big_t,
             "monetary_value": m,
             "p_alive": p_alive,
-            "expected_purchases_90d": transactions.expected_purchases(90.0 / unit, x, tx, big_t),
-            "expected_purchases_365d": transactions.expected_purchases(365.0 / unit, x, tx, big_t),
+            "expected_purchases_90d": curve.expected_purchases(90.0 / unit, x, tx, big_t),
+            "expected_purchases_365d": curve.expected_purchases(365.0 / unit, x, tx, big_t),
             "expected_avg_value": spend.expected_avg_value(x, m),
             "predicted_clv": clv,
             "risk_band": bands,
@@ -255,4 +325,6 @@ def predict_customers(
         horizon_days=horizon,
         margin=margin_f,
         discount_rate=rate,
+        period=freq,
+        history_notes=notes,
     )
