@@ -154,6 +154,18 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Nessuna verifica: il modello non si può stimare sugli ordini precedenti il "
         "periodo di controllo (troppo pochi clienti che riacquistano).",
     ),
+    "holdout.mape": (
+        "Error of the cumulative curve (MAPE)",
+        "Errore della curva cumulata (MAPE)",
+    ),
+    "col.calibration_frequency": ("Repeat purchases before", "Riacquisti prima"),
+    "col.actual_mean": ("Actual (mean)", "Effettivi (media)"),
+    "col.predicted_mean": ("Predicted (mean)", "Previsti (media)"),
+    "chart.holdout_by_frequency": (
+        "Holdout purchases by past repeat purchases: actual vs predicted",
+        "Acquisti nel periodo di controllo per riacquisti passati: effettivi e previsti",
+    ),
+    "chart.mean_purchases": ("Mean purchases per customer", "Acquisti medi per cliente"),
     "holdout.weeks": ("Holdout weeks", "Settimane di controllo"),
     "holdout.calibration_end": ("Calibration end", "Fine calibrazione"),
     "holdout.customers": ("Customers of the calibration", "Clienti della calibrazione"),

@@ -95,6 +95,7 @@ def make_styles(currency: str = "EUR", lang: str = "en") -> dict[str, Style]:
         "wrap": Style(wrap=True),
         "text": Style(),
         "label": Style(bold=True),
+        "label_wrap": Style(bold=True, wrap=True),
         "header": Style(bold=True, font_color="#FFFFFF", bg_color=HEADER_FILL, wrap=True),
         "bad": Style(bg_color=BAD),
         # numbers

@@ -113,7 +113,8 @@ def test_italian_labels(sample, predictions, expected):
         "Effettivi (cumulati)",
         "Previsti (cumulati)",
     ]
-    assert sheet.charts[-1]["title"].startswith("Riacquisti cumulati")
+    assert sheet.charts[0]["title"].startswith("Riacquisti cumulati")
+    assert sheet.charts[1]["title"].startswith("Acquisti nel periodo di controllo")
 
 
 def _chart_xml(path) -> list[str]:
@@ -210,7 +211,7 @@ def test_without_predictions_there_is_no_check(sample):
     assert data.holdout is None
     sheet = plan.sheet("PREDICTIONS")
     assert (HOLDOUT_TOTALS["weeks"] - 2, HOLDOUT_COL) not in sheet.cells
-    assert len(sheet.charts) == 1  # the chart stays, for a later refresh
+    assert len(sheet.charts) == 2  # the charts stay, for a later refresh
 
 
 def test_the_check_is_deterministic(sample, predictions, planned, tmp_path):
@@ -245,4 +246,32 @@ def test_engine_recalculates_the_ratio_and_sees_the_chart(
             )
         else:
             assert ratio.value in ("", None) and cached == ""
-        assert len(charts) == 1 and charts[0]["ranges"], kind
+        assert len(charts) == 2 and all(c["ranges"] for c in charts), kind
+
+
+def test_second_picture_and_mape_cell(planned, expected):
+    """Fader and Hardie's second picture (mean holdout purchases by calibration
+    frequency, actual vs predicted) and the tracking curve's MAPE in a named cell."""
+    from retention_xl.workbook.sheets.predictions import FREQ_COL, FREQ_TOP
+
+    plan, _data = planned
+    sheet = plan.sheet("PREDICTIONS")
+    block = next(t for t in sheet.tables if t.first_col == FREQ_COL)
+    assert block.first_row == HOLDOUT_HEADER and len(block.frame) == FREQ_TOP + 1
+    c = expected.customers
+    freq = np.minimum(c["frequency"].to_numpy(), FREQ_TOP)
+    for k in range(FREQ_TOP + 1):  # recomputed here by brute force
+        rows = c[freq == k]
+        got = block.frame.iloc[k]
+        assert got["frequency"] == (f"{k}+" if k == FREQ_TOP else str(k))
+        assert got["customers"] == len(rows)
+        if len(rows):
+            assert got["actual"] == pytest.approx(rows["actual"].mean())
+            assert got["predicted"] == pytest.approx(rows["predicted"].mean())
+    weekly = expected.weekly
+    mape = np.mean(np.abs(weekly["predicted"] - weekly["actual"]) / weekly["actual"])
+    cell_ = sheet.cells[(HOLDOUT_TOTALS["mape"], VALUE_COL)]
+    assert cell_.value == pytest.approx(mape) and 0 < mape < 1
+    assert "RXL_HoldoutMape" in plan.names
+    chart = next(ch for ch in sheet.charts if ch["key"] == "holdout_by_frequency")
+    assert [s["values"][1] for s in chart["series"]] == [FREQ_COL + 2, FREQ_COL + 3]

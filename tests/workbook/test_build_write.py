@@ -76,18 +76,19 @@ def test_conditional_formats_and_charts(report_path, book, sample_plan):
         charts = sorted(n for n in zf.namelist() if re.match(r"xl/charts/chart\d+\.xml", n))
         xml = [zf.read(n).decode() for n in charts]
     # Dashboard: curves, NPS doughnut, benchmark bars, monthly combo, MRR and 8 tile
-    # sparklines (line charts without axes); Predictions: holdout
-    assert len(charts) == 14
+    # sparklines (line charts without axes); Predictions: holdout tracking and by frequency
+    assert len(charts) == 15
     hidden_axes = [x.count('<c:delete val="1"/>') for x in xml]
     assert sum(n == 2 for n in hidden_axes) == 8  # the sparklines hide both axes
     kinds = [re.findall(r"<c:(lineChart|doughnutChart|barChart|scatterChart)>", x) for x in xml]
     assert sum("doughnutChart" in k for k in kinds) == 1
     assert sum("scatterChart" in k for k in kinds) == 1
+    assert sum("Predictions!" in x for x in xml) == 2  # the holdout's two pictures
     dashboard = sample_plan.sheet("DASHBOARD").title
     predictions = sample_plan.sheet("PREDICTIONS").title
     for text, kind in zip(xml, kinds, strict=True):  # every series reads a fixed block
         refs = re.findall(r"<c:f>([^<]+)</c:f>", text)
-        home = predictions if "scatterChart" in kind else dashboard
+        home = predictions if "Predictions!" in text else dashboard
         assert refs and all(r.startswith(f"{home}!$") for r in refs), refs
 
 
@@ -100,9 +101,9 @@ def test_template_has_every_chart_and_empty_raw_tabs(tmp_path):
     assert orders.max_row == 1 or all(c.value is None for c in orders[2][:7])
     with zipfile.ZipFile(path) as zf:
         # 5 on the Dashboard (MRR movements too, empty until subscriptions come in), the
-        # 8 tile sparklines, and the holdout chart on the Predictions sheet: refresh
+        # 8 tile sparklines, and the two holdout charts on the Predictions sheet: refresh
         # never has to add a chart
-        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) == 14
+        assert len([n for n in zf.namelist() if n.startswith("xl/charts/chart")]) == 15
 
 
 def test_text_from_data_never_becomes_a_formula(tmp_path):

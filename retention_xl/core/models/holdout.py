@@ -117,6 +117,41 @@ class HoldoutComparison:
         return (self.predicted_total - actual) / actual if actual else float("nan")
 
     @property
+    def tracking_mape(self) -> float:
+        """Mean absolute percentage error of the cumulative tracking curve, over the
+        holdout weeks with at least one actual purchase:
+        :math:`\\frac{1}{W}\\sum_w |\\hat{C}_w - C_w| / C_w` (NaN when none)."""
+        actual = self.weekly["actual"].to_numpy(dtype=np.float64)
+        predicted = self.weekly["predicted"].to_numpy(dtype=np.float64)
+        kept = actual > 0
+        if not kept.any():
+            return float("nan")
+        return float(np.mean(np.abs(predicted[kept] - actual[kept]) / actual[kept]))
+
+    def by_frequency(self, top: int = 7) -> pd.DataFrame:
+        """Fader and Hardie's second picture: mean holdout purchases, actual and
+        predicted, by the customers' calibration frequency 0, 1, ..., ``top`` or more.
+
+        Indexed by the frequency (the last row holds ``top`` and more); columns
+        ``customers``, ``actual`` and ``predicted`` (means; NaN where no customer).
+        """
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise OutOfRangeError(f"top must be a whole number >= 1, got {top!r}", argument="top")
+        freq = np.minimum(self.customers["frequency"].to_numpy(dtype=np.float64), top)
+        groups = np.rint(freq).astype(np.int64)
+        count = np.bincount(groups, minlength=top + 1)[: top + 1].astype(np.float64)
+        out = pd.DataFrame({"customers": count}, index=pd.RangeIndex(top + 1, name="frequency"))
+        for column in ("actual", "predicted"):
+            total = np.bincount(
+                groups,
+                weights=self.customers[column].to_numpy(dtype=np.float64),
+                minlength=top + 1,
+            )[: top + 1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[column] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        return out
+
+    @property
     def mean_absolute_error(self) -> float:
         """Mean over customers of |predicted - actual| purchases."""
         diff = self.customers["predicted"] - self.customers["actual"]

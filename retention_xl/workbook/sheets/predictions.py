@@ -51,15 +51,27 @@ HOLDOUT_TOTALS: Final = {
     "actual": 12,
     "predicted": 13,
     "ratio": 14,
+    "mape": 15,
 }
 #: Header row of the weekly block; its HOLDOUT_WEEKS data rows follow.
-HOLDOUT_HEADER: Final = 16
+HOLDOUT_HEADER: Final = 17
 HOLDOUT_COLUMNS: Final = (
-    ("week", "col.week", "number", "count", 24.0),
-    ("actual", "col.actual_cumulative", "number", "count", 24.0),
-    ("predicted", "col.predicted_cumulative", "number", "number", 24.0),
+    ("week", "col.week", "number", "count", 12.0),
+    ("actual", "col.actual_cumulative", "number", "count", 18.0),
+    ("predicted", "col.predicted_cumulative", "number", "number", 18.0),
 )
 CHART_ANCHOR: Final = (18, 0)
+#: Fader and Hardie's second picture: mean holdout purchases by calibration frequency
+#: 0..6 and 7+ (a fixed block of rows beside the weekly one, read by its own chart).
+FREQ_COL: Final = HOLDOUT_COL + 4
+FREQ_TOP: Final = 7
+FREQ_COLUMNS: Final = (
+    ("frequency", "col.calibration_frequency", "text", None, 16.0),
+    ("customers", "col.customers", "number", "count", 12.0),
+    ("actual", "col.actual_mean", "number", "number", 14.0),
+    ("predicted", "col.predicted_mean", "number", "number", 14.0),
+)
+FREQ_CHART_ANCHOR: Final = (34, 0)
 
 
 def _weekly_block(comparison: Any) -> pd.DataFrame:
@@ -164,6 +176,10 @@ def _holdout(ctx: Context, sheet: SheetPlan) -> None:
                 formula=f'=IF(OR({actual}="",{actual}=0),"",{predicted}/{actual})',
                 style="decimal",
             )
+        elif key == "mape":
+            mape = "" if comparison is None else cached(comparison.tracking_mape)
+            sheet.put(row, c + 2, mape, style="percent")
+            ctx.define("RXL_HoldoutMape", "PREDICTIONS", cell(row, c + 2))
         elif values[key] is not None:
             sheet.put(row, c + 2, values[key], style=styles[key])
     sheet.tables.append(
@@ -180,6 +196,56 @@ def _holdout(ctx: Context, sheet: SheetPlan) -> None:
     for i, (*_, width) in enumerate(HOLDOUT_COLUMNS):
         sheet.col_widths[c + i] = width
     sheet.charts.append(_holdout_chart(ctx))
+    _by_frequency(ctx, sheet, comparison)
+
+
+def _by_frequency(ctx: Context, sheet: SheetPlan, comparison: Any) -> None:
+    """Mean holdout purchases by calibration frequency, actual vs predicted: a block of
+    ``FREQ_TOP + 1`` rows (0, 1, ..., "7+") and its chart."""
+    keys = [k for k, *_ in FREQ_COLUMNS]
+    labels = [str(k) for k in range(FREQ_TOP)] + [f"{FREQ_TOP}+"]
+    frame = pd.DataFrame({"frequency": labels})
+    if comparison is None:
+        for key in keys[1:]:
+            frame[key] = float("nan")
+    else:
+        table = comparison.by_frequency(FREQ_TOP)
+        for key in keys[1:]:
+            frame[key] = table[key].to_numpy(dtype="float64")
+    sheet.tables.append(
+        column_table(
+            ctx, "PREDICTIONS", frame[keys], FREQ_COLUMNS, first_row=HOLDOUT_HEADER, prefix=None
+        )
+    )
+    sheet.tables[-1].first_col = FREQ_COL
+    for i, (*_, width) in enumerate(FREQ_COLUMNS):
+        sheet.col_widths[FREQ_COL + i] = width
+    first, last = HOLDOUT_HEADER + 1, HOLDOUT_HEADER + 1 + FREQ_TOP
+    cats = (first, FREQ_COL, last, FREQ_COL)
+
+    def series(offset: int, **extra: Any) -> dict[str, Any]:
+        col = FREQ_COL + offset
+        return {"name": (HOLDOUT_HEADER, col), "values": (first, col, last, col),
+                "categories": cats, **extra}  # fmt: skip
+
+    sheet.charts.append(
+        {
+            "key": "holdout_by_frequency",
+            "type": "line",
+            "title": ctx.t("chart.holdout_by_frequency"),
+            "x_title": ctx.t("col.calibration_frequency"),
+            "y_title": ctx.t("chart.mean_purchases"),
+            "y_format": "0.0",
+            "y_min": 0,
+            "series": [
+                series(2, marker=True, line={"color": "#1F4E79", "width": 2.0}),
+                series(
+                    3, marker=True, line={"color": "#ED7D31", "width": 2.0, "dash_type": "dash"}
+                ),
+            ],
+            "anchor": FREQ_CHART_ANCHOR,
+        }
+    )
 
 
 def plan_predictions(ctx: Context) -> SheetPlan:
@@ -204,7 +270,8 @@ def plan_predictions(ctx: Context) -> SheetPlan:
             ),
             style="note",
         )
-    sheet.put(5, 0, ctx.t("predictions.at_risk"), style="label")
+    sheet.put(5, 0, ctx.t("predictions.at_risk"), style="label_wrap")
+    sheet.row_heights[5] = 45.0  # three lines of a 22-character column
     at_risk = "" if data is None else cached(data.kpi("at_risk_share"))
     sheet.put(5, 2, at_risk, formula="=KPI_at_risk_share", style="percent")
     frame = (
@@ -221,4 +288,5 @@ def plan_predictions(ctx: Context) -> SheetPlan:
             sheet.col_widths[i] = width
     _holdout(ctx, sheet)
     sheet.tab_color = "#70AD47"
+    sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
     return sheet
