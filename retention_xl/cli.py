@@ -806,7 +806,18 @@ def predict(
             f"Holdout check: fitted up to {check.calibration_end.date()}, the next "
             f"{holdout_weeks:g} weeks: predicted {check.predicted_total:,.1f} repeat purchases, "
             f"actual {check.actual_total:,.0f} ({check.error_share:+.1%}); mean absolute "
-            f"error {check.mean_absolute_error:.3f} per customer"
+            f"error {check.mean_absolute_error:.3f} per customer; MAPE of the cumulative "
+            f"curve {check.tracking_mape:.1%}"
+        )
+        by_freq = check.by_frequency()
+        say("Mean holdout purchases by past repeat purchases (actual / predicted):")
+        say(
+            "  "
+            + ", ".join(
+                f"{k if k < len(by_freq) - 1 else f'{k}+'}: {r.actual:.2f} / {r.predicted:.2f}"
+                for k, r in zip(by_freq.index, by_freq.itertuples(), strict=True)
+                if r.customers > 0
+            )
         )
         extra = check.customers[["actual", "predicted"]].rename(
             columns={"actual": "holdout_actual", "predicted": "holdout_predicted"}
@@ -856,6 +867,18 @@ def predict(
                 "predicted": check.predicted_total,
                 "actual": check.actual_total,
                 "error_share": check.error_share,
+                "tracking_mape": check.tracking_mape,
+                "by_frequency": [
+                    {
+                        "frequency": int(k),
+                        "customers": int(r.customers),
+                        "actual": float(r.actual),
+                        "predicted": float(r.predicted),
+                    }
+                    for k, r in zip(
+                        check.by_frequency().index, check.by_frequency().itertuples(), strict=True
+                    )
+                ],
             }
         click.echo(json_text(payload))
 

@@ -59,6 +59,19 @@ def test_predict_holdout_check(run_cli, tmp_path):
     np.testing.assert_allclose(
         got.loc[known, "holdout_predicted"], check.customers.loc[got.index[known], "predicted"]
     )
+    assert f"MAPE of the cumulative curve {check.tracking_mape:.1%}" in res.stdout
+    as_json = run_cli(
+        "predict", "--orders", str(sample_paths().orders), "--holdout-weeks", "26", "--json"
+    )
+    holdout = json.loads(as_json.stdout)["holdout"]
+    weekly = check.weekly
+    mape = float(np.mean(np.abs(weekly["predicted"] - weekly["actual"]) / weekly["actual"]))
+    assert holdout["tracking_mape"] == pytest.approx(mape)
+    rows = holdout["by_frequency"]
+    assert [r["frequency"] for r in rows] == list(range(8))
+    sevens = check.customers[check.customers["frequency"] >= 7]
+    assert rows[7]["customers"] == len(sevens)
+    assert rows[7]["actual"] == pytest.approx(sevens["actual"].mean())
 
 
 def test_predict_reads_an_italian_export_and_writes_safe_xlsx(run_cli, tmp_path):
