@@ -16,11 +16,13 @@ over distinct histories, the maximum-likelihood fit):
 
 Estimators follow one pattern: settings in ``__init__`` (keyword-only, validated),
 ``fit(...)`` returns ``self``, results in ``params_``, ``log_likelihood_`` and
-``summary``. :func:`purchase_history` turns orders into the models' inputs,
+``summary``; ``to_json()`` saves a fitted model and :func:`load_model` gives it back
+bit for bit. :func:`purchase_history` turns orders into the models' inputs,
 :func:`predict_customers` does the whole job per customer, and
 :func:`holdout_comparison` checks a fit against a holdout period.
 """
 
+from retention_xl.core.models._base import ParametricModel, load_model
 from retention_xl.core.models.bgbb import BetaGeoBetaBinom
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.gamma_gamma import GammaGamma, TransactionModel, predict_clv
@@ -57,10 +59,12 @@ __all__ = [
     "GammaGamma",
     "HoldoutComparison",
     "ModifiedBetaGeo",
+    "ParametricModel",
     "ParetoNBD",
     "ShiftedBetaGeometric",
     "TransactionModel",
     "holdout_comparison",
+    "load_model",
     "make_transaction_model",
     "period_history",
     "predict_clv",
