@@ -659,3 +659,27 @@ def test_a_bad_as_of_with_subscriptions_only_is_refused(tmp_path: Path, run_cli)
     result = run_cli("kpis", "--subscriptions", str(path), "--as-of", "garbage")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "as_of must be a date" in result.stderr
+
+
+def test_a_conflict_with_blanks_in_other_columns_names_the_column_that_differs() -> None:
+    """Found by the refresh hypothesis test: versions of an order that share a blank
+    cell (status, currency) and differ elsewhere crashed the message (IndexError), and
+    pandas' NA in a cell made the comparison raise."""
+    from retention_xl.errors import ExportError
+    from retention_xl.io.formats.base import resolve_duplicate_orders
+
+    frame = pd.DataFrame(
+        {
+            "order_id": ["A1", "A1"],
+            "amount": [40.0, 44.0],
+            "status": pd.array([pd.NA, pd.NA], dtype="string"),
+            "currency": [None, None],
+            "_row": [2, 3],
+        }
+    )
+    with pytest.raises(ExportError, match=r"rows 2 and 3 with different amount \(40.0 / 44.0\)"):
+        resolve_duplicate_orders(frame, file="orders.csv")
+    frame["status"] = pd.array(["paid", pd.NA], dtype="string")
+    frame["amount"] = [40.0, 40.0]
+    with pytest.raises(ExportError, match=r"with different status \(paid / <NA>\)"):
+        resolve_duplicate_orders(frame, file="orders.csv")

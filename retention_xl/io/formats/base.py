@@ -590,11 +590,14 @@ def _refuse_conflict(
 ) -> None:
     """Raise the :class:`ExportError` naming the first two versions of ``order_id``."""
     rows = frame[(frame["order_id"] == order_id).to_numpy()]
-    same = (rows[content] == rows[content].iloc[0]).all(axis=1) | (
-        rows[content].isna() & rows[content].iloc[0].isna()
-    ).all(axis=1)
-    a, b = rows.iloc[0], rows[~same.to_numpy()].iloc[0]
-    differ = [c for c in content if not (pd.isna(a[c]) and pd.isna(b[c])) and a[c] != b[c]]
+    first = rows[content].iloc[0]
+    # cell by cell: equal, or blank in both (a row may differ in one column and share
+    # blanks in another)
+    equal = (rows[content] == first) | (rows[content].isna() & first.isna())
+    other = rows[~equal.all(axis=1).to_numpy()]
+    a = rows.iloc[0]
+    b = other.iloc[0] if len(other) else rows.iloc[1]
+    differ = [c for c in content if _differs(a[c], b[c])] or list(content)
     has_rows = "_row" in frame.columns
     where = f"rows {int(a['_row'])} and {int(b['_row'])}" if has_rows else "twice"
     values = ", ".join(f"{_shown(a[c])} / {_shown(b[c])}" for c in differ)
@@ -606,6 +609,21 @@ def _refuse_conflict(
         row=int(b["_row"]) if has_rows else None,
         column="order_id",
     )
+
+
+def _differs(x: object, y: object) -> bool:
+    """Whether two cells differ (two blanks, None, NaN or NA, are the same).
+
+    >>> _differs(pd.NA, None), _differs(pd.NA, 5.0), _differs(5.0, 5), _differs("a", "b")
+    (False, True, False, True)
+    """
+    x_blank, y_blank = bool(pd.isna(x)), bool(pd.isna(y))  # type: ignore[call-overload]
+    if x_blank or y_blank:
+        return x_blank != y_blank
+    try:
+        return bool(x != y)
+    except (TypeError, ValueError):
+        return str(x) != str(y)
 
 
 def _shown(value: object) -> str:
