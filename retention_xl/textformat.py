@@ -38,7 +38,7 @@ def format_value(value: float, unit: str, currency: str = "EUR", lang: str = "en
     else:
         text = f"{value:,.2f}"
     if lang == "it":
-        text = text.translate(str.maketrans({",": ".", ".": ","}))
+        text = text.translate({ord(","): ".", ord("."): ","})
     return text
 
 

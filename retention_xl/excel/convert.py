@@ -657,7 +657,8 @@ def _date_cell(cell: object, name: str, where: str) -> np.datetime64:
     if isinstance(cell, (bool, np.bool_)):
         raise InputError(f"{name}{where} must be a date, got the boolean {cell!r}", argument=name)
     if isinstance(cell, (int, float, np.integer, np.floating)):
-        return serials_to_datetime64(np.array([float(cell)]), f"{name}{where}")[0]
+        first: np.datetime64 = serials_to_datetime64(np.array([float(cell)]), f"{name}{where}")[0]
+        return first
     if isinstance(cell, (dt.date, np.datetime64)):
         try:
             stamp = pd.Timestamp(cell)
@@ -673,7 +674,7 @@ def _date_cell(cell: object, name: str, where: str) -> np.datetime64:
                 f"{_MIN_DATE} to {_MAX_DATE}",
                 argument=name,
             )
-        return np.datetime64(stamp.as_unit("ns").to_datetime64(), "ns")
+        return np.datetime64(stamp.as_unit("ns").value, "ns")
     if isinstance(cell, str):
         if cell in _INPUT_ERRORS:
             raise CellErrorValue(cell, name, where)
@@ -846,8 +847,9 @@ def to_excel(result: object) -> object:
     return _out_cell(result)
 
 
-def table(frame: pd.DataFrame, header: Sequence[str]) -> list[list[object]]:
-    """A frame as a spilled table: the header row, then one row per record."""
+def table(frame: pd.DataFrame, header: Sequence[object]) -> list[list[object]]:
+    """A frame as a spilled table: the header row (text, or numbers such as month
+    offsets), then one row per record."""
     rows: list[list[object]] = [list(header)]
     for record in frame.itertuples(index=False, name=None):
         rows.append([_out_cell(v) for v in record])

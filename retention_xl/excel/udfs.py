@@ -99,7 +99,7 @@ def _lifted(core: Callable[..., Any], *pairs: tuple[object, str]) -> object:
     errors: list[dict[int, Exception]] = []
     for value, (_, name) in zip(values, pairs, strict=True):
         if isinstance(value, float):
-            grid, bad = np.full((1, 1), value), {}
+            grid, bad = np.full((1, 1), value), dict[int, Exception]()
         else:
             grid, bad = convert.grid_with_errors(value, name)
         grids.append(grid)
@@ -735,7 +735,7 @@ def COHORT(
     matrix = cohorts.cohort_matrix(orders, measure=what, period=every)
     frame = pd.DataFrame({"cohort": matrix.index.astype(str), "size": counts["size"].to_numpy()})
     frame = pd.concat([frame, matrix.reset_index(drop=True)], axis=1)
-    header = ["cohort", "size", *[_offset_label(c) for c in matrix.columns]]
+    header: list[object] = ["cohort", "size", *[_offset_label(c) for c in matrix.columns]]
     return convert.table(frame, header)
 
 

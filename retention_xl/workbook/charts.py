@@ -1,40 +1,17 @@
 """Native Excel charts from the chart specs of a plan (rendered by XlsxWriter).
 
-A chart spec is a plain dict that the sheet modules make (see
-:mod:`retention_xl.workbook.sheets.dashboard`):
-
-``key``
-    a stable identifier (tests look charts up by it);
-``type`` / ``subtype``
-    XlsxWriter's chart type (``line``, ``column``, ``bar``, ``doughnut``, ``scatter``)
-    and subtype (``stacked``; ``straight`` for a scatter drawn as lines);
-``series``
-    each with ``name`` (a (row, col) cell), ``values`` and ``categories`` (zero-based
-    (first_row, first_col, last_row, last_col) blocks on the chart's own sheet; the x
-    values of a scatter), and optionally ``marker``, ``points`` (colours), ``line``
-    (XlsxWriter line options: ``color``, ``width``, ``dash_type``) and ``y2_axis``;
-``line_series``
-    series drawn as a line over the columns (combined chart);
-``title``, ``x_title``, ``y_title``, ``y2_title``, ``y_format``, ``x_labels_low``,
-    ``anchor``
-    the rest;
-``size``
-    (width, height) in pixels (default 480 x 300);
-``hidden_data``
-    plot data kept in hidden columns (Excel and LibreOffice skip them otherwise);
-``data_labels``
-    ``"percentage"``: each slice of a doughnut labelled with its share;
-``mini``
-    a sparkline: one thin line, no axes, title, legend, border or fill.
-
-Every range has a fixed size, so a refreshed workbook keeps its charts untouched.
-LibreOffice renders all of these chart kinds.
+A chart spec is a :class:`~retention_xl.workbook.plan.ChartSpec` (a ``TypedDict`` that
+mypy checks) made by the sheet modules (see :mod:`retention_xl.workbook.sheets.
+dashboard`); its series are :class:`~retention_xl.workbook.plan.SeriesSpec`. Every
+range has a fixed size, so a refreshed workbook keeps its charts untouched. LibreOffice
+renders all of these chart kinds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from retention_xl.workbook.plan import ChartSpec, SeriesSpec
 
 __all__ = ["add_chart"]
 
@@ -42,26 +19,25 @@ __all__ = ["add_chart"]
 _SIZE = {"x_scale": 1.0, "y_scale": 1.04}
 
 
-def _xl_series(sheet_title: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+def _xl_series(sheet_title: str, spec: SeriesSpec, chart: ChartSpec) -> dict[str, Any]:
     r0, c0, r1, c1 = spec["values"]
+    row, col = spec["name"]
     out: dict[str, Any] = {
         "values": [sheet_title, r0, c0, r1, c1],
         "categories": [sheet_title, *spec["categories"]],
+        "name": [sheet_title, row, col],
     }
-    if "name" in spec:
-        row, col = spec["name"]
-        out["name"] = [sheet_title, row, col]
     if spec.get("marker"):
         out["marker"] = {"type": "circle", "size": 4}
     if spec.get("points"):
-        out["points"] = [{"fill": {"color": c}} for c in spec["points"]]
+        out["points"] = [{"fill": {"color": c}} for c in spec.get("points", [])]
     if spec.get("y2_axis"):
         out["y2_axis"] = True
-    if spec.get("data_labels") == "percentage":
-        out["data_labels"] = {"percentage": True, "font": {"bold": True, "size": 10}}
-    if spec.get("line"):
+    if "line" in spec:
         out["line"] = dict(spec["line"])
-    if spec.get("mini"):
+    if chart.get("data_labels") == "percentage":
+        out["data_labels"] = {"percentage": True, "font": {"bold": True, "size": 10}}
+    if chart.get("mini"):
         out["line"] = {"color": "#1F4E78", "width": 1.25}
         out["marker"] = {"type": "none"}
     return out
@@ -82,20 +58,18 @@ def _sparkline_look(chart: Any) -> None:
     )
 
 
-def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: Mapping[str, Any]) -> Any:
+def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: ChartSpec) -> Any:
     """Create the chart of ``spec`` with XlsxWriter and insert it on ``worksheet``."""
     options: dict[str, Any] = {"type": spec["type"]}
     if spec.get("subtype"):
         options["subtype"] = spec["subtype"]
     chart = workbook.add_chart(options)
     for series in spec["series"]:
-        if spec.get("data_labels") or spec.get("mini"):
-            series = {**series, "data_labels": spec.get("data_labels"), "mini": spec.get("mini")}
-        chart.add_series(_xl_series(sheet_title, series))
+        chart.add_series(_xl_series(sheet_title, series, spec))
     if spec.get("line_series"):
         line = workbook.add_chart({"type": "line"})
         for series in spec["line_series"]:
-            line.add_series(_xl_series(sheet_title, series))
+            line.add_series(_xl_series(sheet_title, series, spec))
         if spec.get("y2_title"):
             line.set_y2_axis(
                 {"name": spec["y2_title"], "num_format": spec.get("y2_format", "#,##0")}

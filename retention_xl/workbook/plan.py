@@ -44,7 +44,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NotRequired, Required, TypedDict
 
 import pandas as pd
 
@@ -198,6 +198,84 @@ class Table:
         return self.first_row + len(self.frame)
 
 
+Block = tuple[int, int, int, int]
+"""Zero-based (first_row, first_col, last_row, last_col) of cells on a chart's sheet."""
+
+
+class LineSpec(TypedDict, total=False):
+    """How a series' line is drawn (XlsxWriter's line options)."""
+
+    color: str
+    width: float
+    dash_type: str
+
+
+class SeriesSpec(TypedDict):
+    """One series of a chart: its name cell, values and categories (x values of a
+    scatter), all on the chart's own sheet, and how it is drawn."""
+
+    name: tuple[int, int]
+    values: Block
+    categories: Block
+    marker: NotRequired[bool]
+    points: NotRequired[list[str]]  #: one fill colour per point (a doughnut's slices)
+    line: NotRequired[LineSpec]
+    y2_axis: NotRequired[bool]
+
+
+def series_spec(
+    name: tuple[int, int],
+    values: Block,
+    categories: Block,
+    *,
+    marker: bool = False,
+    points: list[str] | None = None,
+    line: LineSpec | None = None,
+    y2_axis: bool = False,
+) -> SeriesSpec:
+    """A :class:`SeriesSpec` with only the options given.
+
+    >>> series_spec((1, 2), (2, 2, 9, 2), (2, 0, 9, 0), marker=True)["marker"]
+    True
+    """
+    spec = SeriesSpec(name=name, values=values, categories=categories)
+    if marker:
+        spec["marker"] = True
+    if points is not None:
+        spec["points"] = points
+    if line is not None:
+        spec["line"] = line
+    if y2_axis:
+        spec["y2_axis"] = True
+    return spec
+
+
+class ChartSpec(TypedDict, total=False):
+    """A native chart, as :func:`retention_xl.workbook.charts.add_chart` draws it.
+
+    ``series`` ranges have a fixed size, so a refreshed workbook keeps its charts.
+    """
+
+    key: Required[str]  #: a stable identifier (tests look charts up by it)
+    type: Required[Literal["line", "column", "bar", "doughnut", "scatter"]]
+    subtype: str  #: ``stacked``; ``straight`` for a scatter drawn as lines
+    title: Required[str]
+    series: Required[list[SeriesSpec]]
+    line_series: list[SeriesSpec]  #: drawn as a line over columns, on the right axis
+    anchor: Required[tuple[int, int]]  #: the top-left cell
+    size: tuple[int, int]  #: pixels (default 480 x 300)
+    x_title: str
+    y_title: str
+    y2_title: str
+    y_format: str
+    y2_format: str
+    y_min: float
+    x_labels_low: bool  #: category labels under negative bars
+    hidden_data: bool  #: plot data kept in hidden columns
+    data_labels: str  #: ``"percentage"`` on each slice
+    mini: bool  #: a sparkline: one thin line, no axes, title, legend or border
+
+
 @dataclass(slots=True)
 class SheetPlan:
     """Everything the generator writes on one sheet.
@@ -215,7 +293,7 @@ class SheetPlan:
     hidden_cols: set[int] = field(default_factory=set)  #: helper columns
     row_heights: dict[int, float] = field(default_factory=dict)  #: points
     freeze: tuple[int, int] | None = None
-    charts: list[Mapping[str, Any]] = field(default_factory=list)
+    charts: list[ChartSpec] = field(default_factory=list)
     conditional_formats: list[Mapping[str, Any]] = field(default_factory=list)
     validations: list[Mapping[str, Any]] = field(default_factory=list)
     comments: dict[tuple[int, int], str] = field(default_factory=dict)

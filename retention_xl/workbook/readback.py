@@ -100,8 +100,8 @@ def read_cells(
     sst = _shared_strings(pkg, info, sst_needed) if sst_needed else {}
     out: dict[str, object] = {}
     for ref in wanted:
-        kind, value, inline = found.get(ref, empty)
-        out[ref] = _decode(kind, value, inline, sst)
+        cell_kind, cell_value, cell_inline = found.get(ref, empty)
+        out[ref] = _decode(cell_kind, cell_value, cell_inline, sst)
     return out
 
 
@@ -282,7 +282,7 @@ def sheet_rows(pkg: Package, sheet: str) -> list[list[object]]:
         ) from exc
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.original))
-        rows: list[list[object]] = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        rows: list[list[Any]] = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types for damaged parts
         raise WorkbookError(
             f"{Path(pkg.path).name}: sheet {sheet!r} cannot be read ({type(exc).__name__}: {exc})"

@@ -270,7 +270,8 @@ def check_append_conflicts(old: Import, new: Import) -> int:
 def _as_text(values: pd.Series) -> np.ndarray:
     """Cells as comparable text (dates as days, numbers to the cent, blanks as "")."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+        days: np.ndarray = values.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+        return days
     if pd.api.types.is_float_dtype(values.dtype):
         return values.round(2).astype("string").fillna("").to_numpy(dtype=object)
     return values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
@@ -921,7 +922,7 @@ def _plan_report(
         )
 
     def plan(**extra: Any) -> WorkbookPlan:
-        return plan_report(  # type: ignore[no-any-return]
+        return plan_report(
             orders,
             frames.get("subscriptions"),
             frames.get("survey"),

@@ -70,7 +70,7 @@ def _column(letters: bytes) -> int:
 
 
 def _has_content(attrs: bytes, body: bytes | None) -> bool:
-    return bool(body) and (b"<v" in body or b"<f" in body or b"<is" in body)
+    return body is not None and (b"<v" in body or b"<f" in body or b"<is" in body)
 
 
 def find_user_cells(sheet_xml: bytes, manifest: SheetManifest) -> list[UserCell]:

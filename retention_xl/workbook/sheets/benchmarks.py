@@ -138,7 +138,7 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
         if rated:
             bench = BENCHMARKS[key]
             for col, lev in ((AVG, "average"), (HEALTHY, "healthy"), (EXC, "excellent")):
-                sheet.put(row, col, float(table.loc[key, lev]), style=style)
+                sheet.put(row, col, float(table[lev].to_dict()[key]), style=style)
             if not blank(value):
                 level = float(LEVELS.index(rate_kpi(key, value, market=market)) + 1)
             sheet.put(row, LEVEL, cached(level), formula=_level_formula(str(row + 1), direction))
@@ -222,12 +222,12 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
     level_ref = f"${col_letter(LEVEL)}{first + 1}"
     for target_col in (RATING, STATUS):
         rng = block_range(first, target_col, last, target_col)
-        for lev, colour in ((4, BEST), (3, GOOD), (2, FAIR), (1, BAD)):
+        for level, colour in ((4, BEST), (3, GOOD), (2, FAIR), (1, BAD)):
             sheet.conditional_formats.append(
                 {
                     "range": rng,
                     "type": "formula",
-                    "criteria": f"={level_ref}={lev}",
+                    "criteria": f"={level_ref}={level}",
                     "format": {"bg_color": colour},
                 }
             )

@@ -32,7 +32,7 @@ from retention_xl.core.benchmarks import BENCHMARKS
 from retention_xl.core.report import KPI_UNITS
 from retention_xl.workbook.data import PERIOD_YEARS
 from retention_xl.workbook.formulas import block_range, cell, guard
-from retention_xl.workbook.plan import SheetPlan
+from retention_xl.workbook.plan import ChartSpec, SheetPlan, series_spec
 from retention_xl.workbook.sheets.base import Context, blank, cached
 from retention_xl.workbook.sheets.benchmarks import BENCH_ROWS
 from retention_xl.workbook.sheets.derived import period_frame
@@ -130,7 +130,7 @@ def _monthly_block(ctx: Context, sheet: SheetPlan) -> None:
     tail = data.monthly.iloc[-MONTHS:]
     for i, (start, row) in enumerate(tail.iterrows()):
         r = BLOCK_ROW + 1 + i
-        stamp = pd.Timestamp(start)
+        stamp = pd.Timestamp(str(start))
         sheet.put(r, c, f"{stamp.year}-{stamp.month:02d}")
         _put_value(sheet, r, c + 1, float(row["revenue"]), "currency")
         _put_value(sheet, r, c + 2, float(row["end_customers"]), "count")
@@ -250,7 +250,7 @@ def _mrr_block(ctx: Context, sheet: SheetPlan) -> None:
     tail = data.movements.iloc[-MONTHS:]
     for i, (start, row) in enumerate(tail.iterrows()):
         r = BLOCK_ROW + 1 + i
-        stamp = pd.Timestamp(start)
+        stamp = pd.Timestamp(str(start))
         sheet.put(r, c, f"{stamp.year}-{stamp.month:02d}")
         for j, (key, sign) in enumerate(
             (("new", 1), ("expansion", 1), ("reactivation", 1), ("contraction", -1), ("churn", -1))
@@ -258,21 +258,12 @@ def _mrr_block(ctx: Context, sheet: SheetPlan) -> None:
             sheet.put(r, c + 1 + j, sign * float(row[key]), style="currency")
 
 
-def _series(
-    name: tuple[int, int],
-    values: tuple[int, int, int, int],
-    categories: tuple[int, int, int, int],
-    **extra: Any,
-) -> dict[str, Any]:
-    return {"name": name, "values": values, "categories": categories, **extra}
-
-
-def _charts(ctx: Context) -> list[dict[str, Any]]:
+def _charts(ctx: Context) -> list[ChartSpec]:
     first, last = BLOCK_ROW + 1, BLOCK_ROW + MONTHS
-    charts: list[dict[str, Any]] = []
+    charts: list[ChartSpec] = []
     # 1. retention curves by cohort
     curves = [
-        _series(
+        series_spec(
             (BLOCK_ROW + 1 + i, CURVE_COL),
             (BLOCK_ROW + 1 + i, CURVE_COL + 1, BLOCK_ROW + 1 + i, CURVE_COL + 1 + CURVE_OFFSETS),
             (BLOCK_ROW, CURVE_COL + 1, BLOCK_ROW, CURVE_COL + 1 + CURVE_OFFSETS),
@@ -300,7 +291,7 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "type": "doughnut",
             "title": ctx.t("chart.nps"),
             "series": [
-                _series(
+                series_spec(
                     (BLOCK_ROW, NPS_COL + 1),
                     (BLOCK_ROW + 1, NPS_COL + 1, BLOCK_ROW + 3, NPS_COL + 1),
                     (BLOCK_ROW + 1, NPS_COL, BLOCK_ROW + 3, NPS_COL),
@@ -322,7 +313,7 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "y_format": "0%",
             "y_min": 0,
             "series": [
-                _series(
+                series_spec(
                     (BLOCK_ROW, BENCH_COL + 1 + j),
                     (BLOCK_ROW + 1, BENCH_COL + 1 + j, BLOCK_ROW + n, BENCH_COL + 1 + j),
                     (BLOCK_ROW + 1, BENCH_COL, BLOCK_ROW + n, BENCH_COL),
@@ -344,14 +335,14 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "y2_title": ctx.t("col.active"),
             "y2_format": "#,##0",
             "series": [
-                _series(
+                series_spec(
                     (BLOCK_ROW, MONTHLY_COL + 1),
                     (first, MONTHLY_COL + 1, last, MONTHLY_COL + 1),
                     cats,
                 )
             ],
             "line_series": [
-                _series(
+                series_spec(
                     (BLOCK_ROW, MONTHLY_COL + 2),
                     (first, MONTHLY_COL + 2, last, MONTHLY_COL + 2),
                     cats,
@@ -374,7 +365,7 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
             "x_labels_low": True,  # month labels under the negative bars
             "y_format": "#,##0",
             "series": [
-                _series(
+                series_spec(
                     (BLOCK_ROW, MRR_COL + 1 + j),
                     (first, MRR_COL + 1 + j, last, MRR_COL + 1 + j),
                     cats,
@@ -385,7 +376,8 @@ def _charts(ctx: Context) -> list[dict[str, Any]]:
         }
     )
     for chart in charts:  # the grid's cells; the data sit in hidden columns
-        chart.update(size=CHART_SIZE, hidden_data=True)
+        chart["size"] = CHART_SIZE
+        chart["hidden_data"] = True
     return charts
 
 
@@ -501,7 +493,7 @@ def _period_value(ctx: Context, key: str, pos: int) -> float:
         clv = float(row["aov"]) * ((orders / buyers) / years) * (1.0 / annual)
         clv *= ctx.settings.gross_margin
         if key == "clv":
-            return clv
+            return float(clv)
         cac = ctx.settings.cac
         return math.nan if cac is None or cac <= 0 else clv / cac
     # nps, csat: the answers dated inside the period
@@ -642,7 +634,7 @@ def _tiles(ctx: Context, sheet: SheetPlan, changes: dict[str, str]) -> None:
                         "type": "line",
                         "mini": True,
                         "title": ctx.t(f"kpi.{key}"),
-                        "series": [_series((BLOCK_ROW, c), block, block)],
+                        "series": [series_spec((BLOCK_ROW, c), block, block)],
                         "anchor": (spark_row, col),
                         "size": (SPARK_SIZE[0], SPARK_SIZE[1]),
                         "hidden_data": True,

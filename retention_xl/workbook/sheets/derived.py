@@ -203,7 +203,7 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
         if key == "accepts_marketing":
             words = {True: ctx.t("value.yes"), False: ctx.t("value.no")}
             values = np.array(
-                [words.get(v) if isinstance(v, (bool, np.bool_)) else v for v in values],
+                [words.get(bool(v)) if isinstance(v, (bool, np.bool_)) else v for v in values],
                 dtype=object,
             )
         values = np.array(

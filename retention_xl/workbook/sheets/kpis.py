@@ -210,7 +210,8 @@ def kpi_values(ctx: Context) -> dict[str, float]:
         # unless a customer has refund rows but no purchase.
         values["revenue"] = float(data.monthly["revenue"].sum())
     if data.periods is not None and data.chosen_period is not None:
-        row = {str(k): float(v) for k, v in data.periods.loc[data.chosen_period].items()}
+        chosen = data.periods.loc[pd.Timestamp(data.chosen_period)]
+        row = {str(k): float(v) for k, v in chosen.to_dict().items()}
         values.update(
             period_kpis(row, ctx.settings.period, ctx.settings.gross_margin, ctx.settings.cac)
         )

@@ -18,7 +18,7 @@ import pandas as pd
 
 from retention_xl.workbook.data import HOLDOUT_MIN_WEEKS, HOLDOUT_SHARE, HOLDOUT_WEEKS
 from retention_xl.workbook.formulas import cell
-from retention_xl.workbook.plan import SheetPlan
+from retention_xl.workbook.plan import ChartSpec, LineSpec, SeriesSpec, SheetPlan, series_spec
 from retention_xl.workbook.sheets.base import Context, cached, column_table
 from retention_xl.workbook.sheets.derived import derived_note
 
@@ -89,18 +89,15 @@ def _weekly_block(comparison: Any) -> pd.DataFrame:
     )
 
 
-def _holdout_chart(ctx: Context) -> dict[str, Any]:
+def _holdout_chart(ctx: Context) -> ChartSpec:
     first, last = HOLDOUT_HEADER + 1, HOLDOUT_HEADER + HOLDOUT_WEEKS
     weeks = (first, HOLDOUT_COL, last, HOLDOUT_COL)
 
-    def series(offset: int, **extra: Any) -> dict[str, Any]:
+    def series(offset: int, line: LineSpec, *, marker: bool = False) -> SeriesSpec:
         col = HOLDOUT_COL + offset
-        return {
-            "name": (HOLDOUT_HEADER, col),
-            "values": (first, col, last, col),
-            "categories": weeks,
-            **extra,
-        }
+        return series_spec(
+            (HOLDOUT_HEADER, col), (first, col, last, col), weeks, marker=marker, line=line
+        )
 
     return {
         "key": "holdout_tracking",
@@ -111,8 +108,8 @@ def _holdout_chart(ctx: Context) -> dict[str, Any]:
         "y_title": ctx.t("chart.repeat_purchases"),
         "y_format": "#,##0",
         "series": [
-            series(1, marker=True, line={"color": "#1F4E79", "width": 2.0}),
-            series(2, line={"color": "#ED7D31", "width": 2.0, "dash_type": "dash"}),
+            series(1, {"color": "#1F4E79", "width": 2.0}, marker=True),
+            series(2, {"color": "#ED7D31", "width": 2.0, "dash_type": "dash"}),
         ],
         "anchor": CHART_ANCHOR,
     }
@@ -149,7 +146,7 @@ def _holdout(ctx: Context, sheet: SheetPlan) -> None:
     values: dict[str, Any] = {k: None for k in rows}
     if comparison is not None:
         values = {
-            "weeks": float(check.weeks),  # type: ignore[union-attr]
+            "weeks": float(check.weeks or 0),  # type: ignore[union-attr]
             "calibration_end": pd.Timestamp(comparison.calibration_end).date(),
             "customers": float(len(comparison.customers)),
             "actual": comparison.actual_total,
@@ -204,11 +201,11 @@ def _by_frequency(ctx: Context, sheet: SheetPlan, comparison: Any) -> None:
     ``FREQ_TOP + 1`` rows (0, 1, ..., "7+") and its chart."""
     keys = [k for k, *_ in FREQ_COLUMNS]
     labels = [str(k) for k in range(FREQ_TOP)] + [f"{FREQ_TOP}+"]
-    frame = pd.DataFrame({"frequency": labels})
-    if comparison is None:
-        for key in keys[1:]:
-            frame[key] = float("nan")
+    if comparison is None:  # no check (a template): an empty block, filled by refresh
+        frame = pd.DataFrame({k: pd.Series(dtype="float64") for k in keys})
+        frame["frequency"] = frame["frequency"].astype(object)
     else:
+        frame = pd.DataFrame({"frequency": labels})
         table = comparison.by_frequency(FREQ_TOP)
         for key in keys[1:]:
             frame[key] = table[key].to_numpy(dtype="float64")
@@ -223,10 +220,11 @@ def _by_frequency(ctx: Context, sheet: SheetPlan, comparison: Any) -> None:
     first, last = HOLDOUT_HEADER + 1, HOLDOUT_HEADER + 1 + FREQ_TOP
     cats = (first, FREQ_COL, last, FREQ_COL)
 
-    def series(offset: int, **extra: Any) -> dict[str, Any]:
+    def series(offset: int, line: LineSpec) -> SeriesSpec:
         col = FREQ_COL + offset
-        return {"name": (HOLDOUT_HEADER, col), "values": (first, col, last, col),
-                "categories": cats, **extra}  # fmt: skip
+        return series_spec(
+            (HOLDOUT_HEADER, col), (first, col, last, col), cats, marker=True, line=line
+        )
 
     sheet.charts.append(
         {
@@ -238,10 +236,8 @@ def _by_frequency(ctx: Context, sheet: SheetPlan, comparison: Any) -> None:
             "y_format": "0.0",
             "y_min": 0,
             "series": [
-                series(2, marker=True, line={"color": "#1F4E79", "width": 2.0}),
-                series(
-                    3, marker=True, line={"color": "#ED7D31", "width": 2.0, "dash_type": "dash"}
-                ),
+                series(2, {"color": "#1F4E79", "width": 2.0}),
+                series(3, {"color": "#ED7D31", "width": 2.0, "dash_type": "dash"}),
             ],
             "anchor": FREQ_CHART_ANCHOR,
         }

@@ -78,8 +78,8 @@ def plan_segments(ctx: Context) -> SheetPlan:
         row = SUMMARY_HEADER + 1 + i
         a = cell(row, 0, absolute=False).replace("A", "$A", 1)
         sheet.put(row, 0, ctx.t(f"segment.{seg}"), style="label")
-        n = 0.0 if summary is None else float(summary.loc[seg, "customers"])
-        revenue = 0.0 if summary is None else float(summary.loc[seg, "revenue"])
+        n = 0.0 if summary is None else float(summary["customers"].to_dict()[seg])
+        revenue = 0.0 if summary is None else float(summary["revenue"].to_dict()[seg])
         share = "" if summary is None else cached(summary.loc[seg, "share"])
         rshare = "" if summary is None else cached(summary.loc[seg, "revenue_share"])
         b, d = cell(row, 1, absolute=False), cell(row, 3, absolute=False)
