@@ -30,8 +30,10 @@ from retention_xl.core.models.predict import (
     PREDICTION_COLUMNS,
     RISK_BANDS,
     CustomerPredictions,
+    model_parameters,
     predict_customers,
     risk_band,
+    score_customers,
 )
 from retention_xl.core.models.sbg import ShiftedBetaGeometric
 
@@ -48,8 +50,10 @@ __all__ = [
     "TransactionModel",
     "holdout_comparison",
     "make_transaction_model",
+    "model_parameters",
     "predict_clv",
     "predict_customers",
     "purchase_history",
     "risk_band",
+    "score_customers",
 ]
