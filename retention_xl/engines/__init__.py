@@ -12,11 +12,15 @@ numbers (the tests compare them to 1e-9).
 ``--engine auto`` picks DuckDB for Parquet files and DuckDB tables, pandas for CSV and
 XLSX exports; DuckDB and pyarrow come with the ``lake`` extra. Nothing in
 :mod:`retention_xl.core` imports from here.
+
+Modules: :mod:`~retention_xl.engines.sources` (what ``--orders`` names; standard
+library only, so the command line can check it before loading anything),
+:mod:`~retention_xl.engines.base` (the interface, the choice of engine),
+:mod:`~retention_xl.engines.lake` (reading and checking in DuckDB),
+:mod:`~retention_xl.engines.pandas_engine`, :mod:`~retention_xl.engines.duckdb_engine`,
+:mod:`~retention_xl.engines.scoring` (predictions in batches, written as they come).
 """
 
-from retention_xl.engines.sources import OrdersSource, parse_orders_source
+from retention_xl.engines.sources import ENGINES, OrdersSource, parse_orders_source
 
 __all__ = ["ENGINES", "OrdersSource", "parse_orders_source"]
-
-#: the values of ``--engine``
-ENGINES = ("auto", "pandas", "duckdb")

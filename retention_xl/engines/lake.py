@@ -267,6 +267,11 @@ class LakeOrders:
             raise InputError("the orders source is closed", argument="orders")
         return self.con.execute(query, list(params) if params is not None else None)
 
+    def one(self, query: str, params: Iterable[Any] | None = None) -> tuple[Any, ...]:
+        """The first row of ``query`` (the whole result is fetched, as DuckDB requires)."""
+        rows = self.sql(query, params).fetchall()
+        return tuple(rows[0]) if rows else ()
+
     def relation(self, query: str) -> Any:
         """``query`` as a DuckDB relation (for Arrow results)."""
         if self.con is None:
@@ -295,7 +300,7 @@ class LakeOrders:
             for name, typ in self._describe(relation).items():
                 types[name] = [(src.label, typ)]
             try:
-                self.sql(f"SELECT rowid FROM {relation} LIMIT 0")
+                self.sql(f"SELECT rowid FROM {relation} LIMIT 0").fetchall()
                 row = "rowid + 1"
             except self._duckdb.Error:  # a view has no rowid
                 row = "NULL::BIGINT"
@@ -633,11 +638,11 @@ class LakeOrders:
     def _check_cells(self, cols: Mapping[str, str]) -> None:
         """Refuse the first bad cell of the first failing check, or count and skip."""
         checks = self._checks
-        counts = self.sql(
+        counts = self.one(
             "SELECT count(*), "
             + ", ".join(f"count(*) FILTER (WHERE _f_{c.name})" for c in checks)
             + " FROM rxl_canon"
-        ).fetchone()
+        )
         self.report.rows_read = int(counts[0])
         if counts[0] == 0:
             raise ExportError("has no rows. Export a period with data", file=self.source.label)
@@ -647,10 +652,10 @@ class LakeOrders:
             return
         if not self.skip_bad_rows:
             first = failing[0]
-            file, number, value = self.sql(
+            file, number, value = self.one(
                 f"SELECT _file, _row, _v_{first.name} FROM rxl_canon WHERE _f_{first.name} "
                 "ORDER BY _file, _row LIMIT 1"
-            ).fetchone()
+            )
             where, row = self._where((file, number))
             raise ExportError(
                 fix_the_cell(first.reason), file=where, row=row, column=first.column, value=value
@@ -672,9 +677,7 @@ class LakeOrders:
                     )
             earlier.append(check.name)
         bad = " OR ".join(f"_f_{c.name}" for c in checks)
-        self.report.rows_skipped = int(
-            self.sql(f"SELECT count(*) FROM rxl_canon WHERE {bad}").fetchone()[0]
-        )
+        self.report.rows_skipped = int(self.one(f"SELECT count(*) FROM rxl_canon WHERE {bad}")[0])
         self.sql(f"CREATE TEMP VIEW rxl_ok AS SELECT * FROM rxl_canon WHERE NOT ({bad})")
 
     # -- currencies, duplicates, refunds -----------------------------------
@@ -729,7 +732,7 @@ class LakeOrders:
             "CREATE TEMP TABLE rxl_dup_ids AS SELECT order_id FROM rxl_good GROUP BY order_id "
             "HAVING count(*) > 1"
         )
-        n_dups = int(self.sql("SELECT count(*) FROM rxl_dup_ids").fetchone()[0])
+        n_dups = int(self.one("SELECT count(*) FROM rxl_dup_ids")[0])
         final = (
             "SELECT customer_id, order_id, order_date, amount, CASE WHEN status = 'refunded' "
             "AND NOT (refunded > 0) AND amount > 0 THEN amount ELSE refunded END AS refunded, "
@@ -752,9 +755,7 @@ class LakeOrders:
         if clash_rows:
             all_dated = (
                 has_updated
-                and not self.sql(
-                    "SELECT count(*) FROM rxl_dup_rows WHERE _updated IS NULL"
-                ).fetchone()[0]
+                and not self.one("SELECT count(*) FROM rxl_dup_rows WHERE _updated IS NULL")[0]
             )
             if not all_dated:
                 self._refuse(
@@ -818,16 +819,16 @@ class LakeOrders:
             "refunded > 0 OR NOT (amount - refunded > 0 AND status <> 'refunded') AS refund, _full "
             "FROM rxl_orders WHERE status <> 'cancelled') GROUP BY ALL"
         )
-        records, cancelled, full = self.sql(
+        records, cancelled, full = self.one(
             "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled'), "
             "count(*) FILTER (WHERE _full) FROM rxl_orders"
-        ).fetchone()
-        refunds, customers, first, last = self.sql(
+        )
+        refunds, customers, first, last = self.one(
             "SELECT coalesce(sum(n_refunds), 0), count(DISTINCT customer_id) FILTER (WHERE n > 0), "
             "min(day), max(day) FROM rxl_days"
-        ).fetchone()
+        )
         rep = self.report
-        good = int(self.sql("SELECT count(*) FROM rxl_good").fetchone()[0])
+        good = int(self.one("SELECT count(*) FROM rxl_good")[0])
         rep.duplicates_removed = good - int(records)
         rep.records = int(records)
         rep.cancelled = int(cancelled)

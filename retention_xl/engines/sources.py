@@ -35,6 +35,7 @@ from retention_xl.errors import InputError
 
 __all__ = [
     "CSV_SUFFIXES",
+    "ENGINES",
     "PARQUET_SUFFIXES",
     "OrdersSource",
     "SourceKind",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 SourceKind = Literal["export", "parquet", "csv", "duckdb"]
+
+#: the values of ``--engine``
+ENGINES: Final = ("auto", "pandas", "duckdb")
 
 PARQUET_SUFFIXES: Final = frozenset({".parquet", ".parq", ".pq"})
 CSV_SUFFIXES: Final = frozenset({".csv", ".tsv", ".txt"})
