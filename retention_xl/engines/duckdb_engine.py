@@ -188,7 +188,7 @@ class DuckDBEngine:
 
         lake = self.lake
         lake.sql(
-            "CREATE OR REPLACE TEMP TABLE rxl_pd AS SELECT customer_id AS c, day AS d, n, "
+            "CREATE OR REPLACE TABLE rxl_pd AS SELECT customer_id AS c, day AS d, n, "
             "lag(day) OVER w AS prev, lead(day) OVER w AS nxt FROM rxl_days "
             f"WHERE n > 0 AND day <= {cut} WINDOW w AS (PARTITION BY customer_id ORDER BY day)"
         )
@@ -198,7 +198,7 @@ class DuckDBEngine:
             # instants v_k = min(e_k, as_of) inside it form ranges of period indexes
             until = f"least(coalesce(nxt, d + {w}), d + {w})"
             lake.sql(
-                "CREATE OR REPLACE TEMP TABLE rxl_spans AS SELECT "
+                "CREATE OR REPLACE TABLE rxl_spans AS SELECT "
                 f"{ix(f'rxl_period(d, {mp}) + 1')} AS u_from, "
                 f"{ix(f'rxl_period({until}, {mp}) + 1')} AS u_to, "
                 f"{ix(first_end_from('d'))} AS v_from, "
@@ -289,7 +289,7 @@ class DuckDBEngine:
         if cut is None:
             cut = 0
         lake = self.lake
-        lake.sql(f"CREATE OR REPLACE TEMP TABLE rxl_hist AS {self._histories_sql(cut)}")
+        lake.sql(f"CREATE OR REPLACE TABLE rxl_hist AS {self._histories_sql(cut)}")
         try:
             g = self._numpy(
                 "SELECT x, recency_days, age_days, count(*) AS c FROM rxl_hist GROUP BY ALL "
@@ -319,9 +319,10 @@ class DuckDBEngine:
         cut = self._cut(as_of)
         if cut is None:
             return
-        reader = self.lake.relation(
-            f"{self._histories_sql(cut)} ORDER BY customer_id"
-        ).fetch_arrow_reader(batch_rows)
+        relation = self.lake.relation(f"{self._histories_sql(cut)} ORDER BY customer_id")
+        # DuckDB 1.4 renamed fetch_arrow_reader to_arrow_reader
+        to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
+        reader = to_reader(batch_rows)
         for batch in reader:
             if batch.num_rows == 0:
                 continue

@@ -36,6 +36,7 @@ CSV path fills.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,24 @@ def quote_text(text: str) -> str:
 _WS: Final = quote_text(WHITESPACE)
 
 
+#: a whitespace character as Python's str.strip() sees it, as an RE2 class
+_SPACE_CLASS: Final = (
+    r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]"
+)
+_EDGE_SPACE: Final = quote_text(f"^{_SPACE_CLASS}|{_SPACE_CLASS}$")
+
+
 def _trim(expr: str) -> str:
-    return f"trim(CAST({expr} AS VARCHAR), {_WS})"
+    """``expr`` as text without surrounding whitespace (Python's set of characters).
+
+    Trimming that many characters costs: it runs only on the values that start or
+    end with one of them.
+    """
+    text = f"CAST({expr} AS VARCHAR)"
+    return (
+        f"CASE WHEN regexp_matches({text}, {_EDGE_SPACE}) THEN trim({text}, {_WS}) ELSE {text} END"
+    )
 
 
 def type_family(duckdb_type: str) -> str:
@@ -223,8 +240,12 @@ class LakeOrders:
         self.source = source
         self.skip_bad_rows = skip_bad_rows
         self.date_format = date_format
-        self.con: Any = duckdb.connect(":memory:")
+        # the checked orders go to a temporary database file: compressed, and DuckDB
+        # keeps in memory only what its buffer manager can hold
+        self._tmp = tempfile.TemporaryDirectory(prefix="retention-xl-")
+        self.con: Any = duckdb.connect(str(Path(self._tmp.name) / "orders.duckdb"))
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET temp_directory = {quote_text(self._tmp.name)}")
         self.report = ImportReport(file=source.label, kind="orders", format=source.kind)
         self.has_currency = False
         try:
@@ -254,6 +275,7 @@ class LakeOrders:
         con, self.con = self.con, None
         if con is not None:
             con.close()
+            self._tmp.cleanup()
 
     def __enter__(self) -> LakeOrders:
         return self
@@ -285,7 +307,13 @@ class LakeOrders:
         return {str(r[0]): str(r[1]) for r in rows}
 
     def _file_list(self) -> str:
-        return "[" + ", ".join(quote_text(str(f)) for f in self.source.files) + "]"
+        return "[" + ", ".join(quote_text(str(f.resolve())) for f in self.source.files) + "]"
+
+    def _file_name(self, index: Any) -> str:
+        """How to name the source's file number ``index`` (from 1) in a message."""
+        if index is None or self.source.kind == "duckdb":
+            return self.source.label
+        return self.source.file_label(self.source.files[int(index) - 1])
 
     def _open(self) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:
         """Create the view ``rxl_raw`` (the source's columns, ``_file``, ``_row``).
@@ -305,8 +333,7 @@ class LakeOrders:
             except self._duckdb.Error:  # a view has no rowid
                 row = "NULL::BIGINT"
             self.sql(
-                f"CREATE TEMP VIEW rxl_raw AS SELECT *, NULL::VARCHAR AS _file, {row} AS _row "
-                f"FROM {relation}"
+                f"CREATE TEMP VIEW rxl_raw AS SELECT *, 1 AS _fi, {row} AS _row FROM {relation}"
             )
             return list(types), types
         for f in src.files:
@@ -326,18 +353,26 @@ class LakeOrders:
             for name, typ in described.items():
                 types.setdefault(name, []).append((str(f), typ))
         files = self._file_list()
+        # _fi: the file's position in the source (messages name it, first rows come first)
+        self.sql("CREATE TEMP TABLE rxl_files (_rxl_name VARCHAR, _rxl_fi INTEGER)")
+        self.con.executemany(
+            "INSERT INTO rxl_files VALUES (?, ?)",
+            [(str(f.resolve()), i) for i, f in enumerate(src.files, start=1)],
+        )
         if src.kind == "parquet":
             self.sql(
-                "CREATE TEMP VIEW rxl_raw AS SELECT * EXCLUDE (file_row_number, _rxl_file), "
-                "_rxl_file AS _file, file_row_number + 1 AS _row FROM read_parquet("
+                "CREATE TEMP VIEW rxl_raw AS SELECT r.* EXCLUDE (file_row_number, _rxl_file), "
+                "f._rxl_fi AS _fi, r.file_row_number + 1 AS _row FROM read_parquet("
                 f"{files}, filename = '_rxl_file', file_row_number = true, "
-                "union_by_name = true, hive_partitioning = false)"
+                "union_by_name = true, hive_partitioning = false) r "
+                "JOIN rxl_files f ON f._rxl_name = r._rxl_file"
             )
         else:
             self.sql(
-                "CREATE TEMP VIEW rxl_raw AS SELECT * EXCLUDE (_rxl_file), _rxl_file AS _file, "
+                "CREATE TEMP VIEW rxl_raw AS SELECT r.* EXCLUDE (_rxl_file), f._rxl_fi AS _fi, "
                 f"NULL::BIGINT AS _row FROM read_csv({files}, all_varchar = true, header = true, "
-                "union_by_name = true, filename = '_rxl_file')"
+                "union_by_name = true, filename = '_rxl_file') r "
+                "JOIN rxl_files f ON f._rxl_name = r._rxl_file"
             )
         if len(src.files) > 1:
             self.report.notes.append(f"{len(src.files):,} {src.kind.upper()} files")
@@ -487,7 +522,9 @@ class LakeOrders:
                 )
             )
         if "order_id" not in cols:
-            prefix = "(_file || ' ') || " if len(self.source.files) > 1 else ""
+            prefix = (
+                "'file ' || CAST(_fi AS VARCHAR) || ' ' || " if len(self.source.files) > 1 else ""
+            )
             select.append(
                 f"{prefix}'row ' || CAST(coalesce(_row, row_number() OVER ()) AS VARCHAR) "
                 "AS order_id"
@@ -622,7 +659,7 @@ class LakeOrders:
                 select.append(f"CAST({col('updated_at')} AS TIMESTAMP) AS _updated")
         else:
             select.append("NULL::TIMESTAMP AS _updated")
-        select.append("_file, _row")
+        select.append("_fi, _row")
         for check in checks:
             select.append(f"CAST({check.value} AS VARCHAR) AS _v_{check.name}")
         inner = ",\n  ".join(select)
@@ -632,31 +669,44 @@ class LakeOrders:
         self._checks = checks
 
     def _where(self, row: tuple[Any, Any]) -> tuple[str, int | None]:
-        file, number = row
-        return self.source.file_label(file), None if number is None else int(number)
+        index, number = row
+        return self._file_name(index), None if number is None else int(number)
 
     def _check_cells(self, cols: Mapping[str, str]) -> None:
-        """Refuse the first bad cell of the first failing check, or count and skip."""
+        """Keep the rows in ``rxl_rows`` with a bit per failed check (one pass over the
+        source); refuse the first bad cell of the first failing check, or count and skip."""
         checks = self._checks
+        mask = " | ".join(
+            f"(CASE WHEN _f_{c.name} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(checks)
+        )
+        kept = ["customer_id", "order_id", "order_date", "_amount AS amount", "refunded", "status"]
+        kept += ["currency", "_updated", "_fi", "_row"]
+        self.sql(
+            f"CREATE TABLE rxl_rows AS SELECT {', '.join(kept)}, "
+            f"CAST({mask or '0'} AS INTEGER) AS _mask FROM rxl_canon"
+        )
         counts = self.one(
             "SELECT count(*), "
-            + ", ".join(f"count(*) FILTER (WHERE _f_{c.name})" for c in checks)
-            + " FROM rxl_canon"
+            + ", ".join(
+                f"count(*) FILTER (WHERE _mask & {1 << i} <> 0)" for i in range(len(checks))
+            )
+            + " FROM rxl_rows"
         )
         self.report.rows_read = int(counts[0])
         if counts[0] == 0:
             raise ExportError("has no rows. Export a period with data", file=self.source.label)
+        self.sql("CREATE TEMP VIEW rxl_ok AS SELECT * FROM rxl_rows WHERE _mask = 0")
         failing = [c for c, n in zip(checks, counts[1:], strict=True) if n]
         if not failing:
-            self.sql("CREATE TEMP VIEW rxl_ok AS SELECT * FROM rxl_canon")
             return
+        # the raw values for the message: read again from the source, bad rows only
         if not self.skip_bad_rows:
             first = failing[0]
-            file, number, value = self.one(
-                f"SELECT _file, _row, _v_{first.name} FROM rxl_canon WHERE _f_{first.name} "
-                "ORDER BY _file, _row LIMIT 1"
+            index, number, value = self.one(
+                f"SELECT _fi, _row, _v_{first.name} FROM rxl_canon WHERE _f_{first.name} "
+                "ORDER BY _fi, _row LIMIT 1"
             )
-            where, row = self._where((file, number))
+            where, row = self._where((index, number))
             raise ExportError(
                 fix_the_cell(first.reason), file=where, row=row, column=first.column, value=value
             )
@@ -665,20 +715,20 @@ class LakeOrders:
             room = 20 - len(self.report.skipped)
             if room > 0:
                 clause = f"_f_{check.name}" + "".join(f" AND NOT _f_{e}" for e in earlier)
-                for file, number, value in self.sql(
-                    f"SELECT _file, _row, _v_{check.name} FROM rxl_canon WHERE {clause} "
-                    f"ORDER BY _file, _row LIMIT {room}"
+                for index, number, value in self.sql(
+                    f"SELECT _fi, _row, _v_{check.name} FROM rxl_canon WHERE {clause} "
+                    f"ORDER BY _fi, _row LIMIT {room}"
                 ).fetchall():
-                    where, row = self._where((file, number))
+                    where, row = self._where((index, number))
                     place = f"row {row}, " if row is not None else ""
                     prefix = f"{where}, " if len(self.source.files) > 1 else ""
                     self.report.skipped.append(
                         f"{prefix}{place}column {check.column!r}: {check.reason} (value {value!r})"
                     )
             earlier.append(check.name)
-        bad = " OR ".join(f"_f_{c.name}" for c in checks)
-        self.report.rows_skipped = int(self.one(f"SELECT count(*) FROM rxl_canon WHERE {bad}")[0])
-        self.sql(f"CREATE TEMP VIEW rxl_ok AS SELECT * FROM rxl_canon WHERE NOT ({bad})")
+        self.report.rows_skipped = int(
+            self.one("SELECT count(*) FROM rxl_rows WHERE _mask <> 0")[0]
+        )
 
     # -- currencies, duplicates, refunds -----------------------------------
 
@@ -689,7 +739,7 @@ class LakeOrders:
         found = [str(c) for c, _ in found_rows]
         counts = {str(c): int(n) for c, n in found_rows}
         self.report.currencies = tuple(found)
-        money = "_amount AS amount, refunded"
+        money = "amount, refunded"
         currency = "currency"
         if rates:
             base = reporting_currency(rates, found)
@@ -699,7 +749,7 @@ class LakeOrders:
                 "coalesce((SELECT r._rxl_rate FROM rxl_rates r "
                 "WHERE r._rxl_currency = o.currency), 1.0)"
             )
-            money = f"_amount * {factor} AS amount, refunded * {factor} AS refunded"
+            money = f"amount * {factor} AS amount, refunded * {factor} AS refunded"
             currency = f"{quote_text(base)}::VARCHAR AS currency"
             note = conversion_note(base, found, rates)
             if note:
@@ -713,7 +763,7 @@ class LakeOrders:
             self.has_currency = False
         self.sql(
             f"CREATE TEMP VIEW rxl_good AS SELECT customer_id, order_id, order_date, {money}, "
-            f"status, {currency}, _updated, _file, _row FROM rxl_ok o"
+            f"status, {currency}, _updated, _fi, _row FROM rxl_ok o"
         )
 
     _CONTENT: Final = (
@@ -729,14 +779,14 @@ class LakeOrders:
     def _deduplicate(self, *, has_updated: bool) -> None:
         """One row per order id, as ``resolve_duplicate_orders`` of the CSV path does."""
         self.sql(
-            "CREATE TEMP TABLE rxl_dup_ids AS SELECT order_id FROM rxl_good GROUP BY order_id "
+            "CREATE TABLE rxl_dup_ids AS SELECT order_id FROM rxl_good GROUP BY order_id "
             "HAVING count(*) > 1"
         )
         n_dups = int(self.one("SELECT count(*) FROM rxl_dup_ids")[0])
         final = (
             "SELECT customer_id, order_id, order_date, amount, CASE WHEN status = 'refunded' "
             "AND NOT (refunded > 0) AND amount > 0 THEN amount ELSE refunded END AS refunded, "
-            "status, currency, _file, _row, (status = 'refunded' AND NOT (refunded > 0) "
+            "status, currency, _fi, _row, (status = 'refunded' AND NOT (refunded > 0) "
             "AND amount > 0) AS _full FROM "
         )
         if n_dups == 0:
@@ -744,14 +794,14 @@ class LakeOrders:
             return
         content = ", ".join(c for c in self._CONTENT if c != "order_id")
         self.sql(
-            "CREATE TEMP TABLE rxl_dup_rows AS SELECT g.* FROM rxl_good g SEMI JOIN rxl_dup_ids "
+            "CREATE TABLE rxl_dup_rows AS SELECT g.* FROM rxl_good g SEMI JOIN rxl_dup_ids "
             "USING (order_id)"
         )
         clash_rows = self.sql(
-            f"SELECT order_id, min(row(_file, _row)) AS first FROM rxl_dup_rows GROUP BY order_id "
+            f"SELECT order_id, min(row(_fi, _row)) AS first FROM rxl_dup_rows GROUP BY order_id "
             f"HAVING count(DISTINCT row({content})) > 1 ORDER BY first"
         ).fetchall()
-        order = "_file, _row"
+        order = "_fi, _row"
         if clash_rows:
             all_dated = (
                 has_updated
@@ -764,7 +814,7 @@ class LakeOrders:
             ties = self.sql(
                 "WITH top AS (SELECT * FROM rxl_dup_rows QUALIFY _updated = max(_updated) OVER "
                 "(PARTITION BY order_id)) SELECT order_id, max(_updated), "
-                "min(row(_file, _row)) AS first FROM top GROUP BY order_id HAVING "
+                "min(row(_fi, _row)) AS first FROM top GROUP BY order_id HAVING "
                 f"count(DISTINCT row({content})) > 1 "
                 "ORDER BY first LIMIT 1"
             ).fetchall()
@@ -775,10 +825,10 @@ class LakeOrders:
                     f" and the same update time ({when:%Y-%m-%d %H:%M:%S}), so nothing "
                     "tells which is current",
                 )
-            order = "_updated DESC, _file DESC, _row DESC"
+            order = "_updated DESC, _fi DESC, _row DESC"
             self.report.warnings.append(latest_version_warning(len(clash_rows)))
         self.sql(
-            "CREATE TEMP TABLE rxl_dup_kept AS SELECT * FROM rxl_dup_rows QUALIFY "
+            "CREATE TABLE rxl_dup_kept AS SELECT * FROM rxl_dup_rows QUALIFY "
             f"row_number() OVER (PARTITION BY order_id ORDER BY {order}) = 1"
         )
         self.sql(
@@ -789,24 +839,24 @@ class LakeOrders:
     def _refuse(self, order_id: str, why: str) -> None:
         """Refuse a repeated order with the CSV path's message (both versions named)."""
         rows = self.sql(
-            "SELECT * FROM rxl_dup_rows WHERE order_id = ? ORDER BY _file, _row", [order_id]
+            "SELECT * FROM rxl_dup_rows WHERE order_id = ? ORDER BY _fi, _row", [order_id]
         ).df()
         rows["order_date"] = pd.to_datetime(rows["order_date"])
         content = [c for c in self._CONTENT if c in rows.columns]
         if not self.has_currency:
             content.remove("currency")
-        files = rows["_file"].dropna().unique()
+        files = rows["_fi"].dropna().unique()
         frame = rows[content].copy()
         file = self.source.label
         if len(files) <= 1 and rows["_row"].notna().all():
             frame["_row"] = rows["_row"].astype("int64")
-            file = self.source.file_label(files[0] if len(files) else None)
+            file = self._file_name(files[0] if len(files) else None)
         refuse_conflict(frame, order_id, content, file=file, why=why)
 
     def _summarise(self) -> None:
         """The days table and the import report's counts (one pass over the orders)."""
         self.sql(
-            "CREATE TEMP TABLE rxl_days AS SELECT customer_id, "
+            "CREATE TABLE rxl_days AS SELECT customer_id, "
             "CAST(date_diff('day', DATE '1970-01-01', order_date) AS BIGINT) AS day, "
             "count(*) FILTER (WHERE purchase) AS n, "
             "coalesce(sum(revenue), 0.0) AS rev_all, "
@@ -853,7 +903,7 @@ class LakeOrders:
         if self.has_currency:
             columns += ", currency"
         table = self.relation(
-            f"SELECT {columns} FROM rxl_orders ORDER BY _file, _row"
+            f"SELECT {columns} FROM rxl_orders ORDER BY _fi, _row"
         ).to_arrow_table()
         frame = table.to_pandas()
         frame["order_date"] = pd.to_datetime(frame["order_date"])
