@@ -64,7 +64,7 @@ def write_orders_lake(
     written: list[Path] = []
     for month in np.unique(months):
         part = frame[months == month]
-        path = folder / f"orders-{str(month)}.parquet"
+        path = folder / f"orders-{month!s}.parquet"
         table = pa.Table.from_pandas(part, preserve_index=False)
         pq.write_table(table, str(path), row_group_size=row_group_size)
         written.append(path)

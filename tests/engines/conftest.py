@@ -10,6 +10,7 @@ are written with pyarrow (Parquet), DuckDB (database tables) and as canonical CS
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,7 @@ def write_parts(frame: pd.DataFrame, folder: Path, parts: int = 3) -> list[Path]
     bounds = np.linspace(0, len(frame), parts + 1).astype(int)
     return [
         write_parquet(frame.iloc[a:b], folder / f"part-{i}.parquet")
-        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+        for i, (a, b) in enumerate(itertools.pairwise(bounds))
     ]
 
 
