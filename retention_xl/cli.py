@@ -756,6 +756,17 @@ def predict(
         raise click.UsageError(f"--out must end in .csv, .parquet or .xlsx, got {out.name!r}")
     if out is not None:
         check_target(out, command="predict")  # before the fits
+    if holdout_weeks is not None:
+        from retention_xl.engines.base import choose_engine
+        from retention_xl.engines.sources import parse_orders_source
+        from retention_xl.errors import InputError
+
+        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+            raise InputError(
+                "--holdout-weeks runs on the pandas engine: add --engine pandas (the orders "
+                "are then read into memory)",
+                argument="holdout_weeks",
+            )
     say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
     inputs = export.load(orders=orders, engine=engine)
     for line in inputs.lines():
@@ -767,7 +778,6 @@ def predict(
                 inputs,
                 as_of=as_of,
                 model=model,
-                holdout_weeks=holdout_weeks,
                 horizon_days=horizon_days,
                 gross_margin=gross_margin,
                 discount_rate=discount_rate,
@@ -910,7 +920,6 @@ def _predict_in_batches(
     *,
     as_of: str | None,
     model: str,
-    holdout_weeks: float | None,
     horizon_days: float,
     gross_margin: float,
     discount_rate: float,
@@ -919,15 +928,8 @@ def _predict_in_batches(
 ) -> None:
     """``predict`` on the DuckDB engine: fit on distinct histories, score in batches."""
     from retention_xl.engines.scoring import predict_in_batches, write_batches
-    from retention_xl.errors import InputError
     from retention_xl.files import write_atomically
 
-    if holdout_weeks is not None:
-        raise InputError(
-            "--holdout-weeks runs on the pandas engine: add --engine pandas (the orders are "
-            "then read into memory)",
-            argument="holdout_weeks",
-        )
     say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
     result, batches = predict_in_batches(
         inputs.lake_engine,

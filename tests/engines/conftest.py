@@ -115,3 +115,14 @@ def write_duckdb(frame: pd.DataFrame, path: Path, table: str = "orders") -> Path
 @pytest.fixture(scope="module")
 def edge_frame() -> pd.DataFrame:
     return edge_orders()
+
+
+#: three orders, for tests that only need a readable source
+ROWS_FOR_SOURCES = pd.DataFrame(
+    {
+        "customer_id": ["a", "a", "b"],
+        "order_id": ["1", "2", "3"],
+        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+        "amount": [10.0, 20.0, 30.0],
+    }
+)
