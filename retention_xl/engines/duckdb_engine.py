@@ -1,9 +1,10 @@
 """The DuckDB engine: the order aggregations as SQL, where the orders are.
 
-Everything starts from the table ``rxl_days`` that :class:`~retention_xl.engines.lake.LakeOrders`
-builds: one row per customer and day with the purchases ``n`` (orders with positive
-net revenue and not refunded), the net revenue ``rev_all`` of every non-cancelled row
-and ``rev_p`` of the purchases. That is what the core's
+Everything starts from the table ``rxl_days`` that
+:class:`~retention_xl.engines.lake.LakeOrders` builds: one row per customer (an integer
+code ``cid`` in id order) and day with the purchases ``n`` (orders with positive net
+revenue and not refunded), the net revenue ``rev_all`` of every non-cancelled row and
+``rev_p`` of the purchases. That is what the core's
 :class:`~retention_xl.core._orderdays.OrderDays` holds, and the queries below are the
 core's numpy passes written in SQL:
 
@@ -97,17 +98,21 @@ class DuckDBEngine:
     # -- customer summary -----------------------------------------------------
 
     _PER_CUSTOMER = (
-        "SELECT customer_id, min(day) FILTER (WHERE n > 0) AS first_day, "
+        "SELECT cid, min(day) FILTER (WHERE n > 0) AS first_day, "
         "max(day) FILTER (WHERE n > 0) AS last_day, sum(n) AS orders, "
         "count(*) FILTER (WHERE n > 0) AS purchase_days, sum(rev_all) AS revenue "
-        "FROM rxl_days WHERE day <= {cut} GROUP BY customer_id HAVING sum(n) > 0"
+        "FROM rxl_days WHERE day <= {cut} GROUP BY cid HAVING sum(n) > 0"
     )
 
     def customer_summary(self, *, as_of: Any = None) -> pd.DataFrame:
         cut = self._cut(as_of)
         if cut is None:
             cut = 0
-        got = self._numpy(self._PER_CUSTOMER.format(cut=cut) + " ORDER BY customer_id")
+        got = self._numpy(
+            "SELECT c.customer_id, t.* FROM ("
+            + self._PER_CUSTOMER.format(cut=cut)
+            + ") t JOIN rxl_customers c USING (cid) ORDER BY cid"
+        )
         return summary_from_totals(
             np.asarray(got["customer_id"], dtype=object),
             first_day=got["first_day"].astype(np.int64),
@@ -188,9 +193,9 @@ class DuckDBEngine:
 
         lake = self.lake
         lake.sql(
-            "CREATE OR REPLACE TABLE rxl_pd AS SELECT customer_id AS c, day AS d, n, "
+            "CREATE OR REPLACE TEMP TABLE rxl_pd AS SELECT cid AS c, day AS d, n, "
             "lag(day) OVER w AS prev, lead(day) OVER w AS nxt FROM rxl_days "
-            f"WHERE n > 0 AND day <= {cut} WINDOW w AS (PARTITION BY customer_id ORDER BY day)"
+            f"WHERE n > 0 AND day <= {cut} WINDOW w AS (PARTITION BY cid ORDER BY day)"
         )
         try:
             # the span of days each purchase day keeps its customer active: [d, to], with
@@ -198,7 +203,7 @@ class DuckDBEngine:
             # instants v_k = min(e_k, as_of) inside it form ranges of period indexes
             until = f"least(coalesce(nxt, d + {w}), d + {w})"
             lake.sql(
-                "CREATE OR REPLACE TABLE rxl_spans AS SELECT "
+                "CREATE OR REPLACE TEMP TABLE rxl_spans AS SELECT "
                 f"{ix(f'rxl_period(d, {mp}) + 1')} AS u_from, "
                 f"{ix(f'rxl_period({until}, {mp}) + 1')} AS u_to, "
                 f"{ix(first_end_from('d'))} AS v_from, "
@@ -275,12 +280,12 @@ class DuckDBEngine:
 
     def _histories_sql(self, cut: int) -> str:
         return (
-            "WITH d AS (SELECT customer_id, day, rev_p, min(day) OVER (PARTITION BY customer_id) "
+            "WITH d AS (SELECT cid, day, rev_p, min(day) OVER (PARTITION BY cid) "
             f"AS first FROM rxl_days WHERE n > 0 AND day <= {cut}) "
-            "SELECT customer_id, count(*) - 1 AS x, max(day) - min(first) AS recency_days, "
+            "SELECT cid, count(*) - 1 AS x, max(day) - min(first) AS recency_days, "
             f"{cut} - min(first) AS age_days, "
             "CASE WHEN count(*) > 1 THEN coalesce(sum(rev_p) FILTER (WHERE day > first), 0.0) "
-            "/ (count(*) - 1) END AS m FROM d GROUP BY customer_id"
+            "/ (count(*) - 1) END AS m FROM d GROUP BY cid"
         )
 
     def history_groups(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> HistoryGroups:
@@ -319,7 +324,10 @@ class DuckDBEngine:
         cut = self._cut(as_of)
         if cut is None:
             return
-        relation = self.lake.relation(f"{self._histories_sql(cut)} ORDER BY customer_id")
+        relation = self.lake.relation(
+            f"SELECT c.customer_id, h.* EXCLUDE (cid) FROM ({self._histories_sql(cut)}) h "
+            "JOIN rxl_customers c USING (cid) ORDER BY cid"
+        )
         # DuckDB 1.4 renamed fetch_arrow_reader to_arrow_reader
         to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
         reader = to_reader(batch_rows)

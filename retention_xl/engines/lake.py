@@ -203,9 +203,11 @@ class LakeOrders:
     report
         The :class:`~retention_xl.io.report.ImportReport`, filled as the CSV path fills it.
     con
-        The DuckDB connection; the checked orders are the view ``rxl_orders`` and the
-        table ``rxl_days`` (one row per customer and day: ``n`` purchases, ``rev_all``
-        net revenue of every non-cancelled row, ``rev_p`` of the purchases).
+        The DuckDB connection; the checked orders are the view ``rxl_orders``, the
+        customers the table ``rxl_customers`` (``customer_id`` and its code ``cid``, in
+        id order) and the table ``rxl_days`` has one row per customer code and day
+        (``n`` purchases, ``rev_all`` net revenue of every non-cancelled row, ``rev_p``
+        of the purchases).
     """
 
     def __init__(
@@ -679,11 +681,19 @@ class LakeOrders:
         mask = " | ".join(
             f"(CASE WHEN _f_{c.name} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(checks)
         )
-        kept = ["customer_id", "order_id", "order_date", "_amount AS amount", "refunded", "status"]
-        kept += ["currency", "_updated", "_fi", "_row"]
+        # customers as integer codes in id order: every later step groups, sorts and joins
+        # integers, and the text of an id is stored once
+        self.sql(
+            "CREATE TABLE rxl_customers AS SELECT customer_id, CAST(row_number() OVER "
+            "(ORDER BY customer_id) AS INTEGER) AS cid FROM (SELECT DISTINCT customer_id "
+            "FROM rxl_canon WHERE customer_id IS NOT NULL)"
+        )
+        kept = ["c.cid", "r.order_id", "r.order_date", "r._amount AS amount", "r.refunded"]
+        kept += ["r.status", "r.currency", "r._updated", "r._fi", "r._row"]
         self.sql(
             f"CREATE TABLE rxl_rows AS SELECT {', '.join(kept)}, "
-            f"CAST({mask or '0'} AS INTEGER) AS _mask FROM rxl_canon"
+            f"CAST({mask or '0'} AS INTEGER) AS _mask FROM rxl_canon r "
+            "LEFT JOIN rxl_customers c ON c.customer_id = r.customer_id"
         )
         counts = self.one(
             "SELECT count(*), "
@@ -762,12 +772,12 @@ class LakeOrders:
         if not found:
             self.has_currency = False
         self.sql(
-            f"CREATE TEMP VIEW rxl_good AS SELECT customer_id, order_id, order_date, {money}, "
+            f"CREATE TEMP VIEW rxl_good AS SELECT cid, order_id, order_date, {money}, "
             f"status, {currency}, _updated, _fi, _row FROM rxl_ok o"
         )
 
     _CONTENT: Final = (
-        "customer_id",
+        "cid",
         "order_id",
         "order_date",
         "amount",
@@ -784,7 +794,7 @@ class LakeOrders:
         )
         n_dups = int(self.one("SELECT count(*) FROM rxl_dup_ids")[0])
         final = (
-            "SELECT customer_id, order_id, order_date, amount, CASE WHEN status = 'refunded' "
+            "SELECT cid, order_id, order_date, amount, CASE WHEN status = 'refunded' "
             "AND NOT (refunded > 0) AND amount > 0 THEN amount ELSE refunded END AS refunded, "
             "status, currency, _fi, _row, (status = 'refunded' AND NOT (refunded > 0) "
             "AND amount > 0) AS _full FROM "
@@ -839,10 +849,12 @@ class LakeOrders:
     def _refuse(self, order_id: str, why: str) -> None:
         """Refuse a repeated order with the CSV path's message (both versions named)."""
         rows = self.sql(
-            "SELECT * FROM rxl_dup_rows WHERE order_id = ? ORDER BY _fi, _row", [order_id]
+            "SELECT c.customer_id, d.* EXCLUDE (cid) FROM rxl_dup_rows d JOIN rxl_customers c "
+            "USING (cid) WHERE d.order_id = ? ORDER BY d._fi, d._row",
+            [order_id],
         ).df()
         rows["order_date"] = pd.to_datetime(rows["order_date"])
-        content = [c for c in self._CONTENT if c in rows.columns]
+        content = ["customer_id"] + [c for c in self._CONTENT[1:] if c in rows.columns]
         if not self.has_currency:
             content.remove("currency")
         files = rows["_fi"].dropna().unique()
@@ -855,27 +867,26 @@ class LakeOrders:
 
     def _summarise(self) -> None:
         """The days table and the import report's counts (one pass over the orders)."""
+        # in memory: the table every aggregation reads (DuckDB spills it to the temporary
+        # folder if it must); four bytes per key, no text
         self.sql(
-            "CREATE TABLE rxl_days AS SELECT customer_id, "
-            "CAST(date_diff('day', DATE '1970-01-01', order_date) AS BIGINT) AS day, "
-            "count(*) FILTER (WHERE purchase) AS n, "
+            "CREATE TEMP TABLE rxl_days AS SELECT cid, "
+            "CAST(date_diff('day', DATE '1970-01-01', order_date) AS INTEGER) AS day, "
+            "CAST(count(*) FILTER (WHERE purchase) AS INTEGER) AS n, "
             "coalesce(sum(revenue), 0.0) AS rev_all, "
-            "coalesce(sum(revenue) FILTER (WHERE purchase), 0.0) AS rev_p, "
-            "count(*) AS n_rows, "
-            "count(*) FILTER (WHERE refund) AS n_refunds, "
-            "count(*) FILTER (WHERE _full) AS n_full "
-            "FROM (SELECT customer_id, order_date, amount - refunded AS revenue, "
-            "amount - refunded > 0 AND status <> 'refunded' AS purchase, "
-            "refunded > 0 OR NOT (amount - refunded > 0 AND status <> 'refunded') AS refund, _full "
+            "coalesce(sum(revenue) FILTER (WHERE purchase), 0.0) AS rev_p "
+            "FROM (SELECT cid, order_date, amount - refunded AS revenue, "
+            "amount - refunded > 0 AND status <> 'refunded' AS purchase "
             "FROM rxl_orders WHERE status <> 'cancelled') GROUP BY ALL"
         )
-        records, cancelled, full = self.one(
+        records, cancelled, full, refunds = self.one(
             "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled'), "
-            "count(*) FILTER (WHERE _full) FROM rxl_orders"
+            "count(*) FILTER (WHERE _full), count(*) FILTER (WHERE status <> 'cancelled' AND "
+            "(refunded > 0 OR NOT (amount - refunded > 0 AND status <> 'refunded'))) "
+            "FROM rxl_orders"
         )
-        refunds, customers, first, last = self.one(
-            "SELECT coalesce(sum(n_refunds), 0), count(DISTINCT customer_id) FILTER (WHERE n > 0), "
-            "min(day), max(day) FROM rxl_days"
+        customers, first, last = self.one(
+            "SELECT count(DISTINCT cid) FILTER (WHERE n > 0), min(day), max(day) FROM rxl_days"
         )
         rep = self.report
         good = int(self.one("SELECT count(*) FROM rxl_good")[0])
@@ -899,11 +910,12 @@ class LakeOrders:
 
     def frame(self) -> pd.DataFrame:
         """The checked orders as the CSV path's canonical frame (validated by the core)."""
-        columns = "customer_id, order_id, order_date, amount, refunded, status"
+        columns = "c.customer_id, o.order_id, o.order_date, o.amount, o.refunded, o.status"
         if self.has_currency:
-            columns += ", currency"
+            columns += ", o.currency"
         table = self.relation(
-            f"SELECT {columns} FROM rxl_orders ORDER BY _fi, _row"
+            f"SELECT {columns} FROM rxl_orders o JOIN rxl_customers c USING (cid) "
+            "ORDER BY o._fi, o._row"
         ).to_arrow_table()
         frame = table.to_pandas()
         frame["order_date"] = pd.to_datetime(frame["order_date"])
