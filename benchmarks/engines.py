@@ -151,9 +151,26 @@ def _machine() -> str:
     )
 
 
-def _span(values: list[float], fmt: str) -> str:
-    lo, hi = min(values), max(values)
+def _span(runs: list[Measured], i: int) -> str:
+    """The range of column ``i`` (seconds, CPU seconds, peak MB) over the runs."""
+    fmt = ".0f" if i == 2 else ".2f"
+    lo, hi = min(r[i] for r in runs), max(r[i] for r in runs)
     return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}-{hi:{fmt}}"
+
+
+def _ratios(results: dict[str, list[Measured]]) -> None:
+    """Print the ratios of the medians: ours / the floor, pandas / DuckDB."""
+
+    def median(kind: str, i: int) -> float:
+        return statistics.median(r[i] for r in results[kind])
+
+    pairs = [("kpis duckdb", "floor", "kpis duckdb / hand-written query")]
+    pairs += [(f"{c} pandas", f"{c} duckdb", f"{c}: pandas / duckdb") for c in ("kpis", "predict")]
+    for top, bottom, label in pairs:
+        if top in results and bottom in results:
+            time_ratio = median(top, 0) / median(bottom, 0)
+            memory_ratio = median(top, 2) / max(median(bottom, 2), 1.0)
+            print(f"  {label}: {time_ratio:.2f}x time, {memory_ratio:.2f}x peak memory")
 
 
 def main() -> None:
@@ -196,30 +213,10 @@ def main() -> None:
             for kind in steps:
                 got = [_measure(kind, lake, root) for _ in range(args.runs)]
                 ok = [g for g in got if g is not None]
-                if not ok:
-                    continue
-                results[kind] = ok
-                print(
-                    f"  {kind:<16} {_span([g[0] for g in ok], '.2f'):>13} "
-                    f"{_span([g[1] for g in ok], '.2f'):>13} {_span([g[2] for g in ok], '.0f'):>13}",
-                    flush=True,
-                )
-
-            def median(kind: str, i: int) -> float:
-                return statistics.median(g[i] for g in results[kind])
-
-            if "floor" in results and "kpis duckdb" in results:
-                print(
-                    f"  kpis duckdb / hand-written query: {median('kpis duckdb', 0) / median('floor', 0):.2f}x "
-                    f"time, {median('kpis duckdb', 2) / max(median('floor', 2), 1):.2f}x memory"
-                )
-            for command in ("kpis", "predict"):
-                a, b = f"{command} pandas", f"{command} duckdb"
-                if a in results and b in results:
-                    print(
-                        f"  {command}: pandas / duckdb {median(a, 0) / median(b, 0):.2f}x time, "
-                        f"{median(a, 2) / max(median(b, 2), 1):.2f}x memory"
-                    )
+                if ok:
+                    results[kind] = ok
+                    print(f"  {kind:<16} " + " ".join(f"{_span(ok, i):>13}" for i in range(3)))
+            _ratios(results)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
