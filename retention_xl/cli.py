@@ -227,8 +227,9 @@ def kpis(
 ) -> None:
     """Print the retention KPIs of your exports and how they compare with benchmarks.
 
-    Reads Shopify, WooCommerce, Stripe and survey exports (Italian or English) or plain
-    CSV files with the canonical column names.
+    Reads Shopify, WooCommerce, Stripe and survey exports (Italian or English), plain
+    CSV files with the canonical column names, and orders in Parquet files or a DuckDB
+    table, aggregated where they are with --engine duckdb.
     """
     from retention_xl.core.report import kpi_report
 
@@ -1108,6 +1109,8 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "retention-xl kpis --orders orders_export.csv --period Q",
             "retention-xl kpis --subscriptions subscriptions.csv --as-of 2025-03-31 --json",
+            "retention-xl kpis --orders 'lake/*.parquet' --engine duckdb",
+            "retention-xl kpis --orders duckdb:shop.duckdb?table=orders --period Q",
         ),
     ),
     "demo": (
@@ -1137,6 +1140,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "retention-xl predict --orders orders_export.csv --out scores.csv",
             "retention-xl predict --orders orders_export.csv --holdout-weeks 26",
+            "retention-xl predict --orders lake/ --engine duckdb --out scores.parquet",
         ),
     ),
     "functions": (

@@ -158,14 +158,14 @@ def _glob_source(text: str) -> OrdersSource:
     kinds: dict[str, list[Path]] = {}
     for f in files:
         suffix = f.suffix.lower()
-        kind = (
+        family = (
             "parquet"
             if suffix in PARQUET_SUFFIXES
             else "csv"
             if suffix in CSV_SUFFIXES
             else "other"
         )
-        kinds.setdefault(kind, []).append(f)
+        kinds.setdefault(family, []).append(f)
     if "other" in kinds:
         raise InputError(
             f"--orders {text!r} matches {kinds['other'][0].name}, which is neither a Parquet "
