@@ -217,6 +217,9 @@ def parse_orders_source(value: str | Path, *, check: bool = True) -> OrdersSourc
             )
         return OrdersSource(text=text, kind=kind, files=(path,), label=path.name)
     if _GLOB_CHARS & set(text):
+        if not check:  # the pattern's suffix tells the kind
+            guess: SourceKind = "csv" if path.suffix.lower() in CSV_SUFFIXES else "parquet"
+            return OrdersSource(text=text, kind=guess, files=(), label=text)
         return _glob_source(text)
     if check:
         raise InputError(

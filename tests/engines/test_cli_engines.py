@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import edge_orders, write_csv, write_duckdb, write_parts
+from lakedata import edge_orders, write_csv, write_duckdb, write_parts
 
 from retention_xl.datasets import load_sample, sample_paths
 

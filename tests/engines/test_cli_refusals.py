@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_duckdb, write_parquet
+from lakedata import write_duckdb, write_parquet
 
 ROWS = pd.DataFrame(
     {

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import edge_orders, write_parquet, write_parts
+from lakedata import edge_orders, write_duckdb, write_parquet, write_parts
 
 from retention_xl.datasets import load_sample
 from retention_xl.engines.duckdb_engine import DuckDBEngine
@@ -123,8 +123,6 @@ def test_the_lake_reads_as_the_csv_path_reads(tmp_path):
 
 
 def test_folder_glob_and_duckdb_table_read_the_same_orders(tmp_path):
-    from conftest import write_duckdb
-
     frame = edge_orders(seed=5, n_customers=200)
     write_parts(frame, tmp_path / "lake", parts=4)
     write_duckdb(frame, tmp_path / "shop.duckdb", table="sales")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROWS_FOR_SOURCES, write_duckdb, write_parquet
+from lakedata import ROWS_FOR_SOURCES, write_duckdb, write_parquet
 
 from retention_xl.engines.base import choose_engine
 from retention_xl.engines.sources import parse_orders_source

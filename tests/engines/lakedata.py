@@ -1,5 +1,7 @@
 """Orders with the edge cases the engines must agree on, written as real files.
 
+Imported by the engine tests (``from lakedata import ...``).
+
 ``edge_orders()`` is generated orders (refunds in full and in part, cancellations,
 repeated rows) plus hand-written customers: several orders on one day, one order only,
 a refund row with a negative amount, a refund dated before the first purchase, a
@@ -17,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from retention_xl.datasets import generate_orders
 
@@ -110,11 +111,6 @@ def write_duckdb(frame: pd.DataFrame, path: Path, table: str = "orders") -> Path
     finally:
         con.close()
     return path
-
-
-@pytest.fixture(scope="module")
-def edge_frame() -> pd.DataFrame:
-    return edge_orders()
 
 
 #: three orders, for tests that only need a readable source
