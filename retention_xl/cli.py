@@ -24,7 +24,14 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise SystemExit(2) from None
 
 from retention_xl import __version__
-from retention_xl.cli_options import ExportOptions, export_options, input_files
+from retention_xl.cli_options import (
+    ORDERS_HELP,
+    ORDERS_METAVAR,
+    ExportOptions,
+    engine_option,
+    export_options,
+    input_files,
+)
 from retention_xl.errors import RetentionError, WorkbookError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,7 +92,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the import reports as JSON.")
 @user_errors
 def check(
-    orders: Path | None,
+    orders: str | None,
     subscriptions: Path | None,
     survey: Path | None,
     customers: Path | None,
@@ -97,6 +104,7 @@ def check(
     inputs = export.load(
         orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
     )
+    inputs.close()  # the reports are all check shows
     if as_json:
         click.echo(json_text(inputs.as_dict()))
     else:
@@ -216,9 +224,10 @@ def _kpi_options(func: F) -> F:
     show_default=True,
     help="Language of the table (KPI names, ratings), from the workbooks' glossary.",
 )
+@engine_option
 @user_errors
 def kpis(
-    orders: Path | None,
+    orders: str | None,
     subscriptions: Path | None,
     survey: Path | None,
     customers: Path | None,
@@ -230,33 +239,106 @@ def kpis(
     cac: float | None,
     currency: str | None,
     lang: str,
+    engine: str,
 ) -> None:
     """Print the retention KPIs of your exports and how they compare with benchmarks.
 
-    Reads Shopify, WooCommerce, Stripe and survey exports (Italian or English) or plain
-    CSV files with the canonical column names.
+    Reads Shopify, WooCommerce, Stripe and survey exports (Italian or English), plain
+    CSV files with the canonical column names, and orders in Parquet files or a DuckDB
+    table, aggregated where they are with --engine duckdb.
     """
     from retention_xl.core.report import kpi_report
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
     inputs = export.load(
-        orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+        orders=orders,
+        subscriptions=subscriptions,
+        survey=survey,
+        customers=customers,
+        engine=engine,
     )
-    if not as_json:
-        for line in inputs.lines():
-            click.echo(line, err=True)
-    report = kpi_report(
-        inputs.orders,
+    try:
+        if not as_json:
+            for line in inputs.lines():
+                click.echo(line, err=True)
+        order_engine = inputs.order_engine()
+        totals = (
+            None
+            if order_engine is None
+            else order_engine.order_totals(period=period, window_days=365, as_of=as_of)
+        )
+        report = kpi_report(
+            totals,
+            inputs.subscriptions,
+            inputs.survey,
+            period=period,  # type: ignore[arg-type]
+            as_of=as_of,
+            cac=cac,
+            gross_margin=gross_margin,
+        )
+    finally:
+        inputs.close()
+    shown = currency or _currency_of(inputs) or "EUR"
+    extra: dict[str, Any] = {"imports": inputs.as_dict()}
+    if order_engine is not None:
+        extra["engine"] = order_engine.name
+    _print_report(report, shown, as_json=as_json, extra=extra, lang=lang)
+
+
+def _plan_build(inputs: Any, *, no_raw: bool, currency: str | None, **options: Any) -> Any:
+    """The report plan of ``build``: sheet limits first, then the models and the core.
+
+    With the DuckDB engine the limits are counted in DuckDB before any order is loaded;
+    the workbook holds its orders, so they are then loaded (at most a sheet of rows),
+    and the engine computes the customer summary, period tables and KPI totals.
+    """
+    from retention_xl.workbook.build import (
+        check_sheet_limits,
+        model_predictions,
+        plan_report_and_data,
+    )
+
+    lake = inputs.lake_engine
+    orders = inputs.orders
+    if lake is not None:
+        rep = inputs.reports["orders"]
+        check_sheet_limits(
+            None,
+            inputs.subscriptions,
+            inputs.survey,
+            no_raw=no_raw,
+            order_counts=(rep.records, rep.customers),
+        )
+        orders = lake.frame()
+    # before the models and the report: minutes of work for a file that cannot be written
+    check_sheet_limits(orders, inputs.subscriptions, inputs.survey, no_raw=no_raw)
+    predictions = None
+    notes: list[str] = []
+    if orders is not None:
+        predictions = model_predictions(
+            orders,
+            as_of=None,
+            margin=options["gross_margin"],
+            discount_rate=options["discount_rate"],
+            notes=notes,
+        )
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    shown = currency or _currency_of(inputs) or "EUR"
+    plan, data = plan_report_and_data(
+        orders,
         inputs.subscriptions,
         inputs.survey,
-        period=period,  # type: ignore[arg-type]
-        as_of=as_of,
-        cac=cac,
-        gross_margin=gross_margin,
+        currency=shown,
+        predictions=predictions,
+        reports=inputs.reports,
+        no_raw=no_raw,
+        customers=inputs.customers,
+        engine=lake,
+        **options,
     )
-    shown = currency or _currency_of(inputs) or "EUR"
-    _print_report(report, shown, as_json=as_json, extra={"imports": inputs.as_dict()}, lang=lang)
+    return plan, data, notes, shown
 
 
 def _currency_of(inputs: Any) -> str | None:
@@ -461,9 +543,10 @@ def template(out: Path | None, lang: str, currency: str, period: str, as_json: b
 @click.option(
     "--json", "as_json", is_flag=True, help="Print what was written and the KPIs as JSON."
 )
+@engine_option
 @user_errors
 def build(
-    orders: Path | None,
+    orders: str | None,
     subscriptions: Path | None,
     survey: Path | None,
     customers: Path | None,
@@ -480,13 +563,12 @@ def build(
     targets: tuple[str, ...],
     no_raw: bool,
     as_json: bool,
+    engine: str,
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
     surveys or canonical CSV, Italian or English)."""
     from retention_xl.files import check_target
     from retention_xl.workbook.build import (
-        model_predictions,
-        plan_report_and_data,
         write_workbook,
     )
 
@@ -495,45 +577,30 @@ def build(
     target_values = _target_options(targets)
     check_target(out, command="build")  # before reading long exports
     inputs = export.load(
-        orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+        orders=orders,
+        subscriptions=subscriptions,
+        survey=survey,
+        customers=customers,
+        engine=engine,
     )
-    for line in inputs.lines():
-        click.echo(line, err=True)
-    from retention_xl.workbook.build import check_sheet_limits
-
-    # before the models and the report: minutes of work for a file that cannot be written
-    check_sheet_limits(inputs.orders, inputs.subscriptions, inputs.survey, no_raw=no_raw)
-    predictions = None
-    notes: list[str] = []
-    if inputs.orders is not None:
-        predictions = model_predictions(
-            inputs.orders,
-            as_of=None,
-            margin=gross_margin,
+    try:
+        for line in inputs.lines():
+            click.echo(line, err=True)
+        plan, data, notes, shown = _plan_build(
+            inputs,
+            no_raw=no_raw,
+            lang=lang,
+            currency=currency,
+            period=period,
+            window_days=window_days,
+            cac=cac,
+            gross_margin=gross_margin,
             discount_rate=discount_rate,
-            notes=notes,
+            targets=target_values,
+            market=market,
         )
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-    shown = currency or _currency_of(inputs) or "EUR"
-    plan, data = plan_report_and_data(
-        inputs.orders,
-        inputs.subscriptions,
-        inputs.survey,
-        lang=lang,
-        currency=shown,
-        period=period,  # type: ignore[arg-type]
-        window_days=window_days,
-        cac=cac,
-        gross_margin=gross_margin,
-        discount_rate=discount_rate,
-        targets=target_values,
-        market=market,
-        predictions=predictions,
-        reports=inputs.reports,
-        no_raw=no_raw,
-        customers=inputs.customers,
-    )
+    finally:
+        inputs.close()
     written: list[str] = []
     path = write_workbook(plan, out, command="build", notes=written)
     for line in written:
@@ -571,7 +638,7 @@ def build(
 @user_errors
 def refresh_command(
     book: Path,
-    orders: Path | None,
+    orders: str | None,
     subscriptions: Path | None,
     survey: Path | None,
     customers: Path | None,
@@ -608,8 +675,12 @@ def refresh_command(
     check_not_locked(book)  # fail before reading long exports
     files = [f for f in (orders, subscriptions, survey, customers) if f is not None]
     with progress(length=len(files), label="Reading   ", quiet=quiet or as_json) as bar:
-        inputs = export.load(
-            orders=orders, subscriptions=subscriptions, survey=survey, customers=customers
+        inputs = export.load(  # the workbook takes the rows: read them into memory
+            orders=orders,
+            subscriptions=subscriptions,
+            survey=survey,
+            customers=customers,
+            engine="pandas",
         )
         bar.update(len(files))
     if not (quiet or as_json):
@@ -628,12 +699,7 @@ def refresh_command(
 
 
 @main.command()
-@click.option(
-    "--orders",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Export of orders (Shopify, WooCommerce, Stripe payments/invoices, generic).",
-)
+@click.option("--orders", metavar=ORDERS_METAVAR, required=True, help=ORDERS_HELP)
 @export_options
 @click.option("--as-of", default=None, help="Observation date, YYYY-MM-DD (default: last order).")
 @click.option(
@@ -691,14 +757,15 @@ def refresh_command(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     default=None,
-    help="Write the per-customer predictions to FILE.csv or FILE.xlsx.",
+    help="Write the per-customer predictions to FILE.csv, FILE.parquet or FILE.xlsx.",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the fit, the at-risk share and the file as JSON."
 )
+@engine_option
 @user_errors
 def predict(
-    orders: Path,
+    orders: str,
     export: ExportOptions,
     as_of: str | None,
     model: str,
@@ -709,6 +776,7 @@ def predict(
     discount_rate: float,
     out: Path | None,
     as_json: bool,
+    engine: str,
 ) -> None:
     """Predict each customer's probability of being alive, purchases and CLV.
 
@@ -716,7 +784,9 @@ def predict(
     prints the share of customers at risk (probability alive below 50 %) against the
     e-commerce benchmark (about 28 % typical, 18 % or less the target). With --out,
     writes one row per customer: p_alive, expected purchases in the next 90 and 365
-    days, predicted CLV, risk band.
+    days, predicted CLV, risk band. With --engine duckdb the models are fitted on the
+    distinct histories DuckDB counts and the customers are scored and written in
+    batches (CSV or Parquet), never all in memory at once.
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -726,7 +796,6 @@ def predict(
     purchases count periods with a purchase (part of a period pro rata) and its
     monetary value is the mean spend of such a period.
     """
-    from retention_xl.core.benchmarks import benchmark_target, rate_kpi
     from retention_xl.core.models import holdout_comparison, predict_customers
     from retention_xl.files import check_target, write_atomically
 
@@ -737,15 +806,52 @@ def predict(
             "--holdout-weeks checks the models of times in weeks; BG/BB counts calendar "
             "periods: leave out --holdout-weeks, or use another --model"
         )
-    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
-        raise click.UsageError(f"--out must end in .csv or .xlsx, got {out.name!r}")
+    if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+        raise click.UsageError(f"--out must end in .csv, .parquet or .xlsx, got {out.name!r}")
     if out is not None:
         check_target(out, command="predict")  # before the fits
+    if holdout_weeks is not None:
+        from retention_xl.engines.base import choose_engine
+        from retention_xl.engines.sources import parse_orders_source
+        from retention_xl.errors import InputError
+
+        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+            raise InputError(
+                "--holdout-weeks runs on the pandas engine: add --engine pandas (the orders "
+                "are then read into memory)",
+                argument="holdout_weeks",
+            )
+    if model == "bgbb":
+        from retention_xl.engines.base import choose_engine
+        from retention_xl.engines.sources import parse_orders_source
+        from retention_xl.errors import InputError
+
+        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+            raise InputError(
+                "--model bgbb runs on the pandas engine (its calendar-period histories are "
+                "not computed in DuckDB yet): add --engine pandas",
+                argument="model",
+            )
     say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
-    inputs = export.load(orders=orders)
+    inputs = export.load(orders=orders, engine=engine)
     for line in inputs.lines():
         if not as_json:
             click.echo(line, err=True)
+    if inputs.lake_engine is not None:
+        try:
+            _predict_in_batches(
+                inputs,
+                as_of=as_of,
+                model=model,
+                horizon_days=horizon_days,
+                gross_margin=gross_margin,
+                discount_rate=discount_rate,
+                out=out,
+                as_json=as_json,
+            )
+        finally:
+            inputs.close()
+        return
     assert inputs.orders is not None
     result = predict_customers(
         inputs.orders,
@@ -770,24 +876,16 @@ def predict(
             f"BG/BB periods: {notes['period_name']} up to {notes['last_period']} (the last "
             f"whole period, ending {notes['period_end'].date()}){later}"
         )
-    for label, fitted in (("purchases", result.transactions), ("spend", result.spend)):
-        assert fitted.params_ is not None
-        se = fitted.summary["se"]
-        values = ", ".join(
-            f"{k} = {v:.4g} (se {float(se[k]):.2g})" for k, v in fitted.params_.items()
-        )
-        say(f"{fitted.label} ({label}): {values}; log-likelihood {fitted.log_likelihood_:.1f}")
+    _say_models(say, result.transactions, result.spend)
     share = result.at_risk_share
-    typical = benchmark_target("at_risk_share", "healthy")
-    target = benchmark_target("at_risk_share", "excellent")
-    say(
-        f"Customers at risk (P(alive) < 50 %): {share:.1%} - benchmark: about {typical:.0%} "
-        f"typical, {target:.0%} or less the target: {rate_kpi('at_risk_share', share)}"
-    )
-    say(
-        f"Predicted CLV over {horizon_days:g} days (margin {gross_margin:.0%}, discount "
-        f"{discount_rate:.0%} a year): total {customers['predicted_clv'].sum():,.2f}, "
-        f"mean {customers['predicted_clv'].mean():,.2f} per customer"
+    _say_totals(
+        say,
+        share=share,
+        clv_total=float(customers["predicted_clv"].sum()),
+        clv_mean=float(customers["predicted_clv"].mean()),
+        horizon_days=horizon_days,
+        gross_margin=gross_margin,
+        discount_rate=discount_rate,
     )
     table = customers
     check = None
@@ -844,18 +942,7 @@ def predict(
                 "last": result.history_notes["last_period"],
                 "customers_left_out": int(result.history_notes["left_out"]),
             },
-            "parameters": {
-                label: {
-                    str(k): {
-                        "value": float(v),
-                        "se": float(fitted.summary.loc[k, "se"]),
-                        "lower_95": float(fitted.summary.loc[k, "lower_95"]),
-                        "upper_95": float(fitted.summary.loc[k, "upper_95"]),
-                    }
-                    for k, v in fitted.params_.items()
-                }
-                for label, fitted in (("purchases", result.transactions), ("spend", result.spend))
-            },
+            "parameters": _parameters_json(result.transactions, result.spend),
             "at_risk_share": share,
             "predicted_clv_total": float(customers["predicted_clv"].sum()),
             "out": None if out is None else str(out.resolve()),
@@ -883,6 +970,129 @@ def predict(
         click.echo(json_text(payload))
 
 
+def _say_models(say: Callable[[str], None], transactions: Any, spend: Any) -> None:
+    """Print the fitted parameters of both models."""
+    for label, fitted in (("purchases", transactions), ("spend", spend)):
+        assert fitted.params_ is not None
+        se = fitted.summary["se"]
+        values = ", ".join(
+            f"{k} = {v:.4g} (se {float(se[k]):.2g})" for k, v in fitted.params_.items()
+        )
+        say(f"{fitted.label} ({label}): {values}; log-likelihood {fitted.log_likelihood_:.1f}")
+
+
+def _say_totals(
+    say: Callable[[str], None],
+    *,
+    share: float,
+    clv_total: float,
+    clv_mean: float,
+    horizon_days: float,
+    gross_margin: float,
+    discount_rate: float,
+) -> None:
+    """Print the at-risk share against its benchmark and the predicted CLV."""
+    from retention_xl.core.benchmarks import benchmark_target, rate_kpi
+
+    typical = benchmark_target("at_risk_share", "healthy")
+    target = benchmark_target("at_risk_share", "excellent")
+    say(
+        f"Customers at risk (P(alive) < 50 %): {share:.1%} - benchmark: about {typical:.0%} "
+        f"typical, {target:.0%} or less the target: {rate_kpi('at_risk_share', share)}"
+    )
+    say(
+        f"Predicted CLV over {horizon_days:g} days (margin {gross_margin:.0%}, discount "
+        f"{discount_rate:.0%} a year): total {clv_total:,.2f}, "
+        f"mean {clv_mean:,.2f} per customer"
+    )
+
+
+def _parameters_json(transactions: Any, spend: Any) -> dict[str, Any]:
+    """The fitted parameters with standard errors and 95 % bounds, for ``--json``."""
+    return {
+        label: {
+            str(k): {
+                "value": float(v),
+                "se": float(fitted.summary.loc[k, "se"]),
+                "lower_95": float(fitted.summary.loc[k, "lower_95"]),
+                "upper_95": float(fitted.summary.loc[k, "upper_95"]),
+            }
+            for k, v in fitted.params_.items()
+        }
+        for label, fitted in (("purchases", transactions), ("spend", spend))
+    }
+
+
+def _predict_in_batches(
+    inputs: Any,
+    *,
+    as_of: str | None,
+    model: str,
+    horizon_days: float,
+    gross_margin: float,
+    discount_rate: float,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """``predict`` on the DuckDB engine: fit on distinct histories, score in batches."""
+    from retention_xl.engines.scoring import predict_in_batches, write_batches
+    from retention_xl.files import write_atomically
+
+    say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
+    result, batches = predict_in_batches(
+        inputs.lake_engine,
+        as_of=as_of,
+        model=model,
+        horizon_days=horizon_days,
+        margin=gross_margin,
+        discount_rate=discount_rate,
+    )
+    say(f"{result.expected:,} customers as of {result.as_of.date()}")
+    _say_models(say, result.transactions, result.spend)
+    if out is None:
+        for _ in batches:
+            pass
+    else:
+        done = write_atomically(
+            out,
+            lambda tmp: write_batches(
+                batches,
+                tmp,
+                out.suffix,
+                write_whole=lambda table, path: _write_predictions(
+                    table, result.parameters, path, out.suffix
+                ),
+            ),
+            command="predict",
+        )
+        for line in done.notes():
+            click.echo(f"note: {line}", err=True)
+    _say_totals(
+        say,
+        share=result.at_risk_share,
+        clv_total=result.clv_total,
+        clv_mean=result.clv_mean,
+        horizon_days=horizon_days,
+        gross_margin=gross_margin,
+        discount_rate=discount_rate,
+    )
+    if out is not None:
+        say(f"Wrote {result.customers:,} customers to {out}")
+    if as_json:
+        payload: dict[str, Any] = {
+            "customers": result.customers,
+            "as_of": str(result.as_of.date()),
+            "model": model,
+            "parameters": _parameters_json(result.transactions, result.spend),
+            "at_risk_share": result.at_risk_share,
+            "predicted_clv_total": result.clv_total,
+            "out": None if out is None else str(out.resolve()),
+            "imports": inputs.as_dict(),
+            "engine": inputs.lake_engine.name,
+        }
+        click.echo(json_text(payload))
+
+
 def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> None:
     """The per-customer table as CSV, or as .xlsx with the parameters on a second sheet.
 
@@ -895,6 +1105,15 @@ def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> 
         from retention_xl.csvsafe import write_csv
 
         write_csv(frame, path, index=False)  # text from exports never runs as a formula
+        return
+    if suffix.lower() == ".parquet":
+        from retention_xl.engines.deps import require_lake
+
+        _, pa = require_lake("writing Parquet files")
+        import pyarrow.parquet as pq
+
+        frame["customer_id"] = frame["customer_id"].astype(str)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), str(path))
         return
     import math
 
@@ -1024,6 +1243,8 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "retention-xl kpis --orders orders_export.csv --period Q",
             "retention-xl kpis --subscriptions subscriptions.csv --as-of 2025-03-31 --json",
+            "retention-xl kpis --orders 'lake/*.parquet' --engine duckdb",
+            "retention-xl kpis --orders duckdb:shop.duckdb?table=orders --period Q",
         ),
     ),
     "demo": (
@@ -1054,6 +1275,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
             "retention-xl predict --orders orders_export.csv --out scores.csv",
             "retention-xl predict --orders orders_export.csv --holdout-weeks 26",
             "retention-xl predict --orders orders_export.csv --model bgbb --period Q",
+            "retention-xl predict --orders lake/ --engine duckdb --out scores.parquet",
         ),
     ),
     "functions": (

@@ -13,8 +13,10 @@ Usage in :mod:`retention_xl.cli`::
 
 :func:`export_options` adds ``--format``, ``--locale``, ``--date-format``, ``--map``,
 ``--rate``, ``--encoding`` and ``--skip-bad-rows`` and hands the command one
-``export`` argument, an :class:`ExportOptions`. :func:`input_files` adds ``--orders``,
-``--subscriptions``, ``--survey`` and ``--customers`` (paths that must exist).
+``export`` argument, an :class:`ExportOptions`. :func:`input_files` adds ``--orders``
+(an export, Parquet files, a glob or a DuckDB table: see
+:mod:`retention_xl.engines.sources`), ``--subscriptions``, ``--survey`` and
+``--customers`` (paths that must exist). :func:`engine_option` adds ``--engine``.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ import click
 if TYPE_CHECKING:
     from retention_xl.io.inputs import Inputs
 
-__all__ = ["ExportOptions", "export_options", "input_files"]
+__all__ = [
+    "ORDERS_HELP",
+    "ORDERS_METAVAR",
+    "ExportOptions",
+    "engine_option",
+    "export_options",
+    "input_files",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +62,8 @@ class ExportOptions:
         subscriptions: str | Path | None = None,
         survey: str | Path | None = None,
         customers: str | Path | None = None,
+        *,
+        engine: str = "auto",
     ) -> Inputs:
         """Read the given files with these options (see :func:`load_inputs`)."""
         from retention_xl.io.inputs import load_inputs  # the readers load pandas: not for --help
@@ -69,6 +80,7 @@ class ExportOptions:
             rates=self.rates,
             encoding=self.encoding,
             customers=customers,
+            engine=engine,
         )
 
 
@@ -153,8 +165,19 @@ def export_options(func: F) -> F:
     return out  # type: ignore[no-any-return]
 
 
+#: the help of ``--orders`` (the sources it takes)
+ORDERS_HELP = (
+    "The orders: an export (Shopify, WooCommerce, Stripe payments/invoices, generic CSV or "
+    "XLSX), a Parquet file, a folder of Parquet files, a glob of Parquet or CSV files "
+    "(quoted: 'lake/*.parquet'), or a DuckDB table: duckdb:FILE.duckdb?table=NAME."
+)
+#: what ``--orders`` shows as its value
+ORDERS_METAVAR = "SOURCE"
+
+
 def input_files(func: F) -> F:
-    """Add ``--orders``, ``--subscriptions``, ``--survey`` and ``--customers`` (existing files)."""
+    """Add ``--orders`` (a source, checked when read), ``--subscriptions``, ``--survey``
+    and ``--customers`` (existing files)."""
     path = click.Path(exists=True, dir_okay=False, path_type=Path)
     out: Any = func
     for name, what in (
@@ -165,7 +188,21 @@ def input_files(func: F) -> F:
         ),
         ("survey", "survey answers (Typeform, SurveyMonkey, generic)"),
         ("subscriptions", "subscriptions (Stripe, generic)"),
-        ("orders", "orders (Shopify, WooCommerce, Stripe payments/invoices, generic)"),
     ):
         out = click.option(f"--{name}", type=path, default=None, help=f"Export of {what}.")(out)
+    out = click.option("--orders", metavar=ORDERS_METAVAR, default=None, help=ORDERS_HELP)(out)
     return out  # type: ignore[no-any-return]
+
+
+def engine_option(func: F) -> F:
+    """Add ``--engine auto|pandas|duckdb`` (where the orders are aggregated)."""
+    return click.option(  # type: ignore[no-any-return]
+        "--engine",
+        type=click.Choice(["auto", "pandas", "duckdb"]),
+        default="auto",
+        show_default=True,
+        help="Where the orders are aggregated: pandas (in memory) or duckdb (embedded, "
+        "straight from Parquet, CSV or a DuckDB table, out of core; needs the 'lake' extra: "
+        "pip install 'retention-xl[lake]'). auto: duckdb for Parquet files and DuckDB "
+        "tables, pandas for CSV/XLSX exports.",
+    )(func)

@@ -20,7 +20,7 @@ spreadsheet shows it as text. Numbers are numbers, not text: a negative amount s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -53,6 +53,7 @@ def safe_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path, **options: Any) -> None:
-    """``frame.to_csv(path, **options)`` after :func:`safe_for_csv`."""
+def write_csv(frame: pd.DataFrame, path: str | Path | IO[str], **options: Any) -> None:
+    """``frame.to_csv(path, **options)`` after :func:`safe_for_csv` (``path`` may be an
+    open text file, to write a table in parts)."""
     safe_for_csv(frame).to_csv(path, **options)

@@ -111,7 +111,7 @@ def test_predict_errors_are_one_line(run_cli, tmp_path):
     assert res.returncode == 2
     assert "bought again" in res.stderr and "Traceback" not in res.stderr
     res = run_cli("predict", "--orders", str(path), "--out", str(tmp_path / "x.txt"))
-    assert res.returncode == 2 and ".csv or .xlsx" in res.stderr
+    assert res.returncode == 2 and ".csv, .parquet or .xlsx" in res.stderr
 
 
 @pytest.mark.parametrize("model", ["pareto_nbd"])

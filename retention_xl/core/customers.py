@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from retention_xl.core._orderdays import (
@@ -37,9 +38,11 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "SegmentRules",
     "customer_summary",
+    "rfm_from_summary",
     "rfm_scores",
     "rfm_table",
     "segment_summary",
+    "summary_from_totals",
 ]
 
 SUMMARY_COLUMNS: Final = (
@@ -80,32 +83,61 @@ def _summary_from_days(od: OrderDays) -> pd.DataFrame:
     if ends.size:
         ends[-1] = od.code.size - 1
     codes = od.code[starts]
-    first: IntArray = od.day[starts]
-    last: IntArray = od.day[ends]
-    n_days = (ends - starts + 1).astype(np.int64)
     n_orders = np.add.reduceat(od.orders, starts) if starts.size else np.zeros(0, dtype=np.int64)
     revenue_all: FloatArray = np.asarray(
         np.bincount(od.row_code, weights=od.row_revenue, minlength=len(od.ids)), dtype=np.float64
     )
-    revenue = revenue_all[codes]
+    return summary_from_totals(
+        od.ids[codes],
+        first_day=od.day[starts],
+        last_day=od.day[ends],
+        orders=n_orders,
+        purchase_days=ends - starts + 1,
+        revenue=revenue_all[codes],
+        as_of_day=od.as_of,
+    )
+
+
+def summary_from_totals(
+    ids: pd.Index | npt.NDArray[np.object_],
+    *,
+    first_day: IntArray,
+    last_day: IntArray,
+    orders: IntArray,
+    purchase_days: IntArray,
+    revenue: FloatArray,
+    as_of_day: int,
+) -> pd.DataFrame:
+    """The :func:`customer_summary` frame from each customer's totals.
+
+    Days are whole days since 1970-01-01; ``ids`` come sorted. Whoever adds up the
+    orders (this module on in-memory orders, an engine in SQL), the derived columns
+    (``aov``, ``frequency``, recency, age, weeks, days since the last purchase) are
+    defined here once.
+    """
+    first = np.asarray(first_day, dtype=np.int64)
+    last = np.asarray(last_day, dtype=np.int64)
+    n_orders = np.asarray(orders, dtype=np.int64)
+    n_days = np.asarray(purchase_days, dtype=np.int64)
+    money = np.asarray(revenue, dtype=np.float64)
     recency = last - first
-    age = od.as_of - first
+    age = as_of_day - first
     out = pd.DataFrame(
         {
             "first_order": days_to_timestamps(first),
             "last_order": days_to_timestamps(last),
-            "orders": n_orders.astype(np.int64),
+            "orders": n_orders,
             "purchase_days": n_days,
-            "revenue": revenue,
-            "aov": revenue / np.maximum(n_orders, 1),
+            "revenue": money,
+            "aov": money / np.maximum(n_orders, 1),
             "frequency": n_days - 1,
             "recency_days": recency,
             "age_days": age,
             "recency_weeks": recency / 7.0,
             "age_weeks": age / 7.0,
-            "days_since_last": od.as_of - last,
+            "days_since_last": as_of_day - last,
         },
-        index=od.ids[codes],
+        index=pd.Index(np.asarray(ids, dtype=object), dtype="string"),
     )
     out.index.name = "customer_id"
     return out
@@ -294,13 +326,17 @@ def rfm_table(
     >>> rfm_table(df)["segment"].tolist()
     ['dormant', 'new']
     """
+    return rfm_from_summary(customer_summary(orders, as_of=as_of), rules=rules)
+
+
+def rfm_from_summary(summary: pd.DataFrame, *, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """:func:`rfm_table` from a :func:`customer_summary` frame (however it was computed)."""
     if rules is None:
         rules = SegmentRules()
     elif not isinstance(rules, SegmentRules):
         raise InputError(
             f"rules must be a SegmentRules, got {type(rules).__name__}", argument="rules"
         )
-    summary = customer_summary(orders, as_of=as_of)
     recency = summary["days_since_last"].to_numpy(dtype=np.int64)
     frequency = summary["orders"].to_numpy(dtype=np.int64)
     monetary = summary["revenue"].to_numpy(dtype=np.float64)

@@ -58,6 +58,7 @@ denominator is zero (e.g. the first period, which has no customers at its start)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -76,7 +77,7 @@ from retention_xl.core._orderdays import (
 from retention_xl.core.schema import PreparedOrders
 from retention_xl.errors import InputError, OutOfRangeError
 
-__all__ = ["PERIOD_COLUMNS", "period_table"]
+__all__ = ["PERIOD_COLUMNS", "PeriodCounts", "period_table", "period_table_from_counts"]
 
 PERIOD_COLUMNS: Final = (
     "start_customers",
@@ -251,50 +252,102 @@ def period_table(
     def per_period(mask: np.ndarray) -> IntArray:
         return np.bincount(gk[mask], minlength=n_periods).astype(np.int64)
 
-    retained = kept_idle + per_period(active_start & active_end)
-    new_all = per_period(is_new)
-    new_end = per_period(is_new & active_end)
-    back_all = per_period(is_back)
-    back_end = per_period(is_back & active_end)
-    buyers = np.bincount(gk, minlength=n_periods).astype(np.int64)
-    repeat = per_period(g_orders >= 2)
-    orders_k = np.bincount(k, weights=od.orders, minlength=n_periods).astype(np.int64)
-
-    row_k = find_s(od.row_day, "right") - 1
-    revenue: FloatArray = np.asarray(
-        np.bincount(row_k, weights=od.row_revenue, minlength=n_periods), dtype=np.float64
+    counts = PeriodCounts(
+        period_start=s,
+        start_customers=start_c,
+        end_customers=end_c,
+        retained=kept_idle + per_period(active_start & active_end),
+        new_all=per_period(is_new),
+        new_end=per_period(is_new & active_end),
+        reactivated_all=per_period(is_back),
+        reactivated_end=per_period(is_back & active_end),
+        orders=np.bincount(k, weights=od.orders, minlength=n_periods).astype(np.int64),
+        revenue=np.asarray(
+            np.bincount(
+                find_s(od.row_day, "right") - 1, weights=od.row_revenue, minlength=n_periods
+            ),
+            dtype=np.float64,
+        ),
+        buyers=np.bincount(gk, minlength=n_periods).astype(np.int64),
+        repeat_customers=per_period(g_orders >= 2),
     )
+    return period_table_from_counts(counts, same_period_churn=same_period_churn)
 
-    lost = start_c - retained
+
+@dataclass(frozen=True, slots=True)
+class PeriodCounts:
+    """The counts behind a period table, one value per period (see the module docstring).
+
+    Whoever counts them (this module on in-memory orders, an engine in SQL),
+    :func:`period_table_from_counts` turns them into the table, so the rates are
+    defined once. ``period_start`` holds the first day of each period (days since
+    1970-01-01); ``new_all`` / ``new_end`` count the new customers of the period /
+    those of them still active at its end, ``reactivated_all`` / ``reactivated_end``
+    the same for returning customers; ``retained`` the customers active at the start
+    and at the end; ``revenue`` the net revenue of every row inside the period.
+    """
+
+    period_start: IntArray
+    start_customers: IntArray
+    end_customers: IntArray
+    retained: IntArray
+    new_all: IntArray
+    new_end: IntArray
+    reactivated_all: IntArray
+    reactivated_end: IntArray
+    orders: IntArray
+    revenue: FloatArray
+    buyers: IntArray
+    repeat_customers: IntArray
+
+
+def period_table_from_counts(
+    counts: PeriodCounts, *, same_period_churn: bool = False
+) -> pd.DataFrame:
+    """The period table (columns :data:`PERIOD_COLUMNS`) from its :class:`PeriodCounts`.
+
+    ``lost``, ``new`` and ``reactivated`` follow ``same_period_churn`` (see the module
+    docstring); ``churn``, ``crr`` and ``aov`` are NaN where their denominator is 0.
+    """
+    c = counts
+    start_c = np.asarray(c.start_customers, dtype=np.int64)
+    if start_c.size == 0:
+        return _empty()
+    new_end = np.asarray(c.new_end, dtype=np.int64)
+    orders_k = np.asarray(c.orders, dtype=np.int64)
+    revenue = np.asarray(c.revenue, dtype=np.float64)
+    lost = start_c - c.retained
     if same_period_churn:
-        new, back = new_all, back_all
-        lost = lost + (new_all - new_end) + (back_all - back_end)
-        at_risk = start_c + new_all + back_all
+        new, back = c.new_all, c.reactivated_all
+        lost = lost + (c.new_all - new_end) + (c.reactivated_all - c.reactivated_end)
+        at_risk = start_c + c.new_all + c.reactivated_all
     else:
-        new, back = new_end, back_end
+        new, back = new_end, c.reactivated_end
         at_risk = start_c
     with np.errstate(invalid="ignore", divide="ignore"):
         churn = np.where(at_risk > 0, lost / np.maximum(at_risk, 1), np.nan)
-        kept = end_c - new_end - back_end  # = retained: active at the start and the end
+        kept = c.end_customers - new_end - c.reactivated_end  # = retained: start and end
         crr = np.where(start_c > 0, kept / np.maximum(start_c, 1), np.nan)
         aov = np.where(orders_k > 0, revenue / np.maximum(orders_k, 1), np.nan)
 
     out = pd.DataFrame(
         {
             "start_customers": start_c,
-            "end_customers": end_c,
-            "new": new,
-            "lost": lost,
-            "retained": retained,
-            "reactivated": back,
+            "end_customers": np.asarray(c.end_customers, dtype=np.int64),
+            "new": np.asarray(new, dtype=np.int64),
+            "lost": np.asarray(lost, dtype=np.int64),
+            "retained": np.asarray(c.retained, dtype=np.int64),
+            "reactivated": np.asarray(back, dtype=np.int64),
             "orders": orders_k,
             "revenue": revenue,
             "aov": aov,
-            "buyers": buyers,
-            "repeat_customers": repeat,
+            "buyers": np.asarray(c.buyers, dtype=np.int64),
+            "repeat_customers": np.asarray(c.repeat_customers, dtype=np.int64),
             "churn": churn,
             "crr": crr,
         },
-        index=pd.DatetimeIndex(days_to_timestamps(s), name="period"),
+        index=pd.DatetimeIndex(
+            days_to_timestamps(np.asarray(c.period_start, dtype=np.int64)), name="period"
+        ),
     )
     return out

@@ -34,7 +34,7 @@ from retention_xl.core.periods import period_table
 from retention_xl.core.schema import PreparedOrders, prepare_orders
 from retention_xl.errors import InputError, OutOfRangeError, RetentionError
 
-__all__ = ["KPI_UNITS", "KpiReport", "kpi_report"]
+__all__ = ["KPI_UNITS", "KpiReport", "OrderTotals", "kpi_report", "order_totals"]
 
 Unit = Literal["count", "currency", "rate", "ratio", "score", "years", "number"]
 
@@ -139,8 +139,67 @@ def _safe(func: Any, *args: Any, **kwargs: Any) -> float:
         return math.nan
 
 
+@dataclass(frozen=True)
+class OrderTotals:
+    """What the headline KPIs need from the orders: a few totals and the period table.
+
+    :func:`order_totals` computes it from in-memory orders; an engine (DuckDB) computes
+    the same fields in SQL and hands them to :func:`kpi_report`, so the KPIs are
+    defined once whatever added the orders up.
+
+    ``as_of`` is the analysis day; ``customers``, ``orders`` (purchases), ``revenue``
+    and ``repeat_customers`` (customers with 2+ purchases) add up
+    :func:`~retention_xl.core.customers.customer_summary` at ``as_of``; ``aov`` is the
+    mean net revenue of every purchase (NaN without one); ``periods`` is
+    :func:`~retention_xl.core.periods.period_table` for ``period`` and ``window_days``.
+    """
+
+    as_of: pd.Timestamp
+    customers: int
+    orders: int
+    revenue: float
+    repeat_customers: int
+    aov: float
+    periods: pd.DataFrame
+    period: str
+    window_days: int
+
+
+def order_totals(
+    orders: pd.DataFrame | PreparedOrders,
+    *,
+    period: str = "Y",
+    window_days: int = 365,
+    as_of: str | pd.Timestamp | None = None,
+) -> OrderTotals:
+    """The :class:`OrderTotals` of in-memory orders (what :func:`kpi_report` uses).
+
+    ``as_of`` defaults to the day of the last purchase.
+    """
+    prepared = prepare_orders(orders)
+    if prepared.stats.orders == 0:
+        raise InputError("orders has no valid purchase (all cancelled or refunded?)")
+    stamp = (
+        pd.Timestamp(np.datetime64(_as_of_day(as_of), "D"))
+        if as_of is not None
+        else pd.Timestamp(prepared.purchases["order_date"].max()).normalize()
+    )
+    summary = customer_summary(prepared, as_of=stamp)
+    return OrderTotals(
+        as_of=stamp,
+        customers=len(summary),
+        orders=int(summary["orders"].sum()),
+        revenue=float(summary["revenue"].sum()),
+        repeat_customers=int((summary["orders"] >= 2).sum()),
+        aov=_safe(kpis.aov, prepared.purchases["revenue"].to_numpy()),
+        periods=period_table(prepared, freq=period, window_days=window_days, as_of=stamp),
+        period=period,
+        window_days=window_days,
+    )
+
+
 def kpi_report(
-    orders: pd.DataFrame | PreparedOrders | None = None,
+    orders: pd.DataFrame | PreparedOrders | OrderTotals | None = None,
     subscriptions: pd.DataFrame | None = None,
     survey: pd.DataFrame | None = None,
     *,
@@ -158,6 +217,8 @@ def kpi_report(
     ----------
     orders, subscriptions, survey
         Canonical frames (see :mod:`retention_xl.core.schema`); any may be None.
+        ``orders`` may also be the :class:`OrderTotals` an engine computed (for the
+        same ``period`` and ``window_days``).
     period
         Calendar period of the churn/retention rows: "Y", "Q" or "M".
     as_of
@@ -196,27 +257,27 @@ def kpi_report(
     p_start = p_end = stamp = None
     complete = True
     if orders is not None:
-        prepared = prepare_orders(orders)
-        if prepared.stats.orders == 0:
-            raise InputError("orders has no valid purchase (all cancelled or refunded?)")
-        stamp = (
-            pd.Timestamp(np.datetime64(_as_of_day(as_of), "D"))
-            if as_of is not None
-            else pd.Timestamp(prepared.purchases["order_date"].max()).normalize()
+        totals = (
+            orders
+            if isinstance(orders, OrderTotals)
+            else order_totals(orders, period=period, window_days=window_days, as_of=as_of)
         )
-        summary = customer_summary(prepared, as_of=stamp)
-        n_customers = len(summary)
-        n_orders = int(summary["orders"].sum())
-        revenue = float(summary["revenue"].sum())
+        if totals.period != period or totals.window_days != window_days:
+            raise InputError(
+                f"the order totals were computed for period {totals.period!r} and a "
+                f"{totals.window_days}-day window, not {period!r} and {window_days}",
+                argument="orders",
+            )
+        stamp = totals.as_of
+        n_customers = totals.customers
+        n_orders = totals.orders
         rows["customers"] = float(n_customers)
         rows["orders"] = float(n_orders)
-        rows["revenue"] = revenue
-        rows["aov"] = _safe(kpis.aov, prepared.purchases["revenue"].to_numpy())
+        rows["revenue"] = totals.revenue
+        rows["aov"] = totals.aov
         rows["purchase_frequency"] = _safe(kpis.purchase_frequency, n_orders, n_customers)
-        rows["repeat_rate"] = _safe(
-            kpis.repeat_purchase_rate, int((summary["orders"] >= 2).sum()), n_customers
-        )
-        table = period_table(prepared, freq=period, window_days=window_days, as_of=stamp)
+        rows["repeat_rate"] = _safe(kpis.repeat_purchase_rate, totals.repeat_customers, n_customers)
+        table = totals.periods
         p_start, p_end, complete = _headline_period(table, period, stamp)
         row: dict[str, float] = {str(k): float(v) for k, v in table.loc[p_start].to_dict().items()}
         rows["start_customers"] = float(row["start_customers"])

@@ -22,7 +22,15 @@ from retention_xl.io.locale import Locale, guess_decimal, parse_dates, parse_num
 from retention_xl.io.report import ImportReport
 from retention_xl.io.tables import RawTable
 
-__all__ = ["Converter"]
+__all__ = ["Converter", "fix_the_cell"]
+
+
+def fix_the_cell(reason: str) -> str:
+    """The message of a bad cell: what is wrong, then the three ways out."""
+    return (
+        f"{reason}. Fix the cell, map another column with --map, or pass "
+        "--skip-bad-rows to skip such rows"
+    )
 
 
 class Converter:
@@ -105,8 +113,7 @@ class Converter:
         if not self.skip_bad_rows:
             pos = int(positions[0])
             raise ExportError(
-                f"{reason}. Fix the cell, map another column with --map, or pass "
-                "--skip-bad-rows to skip such rows",
+                fix_the_cell(reason),
                 file=self.table.file,
                 row=self.table.row_of(pos),
                 column=column,

@@ -55,6 +55,28 @@ class Inputs:
     reports: dict[str, ImportReport] = field(default_factory=dict)
     #: the customers export (enrichment: name, email, marketing consent...), or None
     customers: pd.DataFrame | None = None
+    #: the DuckDB engine holding the orders when they were left where they are
+    #: (``orders`` is then None); see :meth:`order_engine`
+    lake_engine: Any = None
+
+    def order_engine(self) -> Any:
+        """The engine that aggregates the orders (:mod:`retention_xl.engines`), or None.
+
+        The DuckDB engine when the orders stayed in DuckDB, else the pandas engine on
+        :attr:`orders`.
+        """
+        if self.lake_engine is not None:
+            return self.lake_engine
+        if self.orders is None:
+            return None
+        from retention_xl.engines.pandas_engine import PandasEngine
+
+        return PandasEngine(self.orders)
+
+    def close(self) -> None:
+        """Free the DuckDB engine, if any."""
+        if self.lake_engine is not None:
+            self.lake_engine.close()
 
     def lines(self) -> list[str]:
         """The import summaries of every file, for printing."""
@@ -180,8 +202,116 @@ def check_one_currency(frames: Mapping[str, pd.DataFrame], files: Mapping[str, s
         )
 
 
+def _read_order_files(
+    source: Any,
+    *,
+    format: str | None,
+    mapping: Mapping[str, str],
+    rates: Mapping[str, float] | None,
+    common: Mapping[str, Any],
+) -> Import:
+    """Several CSV exports (a glob) read one by one by the CSV path, then combined.
+
+    Each file is read, checked and deduplicated as a single export; the orders are then
+    put together and an order repeated across files is dropped when it is the same,
+    refused when it differs (see :func:`~retention_xl.io.formats.base.resolve_duplicate_orders`).
+    """
+    from retention_xl.core.schema import prepare_orders
+    from retention_xl.io.formats.base import mixed_currencies_error, resolve_duplicate_orders
+
+    imports = [
+        read_orders(f, format=format, mapping=mapping, rates=rates, **common) for f in source.files
+    ]
+    frame = pd.concat([imp.frame for imp in imports], ignore_index=True)
+    first = imports[0].report
+    formats = sorted({imp.report.format for imp in imports})
+    report = ImportReport(
+        file=source.label,
+        kind="orders",
+        format=", ".join(formats),
+        locale=first.locale,
+        encoding=first.encoding,
+        delimiter=first.delimiter,
+        decimal=first.decimal,
+        date_format=first.date_format,
+        rows_read=sum(imp.report.rows_read for imp in imports),
+        rows_skipped=sum(imp.report.rows_skipped for imp in imports),
+    )
+    for imp in imports:
+        name = Path(imp.report.file).name
+        report.skipped.extend(f"{name}, {line}" for line in imp.report.skipped)
+        report.notes.extend(f"{name}: {note}" for note in imp.report.notes)
+        report.warnings.extend(f"{name}: {w}" for w in imp.report.warnings)
+    report.notes.insert(0, f"{len(imports):,} CSV files")
+    if "currency" in frame.columns:
+        currency = frame["currency"].astype("string")
+        found = sorted(str(c) for c in currency.dropna().unique())
+        report.currencies = tuple(found)
+        if len(found) > 1:
+            counts = currency.value_counts()
+            raise mixed_currencies_error(
+                found, {c: int(counts[c]) for c in found}, file=source.label, column="currency"
+            )
+        if not found:
+            frame = frame.drop(columns="currency")
+    frame, dropped = resolve_duplicate_orders(frame, file=source.label, report=report)
+    report.duplicates_removed = sum(imp.report.duplicates_removed for imp in imports) + dropped
+    stats = prepare_orders(frame).stats
+    report.records = len(frame)
+    report.refunds = stats.refunds
+    report.cancelled = stats.cancelled
+    report.customers = stats.customers
+    report.first_date = stats.first_date
+    report.last_date = stats.last_date
+    return Import(frame=frame, report=report)
+
+
+def _read_orders_source(
+    orders: Any,
+    *,
+    engine: str | None,
+    format: str | None,
+    mapping: Mapping[str, str],
+    rates: Mapping[str, float] | None,
+    common: Mapping[str, Any],
+) -> tuple[Import | None, ImportReport, Any]:
+    """Read ``--orders`` with the chosen engine: ``(import, report, duckdb engine)``.
+
+    The import is None when the orders stay in DuckDB (the DuckDB engine).
+    """
+    from retention_xl.engines.base import choose_engine
+    from retention_xl.engines.sources import OrdersSource, parse_orders_source
+
+    source = orders if isinstance(orders, OrdersSource) else parse_orders_source(orders)
+    chosen = choose_engine(engine, source)
+    if chosen == "pandas" and source.kind == "export":
+        imp = read_orders(source.path, format=format, mapping=mapping, rates=rates, **common)
+        return imp, imp.report, None
+    if chosen == "pandas" and source.kind == "csv":
+        imp = _read_order_files(source, format=format, mapping=mapping, rates=rates, common=common)
+        return imp, imp.report, None
+    from retention_xl.engines.lake import LakeOrders
+
+    lake = LakeOrders(
+        source.as_csv() if source.kind == "export" else source,
+        mapping=mapping,
+        rates=rates,
+        skip_bad_rows=bool(common.get("skip_bad_rows")),
+        date_format=common.get("date_format"),
+        format=format,
+    )
+    if chosen == "duckdb":
+        from retention_xl.engines.duckdb_engine import DuckDBEngine
+
+        return None, lake.report, DuckDBEngine(lake)
+    try:
+        return Import(frame=lake.frame(), report=lake.report), lake.report, None
+    finally:
+        lake.close()
+
+
 def load_inputs(
-    orders: str | Path | None = None,
+    orders: Any = None,
     subscriptions: str | Path | None = None,
     survey: str | Path | None = None,
     *,
@@ -193,13 +323,18 @@ def load_inputs(
     rates: Mapping[str, float] | Iterable[str] | None = None,
     encoding: str | None = None,
     customers: str | Path | None = None,
+    engine: str | None = "auto",
 ) -> Inputs:
     """Read the given exports into canonical frames with their import reports.
 
     Parameters
     ----------
-    orders, subscriptions, survey : path, optional
-        The export files (CSV/TSV/XLSX); at least one is needed.
+    orders : path, source or str, optional
+        The orders: an export file (CSV/TSV/XLSX), Parquet files, a glob of Parquet or
+        CSV files or a DuckDB table (``duckdb:FILE.duckdb?table=NAME``; see
+        :mod:`retention_xl.engines.sources`).
+    subscriptions, survey : path, optional
+        The export files (CSV/TSV/XLSX); at least one file is needed.
     format : str or list of str, optional
         Layout names (see module docstring); detected from the headers by default.
     locale, date_format, skip_bad_rows, encoding
@@ -239,42 +374,47 @@ def load_inputs(
     }
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, ImportReport] = {}
-    for kind, path in paths.items():
-        if path is None:
-            continue
-        imp: Import
-        if kind == "orders":
-            imp = read_orders(
-                path, format=formats.get(kind), mapping=maps[kind], rates=rate_table, **common
-            )
-        elif kind == "subscriptions":
-            imp = read_subscriptions(
-                path, format=formats.get(kind), mapping=maps[kind], rates=rate_table, **common
-            )
-        else:
-            imp = read_survey(path, format=formats.get(kind), mapping=maps[kind], **common)
-        frames[kind] = imp.frame
-        reports[kind] = imp.report
-        if kind == "orders" and imp.report.records and not imp.report.customers:
-            from retention_xl.errors import ExportError
+    lake_engine: Any = None
+    try:
+        for kind, path in paths.items():
+            if path is None:
+                continue
+            imp: Import | None
+            if kind == "orders":
+                imp, report, lake_engine = _read_orders_source(
+                    path,
+                    engine=engine,
+                    format=formats.get(kind),
+                    mapping=maps[kind],
+                    rates=rate_table,
+                    common=common,
+                )
+            elif kind == "subscriptions":
+                imp = read_subscriptions(
+                    path, format=formats.get(kind), mapping=maps[kind], rates=rate_table, **common
+                )
+                report = imp.report
+            else:
+                imp = read_survey(path, format=formats.get(kind), mapping=maps[kind], **common)
+                report = imp.report
+            if imp is not None:
+                frames[kind] = imp.frame
+            reports[kind] = report
+            if kind == "orders" and report.records and not report.customers:
+                from retention_xl.errors import ExportError
 
-            raise ExportError(
-                f"none of its {imp.report.records:,} orders is a purchase: every one is "
-                "cancelled, refunded or has no positive amount, so there are no KPIs to "
-                "compute. Check that the amount and status columns are the right ones (the "
-                "import report lists what was read; --map picks others)",
-                file=str(path),
-            )
-    if rate_table is None:  # with rates every export was converted to the reporting one
-        declared = {
-            kind: frames[kind].assign(currency=rep.currencies[0])
-            if "currency" not in frames[kind].columns and len(rep.currencies) == 1
-            else frames[kind]
-            for kind, rep in reports.items()
-        }
-        check_one_currency(
-            declared, {k: Path(str(p)).name for k, p in paths.items() if p is not None}
-        )
+                raise ExportError(
+                    f"none of its {report.records:,} orders is a purchase: every one is "
+                    "cancelled, refunded or has no positive amount, so there are no KPIs to "
+                    "compute. Check that the amount and status columns are the right ones (the "
+                    "import report lists what was read; --map picks others)",
+                    file=report.file,
+                )
+        _check_currencies(frames, reports, paths, rate_table)
+    except BaseException:
+        if lake_engine is not None:
+            lake_engine.close()
+        raise
     if customers is not None:
         imp = read_customers(
             customers,
@@ -290,4 +430,27 @@ def load_inputs(
         survey=frames.get("survey"),
         reports=reports,
         customers=frames.get("customers"),
+        lake_engine=lake_engine,
     )
+
+
+def _check_currencies(
+    frames: Mapping[str, pd.DataFrame],
+    reports: Mapping[str, ImportReport],
+    paths: Mapping[str, Any],
+    rate_table: Mapping[str, float] | None,
+) -> None:
+    """:func:`check_one_currency` on the frames read (a report stands in for orders
+    left in DuckDB)."""
+    if rate_table is not None:  # with rates every export was converted to the reporting one
+        return
+    declared: dict[str, pd.DataFrame] = {}
+    for kind, rep in reports.items():
+        frame = frames.get(kind)
+        if frame is None:
+            frame = pd.DataFrame({"currency": list(rep.currencies)})
+        elif "currency" not in frame.columns and len(rep.currencies) == 1:
+            frame = frame.assign(currency=rep.currencies[0])
+        declared[kind] = frame
+    names = {k: Path(reports[k].file).name if k in reports else str(p) for k, p in paths.items()}
+    check_one_currency(declared, {k: v for k, v in names.items() if paths.get(k) is not None})

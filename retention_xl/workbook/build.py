@@ -259,18 +259,36 @@ def check_sheet_limits(
     *,
     no_raw: bool = False,
     row_limit: int = MAX_DATA_ROWS,
+    order_counts: tuple[int, int] | None = None,
 ) -> None:
     """Refuse exports a report cannot hold, before any analysis runs.
 
     A raw tab holds at most ``row_limit`` (1,048,575) data rows below its header; the
     customer lists (Customers, Segments) hold :func:`customer_capacity` customers.
     Orders are counted once per order id; customers are those with a purchase.
+    ``order_counts`` gives ``(orders, customers)`` counted elsewhere (an engine that
+    keeps the orders out of memory) instead of an ``orders`` frame.
 
     Raises
     ------
     WorkbookError
         Naming the export, its count, the limit and what to do.
     """
+    if order_counts is not None:
+        rows, buyers = order_counts
+        if not no_raw and rows > row_limit:
+            raise WorkbookError(
+                f"orders has {rows:,} rows, more than a sheet holds ({row_limit:,} data "
+                "rows below the header row); build with --no-raw (no_raw=True) to leave "
+                "the raw data tabs out and keep the derived tabs and KPIs"
+            )
+        if buyers > customer_capacity():
+            raise WorkbookError(
+                f"orders has {buyers:,} customers with a purchase, more than a report can list "
+                f"({customer_capacity():,}: the Segments list starts below its summary). Build "
+                "from a shorter period or a segment of the customers, or compute the KPIs "
+                "with `retention-xl kpis`, which has no such limit"
+            )
     if not no_raw:
         for kind, frame in (
             ("orders", orders),
@@ -359,6 +377,7 @@ def plan_report_and_data(
     no_raw: bool = False,
     row_limit: int = MAX_DATA_ROWS,
     customers: pd.DataFrame | None = None,
+    engine: Any = None,
 ) -> tuple[WorkbookPlan, ReportData]:
     """The plan of a report workbook built from canonical frames (any may be None), with
     the core's results it shows (``data.report`` is the headline KPI report).
@@ -396,6 +415,10 @@ def plan_report_and_data(
         marketing consent, country and tags of the customers who ordered, added as text
         to the Customers tab and the Segments list. Customers without orders are not
         added (they change no KPI).
+    engine
+        An :class:`~retention_xl.engines.base.OrderEngine` holding ``orders``: the
+        customer summary, the period tables and the KPI totals come from it (the DuckDB
+        engine computes them in SQL); the rest from the core on ``orders``.
 
     Raises
     ------
@@ -436,6 +459,7 @@ def plan_report_and_data(
         predictions=predictions,
         reports=reports,
         customers=customers,
+        engine=engine,
     )
     ctx = Context(lang=lang, settings=settings, data=data, titles=_titles(lang), version=_version())
     created = TEMPLATE_DATE

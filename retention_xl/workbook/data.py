@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.core.cohorts import cohort_matrix
-from retention_xl.core.customers import customer_summary, rfm_table, segment_summary
-from retention_xl.core.periods import period_table
+from retention_xl.core.customers import rfm_from_summary, segment_summary
 from retention_xl.core.report import KpiReport, kpi_report
 from retention_xl.core.schema import (
     PreparedOrders,
@@ -372,10 +371,13 @@ def compute_report_data(
     predictions: Any = None,
     reports: Mapping[str, ImportReport] | None = None,
     customers: pd.DataFrame | None = None,
+    engine: Any = None,
 ) -> ReportData:
     """Run the core on the frames (any may be None) for the workbook's sheets.
 
     ``customers`` (the customers export's frame) only enriches: see :func:`enrichment_for`.
+    ``engine`` (an :class:`~retention_xl.engines.base.OrderEngine` holding ``orders``)
+    computes the customer summary, the period tables and the KPI totals.
     """
     _check_settings(settings)
     data = ReportData(settings=settings, reports=dict(reports or {}))
@@ -388,15 +390,17 @@ def compute_report_data(
         data.prepared = prepared
         as_of = pd.Timestamp(tab["order_date"].max()).normalize()
         data.as_of = as_of
-        data.summary = customer_summary(prepared, as_of=as_of)
-        data.rfm = rfm_table(prepared, as_of=as_of)
+        if engine is None:
+            from retention_xl.engines.pandas_engine import PandasEngine
+
+            engine = PandasEngine(tab, prepared=prepared)
+        data.summary = engine.customer_summary(as_of=as_of)
+        data.rfm = rfm_from_summary(data.summary)
         data.segments = segment_summary(data.rfm)
-        data.periods = period_table(
-            prepared, freq=settings.period, window_days=settings.window_days, as_of=as_of
+        data.periods = engine.period_table(
+            freq=settings.period, window_days=settings.window_days, as_of=as_of
         )
-        data.monthly = period_table(
-            prepared, freq="M", window_days=settings.window_days, as_of=as_of
-        )
+        data.monthly = engine.period_table(freq="M", window_days=settings.window_days, as_of=as_of)
         counts = cohort_matrix(prepared, measure="customers", period="M", as_of=as_of)
         revenue = cohort_matrix(prepared, measure="revenue", period="M", as_of=as_of)
         from retention_xl.core.cohorts import cohort_counts
@@ -452,8 +456,13 @@ def compute_report_data(
     p_values = None
     if data.p_alive is not None:
         p_values = data.p_alive.dropna().to_numpy(dtype="float64")
+    totals = None
+    if data.prepared is not None:
+        totals = engine.order_totals(
+            period=settings.period, window_days=settings.window_days, as_of=data.as_of
+        )
     data.report = kpi_report(
-        data.prepared,
+        totals,
         data.subscriptions,
         data.survey,
         period=settings.period,

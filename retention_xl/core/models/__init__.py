@@ -43,8 +43,10 @@ from retention_xl.core.models.predict import (
     PREDICTION_COLUMNS,
     RISK_BANDS,
     CustomerPredictions,
+    model_parameters,
     predict_customers,
     risk_band,
+    score_customers,
 )
 from retention_xl.core.models.sbg import ShiftedBetaGeometric
 
@@ -66,9 +68,11 @@ __all__ = [
     "holdout_comparison",
     "load_model",
     "make_transaction_model",
+    "model_parameters",
     "period_history",
     "predict_clv",
     "predict_customers",
     "purchase_history",
     "risk_band",
+    "score_customers",
 ]

@@ -34,8 +34,10 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "RISK_BANDS",
     "CustomerPredictions",
+    "model_parameters",
     "predict_customers",
     "risk_band",
+    "score_customers",
 ]
 
 #: Risk bands, from the safest: ``low`` (P(alive) >= 0.8 by default), ``medium``,
@@ -262,6 +264,68 @@ def predict_customers(
         transactions = make_transaction_model(model).fit(x, tx, big_t)
         curve = transactions
     spend = GammaGamma().fit(x, m)
+    customers = score_customers(
+        transactions,
+        spend,
+        history,
+        horizon_days=horizon,
+        margin=margin_f,
+        discount_rate=rate,
+        at_risk_threshold=at_risk_threshold,
+        low_risk_threshold=low_risk_threshold,
+        time_unit_days=unit,
+        curve=curve,
+    )
+    p_alive = customers["p_alive"].to_numpy(dtype=np.float64)
+    parameters = model_parameters(transactions, spend)
+    return CustomerPredictions(
+        customers=customers,
+        transactions=transactions,
+        spend=spend,
+        parameters=parameters,
+        at_risk_share=at_risk_share(p_alive, at_risk_threshold),
+        as_of=end,
+        time_unit_days=unit,
+        horizon_days=horizon,
+        margin=margin_f,
+        discount_rate=rate,
+        period=freq,
+        history_notes=notes,
+    )
+
+
+def score_customers(
+    transactions: ContinuousModel | BetaGeoBetaBinom,
+    spend: GammaGamma,
+    history: pd.DataFrame,
+    *,
+    horizon_days: float = 365.0,
+    margin: float = 1.0,
+    discount_rate: float = 0.10,
+    at_risk_threshold: float = 0.5,
+    low_risk_threshold: float = 0.8,
+    time_unit_days: float = 7.0,
+    curve: ContinuousModel | _WholePeriods | None = None,
+) -> pd.DataFrame:
+    """The per-customer predictions (columns :data:`PREDICTION_COLUMNS`) of fitted models.
+
+    ``history`` has ``frequency``, ``recency``, ``age`` (in time units) and
+    ``monetary_value`` per customer, as :func:`~retention_xl.core.models.purchase_history`
+    gives them; any slice of the customers can be scored on its own (an engine scores
+    them in batches) and gives the same rows as scoring them all at once. ``curve``
+    gives the expected purchases (default: ``transactions``; BG/BB's whole periods
+    counted pro rata for :func:`predict_customers`).
+    """
+    if curve is None:
+        if isinstance(transactions, BetaGeoBetaBinom):
+            curve = _WholePeriods(transactions)
+        else:
+            curve = transactions
+    unit = _number(time_unit_days, "time_unit_days", low=0, low_ok=False)
+    x = history["frequency"].to_numpy(dtype=np.float64)
+    tx = history["recency"].to_numpy(dtype=np.float64)
+    big_t = history["age"].to_numpy(dtype=np.float64)
+    m = history["monetary_value"].to_numpy(dtype=np.float64)
     p_alive = transactions.p_alive(x, tx, big_t)
     bands = risk_band(
         p_alive, at_risk_threshold=at_risk_threshold, low_risk_threshold=low_risk_threshold
@@ -273,12 +337,12 @@ def predict_customers(
         tx,
         big_t,
         m,
-        horizon=horizon / unit,
-        margin=margin_f,
-        discount_rate=rate,
+        horizon=horizon_days / unit,
+        margin=margin,
+        discount_rate=discount_rate,
         periods_per_year=_DAYS_PER_YEAR / unit,
     )
-    customers = pd.DataFrame(
+    return pd.DataFrame(
         {
             "frequency": x,
             "recency": tx,
@@ -293,6 +357,13 @@ def predict_customers(
         },
         index=history.index,
     )
+
+
+def model_parameters(
+    transactions: ContinuousModel | BetaGeoBetaBinom, spend: GammaGamma
+) -> pd.DataFrame:
+    """One row per fitted parameter (``model``, ``parameter``, ``value``, ``se``), plus a
+    ``log_likelihood`` row per model."""
     rows = []
     for fitted in (transactions, spend):
         summary = fitted.summary
@@ -313,18 +384,4 @@ def predict_customers(
                 "se": np.nan,
             }
         )
-    parameters = pd.DataFrame(rows, columns=["model", "parameter", "value", "se"])
-    return CustomerPredictions(
-        customers=customers,
-        transactions=transactions,
-        spend=spend,
-        parameters=parameters,
-        at_risk_share=at_risk_share(p_alive, at_risk_threshold),
-        as_of=end,
-        time_unit_days=unit,
-        horizon_days=horizon,
-        margin=margin_f,
-        discount_rate=rate,
-        period=freq,
-        history_notes=notes,
-    )
+    return pd.DataFrame(rows, columns=["model", "parameter", "value", "se"])

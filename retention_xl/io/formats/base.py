@@ -29,9 +29,15 @@ __all__ = [
     "Format",
     "apply_currencies",
     "collapse_blocks",
+    "conversion_note",
     "finish_orders",
     "finish_subscriptions",
     "finish_survey",
+    "full_refunds_note",
+    "latest_version_warning",
+    "mixed_currencies_error",
+    "refuse_conflict",
+    "reporting_currency",
     "require_roles",
 ]
 
@@ -408,39 +414,19 @@ def apply_currencies(
     report.currencies = tuple(found)
     rates = {k.upper(): float(v) for k, v in (options.rates or {}).items()}
     if rates:
-        base = [k for k, v in rates.items() if v == 1.0]
-        if len(base) != 1:
-            raise InputError(
-                "the rate table needs exactly one reporting currency with rate 1, "
-                f"got {rates!r}; e.g. --rate EUR=1 --rate USD=0.92",
-                argument="rates",
-            )
-        missing = [c for c in found if c not in rates]
-        if missing:
-            raise InputError(
-                f"no exchange rate for {', '.join(missing)}; add e.g. --rate {missing[0]}=RATE "
-                f"(the value of 1 {missing[0]} in {base[0]})",
-                argument="rates",
-            )
+        base = reporting_currency(rates, found)
         factor = cur.map(rates).astype("float64").fillna(1.0).to_numpy()
         for col in money:
             if col in frame.columns:
                 frame[col] = frame[col].to_numpy() * factor
-        frame["currency"] = pd.Series(base[0], index=frame.index, dtype="string")
-        if len(found) > 1 or (found and found[0] != base[0]):
-            report.notes.append(
-                f"amounts converted to {base[0]} with rates "
-                + ", ".join(f"{c}={rates[c]:g}" for c in found)
-            )
+        frame["currency"] = pd.Series(base, index=frame.index, dtype="string")
+        note = conversion_note(base, found, rates)
+        if note:
+            report.notes.append(note)
     elif len(found) > 1:
         counts = live.value_counts()
-        raise ExportError(
-            f"has rows in {len(found)} currencies ("
-            + ", ".join(f"{c}: {int(counts[c]):,} rows" for c in found)
-            + "); adding them up would be wrong. Give a rate table, e.g. "
-            f"--rate {found[0]}=1 --rate {found[1]}=RATE, or export one currency at a time",
-            file=conv.table.file,
-            column=currency_column,
+        raise mixed_currencies_error(
+            found, {c: int(counts[c]) for c in found}, file=conv.table.file, column=currency_column
         )
     if frame["currency"].isna().all():
         frame = frame.drop(columns="currency")
@@ -499,10 +485,7 @@ def _full_refunds(frame: pd.DataFrame, report: ImportReport) -> pd.DataFrame:
     missing = (status == "refunded") & ~(refunded > 0) & (amount > 0)
     if not missing.any():
         return frame
-    report.notes.append(
-        f"{int(missing.sum()):,} orders marked refunded without a refund amount were "
-        "counted as refunded in full"
-    )
+    report.notes.append(full_refunds_note(int(missing.sum())))
     return frame.assign(refunded=np.where(missing, amount, np.nan_to_num(refunded)))
 
 
@@ -557,7 +540,7 @@ def resolve_duplicate_orders(
                 both = top[tie]
                 first_id = both["order_id"].iloc[0]
                 when = pd.Timestamp(both["_updated"].iloc[0])
-                _refuse_conflict(
+                refuse_conflict(
                     frame,
                     first_id,
                     content,
@@ -569,12 +552,9 @@ def resolve_duplicate_orders(
             kept = order.drop_duplicates("order_id", keep="last").sort_index()
             if report is not None:
                 n = int(distinct.loc[clash, "order_id"].nunique())
-                report.warnings.append(
-                    f"{n:,} orders appeared more than once with different content: the "
-                    "latest version (by the export's update time) was kept"
-                )
+                report.warnings.append(latest_version_warning(n))
             return kept.drop(columns=dropped).reset_index(drop=True), len(frame) - len(kept)
-        _refuse_conflict(
+        refuse_conflict(
             frame,
             distinct.loc[clash, "order_id"].iloc[0],
             content,
@@ -585,7 +565,7 @@ def resolve_duplicate_orders(
     return kept.drop(columns=dropped).reset_index(drop=True), len(frame) - len(kept)
 
 
-def _refuse_conflict(
+def refuse_conflict(
     frame: pd.DataFrame, order_id: object, content: Sequence[str], *, file: str, why: str
 ) -> None:
     """Raise the :class:`ExportError` naming the first two versions of ``order_id``."""
@@ -677,3 +657,65 @@ def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[
         header_rows=table.header_rows,
     )
     return collapsed, 0
+
+
+def reporting_currency(rates: Mapping[str, float], found: Sequence[str]) -> str:
+    """The currency with rate 1 of a rate table that covers every currency ``found``.
+
+    Raises :class:`InputError` when the table has no single reporting currency or
+    lacks a rate for one of ``found``.
+    """
+    base = [k for k, v in rates.items() if v == 1.0]
+    if len(base) != 1:
+        raise InputError(
+            "the rate table needs exactly one reporting currency with rate 1, "
+            f"got {dict(rates)!r}; e.g. --rate EUR=1 --rate USD=0.92",
+            argument="rates",
+        )
+    missing = [c for c in found if c not in rates]
+    if missing:
+        raise InputError(
+            f"no exchange rate for {', '.join(missing)}; add e.g. --rate {missing[0]}=RATE "
+            f"(the value of 1 {missing[0]} in {base[0]})",
+            argument="rates",
+        )
+    return base[0]
+
+
+def conversion_note(base: str, found: Sequence[str], rates: Mapping[str, float]) -> str | None:
+    """The import note saying which amounts were converted (None when none was)."""
+    if len(found) > 1 or (found and found[0] != base):
+        return f"amounts converted to {base} with rates " + ", ".join(
+            f"{c}={rates[c]:g}" for c in found
+        )
+    return None
+
+
+def mixed_currencies_error(
+    found: Sequence[str], counts: Mapping[str, int], *, file: str, column: str | None
+) -> ExportError:
+    """The refusal of an export whose rows are in several currencies and no rates."""
+    return ExportError(
+        f"has rows in {len(found)} currencies ("
+        + ", ".join(f"{c}: {int(counts[c]):,} rows" for c in found)
+        + "); adding them up would be wrong. Give a rate table, e.g. "
+        f"--rate {found[0]}=1 --rate {found[1]}=RATE, or export one currency at a time",
+        file=file,
+        column=column,
+    )
+
+
+def latest_version_warning(orders: int) -> str:
+    """The import warning for orders whose latest version (by update time) was kept."""
+    return (
+        f"{orders:,} orders appeared more than once with different content: the "
+        "latest version (by the export's update time) was kept"
+    )
+
+
+def full_refunds_note(orders: int) -> str:
+    """The import note for refunded orders without a refund amount."""
+    return (
+        f"{orders:,} orders marked refunded without a refund amount were "
+        "counted as refunded in full"
+    )

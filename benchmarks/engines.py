@@ -1,0 +1,226 @@
+"""The DuckDB engine against a hand-written DuckDB query and against the pandas engine.
+
+Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR]`` in an
+environment with the ``lake`` extra. For each size (100k, 1M and 10M orders, up to
+``max_orders``) it writes a Parquet lake with :func:`retention_xl.datasets.write_orders_lake`
+(one file per month, seed 0; not timed) and measures, each in a fresh process, ``R``
+times (3 by default):
+
+* ``floor``: a hand-written DuckDB query that computes the per-customer summary
+  straight from the Parquet files (first and last purchase day, purchases, purchase
+  days, net revenue; one row per order id, cancelled orders out, a purchase is an
+  order with positive net revenue not marked refunded) and fetches it as Arrow: no
+  checks, no import report, no period table. The least the engine can cost;
+* ``kpis duckdb``: ``retention-xl kpis --orders LAKE --engine duckdb --json`` (every
+  check of the CSV path, the import report, the summary totals, the period table);
+* ``kpis pandas``: the same command with ``--engine pandas`` (DuckDB reads and checks
+  the lake, the orders come into memory, the core computes);
+* ``predict duckdb`` / ``predict pandas``: ``retention-xl predict --out scores.parquet``
+  with each engine.
+
+The commands run in the measuring process (``main([...], standalone_mode=False)``,
+after the imports), so the figures are the work, not the interpreter start. Peak
+memory is the high-water mark of the resident set during the step minus the resident
+set before it (the kernel's counter is reset first through ``/proc/self/clear_refs``
+on Linux). The printed ranges are the lowest and highest of the runs; the ratios
+compare medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = (100_000, 1_000_000, 10_000_000)
+STEPS = ("floor", "kpis duckdb", "kpis pandas", "predict duckdb", "predict pandas")
+_CLEAR_REFS = "/proc/self/clear_refs"
+
+FLOOR_SQL = """
+WITH o AS (
+    SELECT customer_id, CAST(order_date AS DATE) AS d,
+           amount - coalesce(refunded, 0) AS revenue, status
+    FROM read_parquet({files})
+    QUALIFY row_number() OVER (PARTITION BY order_id) = 1
+), p AS (
+    SELECT *, revenue > 0 AND status <> 'refunded' AS purchase FROM o
+    WHERE status <> 'cancelled'
+)
+SELECT customer_id,
+       min(d) FILTER (WHERE purchase) AS first_order,
+       max(d) FILTER (WHERE purchase) AS last_order,
+       count(*) FILTER (WHERE purchase) AS orders,
+       count(DISTINCT d) FILTER (WHERE purchase) AS purchase_days,
+       sum(revenue) AS revenue
+FROM p GROUP BY customer_id HAVING count(*) FILTER (WHERE purchase) > 0
+ORDER BY customer_id
+"""
+
+
+def _status_kb() -> dict[str, int]:
+    out: dict[str, int] = {}
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+def _reset_peak() -> bool:
+    try:
+        with open(_CLEAR_REFS, "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def run_one(kind: str, lake: str, workdir: str) -> None:
+    """Child process: import, reset the peak counter, run ``kind`` once, print a record."""
+    import duckdb
+    import pyarrow  # noqa: F401
+
+    import retention_xl.core
+    import retention_xl.core.models  # noqa: F401
+    from retention_xl.cli import main
+    from retention_xl.engines import duckdb_engine, scoring  # noqa: F401
+
+    out = Path(workdir) / "scores.parquet"
+
+    def step() -> None:
+        if kind == "floor":
+            files = sorted(str(p) for p in Path(lake).glob("*.parquet"))
+            con = duckdb.connect()
+            listing = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+            table = con.sql(FLOOR_SQL.format(files=listing)).to_arrow_table()
+            assert table.num_rows > 0
+            con.close()
+            return
+        command, engine = kind.split()
+        args = [command, "--orders", lake, "--engine", engine, "--json"]
+        if command == "predict":
+            args += ["--out", str(out)]
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            main(args, standalone_mode=False)
+
+    isolated = _reset_peak()
+    before = _status_kb()["VmRSS"] if isolated else 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    step()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak_mb = (_status_kb()["VmHWM"] - before) / 1024 if isolated else float("nan")
+    print(f"@@ {seconds} {cpu} {peak_mb}", flush=True)
+
+
+Measured = tuple[float, float, float]
+
+
+def _measure(kind: str, lake: Path, workdir: Path) -> Measured | None:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--one", kind, str(lake), str(workdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@ "):
+            s, cpu, mb = line[3:].split()
+            return float(s), float(cpu), float(mb)
+    print(f"  {kind} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+    return None
+
+
+def _machine() -> str:
+    import duckdb
+    import pandas as pd
+    import pyarrow as pa
+
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"pandas {pd.__version__}, DuckDB {duckdb.__version__}, pyarrow {pa.__version__}"
+    )
+
+
+def _span(runs: list[Measured], i: int) -> str:
+    """The range of column ``i`` (seconds, CPU seconds, peak MB) over the runs."""
+    fmt = ".0f" if i == 2 else ".2f"
+    lo, hi = min(r[i] for r in runs), max(r[i] for r in runs)
+    return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}-{hi:{fmt}}"
+
+
+def _ratios(results: dict[str, list[Measured]]) -> None:
+    """Print the ratios of the medians: ours / the floor, pandas / DuckDB."""
+
+    def median(kind: str, i: int) -> float:
+        return statistics.median(r[i] for r in results[kind])
+
+    pairs = [("kpis duckdb", "floor", "kpis duckdb / hand-written query")]
+    pairs += [(f"{c} pandas", f"{c} duckdb", f"{c}: pandas / duckdb") for c in ("kpis", "predict")]
+    for top, bottom, label in pairs:
+        if top in results and bottom in results:
+            time_ratio = median(top, 0) / median(bottom, 0)
+            memory_ratio = median(top, 2) / max(median(bottom, 2), 1.0)
+            print(f"  {label}: {time_ratio:.2f}x time, {memory_ratio:.2f}x peak memory")
+
+
+def main() -> None:
+    if len(sys.argv) > 4 and sys.argv[1] == "--one":
+        run_one(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("max_orders", nargs="?", type=int, default=max(SIZES))
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per measurement")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="write the lakes here and keep them"
+    )
+    parser.add_argument(
+        "--steps", default=",".join(STEPS), help=f"comma-separated subset of {', '.join(STEPS)}"
+    )
+    args = parser.parse_args()
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    print(f"machine: {_machine()}")
+    print(
+        "seconds: wall clock, CPU s: process CPU time (DuckDB's threads included), peak MB: "
+        "resident memory the step added;\neach figure is the range over "
+        f"{args.runs} fresh processes"
+    )
+    from retention_xl.datasets import write_orders_lake
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="rxl-bench-"))
+    try:
+        for size in [s for s in SIZES if s <= args.max_orders] or [args.max_orders]:
+            lake = root / f"lake-{size}"
+            if not lake.exists():
+                t0 = time.perf_counter()
+                files = write_orders_lake(lake, n_orders=size, seed=0)
+                took = time.perf_counter() - t0
+                print(f"\nlake of {size:,} orders: {len(files)} files in {took:.1f} s (not timed)")
+            else:
+                print(f"\nlake of {size:,} orders: {lake}")
+            rows = sum(1 for _ in lake.glob("*.parquet"))
+            print(f"  {'step':<16} {'seconds':>13} {'CPU s':>13} {'peak MB':>13}   ({rows} files)")
+            results: dict[str, list[Measured]] = {}
+            for kind in steps:
+                got = [_measure(kind, lake, root) for _ in range(args.runs)]
+                ok = [g for g in got if g is not None]
+                if ok:
+                    results[kind] = ok
+                    print(f"  {kind:<16} " + " ".join(f"{_span(ok, i):>13}" for i in range(3)))
+            _ratios(results)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

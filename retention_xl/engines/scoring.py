@@ -1,0 +1,176 @@
+"""Predictions at scale: fit on distinct histories, score customers batch by batch.
+
+:func:`predict_in_batches` is ``predict_customers`` for an engine: the purchase model
+and Gamma-Gamma are fitted on the engine's
+:class:`~retention_xl.engines.base.HistoryGroups` (distinct histories with their
+counts: the likelihood is the same sum, computed once per distinct history), then the
+customers come in batches of histories, are scored by
+:func:`~retention_xl.core.models.score_customers` and written out as they come
+(Parquet or CSV), so no frame of all customers is ever built. The totals the command
+prints (customers, at-risk share, predicted CLV) are added up on the way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core.models import (
+    GammaGamma,
+    make_transaction_model,
+    model_parameters,
+    score_customers,
+)
+from retention_xl.engines.base import BATCH_ROWS, OrderEngine
+
+__all__ = ["BatchPredictions", "predict_in_batches", "write_batches"]
+
+
+@dataclass
+class BatchPredictions:
+    """The fitted models and the totals of a scoring run (see :func:`predict_in_batches`)."""
+
+    transactions: Any
+    spend: GammaGamma
+    parameters: pd.DataFrame
+    as_of: pd.Timestamp
+    #: the customers the engine counted (the batches bring them all)
+    expected: int = 0
+    customers: int = 0
+    at_risk: int = 0
+    clv_total: float = 0.0
+    at_risk_threshold: float = 0.5
+    batches: int = 0
+    _sums: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def at_risk_share(self) -> float:
+        """Share of the customers scored with P(alive) below the threshold."""
+        return self.at_risk / self.customers if self.customers else math.nan
+
+    @property
+    def clv_mean(self) -> float:
+        """Mean predicted CLV per customer."""
+        return self.clv_total / self.customers if self.customers else math.nan
+
+    def add(self, scored: pd.DataFrame) -> None:
+        """Count one batch of scored customers in the totals."""
+        p = scored["p_alive"].to_numpy(dtype=np.float64)
+        self.customers += len(scored)
+        self.at_risk += int((p < self.at_risk_threshold).sum())
+        self._sums.append(float(scored["predicted_clv"].to_numpy(dtype=np.float64).sum()))
+        self.clv_total = math.fsum(self._sums)
+        self.batches += 1
+
+
+def predict_in_batches(
+    engine: OrderEngine,
+    *,
+    as_of: Any = None,
+    model: str = "bgnbd",
+    horizon_days: float = 365.0,
+    margin: float = 1.0,
+    discount_rate: float = 0.10,
+    at_risk_threshold: float = 0.5,
+    low_risk_threshold: float = 0.8,
+    time_unit_days: float = 7.0,
+    batch_rows: int = BATCH_ROWS,
+) -> tuple[BatchPredictions, Iterator[pd.DataFrame]]:
+    """Fit the models on the engine's distinct histories; return them and the batches.
+
+    The batches (frames indexed by ``customer_id`` with the columns of
+    :data:`~retention_xl.core.models.PREDICTION_COLUMNS`) are scored lazily, in id
+    order; iterating them fills the totals of the returned :class:`BatchPredictions`.
+    The predictions equal :func:`~retention_xl.core.models.predict_customers` on the
+    same orders.
+    """
+    groups = engine.history_groups(as_of=as_of, time_unit_days=time_unit_days)
+    transactions = make_transaction_model(model).fit(
+        groups.x, groups.recency, groups.age, weights=groups.counts
+    )
+    spend = GammaGamma().fit(groups.spend_x, groups.spend_m, weights=groups.spend_counts)
+    result = BatchPredictions(
+        transactions=transactions,
+        spend=spend,
+        parameters=model_parameters(transactions, spend),
+        as_of=groups.as_of,
+        expected=groups.customers,
+        at_risk_threshold=at_risk_threshold,
+    )
+
+    def batches() -> Iterator[pd.DataFrame]:
+        for history in engine.histories(
+            as_of=groups.as_of, time_unit_days=time_unit_days, batch_rows=batch_rows
+        ):
+            scored = score_customers(
+                transactions,
+                spend,
+                history,
+                horizon_days=horizon_days,
+                margin=margin,
+                discount_rate=discount_rate,
+                at_risk_threshold=at_risk_threshold,
+                low_risk_threshold=low_risk_threshold,
+                time_unit_days=time_unit_days,
+            )
+            result.add(scored)
+            yield scored
+
+    return result, batches()
+
+
+def _flat(scored: pd.DataFrame) -> pd.DataFrame:
+    frame = scored.reset_index()
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["risk_band"] = frame["risk_band"].astype(str)
+    return frame
+
+
+def write_batches(
+    batches: Iterator[pd.DataFrame],
+    path: Path,
+    suffix: str,
+    *,
+    write_whole: Callable[[pd.DataFrame, Path], None] | None = None,
+) -> None:
+    """Write scored batches to ``path`` as ``suffix`` says: Parquet and CSV batch by
+    batch; other formats (``.xlsx``, at most a sheet of rows) through ``write_whole``
+    with the batches put together."""
+    kind = suffix.lower()
+    if kind == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for scored in batches:
+                table = pa.Table.from_pandas(_flat(scored), preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(str(path), table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:  # no customer: an empty file with the columns
+            pq.write_table(pa.table({"customer_id": pa.array([], pa.string())}), str(path))
+        return
+    if kind == ".csv":
+        from retention_xl.csvsafe import write_csv
+
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            header = True
+            for scored in batches:
+                write_csv(_flat(scored), fh, index=False, header=header)
+                header = False
+        return
+    if write_whole is None:
+        raise ValueError(f"no writer for {suffix!r}")
+    parts = list(batches)
+    whole = pd.concat(parts) if parts else pd.DataFrame()
+    write_whole(whole, path)

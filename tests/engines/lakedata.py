@@ -1,0 +1,124 @@
+"""Orders with the edge cases the engines must agree on, written as real files.
+
+Imported by the engine tests (``from lakedata import ...``).
+
+``edge_orders()`` is generated orders (refunds in full and in part, cancellations,
+repeated rows) plus hand-written customers: several orders on one day, one order only,
+a refund row with a negative amount, a refund dated before the first purchase, a
+refund written as a negative number, a free order, an order marked refunded without a
+refund amount, an id with spaces around it, statuses in Italian and blank. The files
+are written with pyarrow (Parquet), DuckDB (database tables) and as canonical CSV.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from retention_xl.datasets import generate_orders
+
+COLUMNS = ["customer_id", "order_id", "order_date", "amount", "refunded", "status", "currency"]
+
+_EXTRA = [
+    # customer, order, date, amount, refunded, status
+    ("X-SAMEDAY", "X1", "2023-03-01", 10.0, 0.0, "paid"),
+    ("X-SAMEDAY", "X2", "2023-03-01", 20.0, 0.0, "paid"),
+    ("X-SAMEDAY", "X3", "2023-03-01", 30.0, 5.0, "paid"),
+    ("X-SAMEDAY", "X4", "2023-09-14", 12.5, 0.0, "paid"),
+    ("X-SAMEDAY", "X5", "2023-09-14", 7.5, 0.0, "paid"),
+    ("X-ONE", "X6", "2024-02-29", 99.99, 0.0, "paid"),
+    ("X-REFUNDONLY", "X7", "2023-05-05", 40.0, 0.0, "refunded"),
+    ("X-NEGREF", "X8", "2022-11-11", 50.0, 0.0, "paid"),
+    ("X-NEGREF", "X9", "2023-01-20", -20.0, 0.0, "paid"),
+    ("X-EARLYREF", "X10", "2022-01-02", -10.0, 0.0, "paid"),
+    ("X-EARLYREF", "X11", "2022-03-01", 60.0, 0.0, "paid"),
+    ("X-EARLYREF", "X12", "2022-08-01", 15.0, 0.0, "paid"),
+    ("X-ABSREF", "X13", "2023-06-01", 30.0, -5.0, "paid"),
+    ("X-ABSREF", "X14", "2023-07-01", 30.0, 0.0, "Pagato"),
+    ("X-ZERO", "X15", "2023-04-04", 0.0, 0.0, "paid"),
+    ("X-ZERO", "X16", "2023-04-05", 25.0, 0.0, ""),
+    ("X-ZERO", "X17", "2023-04-06", 25.0, 0.0, "Annullato"),
+    (" C00001 ", "X18", "2024-06-01", 33.0, 0.0, "paid"),
+    ("X-FULLREF", "X19", "2023-10-10", 45.0, 45.0, "paid"),
+    ("X-FULLREF", "X20", "2023-11-10", 45.0, 0.0, "paid"),
+    ("X-LATE", "X21", "2024-06-30", 5.0, 0.0, "paid"),
+]
+
+
+def edge_orders(seed: int = 11, n_customers: int = 600) -> pd.DataFrame:
+    """Generated orders (2022-01 to 2024-06) and the hand-written edge cases, in EUR."""
+    base = generate_orders(
+        n_customers,
+        seed=seed,
+        start="2022-01-01",
+        end="2024-06-30",
+        refund_rate=0.12,
+        cancel_rate=0.05,
+        duplicate_rate=0.03,
+    )
+    extra = pd.DataFrame(_EXTRA, columns=COLUMNS[:6])
+    extra["order_date"] = pd.to_datetime(extra["order_date"])
+    extra["currency"] = "EUR"
+    frame = pd.concat([base.astype(object), extra.astype(object)], ignore_index=True)
+    frame["order_date"] = pd.to_datetime(frame["order_date"])
+    for col in ("amount", "refunded"):
+        frame[col] = frame[col].astype("float64")
+    for col in ("customer_id", "order_id", "status", "currency"):
+        frame[col] = frame[col].astype(str)
+    # interleave the rows, so repeated orders and customers cross file boundaries
+    order = np.random.default_rng(seed).permutation(len(frame))
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, *, schema: pa.Schema | None = None) -> Path:
+    """``frame`` as a Parquet file written by pyarrow."""
+    table = pa.Table.from_pandas(frame, preserve_index=False, schema=schema)
+    pq.write_table(table, str(path))
+    return path
+
+
+def write_parts(frame: pd.DataFrame, folder: Path, parts: int = 3) -> list[Path]:
+    """``frame`` split by rows into ``parts`` Parquet files under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, len(frame), parts + 1).astype(int)
+    return [
+        write_parquet(frame.iloc[a:b], folder / f"part-{i}.parquet")
+        for i, (a, b) in enumerate(itertools.pairwise(bounds))
+    ]
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as a canonical CSV export (ISO dates, '.' decimals)."""
+    out = frame.copy()
+    out["order_date"] = out["order_date"].dt.strftime("%Y-%m-%d")
+    out.to_csv(path, index=False)
+    return path
+
+
+def write_duckdb(frame: pd.DataFrame, path: Path, table: str = "orders") -> Path:
+    """``frame`` as a table of a DuckDB database file."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.register("frame_view", pa.Table.from_pandas(frame, preserve_index=False))
+        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM frame_view')
+    finally:
+        con.close()
+    return path
+
+
+#: three orders, for tests that only need a readable source
+ROWS_FOR_SOURCES = pd.DataFrame(
+    {
+        "customer_id": ["a", "a", "b"],
+        "order_id": ["1", "2", "3"],
+        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+        "amount": [10.0, 20.0, 30.0],
+    }
+)
