@@ -12,7 +12,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 try:
     import click
@@ -381,7 +381,7 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
         sample.survey,
         lang=lang,
         currency="EUR",
-        period=period,
+        period=cast(Literal["Y", "Q", "M"], period),  # click checked it
         cac=cac,
         gross_margin=gross_margin,
         predictions=predictions,
@@ -907,14 +907,15 @@ def predict(
             f"error {check.mean_absolute_error:.3f} per customer; MAPE of the cumulative "
             f"curve {check.tracking_mape:.1%}"
         )
-        by_freq = check.by_frequency()
+        by_freq = _by_frequency_rows(check)
         say("Mean holdout purchases by past repeat purchases (actual / predicted):")
         say(
             "  "
             + ", ".join(
-                f"{k if k < len(by_freq) - 1 else f'{k}+'}: {r.actual:.2f} / {r.predicted:.2f}"
-                for k, r in zip(by_freq.index, by_freq.itertuples(), strict=True)
-                if r.customers > 0
+                f"{r['frequency']}{'+' if i == len(by_freq) - 1 else ''}: "
+                f"{r['actual']:.2f} / {r['predicted']:.2f}"
+                for i, r in enumerate(by_freq)
+                if r["customers"] > 0
             )
         )
         extra = check.customers[["actual", "predicted"]].rename(
@@ -955,19 +956,26 @@ def predict(
                 "actual": check.actual_total,
                 "error_share": check.error_share,
                 "tracking_mape": check.tracking_mape,
-                "by_frequency": [
-                    {
-                        "frequency": int(k),
-                        "customers": int(r.customers),
-                        "actual": float(r.actual),
-                        "predicted": float(r.predicted),
-                    }
-                    for k, r in zip(
-                        check.by_frequency().index, check.by_frequency().itertuples(), strict=True
-                    )
-                ],
+                "by_frequency": _by_frequency_rows(check),
             }
         click.echo(json_text(payload))
+
+
+def _by_frequency_rows(check: Any) -> list[dict[str, Any]]:
+    """The holdout's mean purchases by calibration frequency (0, 1, ..., 7 and more)."""
+    table = check.by_frequency()
+    customers = table["customers"].to_numpy(dtype=float)
+    actual = table["actual"].to_numpy(dtype=float)
+    predicted = table["predicted"].to_numpy(dtype=float)
+    return [
+        {
+            "frequency": i,
+            "customers": int(customers[i]),
+            "actual": float(actual[i]),
+            "predicted": float(predicted[i]),
+        }
+        for i in range(len(table))
+    ]
 
 
 def _say_models(say: Callable[[str], None], transactions: Any, spend: Any) -> None:
@@ -1143,6 +1151,10 @@ def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> 
     book.close()
 
 
+def _write_text(path: Path, *, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
 @main.command("lite")
 @click.option(
     "--wheel-url",
@@ -1187,8 +1199,7 @@ def lite_command(wheel_url: str, help_url: str | None, out: Path) -> None:
         (lite.HELP_PAGE, help_page_html()),
     )
     for name, text in files:
-        write_atomically(out / name, lambda tmp, t=text: tmp.write_text(t, encoding="utf-8"),
-                         command="lite")  # fmt: skip
+        write_atomically(out / name, functools.partial(_write_text, text=text), command="lite")
     click.echo(f"Wrote {out / 'main.py'}, {out / 'requirements.txt'} and {out / lite.HELP_PAGE}.")
     click.echo(
         "In Excel: open the xlwings Lite editor, paste requirements.txt into its "

@@ -196,7 +196,7 @@ def input_files(func: F) -> F:
 
 def engine_option(func: F) -> F:
     """Add ``--engine auto|pandas|duckdb`` (where the orders are aggregated)."""
-    return click.option(  # type: ignore[no-any-return]
+    return click.option(
         "--engine",
         type=click.Choice(["auto", "pandas", "duckdb"]),
         default="auto",

@@ -104,7 +104,9 @@ class Converter:
 
     # -- errors -----------------------------------------------------------
 
-    def fail(self, mask: np.ndarray, column: str, reason: str, values: Sequence[object]) -> None:
+    def fail(
+        self, mask: np.ndarray, column: str, reason: str, values: Sequence[object] | np.ndarray
+    ) -> None:
         """Raise for the first row in ``mask``, or mark all of them bad when skipping."""
         mask = mask & ~self.bad
         if not mask.any():

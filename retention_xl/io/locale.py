@@ -367,7 +367,7 @@ def parse_dates(
             continue
         if ts.tzinfo is not None:
             ts = ts.tz_localize(None)
-        out[i] = np.datetime64(ts.normalize().to_datetime64(), "ns")
+        out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
     used: str | None = None
     note: str | None = None
     if is_str.any():

@@ -16,7 +16,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -186,7 +186,7 @@ def _blank_rows_fast(body: np.ndarray) -> np.ndarray:
     blank = np.ones(len(frame), dtype=bool)
     for c in frame.columns:
         col = frame[c]
-        if col.map(type).eq(str).all():
+        if col.map(lambda v: type(v) is str).all():
             blank &= (col.str.strip() == "").to_numpy(dtype=bool)
         else:
             blank &= np.array([_blank_cell(v) for v in col], dtype=bool)
@@ -259,7 +259,7 @@ def _read_xlsx(p: Path) -> RawTable:
         names = wb.sheet_names
         if not names:
             raise ExportError("has no worksheets", file=p)
-        rows: list[list[object]] = []
+        rows: list[list[Any]] = []
         for name in names:
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             if any(any(not _blank_cell(v) for v in r) for r in rows[:5]):

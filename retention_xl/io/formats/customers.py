@@ -93,12 +93,10 @@ def read_shopify_customers(
         name = (first + " " + last).str.strip()
         name = name.mask(name == "", pd.NA)
     marketing = conv.text(cols.get("accepts_marketing")).fillna("").map(normalise)
-    accepts = pd.Series(
-        np.where(
-            marketing.isin(list(_YES)), True, np.where(marketing.isin(list(_NO)), False, None)
-        ),
-        dtype="boolean",
-    )
+    consent = np.full(len(marketing), None, dtype=object)  # blank: not said
+    consent[marketing.isin(list(_YES)).to_numpy()] = True
+    consent[marketing.isin(list(_NO)).to_numpy()] = False
+    accepts = pd.Series(consent, dtype="boolean")
     country = conv.text(cols.get("country"))
     if cols.get("country") and len(country.dropna()) and country.dropna().str.len().max() <= 3:
         country = country.str.upper()
