@@ -364,15 +364,22 @@ def _currency_of(inputs: Any) -> str | None:
     help="Where to write the report workbook of the sample.",
 )
 @click.option("--lang", type=click.Choice(["en", "it"]), default="en", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no KPI table.")
 @user_errors
-def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path, lang: str) -> None:
+def demo(
+    period: str, gross_margin: float, as_json: bool, cac: float, out: Path, lang: str, quiet: bool
+) -> None:
     """Run the main job on the bundled sample shop: the report workbook, and its KPIs
     with benchmark status."""
     from retention_xl.datasets import load_sample
     from retention_xl.files import check_target
     from retention_xl.workbook.build import model_predictions, plan_report_and_data, write_workbook
 
+    from retention_xl.progress import Stages
+
     check_target(out, command="demo")  # before minutes of work
+    steps = Stages(2, quiet=quiet or as_json)
+    steps.step("Fitting the models and computing the report of the sample shop")
     sample = load_sample()
     predictions = model_predictions(sample.orders, margin=gross_margin)
     plan, data = plan_report_and_data(
@@ -386,10 +393,14 @@ def demo(period: str, gross_margin: float, as_json: bool, cac: float, out: Path,
         gross_margin=gross_margin,
         predictions=predictions,
     )
+    steps.step(f"Writing {out.name}")
     written: list[str] = []
     path = write_workbook(plan, out, command="demo", notes=written)
     for line in written:
         click.echo(f"note: {line}", err=True)
+    if quiet and not as_json:
+        click.echo(str(path.resolve()))
+        return
     if not as_json:
         from retention_xl.workbook.labels import label
 
@@ -544,6 +555,7 @@ def template(out: Path | None, lang: str, currency: str, period: str, as_json: b
     "--json", "as_json", is_flag=True, help="Print what was written and the KPIs as JSON."
 )
 @engine_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no import report.")
 @user_errors
 def build(
     orders: str | None,
@@ -564,10 +576,12 @@ def build(
     no_raw: bool,
     as_json: bool,
     engine: str,
+    quiet: bool,
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
     surveys or canonical CSV, Italian or English)."""
     from retention_xl.files import check_target
+    from retention_xl.progress import Stages
     from retention_xl.workbook.build import (
         write_workbook,
     )
@@ -576,6 +590,8 @@ def build(
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
     target_values = _target_options(targets)
     check_target(out, command="build")  # before reading long exports
+    steps = Stages(3, quiet=quiet or as_json)
+    steps.step("Reading the exports")
     inputs = export.load(
         orders=orders,
         subscriptions=subscriptions,
@@ -584,8 +600,10 @@ def build(
         engine=engine,
     )
     try:
-        for line in inputs.lines():
-            click.echo(line, err=True)
+        if not (quiet or as_json):
+            for line in inputs.lines():
+                click.echo(line, err=True)
+        steps.step("Fitting the models and computing the report")
         plan, data, notes, shown = _plan_build(
             inputs,
             no_raw=no_raw,
@@ -601,6 +619,7 @@ def build(
         )
     finally:
         inputs.close()
+    steps.step(f"Writing {out.name}")
     written: list[str] = []
     path = write_workbook(plan, out, command="build", notes=written)
     for line in written:
@@ -617,7 +636,8 @@ def build(
             payload["kpis"] = data.report.to_records()
         click.echo(json_text(payload))
         return
-    click.echo(f"Workbook written: {path}")
+    if not quiet:
+        click.echo(f"Workbook written: {path}")
 
 
 @main.command("refresh")
@@ -763,6 +783,7 @@ def refresh_command(
     "--json", "as_json", is_flag=True, help="Print the fit, the at-risk share and the file as JSON."
 )
 @engine_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress, import report or summary.")
 @user_errors
 def predict(
     orders: str,
@@ -777,6 +798,7 @@ def predict(
     out: Path | None,
     as_json: bool,
     engine: str,
+    quiet: bool,
 ) -> None:
     """Predict each customer's probability of being alive, purchases and CLV.
 
@@ -832,11 +854,16 @@ def predict(
                 "not computed in DuckDB yet): add --engine pandas",
                 argument="model",
             )
-    say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
+    from retention_xl.progress import Stages
+
+    say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
+    steps = Stages(3 if out is not None else 2, quiet=quiet or as_json)
+    steps.step("Reading the orders")
     inputs = export.load(orders=orders, engine=engine)
     for line in inputs.lines():
-        if not as_json:
+        if not (as_json or quiet):
             click.echo(line, err=True)
+    steps.step("Fitting the models and scoring every customer")
     if inputs.lake_engine is not None:
         try:
             _predict_in_batches(
@@ -848,6 +875,7 @@ def predict(
                 discount_rate=discount_rate,
                 out=out,
                 as_json=as_json,
+                quiet=quiet,
             )
         finally:
             inputs.close()
@@ -923,6 +951,7 @@ def predict(
         )
         table = customers.join(extra)
     if out is not None:
+        steps.step(f"Writing {out.name}")
         done = write_atomically(
             out,
             lambda tmp: _write_predictions(table, result.parameters, tmp, out.suffix),
@@ -1041,12 +1070,13 @@ def _predict_in_batches(
     discount_rate: float,
     out: Path | None,
     as_json: bool,
+    quiet: bool = False,
 ) -> None:
     """``predict`` on the DuckDB engine: fit on distinct histories, score in batches."""
     from retention_xl.engines.scoring import predict_in_batches, write_batches
     from retention_xl.files import write_atomically
 
-    say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
+    say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
     result, batches = predict_in_batches(
         inputs.lake_engine,
         as_of=as_of,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["enabled", "progress"]
+__all__ = ["Stages", "enabled", "progress"]
 
 T = TypeVar("T")
 
@@ -68,3 +68,28 @@ def progress(
         iterable, length=length, label=label, file=sys.stderr, show_pos=length is not None
     ) as bar:
         yield bar
+
+
+class Stages:
+    """Announces the steps of a long command on stderr: ``[2/3] Fitting the models``,
+    one line per step, so that the command is never silent for long.
+
+    Shown only when :func:`enabled` (a person at a terminal, not ``--quiet``).
+
+    >>> steps = Stages(2, quiet=True)
+    >>> steps.step("Reading"); steps.step("Writing")
+    >>> steps.done
+    2
+    """
+
+    def __init__(self, total: int, *, quiet: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.show = enabled(quiet=quiet)
+
+    def step(self, label: str) -> None:
+        """Announce the next step."""
+        self.done += 1
+        if self.show:
+            sys.stderr.write(f"[{self.done}/{self.total}] {label}\n")
+            sys.stderr.flush()

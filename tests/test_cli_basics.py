@@ -1,5 +1,7 @@
 """The command line as a user meets it: help, version, and errors without tracebacks."""
 
+from pathlib import Path
+
 import retention_xl
 
 
@@ -78,3 +80,63 @@ def test_build_template_and_predict_speak_json(tmp_path, run_cli) -> None:
     r = scores["parameters"]["purchases"]["r"]
     assert r["lower_95"] < r["value"] < r["upper_95"] and r["se"] > 0
     assert 0 <= scores["at_risk_share"] <= 1
+
+
+def _run_in_terminal(args: list[str], cwd: Path) -> str:
+    """Run the CLI with a pseudo-terminal as stdout and stderr, as a person runs it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retention_xl", *args],
+        stdout=child_fd,
+        stderr=child_fd,
+        cwd=cwd,
+        close_fds=True,
+    )
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=300)
+    os.close(main_fd)
+    assert proc.returncode == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_long_commands_show_their_steps_in_a_terminal_and_q_silences_them(
+    tmp_path: Path,
+) -> None:
+    from retention_xl.datasets import sample_paths
+
+    orders = str(sample_paths().orders)
+    shown = _run_in_terminal(["build", "--orders", orders, "--out", "r.xlsx"], tmp_path)
+    assert "[1/3] Reading the exports" in shown
+    assert "[2/3] Fitting the models and computing the report" in shown
+    assert "[3/3] Writing r.xlsx" in shown and "Workbook written" in shown
+    quiet = _run_in_terminal(["build", "--orders", orders, "--out", "q.xlsx", "-q"], tmp_path)
+    assert "[1/3]" not in quiet and "Workbook written" not in quiet and quiet.strip() == ""
+    assert (tmp_path / "q.xlsx").is_file()
+    scored = _run_in_terminal(["predict", "--orders", orders, "--out", "s.csv"], tmp_path)
+    assert "[1/3] Reading the orders" in scored and "[3/3] Writing s.csv" in scored
+    silent = _run_in_terminal(["predict", "--orders", orders, "-q"], tmp_path)
+    assert silent.strip() == ""
+
+
+def test_steps_are_not_shown_to_scripts(tmp_path: Path, run_cli) -> None:
+    from retention_xl.datasets import sample_paths
+
+    result = run_cli(
+        "build", "--orders", str(sample_paths().orders), "--out", str(tmp_path / "r.xlsx")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[1/3]" not in result.stderr + result.stdout
