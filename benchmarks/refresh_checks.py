@@ -93,8 +93,9 @@ def _type_user_cells(book: Path) -> None:
 
 def time_checks(book: Path) -> float:
     """The work the layout checks add, on ``book`` as it is."""
+    from retention_xl.workbook.bookxml import set_defined_names
     from retention_xl.workbook.manifest import sheet_manifest  # noqa: F401
-    from retention_xl.workbook.package import read_package, set_defined_names
+    from retention_xl.workbook.package import read_package
     from retention_xl.workbook.refresh import verify_layout
     from retention_xl.workbook.usercells import find_user_cells
 

@@ -373,9 +373,8 @@ def demo(
     with benchmark status."""
     from retention_xl.datasets import load_sample
     from retention_xl.files import check_target
-    from retention_xl.workbook.build import model_predictions, plan_report_and_data, write_workbook
-
     from retention_xl.progress import Stages
+    from retention_xl.workbook.build import model_predictions, plan_report_and_data, write_workbook
 
     check_target(out, command="demo")  # before minutes of work
     steps = Stages(2, quiet=quiet or as_json)
@@ -677,8 +676,8 @@ def refresh_command(
     """
     import logging
 
+    from retention_xl.files import check_not_locked
     from retention_xl.progress import progress
-    from retention_xl.workbook.package import check_not_locked
     from retention_xl.workbook.refresh import refresh
 
     # the library's notes (a model that cannot be fitted...) come back in the summary

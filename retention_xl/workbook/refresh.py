@@ -52,12 +52,17 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.errors import WorkbookError
-from retention_xl.files import clean_stale_temporaries
+from retention_xl.files import check_not_locked, clean_stale_temporaries, replace_atomically
 from retention_xl.io.inputs import KINDS, Inputs
 from retention_xl.io.report import Import, ImportReport
 from retention_xl.io.safety import DEFAULT_LIMITS, ZipLimits
 from retention_xl.progress import progress
 from retention_xl.workbook.bookinfo import BookSettings, book_settings, plan_arguments
+from retention_xl.workbook.bookxml import (
+    set_defined_names,
+    set_full_calc_on_load,
+    without_calc_chain,
+)
 from retention_xl.workbook.manifest import (
     MANIFEST_PREFIX,
     UNMANAGED,
@@ -76,17 +81,11 @@ from retention_xl.workbook.package import (
     Part,
     SheetEntry,
     WorkbookInfo,
-    check_not_locked,
-    deflate_part,
     read_package,
-    replace_atomically,
-    set_defined_names,
-    set_full_calc_on_load,
-    without_calc_chain,
-    write_package,
 )
 from retention_xl.workbook.plan import INPUT_NAMES, MAX_DATA_ROWS, WorkbookPlan, sheet_marker
 from retention_xl.workbook.readback import read_inputs, read_raw_tab
+from retention_xl.workbook.zipwrite import deflate_part, write_package
 
 __all__ = [
     "NOT_REFRESHED",

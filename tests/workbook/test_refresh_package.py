@@ -25,17 +25,15 @@ from refresh_books import (
 
 from retention_xl import files
 from retention_xl.errors import WorkbookError
-from retention_xl.workbook.package import (
+from retention_xl.files import (
     WorkbookLockedError,
     backup_path,
     check_not_locked,
-    parse_reference,
-    read_package,
     replace_atomically,
-    set_full_calc_on_load,
-    without_calc_chain,
-    write_package,
 )
+from retention_xl.workbook.bookxml import set_full_calc_on_load, without_calc_chain
+from retention_xl.workbook.package import parse_reference, read_package
+from retention_xl.workbook.zipwrite import write_package
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -426,11 +424,12 @@ import pathlib, sys, time
 sys.path.insert(0, {root!r})
 from retention_xl import files
 from retention_xl.workbook import package as pk
+from retention_xl.workbook.zipwrite import write_package
 
 book = pathlib.Path({book!r})
 pkg = pk.read_package(book)
 target = pkg.workbook().role_parts()["ORDERS"]
-data = pk.write_package(pkg, {{target: pkg.read(target) + b" " * 5_000_000}})
+data = write_package(pkg, {{target: pkg.read(target) + b" " * 5_000_000}})
 
 def slow(fh, data):
     view = memoryview(data)

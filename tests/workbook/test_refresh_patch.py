@@ -28,9 +28,10 @@ from refresh_books import (
 )
 from refresh_exports import INJECTIONS
 
-from retention_xl.workbook.package import read_package, write_package
+from retention_xl.workbook.package import read_package
 from retention_xl.workbook.plan import ColumnSpec, SheetPlan, Style, Table, WorkbookPlan
 from retention_xl.workbook.refresh import RefreshSummary, patch_package
+from retention_xl.workbook.zipwrite import write_package
 
 
 def small_plan(n: int = 3, *, with_deleted_role: bool = False) -> WorkbookPlan:
