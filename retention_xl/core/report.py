@@ -241,6 +241,48 @@ def kpi_report(
     """
     if period not in ("Y", "Q", "M"):
         raise InputError(f"period must be 'Y', 'Q' or 'M', got {period!r}", argument="period")
+    _check_cac(cac)
+    rows: dict[str, float] = {}
+    headline = _Headline()
+    if orders is not None:
+        totals = (
+            orders
+            if isinstance(orders, OrderTotals)
+            else order_totals(orders, period=period, window_days=window_days, as_of=as_of)
+        )
+        headline = _order_rows(rows, totals, period, window_days, cac, gross_margin)
+    if p_alive is not None:
+        rows["at_risk_share"] = _safe(kpis.at_risk_share, np.asarray(p_alive, dtype=float))
+    sub_month = None
+    if subscriptions is not None:
+        sub_month = _subscription_rows(rows, subscriptions, as_of, gross_margin)
+    if survey is not None:
+        _survey_rows(rows, survey)
+    if not rows:
+        raise InputError("give at least one of orders, subscriptions or survey")
+    return KpiReport(
+        table=_rated_table(rows, market),
+        period_start=headline.start,
+        period_end=headline.end,
+        period_complete=headline.complete,
+        as_of=headline.as_of,
+        notes=tuple(headline.notes),
+        subscription_month=sub_month,
+    )
+
+
+@dataclass
+class _Headline:
+    """The headline period of the order KPIs (none without orders)."""
+
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    complete: bool = True
+    as_of: pd.Timestamp | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _check_cac(cac: float | None) -> None:
     if cac is not None and (
         isinstance(cac, bool)
         or not isinstance(cac, (int, float, np.integer, np.floating))
@@ -251,102 +293,98 @@ def kpi_report(
             f"cac must be a positive amount (the cost of acquiring one customer), got {cac!r}",
             argument="cac",
         )
-    rows: dict[str, float] = {}
-    sub_month: pd.Timestamp | None = None
-    notes: list[str] = []
-    p_start = p_end = stamp = None
-    complete = True
-    if orders is not None:
-        totals = (
-            orders
-            if isinstance(orders, OrderTotals)
-            else order_totals(orders, period=period, window_days=window_days, as_of=as_of)
+
+
+def _order_rows(
+    rows: dict[str, float],
+    totals: OrderTotals,
+    period: str,
+    window_days: int,
+    cac: float | None,
+    gross_margin: float,
+) -> _Headline:
+    """The order KPIs into ``rows``: totals over all time, the headline period's
+    customer flows and churn, and CLV from that period (see :func:`kpi_report`)."""
+    if totals.period != period or totals.window_days != window_days:
+        raise InputError(
+            f"the order totals were computed for period {totals.period!r} and a "
+            f"{totals.window_days}-day window, not {period!r} and {window_days}",
+            argument="orders",
         )
-        if totals.period != period or totals.window_days != window_days:
-            raise InputError(
-                f"the order totals were computed for period {totals.period!r} and a "
-                f"{totals.window_days}-day window, not {period!r} and {window_days}",
-                argument="orders",
-            )
-        stamp = totals.as_of
-        n_customers = totals.customers
-        n_orders = totals.orders
-        rows["customers"] = float(n_customers)
-        rows["orders"] = float(n_orders)
-        rows["revenue"] = totals.revenue
-        rows["aov"] = totals.aov
-        rows["purchase_frequency"] = _safe(kpis.purchase_frequency, n_orders, n_customers)
-        rows["repeat_rate"] = _safe(kpis.repeat_purchase_rate, totals.repeat_customers, n_customers)
-        table = totals.periods
-        p_start, p_end, complete = _headline_period(table, period, stamp)
-        row: dict[str, float] = {str(k): float(v) for k, v in table.loc[p_start].to_dict().items()}
-        rows["start_customers"] = float(row["start_customers"])
-        rows["new_customers"] = float(row["new"])
-        rows["lost_customers"] = float(row["lost"])
-        rows["churn"] = float(row["churn"])
-        rows["crr"] = float(row["crr"])
-        if not complete:
-            notes.append(f"period starting {p_start.date()} is not complete at {stamp.date()}")
-        # CLV in years: AOV x purchases per buyer per year x 1 / annual churn x margin.
-        years = {"Y": 1.0, "Q": 0.25, "M": 1.0 / 12.0}[period]
-        annual_churn = 1.0 - (1.0 - rows["churn"]) ** (1.0 / years)
-        rows["lifespan"] = _safe(kpis.lifespan, annual_churn) if annual_churn > 0 else math.nan
-        per_year = _safe(kpis.purchase_frequency, float(row["orders"]), float(row["buyers"]))
-        period_aov = float(row["aov"]) if row["orders"] else math.nan
-        if any(math.isnan(v) for v in (rows["lifespan"], per_year, period_aov)):
-            rows["clv"] = math.nan
-        else:
-            rows["clv"] = float(
-                kpis.clv(period_aov, per_year / years, rows["lifespan"], gross_margin)
-            )
-        if cac is not None:
-            rows["clv_cac"] = (
-                math.nan if math.isnan(rows["clv"]) else _safe(kpis.clv_cac_ratio, rows["clv"], cac)
-            )
-    if p_alive is not None:
-        rows["at_risk_share"] = _safe(kpis.at_risk_share, np.asarray(p_alive, dtype=float))
-    if subscriptions is not None:
-        from retention_xl.core.subscriptions import headline_month, subscription_kpis
+    stamp = totals.as_of
+    n_customers, n_orders = totals.customers, totals.orders
+    rows["customers"] = float(n_customers)
+    rows["orders"] = float(n_orders)
+    rows["revenue"] = totals.revenue
+    rows["aov"] = totals.aov
+    rows["purchase_frequency"] = _safe(kpis.purchase_frequency, n_orders, n_customers)
+    rows["repeat_rate"] = _safe(kpis.repeat_purchase_rate, totals.repeat_customers, n_customers)
+    table = totals.periods
+    p_start, p_end, complete = _headline_period(table, period, stamp)
+    row: dict[str, float] = {str(k): float(v) for k, v in table.loc[p_start].to_dict().items()}
+    rows["start_customers"] = float(row["start_customers"])
+    rows["new_customers"] = float(row["new"])
+    rows["lost_customers"] = float(row["lost"])
+    rows["churn"] = float(row["churn"])
+    rows["crr"] = float(row["crr"])
+    notes = []
+    if not complete:
+        notes.append(f"period starting {p_start.date()} is not complete at {stamp.date()}")
+    # CLV in years: AOV x purchases per buyer per year x 1 / annual churn x margin.
+    years = {"Y": 1.0, "Q": 0.25, "M": 1.0 / 12.0}[period]
+    annual_churn = 1.0 - (1.0 - rows["churn"]) ** (1.0 / years)
+    rows["lifespan"] = _safe(kpis.lifespan, annual_churn) if annual_churn > 0 else math.nan
+    per_year = _safe(kpis.purchase_frequency, float(row["orders"]), float(row["buyers"]))
+    period_aov = float(row["aov"]) if row["orders"] else math.nan
+    if any(math.isnan(v) for v in (rows["lifespan"], per_year, period_aov)):
+        rows["clv"] = math.nan
+    else:
+        rows["clv"] = float(kpis.clv(period_aov, per_year / years, rows["lifespan"], gross_margin))
+    if cac is not None:
+        rows["clv_cac"] = (
+            math.nan if math.isnan(rows["clv"]) else _safe(kpis.clv_cac_ratio, rows["clv"], cac)
+        )
+    return _Headline(start=p_start, end=p_end, complete=complete, as_of=stamp, notes=notes)
 
-        sub_month = headline_month(subscriptions, as_of)  # --as-of, else the latest event
-        sub = subscription_kpis(subscriptions, gross_margin=gross_margin, month=sub_month)
-        for key in ("mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio"):
-            if key in sub:
-                rows[key] = float(sub[key])
-        if "customers" in sub:
-            rows["subscribers"] = float(sub["customers"])
-    if survey is not None:
-        from retention_xl.core.survey import survey_summary
 
-        overall = survey_summary(survey, freq=None)
-        first = overall.iloc[0]
-        rows["nps"] = float(first["nps"])
-        rows["nps_answers"] = float(first["answers"])
-        rows["csat"] = float(first["csat"])
-        rows["csat_answers"] = float(first["csat_answers"])
-    if not rows:
-        raise InputError("give at least one of orders, subscriptions or survey")
+def _subscription_rows(
+    rows: dict[str, float],
+    subscriptions: pd.DataFrame,
+    as_of: str | pd.Timestamp | None,
+    gross_margin: float,
+) -> pd.Timestamp:
+    """The subscription KPIs of the headline month into ``rows``; returns the month."""
+    from retention_xl.core.subscriptions import headline_month, subscription_kpis
+
+    month = headline_month(subscriptions, as_of)  # --as-of, else the latest event
+    sub = subscription_kpis(subscriptions, gross_margin=gross_margin, month=month)
+    for key in ("mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio"):
+        if key in sub:
+            rows[key] = float(sub[key])
+    if "customers" in sub:
+        rows["subscribers"] = float(sub["customers"])
+    return month
+
+
+def _survey_rows(rows: dict[str, float], survey: pd.DataFrame) -> None:
+    """NPS and CSAT over every answer, with their counts, into ``rows``."""
+    from retention_xl.core.survey import survey_summary
+
+    first = survey_summary(survey, freq=None).iloc[0]
+    rows["nps"] = float(first["nps"])
+    rows["nps_answers"] = float(first["answers"])
+    rows["csat"] = float(first["csat"])
+    rows["csat_answers"] = float(first["csat_answers"])
+
+
+def _rated_table(rows: dict[str, float], market: str) -> pd.DataFrame:
+    """The KPI table in :data:`KPI_UNITS` order, each with its unit and benchmark rating."""
     keys = [k for k in KPI_UNITS if k in rows]
-    ratings = []
-    for key in keys:
-        value = rows[key]
-        ratings.append(
-            rate_kpi(key, value, market=market) if key in RATED and not math.isnan(value) else ""
-        )
-    table_out = pd.DataFrame(
-        {
-            "value": [rows[k] for k in keys],
-            "unit": [KPI_UNITS[k] for k in keys],
-            "rating": ratings,
-        },
+    ratings = [
+        rate_kpi(k, rows[k], market=market) if k in RATED and not math.isnan(rows[k]) else ""
+        for k in keys
+    ]
+    return pd.DataFrame(
+        {"value": [rows[k] for k in keys], "unit": [KPI_UNITS[k] for k in keys], "rating": ratings},
         index=pd.Index(keys, name="kpi"),
-    )
-    return KpiReport(
-        table=table_out,
-        period_start=p_start,
-        period_end=p_end,
-        period_complete=complete,
-        as_of=stamp,
-        notes=tuple(notes),
-        subscription_month=sub_month,
     )
