@@ -9,11 +9,14 @@ files. The generators make data of any size, the same for the same seed:
 * :func:`generate_subscriptions`: monthly and annual plans, upgrades, downgrades,
   cancellations, reactivations, trialing / past_due / unpaid statuses;
 * :func:`generate_survey`: NPS and CSAT answers a week after purchases;
-* :func:`generate_sample`: all three, linked by customer id.
+* :func:`generate_sample`: all three, linked by customer id;
+* :func:`simulate_histories`: repeat-purchase histories and holdout purchases drawn
+  from the BG/NBD and Gamma-Gamma models themselves (for checking the models).
 
 Regenerate the bundled files with ``python -m retention_xl.datasets --out DIR``.
 """
 
+from retention_xl.datasets.histories import simulate_histories
 from retention_xl.datasets.orders import BuyTillYouDie, generate_orders
 from retention_xl.datasets.sample import (
     SAMPLE_CUSTOMERS,
@@ -46,5 +49,6 @@ __all__ = [
     "generate_survey",
     "load_sample",
     "sample_paths",
+    "simulate_histories",
     "write_sample",
 ]
