@@ -44,7 +44,7 @@ from typing import Any, Final, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, sparse, stats
 from scipy.special import betainc, betaln, gammaln, hyp2f1
 
 from retention_xl.core.models import pareto_nbd as _pareto
@@ -53,6 +53,7 @@ from retention_xl.core.models._base import (
     ParametricModel,
     as_float_array,
     check_history,
+    dot,
 )
 from retention_xl.core.models.bgbb import BetaGeoBetaBinom, ProRataPeriods, check_period_history
 from retention_xl.core.models.bgnbd import BetaGeo
@@ -251,12 +252,11 @@ class _BetaGeoKernel:
         log_t = np.log(alpha + gt[:, None])
         recencies, which = np.unique(tx, return_inverse=True)
         log_tx = np.log(alpha + recencies[:, None])
-        out = log_t[group]
-        out -= log_tx[which.reshape(-1)]
-        out *= rx[group]
-        out += log_k[group]
-        with np.errstate(over="ignore"):
-            np.exp(out, out=out)
+        # ln odds = ln k + (r + x) ln(alpha + T) - (r + x) ln(alpha + t_x)
+        out = np.take(log_tx, which.reshape(-1), axis=0)
+        out *= np.take(rx, group, axis=0)
+        np.subtract(np.take(log_k + rx * log_t, group, axis=0), out, out=out)
+        np.exp(out, out=out)
         out += 1.0
         np.reciprocal(out, out=out)
         if not self.modified:
@@ -334,6 +334,131 @@ class _BetaGeoBetaBinomKernel:
             expected = ProRataPeriods(model).expected_purchases(tau, gx, rep, gt)
             out[:, d] = expected / model.p_alive(gx, rep, gt)
         return out
+
+
+#: A linear combination of expected purchases given alive: ``((tau, weight), ...)``.
+Combination = tuple[tuple[float, float], ...]
+#: Chebyshev interpolation in ln(c + T) is used for a frequency with more than this
+#: many distinct ages, and 1.5 times as many as it needs nodes (else every age is
+#: computed exactly).
+_INTERPOLATE_ABOVE: Final = 24
+#: Relative accuracy the number of Chebyshev nodes is chosen for.
+_INTERPOLATION_DIGITS: Final = 13
+
+
+def _chebyshev_weights(xi: FloatArray, n: int) -> FloatArray:
+    """(points, n) barycentric weights of Chebyshev points of the second kind
+    :math:`\\xi_j = \\cos(\\pi j / (n-1))` at ``xi`` in [-1, 1] (rows sum to 1)."""
+    nodes = np.cos(np.pi * np.arange(n) / (n - 1))
+    w = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    w[0] *= 0.5
+    w[-1] *= 0.5
+    diff = xi[:, None] - nodes[None, :]
+    hit = np.abs(diff) < 1e-14
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = w / diff
+    on_node = hit.any(axis=1)
+    terms[on_node] = hit[on_node].astype(np.float64)
+    return np.asarray(terms / terms.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The groups ``[start, stop)`` of one frequency; with ``weights`` interpolated
+    from ``values`` (per combination: nodes x draws)."""
+
+    start: int
+    stop: int
+    weights: FloatArray | None = None
+    values: dict[str, FloatArray] | None = None
+
+
+class _AliveTable:
+    """Linear combinations of :math:`A(\\tau \\mid x, T)` for groups ``[g0, g1)`` and
+    every draw.
+
+    Computed exactly, group by group, except where one frequency has many distinct
+    ages and the kernel allows it (BG/NBD, MBG/NBD): there :math:`A` is interpolated
+    in :math:`s = \\ln(c + T)` from Chebyshev nodes, with :math:`c` half the smallest
+    drawn :math:`\\alpha`. As a function of :math:`s` it is analytic in the strip
+    :math:`|\\Im s| < \\pi` (its singularities, at :math:`\\alpha + T = 0` and
+    :math:`\\alpha + T = -\\tau`, lie on :math:`\\Im s = \\pi`), so the error falls
+    like :math:`\\rho^{-n}` with :math:`\\rho = h + \\sqrt{1 + h^2}`, :math:`h = \\pi /`
+    the half-width of the interval; ``n`` is chosen for 13 digits. The combinations are
+    linear in :math:`A`, so they are interpolated, not each horizon.
+    """
+
+    def __init__(
+        self,
+        kernel: _Kernel,
+        theta: FloatArray,
+        gx: FloatArray,
+        gt: FloatArray,
+        combinations: Mapping[str, Combination],
+        *,
+        interpolate: bool,
+    ) -> None:
+        self.kernel, self.theta, self.gx, self.gt = kernel, theta, gx, gt
+        self.combinations = dict(combinations)
+        starts = np.flatnonzero(np.r_[True, gx[1:] != gx[:-1]])
+        stops = np.r_[starts[1:], gx.size]
+        allowed = interpolate and isinstance(kernel, _BetaGeoKernel)
+        shift = 0.5 * float(theta[:, 1].min()) if allowed else 0.0
+        self.runs = []
+        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+            run = _Run(start, stop)
+            if allowed and stop - start > _INTERPOLATE_ABOVE:
+                run = self._interpolated(start, stop, shift)
+            self.runs.append(run)
+        self.run_starts = starts
+
+    def _exact(self, x: FloatArray, t: FloatArray) -> dict[str, FloatArray]:
+        cache: dict[float, FloatArray] = {}
+        out = {}
+        for name, combination in self.combinations.items():
+            total = np.zeros((x.size, self.theta.shape[0]))
+            for tau, weight in combination:
+                if tau not in cache:
+                    cache[tau] = self.kernel.alive_purchases(self.theta, x, t, tau)
+                total += weight * cache[tau]
+            out[name] = total
+        return out
+
+    def _interpolated(self, start: int, stop: int, shift: float) -> _Run:
+        t = self.gt[start:stop]
+        s_low, s_high = math.log(shift + float(t[0])), math.log(shift + float(t[-1]))
+        half = (s_high - s_low) / 2.0
+        h = math.pi / half
+        rho = h + math.sqrt(1.0 + h * h)
+        n = min(64, max(8, math.ceil(_INTERPOLATION_DIGITS * math.log(10.0) / math.log(rho)) + 1))
+        if n * 3 > 2 * (stop - start):  # hardly fewer nodes than ages: compute them all
+            return _Run(start, stop)
+        xi = np.cos(np.pi * np.arange(n) / (n - 1))
+        node_t = np.exp(s_low + half * (xi + 1.0)) - shift
+        node_t[0], node_t[-1] = float(t[-1]), float(t[0])  # the ends exactly
+        values = self._exact(np.full(n, self.gx[start]), node_t)
+        where = (np.log(shift + t) - s_low) / half - 1.0
+        return _Run(start, stop, _chebyshev_weights(np.clip(where, -1.0, 1.0), n), values)
+
+    def block(self, g0: int, g1: int) -> dict[str, FloatArray]:
+        """Every combination for groups ``[g0, g1)``: (groups, draws) each."""
+        first = int(np.searchsorted(self.run_starts, g0, side="right")) - 1
+        parts: list[dict[str, FloatArray]] = []
+        for run in self.runs[first:]:
+            if run.start >= g1:
+                break
+            a, b = max(run.start, g0), min(run.stop, g1)
+            if run.weights is None or run.values is None:
+                parts.append(self._exact(self.gx[a:b], self.gt[a:b]))
+            else:
+                rows = run.weights[a - run.start : b - run.start]
+                # (einsum, not BLAS: BLAS threads cost more than these small products)
+                parts.append(
+                    {name: np.einsum("ij,jk->ik", rows, v) for name, v in run.values.items()}
+                )
+        if len(parts) == 1:
+            return parts[0]
+        return {name: np.concatenate([p[name] for p in parts]) for name in self.combinations}
 
 
 def _kernel(model: object) -> _Kernel:
@@ -430,17 +555,34 @@ def _count_summary(
     if t <= 0:
         return _CountSummary(np.zeros(n_rows), np.zeros(n_rows), mean, square)
     cdf = np.zeros(n_groups)
-    r1_all, a1_all, b1_all = r + group_x, alpha + group_t, b + group_x + shift
     q_low, q_high = 0.5 - level / 2.0, 0.5 + level / 2.0
+    # Term by term, each from the one before (eq. 8 with r' = r + x, alpha' = alpha + T,
+    # b' = b + x + shift): ln NB(y) and ln B(a, b'+y)/B(a, b') by their ratios,
+    # P(N >= y) by subtracting NB(y-1).
+    r1 = r + group_x
+    alpha1 = alpha + group_t
+    b1 = b + group_x + shift
+    log_rest = math.log(t) - np.log(alpha1 + t)
+    log_nb = r1 * (np.log(alpha1) - np.log(alpha1 + t))
+    log_beta = np.zeros(n_groups)
+    survival = np.ones(n_groups)  # P(N >= y)
     groups = np.arange(n_groups)
     rows = np.arange(n_rows)
     y = 0
     while (groups.size or rows.size) and y <= _MAX_COUNT:
         if groups.size:
-            pmf = _alive_count_pmf(float(y), r1_all[groups], a1_all[groups], a, b1_all[groups], t)
+            if y == 0:
+                pmf = np.exp(log_nb)
+            else:
+                previous_beta = log_beta
+                log_nb = log_nb + np.log(r1 + (y - 1)) - math.log(y) + log_rest
+                log_beta = log_beta + np.log(b1 + (y - 1)) - np.log(a + b1 + (y - 1))
+                dropout = np.exp(previous_beta) * (a / (a + b1 + (y - 1)))
+                pmf = np.exp(log_beta + log_nb) + dropout * np.maximum(survival, 0.0)
             cdf[groups] += pmf
             mean[groups] += y * pmf
             square[groups] += float(y) * y * pmf
+            survival = survival - np.exp(log_nb)
         if rows.size:
             p = p_alive[rows]
             row_cdf = 1.0 - p + p * cdf[group_of_row[rows]]
@@ -450,7 +592,11 @@ def _count_summary(
             high[rows[done]] = y
             rows = rows[~done]
         if groups.size:
-            groups = groups[1.0 - cdf[groups] > _TAIL]
+            keep = 1.0 - cdf[groups] > _TAIL
+            if not keep.all():
+                groups = groups[keep]
+                r1, alpha1, b1, log_rest = r1[keep], alpha1[keep], b1[keep], log_rest[keep]
+                log_nb, log_beta, survival = log_nb[keep], log_beta[keep], survival[keep]
         y += 1
     high[rows] = np.inf  # only past _MAX_COUNT purchases
     low[np.isnan(low)] = np.inf
@@ -737,7 +883,14 @@ def _histories(
     return check_history(frequency, recency, age)
 
 
-def _run(
+def _run(*args: Any, **kwargs: Any) -> IntervalPredictions:
+    """:func:`_compute` with infinite and NaN intermediate values allowed (a draw may
+    leave the spend's mean undefined: its bounds are then infinite)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _compute(*args, **kwargs)
+
+
+def _compute(
     transactions: PurchaseModel,
     spend: GammaGamma | None,
     frequency: Any,
@@ -784,11 +937,19 @@ def _run(
     phi_hat = spend._params()[None, :] if spend is not None else None
     phi = _draws(spend, n, np.random.default_rng([seed_i, 1])) if spend is not None else None
 
-    # The CLV's cash-flow steps, as predict_clv: tau_k = min(k * step, H).
+    # The CLV's cash-flow steps, as predict_clv: tau_k = min(k * step, H); the
+    # discounted sum of the increments sum_k d_k (A_k - A_k-1) = sum_k A_k (d_k - d_k+1).
     step = per_year / steps
     n_steps = int(np.ceil(h / step - 1e-9)) if spend is not None else 0
     clv_taus = [min(k * step, h) for k in range(1, n_steps + 1)]
-    discounts = [(1.0 + rate) ** (-tau / per_year) for tau in clv_taus]
+    discounts = [(1.0 + rate) ** (-tau / per_year) for tau in clv_taus] + [0.0]
+    combinations: dict[str, Combination] = {name: ((tau, 1.0),) for name, tau in named.items()}
+    horizon_name = next((name for name, tau in named.items() if tau == h), "__horizon")
+    combinations[horizon_name] = ((h, 1.0),)
+    if spend is not None:
+        combinations["__flows"] = tuple(
+            (tau, margin_f * (discounts[k] - discounts[k + 1])) for k, tau in enumerate(clv_taus)
+        )
     rows = _compress(x, tx, big_t, m_key)
     n_hist, n_spend = rows.tx.size, rows.m.size
     spend_sums = np.bincount(rows.history, weights=rows.spend_count * rows.m, minlength=n_hist)
@@ -804,6 +965,20 @@ def _run(
     total_names = ["expected_purchases"] + (["revenue", "predicted_clv"] if spend else [])
     point_totals = dict.fromkeys(total_names, 0.0)
     draw_totals = {name: np.zeros(n) for name in total_names}
+    passes = (
+        (
+            theta_hat,
+            phi_hat,
+            True,
+            _AliveTable(kernel, theta_hat, rows.gx, rows.gt, combinations, interpolate=False),
+        ),
+        (
+            theta,
+            phi,
+            False,
+            _AliveTable(kernel, theta, rows.gx, rows.gt, combinations, interpolate=True),
+        ),
+    )
 
     for i0, i1 in _chunks(rows.first, max(1, _CHUNK_CELLS // n)):
         j0, j1 = int(rows.first[i0]), int(rows.first[i1])
@@ -811,50 +986,47 @@ def _run(
         group = rows.group[i0:i1] - g0
         gx, gt = rows.gx[g0:g1], rows.gt[g0:g1]
         counts = rows.count[i0:i1]
-        hist_x = gx[group]
-        for draws_theta, draws_phi, is_point in ((theta_hat, phi_hat, True), (theta, phi, False)):
+        # group x history matrices: sums over each group's customers of a history value
+        # (their count; their count x frequency x mean spend)
+        shape = (g1 - g0, i1 - i0)
+        positions = (group, np.arange(i1 - i0))
+        by_count = sparse.csr_matrix((counts, positions), shape=shape)
+        by_spend = sparse.csr_matrix((gx[group] * spend_sums[i0:i1], positions), shape=shape)
+        for draws_theta, draws_phi, is_point, alive_table in passes:
             p = kernel.p_alive(draws_theta, gx, gt, group, rows.tx[i0:i1])
-            alive: dict[float, FloatArray] = {}
-            for tau in (*named.values(), h, *clv_taus):
-                if tau not in alive:
-                    alive[tau] = kernel.alive_purchases(draws_theta, gx, gt, tau)
+            alive = alive_table.block(g0, g1)
             values: dict[str, FloatArray] = {"p_alive": p}
-            for name, tau in named.items():
-                values[name] = np.take(alive[tau], group, axis=0)
+            for name in named:
+                values[name] = np.take(alive[name], group, axis=0)
                 values[name] *= p
-            same = [name for name, tau in named.items() if tau == h]
-            e_h = values[same[0]] if same else np.take(alive[h], group, axis=0) * p
-            sums = {"expected_purchases": counts @ e_h}
+            if horizon_name in values:
+                e_h = values[horizon_name]
+            else:
+                e_h = np.take(alive[horizon_name], group, axis=0)
+                e_h *= p
+            sums = {"expected_purchases": np.einsum("i,ij->j", counts, e_h)}
             if spend is not None:
                 assert draws_phi is not None
-                # E[M] = p (gamma + x m) / (p x + q - 1): the denominator per group, the
-                # numerator summed over a history's customers for the totals.
+                # E[M] = p (gamma + x m) / (p x + q - 1): the denominator per group; over a
+                # group's customers the numerator sums to p gamma n + p x (sum of m), so
+                # the totals need sums over groups of n e_h, n x m e_h (and of P(alive)).
                 sp, sq, sg = _columns(draws_phi)
                 den = sp * gx[:, None] + sq - 1.0
-                with np.errstate(divide="ignore"):
-                    inverse = np.where(den > 0, 1.0 / den, np.inf)
-                flows = np.zeros((gx.size, draws_theta.shape[0]))
-                previous: FloatArray | float = 0.0
-                for tau, disc in zip(clv_taus, discounts, strict=True):
-                    flows += (alive[tau] - previous) * disc
-                    previous = alive[tau]
-                flows *= margin_f
-                flows *= inverse
-                per_spend = np.take(flows, group, axis=0)
-                per_spend *= p  # margin x P(alive) x discounted purchases / (p x + q - 1)
-                numerator = np.multiply.outer(counts, (sp * sg)[0])
-                numerator += np.multiply.outer(hist_x * spend_sums[i0:i1], sp[0])
-                with np.errstate(invalid="ignore"):
-                    revenue = np.take(inverse, group, axis=0)
-                    revenue *= e_h
-                    sums["revenue"] = np.einsum("ij,ij->j", revenue, numerator)
-                    sums["predicted_clv"] = np.einsum("ij,ij->j", per_spend, numerator)
+                inverse = np.where(den > 0, 1.0 / den, np.inf)
+                flows = alive["__flows"] * inverse
+                spg = (sp * sg)[0]
+                sums["revenue"] = ((by_count @ e_h) * inverse).sum(axis=0) * spg + (
+                    (by_spend @ e_h) * inverse
+                ).sum(axis=0) * sp[0]
+                sums["predicted_clv"] = ((by_count @ p) * flows).sum(axis=0) * spg + (
+                    (by_spend @ p) * flows
+                ).sum(axis=0) * sp[0]
                 if is_point or per_customer:
                     history = rows.history[j0:j1] - i0
-                    clv = np.multiply.outer(hist_x[history] * rows.m[j0:j1], sp[0])
+                    clv = np.multiply.outer(gx[group[history]] * rows.m[j0:j1], sp[0])
                     clv += sp * sg
-                    with np.errstate(invalid="ignore"):
-                        clv *= np.take(per_spend, history, axis=0)
+                    clv *= np.take(flows, group[history], axis=0)
+                    clv *= np.take(p, history, axis=0)
                     values["predicted_clv"] = clv
             for name, summed in sums.items():
                 if is_point:
@@ -904,7 +1076,7 @@ def _run(
         p_hist = point["p_alive"]
         m1 = counts_pi.mean_alive[rows.group]
         m2 = counts_pi.square_alive[rows.group]
-        variance = float(np.dot(rows.count, np.maximum(p_hist * m2 - (p_hist * m1) ** 2, 0.0)))
+        variance = dot(rows.count, np.maximum(p_hist * m2 - (p_hist * m1) ** 2, 0.0))
         sd = math.sqrt(variance)
         pi_low, pi_high = _mixture_bounds(draw_totals["expected_purchases"], sd, lvl)
         table = {
