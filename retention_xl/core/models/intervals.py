@@ -37,7 +37,7 @@ whatever the number of customers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -55,7 +55,7 @@ from retention_xl.core.models._base import (
     check_history,
     dot,
 )
-from retention_xl.core.models.bgbb import BetaGeoBetaBinom, ProRataPeriods, check_period_history
+from retention_xl.core.models.bgbb import BetaGeoBetaBinom, check_period_history
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.gamma_gamma import GammaGamma, _check_spend
 from retention_xl.core.models.mbgnbd import ModifiedBetaGeo
@@ -219,6 +219,12 @@ class _Kernel(Protocol):
         """(groups, draws) expected purchases in the next ``tau`` of a customer alive."""
         ...
 
+    def alive_many(
+        self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
+    ) -> dict[float, FloatArray]:
+        """:meth:`alive_purchases` for several horizons at once."""
+        ...
+
 
 def _columns(theta: FloatArray) -> list[FloatArray]:
     """The parameters of (draws, k) ``theta`` as k (1, draws) rows, to broadcast."""
@@ -263,6 +269,11 @@ class _BetaGeoKernel:
             out[gx[group] == 0, :] = 1.0
         return out
 
+    def alive_many(
+        self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
+    ) -> dict[float, FloatArray]:
+        return {tau: self.alive_purchases(theta, gx, gt, tau) for tau in dict.fromkeys(taus)}
+
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
     ) -> FloatArray:
@@ -291,6 +302,11 @@ class _ParetoKernel:
         for d in range(theta.shape[0]):
             out[:, d] = _pareto._p_alive(theta[d], x, tx, t)
         return out
+
+    def alive_many(
+        self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
+    ) -> dict[float, FloatArray]:
+        return {tau: self.alive_purchases(theta, gx, gt, tau) for tau in dict.fromkeys(taus)}
 
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
@@ -327,12 +343,24 @@ class _BetaGeoBetaBinomKernel:
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
     ) -> FloatArray:
-        out = np.empty((gx.size, theta.shape[0]))
+        return self.alive_many(theta, gx, gt, [tau])[tau]
+
+    def alive_many(
+        self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
+    ) -> dict[float, FloatArray]:
+        # Whole periods by the model, a fraction pro rata (as ProRataPeriods): each
+        # whole horizon once per draw.
+        wanted = list(dict.fromkeys(taus))
+        whole = sorted({w for tau in wanted for w in (math.floor(tau), math.floor(tau) + 1)})
+        out = {tau: np.empty((gx.size, theta.shape[0])) for tau in wanted}
         rep = np.where(gx > 0, gt, 0.0)
         for d in range(theta.shape[0]):
             model = self._model(theta[d])
-            expected = ProRataPeriods(model).expected_purchases(tau, gx, rep, gt)
-            out[:, d] = expected / model.p_alive(gx, rep, gt)
+            alive = model.p_alive(gx, rep, gt)
+            at = {w: model.expected_purchases(float(w), gx, rep, gt) / alive for w in whole}
+            for tau in wanted:
+                w = math.floor(tau)
+                out[tau][:, d] = at[w] + (tau - w) * (at[w + 1] - at[w])
         return out
 
 
@@ -413,14 +441,13 @@ class _AliveTable:
         self.run_starts = starts
 
     def _exact(self, x: FloatArray, t: FloatArray) -> dict[str, FloatArray]:
-        cache: dict[float, FloatArray] = {}
+        taus = [tau for combination in self.combinations.values() for tau, _ in combination]
+        alive = self.kernel.alive_many(self.theta, x, t, taus)
         out = {}
         for name, combination in self.combinations.items():
             total = np.zeros((x.size, self.theta.shape[0]))
             for tau, weight in combination:
-                if tau not in cache:
-                    cache[tau] = self.kernel.alive_purchases(self.theta, x, t, tau)
-                total += weight * cache[tau]
+                total += weight * alive[tau]
             out[name] = total
         return out
 
@@ -444,18 +471,22 @@ class _AliveTable:
         """Every combination for groups ``[g0, g1)``: (groups, draws) each."""
         first = int(np.searchsorted(self.run_starts, g0, side="right")) - 1
         parts: list[dict[str, FloatArray]] = []
+        pending = None  # the start of groups to compute exactly, in one go
         for run in self.runs[first:]:
             if run.start >= g1:
                 break
             a, b = max(run.start, g0), min(run.stop, g1)
             if run.weights is None or run.values is None:
-                parts.append(self._exact(self.gx[a:b], self.gt[a:b]))
-            else:
-                rows = run.weights[a - run.start : b - run.start]
-                # (einsum, not BLAS: BLAS threads cost more than these small products)
-                parts.append(
-                    {name: np.einsum("ij,jk->ik", rows, v) for name, v in run.values.items()}
-                )
+                pending = a if pending is None else pending
+                continue
+            if pending is not None:
+                parts.append(self._exact(self.gx[pending:a], self.gt[pending:a]))
+                pending = None
+            rows = run.weights[a - run.start : b - run.start]
+            # (einsum, not BLAS: BLAS threads cost more than these small products)
+            parts.append({name: np.einsum("ij,jk->ik", rows, v) for name, v in run.values.items()})
+        if pending is not None:
+            parts.append(self._exact(self.gx[pending:g1], self.gt[pending:g1]))
         if len(parts) == 1:
             return parts[0]
         return {name: np.concatenate([p[name] for p in parts]) for name in self.combinations}
