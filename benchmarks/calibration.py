@@ -28,7 +28,6 @@ import argparse
 import time
 from collections.abc import Sequence
 
-import numpy as np
 from scipy import stats
 
 from retention_xl.core.models import (
@@ -93,7 +92,9 @@ def replicate(
         true_gg = GammaGamma.from_params(p=TRUTH.p, q=TRUTH.q, gamma=TRUTH.gamma)
         spend = true_gg.expected_avg_value(x, m)
         value = float((spend * true_purchases).sum())
-        out["revenue"] = bool(totals.loc["revenue", "low"] <= value <= totals.loc["revenue", "high"])
+        out["revenue"] = bool(
+            totals.loc["revenue", "low"] <= value <= totals.loc["revenue", "high"]
+        )
     return out
 
 
