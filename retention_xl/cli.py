@@ -627,6 +627,20 @@ def refresh_command(
 # --------------------------------------------------------------------------- predict
 
 
+def _interval_level(_ctx: click.Context, _param: click.Parameter, value: Any) -> float:
+    """``--level``: a number strictly between 0 and 1, or a clear usage error."""
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        level = float("nan")
+    if not 0.0 < level < 1.0:  # NaN fails too
+        raise click.BadParameter(
+            f"{value!r}: give a number between 0 and 1 (not included), e.g. 0.9 for 90 % intervals",
+            param_hint="--level",
+        )
+    return level
+
+
 @main.command()
 @click.option(
     "--orders",
@@ -688,13 +702,32 @@ def refresh_command(
     help="Yearly discount rate of the CLV cash flows (0.1 = 10 %).",
 )
 @click.option(
+    "--level",
+    default=0.9,
+    show_default=True,
+    callback=_interval_level,
+    help=(
+        "Level of the intervals (0 < level < 1): each prediction gets _low and _high "
+        "bounds from the uncertainty of the fitted parameters, and the totals of the "
+        "next --horizon-days theirs."
+    ),
+)
+@click.option(
+    "--no-intervals",
+    is_flag=True,
+    help="Leave out the intervals (faster on very large exports).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     default=None,
     help="Write the per-customer predictions to FILE.csv or FILE.xlsx.",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the fit, the at-risk share and the file as JSON."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the fit, the at-risk share, the totals and the file as JSON.",
 )
 @user_errors
 def predict(
@@ -707,6 +740,8 @@ def predict(
     horizon_days: float,
     gross_margin: float,
     discount_rate: float,
+    level: float,
+    no_intervals: bool,
     out: Path | None,
     as_json: bool,
 ) -> None:
@@ -714,9 +749,14 @@ def predict(
 
     Fits BG/NBD (or MBG/NBD, Pareto/NBD, BG/BB) and Gamma-Gamma on the orders and
     prints the share of customers at risk (probability alive below 50 %) against the
-    e-commerce benchmark (about 28 % typical, 18 % or less the target). With --out,
-    writes one row per customer: p_alive, expected purchases in the next 90 and 365
-    days, predicted CLV, risk band.
+    e-commerce benchmark (about 28 % typical, 18 % or less the target), and the
+    expected purchases, revenue and CLV of the whole customer base over
+    --horizon-days with their intervals. With --out, writes one row per customer:
+    p_alive, expected purchases in the next 90 and 365 days, predicted CLV, each with
+    its _low and _high bound at --level (from 500 draws of the parameters; see the
+    README), purchases_pi_low/purchases_pi_high (the range the customer's own
+    purchases over --horizon-days fall in with probability --level; BG/NBD and
+    MBG/NBD), risk band.
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -755,6 +795,7 @@ def predict(
         discount_rate=discount_rate,
         model=model,
         period=period or "Y",
+        level=None if no_intervals else level,
     )
     customers = result.customers
     say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
@@ -789,6 +830,10 @@ def predict(
         f"{discount_rate:.0%} a year): total {customers['predicted_clv'].sum():,.2f}, "
         f"mean {customers['predicted_clv'].mean():,.2f} per customer"
     )
+    totals = result.totals
+    if totals is not None:
+        for line in _totals_lines(totals, horizon_days, level, model):
+            say(line)
     table = customers
     check = None
     if holdout_weeks is not None:
@@ -847,6 +892,16 @@ def predict(
             },
             "at_risk_share": share,
             "predicted_clv_total": float(customers["predicted_clv"].sum()),
+            "totals": None
+            if totals is None
+            else {
+                "horizon_days": horizon_days,
+                "level": level,
+                **{
+                    str(name): {k: float(row[k]) for k in ("value", "low", "high")}
+                    for name, row in totals.iterrows()
+                },
+            },
             "out": None if out is None else str(out.resolve()),
             "imports": inputs.as_dict(),
         }
@@ -858,6 +913,28 @@ def predict(
                 "error_share": check.error_share,
             }
         click.echo(json_text(payload))
+
+
+def _totals_lines(totals: Any, horizon_days: float, level: float, model: str) -> list[str]:
+    """The totals over the customer base with their intervals, for the terminal."""
+    unit = "periods with a purchase" if model == "bgbb" else "repeat purchases"
+    expected = totals.loc["expected_purchases"]
+    lines = [
+        f"Next {horizon_days:g} days, all customers ({level:.0%} intervals from the "
+        f"uncertainty of the fitted parameters):",
+        f"  expected {unit}: {expected['value']:,.0f} ({expected['low']:,.0f} - "
+        f"{expected['high']:,.0f})",
+    ]
+    if "purchases" in totals.index:
+        row = totals.loc["purchases"]
+        lines.append(
+            f"  {unit} that will actually be made: {row['low']:,.0f} - {row['high']:,.0f} "
+            f"(with each customer's own randomness)"
+        )
+    for name, label in (("revenue", "expected revenue"), ("predicted_clv", "predicted CLV")):
+        row = totals.loc[name]
+        lines.append(f"  {label}: {row['value']:,.2f} ({row['low']:,.2f} - {row['high']:,.2f})")
+    return lines
 
 
 def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> None:
