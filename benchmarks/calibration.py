@@ -37,6 +37,7 @@ from retention_xl.core.models import (
     predict_totals,
 )
 from retention_xl.datasets import BuyTillYouDie, simulate_histories
+from retention_xl.errors import ConvergenceError, NotEnoughDataError
 
 #: CDNOW: BG/NBD (Fader, Hardie & Lee 2005), Gamma-Gamma (Fader & Hardie 2013).
 TRUTH = BuyTillYouDie(r=0.243, alpha=4.414, a=0.793, b=2.426, p=6.25, q=3.74, gamma=15.44)
@@ -60,7 +61,8 @@ HOLDOUT_DAYS = 273  # 39 weeks
 def replicate(
     seed: int, *, customers: int = 2357, revenue: bool = False, level: float = LEVEL
 ) -> dict[str, bool]:
-    """One replication: simulate, fit, and whether each interval holds the truth."""
+    """One replication: simulate, fit, and whether each interval holds the truth
+    (empty when a model cannot be fitted on the simulated customers)."""
     data = simulate_histories(
         customers,
         process=TRUTH,
@@ -71,8 +73,11 @@ def replicate(
     )
     x, tx, t, m = (data[c] for c in ("frequency", "recency", "age", "monetary_value"))
     horizon = float(data.attrs["holdout"])
-    bg = BetaGeo().fit(x, tx, t)
-    gg = GammaGamma().fit(x, m)
+    try:
+        bg = BetaGeo().fit(x, tx, t)
+        gg = GammaGamma().fit(x, m)
+    except (ConvergenceError, NotEnoughDataError):
+        return {}  # counted as a failed fit, outside the coverage
     out: dict[str, bool] = {}
     for model in (bg, gg):
         bounds = parameter_intervals(model, level)
@@ -135,6 +140,9 @@ def main() -> None:
         f"{seconds:.0f} s ({seconds / args.replications:.2f} s each)"
     )
     print(f"truth: {TRUTH}")
+    failed = sum(not r for r in results)
+    if failed:
+        print(f"  ({failed} replications left out: a model could not be fitted on them)")
     for name, (k, n) in coverage(results).items():
         low, high = clopper_pearson(k, n)
         print(f"  {name:20s} {k:4d}/{n}  {k / n:6.1%}  (95 % CI {low:.1%}-{high:.1%})")

@@ -443,3 +443,21 @@ def test_other_purchase_models_get_bounds_without_a_count_interval(model):
     c = out.customers
     assert (c["predicted_clv_low"] <= c["predicted_clv"]).all()
     assert (c["predicted_clv"] <= c["predicted_clv_high"]).all()
+
+
+def test_draws_far_out_stay_finite():
+    """A base too small to tell a and b (a standard error four times a): the
+    draws reach a, b in the thousands, where the hypergeometric term's Euler form is
+    0 x inf; the bounds must still be numbers, and wide."""
+    truth = BuyTillYouDie(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    h = simulate_histories(
+        500, process=truth, min_age_days=189, max_age_days=273, holdout_days=273, seed=39
+    )
+    x, tx, t = (h[c].to_numpy() for c in ("frequency", "recency", "age"))
+    bg = BetaGeo().fit(x, tx, t)
+    assert bg.summary.loc["a", "se"] > 3 * bg.params_["a"]
+    out = predict_intervals(bg, None, x, tx, t, horizon=39.0)
+    assert np.isfinite(out.customers.to_numpy()).all()
+    assert np.isfinite(out.totals.to_numpy()).all()
+    expected = out.totals.loc["expected_purchases"]
+    assert expected["high"] - expected["low"] > 0.5 * expected["value"]
