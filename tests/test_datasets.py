@@ -496,7 +496,7 @@ def test_all_is_in_sync():
     assert len(ds.__all__) == len(set(ds.__all__))
     for name in ds.__all__:
         assert hasattr(ds, name), name
-    modules = {"orders", "sample", "subscriptions", "survey"}
+    modules = {"histories", "orders", "sample", "subscriptions", "survey"}
     exported = {n for n in vars(ds) if not n.startswith("_") and n not in modules}
     assert exported == set(ds.__all__)
 
