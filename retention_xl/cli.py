@@ -717,6 +717,20 @@ def refresh_command(
 # --------------------------------------------------------------------------- predict
 
 
+def _interval_level(_ctx: click.Context, _param: click.Parameter, value: Any) -> float:
+    """``--level``: a number strictly between 0 and 1, or a clear usage error."""
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        level = float("nan")
+    if not 0.0 < level < 1.0:  # NaN fails too
+        raise click.BadParameter(
+            f"{value!r}: give a number between 0 and 1 (not included), e.g. 0.9 for 90 % intervals",
+            param_hint="--level",
+        )
+    return level
+
+
 @main.command()
 @click.option("--orders", metavar=ORDERS_METAVAR, required=True, help=ORDERS_HELP)
 @export_options
@@ -773,13 +787,32 @@ def refresh_command(
     help="Yearly discount rate of the CLV cash flows (0.1 = 10 %).",
 )
 @click.option(
+    "--level",
+    default=0.9,
+    show_default=True,
+    callback=_interval_level,
+    help=(
+        "Level of the intervals (0 < level < 1): each prediction gets _low and _high "
+        "bounds from the uncertainty of the fitted parameters, and the totals of the "
+        "next --horizon-days theirs."
+    ),
+)
+@click.option(
+    "--no-intervals",
+    is_flag=True,
+    help="Leave out the intervals (faster on very large exports).",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     default=None,
     help="Write the per-customer predictions to FILE.csv, FILE.parquet or FILE.xlsx.",
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print the fit, the at-risk share and the file as JSON."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the fit, the at-risk share, the totals and the file as JSON.",
 )
 @engine_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress, import report or summary.")
@@ -794,6 +827,8 @@ def predict(
     horizon_days: float,
     gross_margin: float,
     discount_rate: float,
+    level: float,
+    no_intervals: bool,
     out: Path | None,
     as_json: bool,
     engine: str,
@@ -803,11 +838,16 @@ def predict(
 
     Fits BG/NBD (or MBG/NBD, Pareto/NBD, BG/BB) and Gamma-Gamma on the orders and
     prints the share of customers at risk (probability alive below 50 %) against the
-    e-commerce benchmark (about 28 % typical, 18 % or less the target). With --out,
-    writes one row per customer: p_alive, expected purchases in the next 90 and 365
-    days, predicted CLV, risk band. With --engine duckdb the models are fitted on the
-    distinct histories DuckDB counts and the customers are scored and written in
-    batches (CSV or Parquet), never all in memory at once.
+    e-commerce benchmark (about 28 % typical, 18 % or less the target), and the
+    expected purchases, revenue and CLV of the whole customer base over
+    --horizon-days with their intervals. With --out, writes one row per customer:
+    p_alive, expected purchases in the next 90 and 365 days, predicted CLV, each with
+    its _low and _high bound at --level (from 500 draws of the parameters; see the
+    README), purchases_pi_low/purchases_pi_high (the range the customer's own
+    purchases over --horizon-days fall in with probability --level; BG/NBD and
+    MBG/NBD), risk band. With --engine duckdb the models are fitted on the distinct
+    histories DuckDB counts and the customers are scored and written in batches (CSV
+    or Parquet), never all in memory at once (without intervals).
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -888,6 +928,7 @@ def predict(
         discount_rate=discount_rate,
         model=model,
         period=period or "Y",
+        level=None if no_intervals else level,
     )
     customers = result.customers
     say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
@@ -914,6 +955,10 @@ def predict(
         gross_margin=gross_margin,
         discount_rate=discount_rate,
     )
+    totals = result.totals
+    if totals is not None:
+        for line in _totals_lines(totals, horizon_days, level, model):
+            say(line)
     table = customers
     check = None
     if holdout_weeks is not None:
@@ -974,6 +1019,16 @@ def predict(
             "parameters": _parameters_json(result.transactions, result.spend),
             "at_risk_share": share,
             "predicted_clv_total": float(customers["predicted_clv"].sum()),
+            "totals": None
+            if totals is None
+            else {
+                "horizon_days": horizon_days,
+                "level": level,
+                **{
+                    str(name): {k: float(row[k]) for k in ("value", "low", "high")}
+                    for name, row in totals.iterrows()
+                },
+            },
             "out": None if out is None else str(out.resolve()),
             "imports": inputs.as_dict(),
         }
@@ -1128,6 +1183,28 @@ def _predict_in_batches(
             "engine": inputs.lake_engine.name,
         }
         click.echo(json_text(payload))
+
+
+def _totals_lines(totals: Any, horizon_days: float, level: float, model: str) -> list[str]:
+    """The totals over the customer base with their intervals, for the terminal."""
+    unit = "periods with a purchase" if model == "bgbb" else "repeat purchases"
+    expected = totals.loc["expected_purchases"]
+    lines = [
+        f"Next {horizon_days:g} days, all customers ({level:.0%} intervals from the "
+        f"uncertainty of the fitted parameters):",
+        f"  expected {unit}: {expected['value']:,.0f} ({expected['low']:,.0f} - "
+        f"{expected['high']:,.0f})",
+    ]
+    if "purchases" in totals.index:
+        row = totals.loc["purchases"]
+        lines.append(
+            f"  {unit} that will actually be made: {row['low']:,.0f} - {row['high']:,.0f} "
+            f"(with each customer's own randomness)"
+        )
+    for name, label in (("revenue", "expected revenue"), ("predicted_clv", "predicted CLV")):
+        row = totals.loc[name]
+        lines.append(f"  {label}: {row['value']:,.2f} ({row['low']:,.2f} - {row['high']:,.2f})")
+    return lines
 
 
 def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> None:

@@ -9,7 +9,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from retention_xl.core.models import PREDICTION_COLUMNS, holdout_comparison, predict_customers
+from retention_xl.core.models import (
+    PREDICTION_COLUMNS,
+    PREDICTION_INTERVAL_COLUMNS,
+    holdout_comparison,
+    predict_customers,
+)
 from retention_xl.datasets import load_sample, sample_paths
 
 
@@ -25,17 +30,76 @@ def test_predict_writes_the_core_predictions_to_csv(run_cli, tmp_path):
         str(out),
     )
     assert res.returncode == 0, res.stderr
-    core = predict_customers(load_sample().orders, margin=0.4, discount_rate=0.1)
+    core = predict_customers(load_sample().orders, margin=0.4, discount_rate=0.1, level=0.9)
     got = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
-    assert list(got.columns) == list(PREDICTION_COLUMNS)
+    assert list(got.columns) == list(PREDICTION_INTERVAL_COLUMNS)
     assert got.index.tolist() == core.customers.index.tolist()
-    for col in ("p_alive", "expected_purchases_90d", "expected_purchases_365d", "predicted_clv"):
+    numbers = [c for c in PREDICTION_INTERVAL_COLUMNS if c != "risk_band"]
+    for col in numbers:
         np.testing.assert_allclose(got[col], core.customers[col], rtol=1e-12, err_msg=col)
     assert got["risk_band"].tolist() == core.customers["risk_band"].astype(str).tolist()
     share = f"{core.at_risk_share:.1%}"
     assert f"Customers at risk (P(alive) < 50 %): {share}" in res.stdout
     assert "about 28% typical, 18% or less the target" in res.stdout
     assert "BG/NBD (purchases): r = " in res.stdout
+    assert "Next 365 days, all customers (90% intervals" in res.stdout
+    row = core.totals.loc["expected_purchases"]
+    line = (
+        f"expected repeat purchases: {row['value']:,.0f} ({row['low']:,.0f} - {row['high']:,.0f})"
+    )
+    assert line in res.stdout
+    row = core.totals.loc["purchases"]
+    assert f"actually be made: {row['low']:,.0f} - {row['high']:,.0f}" in res.stdout
+
+
+def test_predict_json_has_the_totals_with_their_intervals(run_cli):
+    res = run_cli(
+        "predict",
+        "--orders",
+        str(sample_paths().orders),
+        "--level",
+        "0.8",
+        "--horizon-days",
+        "180",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    payload = json.loads(res.stdout)
+    core = predict_customers(load_sample().orders, horizon_days=180, level=0.8)
+    totals = payload["totals"]
+    assert totals["level"] == 0.8 and totals["horizon_days"] == 180
+    assert set(totals) == {"level", "horizon_days", *core.totals.index}
+    for name, row in core.totals.iterrows():
+        assert totals[name] == {
+            k: pytest.approx(row[k], rel=1e-12) for k in ("value", "low", "high")
+        }
+        assert totals[name]["low"] < totals[name]["high"]
+
+
+def test_predict_without_intervals(run_cli, tmp_path):
+    out = tmp_path / "pred.csv"
+    res = run_cli(
+        "predict",
+        "--orders",
+        str(sample_paths().orders),
+        "--no-intervals",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["totals"] is None
+    got = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
+    assert list(got.columns) == list(PREDICTION_COLUMNS)
+
+
+@pytest.mark.parametrize("level", ["0", "1", "1.5", "-0.1", "90", "nan"])
+def test_predict_refuses_a_level_outside_0_1(run_cli, level):
+    res = run_cli("predict", "--orders", str(sample_paths().orders), "--level", level)
+    assert res.returncode == 2
+    assert "Invalid value for --level" in res.stderr
+    assert "give a number between 0 and 1 (not included), e.g. 0.9 for 90 % intervals" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_predict_holdout_check(run_cli, tmp_path):
@@ -92,7 +156,7 @@ def test_predict_reads_an_italian_export_and_writes_safe_xlsx(run_cli, tmp_path)
     book = openpyxl.load_workbook(out)
     sheet = book["Predictions"]
     header = [c.value for c in sheet[1]]
-    assert header == ["customer_id", *PREDICTION_COLUMNS]
+    assert header == ["customer_id", *PREDICTION_INTERVAL_COLUMNS]
     ids = [row[0].value for row in sheet.iter_rows(min_row=2)]
     assert "=1+1" in ids
     cell = next(row[0] for row in sheet.iter_rows(min_row=2) if row[0].value == "=1+1")
@@ -138,11 +202,20 @@ def test_predict_with_the_new_models_writes_the_core_predictions(run_cli, tmp_pa
         str(out),
     )
     assert res.returncode == 0, res.stderr
-    core = predict_customers(load_sample().orders, model=model, period="Q", margin=0.4)
+    core = predict_customers(load_sample().orders, model=model, period="Q", margin=0.4, level=0.9)
     got = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
-    assert list(got.columns) == list(PREDICTION_COLUMNS)
+    assert list(got.columns) == list(core.customers.columns)
+    # BG/BB has no prediction interval of the counts (no closed form here)
+    assert ("purchases_pi_low" in got.columns) == (model == "mbgnbd")
     assert got.index.tolist() == core.customers.index.tolist()
-    for col in ("age", "p_alive", "expected_purchases_365d", "predicted_clv"):
+    for col in (
+        "age",
+        "p_alive",
+        "expected_purchases_365d",
+        "predicted_clv",
+        "predicted_clv_low",
+        "predicted_clv_high",
+    ):
         np.testing.assert_allclose(got[col], core.customers[col], rtol=1e-12, err_msg=col)
     assert f"{label} (purchases): " in res.stdout
     if model == "bgbb":

@@ -496,6 +496,82 @@ def test_all_is_in_sync():
     assert len(ds.__all__) == len(set(ds.__all__))
     for name in ds.__all__:
         assert hasattr(ds, name), name
-    modules = {"lake", "orders", "sample", "subscriptions", "survey"}
+    modules = {"histories", "lake", "orders", "sample", "subscriptions", "survey"}
     exported = {n for n in vars(ds) if not n.startswith("_") and n not in modules}
     assert exported == set(ds.__all__)
+
+
+# ------------------------------------------------------------------ simulate_histories
+
+
+def test_simulated_histories_are_seeded_and_shaped():
+    a = ds.simulate_histories(2000, holdout_days=91, seed=1)
+    pd.testing.assert_frame_equal(a, ds.simulate_histories(2000, holdout_days=91, seed=1))
+    assert not a.equals(ds.simulate_histories(2000, holdout_days=91, seed=2))
+    assert list(a.columns) == [
+        "frequency", "recency", "age", "monetary_value", "holdout_purchases", "holdout_value"
+    ]  # fmt: skip
+    assert a.attrs["holdout"] == 13.0
+    repeat = a["frequency"] > 0
+    assert (a.loc[~repeat, "recency"] == 0).all() and a.loc[~repeat, "monetary_value"].isna().all()
+    assert (a["recency"] <= a["age"]).all() and (a.loc[repeat, "monetary_value"] > 0).all()
+    assert ((a["holdout_value"] > 0) == (a["holdout_purchases"] > 0)).all()
+    days = a["age"] * 7
+    assert (np.abs(days - np.round(days)) < 1e-9).all() and days.min() >= 0 and days.max() <= 730
+    whole = ds.simulate_histories(2000, whole_days=True, seed=1)["recency"] * 7
+    assert (np.abs(whole - np.round(whole)) < 1e-9).all()
+
+
+def test_simulated_histories_follow_the_models():
+    """Against the models' formulas for new customers, written here: the share without
+    a repeat purchase, (alpha / (alpha + T))^r; the holdout purchases, E[X(T + t)] -
+    E[X(T)] with E[X(t)] of Fader, Hardie & Lee (2005), eq. 7; the mean spend, p gamma /
+    (q - 1); and a maximum-likelihood fit near the truth."""
+    from scipy.special import hyp2f1
+
+    process = ds.BuyTillYouDie(r=0.243, alpha=4.414, a=0.793, b=2.426, p=6.25, q=3.74,
+                               gamma=15.44)  # fmt: skip
+    h = ds.simulate_histories(
+        60_000, process=process, min_age_days=189, max_age_days=273, holdout_days=273, seed=9
+    )
+    r, alpha, a, b = process.r, process.alpha, process.a, process.b
+    t = h["age"].to_numpy()
+    none = (alpha / (alpha + t)) ** r
+    se = math.sqrt((none * (1 - none)).sum()) / len(t)
+    assert abs((h["frequency"] == 0).mean() - none.mean()) < 4 * se
+
+    def eq7(w: np.ndarray) -> np.ndarray:
+        z = w / (alpha + w)
+        return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + w)) ** r * hyp2f1(r, b, a + b - 1, z))
+
+    later = h["holdout_purchases"].to_numpy()
+    expected = eq7(t + 39.0) - eq7(t)
+    assert abs(later.mean() - expected.mean()) < 4 * later.std() / math.sqrt(len(later))
+    spend = h.loc[h["frequency"] > 0, "monetary_value"]
+    mean = process.p * process.gamma / (process.q - 1)
+    assert abs(spend.mean() - mean) < 4 * spend.std() / math.sqrt(len(spend))
+    from retention_xl.core.models import BetaGeo, GammaGamma
+
+    for model, names in (
+        (BetaGeo().fit(h["frequency"], h["recency"], h["age"]), ("r", "alpha", "a", "b")),
+        (GammaGamma().fit(h["frequency"], h["monetary_value"]), ("p", "q", "gamma")),
+    ):
+        summary = model.summary
+        for name in names:
+            truth = getattr(process, name)
+            assert abs(summary.loc[name, "coef"] - truth) < 4 * summary.loc[name, "se"], name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"min_age_days": 10, "max_age_days": 5}, OutOfRangeError, "max_age_days"),
+        ({"holdout_days": -1}, OutOfRangeError, "holdout_days"),
+        ({"time_unit_days": 0}, OutOfRangeError, "time_unit_days"),
+        ({"process": "cdnow"}, InputError, "BuyTillYouDie"),
+        ({"seed": -1}, InputError, "seed"),
+    ],
+)
+def test_simulate_histories_refuses_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ds.simulate_histories(10, **kwargs)

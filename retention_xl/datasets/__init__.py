@@ -12,10 +12,13 @@ files. The generators make data of any size, the same for the same seed:
 * :func:`generate_sample`: all three, linked by customer id;
 * :func:`write_orders_lake`: generated orders as one Parquet file per month (the
   ``lake`` extra), for ``--orders FOLDER`` and the DuckDB engine.
+* :func:`simulate_histories`: repeat-purchase histories and holdout purchases drawn
+  from the BG/NBD and Gamma-Gamma models themselves (for checking the models).
 
 Regenerate the bundled files with ``python -m retention_xl.datasets --out DIR``.
 """
 
+from retention_xl.datasets.histories import simulate_histories
 from retention_xl.datasets.lake import write_orders_lake
 from retention_xl.datasets.orders import BuyTillYouDie, generate_orders
 from retention_xl.datasets.sample import (
@@ -49,6 +52,7 @@ __all__ = [
     "generate_survey",
     "load_sample",
     "sample_paths",
+    "simulate_histories",
     "write_orders_lake",
     "write_sample",
 ]

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from retention_xl.core import kpis
@@ -48,7 +49,12 @@ __all__ = [
     "BGBB_FIT",
     "BGBB_PALIVE",
     "BGBB_PREDICT_PURCHASES",
+    "BGNBD_CLV_INTERVAL",
     "BGNBD_FIT",
+    "BGNBD_PALIVE_INTERVAL",
+    "BGNBD_PURCHASES_INTERVAL",
+    "BGNBD_PURCHASES_PI",
+    "BGNBD_TOTALS",
     "CHURN",
     "CLV",
     "CLV_CAC",
@@ -831,10 +837,11 @@ _BGNBD_PARAMS = ("r", "alpha", "a", "b")
 _GG_PARAMS = ("p", "q", "gamma")
 
 
-#: Fitted tables by a hash of their inputs: a recalculation that leaves a fit's ranges
-#: unchanged (an edit elsewhere in the workbook) returns the table without refitting.
-#: Bounded: the tables are a few rows each, the keys 20-byte digests.
-_FIT_CACHE: OrderedDict[tuple[str, bytes], list[list[object]]] = OrderedDict()
+#: Fitted tables (and fitted models) by a hash of their inputs: a recalculation that
+#: leaves a fit's ranges unchanged (an edit elsewhere in the workbook) returns the table
+#: without refitting. Bounded: the tables are a few rows each, the models a few
+#: parameters, the keys 20-byte digests.
+_FIT_CACHE: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
 FIT_CACHE_SIZE = 64
 
 
@@ -1402,6 +1409,347 @@ def PREDICT_CLV(
     return _lifted_rows(
         core, (x_grid, "frequency"), (recency, "recency"), (age, "age"), (value, "avg_value")
     )
+
+
+# ------------------------------------------------------------------ intervals (BG/NBD)
+
+_LEVEL = Arg(
+    "level",
+    "Level of the intervals, between 0 and 1 (default 0.9 for 90 %).",
+    optional=True,
+    default="0.9",
+)
+_HORIZON = Arg(
+    "horizon",
+    "Horizon in the time unit of age (default 52: a year in weeks).",
+    optional=True,
+    default="52",
+)
+_SPEND_ARGS = (
+    Arg(
+        "avg_value", "Mean value of each customer's repeat purchases (blank if none).", lifted=True
+    ),
+    _HORIZON,
+    Arg("margin", "Gross margin 0..1 (default 1).", optional=True, default="1"),
+    Arg(
+        "discount_rate", "Yearly discount rate (default 0.1 = 10 %).", optional=True, default="0.1"
+    ),
+    Arg(
+        "periods_per_year",
+        "Time units in a year (default 52 for weeks; 365 for days).",
+        optional=True,
+        default="52",
+    ),
+)
+
+
+#: Interval results (one row per customer) by a hash of their inputs, as the fits: a
+#: recalculation with the same ranges does not draw again, and BGNBD_CLV_INTERVAL and
+#: BGNBD_TOTALS over the same ranges share one computation. Few: they are large.
+_RESULT_CACHE: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+RESULT_CACHE_SIZE = 8
+
+
+def _memo(
+    kind: str,
+    arrays: Sequence[Any],
+    compute: Callable[[], Any],
+    *,
+    results: bool = False,
+) -> Any:
+    """``compute()``, remembered by ``kind`` and the bytes of ``arrays``: fitted models
+    in the fit cache, interval results (``results``) in their own smaller one."""
+    cache, size = (_RESULT_CACHE, RESULT_CACHE_SIZE) if results else (_FIT_CACHE, FIT_CACHE_SIZE)
+    digest = hashlib.sha1(kind.encode(), usedforsecurity=False)
+    for array in arrays:
+        a = np.ascontiguousarray(np.asarray(array, dtype=np.float64))
+        digest.update(str(a.shape).encode())
+        digest.update(a.tobytes())
+    key = (kind, digest.digest())
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = compute()
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
+def _customer_rows(
+    frequency: object, recency: object, age: object
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """The customers of the ranges (blank rows left out, checked as BGNBD_FIT checks
+    them) and which cells of the ranges they are, to spill results in line."""
+    data = _history(frequency, recency, age)
+    grids = [
+        np.atleast_1d(np.asarray(convert.as_float_or_grid(v, n), dtype=np.float64)).reshape(-1)
+        for v, n in ((frequency, "frequency"), (recency, "recency"), (age, "age"))
+    ]
+    keep = np.isfinite(grids[0]) & np.isfinite(grids[1]) & np.isfinite(grids[2])
+    return data["frequency"], data["recency"], data["age"], keep
+
+
+def _in_line(keep: npt.NDArray[np.bool_], block: FloatArray) -> object:
+    """``block`` (one row per customer) spilled one row per cell of the ranges, blank
+    where the ranges are blank."""
+    out = np.full((keep.size, block.shape[1]), np.nan)
+    out[keep] = block
+    return convert.to_excel(out)
+
+
+def _bgnbd(x: FloatArray, tx: FloatArray, t: FloatArray) -> Any:
+    from retention_xl.core.models import BetaGeo
+
+    return _memo("BGNBD_MODEL", (x, tx, t), lambda: BetaGeo().fit(x, tx, t))
+
+
+def _level(value: object) -> float:
+    from retention_xl.core.models.intervals import check_level
+
+    return check_level(convert.number(value, "level", default=0.9))
+
+
+def _spend_inputs(
+    avg_value: object, x: FloatArray, keep: npt.NDArray[np.bool_], options: Sequence[object]
+) -> tuple[FloatArray, dict[str, float]]:
+    m_grid = np.atleast_1d(
+        np.asarray(convert.as_float_or_grid(avg_value, "avg_value"), dtype=np.float64)
+    ).reshape(-1)
+    if m_grid.size != keep.size:
+        raise InputError(
+            f"avg_value must have as many cells as frequency ({keep.size}), got {m_grid.size}",
+            argument="avg_value",
+        )
+    m = m_grid[keep]
+    m = np.where(x > 0, m, np.nan)  # a one-time buyer has no mean repeat spend
+    horizon, margin, discount_rate, periods_per_year = options
+    settings = {
+        "horizon": convert.number(horizon, "horizon", default=52.0),
+        "margin": convert.number(margin, "margin", default=1.0),
+        "discount_rate": convert.number(discount_rate, "discount_rate", default=0.1),
+        "periods_per_year": convert.number(periods_per_year, "periods_per_year", default=52.0),
+    }
+    return m, settings
+
+
+def _clv_intervals(
+    frequency: object,
+    recency: object,
+    age: object,
+    avg_value: object,
+    options: Sequence[object],
+    level: object,
+) -> tuple[Any, npt.NDArray[np.bool_]]:
+    from retention_xl.core.models import GammaGamma, predict_intervals
+
+    x, tx, t, keep = _customer_rows(frequency, recency, age)
+    m, settings = _spend_inputs(avg_value, x, keep, options)
+    lvl = _level(level)
+    bg = _bgnbd(x, tx, t)
+    m0 = np.nan_to_num(m)
+    gg = _memo("GG_MODEL", (x, m0), lambda: GammaGamma().fit(x, m))
+    key = (x, tx, t, m0, list(settings.values()), [lvl])
+    result = _memo(
+        "BGNBD_CLV",
+        key,
+        lambda: predict_intervals(
+            bg,
+            gg,
+            x,
+            tx,
+            t,
+            m,
+            level=lvl,
+            horizon=settings["horizon"],
+            margin=settings["margin"],
+            discount_rate=settings["discount_rate"],
+            periods_per_year=settings["periods_per_year"],
+        ),
+        results=True,
+    )
+    return result, keep
+
+
+@excel_function(
+    "BGNBD_PALIVE_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits BG/NBD on the customers given and spills, per customer, the probability "
+        "of being alive with its interval (value, low, high) from the uncertainty of the "
+        "fitted parameters (500 draws, seeded)."
+    ),
+    args=(*_FIT_ARGS, _LEVEL),
+    example="=BGNBD_PALIVE_INTERVAL(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="three columns per customer: p_alive, low, high",
+    spills=True,
+)
+def BGNBD_PALIVE_INTERVAL(
+    frequency: object, recency: object, age: object, level: object = None
+) -> object:
+    from retention_xl.core.models import predict_intervals
+
+    x, tx, t, keep = _customer_rows(frequency, recency, age)
+    lvl = _level(level)
+    model = _bgnbd(x, tx, t)
+    result = _memo(
+        "BGNBD_PALIVE",
+        (x, tx, t, [lvl]),
+        lambda: predict_intervals(model, None, x, tx, t, horizon=0.0, level=lvl),
+        results=True,
+    )
+    return _in_line(keep, result.customers[["p_alive", "p_alive_low", "p_alive_high"]].to_numpy())
+
+
+@excel_function(
+    "BGNBD_PURCHASES_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits BG/NBD on the customers given and spills, per customer, the expected "
+        "repeat purchases in the next t periods with the interval of that expectation "
+        "(value, low, high) from the uncertainty of the fitted parameters."
+    ),
+    args=(
+        Arg("t", "Horizon, in the time unit of age (e.g. 52 weeks)."),
+        *_FIT_ARGS,
+        _LEVEL,
+    ),
+    example=(
+        "=BGNBD_PURCHASES_INTERVAL(52, Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)"
+    ),
+    example_result="three columns per customer: expected purchases, low, high",
+    spills=True,
+)
+def BGNBD_PURCHASES_INTERVAL(
+    t: object, frequency: object, recency: object, age: object, level: object = None
+) -> object:
+    from retention_xl.core.models import predict_intervals
+
+    horizon = convert.number(t, "t")
+    x, tx, ages, keep = _customer_rows(frequency, recency, age)
+    lvl = _level(level)
+    model = _bgnbd(x, tx, ages)
+    result = _memo(
+        "BGNBD_PURCHASES",
+        (x, tx, ages, [horizon, lvl]),
+        lambda: predict_intervals(model, None, x, tx, ages, horizon=horizon, level=lvl),
+        results=True,
+    )
+    columns = ["expected_purchases", "expected_purchases_low", "expected_purchases_high"]
+    return _in_line(keep, result.customers[columns].to_numpy())
+
+
+@excel_function(
+    "BGNBD_PURCHASES_PI",
+    twin="retention_xl.core.models.purchases_prediction_interval",
+    category=_MODELS,
+    help=(
+        "Fits BG/NBD on the customers given and spills, per customer, the prediction "
+        "interval (low, high) of the number of repeat purchases they will make in the "
+        "next t periods: it holds with probability level at least."
+    ),
+    args=(
+        Arg("t", "Horizon, in the time unit of age (e.g. 52 weeks)."),
+        *_FIT_ARGS,
+        _LEVEL,
+    ),
+    example="=BGNBD_PURCHASES_PI(52, Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="two columns per customer: low, high (whole numbers of purchases)",
+    spills=True,
+)
+def BGNBD_PURCHASES_PI(
+    t: object, frequency: object, recency: object, age: object, level: object = None
+) -> object:
+    from retention_xl.core.models import purchases_prediction_interval
+
+    horizon = convert.number(t, "t")
+    x, tx, ages, keep = _customer_rows(frequency, recency, age)
+    lvl = _level(level)
+    model = _bgnbd(x, tx, ages)
+    low, high = purchases_prediction_interval(model, horizon, x, tx, ages, level=lvl)
+    return _in_line(keep, np.column_stack([low, high]))
+
+
+@excel_function(
+    "BGNBD_CLV_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits BG/NBD and Gamma-Gamma on the customers given and spills, per customer, "
+        "the predicted CLV (as PREDICT_CLV) with its interval (value, low, high) from "
+        "the uncertainty of both models' parameters."
+    ),
+    args=(*_FIT_ARGS, *_SPEND_ARGS, _LEVEL),
+    example=(
+        "=BGNBD_CLV_INTERVAL(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900, "
+        "Customers!E2:E900)"
+    ),
+    example_result="three columns per customer: predicted CLV, low, high",
+    spills=True,
+)
+def BGNBD_CLV_INTERVAL(
+    frequency: object,
+    recency: object,
+    age: object,
+    avg_value: object,
+    horizon: object = None,
+    margin: object = None,
+    discount_rate: object = None,
+    periods_per_year: object = None,
+    level: object = None,
+) -> object:
+    result, keep = _clv_intervals(
+        frequency,
+        recency,
+        age,
+        avg_value,
+        (horizon, margin, discount_rate, periods_per_year),
+        level,
+    )
+    columns = ["predicted_clv", "predicted_clv_low", "predicted_clv_high"]
+    return _in_line(keep, result.customers[columns].to_numpy())
+
+
+@excel_function(
+    "BGNBD_TOTALS",
+    twin="retention_xl.core.models.predict_totals",
+    category=_MODELS,
+    help=(
+        "Spills the totals of all customers over the horizon with their intervals: "
+        "expected purchases, purchases (prediction interval), revenue and CLV, each "
+        "interval taken over the totals of 500 parameter draws."
+    ),
+    args=(*_FIT_ARGS, *_SPEND_ARGS, _LEVEL),
+    example=(
+        "=BGNBD_TOTALS(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900, Customers!E2:E900)"
+    ),
+    example_result=(
+        "a table: total, value, low, high (expected_purchases, purchases, revenue, predicted_clv)"
+    ),
+    spills=True,
+)
+def BGNBD_TOTALS(
+    frequency: object,
+    recency: object,
+    age: object,
+    avg_value: object,
+    horizon: object = None,
+    margin: object = None,
+    discount_rate: object = None,
+    periods_per_year: object = None,
+    level: object = None,
+) -> object:
+    result, _ = _clv_intervals(
+        frequency,
+        recency,
+        age,
+        avg_value,
+        (horizon, margin, discount_rate, periods_per_year),
+        level,
+    )
+    return convert.table(result.totals.reset_index(), ["total", "value", "low", "high"])
 
 
 @excel_function(

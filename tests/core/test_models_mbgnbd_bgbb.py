@@ -21,8 +21,8 @@ from retention_xl.core.models import (
 from retention_xl.core.models import bgbb as bgbb_mod
 from retention_xl.core.models import bgnbd as bgnbd_mod
 from retention_xl.core.models import mbgnbd as mbg_mod
+from retention_xl.core.models.bgbb import ProRataPeriods
 from retention_xl.core.models.holdout import make_transaction_model
-from retention_xl.core.models.predict import _WholePeriods
 from retention_xl.core.schema import prepare_orders
 from retention_xl.datasets import load_sample
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
@@ -428,7 +428,7 @@ def test_period_history_left_out_and_period_choice():
 
 def test_whole_periods_interpolate_pro_rata():
     m = BetaGeoBetaBinom.from_params(alpha=1.2, beta=0.75, gamma=0.66, delta=2.8)
-    curve = _WholePeriods(m)
+    curve = ProRataPeriods(m)
     x, tx, n = np.array([0.0, 3.0]), np.array([0.0, 5.0]), np.array([6.0, 6.0])
     for t in (0, 1, 4):
         np.testing.assert_array_equal(

@@ -25,6 +25,8 @@ CONTRACT = {
     "SBG_RETENTION",
     "MBGNBD_FIT", "MBGNBD_PALIVE", "MBGNBD_PREDICT_PURCHASES",
     "BGBB_FIT", "BGBB_PALIVE", "BGBB_PREDICT_PURCHASES",
+    "BGNBD_PALIVE_INTERVAL", "BGNBD_PURCHASES_INTERVAL", "BGNBD_PURCHASES_PI",
+    "BGNBD_CLV_INTERVAL", "BGNBD_TOTALS",
 }  # fmt: skip
 
 # Words VBA reserves: classic xlwings writes each argument name into a VBA signature.

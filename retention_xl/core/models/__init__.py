@@ -18,8 +18,10 @@ Estimators follow one pattern: settings in ``__init__`` (keyword-only, validated
 ``fit(...)`` returns ``self``, results in ``params_``, ``log_likelihood_`` and
 ``summary``; ``to_json()`` saves a fitted model and :func:`load_model` gives it back
 bit for bit. :func:`purchase_history` turns orders into the models' inputs,
-:func:`predict_customers` does the whole job per customer, and
-:func:`holdout_comparison` checks a fit against a holdout period.
+:func:`predict_customers` does the whole job per customer,
+:func:`predict_intervals` and :func:`predict_totals` put intervals on the predictions
+(from the uncertainty of the fitted parameters) and :func:`holdout_comparison`
+checks a fit against a holdout period.
 """
 
 from retention_xl.core.models._base import ParametricModel, load_model
@@ -37,10 +39,20 @@ from retention_xl.core.models.holdout import (
     holdout_comparison,
     make_transaction_model,
 )
+from retention_xl.core.models.intervals import (
+    IntervalPredictions,
+    parameter_draws,
+    parameter_intervals,
+    predict_intervals,
+    predict_totals,
+    purchase_count_probability,
+    purchases_prediction_interval,
+)
 from retention_xl.core.models.mbgnbd import ModifiedBetaGeo
 from retention_xl.core.models.pareto_nbd import ParetoNBD
 from retention_xl.core.models.predict import (
     PREDICTION_COLUMNS,
+    PREDICTION_INTERVAL_COLUMNS,
     RISK_BANDS,
     CustomerPredictions,
     model_parameters,
@@ -54,12 +66,14 @@ __all__ = [
     "HISTORY_COLUMNS",
     "PERIOD_HISTORY_COLUMNS",
     "PREDICTION_COLUMNS",
+    "PREDICTION_INTERVAL_COLUMNS",
     "RISK_BANDS",
     "BetaGeo",
     "BetaGeoBetaBinom",
     "CustomerPredictions",
     "GammaGamma",
     "HoldoutComparison",
+    "IntervalPredictions",
     "ModifiedBetaGeo",
     "ParametricModel",
     "ParetoNBD",
@@ -69,10 +83,16 @@ __all__ = [
     "load_model",
     "make_transaction_model",
     "model_parameters",
+    "parameter_draws",
+    "parameter_intervals",
     "period_history",
     "predict_clv",
     "predict_customers",
+    "predict_intervals",
+    "predict_totals",
+    "purchase_count_probability",
     "purchase_history",
+    "purchases_prediction_interval",
     "risk_band",
     "score_customers",
 ]

@@ -529,6 +529,33 @@ class ParametricModel:
             )
         return self.params_.to_numpy(dtype=np.float64)
 
+    def _log_cov(self) -> FloatArray | None:
+        """The covariance of the log parameters, computed on first use (None: none)."""
+        if self._log_covariance is None and self._covariance is not None:
+            self._log_covariance = self._covariance()
+            self._covariance = None
+        return self._log_covariance
+
+    @property
+    def log_covariance(self) -> pd.DataFrame:
+        """Covariance matrix of the estimates of the *log* parameters.
+
+        The inverse of minus the Hessian of the log-likelihood in
+        :math:`\\log\\theta` at the optimum: the sampling distribution the
+        prediction intervals draw from
+        (:func:`~retention_xl.core.models.predict_intervals`). NaN when the
+        information matrix could not be inverted, or for a model made with
+        :meth:`from_params`.
+        """
+        params = self._params()
+        k = params.size
+        log_cov = self._log_cov()
+        values = (
+            np.array(log_cov, dtype=np.float64) if log_cov is not None else np.full((k, k), np.nan)
+        )
+        names = list(self.param_names)
+        return pd.DataFrame(values, index=pd.Index(names, name="parameter"), columns=names)
+
     @property
     def covariance(self) -> pd.DataFrame:
         """Covariance matrix of the parameter estimates (observed information).
@@ -539,15 +566,7 @@ class ParametricModel:
         the information matrix could not be inverted.
         """
         params = self._params()
-        if self._log_covariance is None and self._covariance is not None:
-            self._log_covariance = self._covariance()
-            self._covariance = None
-        k = params.size
-        log_cov = (
-            np.asarray(self._log_covariance, dtype=np.float64)
-            if self._log_covariance is not None
-            else np.full((k, k), np.nan)
-        )
+        log_cov = self.log_covariance.to_numpy()
         cov = log_cov * np.outer(params, params)
         names = list(self.param_names)
         return pd.DataFrame(cov, index=pd.Index(names, name="parameter"), columns=names)
@@ -562,15 +581,7 @@ class ParametricModel:
         so they stay positive.
         """
         params = self._params()
-        k = params.size
-        if self._log_covariance is None and self._covariance is not None:
-            self._log_covariance = self._covariance()
-            self._covariance = None
-        log_se = (
-            np.sqrt(np.diag(self._log_covariance))
-            if self._log_covariance is not None
-            else np.full(k, np.nan)
-        )
+        log_se = np.sqrt(np.diag(self.log_covariance.to_numpy()))
         z = float(stats.norm.ppf(0.975))
         out = pd.DataFrame(
             {

@@ -32,7 +32,7 @@ from retention_xl.core.models._base import (
 from retention_xl.core.models.bgnbd import _weights
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
 
-__all__ = ["BetaGeoBetaBinom", "check_period_history"]
+__all__ = ["BetaGeoBetaBinom", "ProRataPeriods", "check_period_history"]
 
 IntArray = npt.NDArray[np.intp]
 
@@ -427,3 +427,26 @@ def _survival_sum(gamma: float, delta: float, n: FloatArray, t: FloatArray) -> F
             dtype=np.float64,
         )
     return np.asarray(np.exp(u_n) * -np.expm1(u_nt - u_n) / (gamma - 1.0), dtype=np.float64)
+
+
+class ProRataPeriods:
+    """BG/BB's expected purchases for any horizon: whole periods by the model, a
+    fraction of a period pro rata (the purchases of a period spread evenly over it).
+
+    >>> m = BetaGeoBetaBinom.from_params(alpha=1.204, beta=0.75, gamma=0.657, delta=2.783)
+    >>> curve = ProRataPeriods(m)
+    >>> half = curve.expected_purchases(0.5, 3, 5, 6)
+    >>> bool(np.isclose(half, m.expected_purchases(1, 3, 5, 6) / 2).all())
+    True
+    """
+
+    def __init__(self, model: BetaGeoBetaBinom) -> None:
+        self.model = model
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, age: Any) -> FloatArray:
+        """Expected periods with a purchase in the next ``t`` periods (any ``t >= 0``)."""
+        horizon = as_float_array(t, "t")
+        whole = np.floor(horizon)
+        low = self.model.expected_purchases(whole, frequency, recency, age)
+        high = self.model.expected_purchases(whole + 1.0, frequency, recency, age)
+        return np.asarray(low + (horizon - whole) * (high - low), dtype=np.float64)

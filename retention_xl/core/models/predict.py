@@ -4,7 +4,8 @@
 Pareto/NBD, or BG/BB on calendar periods) and the Gamma-Gamma spend model on the
 customers' histories and returns, per customer, the probability of being alive, the
 expected purchases in the next 90 and 365 days, the predicted CLV and a churn-risk
-band, with the fitted parameters.
+band, with the fitted parameters; with ``level``, the intervals of those predictions
+and the totals over the customer base (:mod:`.intervals`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import pandas as pd
 
 from retention_xl.core._orderdays import AsOf
 from retention_xl.core.kpis import at_risk_share
-from retention_xl.core.models._base import FloatArray, as_float_array
-from retention_xl.core.models.bgbb import BetaGeoBetaBinom
+from retention_xl.core.models.bgbb import BetaGeoBetaBinom, ProRataPeriods
 from retention_xl.core.models.gamma_gamma import GammaGamma, predict_clv
 from retention_xl.core.models.history import period_history, purchase_history
 from retention_xl.core.models.holdout import (
@@ -27,11 +27,13 @@ from retention_xl.core.models.holdout import (
     make_transaction_model,
     model_key,
 )
+from retention_xl.core.models.intervals import check_level, predict_intervals
 from retention_xl.core.schema import PreparedOrders
 from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
 
 __all__ = [
     "PREDICTION_COLUMNS",
+    "PREDICTION_INTERVAL_COLUMNS",
     "RISK_BANDS",
     "CustomerPredictions",
     "model_parameters",
@@ -55,6 +57,34 @@ PREDICTION_COLUMNS: Final = (
     "expected_purchases_365d",
     "expected_avg_value",
     "predicted_clv",
+    "risk_band",
+)
+
+#: Columns of :attr:`CustomerPredictions.customers` with ``level`` (BG/NBD and
+#: MBG/NBD; Pareto/NBD and BG/BB have no ``purchases_pi_*``): each prediction's
+#: interval from the parameters' uncertainty (``_low``, ``_high``) and the
+#: prediction interval of the purchases over ``horizon_days`` themselves
+#: (``purchases_pi_low``, ``purchases_pi_high``).
+PREDICTION_INTERVAL_COLUMNS: Final = (
+    "frequency",
+    "recency",
+    "age",
+    "monetary_value",
+    "p_alive",
+    "p_alive_low",
+    "p_alive_high",
+    "expected_purchases_90d",
+    "expected_purchases_90d_low",
+    "expected_purchases_90d_high",
+    "expected_purchases_365d",
+    "expected_purchases_365d_low",
+    "expected_purchases_365d_high",
+    "purchases_pi_low",
+    "purchases_pi_high",
+    "expected_avg_value",
+    "predicted_clv",
+    "predicted_clv_low",
+    "predicted_clv_high",
     "risk_band",
 )
 
@@ -115,6 +145,14 @@ class CustomerPredictions:
     history_notes
         With BG/BB, :func:`period_history`'s ``attrs`` (the periods used, customers
         left out); else empty.
+    level
+        The level of the intervals (None: no intervals were asked for).
+    totals
+        With ``level``: the totals over all customers in the next ``horizon_days``,
+        rows ``expected_purchases``, ``purchases`` (prediction interval of the total
+        count; BG/NBD and MBG/NBD), ``revenue`` (expected spend x purchases, no
+        margin, not discounted) and ``predicted_clv``, columns ``value``, ``low``,
+        ``high`` (see :func:`~retention_xl.core.models.predict_totals`).
     """
 
     customers: pd.DataFrame
@@ -129,21 +167,8 @@ class CustomerPredictions:
     discount_rate: float
     period: str | None = None
     history_notes: dict[str, Any] | None = None
-
-
-class _WholePeriods:
-    """BG/BB's expected purchases for any horizon: whole periods by the model, a
-    fraction of a period pro rata (the purchases of a period spread evenly over it)."""
-
-    def __init__(self, model: BetaGeoBetaBinom) -> None:
-        self.model = model
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, age: Any) -> FloatArray:
-        horizon = as_float_array(t, "t")
-        whole = np.floor(horizon)
-        low = self.model.expected_purchases(whole, frequency, recency, age)
-        high = self.model.expected_purchases(whole + 1.0, frequency, recency, age)
-        return np.asarray(low + (horizon - whole) * (high - low), dtype=np.float64)
+    level: float | None = None
+    totals: pd.DataFrame | None = None
 
 
 def _number(value: object, name: str, *, low: float, low_ok: bool = True) -> float:
@@ -188,6 +213,7 @@ def predict_customers(
     low_risk_threshold: float = 0.8,
     time_unit_days: float = 7.0,
     period: str = "Y",
+    level: float | None = None,
 ) -> CustomerPredictions:
     """Fit the models on ``orders`` and predict every customer's future.
 
@@ -213,6 +239,15 @@ def predict_customers(
     purchases count periods with a purchase (a fraction of a period pro rata), and
     Gamma-Gamma models the spend of a period with purchases.
 
+    ``level`` (e.g. 0.9; default None: no intervals, as fast as before) adds the
+    columns of :data:`PREDICTION_INTERVAL_COLUMNS`: ``_low``/``_high`` bounds of
+    ``p_alive``, the expected purchases and the predicted CLV from the uncertainty of
+    the fitted parameters (500 seeded draws, see
+    :func:`~retention_xl.core.models.predict_intervals`), and for BG/NBD and MBG/NBD
+    ``purchases_pi_low``/``purchases_pi_high``, the range the customer's own purchases
+    in the next ``horizon_days`` fall in with probability ``level``; and
+    :attr:`CustomerPredictions.totals`, the totals with their intervals.
+
     Examples
     --------
     >>> from retention_xl.datasets import load_sample
@@ -222,12 +257,13 @@ def predict_customers(
     >>> bool(0 <= out.at_risk_share <= 1)
     True
     """
+    lvl = None if level is None else check_level(level)
     unit = _number(time_unit_days, "time_unit_days", low=0, low_ok=False)
     horizon = _number(horizon_days, "horizon_days", low=0)
     margin_f = _number(margin, "margin", low=0)
     rate = _number(discount_rate, "discount_rate", low=0)
     transactions: ContinuousModel | BetaGeoBetaBinom
-    curve: ContinuousModel | _WholePeriods
+    curve: ContinuousModel | ProRataPeriods
     notes: dict[str, Any] | None = None
     freq: str | None = None
     if model_key(model) == "bgbb":
@@ -259,7 +295,7 @@ def predict_customers(
             if isinstance(exc, NotEnoughDataError):
                 raise NotEnoughDataError(message, argument="period") from exc
             raise ConvergenceError(message) from exc
-        curve = _WholePeriods(transactions)
+        curve = ProRataPeriods(transactions)
     else:
         transactions = make_transaction_model(model).fit(x, tx, big_t)
         curve = transactions
@@ -276,6 +312,31 @@ def predict_customers(
         time_unit_days=unit,
         curve=curve,
     )
+    totals = None
+    if lvl is not None:
+        intervals = predict_intervals(
+            transactions,
+            spend,
+            x,
+            tx,
+            big_t,
+            m,
+            horizon=horizon / unit,
+            purchase_horizons={
+                "expected_purchases_90d": 90.0 / unit,
+                "expected_purchases_365d": 365.0 / unit,
+            },
+            margin=margin_f,
+            discount_rate=rate,
+            periods_per_year=_DAYS_PER_YEAR / unit,
+            level=lvl,
+        )
+        bounds = intervals.customers.set_axis(customers.index)
+        for column in PREDICTION_INTERVAL_COLUMNS:
+            if column not in customers.columns and column in bounds.columns:
+                customers[column] = bounds[column]
+        customers = customers[[c for c in PREDICTION_INTERVAL_COLUMNS if c in customers.columns]]
+        totals = intervals.totals
     p_alive = customers["p_alive"].to_numpy(dtype=np.float64)
     parameters = model_parameters(transactions, spend)
     return CustomerPredictions(
@@ -291,6 +352,8 @@ def predict_customers(
         discount_rate=rate,
         period=freq,
         history_notes=notes,
+        level=lvl,
+        totals=totals,
     )
 
 
@@ -305,7 +368,7 @@ def score_customers(
     at_risk_threshold: float = 0.5,
     low_risk_threshold: float = 0.8,
     time_unit_days: float = 7.0,
-    curve: ContinuousModel | _WholePeriods | None = None,
+    curve: ContinuousModel | ProRataPeriods | None = None,
 ) -> pd.DataFrame:
     """The per-customer predictions (columns :data:`PREDICTION_COLUMNS`) of fitted models.
 
@@ -318,7 +381,7 @@ def score_customers(
     """
     if curve is None:
         if isinstance(transactions, BetaGeoBetaBinom):
-            curve = _WholePeriods(transactions)
+            curve = ProRataPeriods(transactions)
         else:
             curve = transactions
     unit = _number(time_unit_days, "time_unit_days", low=0, low_ok=False)
