@@ -904,6 +904,12 @@ def predict(
             click.echo(line, err=True)
     steps.step("Fitting the models and scoring every customer")
     if inputs.lake_engine is not None:
+        if not (no_intervals or quiet or as_json):
+            click.echo(
+                "note: --engine duckdb scores without intervals (no _low/_high columns, no "
+                "totals); --engine pandas computes them",
+                err=True,
+            )
         try:
             _predict_in_batches(
                 inputs,

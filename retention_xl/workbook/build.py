@@ -93,6 +93,10 @@ def _titles(lang: str) -> dict[str, str]:
     return {role: label(f"sheet.{role}", lang) for role in ROLES}
 
 
+#: The level of the report's intervals (predicted CLV per customer, totals of next year).
+REPORT_LEVEL = 0.9
+
+
 def model_predictions(
     data_orders: Any,
     *,
@@ -104,7 +108,8 @@ def model_predictions(
     """The BG/NBD + Gamma-Gamma predictions per customer, for the report.
 
     Fits :func:`retention_xl.core.models.predict_customers` on the orders (P(alive),
-    expected purchases, predicted CLV over a year, risk band, fitted parameters). When
+    expected purchases, predicted CLV over a year with its 90 % interval, risk band,
+    fitted parameters, the totals of the next year with their intervals). When
     the models cannot be fitted on them (too few repeat buyers, a likelihood without a
     peak: :class:`~retention_xl.errors.ConvergenceError` or
     :class:`~retention_xl.errors.NotEnoughDataError`) it returns None and appends the
@@ -114,7 +119,11 @@ def model_predictions(
 
     try:
         return predict_customers(
-            data_orders, as_of=as_of, margin=margin, discount_rate=discount_rate
+            data_orders,
+            as_of=as_of,
+            margin=margin,
+            discount_rate=discount_rate,
+            level=REPORT_LEVEL,
         )
     except (ConvergenceError, NotEnoughDataError) as exc:
         message = f"customers at risk left blank: the BG/NBD model could not be fitted: {exc}"

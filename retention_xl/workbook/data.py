@@ -198,6 +198,8 @@ class ReportData:
     p_alive: pd.Series | None = None
     #: the models' per-customer predictions aligned to ``summary`` (None without them)
     predicted: pd.DataFrame | None = None
+    #: totals of the next year over all customers, with ``value``, ``low``, ``high``
+    prediction_totals: pd.DataFrame | None = None
     #: the models' fitted parameters (model, parameter, value, se)
     model_parameters: pd.DataFrame | None = None
     model_settings: dict[str, float] = field(default_factory=dict)
@@ -412,6 +414,7 @@ def compute_report_data(
         if predictions is not None:
             data.predicted = predictions.customers.reindex(data.summary.index)
             data.model_parameters = predictions.parameters
+            data.prediction_totals = getattr(predictions, "totals", None)
             data.model_settings = {
                 "horizon_days": float(predictions.horizon_days),
                 "margin": float(predictions.margin),

@@ -77,6 +77,31 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.predicted_clv": ("Predicted CLV (next year)", "CLV previsto (prossimo anno)"),
     "col.expected_365d": ("Expected purchases (next year)", "Acquisti attesi (prossimo anno)"),
     "col.risk_reason": ("Why at risk", "Perché a rischio"),
+    "col.predicted_clv_low": ("Predicted CLV, low (90 %)", "CLV previsto, minimo (90 %)"),
+    "col.predicted_clv_high": ("Predicted CLV, high (90 %)", "CLV previsto, massimo (90 %)"),
+    "forecast.title": (
+        "Next 12 months, all customers (90 % intervals)",
+        "Prossimi 12 mesi, tutti i clienti (intervalli al 90 %)",
+    ),
+    "forecast.about": (
+        "Expected values and their intervals from the uncertainty of the fitted "
+        "parameters (500 draws); the purchases actually made also vary with each "
+        "customer's own chance.",
+        "Valori attesi e intervalli dovuti all'incertezza dei parametri stimati (500 "
+        "estrazioni); gli acquisti effettivi variano anche per il caso di ogni cliente.",
+    ),
+    "forecast.expected_purchases": ("Expected repeat purchases", "Riacquisti attesi"),
+    "forecast.purchases": ("Repeat purchases actually made", "Riacquisti effettivi"),
+    "forecast.revenue": ("Expected revenue", "Fatturato atteso"),
+    "forecast.predicted_clv": (
+        "Predicted CLV (margin, discounted)",
+        "CLV previsto (margine, attualizzato)",
+    ),
+    "col.low": ("Low", "Minimo"),
+    "col.high": ("High", "Massimo"),
+    "dashboard.forecast": ("Revenue next 12 months", "Fatturato prossimi 12 mesi"),
+    "dashboard.forecast_low": ("at least (90 %)", "almeno (90 %)"),
+    "dashboard.forecast_high": ("at most (90 %)", "al massimo (90 %)"),
     "risk.reason": (
         "no order for {gap} days, usually orders every {every} days",
         "nessun ordine da {gap} giorni, di solito ordina ogni {every} giorni",

@@ -275,3 +275,34 @@ def test_second_picture_and_mape_cell(planned, expected):
     assert "RXL_HoldoutMape" in plan.names
     chart = next(ch for ch in sheet.charts if ch["key"] == "holdout_by_frequency")
     assert [s["values"][1] for s in chart["series"]] == [FREQ_COL + 2, FREQ_COL + 3]
+
+
+def test_next_year_totals_and_clv_bounds_with_their_intervals(planned, predictions):
+    """The report carries the 90 % intervals: next year's totals on Predictions (the
+    revenue named for the Dashboard) and each customer's predicted CLV bounds."""
+    from retention_xl.workbook.sheets.predictions import FORECAST_KEYS, FORECAST_ROW, FREQ_COL
+
+    plan, _data = planned
+    totals = predictions.totals
+    assert predictions.level == 0.9 and totals is not None
+    sheet = plan.sheet("PREDICTIONS")
+    for i, key in enumerate(FORECAST_KEYS):
+        r = FORECAST_ROW + 2 + i
+        low = sheet.cells[(r, FREQ_COL + 2)].value
+        high = sheet.cells[(r, FREQ_COL + 3)].value
+        assert low == pytest.approx(totals.loc[key, "low"])
+        assert high == pytest.approx(totals.loc[key, "high"])
+        assert low < high
+    for name in ("RXL_Forecast_revenue", "RXL_Forecast_revenue_low", "RXL_Forecast_revenue_high"):
+        assert name in plan.names
+    customers = plan.sheet("CUSTOMERS").tables[0].frame
+    clv = customers[["predicted_clv_low", "predicted_clv", "predicted_clv_high"]].astype(float)
+    assert clv.notna().all().all()
+    assert (clv["predicted_clv_low"] <= clv["predicted_clv"] + 1e-9).all()
+    assert (clv["predicted_clv"] <= clv["predicted_clv_high"] + 1e-9).all()
+    assert (clv["predicted_clv_high"] > clv["predicted_clv_low"]).mean() > 0.9
+    dashboard = plan.sheet("DASHBOARD")
+    shown = [
+        c for c in dashboard.cells.values() if c.formula and "RXL_Forecast_revenue" in c.formula
+    ]
+    assert len(shown) == 3 and shown[0].value == pytest.approx(totals.loc["revenue", "value"])

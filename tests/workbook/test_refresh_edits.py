@@ -23,9 +23,15 @@ from refresh_exports import shopify_export
 
 from retention_xl.io import load_inputs
 from retention_xl.workbook.build import plan_report, write_workbook
+from retention_xl.workbook.formulas import col_letter
 from retention_xl.workbook.package import read_package
+from retention_xl.workbook.sheets.derived import CUSTOMER_COLUMNS
 
 pytestmark = pytest.mark.libreoffice
+
+
+# the user's own column: one empty column right of the Customers table
+OWN = col_letter(len(CUSTOMER_COLUMNS) + 1)
 
 
 def _rows(first: int, count: int, customers: int, start: dt.date) -> list[tuple]:
@@ -88,9 +94,9 @@ def test_notes_and_own_columns_survive_any_number_of_refreshes(
         book.set_cell("KPIs", "E5", "check with the CFO")
         book.set_cell("Dashboard", "D2", "for Monday's meeting")
         book.set_cell("Cohorts", "C2", "summer cohort looks weak")
-        book.set_cell("Customers", "AA2", "Flag")
+        book.set_cell("Customers", f"{OWN}2", "Flag")
         for row in range(3, end + 1):
-            book.set_cell("Customers", f"AA{row}", formula=f'=IF(B{row}>1,"repeat","")')
+            book.set_cell("Customers", f"{OWN}{row}", formula=f'=IF(B{row}>1,"repeat","")')
         book.set_cell("Customers", f"A{end + 2}", "note under the list")
         book.save_as(edited)
 
@@ -110,7 +116,7 @@ def test_notes_and_own_columns_survive_any_number_of_refreshes(
         assert book.values("Customers", f"A{new_end + 2}") == [["note under the list"]]
         assert book.values("Customers", f"A{end + 2}") != [["note under the list"]]
         # the user's column: kept where it was, computed on the new rows it sits beside
-        flags = book.values("Customers", f"AA2:AA{end}")
+        flags = book.values("Customers", f"{OWN}2:{OWN}{end}")
         counts = book.values("Customers", f"B3:B{end}")
         assert flags[0] == ["Flag"]
         assert [f[0] for f in flags[1:]] == ["repeat" if c[0] > 1 else "" for c in counts]
@@ -122,7 +128,7 @@ def test_notes_and_own_columns_survive_any_number_of_refreshes(
         assert _kpis(book) == pytest.approx(_expected(FIRST), rel=1e-12)
         assert book.values("KPIs", "E5") == [["check with the CFO"]]
         assert book.values("Customers", f"A{end + 2}") == [["note under the list"]]
-        assert book.values("Customers", "AA2") == [["Flag"]]
+        assert book.values("Customers", f"{OWN}2") == [["Flag"]]
 
 
 EDITS = {

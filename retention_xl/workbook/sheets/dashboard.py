@@ -735,6 +735,24 @@ def _progress(ctx: Context, sheet: SheetPlan) -> None:
         }
     )
     sheet.put(last + 1, c, ctx.t("dashboard.targets_where"), style="note")
+    _forecast_lines(ctx, sheet, last + 3)
+
+
+def _forecast_lines(ctx: Context, sheet: SheetPlan, row: int) -> None:
+    """Expected revenue of the next 12 months and its 90 % interval (the Predictions
+    sheet's values, by name)."""
+    c = PROGRESS_COL
+    totals = None if ctx.data is None else ctx.data.prediction_totals
+    for i, (key, col) in enumerate(
+        (("dashboard.forecast", "value"), ("dashboard.forecast_low", "low"),
+         ("dashboard.forecast_high", "high"))
+    ):  # fmt: skip
+        sheet.put(row + i, c, ctx.t(key), style="label" if col == "value" else "note")
+        value: Any = ""
+        if totals is not None and "revenue" in totals.index:
+            value = cached(float(totals[col].to_dict()["revenue"]))
+        name = "RXL_Forecast_revenue" + ("" if col == "value" else f"_{col}")
+        sheet.put(row + i, c + 1, value, formula=f'=IF({name}="","",{name})', style="currency")
 
 
 def plan_dashboard(ctx: Context) -> SheetPlan:

@@ -51,6 +51,8 @@ CUSTOMER_COLUMNS: Final = (
     ("action", "col.action", "text", None, 22.0),
     ("p_alive", "col.p_alive", "number", "percent", 10.0),
     ("predicted_clv", "col.predicted_clv", "number", "currency", 12.0),
+    ("predicted_clv_low", "col.predicted_clv_low", "number", "currency", 12.0),
+    ("predicted_clv_high", "col.predicted_clv_high", "number", "currency", 12.0),
     ("expected_purchases_365d", "col.expected_365d", "number", "number", 11.0),
     ("risk_band", "col.risk_band", "text", None, 10.0),
     ("risk_reason", "col.risk_reason", "text", None, 40.0),
@@ -180,10 +182,15 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
         np.full(len(frame), np.nan) if data.p_alive is None else data.p_alive.to_numpy(dtype=float)
     )
     predicted = data.predicted
-    for col in ("predicted_clv", "expected_purchases_365d"):
+    for col in (
+        "predicted_clv",
+        "predicted_clv_low",
+        "predicted_clv_high",
+        "expected_purchases_365d",
+    ):
         frame[col] = (
             np.full(len(frame), np.nan)
-            if predicted is None
+            if predicted is None or col not in predicted.columns
             else predicted[col].to_numpy(dtype="float64")
         )
     bands = {b: ctx.t(f"risk.{b}") for b in ("low", "medium", "high")}

@@ -56,7 +56,7 @@ HOLDOUT_TOTALS: Final = {
 #: Header row of the weekly block; its HOLDOUT_WEEKS data rows follow.
 HOLDOUT_HEADER: Final = 17
 HOLDOUT_COLUMNS: Final = (
-    ("week", "col.week", "number", "count", 12.0),
+    ("week", "col.week", "number", "count", 34.0),  # also the holdout totals' labels
     ("actual", "col.actual_cumulative", "number", "count", 18.0),
     ("predicted", "col.predicted_cumulative", "number", "number", 18.0),
 )
@@ -66,12 +66,15 @@ CHART_ANCHOR: Final = (18, 0)
 FREQ_COL: Final = HOLDOUT_COL + 4
 FREQ_TOP: Final = 7
 FREQ_COLUMNS: Final = (
-    ("frequency", "col.calibration_frequency", "text", None, 16.0),
+    ("frequency", "col.calibration_frequency", "text", None, 30.0),  # and the forecast's
     ("customers", "col.customers", "number", "count", 12.0),
     ("actual", "col.actual_mean", "number", "number", 14.0),
     ("predicted", "col.predicted_mean", "number", "number", 14.0),
 )
 FREQ_CHART_ANCHOR: Final = (34, 0)
+#: The totals of the next year with their intervals: title row, header row, then rows.
+FORECAST_ROW: Final = 8
+FORECAST_KEYS: Final = ("expected_purchases", "purchases", "revenue", "predicted_clv")
 
 
 def _weekly_block(comparison: Any) -> pd.DataFrame:
@@ -244,6 +247,33 @@ def _by_frequency(ctx: Context, sheet: SheetPlan, comparison: Any) -> None:
     )
 
 
+def _forecast(ctx: Context, sheet: SheetPlan) -> None:
+    """Next year's totals over all customers with their intervals (values), beside the
+    holdout check; the revenue cells are named for the Dashboard."""
+    c = FREQ_COL
+    sheet.put(FORECAST_ROW, c, ctx.t("forecast.title"), style="subtitle")
+    header = FORECAST_ROW + 1
+    for j, key in enumerate(("col.kpi", "col.value", "col.low", "col.high")):
+        sheet.put(header, c + j, ctx.t(key), style="header")
+    data = ctx.data
+    totals = None if data is None else data.prediction_totals
+    for i, key in enumerate(FORECAST_KEYS):
+        r = header + 1 + i
+        sheet.put(r, c, ctx.t(f"forecast.{key}"), style="label")
+        style = "count" if "purchases" in key else "currency"
+        for j, col in enumerate(("value", "low", "high")):
+            value = None
+            if totals is not None and key in totals.index:
+                value = cached(float(totals[col].to_dict()[key]))
+            if key == "purchases" and col == "value":
+                value = None  # a prediction interval: no single value
+            sheet.put(r, c + 1 + j, None if value == "" else value, style=style)
+            if key == "revenue":
+                suffix = "" if col == "value" else f"_{col}"
+                ctx.define(f"RXL_Forecast_revenue{suffix}", "PREDICTIONS", cell(r, c + 1 + j))
+    sheet.put(header + 1 + len(FORECAST_KEYS), c, ctx.t("forecast.about"), style="note")
+
+
 def plan_predictions(ctx: Context) -> SheetPlan:
     sheet = SheetPlan(role="PREDICTIONS", title=ctx.titles["PREDICTIONS"])
     data = ctx.data
@@ -283,6 +313,7 @@ def plan_predictions(ctx: Context) -> SheetPlan:
         if width:
             sheet.col_widths[i] = width
     _holdout(ctx, sheet)
+    _forecast(ctx, sheet)
     sheet.tab_color = "#70AD47"
     sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
     return sheet
