@@ -77,6 +77,16 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "col.predicted_clv": ("Predicted CLV (next year)", "CLV previsto (prossimo anno)"),
     "col.expected_365d": ("Expected purchases (next year)", "Acquisti attesi (prossimo anno)"),
     "col.risk_reason": ("Why at risk", "Perché a rischio"),
+    "col.p_alive_low": ("Still a customer, low (90 %)", "Ancora cliente, minimo (90 %)"),
+    "col.p_alive_high": ("Still a customer, high (90 %)", "Ancora cliente, massimo (90 %)"),
+    "col.expected_365d_low": (
+        "Expected purchases (next year), low (90 %)",
+        "Acquisti attesi (prossimo anno), minimo (90 %)",
+    ),
+    "col.expected_365d_high": (
+        "Expected purchases (next year), high (90 %)",
+        "Acquisti attesi (prossimo anno), massimo (90 %)",
+    ),
     "col.predicted_clv_low": ("Predicted CLV, low (90 %)", "CLV previsto, minimo (90 %)"),
     "col.predicted_clv_high": ("Predicted CLV, high (90 %)", "CLV previsto, massimo (90 %)"),
     "forecast.title": (

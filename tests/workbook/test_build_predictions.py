@@ -301,6 +301,10 @@ def test_next_year_totals_and_clv_bounds_with_their_intervals(planned, predictio
     assert (clv["predicted_clv_low"] <= clv["predicted_clv"] + 1e-9).all()
     assert (clv["predicted_clv"] <= clv["predicted_clv_high"] + 1e-9).all()
     assert (clv["predicted_clv_high"] > clv["predicted_clv_low"]).mean() > 0.9
+    for key in ("p_alive", "expected_purchases_365d"):  # the other predictions' bounds
+        low, high = (customers[f"{key}_{s}"].astype(float) for s in ("low", "high"))
+        assert (low <= customers[key].astype(float) + 1e-9).all()
+        assert (customers[key].astype(float) <= high + 1e-9).all()
     dashboard = plan.sheet("DASHBOARD")
     shown = [
         c for c in dashboard.cells.values() if c.formula and "RXL_Forecast_revenue" in c.formula

@@ -50,10 +50,14 @@ CUSTOMER_COLUMNS: Final = (
     ("segment", "col.segment", "text", None, 14.0),
     ("action", "col.action", "text", None, 22.0),
     ("p_alive", "col.p_alive", "number", "percent", 10.0),
+    ("p_alive_low", "col.p_alive_low", "number", "percent", 10.0),
+    ("p_alive_high", "col.p_alive_high", "number", "percent", 10.0),
     ("predicted_clv", "col.predicted_clv", "number", "currency", 12.0),
     ("predicted_clv_low", "col.predicted_clv_low", "number", "currency", 12.0),
     ("predicted_clv_high", "col.predicted_clv_high", "number", "currency", 12.0),
     ("expected_purchases_365d", "col.expected_365d", "number", "number", 11.0),
+    ("expected_purchases_365d_low", "col.expected_365d_low", "number", "number", 11.0),
+    ("expected_purchases_365d_high", "col.expected_365d_high", "number", "number", 11.0),
     ("risk_band", "col.risk_band", "text", None, 10.0),
     ("risk_reason", "col.risk_reason", "text", None, 40.0),
     *(
@@ -182,12 +186,12 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
         np.full(len(frame), np.nan) if data.p_alive is None else data.p_alive.to_numpy(dtype=float)
     )
     predicted = data.predicted
-    for col in (
+    bounded = ("p_alive", "predicted_clv", "expected_purchases_365d")
+    for col in [
         "predicted_clv",
-        "predicted_clv_low",
-        "predicted_clv_high",
         "expected_purchases_365d",
-    ):
+        *[f"{c}{s}" for c in bounded for s in ("_low", "_high")],
+    ]:
         frame[col] = (
             np.full(len(frame), np.nan)
             if predicted is None or col not in predicted.columns
