@@ -31,6 +31,7 @@ from retention_xl.cli_options import (
     engine_option,
     export_options,
     input_files,
+    spark_engine_option,
 )
 from retention_xl.errors import RetentionError, WorkbookError
 
@@ -224,7 +225,7 @@ def _kpi_options(func: F) -> F:
     show_default=True,
     help="Language of the table (KPI names, ratings), from the workbooks' glossary.",
 )
-@engine_option
+@spark_engine_option
 @user_errors
 def kpis(
     orders: str | None,
@@ -240,6 +241,7 @@ def kpis(
     currency: str | None,
     lang: str,
     engine: str,
+    spark_master: str,
 ) -> None:
     """Print the retention KPIs of your exports and how they compare with benchmarks.
 
@@ -257,6 +259,7 @@ def kpis(
         survey=survey,
         customers=customers,
         engine=engine,
+        spark_master=spark_master,
     )
     try:
         if not as_json:
@@ -762,7 +765,7 @@ def refresh_command(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the fit, the at-risk share and the file as JSON."
 )
-@engine_option
+@spark_engine_option
 @user_errors
 def predict(
     orders: str,
@@ -777,6 +780,7 @@ def predict(
     out: Path | None,
     as_json: bool,
     engine: str,
+    spark_master: str,
 ) -> None:
     """Predict each customer's probability of being alive, purchases and CLV.
 
@@ -815,7 +819,7 @@ def predict(
         from retention_xl.engines.sources import parse_orders_source
         from retention_xl.errors import InputError
 
-        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+        if choose_engine(engine, parse_orders_source(orders)) in ("duckdb", "spark"):
             raise InputError(
                 "--holdout-weeks runs on the pandas engine: add --engine pandas (the orders "
                 "are then read into memory)",
@@ -826,14 +830,14 @@ def predict(
         from retention_xl.engines.sources import parse_orders_source
         from retention_xl.errors import InputError
 
-        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+        if choose_engine(engine, parse_orders_source(orders)) in ("duckdb", "spark"):
             raise InputError(
                 "--model bgbb runs on the pandas engine (its calendar-period histories are "
                 "not computed in DuckDB yet): add --engine pandas",
                 argument="model",
             )
     say: Callable[[str], None] = (lambda _line: None) if as_json else click.echo
-    inputs = export.load(orders=orders, engine=engine)
+    inputs = export.load(orders=orders, engine=engine, spark_master=spark_master)
     for line in inputs.lines():
         if not as_json:
             click.echo(line, err=True)

@@ -109,12 +109,12 @@ def choose_engine(engine: str | None, source: OrdersSource) -> str:
     if name == "auto":
         return "duckdb" if source.is_lake else "pandas"
     if (
-        name == "duckdb"
+        name in ("duckdb", "spark")
         and source.kind == "export"
         and source.path.suffix.lower() not in CSV_SUFFIXES
     ):
         raise InputError(
-            f"--engine duckdb reads Parquet files, CSV files and DuckDB tables, not "
+            f"--engine {name} reads Parquet files, CSV files and DuckDB tables, not "
             f"{source.label}: read it with --engine pandas (or auto)",
             argument="engine",
         )

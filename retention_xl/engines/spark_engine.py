@@ -17,7 +17,14 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
 
 Not yet in Spark: the **period table** is still computed by the DuckDB queries on the
 checked lake (inherited from :class:`~retention_xl.engines.duckdb_engine.DuckDBEngine`),
-and the command line does not offer ``--engine spark`` yet.
+and ``predict --engine spark`` scores the collected histories on the driver with
+:func:`~retention_xl.engines.scoring.predict_in_batches` and writes ``--out`` as the
+DuckDB engine does (one file), not with ``mapInPandas``. ``kpis`` and ``predict`` offer
+``--engine spark`` and ``--spark-master`` (default ``local[*]``).
+
+A ``spark://`` master that refuses connections is refused within seconds; a host that
+accepts the connection but is no Spark master is only given up by Spark itself (its
+registration retries, about a minute), still as one ``Error:`` line and exit code 2.
 
 pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spark]'``.
 """
@@ -25,6 +32,7 @@ pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spa
 from __future__ import annotations
 
 import importlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -56,9 +64,37 @@ def require_spark() -> Any:
         ) from None
 
 
+#: seconds to wait for a standalone master (spark://HOST:PORT) to answer
+CONNECT_TIMEOUT: Final = 5.0
+
+
+def _check_master(master: str) -> None:
+    """Refuse a ``spark://`` master that does not accept connections within seconds."""
+    if not master.startswith("spark://"):
+        return
+    problems = []
+    for address in master[len("spark://") :].split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT):
+                return
+        except (OSError, ValueError) as exc:
+            problems.append(f"{address}: {exc}")
+    raise InputError(
+        f"cannot reach the Spark master {master} ({'; '.join(problems)}): check --spark-master",
+        argument="spark_master",
+    )
+
+
 def spark_session(master: str = "local[*]", **conf: str) -> Any:
-    """A Spark session on ``master`` (UTC session time zone, no UI unless ``conf`` says)."""
+    """A Spark session on ``master`` (UTC session time zone, no UI unless ``conf`` says).
+
+    A ``spark://`` master must accept a connection within :data:`CONNECT_TIMEOUT`
+    seconds; a session that cannot start (no Java, a bad master) is an
+    :class:`~retention_xl.errors.InputError` of one line.
+    """
     sql = require_spark()
+    _check_master(master)
     builder = sql.SparkSession.builder.master(master).appName("retention-xl")
     settings = {
         "spark.sql.session.timeZone": "UTC",
@@ -68,7 +104,13 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
     settings.update(conf)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # pyspark raises several kinds (Java missing, bad master)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"cannot start Spark on {master}: {first}", argument="spark_master"
+        ) from None
 
 
 class SparkEngine(DuckDBEngine):

@@ -7,8 +7,11 @@ slow to start. Under CI a missing Java or pyspark fails these tests; elsewhere t
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,3 +109,42 @@ def test_the_per_customer_predictions_agree(engines):
     assert len(want) > 100
     pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
     assert got_result.clv_total == pytest.approx(want_result.clv_total, rel=RTOL)
+
+
+def _kpis(run_cli, *extra: str) -> dict:
+    res = run_cli("kpis", "--orders", "lake/", "--json", *extra, timeout=180)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def test_kpis_on_the_command_line_agree_with_pandas(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    got = _kpis(run_cli, "--engine", "spark", "--spark-master", "local[1]")
+    want = _kpis(run_cli, "--engine", "pandas")
+    assert got["engine"] == "spark"
+    assert len(want["kpis"]) > 5
+    assert [r["kpi"] for r in got["kpis"]] == [r["kpi"] for r in want["kpis"]]
+    for a, b in zip(got["kpis"], want["kpis"], strict=True):
+        if b["value"] is None:
+            assert a["value"] is None, a["kpi"]
+        else:
+            assert a["value"] == pytest.approx(b["value"], rel=RTOL, abs=1e-12), a["kpi"]
+    for key in ("as_of", "period_start", "period_end", "currency"):
+        assert got[key] == want[key], key
+
+
+def test_an_unreachable_master_is_one_line_and_exit_code_2(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    res = run_cli("kpis", "--orders", "lake/", "--engine", "spark",
+                  "--spark-master", f"spark://127.0.0.1:{port}", timeout=120)  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert time.monotonic() - started < 60
+    lines = res.stderr.strip().splitlines()
+    assert "Traceback" not in res.stderr
+    assert "Spark master" in lines[-1] and "--spark-master" in lines[-1]
