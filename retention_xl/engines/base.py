@@ -1,7 +1,7 @@
 """What every engine answers, and how one is chosen for a source.
 
 :class:`OrderEngine` is the small interface the commands use; :func:`choose_engine`
-turns ``--engine auto|pandas|duckdb`` and the source into ``"pandas"`` or ``"duckdb"``.
+turns ``--engine auto|pandas|duckdb|spark`` and the source into the engine's name.
 """
 
 from __future__ import annotations
