@@ -148,3 +148,18 @@ def test_an_unreachable_master_is_one_line_and_exit_code_2(spark, run_cli, tmp_p
     lines = res.stderr.strip().splitlines()
     assert "Traceback" not in res.stderr
     assert "Spark master" in lines[-1] and "--spark-master" in lines[-1]
+
+
+def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    frames = {}
+    for engine in ("spark", "pandas"):
+        out = tmp_path / f"{engine}.parquet"
+        res = run_cli("predict", "--orders", "lake/", "--engine", engine, "--spark-master",
+                      "local[1]", "--out", str(out), "--json", timeout=180)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout).get("engine", "pandas") == engine
+        frames[engine] = pd.read_parquet(out)
+    assert len(frames["pandas"]) > 100
+    pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
