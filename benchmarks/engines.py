@@ -1,6 +1,6 @@
 """The DuckDB engine against a hand-written DuckDB query and against the pandas engine.
 
-Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR]`` in an
+Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR] [--spark]`` in an
 environment with the ``lake`` extra. For each size (100k, 1M and 10M orders, up to
 ``max_orders``) it writes a Parquet lake with :func:`retention_xl.datasets.write_orders_lake`
 (one file per month, seed 0; not timed) and measures, each in a fresh process, ``R``
@@ -16,7 +16,10 @@ times (3 by default):
 * ``kpis pandas``: the same command with ``--engine pandas`` (DuckDB reads and checks
   the lake, the orders come into memory, the core computes);
 * ``predict duckdb`` / ``predict pandas``: ``retention-xl predict --out scores.parquet``
-  with each engine.
+  with each engine;
+* with ``--spark`` (needs the ``spark`` extra and Java), also ``kpis spark`` and
+  ``predict spark``: the same commands with ``--engine spark --spark-master local[*]``.
+  Their time includes starting the JVM and the Spark session (a few seconds).
 
 The commands run in the measuring process (``main([...], standalone_mode=False)``,
 after the imports), so the figures are the work, not the interpreter start. Peak
@@ -43,6 +46,7 @@ from pathlib import Path
 
 SIZES = (100_000, 1_000_000, 10_000_000)
 STEPS = ("floor", "kpis duckdb", "kpis pandas", "predict duckdb", "predict pandas")
+SPARK_STEPS = ("kpis spark", "predict spark")
 _CLEAR_REFS = "/proc/self/clear_refs"
 
 FLOOR_SQL = """
@@ -184,10 +188,17 @@ def main() -> None:
         "--keep", type=Path, default=None, help="write the lakes here and keep them"
     )
     parser.add_argument(
-        "--steps", default=",".join(STEPS), help=f"comma-separated subset of {', '.join(STEPS)}"
+        "--steps",
+        default=",".join(STEPS),
+        help=f"comma-separated subset of {', '.join(STEPS + SPARK_STEPS)}",
+    )
+    parser.add_argument(
+        "--spark", action="store_true", help=f"also run {' and '.join(SPARK_STEPS)}"
     )
     args = parser.parse_args()
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    if args.spark:
+        steps += [s for s in SPARK_STEPS if s not in steps]
     print(f"machine: {_machine()}")
     print(
         "seconds: wall clock, CPU s: process CPU time (DuckDB's threads included), peak MB: "

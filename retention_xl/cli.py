@@ -31,6 +31,7 @@ from retention_xl.cli_options import (
     engine_option,
     export_options,
     input_files,
+    spark_engine_option,
 )
 from retention_xl.errors import RetentionError, WorkbookError
 
@@ -224,7 +225,7 @@ def _kpi_options(func: F) -> F:
     show_default=True,
     help="Language of the table (KPI names, ratings), from the workbooks' glossary.",
 )
-@engine_option
+@spark_engine_option
 @user_errors
 def kpis(
     orders: str | None,
@@ -240,6 +241,7 @@ def kpis(
     currency: str | None,
     lang: str,
     engine: str,
+    spark_master: str,
 ) -> None:
     """Print the retention KPIs of your exports and how they compare with benchmarks.
 
@@ -257,6 +259,7 @@ def kpis(
         survey=survey,
         customers=customers,
         engine=engine,
+        spark_master=spark_master,
     )
     try:
         if not as_json:
@@ -814,7 +817,7 @@ def _interval_level(_ctx: click.Context, _param: click.Parameter, value: Any) ->
     is_flag=True,
     help="Print the fit, the at-risk share, the totals and the file as JSON.",
 )
-@engine_option
+@spark_engine_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress, import report or summary.")
 @user_errors
 def predict(
@@ -832,6 +835,7 @@ def predict(
     out: Path | None,
     as_json: bool,
     engine: str,
+    spark_master: str,
     quiet: bool,
 ) -> None:
     """Predict each customer's probability of being alive, purchases and CLV.
@@ -876,7 +880,7 @@ def predict(
         from retention_xl.engines.sources import parse_orders_source
         from retention_xl.errors import InputError
 
-        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+        if choose_engine(engine, parse_orders_source(orders)) in ("duckdb", "spark"):
             raise InputError(
                 "--holdout-weeks runs on the pandas engine: add --engine pandas (the orders "
                 "are then read into memory)",
@@ -887,7 +891,7 @@ def predict(
         from retention_xl.engines.sources import parse_orders_source
         from retention_xl.errors import InputError
 
-        if choose_engine(engine, parse_orders_source(orders)) == "duckdb":
+        if choose_engine(engine, parse_orders_source(orders)) in ("duckdb", "spark"):
             raise InputError(
                 "--model bgbb runs on the pandas engine (its calendar-period histories are "
                 "not computed in DuckDB yet): add --engine pandas",
@@ -898,7 +902,7 @@ def predict(
     say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
     steps = Stages(3 if out is not None else 2, quiet=quiet or as_json)
     steps.step("Reading the orders")
-    inputs = export.load(orders=orders, engine=engine)
+    inputs = export.load(orders=orders, engine=engine, spark_master=spark_master)
     for line in inputs.lines():
         if not (as_json or quiet):
             click.echo(line, err=True)
@@ -906,8 +910,8 @@ def predict(
     if inputs.lake_engine is not None:
         if not (no_intervals or quiet or as_json):
             click.echo(
-                "note: --engine duckdb scores without intervals (no _low/_high columns, no "
-                "totals); --engine pandas computes them",
+                f"note: --engine {inputs.lake_engine.name} scores without intervals (no "
+                "_low/_high columns, no totals); --engine pandas computes them",
                 err=True,
             )
         try:

@@ -39,6 +39,7 @@ __all__ = [
     "engine_option",
     "export_options",
     "input_files",
+    "spark_engine_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,6 +65,7 @@ class ExportOptions:
         customers: str | Path | None = None,
         *,
         engine: str = "auto",
+        spark_master: str = "local[*]",
     ) -> Inputs:
         """Read the given files with these options (see :func:`load_inputs`)."""
         from retention_xl.io.inputs import load_inputs  # the readers load pandas: not for --help
@@ -81,6 +83,7 @@ class ExportOptions:
             encoding=self.encoding,
             customers=customers,
             engine=engine,
+            spark_master=spark_master,
         )
 
 
@@ -205,4 +208,27 @@ def engine_option(func: F) -> F:
         "straight from Parquet, CSV or a DuckDB table, out of core; needs the 'lake' extra: "
         "pip install 'retention-xl[lake]'). auto: duckdb for Parquet files and DuckDB "
         "tables, pandas for CSV/XLSX exports.",
+    )(func)
+
+
+def spark_engine_option(func: F) -> F:
+    """Add ``--engine auto|pandas|duckdb|spark`` and ``--spark-master`` (kpis, predict)."""
+    func = click.option(
+        "--spark-master",
+        default="local[*]",
+        show_default=True,
+        metavar="URL",
+        help="Where --engine spark runs: local[*] (this machine), spark://HOST:7077 (a "
+        "standalone cluster), yarn (under spark-submit).",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["auto", "pandas", "duckdb", "spark"]),
+        default="auto",
+        show_default=True,
+        help="Where the orders are aggregated: pandas (in memory), duckdb (embedded, "
+        "straight from Parquet, CSV or a DuckDB table; pip install 'retention-xl[lake]') or "
+        "spark (orders checked in DuckDB, aggregated in Spark; pip install "
+        "'retention-xl[spark]'). auto: duckdb for Parquet files and DuckDB tables, pandas "
+        "for CSV/XLSX exports.",
     )(func)

@@ -18,6 +18,7 @@ library only, so the command line can check it before loading anything),
 :mod:`~retention_xl.engines.base` (the interface, the choice of engine),
 :mod:`~retention_xl.engines.lake` (reading and checking in DuckDB),
 :mod:`~retention_xl.engines.pandas_engine`, :mod:`~retention_xl.engines.duckdb_engine`,
+:mod:`~retention_xl.engines.spark_engine` (Spark SQL on the checked orders; `spark` extra),
 :mod:`~retention_xl.engines.scoring` (predictions in batches, written as they come).
 """
 

@@ -1,7 +1,7 @@
 """What every engine answers, and how one is chosen for a source.
 
 :class:`OrderEngine` is the small interface the commands use; :func:`choose_engine`
-turns ``--engine auto|pandas|duckdb`` and the source into ``"pandas"`` or ``"duckdb"``.
+turns ``--engine auto|pandas|duckdb|spark`` and the source into the engine's name.
 """
 
 from __future__ import annotations
@@ -109,12 +109,12 @@ def choose_engine(engine: str | None, source: OrdersSource) -> str:
     if name == "auto":
         return "duckdb" if source.is_lake else "pandas"
     if (
-        name == "duckdb"
+        name in ("duckdb", "spark")
         and source.kind == "export"
         and source.path.suffix.lower() not in CSV_SUFFIXES
     ):
         raise InputError(
-            f"--engine duckdb reads Parquet files, CSV files and DuckDB tables, not "
+            f"--engine {name} reads Parquet files, CSV files and DuckDB tables, not "
             f"{source.label}: read it with --engine pandas (or auto)",
             argument="engine",
         )

@@ -45,7 +45,7 @@ __all__ = [
 SourceKind = Literal["export", "parquet", "csv", "duckdb"]
 
 #: the values of ``--engine``
-ENGINES: Final = ("auto", "pandas", "duckdb")
+ENGINES: Final = ("auto", "pandas", "duckdb", "spark")
 
 PARQUET_SUFFIXES: Final = frozenset({".parquet", ".parq", ".pq"})
 CSV_SUFFIXES: Final = frozenset({".csv", ".tsv", ".txt"})

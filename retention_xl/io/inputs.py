@@ -274,6 +274,7 @@ def _read_orders_source(
     mapping: Mapping[str, str],
     rates: Mapping[str, float] | None,
     common: Mapping[str, Any],
+    spark_master: str = "local[*]",
 ) -> tuple[Import | None, ImportReport, Any]:
     """Read ``--orders`` with the chosen engine: ``(import, report, duckdb engine)``.
 
@@ -292,6 +293,10 @@ def _read_orders_source(
         return imp, imp.report, None
     from retention_xl.engines.lake import LakeOrders
 
+    if chosen == "spark":
+        from retention_xl.engines.spark_engine import require_spark
+
+        require_spark()  # before reading anything
     lake = LakeOrders(
         source.as_csv() if source.kind == "export" else source,
         mapping=mapping,
@@ -300,6 +305,15 @@ def _read_orders_source(
         date_format=common.get("date_format"),
         format=format,
     )
+    if chosen == "spark":
+        from retention_xl.engines.spark_engine import SparkEngine, spark_session
+
+        try:
+            session = spark_session(spark_master)
+        except BaseException:
+            lake.close()
+            raise
+        return None, lake.report, SparkEngine(lake, session)
     if chosen == "duckdb":
         from retention_xl.engines.duckdb_engine import DuckDBEngine
 
@@ -324,6 +338,7 @@ def load_inputs(
     encoding: str | None = None,
     customers: str | Path | None = None,
     engine: str | None = "auto",
+    spark_master: str = "local[*]",
 ) -> Inputs:
     """Read the given exports into canonical frames with their import reports.
 
@@ -384,6 +399,7 @@ def load_inputs(
                 imp, report, lake_engine = _read_orders_source(
                     path,
                     engine=engine,
+                    spark_master=spark_master,
                     format=formats.get(kind),
                     mapping=maps[kind],
                     rates=rate_table,

@@ -78,5 +78,8 @@ def test_auto_picks_duckdb_for_lakes_and_pandas_for_exports(tmp_path):
     assert choose_engine("duckdb", parse_orders_source(str(csv))) == "duckdb"
     with pytest.raises(InputError, match="--engine duckdb reads"):
         choose_engine("duckdb", parse_orders_source(str(xlsx)))
+    assert choose_engine("spark", lake) == "spark"
+    with pytest.raises(InputError, match="--engine spark reads"):
+        choose_engine("spark", parse_orders_source(str(xlsx)))
     with pytest.raises(InputError, match="--engine must be one of"):
-        choose_engine("spark", lake)
+        choose_engine("flink", lake)

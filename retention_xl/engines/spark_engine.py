@@ -1,0 +1,250 @@
+"""The Spark engine (first part of issue 16): the per-customer aggregations in Spark SQL.
+
+Orders are read and checked exactly as for the DuckDB engine: a
+:class:`~retention_xl.engines.lake.LakeOrders` (DuckDB) reads the source (Parquet
+file, folder or glob; CSV files), applies the same checks with the same messages and
+builds the table ``rxl_days`` (one row per customer code and day, see
+:mod:`~retention_xl.engines.duckdb_engine`). That table and ``rxl_customers`` are
+written to Parquet in the lake's temporary folder and read by Spark, which computes:
+
+* the per-customer totals of the **customer summary** and of the headline
+  :class:`~retention_xl.core.report.OrderTotals` (customers, orders, revenue, repeat
+  buyers, average order value), finished by the core
+  (:func:`~retention_xl.core.customers.summary_from_totals`);
+* the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
+  repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
+  per-customer histories for scoring.
+
+Not yet in Spark: the **period table** is still computed by the DuckDB queries on the
+checked lake (inherited from :class:`~retention_xl.engines.duckdb_engine.DuckDBEngine`),
+and ``predict --engine spark`` scores the collected histories on the driver with
+:func:`~retention_xl.engines.scoring.predict_in_batches` and writes ``--out`` as the
+DuckDB engine does (one file), not with ``mapInPandas``. ``kpis`` and ``predict`` offer
+``--engine spark`` and ``--spark-master`` (default ``local[*]``).
+
+A ``spark://`` master that refuses connections is refused within seconds; a host that
+accepts the connection but is no Spark master is only given up by Spark itself (its
+registration retries, about a minute), still as one ``Error:`` line and exit code 2.
+
+pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spark]'``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core.customers import summary_from_totals
+from retention_xl.core.report import OrderTotals
+from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
+from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp
+from retention_xl.engines.lake import LakeOrders, quote_text
+from retention_xl.errors import InputError
+
+__all__ = ["SPARK_EXTRA", "SparkEngine", "require_spark", "spark_session"]
+
+#: how to install what the Spark engine needs
+SPARK_EXTRA: Final = "pip install 'retention-xl[spark]'"
+
+
+def require_spark() -> Any:
+    """The ``pyspark.sql`` module, or an :class:`~retention_xl.errors.InputError`."""
+    try:
+        return importlib.import_module("pyspark.sql")
+    except ImportError:
+        raise InputError(
+            f"the Spark engine needs pyspark, which comes with the 'spark' extra: {SPARK_EXTRA}",
+            argument="engine",
+        ) from None
+
+
+#: seconds to wait for a standalone master (spark://HOST:PORT) to answer
+CONNECT_TIMEOUT: Final = 5.0
+
+
+def _check_master(master: str) -> None:
+    """Refuse a ``spark://`` master that does not accept connections within seconds."""
+    if not master.startswith("spark://"):
+        return
+    problems = []
+    for address in master[len("spark://") :].split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT):
+                return
+        except (OSError, ValueError) as exc:
+            problems.append(f"{address}: {exc}")
+    raise InputError(
+        f"cannot reach the Spark master {master} ({'; '.join(problems)}): check --spark-master",
+        argument="spark_master",
+    )
+
+
+def spark_session(master: str = "local[*]", **conf: str) -> Any:
+    """A Spark session on ``master`` (UTC session time zone, no UI unless ``conf`` says).
+
+    A ``spark://`` master must accept a connection within :data:`CONNECT_TIMEOUT`
+    seconds; a session that cannot start (no Java, a bad master) is an
+    :class:`~retention_xl.errors.InputError` of one line.
+    """
+    sql = require_spark()
+    _check_master(master)
+    builder = sql.SparkSession.builder.master(master).appName("retention-xl")
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+    settings.update(conf)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # pyspark raises several kinds (Java missing, bad master)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(
+            f"cannot start Spark on {master}: {first}", argument="spark_master"
+        ) from None
+
+
+class SparkEngine(DuckDBEngine):
+    """Aggregations of a checked :class:`~retention_xl.engines.lake.LakeOrders` in Spark.
+
+    See the module docstring for what runs in Spark and what does not yet.
+    """
+
+    name = "spark"
+
+    def __init__(self, lake: LakeOrders, spark: Any) -> None:
+        super().__init__(lake)
+        self.spark = spark
+        folder = Path(lake._tmp.name) / "spark"
+        folder.mkdir(exist_ok=True)
+        for table in ("rxl_days", "rxl_customers"):
+            path = folder / f"{table}.parquet"
+            lake.sql(f"COPY {table} TO {quote_text(str(path))} (FORMAT parquet)")
+            spark.read.parquet(str(path)).createOrReplaceTempView(table)
+
+    def _spark(self, query: str) -> pd.DataFrame:
+        frame: pd.DataFrame = self.spark.sql(query).toPandas()
+        return frame
+
+    def _spark_one(self, query: str) -> tuple[Any, ...]:
+        row = self.spark.sql(query).collect()[0]
+        return tuple(row)
+
+    def _cut(self, as_of: Any, *, purchases: bool = False) -> int | None:
+        if as_of is not None:
+            return super()._cut(as_of)
+        where = "WHERE n > 0" if purchases else ""
+        (last,) = self._spark_one(f"SELECT max(day) FROM rxl_days {where}")
+        return None if last is None else int(last)
+
+    def customer_summary(self, *, as_of: Any = None) -> pd.DataFrame:
+        cut = self._cut(as_of)
+        if cut is None:
+            cut = 0
+        got = self._spark(
+            "SELECT c.customer_id, t.* FROM ("
+            + self._PER_CUSTOMER.format(cut=cut)
+            + ") t JOIN rxl_customers c ON t.cid = c.cid ORDER BY t.cid"
+        )
+        return summary_from_totals(
+            np.asarray(got["customer_id"], dtype=object),
+            first_day=got["first_day"].to_numpy(np.int64),
+            last_day=got["last_day"].to_numpy(np.int64),
+            orders=got["orders"].to_numpy(np.int64),
+            purchase_days=got["purchase_days"].to_numpy(np.int64),
+            revenue=got["revenue"].to_numpy(np.float64),
+            as_of_day=cut,
+        )
+
+    def order_totals(self, *, period: str, window_days: int, as_of: Any = None) -> OrderTotals:
+        cut = self._cut(as_of, purchases=True)
+        if cut is None:
+            raise InputError("orders has no valid purchase (all cancelled or refunded?)")
+        customers, orders, revenue, repeat = self._spark_one(
+            "SELECT count(*), coalesce(sum(orders), 0), coalesce(sum(revenue), 0.0), "
+            "count(*) FILTER (WHERE orders >= 2) FROM ("
+            + self._PER_CUSTOMER.format(cut=cut)
+            + ") t"
+        )
+        purchases, value = self._spark_one(
+            "SELECT coalesce(sum(n), 0), sum(rev_p) FROM rxl_days WHERE n > 0"
+        )
+        return OrderTotals(
+            as_of=cut_stamp(cut),
+            customers=int(customers),
+            orders=int(orders),
+            revenue=float(revenue),
+            repeat_customers=int(repeat),
+            aov=float(value) / int(purchases) if purchases else float("nan"),
+            periods=self.period_table(freq=period, window_days=window_days, as_of=cut_stamp(cut)),
+            period=period,
+            window_days=window_days,
+        )
+
+    def history_groups(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> HistoryGroups:
+        unit = _unit(time_unit_days)
+        cut = self._cut(as_of)
+        if cut is None:
+            cut = 0
+        self.spark.sql(self._histories_sql(cut)).createOrReplaceTempView("rxl_hist")
+        g = self._spark(
+            "SELECT x, recency_days, age_days, count(*) AS c FROM rxl_hist "
+            "GROUP BY x, recency_days, age_days ORDER BY x, recency_days, age_days"
+        )
+        s = self._spark(
+            "SELECT x, m, count(*) AS c FROM rxl_hist WHERE x > 0 GROUP BY x, m ORDER BY x, m"
+        )
+        return HistoryGroups(
+            x=g["x"].to_numpy(np.float64),
+            recency=g["recency_days"].to_numpy(np.float64) / unit,
+            age=g["age_days"].to_numpy(np.float64) / unit,
+            counts=g["c"].to_numpy(np.float64),
+            spend_x=s["x"].to_numpy(np.float64),
+            spend_m=s["m"].to_numpy(np.float64),
+            spend_counts=s["c"].to_numpy(np.float64),
+            as_of=cut_stamp(cut),
+            customers=int(g["c"].sum()),
+        )
+
+    def histories(
+        self, *, as_of: Any = None, time_unit_days: float = 7.0, batch_rows: int = BATCH_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        """Per-customer histories; collected to the driver (one frame per ``batch_rows``)."""
+        unit = _unit(time_unit_days)
+        cut = self._cut(as_of)
+        if cut is None:
+            return
+        got = self._spark(
+            "SELECT c.customer_id, h.x, h.recency_days, h.age_days, h.m FROM ("
+            + self._histories_sql(cut)
+            + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
+        )
+        for lo in range(0, len(got), batch_rows):
+            part = got.iloc[lo : lo + batch_rows]
+            yield pd.DataFrame(
+                {
+                    "frequency": part["x"].to_numpy(np.float64),
+                    "recency": part["recency_days"].to_numpy(np.float64) / unit,
+                    "age": part["age_days"].to_numpy(np.float64) / unit,
+                    "monetary_value": part["m"].to_numpy(np.float64, na_value=np.nan),
+                },
+                index=pd.Index(
+                    np.asarray(part["customer_id"], dtype=object),
+                    dtype="string",
+                    name="customer_id",
+                ),
+            )
+
+    def close(self) -> None:
+        for table in ("rxl_days", "rxl_customers", "rxl_hist"):
+            self.spark.catalog.dropTempView(table)
+        super().close()
