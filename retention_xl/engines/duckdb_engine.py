@@ -113,15 +113,7 @@ class DuckDBEngine:
             + self._PER_CUSTOMER.format(cut=cut)
             + ") t JOIN rxl_customers c USING (cid) ORDER BY cid"
         )
-        return summary_from_totals(
-            np.asarray(got["customer_id"], dtype=object),
-            first_day=got["first_day"].astype(np.int64),
-            last_day=got["last_day"].astype(np.int64),
-            orders=got["orders"].astype(np.int64),
-            purchase_days=got["purchase_days"].astype(np.int64),
-            revenue=got["revenue"].astype(np.float64),
-            as_of_day=cut,
-        )
+        return summary_of_totals(got, cut)
 
     # -- headline totals --------------------------------------------------------
 
@@ -346,6 +338,21 @@ class DuckDBEngine:
                 },
                 index=pd.Index(ids, dtype="string", name="customer_id"),
             )
+
+
+def summary_of_totals(got: Any, cut: int) -> pd.DataFrame:
+    """The customer summary from the per-customer totals query (``customer_id``,
+    ``first_day``, ``last_day``, ``orders``, ``purchase_days``, ``revenue`` columns, as
+    arrays or a frame): one conversion for every SQL engine."""
+    return summary_from_totals(
+        np.asarray(got["customer_id"], dtype=object),
+        first_day=np.asarray(got["first_day"], dtype=np.int64),
+        last_day=np.asarray(got["last_day"], dtype=np.int64),
+        orders=np.asarray(got["orders"], dtype=np.int64),
+        purchase_days=np.asarray(got["purchase_days"], dtype=np.int64),
+        revenue=np.asarray(got["revenue"], dtype=np.float64),
+        as_of_day=cut,
+    )
 
 
 def cut_stamp(day: int) -> pd.Timestamp:

@@ -40,10 +40,9 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from retention_xl.core.customers import summary_from_totals
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
-from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp
+from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp, summary_of_totals
 from retention_xl.engines.lake import LakeOrders, quote_text
 from retention_xl.errors import InputError
 
@@ -155,15 +154,7 @@ class SparkEngine(DuckDBEngine):
             + self._PER_CUSTOMER.format(cut=cut)
             + ") t JOIN rxl_customers c ON t.cid = c.cid ORDER BY t.cid"
         )
-        return summary_from_totals(
-            np.asarray(got["customer_id"], dtype=object),
-            first_day=got["first_day"].to_numpy(np.int64),
-            last_day=got["last_day"].to_numpy(np.int64),
-            orders=got["orders"].to_numpy(np.int64),
-            purchase_days=got["purchase_days"].to_numpy(np.int64),
-            revenue=got["revenue"].to_numpy(np.float64),
-            as_of_day=cut,
-        )
+        return summary_of_totals(got, cut)
 
     def order_totals(self, *, period: str, window_days: int, as_of: Any = None) -> OrderTotals:
         cut = self._cut(as_of, purchases=True)
