@@ -848,10 +848,10 @@ def predict(
     p_alive, expected purchases in the next 90 and 365 days, predicted CLV, each with
     its _low and _high bound at --level (from 500 draws of the parameters; see the
     README), purchases_pi_low/purchases_pi_high (the range the customer's own
-    purchases over --horizon-days fall in with probability --level; BG/NBD and
-    MBG/NBD), risk band. With --engine duckdb the models are fitted on the distinct
-    histories DuckDB counts and the customers are scored and written in batches (CSV
-    or Parquet), never all in memory at once (without intervals).
+    purchases over --horizon-days fall in with probability --level), risk band. With
+    --engine duckdb the models are fitted on the distinct histories DuckDB counts and
+    the customers are scored and written in batches (CSV or Parquet), never all in
+    memory at once (without intervals).
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of

@@ -375,8 +375,6 @@ def test_prediction_interval_is_the_smallest_counts_reaching_the_tails():
             assert cdf[hi] >= 0.5 + level / 2 and (hi == 0 or cdf[hi - 1] < 0.5 + level / 2)
     zero = purchases_prediction_interval(bg, 0.0, x, tx, t)
     assert (zero[0] == 0).all() and (zero[1] == 0).all()
-    with pytest.raises(InputError, match="BG/NBD"):
-        purchases_prediction_interval(ParetoNBD.from_params(r=1, alpha=1, s=1, beta=1), 1, 0, 0, 1)
 
 
 def test_simulated_counts_fall_in_the_prediction_intervals_as_often_as_the_model_says():
@@ -435,14 +433,15 @@ def test_predict_customers_with_a_level_adds_the_bounds_and_the_totals():
 
 
 @pytest.mark.parametrize("model", ["pareto_nbd", "bgbb"])
-def test_other_purchase_models_get_bounds_without_a_count_interval(model):
+def test_other_purchase_models_get_bounds_and_a_count_interval(model):
     out = predict_customers(load_sample().orders, model=model, period="Q", level=0.9)
-    expected = [c for c in PREDICTION_INTERVAL_COLUMNS if not c.startswith("purchases_pi")]
-    assert list(out.customers.columns) == expected
-    assert "purchases" not in out.totals.index
+    assert list(out.customers.columns) == list(PREDICTION_INTERVAL_COLUMNS)
+    assert list(out.totals.index) == ["expected_purchases", "purchases", "revenue", "predicted_clv"]
     c = out.customers
     assert (c["predicted_clv_low"] <= c["predicted_clv"]).all()
     assert (c["predicted_clv"] <= c["predicted_clv_high"]).all()
+    low, high = c["purchases_pi_low"], c["purchases_pi_high"]
+    assert (low == np.round(low)).all() and (low <= high).all() and (high > 0).any()
 
 
 def test_draws_far_out_stay_finite():

@@ -23,9 +23,10 @@ error of a 90 % bound is about a tenth of the prediction's standard error.
 These intervals bound the *expected* values, the model's predictions, and their
 uncertainty comes from the parameters only. What one customer will actually buy
 scatters far more: :func:`purchases_prediction_interval` gives that **prediction interval** of the
-count of purchases in :math:`(T, T+t]` for BG/NBD and MBG/NBD, from the conditional
-distribution in closed form (:func:`purchase_count_probability`), and the totals
-carry one for the total count.
+count of purchases in :math:`(T, T+t]` for every purchase model, from the conditional
+distribution (:func:`purchase_count_probability`: in closed form for BG/NBD and
+MBG/NBD, by quadrature for Pareto/NBD, as an exact finite sum for BG/BB), and the
+totals carry one for the total count.
 
 **Speed.** Customers who share a history ``(x, t_x, T)`` (and, for CLV, a mean
 spend) are computed once; the expensive hypergeometric term of BG/NBD depends on
@@ -519,17 +520,167 @@ def _kernel(model: object) -> _Kernel:
 
 
 # ------------------------------------------------------------- the count distribution
+#
+# Every purchase model gives the count of one customer's purchases in the next t, given
+# that they are alive now, as a mixture: of negative binomials over the time they stay
+# alive (BG/NBD, Pareto/NBD) or of beta-binomials over the periods they stay (BG/BB).
+# A "steps" object holds that distribution for a set of groups (distinct (x, T)) and
+# gives its probabilities for y = 0, 1, 2, ... in turn, each from the one before.
+
+#: Gauss-Legendre nodes of the Pareto/NBD lifetime integral (in ln(beta + T + u)).
+_PARETO_NODES: Final = 64
 
 
-def _beta_geo_parts(model: object) -> tuple[FloatArray, float]:
-    """The parameters and the shift of the dropout prior (0 BG/NBD, 1 MBG/NBD)."""
-    if isinstance(model, BetaGeo):
-        return model._params(), 0.0
-    if isinstance(model, ModifiedBetaGeo):
-        return model._params(), 1.0
+class _CountSteps(Protocol):
+    """P(Y = y | alive) of each group still kept, for y = 0, 1, 2, ... in turn."""
+
+    def pmf(self, y: int) -> FloatArray: ...
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None: ...
+
+
+class _BetaGeoSteps:
+    """BG/NBD and MBG/NBD: Fader, Hardie & Lee (2005), eq. 8, with the parameters
+    updated by the history (:math:`r' = r + x`, :math:`\\alpha' = \\alpha + T`,
+    :math:`b' = b + x` (+1 for MBG/NBD)); ln NB(y) and ln B(a, b'+y)/B(a, b') by their
+    ratios, P(N >= y) by subtracting NB(y-1)."""
+
+    def __init__(self, params: FloatArray, shift: float, t: float, gx: FloatArray, gt: FloatArray):
+        r, alpha, a, b = (float(v) for v in params)
+        self.a = a
+        self.r1 = r + gx
+        self.alpha1 = alpha + gt
+        self.b1 = b + gx + shift
+        self.log_rest = math.log(t) - np.log(self.alpha1 + t)
+        self.log_nb = self.r1 * (np.log(self.alpha1) - np.log(self.alpha1 + t))
+        self.log_beta = np.zeros(gx.size)
+        self.survival = np.ones(gx.size)  # P(N >= y)
+
+    def pmf(self, y: int) -> FloatArray:
+        if y == 0:
+            out = np.exp(self.log_nb)
+        else:
+            previous_beta = self.log_beta
+            self.log_nb = self.log_nb + np.log(self.r1 + (y - 1)) - math.log(y) + self.log_rest
+            self.log_beta = (
+                previous_beta + np.log(self.b1 + (y - 1)) - np.log(self.a + self.b1 + (y - 1))
+            )
+            dropout = np.exp(previous_beta) * (self.a / (self.a + self.b1 + (y - 1)))
+            out = np.exp(self.log_beta + self.log_nb) + dropout * np.maximum(self.survival, 0.0)
+        self.survival = self.survival - np.exp(self.log_nb)
+        return np.asarray(out, dtype=np.float64)
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        for name in ("r1", "alpha1", "b1", "log_rest", "log_nb", "log_beta", "survival"):
+            setattr(self, name, getattr(self, name)[mask])
+
+
+class _ParetoSteps:
+    """Pareto/NBD: alive now, the customer stays a further :math:`\\tau`, with
+    :math:`P(\\tau > u) = (\\beta'/(\\beta'+u))^s` (the posterior of the dropout rate,
+    :math:`\\beta' = \\beta + T`), and buys a negative binomial
+    :math:`\\text{NB}(r+x, \\frac{\\alpha+T}{\\alpha+T+u})` in the time
+    :math:`u = \\min(\\tau, t)` they are there:
+
+    .. math:: P(Y = y) = \\Big(\\frac{\\beta'}{\\beta'+t}\\Big)^s \\text{NB}_t(y)
+              + \\int_0^t \\text{NB}_u(y)\\,\\frac{s\\,\\beta'^s}{(\\beta'+u)^{s+1}}\\,du
+
+    The integral by Gauss-Legendre in :math:`\\ln(\\beta'+u)`, where the integrand is
+    smooth, with the weights scaled to the exact mass :math:`1 - (\\beta'/(\\beta'+t))^s`:
+    a mixture of negative binomials that sums to 1."""
+
+    def __init__(self, params: FloatArray, t: float, gx: FloatArray, gt: FloatArray):
+        r, alpha, s, beta = (float(v) for v in params)
+        nodes, weights = np.polynomial.legendre.leggauss(_PARETO_NODES)
+        b1 = (beta + gt)[:, None]
+        span = np.log1p(t / b1)  # ln(b1 + t) - ln(b1)
+        u = b1 * np.expm1((nodes[None, :] + 1.0) / 2.0 * span)
+        w = weights[None, :] * (span / 2.0) * s * np.exp(-s * np.log1p(u / b1))
+        stay = np.exp(-s * span)  # (b1 / (b1 + t))^s
+        w *= (1.0 - stay) / w.sum(axis=1, keepdims=True)
+        self.u = np.concatenate([u, np.full_like(b1, t)], axis=1)
+        self.w = np.concatenate([w, stay], axis=1)
+        self.r1 = (r + gx)[:, None]
+        alpha1 = (alpha + gt)[:, None]
+        self.log_rest = np.log(self.u) - np.log(alpha1 + self.u)
+        self.log_nb = self.r1 * (np.log(alpha1) - np.log(alpha1 + self.u))
+
+    def pmf(self, y: int) -> FloatArray:
+        if y > 0:
+            self.log_nb = self.log_nb + (np.log(self.r1 + (y - 1)) - math.log(y) + self.log_rest)
+        return np.asarray((self.w * np.exp(self.log_nb)).sum(axis=1), dtype=np.float64)
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        for name in ("u", "w", "r1", "log_rest", "log_nb"):
+            setattr(self, name, getattr(self, name)[mask])
+
+
+class _BetaGeoBetaBinomSteps:
+    """BG/BB: alive in period :math:`n+1`, the customer stays :math:`K` of the next
+    :math:`t` periods, with the dropout probability's posterior
+    :math:`\\theta \\sim \\text{Beta}(\\gamma, \\delta+n+1)`:
+    :math:`P(K = k) = B(\\gamma+1, \\delta+n+k)/B(\\gamma, \\delta+n+1)` for
+    :math:`k < t` and :math:`B(\\gamma, \\delta+n+t)/B(\\gamma, \\delta+n+1)` for
+    :math:`k = t`; in each of those periods they buy with a probability whose posterior
+    is :math:`\\text{Beta}(\\alpha+x, \\beta+n-x)`, so the count is the mixture
+
+    .. math:: P(Y = y) = \\sum_k P(K = k)\\,\\text{BetaBin}(y; k, \\alpha+x, \\beta+n-x)
+
+    A fraction of a period mixes the whole periods around it, weighted as the expected
+    purchases are pro rata (so the mean is theirs)."""
+
+    def __init__(self, params: FloatArray, t: float, gx: FloatArray, gt: FloatArray):
+        alpha, beta, gamma, delta = (float(v) for v in params)
+        whole = math.floor(t)
+        frac = t - whole
+        d1 = delta + gt + 1.0
+        k = np.arange(whole + 2, dtype=np.float64)
+        w = np.zeros((gx.size, k.size))
+        for n_periods, share in ((whole, 1.0 - frac), (whole + 1, frac)):
+            if share == 0.0:
+                continue
+            if n_periods == 0:
+                w[:, 0] += share
+                continue
+            ks = k[1 : n_periods + 1][None, :]
+            log_w = betaln(gamma + 1.0, d1[:, None] + ks - 1.0) - betaln(gamma, d1)[:, None]
+            log_w[:, -1] = betaln(gamma, d1 + n_periods - 1.0) - betaln(gamma, d1)
+            w[:, 1 : n_periods + 1] += share * np.exp(log_w)
+        self.w = w
+        self.k = np.broadcast_to(k, w.shape).copy()
+        self.a1 = (alpha + gx)[:, None]
+        self.b1 = (beta + gt - gx)[:, None]
+        self.log_bb = betaln(self.a1, self.b1 + self.k) - betaln(self.a1, self.b1)
+
+    def pmf(self, y: int) -> FloatArray:
+        if y > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = (
+                    np.log(np.maximum(self.k - (y - 1), 0.0))
+                    - math.log(y)
+                    + np.log(self.a1 + (y - 1))
+                    - np.log(np.maximum(self.b1 + self.k - y, 1e-300))
+                )
+            self.log_bb = np.where(self.k >= y, self.log_bb + step, -np.inf)
+        return np.asarray((self.w * np.exp(self.log_bb)).sum(axis=1), dtype=np.float64)
+
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        for name in ("w", "k", "a1", "b1", "log_bb"):
+            setattr(self, name, getattr(self, name)[mask])
+
+
+def _count_steps(model: object, t: float, gx: FloatArray, gt: FloatArray) -> _CountSteps:
+    """The count distribution given alive of groups ``(gx, gt)`` under a fitted model."""
+    if isinstance(model, (BetaGeo, ModifiedBetaGeo)):
+        shift = 1.0 if isinstance(model, ModifiedBetaGeo) else 0.0
+        return _BetaGeoSteps(model._params(), shift, t, gx, gt)
+    if isinstance(model, ParetoNBD):
+        return _ParetoSteps(model._params(), t, gx, gt)
+    if isinstance(model, BetaGeoBetaBinom):
+        return _BetaGeoBetaBinomSteps(model._params(), t, gx, gt)
     raise InputError(
-        "the distribution of the number of purchases is available for BG/NBD (BetaGeo) "
-        f"and MBG/NBD (ModifiedBetaGeo), got {type(model).__name__}",
+        "the distribution of the number of purchases is available for BG/NBD, MBG/NBD, "
+        f"Pareto/NBD and BG/BB models, got {type(model).__name__}",
         argument="model",
     )
 
@@ -537,7 +688,8 @@ def _beta_geo_parts(model: object) -> tuple[FloatArray, float]:
 def _alive_count_pmf(
     y: float, r1: FloatArray, alpha1: FloatArray, a: float, b1: FloatArray, t: float
 ) -> FloatArray:
-    """P(Y(t) = y) of a customer alive now, with posterior parameters ``(r1, alpha1, a, b1)``.
+    """P(Y(t) = y) of a BG/NBD customer alive now, with posterior parameters
+    ``(r1, alpha1, a, b1)``, directly (no recursion: exact far in the tail).
 
     Fader, Hardie & Lee (2005), eq. 8, the distribution of a new customer's count,
     with the parameters updated by the history:
@@ -568,8 +720,7 @@ class _CountSummary:
 
 
 def _count_summary(
-    params: FloatArray,
-    shift: float,
+    model: object,
     t: float,
     group_x: FloatArray,
     group_t: FloatArray,
@@ -586,7 +737,6 @@ def _count_summary(
     reaches :math:`(1-\\text{level})/2` and :math:`(1+\\text{level})/2`, so the
     interval holds the count with probability at least ``level``.
     """
-    r, alpha, a, b = (float(v) for v in params)
     n_rows = p_alive.size
     low = np.full(n_rows, np.nan)
     high = np.full(n_rows, np.nan)
@@ -595,35 +745,18 @@ def _count_summary(
     square = np.zeros(n_groups)
     if t <= 0:
         return _CountSummary(np.zeros(n_rows), np.zeros(n_rows), mean, square)
+    steps = _count_steps(model, t, group_x, group_t)
     cdf = np.zeros(n_groups)
     q_low, q_high = 0.5 - level / 2.0, 0.5 + level / 2.0
-    # Term by term, each from the one before (eq. 8 with r' = r + x, alpha' = alpha + T,
-    # b' = b + x + shift): ln NB(y) and ln B(a, b'+y)/B(a, b') by their ratios,
-    # P(N >= y) by subtracting NB(y-1).
-    r1 = r + group_x
-    alpha1 = alpha + group_t
-    b1 = b + group_x + shift
-    log_rest = math.log(t) - np.log(alpha1 + t)
-    log_nb = r1 * (np.log(alpha1) - np.log(alpha1 + t))
-    log_beta = np.zeros(n_groups)
-    survival = np.ones(n_groups)  # P(N >= y)
     groups = np.arange(n_groups)
     rows = np.arange(n_rows)
     y = 0
     while (groups.size or rows.size) and y <= _MAX_COUNT:
         if groups.size:
-            if y == 0:
-                pmf = np.exp(log_nb)
-            else:
-                previous_beta = log_beta
-                log_nb = log_nb + np.log(r1 + (y - 1)) - math.log(y) + log_rest
-                log_beta = log_beta + np.log(b1 + (y - 1)) - np.log(a + b1 + (y - 1))
-                dropout = np.exp(previous_beta) * (a / (a + b1 + (y - 1)))
-                pmf = np.exp(log_beta + log_nb) + dropout * np.maximum(survival, 0.0)
+            pmf = steps.pmf(y)
             cdf[groups] += pmf
             mean[groups] += y * pmf
             square[groups] += float(y) * y * pmf
-            survival = survival - np.exp(log_nb)
         if rows.size:
             p = p_alive[rows]
             row_cdf = 1.0 - p + p * cdf[group_of_row[rows]]
@@ -636,22 +769,40 @@ def _count_summary(
             keep = 1.0 - cdf[groups] > _TAIL
             if not keep.all():
                 groups = groups[keep]
-                r1, alpha1, b1, log_rest = r1[keep], alpha1[keep], b1[keep], log_rest[keep]
-                log_nb, log_beta, survival = log_nb[keep], log_beta[keep], survival[keep]
+                steps.keep(keep)
         y += 1
     high[rows] = np.inf  # only past _MAX_COUNT purchases
     low[np.isnan(low)] = np.inf
     return _CountSummary(low, high, mean, square)
 
 
+def _model_history(
+    model: PurchaseModel, frequency: Any, recency: Any, age: Any
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    if isinstance(model, BetaGeoBetaBinom):
+        return check_period_history(frequency, recency, age)
+    return check_history(frequency, recency, age)
+
+
+def _purchase_model(model: object) -> PurchaseModel:
+    if isinstance(model, (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom)):
+        return model
+    raise InputError(
+        "the distribution of the number of purchases is available for BG/NBD, MBG/NBD, "
+        f"Pareto/NBD and BG/BB models, got {type(model).__name__}",
+        argument="model",
+    )
+
+
 def purchase_count_probability(
-    model: BetaGeo | ModifiedBetaGeo, n: Any, t: float, frequency: Any, recency: Any, age: Any
+    model: PurchaseModel, n: Any, t: float, frequency: Any, recency: Any, age: Any
 ) -> FloatArray:
     """P(exactly ``n`` repeat purchases in the next ``t`` time units | the history).
 
-    In closed form for BG/NBD (and MBG/NBD): a customer is gone with probability
-    :math:`1 - P(\\text{alive})` and then buys nothing; alive, their purchase rate and
-    dropout probability follow the posterior :math:`\\text{Gamma}(r+x, \\alpha+T)` and
+    A customer is gone with probability :math:`1 - P(\\text{alive})` and then buys
+    nothing; alive, they buy as a customer whose parameters are the posterior ones
+    given their history. In closed form for BG/NBD (and MBG/NBD): the purchase rate
+    and dropout probability follow :math:`\\text{Gamma}(r+x, \\alpha+T)` and
     :math:`\\text{Beta}(a, b+x)` (MBG/NBD: :math:`b+x+1`), and the count in the next
     ``t`` has the distribution of a new customer's (Fader, Hardie & Lee 2005, eq. 8)
     under those parameters:
@@ -661,8 +812,10 @@ def purchase_count_probability(
               \\tfrac{\\alpha+T}{\\alpha+T+t})
               + \\delta_{n>0}\\frac{B(a+1, b'+n-1)}{B(a, b')}\\,P(N \\ge n)\\Big]
 
-    Summed over ``n`` it gives 1 and its mean is
-    :meth:`~retention_xl.core.models.BetaGeo.expected_purchases`.
+    Pareto/NBD: the negative binomial of the time left alive, integrated over the
+    lifetime's posterior by quadrature (to about 1e-12); BG/BB (``t`` and the
+    history in periods): the beta-binomial of the periods left alive, summed exactly.
+    Summed over ``n`` it gives 1 and its mean is the model's ``expected_purchases``.
 
     Examples
     --------
@@ -676,35 +829,44 @@ def purchase_count_probability(
     >>> round(float(bg.expected_purchases(39, 2, 30.43, 38.86)[0]), 6)
     1.226028
     """
-    params, shift = _beta_geo_parts(model)
+    fitted = _purchase_model(model)
     counts = as_float_array(n, "n")
     if ((counts < 0) | (counts != np.round(counts))).any():
         raise OutOfRangeError("n must be whole numbers >= 0", argument="n")
     horizon = _number(t, "t", low=0.0)
-    x, tx, big_t = check_history(frequency, recency, age)
+    x, tx, big_t = _model_history(fitted, frequency, recency, age)
     try:
         counts, x, tx, big_t = (
             np.ascontiguousarray(v) for v in np.broadcast_arrays(counts, x, tx, big_t)
         )
     except ValueError:
         raise InputError("n and the histories must have the same length", argument="n") from None
-    r, alpha, a, b = (float(v) for v in params)
-    p = _BetaGeoKernel(modified=bool(shift)).p_alive(
-        params[None, :], x, big_t, np.arange(x.size), tx
-    )[:, 0]
+    params = fitted._params()
+    p = _kernel(fitted).p_alive(params[None, :], x, big_t, np.arange(x.size), tx)[:, 0]
     if horizon == 0:
         return np.where(counts == 0, 1.0, 0.0)
-    alive = np.empty(counts.size)
-    for value in np.unique(counts):
-        at = counts == value
-        alive[at] = _alive_count_pmf(
-            float(value), r + x[at], alpha + big_t[at], a, b + x[at] + shift, horizon
-        )
+    alive = np.zeros(counts.size)
+    if isinstance(fitted, (BetaGeo, ModifiedBetaGeo)):
+        shift = 1.0 if isinstance(fitted, ModifiedBetaGeo) else 0.0
+        r, alpha, a, b = (float(v) for v in params)
+        for value in np.unique(counts):
+            at = counts == value
+            alive[at] = _alive_count_pmf(
+                float(value), r + x[at], alpha + big_t[at], a, b + x[at] + shift, horizon
+            )
+    elif counts.size:
+        keys, inverse = np.unique(np.stack([x, big_t]), axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        steps = _count_steps(fitted, horizon, keys[0], keys[1])
+        for y in range(int(counts.max()) + 1):
+            pmf = steps.pmf(y)
+            at = counts == y
+            alive[at] = pmf[inverse[at]]
     return np.asarray(p * alive + np.where(counts == 0, 1.0 - p, 0.0), dtype=np.float64)
 
 
 def purchases_prediction_interval(
-    model: BetaGeo | ModifiedBetaGeo,
+    model: PurchaseModel,
     t: float,
     frequency: Any,
     recency: Any,
@@ -716,11 +878,12 @@ def purchases_prediction_interval(
 
     The smallest counts whose probability of not being exceeded reaches
     :math:`(1-\\text{level})/2` and :math:`(1+\\text{level})/2` under
-    :func:`purchase_count_probability`, so the count falls in ``[low, high]`` with
-    probability at least ``level`` (counts are whole numbers: usually more). It is the
-    randomness of one customer's buying at the fitted parameters; the uncertainty of
-    the parameters, small next to it for one customer, is left out (the intervals of
-    :func:`predict_intervals` are that uncertainty).
+    :func:`purchase_count_probability` (any of the four purchase models), so the count
+    falls in ``[low, high]`` with probability at least ``level`` (counts are whole
+    numbers: usually more). It is the randomness of one customer's buying at the
+    fitted parameters; the uncertainty of the parameters, small next to it for one
+    customer, is left out (the intervals of :func:`predict_intervals` are that
+    uncertainty).
 
     >>> from retention_xl.core.models import BetaGeo
     >>> bg = BetaGeo.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -728,15 +891,13 @@ def purchases_prediction_interval(
     >>> low.tolist(), high.tolist()
     ([0.0, 0.0, 0.0], [1.0, 4.0, 15.0])
     """
-    params, shift = _beta_geo_parts(model)
+    fitted = _purchase_model(model)
     lvl = check_level(level)
     horizon = _number(t, "t", low=0.0)
-    x, tx, big_t = check_history(frequency, recency, age)
+    x, tx, big_t = _model_history(fitted, frequency, recency, age)
     keys, inverse = np.unique(np.stack([x, big_t]), axis=1, return_inverse=True)
-    p = _BetaGeoKernel(modified=bool(shift)).p_alive(
-        params[None, :], x, big_t, np.arange(x.size), tx
-    )[:, 0]
-    summary = _count_summary(params, shift, horizon, keys[0], keys[1], p, inverse.reshape(-1), lvl)
+    p = _kernel(fitted).p_alive(fitted._params()[None, :], x, big_t, np.arange(x.size), tx)[:, 0]
+    summary = _count_summary(fitted, horizon, keys[0], keys[1], p, inverse.reshape(-1), lvl)
     return summary.low, summary.high
 
 
@@ -895,12 +1056,12 @@ class IntervalPredictions:
         is a Series): ``p_alive``, ``p_alive_low``, ``p_alive_high``; for each purchase
         horizon its expected purchases with ``_low`` and ``_high``;
         ``purchases_pi_low``/``purchases_pi_high``, the prediction interval of the
-        purchases over ``horizon`` themselves (BG/NBD and MBG/NBD); with a spend model
+        purchases over ``horizon`` themselves; with a spend model
         ``predicted_clv`` with ``_low`` and ``_high``.
     totals
         Over all customers, rows ``expected_purchases`` (over ``horizon``),
         ``purchases`` (a prediction interval of the total count: parameter uncertainty
-        and each customer's randomness; BG/NBD and MBG/NBD), with a spend model
+        and each customer's randomness), with a spend model
         ``revenue`` (expected spend x expected purchases over ``horizon``, no margin,
         not discounted) and ``predicted_clv``; columns ``value`` (at the fitted
         parameters), ``low``, ``high``.
@@ -1081,13 +1242,8 @@ def _compute(
                 elif per_customer:
                     low[name][where], high[name][where] = _bounds(block, lvl)
 
-    # Prediction intervals of the counts (BG/NBD family): at the fitted parameters.
-    counts_pi: _CountSummary | None = None
-    if isinstance(transactions, (BetaGeo, ModifiedBetaGeo)):
-        shift = 1.0 if isinstance(transactions, ModifiedBetaGeo) else 0.0
-        counts_pi = _count_summary(
-            theta_hat[0], shift, h, rows.gx, rows.gt, point["p_alive"], rows.group, lvl
-        )
+    # Prediction intervals of the counts: at the fitted parameters.
+    counts_pi = _count_summary(transactions, h, rows.gx, rows.gt, point["p_alive"], rows.group, lvl)
 
     # Per customer: spend rows -> histories.
     spend_row = rows.inverse
@@ -1098,7 +1254,7 @@ def _compute(
         if per_customer:
             cols[f"{name}_low"] = low[name][history_row]
             cols[f"{name}_high"] = high[name][history_row]
-    if counts_pi is not None and per_customer:
+    if per_customer:
         cols["purchases_pi_low"] = counts_pi.low[history_row]
         cols["purchases_pi_high"] = counts_pi.high[history_row]
     if spend is not None:
@@ -1113,18 +1269,17 @@ def _compute(
     for name in total_names:
         t_low, t_high = _bounds(draw_totals[name][None, :].copy(), lvl)
         table[name] = (point_totals[name], float(t_low[0]), float(t_high[0]))
-    if counts_pi is not None:
-        p_hist = point["p_alive"]
-        m1 = counts_pi.mean_alive[rows.group]
-        m2 = counts_pi.square_alive[rows.group]
-        variance = dot(rows.count, np.maximum(p_hist * m2 - (p_hist * m1) ** 2, 0.0))
-        sd = math.sqrt(variance)
-        pi_low, pi_high = _mixture_bounds(draw_totals["expected_purchases"], sd, lvl)
-        table = {
-            "expected_purchases": table["expected_purchases"],
-            "purchases": (point_totals["expected_purchases"], pi_low, pi_high),
-            **{k: v for k, v in table.items() if k != "expected_purchases"},
-        }
+    p_hist = point["p_alive"]
+    m1 = counts_pi.mean_alive[rows.group]
+    m2 = counts_pi.square_alive[rows.group]
+    variance = dot(rows.count, np.maximum(p_hist * m2 - (p_hist * m1) ** 2, 0.0))
+    sd = math.sqrt(variance)
+    pi_low, pi_high = _mixture_bounds(draw_totals["expected_purchases"], sd, lvl)
+    table = {
+        "expected_purchases": table["expected_purchases"],
+        "purchases": (point_totals["expected_purchases"], pi_low, pi_high),
+        **{k: v for k, v in table.items() if k != "expected_purchases"},
+    }
     totals_frame = pd.DataFrame.from_dict(table, orient="index", columns=["value", "low", "high"])
     totals_frame.index.name = "total"
     totals_frame.attrs.update(level=lvl, horizon=h, n_draws=n, seed=seed_i, customers=int(x.size))
@@ -1222,7 +1377,7 @@ def predict_totals(
 
     The :attr:`IntervalPredictions.totals` of :func:`predict_intervals` (same draws,
     same numbers) without the per-customer bounds: ``expected_purchases``,
-    ``purchases`` (prediction interval of the total count; BG/NBD and MBG/NBD),
+    ``purchases`` (prediction interval of the total count),
     ``revenue`` and ``predicted_clv`` (with a spend model), each with ``value``,
     ``low`` and ``high``. Each draw's total is the sum over customers under that
     draw; the interval is taken over the draws' totals.

@@ -60,8 +60,7 @@ PREDICTION_COLUMNS: Final = (
     "risk_band",
 )
 
-#: Columns of :attr:`CustomerPredictions.customers` with ``level`` (BG/NBD and
-#: MBG/NBD; Pareto/NBD and BG/BB have no ``purchases_pi_*``): each prediction's
+#: Columns of :attr:`CustomerPredictions.customers` with ``level``: each prediction's
 #: interval from the parameters' uncertainty (``_low``, ``_high``) and the
 #: prediction interval of the purchases over ``horizon_days`` themselves
 #: (``purchases_pi_low``, ``purchases_pi_high``).
@@ -150,7 +149,7 @@ class CustomerPredictions:
     totals
         With ``level``: the totals over all customers in the next ``horizon_days``,
         rows ``expected_purchases``, ``purchases`` (prediction interval of the total
-        count; BG/NBD and MBG/NBD), ``revenue`` (expected spend x purchases, no
+        count), ``revenue`` (expected spend x purchases, no
         margin, not discounted) and ``predicted_clv``, columns ``value``, ``low``,
         ``high`` (see :func:`~retention_xl.core.models.predict_totals`).
     """
@@ -243,7 +242,7 @@ def predict_customers(
     columns of :data:`PREDICTION_INTERVAL_COLUMNS`: ``_low``/``_high`` bounds of
     ``p_alive``, the expected purchases and the predicted CLV from the uncertainty of
     the fitted parameters (500 seeded draws, see
-    :func:`~retention_xl.core.models.predict_intervals`), and for BG/NBD and MBG/NBD
+    :func:`~retention_xl.core.models.predict_intervals`),
     ``purchases_pi_low``/``purchases_pi_high``, the range the customer's own purchases
     in the next ``horizon_days`` fall in with probability ``level``; and
     :attr:`CustomerPredictions.totals`, the totals with their intervals.
