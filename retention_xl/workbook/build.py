@@ -47,6 +47,7 @@ from retention_xl.workbook.plan import (
     INPUT_NAMES,
     MAX_DATA_ROWS,
     ROLES,
+    ConditionalFormatSpec,
     SheetPlan,
     WorkbookPlan,
     sheet_marker,
@@ -482,10 +483,10 @@ def plan_report_and_data(
 # ------------------------------------------------------------------------ writing
 
 
-def _cf_options(rule: Mapping[str, Any], workbook: Any) -> dict[str, Any]:
-    options = {k: v for k, v in rule.items() if k != "range"}
-    if "format" in options:
-        options["format"] = workbook.add_format(dict(options["format"]))
+def _cf_options(rule: ConditionalFormatSpec, workbook: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {k: v for k, v in rule.items() if k != "range"}
+    if "format" in rule:
+        options["format"] = workbook.add_format(dict(rule["format"]))
     return options
 
 
@@ -553,10 +554,10 @@ def _write_xlsx(plan: WorkbookPlan, out: Path) -> None:
         if sheet.autofilter:
             ws.autofilter(*sheet.autofilter)
         for rule in sheet.validations:
-            options = {k: v for k, v in rule.items() if k not in ("row", "col")}
+            options: dict[str, Any] = {k: v for k, v in rule.items() if k not in ("row", "col")}
             ws.data_validation(rule["row"], rule["col"], rule["row"], rule["col"], options)
-        for rule in sheet.conditional_formats:
-            ws.conditional_format(rule["range"], _cf_options(rule, workbook))
+        for cf in sheet.conditional_formats:
+            ws.conditional_format(cf["range"], _cf_options(cf, workbook))
         for (row, col), text in sorted(sheet.comments.items()):
             ws.write_comment(row, col, text)
         for spec in sheet.charts:

@@ -55,9 +55,11 @@ __all__ = [
     "ROLES",
     "Cell",
     "ColumnSpec",
+    "ConditionalFormatSpec",
     "SheetPlan",
     "Style",
     "Table",
+    "ValidationSpec",
     "WorkbookPlan",
     "sheet_marker",
 ]
@@ -202,6 +204,53 @@ Block = tuple[int, int, int, int]
 """Zero-based (first_row, first_col, last_row, last_col) of cells on a chart's sheet."""
 
 
+class CellFormatSpec(TypedDict, total=False):
+    """The format a conditional rule applies (XlsxWriter's format options)."""
+
+    bg_color: str
+    font_color: str
+    bold: bool
+
+
+class ConditionalFormatSpec(TypedDict, total=False):
+    """A conditional format over ``range`` (an A1 range on its sheet): a formula rule
+    with its ``format``, a data bar, or a three-colour scale (XlsxWriter's options)."""
+
+    range: Required[str]
+    type: Required[Literal["formula", "cell", "data_bar", "2_color_scale", "3_color_scale"]]
+    criteria: str
+    value: float | str
+    format: CellFormatSpec
+    min_type: str
+    min_value: float
+    mid_type: str
+    mid_value: float
+    max_type: str
+    max_value: float
+    min_color: str
+    mid_color: str
+    max_color: str
+    bar_color: str
+    bar_solid: bool
+
+
+class ValidationSpec(TypedDict, total=False):
+    """A data validation of one input cell (``row``, ``col``, zero-based): a list
+    (``source``) or a number between ``minimum`` and ``maximum``, with its messages."""
+
+    row: Required[int]
+    col: Required[int]
+    validate: Required[Literal["list", "integer", "decimal"]]
+    criteria: str
+    minimum: float
+    maximum: float
+    source: str
+    error_title: str
+    error_message: str
+    input_message: str
+    ignore_blank: bool
+
+
 class LineSpec(TypedDict, total=False):
     """How a series' line is drawn (XlsxWriter's line options)."""
 
@@ -294,8 +343,8 @@ class SheetPlan:
     row_heights: dict[int, float] = field(default_factory=dict)  #: points
     freeze: tuple[int, int] | None = None
     charts: list[ChartSpec] = field(default_factory=list)
-    conditional_formats: list[Mapping[str, Any]] = field(default_factory=list)
-    validations: list[Mapping[str, Any]] = field(default_factory=list)
+    conditional_formats: list[ConditionalFormatSpec] = field(default_factory=list)
+    validations: list[ValidationSpec] = field(default_factory=list)
     comments: dict[tuple[int, int], str] = field(default_factory=dict)
     autofilter: tuple[int, int, int, int] | None = None
     hidden: bool = False

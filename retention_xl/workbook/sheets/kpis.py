@@ -19,7 +19,7 @@ the core's number:
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Literal
 
 import pandas as pd
 
@@ -27,7 +27,7 @@ from retention_xl.core.report import KPI_UNITS
 from retention_xl.io.formats.base import STATUS_WORDS
 from retention_xl.workbook.data import PERIOD_YEARS, period_kpis
 from retention_xl.workbook.formulas import cell, guard
-from retention_xl.workbook.plan import SheetPlan
+from retention_xl.workbook.plan import SheetPlan, ValidationSpec
 from retention_xl.workbook.sheets.base import Context, cached
 
 __all__ = [
@@ -234,11 +234,13 @@ def _input_values(ctx: Context) -> dict[str, object]:
     }
 
 
-def _validations(ctx: Context) -> list[dict[str, object]]:
+def _validations(ctx: Context) -> list[ValidationSpec]:
     col = VALUE_COL
     rows = {name: spec[0] for name, spec in INPUT_ROWS.items()}
 
-    def number(name: str, kind: str, low: float, high: float, msg: str) -> dict[str, object]:
+    def number(
+        name: str, kind: Literal["integer", "decimal"], low: float, high: float, msg: str
+    ) -> ValidationSpec:
         return {
             "row": rows[name],
             "col": col,
@@ -252,7 +254,7 @@ def _validations(ctx: Context) -> list[dict[str, object]]:
             "ignore_blank": True,
         }
 
-    out: list[dict[str, object]] = [
+    out: list[ValidationSpec] = [
         {
             "row": rows["Input_Period"],
             "col": col,
