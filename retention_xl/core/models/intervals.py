@@ -1092,13 +1092,23 @@ def _run(*args: Any, **kwargs: Any) -> IntervalPredictions:
         return _compute(*args, **kwargs)
 
 
-def _compute(
-    transactions: PurchaseModel,
-    spend: GammaGamma | None,
-    frequency: Any,
-    recency: Any,
-    age: Any,
-    avg_value: Any,
+@dataclass(frozen=True)
+class _Settings:
+    """The checked arguments of :func:`predict_intervals`."""
+
+    level: float
+    n_draws: int
+    seed: int
+    horizon: float
+    margin: float
+    rate: float
+    per_year: float
+    steps: int
+    #: the purchase horizons reported per customer, by column name
+    named: dict[str, float]
+
+
+def _check_settings(
     *,
     horizon: float,
     purchase_horizons: Mapping[str, float] | None,
@@ -1109,182 +1119,322 @@ def _compute(
     level: float,
     n_draws: int,
     seed: int,
-    per_customer: bool,
-) -> IntervalPredictions:
-    kernel = _kernel(transactions)
-    lvl = check_level(level)
-    n = _count(n_draws, "n_draws", low=2)
-    seed_i = _count(seed, "seed", low=0)
+) -> _Settings:
     h = _number(horizon, "horizon", low=0.0)
-    margin_f = _number(margin, "margin", low=0.0)
-    rate = _number(discount_rate, "discount_rate", low=-1.0, low_ok=False)
-    per_year = _number(periods_per_year, "periods_per_year", low=0.0, low_ok=False)
-    steps = _count(steps_per_year, "steps_per_year", low=1)
     named = {"expected_purchases": h} if purchase_horizons is None else dict(purchase_horizons)
     for name, value in named.items():
         named[name] = _number(value, name, low=0.0)
+    return _Settings(
+        level=check_level(level),
+        n_draws=_count(n_draws, "n_draws", low=2),
+        seed=_count(seed, "seed", low=0),
+        horizon=h,
+        margin=_number(margin, "margin", low=0.0),
+        rate=_number(discount_rate, "discount_rate", low=-1.0, low_ok=False),
+        per_year=_number(periods_per_year, "periods_per_year", low=0.0, low_ok=False),
+        steps=_count(steps_per_year, "steps_per_year", low=1),
+        named=named,
+    )
+
+
+def _combinations(s: _Settings, *, clv: bool) -> tuple[dict[str, Combination], str]:
+    """The expected purchases given alive that every pass computes, as combinations,
+    and the name of the one over the whole horizon (the totals').
+
+    The CLV's cash-flow steps are those of ``predict_clv``:
+    :math:`\\tau_k = \\min(k \\cdot \\text{step}, H)`, and the discounted sum of the
+    increments :math:`\\sum_k d_k (A_k - A_{k-1}) = \\sum_k A_k (d_k - d_{k+1})`
+    (``__flows``).
+    """
+    combinations: dict[str, Combination] = {name: ((tau, 1.0),) for name, tau in s.named.items()}
+    horizon_name = next((name for name, tau in s.named.items() if tau == s.horizon), "__horizon")
+    combinations[horizon_name] = ((s.horizon, 1.0),)
+    if clv:
+        step = s.per_year / s.steps
+        n_steps = int(np.ceil(s.horizon / step - 1e-9))
+        taus = [min(k * step, s.horizon) for k in range(1, n_steps + 1)]
+        discounts = [(1.0 + s.rate) ** (-tau / s.per_year) for tau in taus] + [0.0]
+        combinations["__flows"] = tuple(
+            (tau, s.margin * (discounts[k] - discounts[k + 1])) for k, tau in enumerate(taus)
+        )
+    return combinations, horizon_name
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One set of parameters computed over every customer: the fitted ones
+    (``is_point``) or the draws."""
+
+    theta: FloatArray
+    phi: FloatArray | None
+    is_point: bool
+    alive: _AliveTable
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Histories ``i0:i1`` (their spend rows ``j0:j1``, their groups ``g0:g1``) and
+    the group x history matrices summing a history value over each group's customers:
+    their count, and their count x frequency x mean spend."""
+
+    i0: int
+    i1: int
+    j0: int
+    j1: int
+    g0: int
+    g1: int
+    group: IntArray
+    by_count: Any
+    by_spend: Any
+
+
+def _chunk(rows: _Rows, spend_sums: FloatArray, i0: int, i1: int) -> _Chunk:
+    g0, g1 = int(rows.group[i0]), int(rows.group[i1 - 1]) + 1
+    group = rows.group[i0:i1] - g0
+    shape = (g1 - g0, i1 - i0)
+    positions = (group, np.arange(i1 - i0))
+    by_spend = rows.gx[g0:g1][group] * spend_sums[i0:i1]
+    return _Chunk(
+        i0=i0,
+        i1=i1,
+        j0=int(rows.first[i0]),
+        j1=int(rows.first[i1]),
+        g0=g0,
+        g1=g1,
+        group=group,
+        by_count=sparse.csr_matrix((rows.count[i0:i1], positions), shape=shape),
+        by_spend=sparse.csr_matrix((by_spend, positions), shape=shape),
+    )
+
+
+def _chunk_values(
+    kernel: _Kernel,
+    rows: _Rows,
+    c: _Chunk,
+    run: _Pass,
+    named: Mapping[str, float],
+    horizon_name: str,
+    *,
+    clv_rows: bool,
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """One pass over one chunk: the per-history (and, for the CLV, per-spend-row)
+    values under each parameter set, and their sums over the chunk's customers."""
+    gx, gt = rows.gx[c.g0 : c.g1], rows.gt[c.g0 : c.g1]
+    p = kernel.p_alive(run.theta, gx, gt, c.group, rows.tx[c.i0 : c.i1])
+    alive = run.alive.block(c.g0, c.g1)
+    values: dict[str, FloatArray] = {"p_alive": p}
+    for name in named:
+        values[name] = np.take(alive[name], c.group, axis=0)
+        values[name] *= p
+    if horizon_name in values:
+        e_h = values[horizon_name]
+    else:
+        e_h = np.take(alive[horizon_name], c.group, axis=0)
+        e_h *= p
+    sums = {"expected_purchases": np.einsum("i,ij->j", rows.count[c.i0 : c.i1], e_h)}
+    if run.phi is not None:
+        # E[M] = p (gamma + x m) / (p x + q - 1): the denominator per group; over a
+        # group's customers the numerator sums to p gamma n + p x (sum of m), so the
+        # totals need sums over groups of n e_h, n x m e_h (and of P(alive)).
+        sp, sq, sg = _columns(run.phi)
+        den = sp * gx[:, None] + sq - 1.0
+        inverse = np.where(den > 0, 1.0 / den, np.inf)
+        flows = alive["__flows"] * inverse
+        spg = (sp * sg)[0]
+        sums["revenue"] = ((c.by_count @ e_h) * inverse).sum(axis=0) * spg + (
+            (c.by_spend @ e_h) * inverse
+        ).sum(axis=0) * sp[0]
+        sums["predicted_clv"] = ((c.by_count @ p) * flows).sum(axis=0) * spg + (
+            (c.by_spend @ p) * flows
+        ).sum(axis=0) * sp[0]
+        if clv_rows:
+            history = rows.history[c.j0 : c.j1] - c.i0
+            clv = np.multiply.outer(gx[c.group[history]] * rows.m[c.j0 : c.j1], sp[0])
+            clv += sp * sg
+            clv *= np.take(flows, c.group[history], axis=0)
+            clv *= np.take(p, history, axis=0)
+            values["predicted_clv"] = clv
+    return values, sums
+
+
+@dataclass
+class _Results:
+    """Point values and bounds per history (per spend row for the CLV), and the
+    totals at the fitted parameters and under each draw."""
+
+    point: dict[str, FloatArray]
+    low: dict[str, FloatArray]
+    high: dict[str, FloatArray]
+    point_totals: dict[str, float]
+    draw_totals: dict[str, FloatArray]
+
+    @classmethod
+    def empty(cls, rows: _Rows, s: _Settings, *, clv: bool, per_customer: bool) -> _Results:
+        point = {name: np.empty(rows.tx.size) for name in ("p_alive", *s.named)}
+        if clv:
+            point["predicted_clv"] = np.empty(rows.m.size)
+        low: dict[str, FloatArray] = {}
+        high: dict[str, FloatArray] = {}
+        if per_customer:
+            for name, array in point.items():
+                low[name], high[name] = np.empty_like(array), np.empty_like(array)
+        names = ["expected_purchases"] + (["revenue", "predicted_clv"] if clv else [])
+        return cls(
+            point=point,
+            low=low,
+            high=high,
+            point_totals=dict.fromkeys(names, 0.0),
+            draw_totals={name: np.zeros(s.n_draws) for name in names},
+        )
+
+    def add(
+        self,
+        c: _Chunk,
+        values: Mapping[str, FloatArray],
+        sums: Mapping[str, FloatArray],
+        *,
+        is_point: bool,
+        level: float,
+    ) -> None:
+        for name, summed in sums.items():
+            if is_point:
+                self.point_totals[name] += float(summed[0])
+            else:
+                self.draw_totals[name] += summed
+        for name, block in values.items():
+            where = slice(c.j0, c.j1) if name == "predicted_clv" else slice(c.i0, c.i1)
+            if is_point:
+                self.point[name][where] = block[:, 0]
+            elif self.low:
+                self.low[name][where], self.high[name][where] = _bounds(block, level)
+
+
+def _customer_frame(
+    rows: _Rows, res: _Results, counts_pi: _CountSummary, index: Any, *, per_customer: bool
+) -> pd.DataFrame:
+    """One row per customer: spend rows -> histories."""
+    spend_row = rows.inverse
+    history_row = rows.history[spend_row]
+    cols: dict[str, FloatArray] = {}
+
+    def put(name: str, at: IntArray) -> None:
+        cols[name] = res.point[name][at]
+        if per_customer:
+            cols[f"{name}_low"] = res.low[name][at]
+            cols[f"{name}_high"] = res.high[name][at]
+
+    for name in res.point:
+        if name != "predicted_clv":
+            put(name, history_row)
+    if per_customer:
+        cols["purchases_pi_low"] = counts_pi.low[history_row]
+        cols["purchases_pi_high"] = counts_pi.high[history_row]
+    if "predicted_clv" in res.point:
+        put("predicted_clv", spend_row)
+    return pd.DataFrame(cols, index=index)
+
+
+def _totals_frame(
+    rows: _Rows, res: _Results, counts_pi: _CountSummary, s: _Settings, customers: int
+) -> pd.DataFrame:
+    """Each total's interval over the draws' totals; the total count's over the
+    mixture of each draw's normal (see :func:`predict_totals`)."""
+    table: dict[str, tuple[float, float, float]] = {}
+    for name, draws in res.draw_totals.items():
+        t_low, t_high = _bounds(draws[None, :].copy(), s.level)
+        table[name] = (res.point_totals[name], float(t_low[0]), float(t_high[0]))
+    p_hist = res.point["p_alive"]
+    m1 = counts_pi.mean_alive[rows.group]
+    m2 = counts_pi.square_alive[rows.group]
+    variance = dot(rows.count, np.maximum(p_hist * m2 - (p_hist * m1) ** 2, 0.0))
+    pi_low, pi_high = _mixture_bounds(
+        res.draw_totals["expected_purchases"], math.sqrt(variance), s.level
+    )
+    table = {
+        "expected_purchases": table["expected_purchases"],
+        "purchases": (res.point_totals["expected_purchases"], pi_low, pi_high),
+        **{k: v for k, v in table.items() if k != "expected_purchases"},
+    }
+    frame = pd.DataFrame.from_dict(table, orient="index", columns=["value", "low", "high"])
+    frame.index.name = "total"
+    frame.attrs.update(
+        level=s.level, horizon=s.horizon, n_draws=s.n_draws, seed=s.seed, customers=customers
+    )
+    return frame
+
+
+def _compute(
+    transactions: PurchaseModel,
+    spend: GammaGamma | None,
+    frequency: Any,
+    recency: Any,
+    age: Any,
+    avg_value: Any,
+    *,
+    per_customer: bool,
+    **settings: Any,
+) -> IntervalPredictions:
+    """Check, compress the customers, run the fitted parameters and the draws over them
+    chunk by chunk, then spread the results back to customers and total them."""
+    kernel = _kernel(transactions)
+    s = _check_settings(**settings)
     index = frequency.index if isinstance(frequency, pd.Series) else None
     x, tx, big_t = _histories(transactions, frequency, recency, age)
+    m_key = np.zeros(x.size)
     if spend is not None:
         if avg_value is None:
             raise InputError("avg_value is needed with a spend model", argument="avg_value")
         _, m = _check_spend(x, avg_value)
         m_key = np.where(x > 0, m, 0.0)
-    else:
-        m_key = np.zeros(x.size)
     if index is not None and len(index) != x.size:
         index = None
-    theta_hat = transactions._params()[None, :]
-    theta = _draws(transactions, n, np.random.default_rng([seed_i, 0]))
-    phi_hat = spend._params()[None, :] if spend is not None else None
-    phi = _draws(spend, n, np.random.default_rng([seed_i, 1])) if spend is not None else None
-
-    # The CLV's cash-flow steps, as predict_clv: tau_k = min(k * step, H); the
-    # discounted sum of the increments sum_k d_k (A_k - A_k-1) = sum_k A_k (d_k - d_k+1).
-    step = per_year / steps
-    n_steps = int(np.ceil(h / step - 1e-9)) if spend is not None else 0
-    clv_taus = [min(k * step, h) for k in range(1, n_steps + 1)]
-    discounts = [(1.0 + rate) ** (-tau / per_year) for tau in clv_taus] + [0.0]
-    combinations: dict[str, Combination] = {name: ((tau, 1.0),) for name, tau in named.items()}
-    horizon_name = next((name for name, tau in named.items() if tau == h), "__horizon")
-    combinations[horizon_name] = ((h, 1.0),)
-    if spend is not None:
-        combinations["__flows"] = tuple(
-            (tau, margin_f * (discounts[k] - discounts[k + 1])) for k, tau in enumerate(clv_taus)
-        )
+    combinations, horizon_name = _combinations(s, clv=spend is not None)
     rows = _compress(x, tx, big_t, m_key)
-    n_hist, n_spend = rows.tx.size, rows.m.size
-    spend_sums = np.bincount(rows.history, weights=rows.spend_count * rows.m, minlength=n_hist)
-    history_names = ["p_alive", *named]
-    point: dict[str, FloatArray] = {name: np.empty(n_hist) for name in history_names}
-    low: dict[str, FloatArray] = {}
-    high: dict[str, FloatArray] = {}
-    if spend is not None:
-        point["predicted_clv"] = np.empty(n_spend)
-    if per_customer:
-        for name, array in point.items():
-            low[name], high[name] = np.empty_like(array), np.empty_like(array)
-    total_names = ["expected_purchases"] + (["revenue", "predicted_clv"] if spend else [])
-    point_totals = dict.fromkeys(total_names, 0.0)
-    draw_totals = {name: np.zeros(n) for name in total_names}
+    theta_hat = transactions._params()[None, :]
+    theta = _draws(transactions, s.n_draws, np.random.default_rng([s.seed, 0]))
     passes = (
-        (
+        _Pass(
             theta_hat,
-            phi_hat,
+            None if spend is None else spend._params()[None, :],
             True,
             _AliveTable(kernel, theta_hat, rows.gx, rows.gt, combinations, interpolate=False),
         ),
-        (
+        _Pass(
             theta,
-            phi,
+            None if spend is None else _draws(spend, s.n_draws, np.random.default_rng([s.seed, 1])),
             False,
             _AliveTable(kernel, theta, rows.gx, rows.gt, combinations, interpolate=True),
         ),
     )
-
-    for i0, i1 in _chunks(rows.first, max(1, _CHUNK_CELLS // n)):
-        j0, j1 = int(rows.first[i0]), int(rows.first[i1])
-        g0, g1 = int(rows.group[i0]), int(rows.group[i1 - 1]) + 1
-        group = rows.group[i0:i1] - g0
-        gx, gt = rows.gx[g0:g1], rows.gt[g0:g1]
-        counts = rows.count[i0:i1]
-        # group x history matrices: sums over each group's customers of a history value
-        # (their count; their count x frequency x mean spend)
-        shape = (g1 - g0, i1 - i0)
-        positions = (group, np.arange(i1 - i0))
-        by_count = sparse.csr_matrix((counts, positions), shape=shape)
-        by_spend = sparse.csr_matrix((gx[group] * spend_sums[i0:i1], positions), shape=shape)
-        for draws_theta, draws_phi, is_point, alive_table in passes:
-            p = kernel.p_alive(draws_theta, gx, gt, group, rows.tx[i0:i1])
-            alive = alive_table.block(g0, g1)
-            values: dict[str, FloatArray] = {"p_alive": p}
-            for name in named:
-                values[name] = np.take(alive[name], group, axis=0)
-                values[name] *= p
-            if horizon_name in values:
-                e_h = values[horizon_name]
-            else:
-                e_h = np.take(alive[horizon_name], group, axis=0)
-                e_h *= p
-            sums = {"expected_purchases": np.einsum("i,ij->j", counts, e_h)}
-            if spend is not None:
-                assert draws_phi is not None
-                # E[M] = p (gamma + x m) / (p x + q - 1): the denominator per group; over a
-                # group's customers the numerator sums to p gamma n + p x (sum of m), so
-                # the totals need sums over groups of n e_h, n x m e_h (and of P(alive)).
-                sp, sq, sg = _columns(draws_phi)
-                den = sp * gx[:, None] + sq - 1.0
-                inverse = np.where(den > 0, 1.0 / den, np.inf)
-                flows = alive["__flows"] * inverse
-                spg = (sp * sg)[0]
-                sums["revenue"] = ((by_count @ e_h) * inverse).sum(axis=0) * spg + (
-                    (by_spend @ e_h) * inverse
-                ).sum(axis=0) * sp[0]
-                sums["predicted_clv"] = ((by_count @ p) * flows).sum(axis=0) * spg + (
-                    (by_spend @ p) * flows
-                ).sum(axis=0) * sp[0]
-                if is_point or per_customer:
-                    history = rows.history[j0:j1] - i0
-                    clv = np.multiply.outer(gx[group[history]] * rows.m[j0:j1], sp[0])
-                    clv += sp * sg
-                    clv *= np.take(flows, group[history], axis=0)
-                    clv *= np.take(p, history, axis=0)
-                    values["predicted_clv"] = clv
-            for name, summed in sums.items():
-                if is_point:
-                    point_totals[name] += float(summed[0])
-                else:
-                    draw_totals[name] += summed
-            for name, block in values.items():
-                where = slice(j0, j1) if name == "predicted_clv" else slice(i0, i1)
-                if is_point:
-                    point[name][where] = block[:, 0]
-                elif per_customer:
-                    low[name][where], high[name][where] = _bounds(block, lvl)
-
-    # Prediction intervals of the counts: at the fitted parameters.
-    counts_pi = _count_summary(transactions, h, rows.gx, rows.gt, point["p_alive"], rows.group, lvl)
-
-    # Per customer: spend rows -> histories.
-    spend_row = rows.inverse
-    history_row = rows.history[spend_row]
-    cols: dict[str, FloatArray] = {}
-    for name in history_names:
-        cols[name] = point[name][history_row]
-        if per_customer:
-            cols[f"{name}_low"] = low[name][history_row]
-            cols[f"{name}_high"] = high[name][history_row]
-    if per_customer:
-        cols["purchases_pi_low"] = counts_pi.low[history_row]
-        cols["purchases_pi_high"] = counts_pi.high[history_row]
-    if spend is not None:
-        cols["predicted_clv"] = point["predicted_clv"][spend_row]
-        if per_customer:
-            cols["predicted_clv_low"] = low["predicted_clv"][spend_row]
-            cols["predicted_clv_high"] = high["predicted_clv"][spend_row]
-    customers = pd.DataFrame(cols, index=index)
-
-    # Totals: the interval of each over the draws' totals.
-    table: dict[str, tuple[float, float, float]] = {}
-    for name in total_names:
-        t_low, t_high = _bounds(draw_totals[name][None, :].copy(), lvl)
-        table[name] = (point_totals[name], float(t_low[0]), float(t_high[0]))
-    p_hist = point["p_alive"]
-    m1 = counts_pi.mean_alive[rows.group]
-    m2 = counts_pi.square_alive[rows.group]
-    variance = dot(rows.count, np.maximum(p_hist * m2 - (p_hist * m1) ** 2, 0.0))
-    sd = math.sqrt(variance)
-    pi_low, pi_high = _mixture_bounds(draw_totals["expected_purchases"], sd, lvl)
-    table = {
-        "expected_purchases": table["expected_purchases"],
-        "purchases": (point_totals["expected_purchases"], pi_low, pi_high),
-        **{k: v for k, v in table.items() if k != "expected_purchases"},
-    }
-    totals_frame = pd.DataFrame.from_dict(table, orient="index", columns=["value", "low", "high"])
-    totals_frame.index.name = "total"
-    totals_frame.attrs.update(level=lvl, horizon=h, n_draws=n, seed=seed_i, customers=int(x.size))
+    spend_sums = np.asarray(
+        np.bincount(rows.history, weights=rows.spend_count * rows.m, minlength=rows.tx.size),
+        dtype=np.float64,
+    )
+    res = _Results.empty(rows, s, clv=spend is not None, per_customer=per_customer)
+    for i0, i1 in _chunks(rows.first, max(1, _CHUNK_CELLS // s.n_draws)):
+        chunk = _chunk(rows, spend_sums, i0, i1)
+        for run in passes:
+            values, sums = _chunk_values(
+                kernel,
+                rows,
+                chunk,
+                run,
+                s.named,
+                horizon_name,
+                clv_rows=run.is_point or per_customer,
+            )
+            res.add(chunk, values, sums, is_point=run.is_point, level=s.level)
+    # The prediction intervals of the counts: at the fitted parameters.
+    counts_pi = _count_summary(
+        transactions, s.horizon, rows.gx, rows.gt, res.point["p_alive"], rows.group, s.level
+    )
     return IntervalPredictions(
-        customers=customers, totals=totals_frame, level=lvl, n_draws=n, seed=seed_i, horizon=h
+        customers=_customer_frame(rows, res, counts_pi, index, per_customer=per_customer),
+        totals=_totals_frame(rows, res, counts_pi, s, int(x.size)),
+        level=s.level,
+        n_draws=s.n_draws,
+        seed=s.seed,
+        horizon=s.horizon,
     )
 
 
