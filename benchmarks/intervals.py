@@ -15,7 +15,17 @@ histories as in a real shop's summary). The models are fitted once; then, per ru
   purchases' prediction interval and the totals;
 * **totals**: ``predict_totals`` alone (no per-customer bounds);
 * **call**: ``predict_customers`` on the history frame (fits included) without and
-  with ``level=0.9``.
+  with ``level=0.9``;
+* **lifetimes** (when lifetimes 0.11.3 is importable, unless ``--no-lifetimes``): the
+  same four point predictions by lifetimes' ``BetaGeoFitter`` and
+  ``GammaGammaFitter`` set to the same fitted parameters
+  (``conditional_probability_alive``, ``conditional_expected_number_of_purchases_up_to_time``
+  at 90 and 365 days, ``customer_lifetime_value`` over 12 months at the same rate),
+  one row per customer as lifetimes computes them. lifetimes has no intervals: this
+  is the point predictions users of lifetimes get, beside the intervals. lifetimes
+  needs pandas < 3, so run the script in a separate environment:
+  ``python -m venv .venv-lifetimes && .venv-lifetimes/bin/pip install lifetimes
+  "pandas<3" -e .``.
 
 Wall-clock and CPU seconds per run (on a shared machine compare CPU time), the
 ratio intervals / point per run, then the range over the runs, and the peak
@@ -65,7 +75,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--no-lifetimes", action="store_true")
     args = parser.parse_args()
+    lifetimes: Any = None
+    if not args.no_lifetimes:
+        try:
+            import lifetimes
+        except ImportError:
+            print("lifetimes is not importable here: timing without it (see the docstring)")
 
     t0 = time.perf_counter()
     data = simulate_histories(args.customers, max_age_days=730, whole_days=True, seed=0)
@@ -116,6 +133,38 @@ def main() -> None:
             bg, gg, x, tx, t, m, horizon=365 / UNIT, n_draws=args.draws, level=0.9, **settings
         )
 
+    def lifetimes_point() -> pd.DataFrame:
+        lbg = lifetimes.BetaGeoFitter()
+        lbg.params_ = pd.Series(bg.params_)
+        lbg.predict = lbg.conditional_expected_number_of_purchases_up_to_time  # as fit() does
+        lgg = lifetimes.GammaGammaFitter()
+        spend = dict(gg.params_)  # lifetimes calls gamma "v"
+        lgg.params_ = pd.Series({"p": spend["p"], "q": spend["q"], "v": spend["gamma"]})
+        xs, txs, ts = (s.to_numpy() for s in (x, tx, t))
+        monthly = 1.1 ** (1 / 12) - 1
+        return pd.DataFrame(
+            {
+                "p_alive": lbg.conditional_probability_alive(xs, txs, ts),
+                "e90": lbg.conditional_expected_number_of_purchases_up_to_time(
+                    90 / UNIT, xs, txs, ts
+                ),
+                "e365": lbg.conditional_expected_number_of_purchases_up_to_time(
+                    365 / UNIT, xs, txs, ts
+                ),
+                "clv": lgg.customer_lifetime_value(
+                    lbg, x, tx, t, m, time=12, discount_rate=monthly, freq="W"
+                ),
+            }
+        )
+
+    if lifetimes is not None:
+        ours, theirs = point(), lifetimes_point()
+        gap = (ours[["p_alive", "e90", "e365"]] - theirs[["p_alive", "e90", "e365"]]).abs()
+        print(
+            f"lifetimes {lifetimes.__version__}: P(alive), E[purchases] agree to "
+            f"{gap.max().max():.1e}"
+        )
+
     rows: list[dict[str, float]] = []
     for run in range(1, args.runs + 1):
         p_wall, p_cpu, _ = timed(point)
@@ -123,7 +172,16 @@ def main() -> None:
         s_wall, s_cpu, _ = timed(totals)
         c_wall, c_cpu, _ = timed(lambda: predict_customers(frame, margin=1.0))
         l_wall, l_cpu, _ = timed(lambda: predict_customers(frame, margin=1.0, level=0.9))
-        row = {
+        row = {}
+        if lifetimes is not None:
+            lt_wall, lt_cpu, _ = timed(lifetimes_point)
+            row.update(lifetimes_wall=lt_wall, lifetimes_cpu=lt_cpu)
+            print(
+                f"run {run}: lifetimes point predictions {lt_cpu:.2f} s CPU ({lt_wall:.2f} "
+                f"wall): ours {p_cpu / lt_cpu:.2f}x of it, ours with intervals "
+                f"{i_cpu / lt_cpu:.2f}x of it"
+            )
+        row |= {
             "point_wall": p_wall,
             "point_cpu": p_cpu,
             "intervals_wall": i_wall,
@@ -149,6 +207,7 @@ def main() -> None:
         ("totals only", "totals"),
         ("predict_customers", "call"),
         ("predict_customers level=0.9", "call_level"),
+        *((("lifetimes point predictions", "lifetimes"),) if lifetimes is not None else ()),
     ):
         cpu = [r[f"{key}_cpu"] for r in rows]
         wall = [r[f"{key}_wall"] for r in rows]
@@ -159,6 +218,11 @@ def main() -> None:
     print(f"  intervals / point              {span(ratio, '{:.1f}')}x")
     print(f"  totals / point                 {span(totals_ratio, '{:.1f}')}x")
     print(f"  predict_customers level / none {span(call_ratio, '{:.1f}')}x")
+    if lifetimes is not None:
+        lt = [r["intervals_cpu"] / r["lifetimes_cpu"] for r in rows]
+        lp = [r["point_cpu"] / r["lifetimes_cpu"] for r in rows]
+        print(f"  ours point / lifetimes point   {span(lp, '{:.2f}')}x")
+        print(f"  ours intervals / lifetimes point {span(lt, '{:.2f}')}x")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak resident memory of the process: {peak:,.0f} MB")
 

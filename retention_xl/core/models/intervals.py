@@ -776,14 +776,6 @@ def _count_summary(
     return _CountSummary(low, high, mean, square)
 
 
-def _model_history(
-    model: PurchaseModel, frequency: Any, recency: Any, age: Any
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    if isinstance(model, BetaGeoBetaBinom):
-        return check_period_history(frequency, recency, age)
-    return check_history(frequency, recency, age)
-
-
 def _purchase_model(model: object) -> PurchaseModel:
     if isinstance(model, (BetaGeo, ModifiedBetaGeo, ParetoNBD, BetaGeoBetaBinom)):
         return model
@@ -834,7 +826,7 @@ def purchase_count_probability(
     if ((counts < 0) | (counts != np.round(counts))).any():
         raise OutOfRangeError("n must be whole numbers >= 0", argument="n")
     horizon = _number(t, "t", low=0.0)
-    x, tx, big_t = _model_history(fitted, frequency, recency, age)
+    x, tx, big_t = _histories(fitted, frequency, recency, age)
     try:
         counts, x, tx, big_t = (
             np.ascontiguousarray(v) for v in np.broadcast_arrays(counts, x, tx, big_t)
@@ -894,7 +886,7 @@ def purchases_prediction_interval(
     fitted = _purchase_model(model)
     lvl = check_level(level)
     horizon = _number(t, "t", low=0.0)
-    x, tx, big_t = _model_history(fitted, frequency, recency, age)
+    x, tx, big_t = _histories(fitted, frequency, recency, age)
     keys, inverse = np.unique(np.stack([x, big_t]), axis=1, return_inverse=True)
     p = _kernel(fitted).p_alive(fitted._params()[None, :], x, big_t, np.arange(x.size), tx)[:, 0]
     summary = _count_summary(fitted, horizon, keys[0], keys[1], p, inverse.reshape(-1), lvl)
