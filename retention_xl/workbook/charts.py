@@ -58,6 +58,43 @@ def _sparkline_look(chart: Any) -> None:
     )
 
 
+def _value_axis(spec: ChartSpec, title: str | None) -> dict[str, Any]:
+    """The options of the value axis: its title, number format and minimum."""
+    axis: dict[str, Any] = {}
+    if title:
+        axis["name"] = title
+    if spec.get("y_format"):
+        axis["num_format"] = spec["y_format"]
+    if spec.get("y_min") is not None:
+        axis["min"] = spec["y_min"]
+    return axis
+
+
+def _set_axes_and_legend(chart: Any, spec: ChartSpec) -> None:
+    """Axes and legend by chart type: a sparkline has neither, horizontal bars carry
+    their values on x, a doughnut has no axes and its legend on the right."""
+    if spec.get("mini"):
+        _sparkline_look(chart)
+        return
+    if spec["type"] == "doughnut":
+        chart.set_legend({"position": "right"})
+        return
+    if spec["type"] == "bar":  # horizontal bars: the value axis is x
+        chart.set_x_axis(_value_axis(spec, spec.get("x_title")))
+    else:
+        x_axis: dict[str, Any] = {}
+        if spec.get("x_title"):
+            x_axis["name"] = spec["x_title"]
+        if spec.get("x_labels_low"):
+            x_axis["label_position"] = "low"
+        if x_axis:
+            chart.set_x_axis(x_axis)
+        y_axis = _value_axis(spec, spec.get("y_title"))
+        if y_axis:
+            chart.set_y_axis(y_axis)
+    chart.set_legend({"position": "bottom"})
+
+
 def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: ChartSpec) -> Any:
     """Create the chart of ``spec`` with XlsxWriter and insert it on ``worksheet``."""
     options: dict[str, Any] = {"type": spec["type"]}
@@ -75,38 +112,7 @@ def add_chart(workbook: Any, worksheet: Any, sheet_title: str, spec: ChartSpec) 
                 {"name": spec["y2_title"], "num_format": spec.get("y2_format", "#,##0")}
             )
         chart.combine(line)
-    if spec.get("mini"):
-        _sparkline_look(chart)
-    elif spec["type"] == "bar":  # horizontal bars: the value axis is x
-        x_axis: dict[str, Any] = {}
-        if spec.get("x_title"):
-            x_axis["name"] = spec["x_title"]
-        if spec.get("y_format"):
-            x_axis["num_format"] = spec["y_format"]
-        if spec.get("y_min") is not None:
-            x_axis["min"] = spec["y_min"]
-        chart.set_x_axis(x_axis)
-        chart.set_legend({"position": "bottom"})
-    elif spec["type"] != "doughnut":
-        x_axis = {}
-        if spec.get("x_title"):
-            x_axis["name"] = spec["x_title"]
-        if spec.get("x_labels_low"):
-            x_axis["label_position"] = "low"
-        if x_axis:
-            chart.set_x_axis(x_axis)
-        y_axis: dict[str, Any] = {}
-        if spec.get("y_title"):
-            y_axis["name"] = spec["y_title"]
-        if spec.get("y_format"):
-            y_axis["num_format"] = spec["y_format"]
-        if spec.get("y_min") is not None:
-            y_axis["min"] = spec["y_min"]
-        if y_axis:
-            chart.set_y_axis(y_axis)
-        chart.set_legend({"position": "bottom"})
-    else:
-        chart.set_legend({"position": "right"})
+    _set_axes_and_legend(chart, spec)
     if not spec.get("mini"):
         chart.set_title({"name": spec["title"], "name_font": {"size": 12}})
     if spec.get("hidden_data"):
