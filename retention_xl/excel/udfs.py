@@ -48,7 +48,10 @@ __all__ = [
     "BENCHMARK_TARGET",
     "BGBB_FIT",
     "BGBB_PALIVE",
+    "BGBB_PALIVE_INTERVAL",
     "BGBB_PREDICT_PURCHASES",
+    "BGBB_PURCHASES_INTERVAL",
+    "BGBB_PURCHASES_PI",
     "BGNBD_CLV_INTERVAL",
     "BGNBD_FIT",
     "BGNBD_PALIVE_INTERVAL",
@@ -65,7 +68,10 @@ __all__ = [
     "LIFESPAN",
     "MBGNBD_FIT",
     "MBGNBD_PALIVE",
+    "MBGNBD_PALIVE_INTERVAL",
     "MBGNBD_PREDICT_PURCHASES",
+    "MBGNBD_PURCHASES_INTERVAL",
+    "MBGNBD_PURCHASES_PI",
     "MRR",
     "MRR_MOVEMENTS",
     "NPS",
@@ -934,12 +940,14 @@ def _lifted_rows(core: Callable[..., Any], *pairs: tuple[object, str]) -> object
     return convert.to_excel(out.reshape(shape))
 
 
-def _history(frequency: object, recency: object, age: object) -> dict[str, np.ndarray]:
+def _history(
+    frequency: object, recency: object, age: object, age_name: str = "age"
+) -> dict[str, np.ndarray]:
     data = convert.aligned(
         {
             "frequency": (frequency, "number"),
             "recency": (recency, "number"),
-            "age": (age, "number"),
+            age_name: (age, "number"),
         }
     )
     if len(data["frequency"]) == 0:
@@ -1477,17 +1485,18 @@ def _memo(
 
 
 def _customer_rows(
-    frequency: object, recency: object, age: object
+    frequency: object, recency: object, age: object, age_name: str = "age"
 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     """The customers of the ranges (blank rows left out, checked as BGNBD_FIT checks
-    them) and which cells of the ranges they are, to spill results in line."""
-    data = _history(frequency, recency, age)
+    them) and which cells of the ranges they are, to spill results in line.
+    ``age_name`` names the third range in messages (``periods`` for BG/BB)."""
+    data = _history(frequency, recency, age, age_name)
     grids = [
         np.atleast_1d(np.asarray(convert.as_float_or_grid(v, n), dtype=np.float64)).reshape(-1)
-        for v, n in ((frequency, "frequency"), (recency, "recency"), (age, "age"))
+        for v, n in ((frequency, "frequency"), (recency, "recency"), (age, age_name))
     ]
     keep = np.isfinite(grids[0]) & np.isfinite(grids[1]) & np.isfinite(grids[2])
-    return data["frequency"], data["recency"], data["age"], keep
+    return data["frequency"], data["recency"], data[age_name], keep
 
 
 def _in_line(keep: npt.NDArray[np.bool_], block: FloatArray) -> object:
@@ -1750,6 +1759,198 @@ def BGNBD_TOTALS(
         level,
     )
     return convert.table(result.totals.reset_index(), ["total", "value", "low", "high"])
+
+
+# ------------------------------------------------- intervals (MBG/NBD and BG/BB)
+
+
+def _companion_rows(
+    model: str, frequency: object, recency: object, third: object
+) -> tuple[Any, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """The fitted model (MBG/NBD or BG/BB, from the fit cache) and the ranges'
+    customers, as :func:`_customer_rows` gives them."""
+    from retention_xl.core.models import BetaGeoBetaBinom, ModifiedBetaGeo
+
+    x, tx, t, keep = _customer_rows(
+        frequency, recency, third, "periods" if model == "BGBB" else "age"
+    )
+    if model == "BGBB":
+        fitted = _memo("BGBB_MODEL", (x, tx, t), lambda: BetaGeoBetaBinom().fit(x, tx, t))
+    else:
+        fitted = _memo("MBGNBD_MODEL", (x, tx, t), lambda: ModifiedBetaGeo().fit(x, tx, t))
+    return fitted, x, tx, t, keep
+
+
+def _companion_interval(
+    model: str,
+    what: str,
+    t: object,
+    frequency: object,
+    recency: object,
+    third: object,
+    level: object,
+) -> object:
+    """P(alive) (``what="p_alive"``) or the expected purchases in the next ``t``
+    (``"expected_purchases"``) with their interval, spilled per customer."""
+    from retention_xl.core.models import predict_intervals
+
+    horizon = 0.0 if what == "p_alive" else convert.number(t, "t")
+    fitted, x, tx, ages, keep = _companion_rows(model, frequency, recency, third)
+    lvl = _level(level)
+    result = _memo(
+        f"{model}_{what}",
+        (x, tx, ages, [horizon, lvl]),
+        lambda: predict_intervals(fitted, None, x, tx, ages, horizon=horizon, level=lvl),
+        results=True,
+    )
+    columns = [what, f"{what}_low", f"{what}_high"]
+    return _in_line(keep, result.customers[columns].to_numpy())
+
+
+def _companion_pi(
+    model: str, t: object, frequency: object, recency: object, third: object, level: object
+) -> object:
+    from retention_xl.core.models import purchases_prediction_interval
+
+    horizon = convert.number(t, "t")
+    fitted, x, tx, ages, keep = _companion_rows(model, frequency, recency, third)
+    low, high = purchases_prediction_interval(fitted, horizon, x, tx, ages, level=_level(level))
+    return _in_line(keep, np.column_stack([low, high]))
+
+
+@excel_function(
+    "MBGNBD_PALIVE_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits MBG/NBD on the customers given and spills, per customer, the probability "
+        "of being alive with its interval (value, low, high) from the uncertainty of the "
+        "fitted parameters (500 draws, seeded)."
+    ),
+    args=(*_FIT_ARGS, _LEVEL),
+    example="=MBGNBD_PALIVE_INTERVAL(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="three columns per customer: p_alive, low, high",
+    spills=True,
+)
+def MBGNBD_PALIVE_INTERVAL(
+    frequency: object, recency: object, age: object, level: object = None
+) -> object:
+    return _companion_interval("MBGNBD", "p_alive", None, frequency, recency, age, level)
+
+
+@excel_function(
+    "MBGNBD_PURCHASES_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits MBG/NBD on the customers given and spills, per customer, the expected "
+        "repeat purchases in the next t periods with their interval (value, low, high) "
+        "from the uncertainty of the fitted parameters."
+    ),
+    args=(Arg("t", "Horizon, in the time unit of age (e.g. 52 weeks)."), *_FIT_ARGS, _LEVEL),
+    example=(
+        "=MBGNBD_PURCHASES_INTERVAL(52, Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)"
+    ),
+    example_result="three columns per customer: expected purchases, low, high",
+    spills=True,
+)
+def MBGNBD_PURCHASES_INTERVAL(
+    t: object, frequency: object, recency: object, age: object, level: object = None
+) -> object:
+    return _companion_interval("MBGNBD", "expected_purchases", t, frequency, recency, age, level)
+
+
+@excel_function(
+    "MBGNBD_PURCHASES_PI",
+    twin="retention_xl.core.models.purchases_prediction_interval",
+    category=_MODELS,
+    help=(
+        "Fits MBG/NBD on the customers given and spills, per customer, the prediction "
+        "interval (low, high) of the number of repeat purchases they will make in the "
+        "next t periods: it holds with probability level at least."
+    ),
+    args=(Arg("t", "Horizon, in the time unit of age (e.g. 52 weeks)."), *_FIT_ARGS, _LEVEL),
+    example="=MBGNBD_PURCHASES_PI(52, Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="two columns per customer: low, high (whole numbers of purchases)",
+    spills=True,
+)
+def MBGNBD_PURCHASES_PI(
+    t: object, frequency: object, recency: object, age: object, level: object = None
+) -> object:
+    return _companion_pi("MBGNBD", t, frequency, recency, age, level)
+
+
+_BGBB_FIT_ARGS = tuple(Arg(a.name, a.doc) for a in (_PFREQ, _PRECENCY, _PERIODS))
+
+
+@excel_function(
+    "BGBB_PALIVE_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits BG/BB on the customers given (in periods) and spills, per customer, the "
+        "probability of being active in the next period with its interval (value, low, "
+        "high) from the uncertainty of the fitted parameters (500 draws, seeded)."
+    ),
+    args=(*_BGBB_FIT_ARGS, _LEVEL),
+    example="=BGBB_PALIVE_INTERVAL(Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="three columns per customer: p_alive, low, high",
+    spills=True,
+)
+def BGBB_PALIVE_INTERVAL(
+    frequency: object, recency: object, periods: object, level: object = None
+) -> object:
+    return _companion_interval("BGBB", "p_alive", None, frequency, recency, periods, level)
+
+
+@excel_function(
+    "BGBB_PURCHASES_INTERVAL",
+    twin="retention_xl.core.models.predict_intervals",
+    category=_MODELS,
+    help=(
+        "Fits BG/BB on the customers given (in periods) and spills, per customer, the "
+        "expected periods with a purchase in the next t periods with their interval "
+        "(value, low, high) from the uncertainty of the fitted parameters."
+    ),
+    args=(
+        Arg("t", "Horizon in periods (a fraction of a period counts pro rata)."),
+        *_BGBB_FIT_ARGS,
+        _LEVEL,
+    ),
+    example=(
+        "=BGBB_PURCHASES_INTERVAL(5, Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)"
+    ),
+    example_result="three columns per customer: expected purchases, low, high",
+    spills=True,
+)
+def BGBB_PURCHASES_INTERVAL(
+    t: object, frequency: object, recency: object, periods: object, level: object = None
+) -> object:
+    return _companion_interval("BGBB", "expected_purchases", t, frequency, recency, periods, level)
+
+
+@excel_function(
+    "BGBB_PURCHASES_PI",
+    twin="retention_xl.core.models.purchases_prediction_interval",
+    category=_MODELS,
+    help=(
+        "Fits BG/BB on the customers given (in periods) and spills, per customer, the "
+        "prediction interval (low, high) of the number of periods with a purchase in the "
+        "next t periods: it holds with probability level at least."
+    ),
+    args=(
+        Arg("t", "Horizon in periods (a fraction of a period counts pro rata)."),
+        *_BGBB_FIT_ARGS,
+        _LEVEL,
+    ),
+    example="=BGBB_PURCHASES_PI(5, Customers!B2:B900, Customers!C2:C900, Customers!D2:D900)",
+    example_result="two columns per customer: low, high (whole numbers of periods)",
+    spills=True,
+)
+def BGBB_PURCHASES_PI(
+    t: object, frequency: object, recency: object, periods: object, level: object = None
+) -> object:
+    return _companion_pi("BGBB", t, frequency, recency, periods, level)
 
 
 @excel_function(

@@ -1,5 +1,6 @@
 """The interval functions (BGNBD_PALIVE_INTERVAL, BGNBD_PURCHASES_INTERVAL,
-BGNBD_PURCHASES_PI, BGNBD_CLV_INTERVAL, BGNBD_TOTALS): each host's value shapes, results
+BGNBD_PURCHASES_PI, BGNBD_CLV_INTERVAL, BGNBD_TOTALS and the MBG/NBD and BG/BB
+companions): each host's value shapes, results
 equal to the core's on the ranges' customers, spilled in line with the ranges, the
 level argument and its errors, and recalculation from the cache."""
 
@@ -172,3 +173,75 @@ def test_recalculation_uses_the_cache(rows, monkeypatch):
     for level in np.linspace(0.05, 0.95, udfs.RESULT_CACHE_SIZE + 3):
         udfs.BGNBD_PALIVE_INTERVAL(*cols[:3], float(level))
     assert len(udfs._RESULT_CACHE) == udfs.RESULT_CACHE_SIZE
+
+
+# ------------------------------------------------- MBG/NBD and BG/BB companions
+
+
+@pytest.mark.parametrize("shape", HOST_SHAPES)
+def test_mbgnbd_companions_equal_the_core(rows, shape):
+    mbg = core_models.ModifiedBetaGeo().fit(*(rows[c] for c in HISTORY))
+    cols = ranges(rows, HISTORY, shape)
+    history = [rows[c] for c in HISTORY]
+    alive = in_line(grid(udfs.MBGNBD_PALIVE_INTERVAL(*cols)))
+    core = predict_intervals(mbg, None, *history, horizon=0.0).customers
+    np.testing.assert_allclose(
+        alive, core[["p_alive", "p_alive_low", "p_alive_high"]].to_numpy(), rtol=1e-12
+    )
+    got = in_line(grid(udfs.MBGNBD_PURCHASES_INTERVAL(39, *cols, 0.8)))
+    core = predict_intervals(mbg, None, *history, horizon=39, level=0.8).customers
+    names = ["expected_purchases", "expected_purchases_low", "expected_purchases_high"]
+    np.testing.assert_allclose(got, core[names].to_numpy(), rtol=1e-12)
+    pi = in_line(grid(udfs.MBGNBD_PURCHASES_PI(39, *cols)))
+    low, high = purchases_prediction_interval(mbg, 39, *history)
+    np.testing.assert_array_equal(pi, np.column_stack([low, high]))
+    # not BG/NBD's numbers: the model is MBG/NBD's
+    bg_pi = in_line(grid(udfs.BGNBD_PURCHASES_PI(39, *cols)))
+    assert not np.array_equal(pi, bg_pi) or not np.allclose(
+        alive, in_line(grid(udfs.BGNBD_PALIVE_INTERVAL(*cols)))
+    )
+
+
+@pytest.fixture(scope="module")
+def donors() -> pd.DataFrame:
+    """One row per donor of a quarter of the donations data (periods: years)."""
+    gifts = pd.read_csv(DATA / "donations" / "donations.csv")
+    return gifts.loc[gifts.index.repeat(gifts["weights"])].iloc[::4].reset_index(drop=True)
+
+
+PERIODS = ["frequency", "recency", "periods"]
+
+
+@pytest.mark.parametrize("shape", HOST_SHAPES)
+def test_bgbb_companions_equal_the_core(donors, shape):
+    cols = [column_shapes([*map(float, donors[c]), None])[shape] for c in PERIODS]
+    history = [donors[c] for c in PERIODS]
+    bgbb = core_models.BetaGeoBetaBinom().fit(*history)
+
+    def customers(result: Any) -> np.ndarray:
+        got = grid(result)
+        assert got.shape[0] == len(donors) + 1 and np.isnan(got[-1]).all()
+        return got[:-1]
+
+    alive = customers(udfs.BGBB_PALIVE_INTERVAL(*cols))
+    core = predict_intervals(bgbb, None, *history, horizon=0.0).customers
+    np.testing.assert_allclose(
+        alive, core[["p_alive", "p_alive_low", "p_alive_high"]].to_numpy(), rtol=1e-12
+    )
+    assert (alive[:, 1] <= alive[:, 0]).all() and (alive[:, 0] <= alive[:, 2]).all()
+    got = customers(udfs.BGBB_PURCHASES_INTERVAL(5, *cols))
+    core = predict_intervals(bgbb, None, *history, horizon=5).customers
+    names = ["expected_purchases", "expected_purchases_low", "expected_purchases_high"]
+    np.testing.assert_allclose(got, core[names].to_numpy(), rtol=1e-12)
+    pi = customers(udfs.BGBB_PURCHASES_PI(5, *cols, 0.8))
+    low, high = purchases_prediction_interval(bgbb, 5, *history, level=0.8)
+    np.testing.assert_array_equal(pi, np.column_stack([low, high]))
+    assert pi[:, 1].max() <= 5  # at most one purchase a period
+
+
+def test_bgbb_companions_name_the_periods_range():
+    got = udfs.BGBB_PALIVE_INTERVAL([[1], [0]], [[2], [0]], [["x"], [3]])
+    assert got.startswith("#VALUE! periods (cell 1 of the range) must be a number")
+    hosts.set_host(Host.OFFICEJS)
+    with pytest.raises(convert.ExcelValueError, match="BGBB_PURCHASES_PI: periods"):
+        udfs.BGBB_PURCHASES_PI(5, [[1], [0]], [[2], [0]], [["x"], [3]])
