@@ -192,7 +192,12 @@ def input_files(func: F) -> F:
         ("survey", "survey answers (Typeform, SurveyMonkey, generic)"),
         ("subscriptions", "subscriptions (Stripe, generic)"),
     ):
-        out = click.option(f"--{name}", type=path, default=None, help=f"Export of {what}.")(out)
+        out = click.option(
+            f"--{name}",
+            type=path,
+            default=None,
+            help=f"Export of {what}, or a Parquet file with the same columns.",
+        )(out)
     out = click.option("--orders", metavar=ORDERS_METAVAR, default=None, help=ORDERS_HELP)(out)
     return out  # type: ignore[no-any-return]
 

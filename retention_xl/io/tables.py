@@ -1,10 +1,13 @@
-"""Read an export (CSV/TSV text or .xlsx) into a raw table of cells, safely.
+"""Read an export (CSV/TSV text, .xlsx or Parquet) into a raw table of cells, safely.
 
 Text files: the encoding and separator are sniffed (:mod:`retention_xl.io.locale`),
 then pandas' C parser reads every cell as a string (no type guessing, so ``=1+1``,
 ``+39...``, ``007`` stay exactly as written). Workbooks: the package is checked against
 zip bombs and XML entity tricks (:mod:`retention_xl.io.safety`) before python-calamine
-reads the first sheet's values.
+reads the first sheet's values. Parquet files (a subscriptions, survey or customers
+table kept in a lake; the ``lake`` extra): the footer's row count and uncompressed size
+are checked against the limits before any data page is read, then pyarrow reads typed
+cells as a workbook gives them (numbers, dates, text; a null is a blank cell).
 
 Spreadsheet row numbers are kept for every data row so errors can say "row 7".
 """
@@ -59,6 +62,8 @@ def read_table(path: str | Path, *, encoding: str | None = None) -> RawTable:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04"):
         return _read_xlsx(p)
+    if head.startswith(b"PAR1"):
+        return _read_parquet(p)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ExportError(
             "is an old-style .xls workbook, which is not read for safety and fidelity. "
@@ -280,3 +285,67 @@ def _read_xlsx(p: Path) -> RawTable:
     for i, r in enumerate(rows):
         cells[i, : len(r)] = r
     return _to_table(p, cells, source="xlsx", encoding=None, delim=None)
+
+
+# ---------------------------------------------------------------------------
+# Parquet
+
+#: rows a Parquet table read as an export may hold: what a sheet holds below its header
+MAX_PARQUET_ROWS = 1_048_575
+
+
+def _read_parquet(p: Path) -> RawTable:
+    """One Parquet file as typed cells (see the module docstring), its rows numbered as
+    a sheet would number them (the header is row 1)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InputError(
+            f"{p.name} is a Parquet file: reading it needs pyarrow, which comes with the "
+            "'lake' extra: pip install 'retention-xl[lake]'"
+        ) from exc
+    try:
+        meta = pq.ParquetFile(p).metadata
+    except Exception as exc:  # pyarrow raises its own error types for damaged files
+        raise ExportError(
+            f"cannot be read as a Parquet file ({type(exc).__name__}: {exc}). Write it again",
+            file=p,
+        ) from exc
+    if meta.num_rows > MAX_PARQUET_ROWS:
+        raise ExportError(
+            f"has {meta.num_rows:,} rows, more than the {MAX_PARQUET_ROWS:,} a sheet holds "
+            "below its header. Filter it to the period you need",
+            file=p,
+        )
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if size > MAX_TEXT_BYTES:
+        raise ExportError(
+            f"holds {size:,} bytes uncompressed, more than the {MAX_TEXT_BYTES:,} limit", file=p
+        )
+    try:
+        frame = pq.read_table(p).to_pandas(types_mapper=None, date_as_object=True)
+    except Exception as exc:
+        raise ExportError(
+            f"cannot be read as a Parquet file ({type(exc).__name__}: {exc}). Write it again",
+            file=p,
+        ) from exc
+    header = np.array([str(c) for c in frame.columns], dtype=object)
+    cells = np.empty((len(frame) + 1, len(frame.columns)), dtype=object)
+    cells[0] = header
+    for j, name in enumerate(frame.columns):
+        cells[1:, j] = _parquet_cells(frame[name])
+    return _to_table(p, cells, source="xlsx", encoding=None, delim=None)
+
+
+def _parquet_cells(col: pd.Series) -> np.ndarray:
+    """A column's values as a workbook reader gives them: ``datetime`` for timestamps
+    (a zone-aware one in its own zone's wall time), numbers, text, ``""`` for nulls."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        col = col.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        out = np.array(col.dt.to_pydatetime(), dtype=object)
+    else:
+        out = col.to_numpy(dtype=object)
+    missing = pd.isna(col).to_numpy()
+    out[missing] = ""
+    return out
