@@ -14,7 +14,8 @@ the progress.
 from __future__ import annotations
 
 import math
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 from retention_xl.core.benchmarks import (
     ACQUISITION_VS_RETENTION_COST,
@@ -111,113 +112,124 @@ def _level_formula(r: str, direction: str) -> str:
     return f'=IF({v}="","",IF({v}{op}{e},4,IF({v}{op}{h},3,IF({v}{op}{a},2,1))))'
 
 
-def plan_benchmarks(ctx: Context) -> SheetPlan:
-    sheet = SheetPlan(role="BENCHMARKS", title=ctx.titles["BENCHMARKS"])
-    widths = [44, 12, 10, 10, 14, 12, 12, 12, 12, 14, 7, 9, 70]
-    sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
-    market = ctx.settings.market
-    table = benchmark_table(market=market)
-    sheet.put(0, 0, ctx.t("bench.title"), style="title")
-    sheet.put(1, 0, ctx.t("bench.note").format(market=market.upper()), style="note")
-    for col, key in enumerate(COLUMNS):
-        sheet.put(HEADER, col, ctx.t(key), style="header")
-    values = kpi_values(ctx)
+@dataclass(frozen=True)
+class _Lookups:
+    """Where the rating and status formulas find their localised words (hidden
+    helper column): the level labels' range and the met / not met / no data cells."""
 
-    lv = {name: LEVELS_ROW + 1 + i for i, name in enumerate(LEVELS)}
+    labels: str
+    met: str
+    not_met: str
+    no_data: str
+
+
+def _lookups() -> _Lookups:
     lc = LOOKUP_COL
-    labels_range = block_range(lv["below"], lc, lv["excellent"], lc)
-    met, not_met, no_data = cell(MET_ROW, lc), cell(MET_ROW + 1, lc), cell(MET_ROW + 2, lc)
-    for key, (row, target_name, direction, rated) in BENCH_ROWS.items():
-        style = UNIT_STYLES[KPI_UNITS[key]]
-        ref = {c: cell(row, c, absolute=False) for c in range(NOTE + 1)}
-        value = values[key]
-        target = effective_target(ctx, key, target_name)
-        sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
-        sheet.put(row, V, cached(value), formula=f"=KPI_{key}", style=style)
-        level: float = math.nan
-        if rated:
-            bench = BENCHMARKS[key]
-            for col, lev in ((AVG, "average"), (HEALTHY, "healthy"), (EXC, "excellent")):
-                sheet.put(row, col, float(table[lev].to_dict()[key]), style=style)
-            if not blank(value):
-                level = float(LEVELS.index(rate_kpi(key, value, market=market)) + 1)
-            sheet.put(row, LEVEL, cached(level), formula=_level_formula(str(row + 1), direction))
-            # no value: "no data" once there are customers, blank in an empty template
-            has_customers = ctx.data is not None and ctx.data.summary is not None
-            if math.isnan(level):
-                rating = ctx.t("bench.no_data") if has_customers else ""
-            else:
-                rating = ctx.t(f"level.{LEVELS[int(level) - 1]}")
-            missing = f'IF(COUNT(Customers_orders)=0,"",{no_data})'
-            sheet.put(
-                row,
-                RATING,
-                rating,
-                formula=f'=IF({ref[LEVEL]}="",{missing},INDEX({labels_range},{ref[LEVEL]}))',
-            )
-            sheet.put(row, SOURCE, bench.source, style="text")
-            sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
-        sheet.put(
-            row,
-            TARGET,
-            cached(target),
-            formula=_target_formula(key, target_name),
-            style=style,
-        )
-        gap = math.nan
-        if not blank(value) and target is not None:
-            gap = target - value if direction == "higher" else value - target
-        v, t = ref[V], ref[TARGET]
-        diff = f"{t}-{v}" if direction == "higher" else f"{v}-{t}"
-        sheet.put(row, GAP, cached(gap), formula=f'=IF(OR({v}="",{t}=""),"",{diff})', style=style)
-        if direction == "higher":
-            prog = f'IF({t}<=0,"",MIN(1,MAX(0,{v}/{t})))'
-        else:
-            prog = f"IF({v}<=0,1,MIN(1,MAX(0,{t}/{v})))"
-        sheet.put(
-            row,
-            PROGRESS,
-            cached(progress(value, target, direction)),
-            formula=f'=IF(OR({v}="",{t}=""),"",{prog})',
-            style="percent",
-        )
-        status = ""
-        if not math.isnan(gap):
-            status = ctx.t("target.met") if gap <= 0 else ctx.t("target.not_met")
-        sheet.put(
-            row,
-            STATUS,
-            status,
-            formula=f'=IF({ref[GAP]}="","",IF({ref[GAP]}<=0,{met},{not_met}))',
-        )
-        if not rated:
-            tl = math.nan if math.isnan(gap) else (4.0 if gap <= 0 else 1.0)
-            sheet.put(
-                row,
-                LEVEL,
-                cached(tl),
-                formula=f'=IF({ref[GAP]}="","",IF({ref[GAP]}<=0,4,1))',
-            )
-            sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
-        ctx.define(f"RXL_Progress_{key}", "BENCHMARKS", cell(row, PROGRESS))
-        ctx.define(f"RXL_Target_{key}", "BENCHMARKS", cell(row, TARGET))
-        ctx.define(f"RXL_Level_{key}", "BENCHMARKS", cell(row, LEVEL))
-    # information row: acquisition vs retention cost
+    first, last = LEVELS_ROW + 1, LEVELS_ROW + len(LEVELS)
+    return _Lookups(
+        labels=block_range(first, lc, last, lc),
+        met=cell(MET_ROW, lc),
+        not_met=cell(MET_ROW + 1, lc),
+        no_data=cell(MET_ROW + 2, lc),
+    )
+
+
+def _rated_cells(
+    ctx: Context, sheet: SheetPlan, key: str, row: int, direction: str, value: float,
+    table: Any, words: _Lookups,
+) -> None:  # fmt: skip
+    """A KPI with published benchmarks: their values, its level (1..4) and rating, the
+    source and the note."""
+    style = UNIT_STYLES[KPI_UNITS[key]]
+    market = ctx.settings.market
+    for col, lev in ((AVG, "average"), (HEALTHY, "healthy"), (EXC, "excellent")):
+        sheet.put(row, col, float(table[lev].to_dict()[key]), style=style)
+    level = math.nan
+    if not blank(value):
+        level = float(LEVELS.index(rate_kpi(key, value, market=market)) + 1)
+    sheet.put(row, LEVEL, cached(level), formula=_level_formula(str(row + 1), direction))
+    # no value: "no data" once there are customers, blank in an empty template
+    has_customers = ctx.data is not None and ctx.data.summary is not None
+    if math.isnan(level):
+        rating = ctx.t("bench.no_data") if has_customers else ""
+    else:
+        rating = ctx.t(f"level.{LEVELS[int(level) - 1]}")
+    missing = f'IF(COUNT(Customers_orders)=0,"",{words.no_data})'
+    level_ref = cell(row, LEVEL, absolute=False)
+    sheet.put(
+        row,
+        RATING,
+        rating,
+        formula=f'=IF({level_ref}="",{missing},INDEX({words.labels},{level_ref}))',
+    )
+    sheet.put(row, SOURCE, BENCHMARKS[key].source, style="text")
+    sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
+
+
+def _target_cells(
+    ctx: Context, sheet: SheetPlan, key: str, spec: tuple[int, str, str, bool],
+    value: float, words: _Lookups,
+) -> None:  # fmt: skip
+    """The target (the user's, or the default), the gap to it, the progress bar's
+    share and the met / not met status; a KPI without benchmarks gets its traffic
+    light from the status (4 met, 1 not)."""
+    row, target_name, direction, rated = spec
+    style = UNIT_STYLES[KPI_UNITS[key]]
+    target = effective_target(ctx, key, target_name)
+    sheet.put(row, TARGET, cached(target), formula=_target_formula(key, target_name), style=style)
+    gap = math.nan
+    if not blank(value) and target is not None:
+        gap = target - value if direction == "higher" else value - target
+    v, t = cell(row, V, absolute=False), cell(row, TARGET, absolute=False)
+    gap_ref = cell(row, GAP, absolute=False)
+    diff = f"{t}-{v}" if direction == "higher" else f"{v}-{t}"
+    sheet.put(row, GAP, cached(gap), formula=f'=IF(OR({v}="",{t}=""),"",{diff})', style=style)
+    if direction == "higher":
+        prog = f'IF({t}<=0,"",MIN(1,MAX(0,{v}/{t})))'
+    else:
+        prog = f"IF({v}<=0,1,MIN(1,MAX(0,{t}/{v})))"
+    sheet.put(
+        row,
+        PROGRESS,
+        cached(progress(value, target, direction)),
+        formula=f'=IF(OR({v}="",{t}=""),"",{prog})',
+        style="percent",
+    )
+    status = ""
+    if not math.isnan(gap):
+        status = ctx.t("target.met") if gap <= 0 else ctx.t("target.not_met")
+    sheet.put(
+        row,
+        STATUS,
+        status,
+        formula=f'=IF({gap_ref}="","",IF({gap_ref}<=0,{words.met},{words.not_met}))',
+    )
+    if not rated:
+        light = math.nan if math.isnan(gap) else (4.0 if gap <= 0 else 1.0)
+        sheet.put(row, LEVEL, cached(light), formula=f'=IF({gap_ref}="","",IF({gap_ref}<=0,4,1))')
+        sheet.put(row, NOTE, ctx.t(f"bench.{key}.note"), style="note")
+
+
+def _helper_column(ctx: Context, sheet: SheetPlan) -> None:
+    """The fact row, and the localised words the formulas look up with the level
+    numbers the colours follow, in hidden columns."""
     fact = ACQUISITION_VS_RETENTION_COST
     sheet.put(FACT_ROW, 0, ctx.t("bench.fact.label"), style="label")
     sheet.put(FACT_ROW, V, fact.value, style="number")
     sheet.put(FACT_ROW, SOURCE, fact.source, style="text")
     sheet.put(FACT_ROW, NOTE, ctx.t("bench.fact.note"), style="note")
-    # localised level labels the rating formulas look up, and the level numbers the
-    # colours follow: helpers, in hidden columns
+    lc = LOOKUP_COL
     sheet.put(LEVELS_ROW, lc, ctx.t("bench.levels"), style="header")
-    for name, row in lv.items():
-        sheet.put(row, lc, ctx.t(f"level.{name}"))
+    for i, name in enumerate(LEVELS):
+        sheet.put(LEVELS_ROW + 1 + i, lc, ctx.t(f"level.{name}"))
     sheet.put(MET_ROW, lc, ctx.t("target.met"))
     sheet.put(MET_ROW + 1, lc, ctx.t("target.not_met"))
     sheet.put(MET_ROW + 2, lc, ctx.t("bench.no_data"))
     sheet.hidden_cols.update({LEVEL, lc})
-    # traffic lights and progress bars over fixed ranges
+
+
+def _colours(sheet: SheetPlan) -> None:
+    """Traffic lights on the rating and status columns, bars on the progress column."""
     first, last = min(r for r, *_ in BENCH_ROWS.values()), max(r for r, *_ in BENCH_ROWS.values())
     level_ref = f"${col_letter(LEVEL)}{first + 1}"
     for target_col in (RATING, STATUS):
@@ -243,6 +255,35 @@ def plan_benchmarks(ctx: Context) -> SheetPlan:
             "bar_solid": True,
         }
     )
+
+
+def plan_benchmarks(ctx: Context) -> SheetPlan:
+    """The Benchmarks sheet: one row per KPI with its value, the published benchmarks
+    (where there are some) and its rating, the target, the gap and the status."""
+    sheet = SheetPlan(role="BENCHMARKS", title=ctx.titles["BENCHMARKS"])
+    widths = [44, 12, 10, 10, 14, 12, 12, 12, 12, 14, 7, 9, 70]
+    sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
+    market = ctx.settings.market
+    table = benchmark_table(market=market)
+    sheet.put(0, 0, ctx.t("bench.title"), style="title")
+    sheet.put(1, 0, ctx.t("bench.note").format(market=market.upper()), style="note")
+    for col, key in enumerate(COLUMNS):
+        sheet.put(HEADER, col, ctx.t(key), style="header")
+    values = kpi_values(ctx)
+    words = _lookups()
+    for key, spec in BENCH_ROWS.items():
+        row, _, direction, rated = spec
+        sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")
+        style = UNIT_STYLES[KPI_UNITS[key]]
+        sheet.put(row, V, cached(values[key]), formula=f"=KPI_{key}", style=style)
+        if rated:
+            _rated_cells(ctx, sheet, key, row, direction, values[key], table, words)
+        _target_cells(ctx, sheet, key, spec, values[key], words)
+        ctx.define(f"RXL_Progress_{key}", "BENCHMARKS", cell(row, PROGRESS))
+        ctx.define(f"RXL_Target_{key}", "BENCHMARKS", cell(row, TARGET))
+        ctx.define(f"RXL_Level_{key}", "BENCHMARKS", cell(row, LEVEL))
+    _helper_column(ctx, sheet)
+    _colours(sheet)
     sheet.freeze = (HEADER + 1, 1)
     sheet.tab_color = "#ED7D31"
     sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
