@@ -38,7 +38,13 @@ from retention_xl.core._orderdays import (
 from retention_xl.core.schema import PreparedOrders
 from retention_xl.errors import InputError, OutOfRangeError
 
-__all__ = ["MEASURES", "cohort_counts", "cohort_counts_from_cells", "cohort_matrix", "matrix_of_counts"]
+__all__ = [
+    "MEASURES",
+    "cohort_counts",
+    "cohort_counts_from_cells",
+    "cohort_matrix",
+    "matrix_of_counts",
+]
 
 MEASURES: Final = ("customers", "revenue")
 Measure = Literal["customers", "revenue"]
@@ -129,7 +135,9 @@ def _labels(cohort_periods: IntArray, freq: str) -> pd.Index:
     )
 
 
-def _table(labels: pd.Index, sizes: IntArray, values: FloatArray, observable: IntArray) -> pd.DataFrame:
+def _table(
+    labels: pd.Index, sizes: IntArray, values: FloatArray, observable: IntArray
+) -> pd.DataFrame:
     table = pd.DataFrame(
         _mask_unobservable(values, observable), index=labels, columns=range(values.shape[1])
     )

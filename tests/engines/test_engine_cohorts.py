@@ -46,7 +46,12 @@ def test_cohort_counts_and_matrix_equal_the_core(engine, period, measure):
     duck, orders = engine
     for as_of in (None, "2023-02-14", "2024-01-01"):
         for max_offset in (None, 0, 5):
-            kwargs = {"measure": measure, "period": period, "as_of": as_of, "max_offset": max_offset}
+            kwargs = {
+                "measure": measure,
+                "period": period,
+                "as_of": as_of,
+                "max_offset": max_offset,
+            }
             want = cohort_counts(orders, **kwargs)
             got = duck.cohort_counts(**kwargs)
             assert len(want) >= 1
