@@ -750,8 +750,7 @@ def build(
         side: Path | None = None
         written: list[str] = []
         if reason is not None:
-            if not as_json:
-                click.echo(f"note: {reason}", err=True)
+            click.echo(f"note: {reason}", err=True)
             steps.step("Scoring every customer and computing the aggregate report")
             path, plan, data, notes, shown = _build_aggregate(
                 inputs, out=out, limit=limit, currency=currency, row_limit=sheet_rows,
@@ -781,6 +780,7 @@ def build(
             "aggregate": side is not None,
         }
         if side is not None:
+            payload["aggregate_reason"] = reason
             payload["customers_file"] = str(side.resolve())
             payload["customers_listed"] = len(data.summary) if data.summary is not None else 0
         if data.report is not None:

@@ -176,7 +176,8 @@ def cohort_counts_from_cells(
     n_rows = periods.size
     if n_rows == 0:
         width = 0 if limit is None else limit + 1
-        return _table(_labels(periods, freq), size_of, np.zeros((0, width)), size_of)
+        empty: FloatArray = np.zeros((0, width), dtype=np.float64)
+        return _table(_labels(periods, freq), size_of, empty, size_of)
     observable = int(as_of_period) - periods
     width = int(observable.max()) + 1 if limit is None else limit + 1
     row = np.searchsorted(periods, np.asarray(cell_period, dtype=np.int64))
@@ -186,8 +187,8 @@ def cohort_counts_from_cells(
         row[fits] * width + offset[fits],
         weights=np.asarray(cell_value, dtype=np.float64)[fits],
         minlength=n_rows * width,
-    ).reshape(n_rows, width)
-    return _table(_labels(periods, freq), size_of, values, observable)
+    ).astype(np.float64)
+    return _table(_labels(periods, freq), size_of, values.reshape(n_rows, width), observable)
 
 
 def _mask_unobservable(values: FloatArray, observable: IntArray) -> FloatArray:

@@ -104,7 +104,8 @@ def compute_aggregate_data(
     notes: list[str] | None = None,
 ) -> ReportData:
     """Everything an aggregate report shows, from a DuckDB engine, and every customer
-    scored into ``scores_path`` (Parquet, whatever its suffix; its final name, for the sheets, ``side_name``).
+    scored into ``scores_path`` (Parquet whatever its suffix: a temporary file; the
+    sheets name the final file ``side_name``).
 
     The models are fitted on the engine's distinct histories; when they cannot be
     (:class:`~retention_xl.errors.ConvergenceError`,

@@ -250,7 +250,7 @@ def listing_rule(ctx: Context) -> str:
 
 
 def plan_customers(ctx: Context) -> SheetPlan:
-    columns = CUSTOMER_COLUMNS
+    columns: tuple[tuple[str, str, str, str | None, float | None], ...] = CUSTOMER_COLUMNS
     header = HEADER_ROW
     frame = customers_frame(ctx)
     sheet = _derived_sheet(ctx, "CUSTOMERS")
