@@ -307,3 +307,17 @@ def test_the_italian_aggregate_report_states_its_rule_in_italian(tmp_path):
     )
     assert counted == pytest.approx(data.all_customers)  # the summary counts every customer
     assert np.isfinite(data.kpi("at_risk_share"))
+
+
+def test_refresh_refuses_an_aggregate_report_with_the_way_out(built, tmp_path):
+    import shutil
+
+    book = tmp_path / "report.xlsx"
+    shutil.copy(built["folder"] / "report.xlsx", book)
+    before = book.read_bytes()
+    export = tmp_path / "orders.csv"
+    load_sample().orders.head(20).to_csv(export, index=False)
+    res = cli("refresh", str(book), "--orders", str(export), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "is an aggregate report" in res.stderr and "retention-xl build" in res.stderr
+    assert book.read_bytes() == before
