@@ -1542,6 +1542,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "retention-xl build --orders orders_export.csv --out report.xlsx",
             "retention-xl build --orders ordini.csv --survey nps.csv --lang it --out Rapporto.xlsx",
+            "retention-xl build --orders lake/ --engine duckdb --aggregate --out report.xlsx",
         ),
     ),
     "refresh": (

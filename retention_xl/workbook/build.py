@@ -334,9 +334,11 @@ def check_sheet_limits(
         if buyers > customer_capacity():
             raise WorkbookError(
                 f"orders has {buyers:,} customers with a purchase, more than a report can list "
-                f"({customer_capacity():,}: the Segments list starts below its summary). Build "
-                "from a shorter period or a segment of the customers, or compute the KPIs "
-                "with `retention-xl kpis`, which has no such limit"
+                f"({customer_capacity():,}: the Segments list starts below its summary). Read "
+                "the orders with --engine duckdb, which builds an aggregate report listing "
+                "the customers to act on, build from a shorter period or a segment of the "
+                "customers, or compute the KPIs with `retention-xl kpis`, which has no such "
+                "limit"
             )
 
 

@@ -21,6 +21,7 @@ from retention_xl.core.cohorts import cohort_counts, cohort_matrix
 from retention_xl.datasets import load_sample
 from retention_xl.engines.duckdb_engine import DuckDBEngine
 from retention_xl.engines.lake import LakeOrders
+from retention_xl.engines.pandas_engine import PandasEngine
 from retention_xl.engines.sources import parse_orders_source
 from retention_xl.errors import InputError, OutOfRangeError
 
@@ -56,6 +57,7 @@ def test_cohort_counts_and_matrix_equal_the_core(engine, period, measure):
             got = duck.cohort_counts(**kwargs)
             assert len(want) >= 1
             pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
+            pd.testing.assert_frame_equal(PandasEngine(orders).cohort_counts(**kwargs), want)
             pd.testing.assert_frame_equal(
                 duck.cohort_matrix(**kwargs), cohort_matrix(orders, **kwargs), rtol=RTOL,
                 check_exact=False,

@@ -321,3 +321,22 @@ def test_refresh_refuses_an_aggregate_report_with_the_way_out(built, tmp_path):
     assert res.returncode == 2
     assert "is an aggregate report" in res.stderr and "retention-xl build" in res.stderr
     assert book.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("orders", "customers", "reason"),
+    [
+        (1_048_575, 1_048_562, None),  # exactly a sheet: a full report
+        (1_048_576, 10, "orders has 1,048,576 orders, more than a sheet holds"),
+        (900_000, 1_048_563, "orders has 1,048,563 customers with a purchase"),
+    ],
+)
+def test_aggregate_reason_from_the_import_counts(orders, customers, reason):
+    from retention_xl.workbook.aggregate import aggregate_reason
+    from retention_xl.workbook.build import customer_capacity
+
+    got = aggregate_reason(
+        orders, customers, row_limit=1_048_575, customer_limit=customer_capacity()
+    )
+    assert customer_capacity() == 1_048_562
+    assert got is None if reason is None else reason in got
