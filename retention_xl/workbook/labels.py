@@ -189,6 +189,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Nessuna verifica: il modello non si può stimare sugli ordini precedenti il "
         "periodo di controllo (troppo pochi clienti che riacquistano).",
     ),
+    "holdout.aggregate": (
+        "No holdout check in an aggregate report: it refits the models on part of every "
+        "customer's orders, which this report does not hold in memory. Run `retention-xl "
+        "predict --holdout-weeks 26` on a sample of the customers.",
+        "Nessuna verifica in un rapporto aggregato: richiede di stimare di nuovo i modelli "
+        "su una parte degli ordini di ogni cliente, che questo rapporto non tiene in "
+        "memoria. Usa `retention-xl predict --holdout-weeks 26` su un campione dei clienti.",
+    ),
     "holdout.mape": (
         "Error of the cumulative curve (MAPE)",
         "Errore della curva cumulata (MAPE)",

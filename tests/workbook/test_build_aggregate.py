@@ -300,6 +300,10 @@ def test_the_italian_aggregate_report_states_its_rule_in_italian(tmp_path):
     listed = set(customers.tables[0].frame["listed_as"])
     assert listed <= {"Valore più alto", "A rischio", "VIP"} and len(listed) == 3
     assert "ORDERS" not in plan.roles()
+    keys = [c.key for c in customers.tables[0].columns]
+    assert "predicted_clv" in keys and not [k for k in keys if k.endswith(("_low", "_high"))]
+    notes = [c.value for c in plan.sheet("PREDICTIONS").cells.values()]
+    assert any(isinstance(v, str) and "rapporto aggregato" in v for v in notes)
     assert len(pd.read_parquet(side)) == data.all_customers
     segments = plan.sheet("SEGMENTS")
     counted = sum(

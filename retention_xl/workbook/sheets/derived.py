@@ -255,7 +255,9 @@ def plan_customers(ctx: Context) -> SheetPlan:
     frame = customers_frame(ctx)
     sheet = _derived_sheet(ctx, "CUSTOMERS")
     if ctx.settings.aggregate:  # the rule and the limit, above the list
-        columns = (*CUSTOMER_COLUMNS, LISTED_COLUMN)
+        # scored in batches: no per-customer intervals (they need every order in memory)
+        kept = [c for c in CUSTOMER_COLUMNS if not c[0].endswith(("_low", "_high"))]
+        columns = (*kept, LISTED_COLUMN)
         header = HEADER_ROW + 1
         sheet.put(HEADER_ROW, 0, listing_rule(ctx), style="note")
         data = ctx.data
