@@ -17,6 +17,11 @@ core's numpy passes written in SQL:
   ``_ranges``). New, returning, retained customers, buyers and orders come from one row
   per (customer, period with purchases). The counts go to
   :func:`~retention_xl.core.periods.period_table_from_counts`, which derives the rates;
+* the **cohorts**: each customer's first purchase period, then customers with a
+  purchase (or net revenue) per cohort and offset, finished by
+  :func:`~retention_xl.core.cohorts.cohort_counts_from_cells`; and per monthly cohort
+  the totals of its customers (:meth:`DuckDBEngine.cohort_totals`, what an aggregate
+  report's KPIs add up);
 * the **histories** of the models: per customer ``(x, t_x, T)`` and the mean repeat
   spend, grouped into distinct rows with counts for the fits, or streamed in Arrow
   batches for scoring.
