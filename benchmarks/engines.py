@@ -1,6 +1,7 @@
 """The DuckDB engine against a hand-written DuckDB query and against the pandas engine.
 
-Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR] [--spark]`` in an
+Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR] [--spark]
+[--steps S,...] [--sizes N,...]`` in an
 environment with the ``lake`` extra. For each size (100k, 1M and 10M orders, up to
 ``max_orders``) it writes a Parquet lake with :func:`retention_xl.datasets.write_orders_lake`
 (one file per month, seed 0; not timed) and measures, each in a fresh process, ``R``
@@ -17,6 +18,11 @@ times (3 by default):
   the lake, the orders come into memory, the core computes);
 * ``predict duckdb`` / ``predict pandas``: ``retention-xl predict --out scores.parquet``
   with each engine;
+* ``build aggregate``: ``retention-xl build --orders LAKE --engine duckdb --aggregate
+  --out book.xlsx`` (the aggregate report: KPIs, period, cohort and per-cohort tables
+  in DuckDB, every customer scored in batches into ``book_customers.parquet``, the
+  Customers sheet limited to 50,000 customers; not in the default steps, ask for it
+  with ``--steps "build aggregate"``, e.g. ``--sizes 2000000``);
 * with ``--spark`` (needs the ``spark`` extra and Java), also ``kpis spark`` and
   ``predict spark``: the same commands with ``--engine spark --spark-master local[*]``.
   Their time includes starting the JVM and the Spark session (a few seconds).
@@ -47,6 +53,7 @@ from pathlib import Path
 SIZES = (100_000, 1_000_000, 10_000_000)
 STEPS = ("floor", "kpis duckdb", "kpis pandas", "predict duckdb", "predict pandas")
 SPARK_STEPS = ("kpis spark", "predict spark")
+OTHER_STEPS = ("build aggregate",)
 _CLEAR_REFS = "/proc/self/clear_refs"
 
 FLOOR_SQL = """
@@ -111,7 +118,12 @@ def run_one(kind: str, lake: str, workdir: str) -> None:
             con.close()
             return
         command, engine = kind.split()
-        args = [command, "--orders", lake, "--engine", engine, "--json"]
+        if command == "build":  # build aggregate
+            args = ["build", "--orders", lake, "--engine", "duckdb", "--aggregate", "--json"]
+            args += ["--out", str(Path(workdir) / "book.xlsx")]
+            engine = "duckdb"
+        else:
+            args = [command, "--orders", lake, "--engine", engine, "--json"]
         if command == "predict":
             args += ["--out", str(out)]
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -190,7 +202,13 @@ def main() -> None:
     parser.add_argument(
         "--steps",
         default=",".join(STEPS),
-        help=f"comma-separated subset of {', '.join(STEPS + SPARK_STEPS)}",
+        help=f"comma-separated subset of {', '.join(STEPS + SPARK_STEPS + OTHER_STEPS)}",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated numbers of orders to measure (default: 100k, 1M, 10M up to "
+        "max_orders)",
     )
     parser.add_argument(
         "--spark", action="store_true", help=f"also run {' and '.join(SPARK_STEPS)}"
@@ -209,7 +227,10 @@ def main() -> None:
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="rxl-bench-"))
     try:
-        for size in [s for s in SIZES if s <= args.max_orders] or [args.max_orders]:
+        sizes = [s for s in SIZES if s <= args.max_orders] or [args.max_orders]
+        if args.sizes:
+            sizes = [int(v) for v in args.sizes.split(",") if v.strip()]
+        for size in sizes:
             lake = root / f"lake-{size}"
             if not lake.exists():
                 t0 = time.perf_counter()

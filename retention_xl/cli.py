@@ -289,7 +289,104 @@ def kpis(
     _print_report(report, shown, as_json=as_json, extra=extra, lang=lang)
 
 
-def _plan_build(inputs: Any, *, no_raw: bool, currency: str | None, **options: Any) -> Any:
+def _aggregate_reason(inputs: Any, *, aggregate: bool, row_limit: int) -> str | None:
+    """Why ``build`` writes an aggregate report (None: a full report), decided from the
+    import report's counts before any order is loaded or model fitted.
+
+    ``--aggregate`` asks for one; with the DuckDB engine one is chosen when the orders
+    do not fit a sheet or the customers the Customers sheet. The pandas engine holds
+    every order in memory: it keeps refusing what a sheet cannot hold.
+    """
+    from retention_xl.workbook.aggregate import aggregate_reason
+    from retention_xl.workbook.build import customer_capacity
+
+    lake = inputs.lake_engine
+    rep = inputs.reports.get("orders")
+    if lake is None or rep is None:
+        if aggregate:
+            raise WorkbookError(
+                "--aggregate needs the orders in DuckDB: read them with --engine duckdb "
+                "(Parquet files, a DuckDB table or CSV files in the canonical layout)"
+            )
+        return None
+    reason = aggregate_reason(
+        rep.records,
+        rep.customers,
+        row_limit=row_limit,
+        customer_limit=min(customer_capacity(), row_limit),
+    )
+    if reason is not None:
+        return f"{reason}: building an aggregate report (no Orders tab; see --aggregate)"
+    if aggregate:
+        return "--aggregate: building an aggregate report"
+    return None
+
+
+def _build_aggregate(
+    inputs: Any,
+    *,
+    out: Path,
+    limit: int,
+    currency: str | None,
+    row_limit: int,
+    written: list[str],
+    lang: str,
+    **options: Any,
+) -> Any:
+    """``build`` of an aggregate report: the side file of every customer and the
+    workbook, each written to a temporary file and renamed only when both are complete
+    (a failure leaves both files as they were)."""
+    from retention_xl.files import write_atomically
+    from retention_xl.workbook.aggregate import compute_aggregate_data, side_file
+    from retention_xl.workbook.build import check_sheet_limits, plan_of_data, write_workbook
+    from retention_xl.workbook.data import DEFAULT_TARGETS, Settings
+
+    check_sheet_limits(None, inputs.subscriptions, inputs.survey, row_limit=row_limit)
+    side = side_file(out)
+    shown = currency or _currency_of(inputs) or "EUR"
+    targets = {**DEFAULT_TARGETS, **dict(options.pop("targets") or {})}
+    settings = Settings(
+        currency=shown,
+        targets=targets,
+        aggregate=True,
+        customer_limit=limit,
+        row_limit=row_limit,
+        **options,
+    )
+    notes: list[str] = []
+    got: dict[str, Any] = {}
+
+    def write_both(tmp: Path) -> None:
+        data = compute_aggregate_data(
+            inputs.lake_engine,
+            inputs.subscriptions,
+            inputs.survey,
+            settings,
+            scores_path=tmp,
+            side_name=side.name,
+            reports=inputs.reports,
+            customers=inputs.customers,
+            notes=notes,
+        )
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
+        plan = plan_of_data(data, lang)
+        got["path"] = write_workbook(plan, out, command="build", notes=written)
+        got["plan"], got["data"] = plan, data
+
+    done = write_atomically(side, write_both, command="build")
+    written.extend(done.notes())
+    return got["path"], got["plan"], got["data"], notes, shown
+
+
+def _plan_build(
+    inputs: Any,
+    *,
+    no_raw: bool,
+    currency: str | None,
+    row_limit: int = 1_048_575,
+    **options: Any,
+) -> Any:
     """The report plan of ``build``: sheet limits first, then the models and the core.
 
     With the DuckDB engine the limits are counted in DuckDB before any order is loaded;
@@ -311,11 +408,14 @@ def _plan_build(inputs: Any, *, no_raw: bool, currency: str | None, **options: A
             inputs.subscriptions,
             inputs.survey,
             no_raw=no_raw,
+            row_limit=row_limit,
             order_counts=(rep.records, rep.customers),
         )
         orders = lake.frame()
     # before the models and the report: minutes of work for a file that cannot be written
-    check_sheet_limits(orders, inputs.subscriptions, inputs.survey, no_raw=no_raw)
+    check_sheet_limits(
+        orders, inputs.subscriptions, inputs.survey, no_raw=no_raw, row_limit=row_limit
+    )
     predictions = None
     notes: list[str] = []
     if orders is not None:
@@ -337,6 +437,7 @@ def _plan_build(inputs: Any, *, no_raw: bool, currency: str | None, **options: A
         predictions=predictions,
         reports=inputs.reports,
         no_raw=no_raw,
+        row_limit=row_limit,
         customers=inputs.customers,
         engine=lake,
         **options,
@@ -554,6 +655,23 @@ def template(out: Path | None, lang: str, currency: str, period: str, as_json: b
     "derived tabs and KPIs are kept.",
 )
 @click.option(
+    "--aggregate",
+    is_flag=True,
+    default=False,
+    help="Build an aggregate report: no Orders tab, KPIs over the per-period and per-cohort "
+    "tables, the Customers sheet limited to the customers to act on and every customer in "
+    "REPORT_customers.parquet beside the workbook. Chosen by itself with --engine duckdb "
+    "when the orders or customers do not fit a sheet.",
+)
+@click.option(
+    "--customers-listed",
+    type=int,
+    default=None,
+    help="Aggregate reports: most customers on the Customers sheet (top predicted CLV, "
+    "at risk, VIP; the rule is stated on the sheet) [default: 50,000].",
+)
+@click.option("--sheet-rows", type=click.IntRange(1, 1_048_575), default=1_048_575, hidden=True)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print what was written and the KPIs as JSON."
 )
 @engine_option
@@ -576,21 +694,34 @@ def build(
     market: str,
     targets: tuple[str, ...],
     no_raw: bool,
+    aggregate: bool,
+    customers_listed: int | None,
+    sheet_rows: int,
     as_json: bool,
     engine: str,
     quiet: bool,
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
-    surveys or canonical CSV, Italian or English)."""
+    surveys or canonical CSV, Italian or English).
+
+    Orders beyond a sheet (1,048,575 rows, or more customers than a sheet lists) read
+    with --engine duckdb give an aggregate report (see --aggregate).
+    """
     from retention_xl.files import check_target
     from retention_xl.progress import Stages
-    from retention_xl.workbook.build import (
-        write_workbook,
-    )
+    from retention_xl.workbook.actionable import DEFAULT_LIMIT, check_limit
+    from retention_xl.workbook.aggregate import side_file
+    from retention_xl.workbook.build import customer_capacity, write_workbook
 
     if not (orders or subscriptions or survey):
         raise click.UsageError("give at least one of --orders, --subscriptions, --survey")
     target_values = _target_options(targets)
+    room = min(customer_capacity(), sheet_rows)
+    limit = check_limit(
+        min(DEFAULT_LIMIT, room) if customers_listed is None else customers_listed, room
+    )
+    if aggregate and not orders:
+        raise click.UsageError("--aggregate summarises orders: give --orders too")
     check_target(out, command="build")  # before reading long exports
     steps = Stages(3, quiet=quiet or as_json)
     steps.step("Reading the exports")
@@ -605,25 +736,38 @@ def build(
         if not (quiet or as_json):
             for line in inputs.lines():
                 click.echo(line, err=True)
-        steps.step("Fitting the models and computing the report")
-        plan, data, notes, shown = _plan_build(
-            inputs,
-            no_raw=no_raw,
-            lang=lang,
-            currency=currency,
-            period=period,
-            window_days=window_days,
-            cac=cac,
-            gross_margin=gross_margin,
-            discount_rate=discount_rate,
-            targets=target_values,
-            market=market,
-        )
+        options: dict[str, Any] = {
+            "lang": lang,
+            "period": period,
+            "window_days": window_days,
+            "cac": cac,
+            "gross_margin": gross_margin,
+            "discount_rate": discount_rate,
+            "targets": target_values,
+            "market": market,
+        }
+        reason = _aggregate_reason(inputs, aggregate=aggregate, row_limit=sheet_rows)
+        side: Path | None = None
+        written: list[str] = []
+        if reason is not None:
+            click.echo(f"note: {reason}", err=True)
+            steps.step("Scoring every customer and computing the aggregate report")
+            path, plan, data, notes, shown = _build_aggregate(
+                inputs, out=out, limit=limit, currency=currency, row_limit=sheet_rows,
+                written=written, **options,
+            )  # fmt: skip
+            side = side_file(out)
+            steps.step(f"Wrote {out.name} and {side.name}")
+        else:
+            steps.step("Fitting the models and computing the report")
+            plan, data, notes, shown = _plan_build(
+                inputs, no_raw=no_raw, currency=currency, row_limit=sheet_rows, **options
+            )
     finally:
         inputs.close()
-    steps.step(f"Writing {out.name}")
-    written: list[str] = []
-    path = write_workbook(plan, out, command="build", notes=written)
+    if side is None:
+        steps.step(f"Writing {out.name}")
+        path = write_workbook(plan, out, command="build", notes=written)
     for line in written:
         click.echo(f"note: {line}", err=True)
     if as_json:
@@ -633,13 +777,24 @@ def build(
             "currency": shown,
             "imports": inputs.as_dict(),
             "notes": notes + written,
+            "aggregate": side is not None,
         }
+        if side is not None:
+            payload["aggregate_reason"] = reason
+            payload["customers_file"] = str(side.resolve())
+            payload["customers_listed"] = len(data.summary) if data.summary is not None else 0
         if data.report is not None:
             payload["kpis"] = data.report.to_records()
         click.echo(json_text(payload))
         return
     if not quiet:
         click.echo(f"Workbook written: {path}")
+        if side is not None:
+            listed = 0 if data.summary is None else len(data.summary)
+            click.echo(
+                f"Aggregate report: {listed:,} of {data.all_customers:,} customers listed on "
+                f"the Customers sheet; every customer, scored, in {side}"
+            )
 
 
 @main.command("refresh")
@@ -1387,6 +1542,7 @@ _HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         (
             "retention-xl build --orders orders_export.csv --out report.xlsx",
             "retention-xl build --orders ordini.csv --survey nps.csv --lang it --out Rapporto.xlsx",
+            "retention-xl build --orders lake/ --engine duckdb --aggregate --out report.xlsx",
         ),
     ),
     "refresh": (

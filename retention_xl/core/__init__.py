@@ -20,7 +20,9 @@ from retention_xl.core.benchmarks import (
 from retention_xl.core.cohorts import (
     MEASURES,
     cohort_counts,
+    cohort_counts_from_cells,
     cohort_matrix,
+    matrix_of_counts,
 )
 from retention_xl.core.customers import (
     SEGMENT_ACTIONS,
@@ -175,6 +177,7 @@ __all__ = [
     "clv",
     "clv_cac_ratio",
     "cohort_counts",
+    "cohort_counts_from_cells",
     "cohort_matrix",
     "csat",
     "customer_lifetimes",
@@ -188,6 +191,7 @@ __all__ = [
     "lifespan",
     "load_model",
     "make_transaction_model",
+    "matrix_of_counts",
     "model_parameters",
     "monthly_mrr",
     "mrr",

@@ -38,7 +38,13 @@ from retention_xl.core._orderdays import (
 from retention_xl.core.schema import PreparedOrders
 from retention_xl.errors import InputError, OutOfRangeError
 
-__all__ = ["MEASURES", "cohort_counts", "cohort_matrix"]
+__all__ = [
+    "MEASURES",
+    "cohort_counts",
+    "cohort_counts_from_cells",
+    "cohort_matrix",
+    "matrix_of_counts",
+]
 
 MEASURES: Final = ("customers", "revenue")
 Measure = Literal["customers", "revenue"]
@@ -120,10 +126,69 @@ def _cohort_grid(
     values = np.bincount(
         cell, weights=None if weights is None else weights[fits], minlength=n_rows * width
     ).astype(np.float64)
-    labels = pd.Index(
+    return _labels(cohort_periods, freq), sizes, values.reshape(n_rows, width), observable
+
+
+def _labels(cohort_periods: IntArray, freq: str) -> pd.Index:
+    return pd.Index(
         [period_label(int(p), freq) for p in cohort_periods], name="cohort", dtype="string"
     )
-    return labels, sizes, values.reshape(n_rows, width), observable
+
+
+def _table(
+    labels: pd.Index, sizes: IntArray, values: FloatArray, observable: IntArray
+) -> pd.DataFrame:
+    table = pd.DataFrame(
+        _mask_unobservable(values, observable), index=labels, columns=range(values.shape[1])
+    )
+    table.insert(0, "size", sizes)
+    return table
+
+
+def cohort_counts_from_cells(
+    cohort_periods: IntArray,
+    sizes: IntArray,
+    cell_period: IntArray,
+    cell_offset: IntArray,
+    cell_value: FloatArray,
+    *,
+    freq: str,
+    as_of_period: int,
+    max_offset: int | None = None,
+) -> pd.DataFrame:
+    """:func:`cohort_counts` from cells aggregated elsewhere (an engine's SQL).
+
+    ``cohort_periods`` (period numbers, :func:`~retention_xl.core._orderdays.period_number`)
+    and ``sizes`` describe the cohorts; each cell is a cohort period, an offset ``>= 0``
+    and its value (customers with a purchase, or net revenue). Cells at offsets beyond
+    the table's width are dropped; the unobservable cells (after ``as_of_period``) are
+    NaN, as in :func:`cohort_counts`.
+
+    >>> cohort_counts_from_cells(np.array([648]), np.array([2]), np.array([648, 648]),
+    ...     np.array([0, 1]), np.array([2.0, 1.0]), freq="M", as_of_period=649).to_numpy().tolist()
+    [[2.0, 2.0, 1.0]]
+    """
+    limit = _check_max_offset(max_offset)
+    periods = np.asarray(cohort_periods, dtype=np.int64)
+    order = np.argsort(periods, kind="stable")
+    periods = periods[order]
+    size_of = np.asarray(sizes, dtype=np.int64)[order]
+    n_rows = periods.size
+    if n_rows == 0:
+        width = 0 if limit is None else limit + 1
+        empty: FloatArray = np.zeros((0, width), dtype=np.float64)
+        return _table(_labels(periods, freq), size_of, empty, size_of)
+    observable = int(as_of_period) - periods
+    width = int(observable.max()) + 1 if limit is None else limit + 1
+    row = np.searchsorted(periods, np.asarray(cell_period, dtype=np.int64))
+    offset = np.asarray(cell_offset, dtype=np.int64)
+    fits = (offset >= 0) & (offset < width)
+    values = np.bincount(
+        row[fits] * width + offset[fits],
+        weights=np.asarray(cell_value, dtype=np.float64)[fits],
+        minlength=n_rows * width,
+    ).astype(np.float64)
+    return _table(_labels(periods, freq), size_of, values.reshape(n_rows, width), observable)
 
 
 def _mask_unobservable(values: FloatArray, observable: IntArray) -> FloatArray:
@@ -179,11 +244,7 @@ def cohort_counts(
     limit = _check_max_offset(max_offset)
     od = load_order_days(orders, as_of, sort_ids=False)
     labels, sizes, values, observable = _cohort_grid(od, kind, freq, limit)
-    table = pd.DataFrame(
-        _mask_unobservable(values, observable), index=labels, columns=range(values.shape[1])
-    )
-    table.insert(0, "size", sizes)
-    return table
+    return _table(labels, sizes, values, observable)
 
 
 def cohort_matrix(
@@ -220,9 +281,15 @@ def cohort_matrix(
     >>> cohort_matrix(df, measure="revenue").to_numpy().tolist()
     [[1.0, 1.0], [1.0, nan]]
     """
-    counts = cohort_counts(
-        orders, measure=measure, period=period, as_of=as_of, max_offset=max_offset
-    ).drop(columns="size")
+    return matrix_of_counts(
+        cohort_counts(orders, measure=measure, period=period, as_of=as_of, max_offset=max_offset)
+    )
+
+
+def matrix_of_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """The :func:`cohort_matrix` of a :func:`cohort_counts` table: each cell over offset 0
+    (NaN where offset 0 is zero or the cell is not observable)."""
+    counts = table.drop(columns="size")
     values = counts.to_numpy(dtype=np.float64)
     if values.shape[1] == 0:
         return counts

@@ -17,6 +17,11 @@ core's numpy passes written in SQL:
   ``_ranges``). New, returning, retained customers, buyers and orders come from one row
   per (customer, period with purchases). The counts go to
   :func:`~retention_xl.core.periods.period_table_from_counts`, which derives the rates;
+* the **cohorts**: each customer's first purchase period, then customers with a
+  purchase (or net revenue) per cohort and offset, finished by
+  :func:`~retention_xl.core.cohorts.cohort_counts_from_cells`; and per monthly cohort
+  the totals of its customers (:meth:`DuckDBEngine.cohort_totals`, what an aggregate
+  report's KPIs add up);
 * the **histories** of the models: per customer ``(x, t_x, T)`` and the mean repeat
   spend, grouped into distinct rows with counts for the fits, or streamed in Arrow
   batches for scoring.
@@ -34,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.core._orderdays import _as_of_day, resolve_freq
+from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, matrix_of_counts
 from retention_xl.core.customers import summary_from_totals
 from retention_xl.core.periods import PeriodCounts, _check_window, period_table_from_counts
 from retention_xl.core.report import OrderTotals
@@ -267,6 +273,112 @@ class DuckDBEngine:
             repeat_customers=spread("repeat", groups),
         )
         return period_table_from_counts(counts, same_period_churn=bool(same_period_churn))
+
+    # -- cohorts ----------------------------------------------------------------
+
+    def cohort_counts(
+        self,
+        *,
+        measure: str = "customers",
+        period: str = "M",
+        as_of: Any = None,
+        max_offset: int | None = None,
+    ) -> pd.DataFrame:
+        """:func:`~retention_xl.core.cohorts.cohort_counts` in SQL (same arguments but the
+        orders, which the engine holds).
+
+        A customer's cohort is the period of their first purchase up to ``as_of``; the
+        cells are customers with a purchase (``measure="customers"``) or the net revenue
+        of every row of the cohort's customers (``"revenue"``) per offset ``>= 0``,
+        finished by :func:`~retention_xl.core.cohorts.cohort_counts_from_cells`.
+        """
+        kind = _check_measure(measure)
+        freq = resolve_freq(period, "period")
+        cut = self._cut(as_of)
+        mp = _MONTHS_PER[freq]
+        none = np.zeros(0, dtype=np.int64)
+        if cut is None:
+            return cohort_counts_from_cells(
+                none, none, none, none, np.zeros(0), freq=freq, as_of_period=0,
+                max_offset=max_offset,
+            )  # fmt: skip
+        first = (
+            f"SELECT cid, rxl_period(min(day), {mp}) AS fp FROM rxl_days "
+            f"WHERE n > 0 AND day <= {cut} GROUP BY cid"
+        )
+        sizes = self._numpy(f"SELECT fp, count(*) AS c FROM ({first}) GROUP BY fp ORDER BY fp")
+        if kind == "customers":
+            value, where = "count(DISTINCT cid)", "n > 0 AND "
+        else:
+            value, where = "sum(rev_all)", ""
+        cells = self._numpy(
+            f"SELECT f.fp, rxl_period(d.day, {mp}) - f.fp AS k, {value} AS v "
+            f"FROM rxl_days d JOIN ({first}) f USING (cid) WHERE {where}d.day <= {cut} "
+            "GROUP BY ALL HAVING k >= 0"
+        )
+        (as_of_period,) = self._one(f"SELECT rxl_period({cut}, {mp})")
+        return cohort_counts_from_cells(
+            sizes["fp"].astype(np.int64),
+            sizes["c"].astype(np.int64),
+            cells["fp"].astype(np.int64),
+            cells["k"].astype(np.int64),
+            cells["v"].astype(np.float64),
+            freq=freq,
+            as_of_period=int(as_of_period),
+            max_offset=max_offset,
+        )
+
+    def cohort_matrix(
+        self,
+        *,
+        measure: str = "customers",
+        period: str = "M",
+        as_of: Any = None,
+        max_offset: int | None = None,
+    ) -> pd.DataFrame:
+        """:func:`~retention_xl.core.cohorts.cohort_matrix` from :meth:`cohort_counts`."""
+        return matrix_of_counts(
+            self.cohort_counts(measure=measure, period=period, as_of=as_of, max_offset=max_offset)
+        )
+
+    def cohort_totals(self, *, as_of: Any = None) -> pd.DataFrame:
+        """Per monthly cohort (first purchase up to ``as_of``): customers, purchases,
+        repeat customers (2+ purchases), revenue (every row of theirs, as the customer
+        summary's) and purchase revenue (net revenue of the purchases, as the AOV's).
+
+        Summed over the cohorts these are the customer summary's totals: the KPIs of an
+        aggregate report read them instead of one row per customer.
+        """
+        cut = self._cut(as_of)
+        if cut is None:
+            cut = 0
+        got = self._numpy(
+            "SELECT rxl_period(day, 1) AS fp, count(*) AS customers, "
+            "sum(orders) AS orders, count(*) FILTER (WHERE orders >= 2) AS repeat_customers, "
+            "sum(revenue) AS revenue, sum(rev_p) AS purchase_revenue FROM ("
+            "SELECT cid, min(day) FILTER (WHERE n > 0) AS day, sum(n) AS orders, "
+            "sum(rev_all) AS revenue, sum(rev_p) AS rev_p FROM rxl_days "
+            f"WHERE day <= {cut} GROUP BY cid HAVING sum(n) > 0) GROUP BY ALL ORDER BY fp"
+        )
+        months = got["fp"].astype(np.int64)
+        return pd.DataFrame(
+            {
+                "customers": got["customers"].astype(np.int64),
+                "orders": got["orders"].astype(np.int64),
+                "repeat_customers": got["repeat_customers"].astype(np.int64),
+                "revenue": got["revenue"].astype(np.float64),
+                "purchase_revenue": got["purchase_revenue"].astype(np.float64),
+            },
+            index=pd.DatetimeIndex(
+                months.astype("datetime64[M]").astype("datetime64[ns]"), name="cohort"
+            ),
+        )
+
+    def last_order_date(self) -> pd.Timestamp | None:
+        """The date of the last order of any status (cancelled included), as the Orders
+        tab's ``MAX(order_date)`` of a report gives it."""
+        (last,) = self._one("SELECT max(order_date) FROM rxl_orders")
+        return None if last is None else pd.Timestamp(last).normalize()
 
     # -- model histories -------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from retention_xl.core.cohorts import cohort_counts, cohort_matrix
 from retention_xl.core.customers import customer_summary
 from retention_xl.core.models._base import distinct_rows
 from retention_xl.core.models.history import purchase_history
@@ -96,6 +97,32 @@ class PandasEngine:
         h = self._history(as_of, time_unit_days)[["frequency", "recency", "age", "monetary_value"]]
         for start in range(0, len(h), batch_rows):
             yield h.iloc[start : start + batch_rows]
+
+    def cohort_counts(
+        self,
+        *,
+        measure: Any = "customers",
+        period: str = "M",
+        as_of: Any = None,
+        max_offset: int | None = None,
+    ) -> pd.DataFrame:
+        """:func:`~retention_xl.core.cohorts.cohort_counts` of the orders."""
+        return cohort_counts(
+            self.prepared, measure=measure, period=period, as_of=as_of, max_offset=max_offset
+        )
+
+    def cohort_matrix(
+        self,
+        *,
+        measure: Any = "customers",
+        period: str = "M",
+        as_of: Any = None,
+        max_offset: int | None = None,
+    ) -> pd.DataFrame:
+        """:func:`~retention_xl.core.cohorts.cohort_matrix` of the orders."""
+        return cohort_matrix(
+            self.prepared, measure=measure, period=period, as_of=as_of, max_offset=max_offset
+        )
 
     def close(self) -> None:
         self._prepared = None

@@ -128,7 +128,8 @@ def predict_in_batches(
 def _flat(scored: pd.DataFrame) -> pd.DataFrame:
     frame = scored.reset_index()
     frame["customer_id"] = frame["customer_id"].astype(str)
-    frame["risk_band"] = frame["risk_band"].astype(str)
+    if "risk_band" in frame.columns:
+        frame["risk_band"] = frame["risk_band"].astype(str)
     return frame
 
 

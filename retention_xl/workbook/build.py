@@ -69,9 +69,11 @@ __all__ = [
     "TEMPLATE_DATE",
     "model_p_alive",
     "model_predictions",
+    "plan_of_data",
     "plan_report",
     "plan_report_and_data",
     "plan_template",
+    "report_roles",
     "write_workbook",
 ]
 
@@ -150,6 +152,14 @@ def model_p_alive(
     return None if out is None else pd.Series(out.customers["p_alive"], dtype="float64")
 
 
+def report_roles(settings: Settings) -> tuple[str, ...]:
+    """The sheets of a workbook, in order: every role, but the Orders tab in an aggregate
+    report (its orders do not fit a sheet; the KPIs read the aggregate tables)."""
+    if settings.aggregate:
+        return tuple(role for role in SHEET_ROLES if role != "ORDERS")
+    return tuple(SHEET_ROLES)
+
+
 def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
     sheets: list[SheetPlan] = []
     builders = {
@@ -176,8 +186,10 @@ def _assemble(ctx: Context, created: dt.datetime) -> WorkbookPlan:
         "PREDICTIONS", "KPIS", "BENCHMARKS", "COHORTS", "SEGMENTS", "DASHBOARD", "ABOUT",
         "XLWINGS_CONF",
     )  # fmt: skip
-    planned = {role: builders[role]() for role in order}
-    sheets = [planned[role] for role in SHEET_ROLES]
+    roles = report_roles(ctx.settings)
+    builders["ABOUT"] = lambda: plan_about(ctx, list(roles))
+    planned = {role: builders[role]() for role in order if role in roles}
+    sheets = [planned[role] for role in roles]
     names = dict(ctx.names)
     for sheet in sheets:
         names[sheet_marker(sheet.role)] = "='" + sheet.title.replace("'", "''") + "'!$A$1"
@@ -323,9 +335,11 @@ def check_sheet_limits(
         if buyers > customer_capacity():
             raise WorkbookError(
                 f"orders has {buyers:,} customers with a purchase, more than a report can list "
-                f"({customer_capacity():,}: the Segments list starts below its summary). Build "
-                "from a shorter period or a segment of the customers, or compute the KPIs "
-                "with `retention-xl kpis`, which has no such limit"
+                f"({customer_capacity():,}: the Segments list starts below its summary). Read "
+                "the orders with --engine duckdb, which builds an aggregate report listing "
+                "the customers to act on, build from a shorter period or a segment of the "
+                "customers, or compute the KPIs with `retention-xl kpis`, which has no such "
+                "limit"
             )
 
 
@@ -471,13 +485,27 @@ def plan_report_and_data(
         customers=customers,
         engine=engine,
     )
-    ctx = Context(lang=lang, settings=settings, data=data, titles=_titles(lang), version=_version())
+    return plan_of_data(data, lang), data
+
+
+def plan_of_data(data: ReportData, lang: str) -> WorkbookPlan:
+    """The report plan of data the core (or an engine) computed, in ``lang``.
+
+    :func:`plan_report_and_data` computes ``data`` from frames;
+    :func:`~retention_xl.workbook.aggregate.compute_aggregate_data` from an engine, for
+    an aggregate report.
+    """
+    _check_lang(lang)
+    make_styles(data.settings.currency, lang)
+    ctx = Context(
+        lang=lang, settings=data.settings, data=data, titles=_titles(lang), version=_version()
+    )
     created = TEMPLATE_DATE
     if data.as_of is not None:
         created = dt.datetime.combine(data.as_of.date(), dt.time())
     elif data.sub_kpis is not None:
         created = dt.datetime.combine(pd.Timestamp(data.sub_kpis["month"]).date(), dt.time())
-    return _assemble(ctx, created), data
+    return _assemble(ctx, created)
 
 
 # ------------------------------------------------------------------------ writing

@@ -94,6 +94,10 @@ class Settings:
     no_raw: bool = False
     row_limit: int = 1_048_575
     currency: str = "EUR"
+    #: an aggregate report (orders or customers beyond a sheet): no Orders tab, KPIs over
+    #: the per-period and per-cohort tables, ``customer_limit`` customers listed
+    aggregate: bool = False
+    customer_limit: int = 50_000
 
     def target(self, name: str) -> float | None:
         """The value of one ``Target_*`` input (None when unset)."""
@@ -209,6 +213,14 @@ class ReportData:
     #: enrichment columns aligned to ``summary`` (see :func:`enrichment_for`), or None
     enrichment: pd.DataFrame | None = None
     chosen_period: pd.Timestamp | None = None
+    #: aggregate reports: per monthly cohort, the totals of its customers (customers,
+    #: orders, repeat_customers, revenue, purchase_revenue, scored, at_risk)
+    cohort_totals: pd.DataFrame | None = None
+    #: aggregate reports: why each listed customer is listed (aligned to ``summary``)
+    listed_as: pd.Series | None = None
+    #: aggregate reports: customers in all, and the file holding every one of them
+    all_customers: int = 0
+    side_file: str = ""
 
     def kpi(self, key: str) -> float:
         """A headline KPI of the report (NaN when not computed)."""
@@ -435,6 +447,26 @@ def compute_report_data(
             data.p_alive = aligned
         if customers is not None:
             data.enrichment = enrichment_for(data.summary.index, customers)
+    add_other_inputs(data, subscriptions, survey)
+    if orders is None and subscriptions is None and survey is None:
+        return data
+    p_values = None
+    if data.p_alive is not None:
+        p_values = data.p_alive.dropna().to_numpy(dtype="float64")
+    totals = None
+    if data.prepared is not None:
+        totals = engine.order_totals(
+            period=settings.period, window_days=settings.window_days, as_of=data.as_of
+        )
+    finish_report(data, totals, p_values)
+    return data
+
+
+def add_other_inputs(
+    data: ReportData, subscriptions: pd.DataFrame | None, survey: pd.DataFrame | None
+) -> None:
+    """The subscriptions' MRR movements and KPIs and the survey's answers, into ``data``."""
+    settings = data.settings
     if subscriptions is not None:
         from retention_xl.core.subscriptions import (
             headline_month,
@@ -454,16 +486,11 @@ def compute_report_data(
         answers = validate_survey(survey)
         data.survey = answers.sort_values("answered_at", kind="stable").reset_index(drop=True)
         data.survey_overall = survey_summary(answers, freq=None).iloc[0]
-    if orders is None and subscriptions is None and survey is None:
-        return data
-    p_values = None
-    if data.p_alive is not None:
-        p_values = data.p_alive.dropna().to_numpy(dtype="float64")
-    totals = None
-    if data.prepared is not None:
-        totals = engine.order_totals(
-            period=settings.period, window_days=settings.window_days, as_of=data.as_of
-        )
+
+
+def finish_report(data: ReportData, totals: Any, p_values: np.ndarray | None) -> None:
+    """The headline KPI report of ``data`` and the period the KPIs sheet shows."""
+    settings = data.settings
     data.report = kpi_report(
         totals,
         data.subscriptions,
@@ -488,4 +515,3 @@ def compute_report_data(
                 )
             chosen = wanted
         data.chosen_period = chosen
-    return data

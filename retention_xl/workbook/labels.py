@@ -189,6 +189,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Nessuna verifica: il modello non si può stimare sugli ordini precedenti il "
         "periodo di controllo (troppo pochi clienti che riacquistano).",
     ),
+    "holdout.aggregate": (
+        "No holdout check in an aggregate report: it refits the models on part of every "
+        "customer's orders, which this report does not hold in memory. Run `retention-xl "
+        "predict --holdout-weeks 26` on a sample of the customers.",
+        "Nessuna verifica in un rapporto aggregato: richiede di stimare di nuovo i modelli "
+        "su una parte degli ordini di ogni cliente, che questo rapporto non tiene in "
+        "memoria. Usa `retention-xl predict --holdout-weeks 26` su un campione dei clienti.",
+    ),
     "holdout.mape": (
         "Error of the cumulative curve (MAPE)",
         "Errore della curva cumulata (MAPE)",
@@ -640,6 +648,42 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Blank: not observable yet.",
         "Righe: mese del primo acquisto (ultimi 60); colonne: mesi trascorsi. "
         "Vuoto: non ancora osservabile.",
+    ),
+    "cohorts.totals": (
+        "All cohorts: the totals of their customers",
+        "Tutte le coorti: i totali dei loro clienti",
+    ),
+    "cohorts.totals_note": (
+        "One row per month of first purchase, every cohort: in this aggregate report (no "
+        "Orders tab, a limited Customers sheet) the KPIs sheet adds these up.",
+        "Una riga per mese del primo acquisto, tutte le coorti: in questo rapporto "
+        "aggregato (senza il foglio Ordini, con un elenco clienti ridotto) il foglio KPI "
+        "somma questi valori.",
+    ),
+    "col.purchase_revenue": ("Revenue of purchases", "Fatturato degli acquisti"),
+    "col.scored": ("Customers scored", "Clienti valutati"),
+    "col.at_risk": (
+        "At risk (probability still a customer < 50 %)",
+        "A rischio (probabilità ancora cliente < 50 %)",
+    ),
+    # aggregate reports: the customers listed
+    "col.listed_as": ("Listed as", "In elenco come"),
+    "listed.top_value": ("Top value", "Valore più alto"),
+    "listed.at_risk": ("At risk", "A rischio"),
+    "listed.vip": ("VIP", "VIP"),
+    "customers.rule": (
+        "This report lists {listed} of the {total} customers (at most {limit}): first the "
+        "{third} with the highest predicted CLV for the next year (Top value); then, of "
+        "the customers whose probability of still being a customer is below 50 %, the "
+        "{third} who spent the most so far (At risk); then those who spent the most so far "
+        "(VIP) until the list is full. Every customer, with the predictions, is in {file}. "
+        "The KPIs count every customer.",
+        "Questo rapporto elenca {listed} dei {total} clienti (al massimo {limit}): prima i "
+        "{third} con il CLV previsto più alto per il prossimo anno (Valore più alto); poi, "
+        "tra i clienti con probabilità di essere ancora clienti sotto il 50 %, i {third} "
+        "che finora hanno speso di più (A rischio); infine quelli che finora hanno speso di "
+        "più (VIP), fino a riempire l'elenco. Tutti i clienti, con le previsioni, sono in "
+        "{file}. I KPI contano tutti i clienti.",
     ),
     # Segments
     "segments.title": ("Customer segments (RFM)", "Segmenti di clienti (RFM)"),

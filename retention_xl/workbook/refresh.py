@@ -385,6 +385,13 @@ def refresh(
             "`retention-xl build`, or its names were deleted. Build a new report with "
             "`retention-xl build`"
         )
+    if "ORDERS" not in roles and any(n.casefold() == "cohorts_customers" for n in info.names):
+        raise WorkbookError(
+            f"{path.name} is an aggregate report (no Orders tab: its orders did not fit a "
+            "sheet), so refresh cannot rebuild it from its own sheets; build it again from "
+            "all the orders: `retention-xl build --orders LAKE --engine duckdb --out "
+            f"{path.name}`"
+        )
     manifests = verify_layout(info, roles, book=path.name)
     settings = book_settings(pkg, info, inputs)
     lang, currency = settings.lang, settings.currency

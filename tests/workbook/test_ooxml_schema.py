@@ -20,10 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from aggregate_books import aggregate_plan
 from ooxml_schema import ROOTS, SCHEMAS, Validator
 from refresh_books import add_calc_chain, parts, rename_sheet, reorder_sheets, rewrite, type_into
 from refresh_exports import INJECTIONS, italian_export, shopify_export
 
+from retention_xl.datasets import load_sample
 from retention_xl.io import load_inputs
 from retention_xl.workbook.build import plan_report, write_workbook
 from retention_xl.workbook.committed import COMMITTED
@@ -112,6 +114,17 @@ def books(tmp_path_factory, template_en, template_it, sample_plan, sample_plan_i
     third = italian_export(folder / "ordini_3.csv", _rows(20, dt.date(2024, 6, 1), first=900))
     refresh(book, load_inputs(orders=third), append=True, backup=False)
     out["refreshed_report"] = book
+    # an aggregate report (no Orders tab, per-cohort totals, a limited Customers sheet)
+    sample = load_sample()
+    plan, _, _ = aggregate_plan(
+        sample.orders,
+        folder,
+        lang="it",
+        limit=200,
+        subscriptions=sample.subscriptions,
+        survey=sample.survey,
+    )
+    out["aggregate_it"] = write_workbook(plan, folder / "aggregate_it.xlsx")
     for name in COMMITTED:
         out[f"committed/{name}"] = ROOT / "workbooks" / name
     return out
@@ -125,6 +138,7 @@ BOOKS = [
     "refreshed_template_en",
     "refreshed_template_it",
     "refreshed_report",
+    "aggregate_it",
 ]
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from retention_xl.workbook.data import COHORT_ROWS, MAX_OFFSET
 from retention_xl.workbook.formulas import block_range
 from retention_xl.workbook.plan import ColumnSpec, SheetPlan, Table
-from retention_xl.workbook.sheets.base import Context
+from retention_xl.workbook.sheets.base import Context, column_table
 
 __all__ = ["CUSTOMER_BLOCK", "REVENUE_BLOCK", "plan_cohorts"]
 
@@ -54,6 +54,41 @@ def _block(ctx: Context, header_row: int, frame: pd.DataFrame) -> Table:
     return Table(frame=frame, columns=tuple(columns), first_row=header_row)
 
 
+#: Header row of an aggregate report's per-cohort totals (every cohort, one row each).
+TOTALS_BLOCK: Final = REVENUE_BLOCK + COHORT_ROWS + 4
+#: (key, label key, kind, style, width) of the per-cohort totals; named ``Cohorts_<key>``.
+TOTALS_COLUMNS: Final = (
+    ("cohort", "col.cohort", "date", "month", None),
+    ("customers", "col.customers", "number", "count", None),
+    ("orders", "col.orders", "number", "count", None),
+    ("repeat_customers", "col.repeat_customers", "number", "count", None),
+    ("revenue", "col.revenue", "number", "currency", None),
+    ("purchase_revenue", "col.purchase_revenue", "number", "currency", None),
+    ("scored", "col.scored", "number", "count", None),
+    ("at_risk", "col.at_risk", "number", "count", None),
+)
+
+
+def _totals_block(ctx: Context, sheet: SheetPlan) -> None:
+    """Every monthly cohort with the totals of its customers: what the KPIs of an
+    aggregate report add up (one row per cohort instead of one per customer)."""
+    sheet.put(TOTALS_BLOCK - 2, 0, ctx.t("cohorts.totals"), style="subtitle")
+    sheet.put(TOTALS_BLOCK - 1, 0, ctx.t("cohorts.totals_note"), style="note")
+    data = ctx.data
+    keys = [c[0] for c in TOTALS_COLUMNS]
+    totals = None if data is None else data.cohort_totals
+    if totals is None:
+        frame = pd.DataFrame({k: pd.Series(dtype="float64") for k in keys})
+    else:
+        frame = totals.reset_index()
+        frame = frame.rename(columns={frame.columns[0]: "cohort"})[keys]
+    sheet.tables.append(
+        column_table(
+            ctx, "COHORTS", frame, TOTALS_COLUMNS, first_row=TOTALS_BLOCK, prefix="Cohorts"
+        )
+    )
+
+
 def plan_cohorts(ctx: Context) -> SheetPlan:
     sheet = SheetPlan(role="COHORTS", title=ctx.titles["COHORTS"])
     data = ctx.data
@@ -84,11 +119,16 @@ def plan_cohorts(ctx: Context) -> SheetPlan:
                 "max_value": 1,
             }
         )
+    if ctx.settings.aggregate:
+        _totals_block(ctx, sheet)
     sheet.put(2, 0, ctx.t("cohorts.note"), style="note")
     sheet.col_widths[0] = 10.0
     sheet.col_widths[1] = 9.0
     for k in range(MAX_OFFSET + 1):
         sheet.col_widths[2 + k] = 6.0
+    if ctx.settings.aggregate:  # the totals' amounts need wider columns than a share
+        for k in range(1, len(TOTALS_COLUMNS)):
+            sheet.col_widths[k] = 12.0
     sheet.freeze = (CUSTOMER_BLOCK + 1, 2)
     sheet.tab_color = "#5B9BD5"
     return sheet

@@ -228,19 +228,51 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
     return frame.reset_index(drop=True)[keys]
 
 
-def plan_customers(ctx: Context) -> SheetPlan:
-    sheet = _derived_sheet(ctx, "CUSTOMERS")
-    table = column_table(
-        ctx,
-        "CUSTOMERS",
-        customers_frame(ctx),
-        CUSTOMER_COLUMNS,
-        first_row=HEADER_ROW,
-        prefix="Customers",
+#: The column an aggregate report adds: why the customer is listed.
+LISTED_COLUMN: Final = ("listed_as", "col.listed_as", "text", None, 14.0)
+
+
+def listing_rule(ctx: Context) -> str:
+    """The sentence an aggregate report's Customers sheet states: how many customers it
+    lists, by which rule, and where every customer is."""
+    data = ctx.data
+    limit = ctx.settings.customer_limit
+    listed = 0 if data is None or data.summary is None else len(data.summary)
+    total = 0 if data is None else data.all_customers
+    side = "" if data is None else data.side_file
+    return ctx.t("customers.rule").format(
+        listed=f"{listed:,}",
+        total=f"{total:,}",
+        limit=f"{limit:,}",
+        third=f"{limit // 3:,}",
+        file=side,
     )
+
+
+def plan_customers(ctx: Context) -> SheetPlan:
+    columns: tuple[tuple[str, str, str, str | None, float | None], ...] = CUSTOMER_COLUMNS
+    header = HEADER_ROW
+    frame = customers_frame(ctx)
+    sheet = _derived_sheet(ctx, "CUSTOMERS")
+    if ctx.settings.aggregate:  # the rule and the limit, above the list
+        # scored in batches: no per-customer intervals (they need every order in memory)
+        kept = [c for c in CUSTOMER_COLUMNS if not c[0].endswith(("_low", "_high"))]
+        columns = (*kept, LISTED_COLUMN)
+        header = HEADER_ROW + 1
+        sheet.put(HEADER_ROW, 0, listing_rule(ctx), style="note")
+        data = ctx.data
+        groups = {g: ctx.t(f"listed.{g}") for g in ("top_value", "at_risk", "vip")}
+        listed = None if data is None else data.listed_as
+        frame["listed_as"] = (
+            np.full(len(frame), None, dtype=object)
+            if listed is None
+            else pd.Series(listed.to_numpy(dtype=object)).map(groups).to_numpy(dtype=object)
+        )
+        sheet.freeze = (header + 1, 1)
+    table = column_table(ctx, "CUSTOMERS", frame, columns, first_row=header, prefix="Customers")
     sheet.tables.append(table)
-    _widths(sheet, CUSTOMER_COLUMNS)
-    sheet.autofilter = (HEADER_ROW, 0, MAX_ROWS - 1, len(CUSTOMER_COLUMNS) - 1)
+    _widths(sheet, columns)
+    sheet.autofilter = (header, 0, MAX_ROWS - 1, len(columns) - 1)
     return sheet
 
 

@@ -110,8 +110,32 @@ def _last(column: str) -> str:
     return f"INDEX(Mrr_{column},COUNT(Mrr_month))"
 
 
-def formulas(no_raw: bool) -> dict[str, str | None]:
-    """The formula of every KPI (None: written as a value, with ``--no-raw``)."""
+def _aggregate_formulas() -> dict[str, str]:
+    """The KPIs an aggregate report computes from the per-cohort and Monthly tables
+    instead of the Orders tab and the (limited) Customers sheet."""
+    none_yet = "COUNT(Cohorts_customers)=0"
+    customers = "SUM(Cohorts_customers)"
+    return {
+        "customers": guard(none_yet, customers),
+        "orders": guard(none_yet, "SUM(Cohorts_orders)"),
+        "revenue": guard("COUNT(Monthly_revenue)=0", "SUM(Monthly_revenue)"),
+        "aov": guard('OR(KPI_orders="",KPI_orders=0)', "SUM(Cohorts_purchase_revenue)/KPI_orders"),
+        "purchase_frequency": guard(
+            f"OR({none_yet},{customers}=0)", f"SUM(Cohorts_orders)/{customers}"
+        ),
+        "repeat_rate": guard(
+            f"OR({none_yet},{customers}=0)", f"SUM(Cohorts_repeat_customers)/{customers}"
+        ),
+        "at_risk_share": guard("SUM(Cohorts_scored)=0", "SUM(Cohorts_at_risk)/SUM(Cohorts_scored)"),
+    }
+
+
+def formulas(no_raw: bool, aggregate: bool = False) -> dict[str, str | None]:
+    """The formula of every KPI (None: written as a value, with ``--no-raw``).
+
+    An aggregate report (``aggregate``) reads the per-cohort and Monthly tables where
+    other reports read the Orders tab and the Customers sheet.
+    """
     raw: dict[str, str] = {
         "orders": guard("COUNT(Orders_order_date)=0", f"COUNTIFS({_PURCHASE})"),
         "revenue": guard(
@@ -189,6 +213,8 @@ def formulas(no_raw: bool) -> dict[str, str | None]:
     if no_raw:
         for key in raw:
             out[key] = None
+    if aggregate:
+        out.update(_aggregate_formulas())
     return {k: ("=" + f if f is not None else None) for k, f in out.items()}
 
 
@@ -299,7 +325,7 @@ def plan_kpis(ctx: Context) -> SheetPlan:
     h = HELPER_ROW
     sheet.put(h, 0, ctx.t("kpis.as_of"), style="label")
     as_of = None if data is None or data.as_of is None else excel_serial(data.as_of)
-    if ctx.settings.no_raw:
+    if ctx.settings.no_raw or ctx.settings.aggregate:
         sheet.put(h, VALUE_COL, as_of, style="date")
     else:
         sheet.put(
@@ -345,7 +371,7 @@ def plan_kpis(ctx: Context) -> SheetPlan:
     # KPIs
     for col, key in enumerate(("col.kpi", "col.value", "col.definition")):
         sheet.put(KPI_HEADER, col, ctx.t(key), style="header")
-    fx = formulas(ctx.settings.no_raw)
+    fx = formulas(ctx.settings.no_raw, ctx.settings.aggregate)
     vals = kpi_values(ctx)
     for key, row in KPI_ROWS.items():
         sheet.put(row, 0, ctx.t(f"kpi.{key}"), style="label")

@@ -141,6 +141,8 @@ def _holdout(ctx: Context, sheet: SheetPlan) -> None:
         )
     elif check is not None:
         text = ctx.t("holdout.failed")
+    elif ctx.settings.aggregate and data is not None:
+        text = ctx.t("holdout.aggregate")
     else:
         text = ""
     if text:

@@ -69,6 +69,7 @@ def plan_segments(ctx: Context) -> SheetPlan:
         sheet.put(SUMMARY_HEADER, col, ctx.t(key), style="header")
     data = ctx.data
     summary = None if data is None else data.segments
+    aggregate = ctx.settings.aggregate
     first = LIST_HEADER + 1
     seg_col = column_range(first, 1)
     rev_col = column_range(first, 8)
@@ -83,9 +84,15 @@ def plan_segments(ctx: Context) -> SheetPlan:
         share = "" if summary is None else cached(summary.loc[seg, "share"])
         rshare = "" if summary is None else cached(summary.loc[seg, "revenue_share"])
         b, d = cell(row, 1, absolute=False), cell(row, 3, absolute=False)
-        sheet.put(row, 1, n, formula=f"=COUNTIFS({seg_col},{a})", style="count")
+        if aggregate:  # the list below is limited: the counts of every customer, as values
+            sheet.put(row, 1, n, style="count")
+            sheet.put(row, 3, revenue, style="currency")
+        else:
+            sheet.put(row, 1, n, formula=f"=COUNTIFS({seg_col},{a})", style="count")
+            sheet.put(
+                row, 3, revenue, formula=f"=SUMIFS({rev_col},{seg_col},{a})", style="currency"
+            )
         sheet.put(row, 2, share, formula=f'=IF({total_c}=0,"",{b}/{total_c})', style="percent")
-        sheet.put(row, 3, revenue, formula=f"=SUMIFS({rev_col},{seg_col},{a})", style="currency")
         sheet.put(row, 4, rshare, formula=f'=IF({total_r}=0,"",{d}/{total_r})', style="percent")
         sheet.put(row, 5, ctx.t(f"action.{SEGMENT_ACTIONS[seg]}"), style="text")
         sheet.put(row, 6, ctx.t(f"segment.{seg}.rule"), style="note")
@@ -101,6 +108,10 @@ def plan_segments(ctx: Context) -> SheetPlan:
     )
     # the per-customer list
     sheet.put(LIST_HEADER - 1, 0, ctx.t("segments.list"), style="subtitle")
+    if aggregate:
+        from retention_xl.workbook.sheets.derived import listing_rule
+
+        sheet.put(LIST_HEADER - 2, 0, listing_rule(ctx), style="note")
     frame = customers_frame(ctx)
     if data is not None and data.rfm is not None and not frame.empty:
         order = frame.sort_values(["M", "revenue"], ascending=False, kind="stable").index
