@@ -317,6 +317,24 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Calcolato da retention_xl {version} da {sources}, dati al {as_of}. Sono valori: con "
         "dati nuovi aggiornali con " + _REFRESH,
     ),
+    "note.derived_aggregate": (
+        "Computed by retention_xl {version} from {sources}, data as of {as_of}. These are "
+        "values: an aggregate report is not refreshed; with new data build it again: "
+        "retention-xl build --orders LAKE --engine duckdb --out BOOK.xlsx",
+        "Calcolato da retention_xl {version} da {sources}, dati al {as_of}. Sono valori: un "
+        "rapporto aggregato non si aggiorna; con dati nuovi crealo di nuovo: "
+        "retention-xl build --orders LAKE --engine duckdb --out BOOK.xlsx",
+    ),
+    "about.refresh.aggregate": (
+        "This is an aggregate report (the orders do not fit in a sheet): refresh does not "
+        "apply. With new data, build it again from the lake: retention-xl build --orders "
+        "LAKE --engine duckdb --out BOOK.xlsx. Every customer, scored, is in the Parquet "
+        "file written beside the workbook.",
+        "Questo è un rapporto aggregato (gli ordini non stanno in un foglio): l'aggiornamento "
+        "non si applica. Con dati nuovi crealo di nuovo dal lake: retention-xl build "
+        "--orders LAKE --engine duckdb --out BOOK.xlsx. Tutti i clienti, con le previsioni, "
+        "sono nel file Parquet scritto accanto alla cartella di lavoro.",
+    ),
     "note.derived_empty": (
         "Computed by retention_xl from the raw tabs: fill them with " + _REFRESH,
         "Calcolato da retention_xl dai fogli dei dati grezzi: riempili con " + _REFRESH,

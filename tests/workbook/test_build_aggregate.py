@@ -344,3 +344,21 @@ def test_aggregate_reason_from_the_import_counts(orders, customers, reason):
     )
     assert customer_capacity() == 1_048_562
     assert got is None if reason is None else reason in got
+
+
+def test_the_book_says_to_build_again_not_to_refresh(built):
+    """Every note in the aggregate book that says how to update it says build, since
+    refresh refuses it; the full report still says refresh."""
+    book = load(built["folder"] / "report.xlsx")
+    texts = [
+        c.value for ws in book for row in ws.iter_rows() for c in row if isinstance(c.value, str)
+    ]
+    assert not [t for t in texts if "retention-xl refresh" in t]
+    assert any("build it again" in t and "--engine duckdb" in t for t in texts)
+    full = load(built["folder"] / "full.xlsx", read_only=True)
+    assert any(
+        isinstance(c.value, str) and "retention-xl refresh" in c.value
+        for ws in full
+        for row in ws.iter_rows(max_row=3)
+        for c in row
+    )

@@ -70,7 +70,8 @@ def plan_about(ctx: Context, roles: list[str]) -> SheetPlan:
     row += 1
     sheet.put(row, 0, ctx.t("about.refresh"), style="subtitle")
     row += 1
-    for key in ("about.refresh.1", "about.refresh.2", "about.refresh.3", "about.refresh.4"):
+    keys = ("about.refresh.1", "about.refresh.2", "about.refresh.3", "about.refresh.4")
+    for key in ("about.refresh.aggregate",) if ctx.settings.aggregate else keys:
         sheet.put(row, 1, ctx.t(key), style="wrap")
         row += 1
     row += 1

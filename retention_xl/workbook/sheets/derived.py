@@ -124,7 +124,8 @@ def derived_note(ctx: Context) -> str:
     as_of = "" if data.as_of is None else str(data.as_of.date())
     if not as_of and data.sub_kpis is not None:
         as_of = str(pd.Timestamp(data.sub_kpis["month"]).date())
-    return ctx.t("note.derived").format(version=ctx.version, sources=_sources(ctx), as_of=as_of)
+    key = "note.derived_aggregate" if ctx.settings.aggregate else "note.derived"
+    return ctx.t(key).format(version=ctx.version, sources=_sources(ctx), as_of=as_of)
 
 
 def _derived_sheet(ctx: Context, role: str) -> SheetPlan:
