@@ -299,7 +299,7 @@ def plan_predictions(ctx: Context) -> SheetPlan:
             style="note",
         )
     sheet.put(5, 0, ctx.t("predictions.at_risk"), style="label_wrap")
-    sheet.row_heights[5] = 45.0  # three lines of a 22-character column
+    # its height: the longest language's lines (fit_wrapped_rows)
     at_risk = "" if data is None else cached(data.kpi("at_risk_share"))
     sheet.put(5, 2, at_risk, formula="=KPI_at_risk_share", style="percent")
     frame = (
