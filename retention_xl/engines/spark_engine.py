@@ -1,4 +1,4 @@
-"""The Spark engine (first part of issue 16): the per-customer aggregations in Spark SQL.
+"""The Spark engine: the order aggregations in Spark SQL.
 
 Orders are read and checked exactly as for the DuckDB engine: a
 :class:`~retention_xl.engines.lake.LakeOrders` (DuckDB) reads the source (Parquet
@@ -11,16 +11,17 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   :class:`~retention_xl.core.report.OrderTotals` (customers, orders, revenue, repeat
   buyers, average order value), finished by the core
   (:func:`~retention_xl.core.customers.summary_from_totals`);
+* the **period table** (churn, retention, new, lost customers per period): the DuckDB
+  engine's queries (:mod:`~retention_xl.engines.period_sql`, one definition for both
+  dialects), with the calendar in Spark's date functions;
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
   per-customer histories for scoring.
 
-Not yet in Spark: the **period table** is still computed by the DuckDB queries on the
-checked lake (inherited from :class:`~retention_xl.engines.duckdb_engine.DuckDBEngine`),
-and ``predict --engine spark`` scores the collected histories on the driver with
-:func:`~retention_xl.engines.scoring.predict_in_batches` and writes ``--out`` as the
-DuckDB engine does (one file), not with ``mapInPandas``. ``kpis`` and ``predict`` offer
-``--engine spark`` and ``--spark-master`` (default ``local[*]``).
+Not yet in Spark: ``predict --engine spark`` scores the collected histories on the
+driver with :func:`~retention_xl.engines.scoring.predict_in_batches` and writes
+``--out`` as the DuckDB engine does (one file), not with ``mapInPandas``. ``kpis`` and
+``predict`` offer ``--engine spark`` and ``--spark-master`` (default ``local[*]``).
 
 A ``spark://`` master that refuses connections is refused within seconds; a host that
 accepts the connection but is no Spark master is only given up by Spark itself (its
@@ -44,6 +45,7 @@ from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp, summary_of_totals
 from retention_xl.engines.lake import LakeOrders, quote_text
+from retention_xl.engines.period_sql import SqlRunner
 from retention_xl.errors import InputError
 
 __all__ = ["SPARK_EXTRA", "SparkEngine", "require_spark", "spark_session"]
@@ -112,6 +114,45 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
         ) from None
 
 
+class _SparkSql:
+    """:class:`~retention_xl.engines.period_sql.SqlRunner` of a Spark session: the
+    calendar in Spark's date functions, kept tables as cached temporary views."""
+
+    _EPOCH = "DATE '1970-01-01'"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self._kept: dict[str, Any] = {}
+
+    def one(self, query: str) -> tuple[Any, ...]:
+        return tuple(self.spark.sql(query).collect()[0])
+
+    def numpy(self, query: str) -> dict[str, np.ndarray]:
+        frame = self.spark.sql(query).toPandas()
+        return {str(k): frame[k].to_numpy() for k in frame.columns}
+
+    def keep(self, name: str, query: str) -> None:
+        table = self.spark.sql(query).persist()
+        table.createOrReplaceTempView(name)
+        self._kept[name] = table
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        table = self._kept.pop(name, None)
+        if table is not None:
+            table.unpersist()
+
+    def period(self, day: str, months: int) -> str:
+        date = f"date_add({self._EPOCH}, CAST({day} AS INT))"
+        month = f"((year({date}) - 1970) * 12 + month({date}) - 1)"
+        return f"CAST(floor({month} / {months}) AS BIGINT)"
+
+    def period_start(self, k: str, months: int) -> str:
+        return (
+            f"datediff(add_months({self._EPOCH}, CAST(({k}) * {months} AS INT)), {self._EPOCH})"
+        )
+
+
 class SparkEngine(DuckDBEngine):
     """Aggregations of a checked :class:`~retention_xl.engines.lake.LakeOrders` in Spark.
 
@@ -129,6 +170,9 @@ class SparkEngine(DuckDBEngine):
             path = folder / f"{table}.parquet"
             lake.sql(f"COPY {table} TO {quote_text(str(path))} (FORMAT parquet)")
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
+
+    def _sql(self) -> SqlRunner:
+        return _SparkSql(self.spark)
 
     def _spark(self, query: str) -> pd.DataFrame:
         frame: pd.DataFrame = self.spark.sql(query).toPandas()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import write_parquet
+from lakedata import edge_orders, write_parquet, write_parts
 
 from retention_xl.datasets import load_sample
 from retention_xl.engines.lake import LakeOrders
@@ -58,12 +58,15 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-@pytest.fixture(scope="module")
-def engines(spark, tmp_path_factory) -> Iterator[tuple[Any, PandasEngine]]:
+@pytest.fixture(scope="module", params=["sample", "edge"])
+def engines(spark, request, tmp_path_factory) -> Iterator[tuple[Any, PandasEngine]]:
     from retention_xl.engines.spark_engine import SparkEngine
 
-    folder = tmp_path_factory.mktemp("sample")
-    write_parquet(load_sample().orders, folder / "orders.parquet")
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "sample":
+        write_parquet(load_sample().orders, folder / "orders.parquet")
+    else:
+        write_parts(edge_orders(), folder)
     lake = LakeOrders(parse_orders_source(str(folder)))
     engine = SparkEngine(lake, spark)
     pandas = PandasEngine(lake.frame())
@@ -93,6 +96,19 @@ def test_the_customer_summary_agrees(engines):
         got, want = got_engine.customer_summary(as_of=as_of), pandas.customer_summary(as_of=as_of)
         assert len(want) > 100
         pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
+
+
+@pytest.mark.parametrize("freq", ["M", "Q", "Y"])
+def test_the_period_table_agrees(engines, freq):
+    got_engine, pandas = engines
+    for window, as_of, same in ((1, None, False), (30, "2023-02-14", True),
+                                (365, None, True), (800, "2023-02-14", False)):  # fmt: skip
+        options = {"freq": freq, "window_days": window, "as_of": as_of,
+                   "same_period_churn": same}  # fmt: skip
+        got, want = got_engine.period_table(**options), pandas.period_table(**options)
+        assert len(want) >= 1
+        pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False, obj=str(options))
+    assert got_engine.period_table(as_of="2000-01-01").empty
 
 
 def test_the_per_customer_predictions_agree(engines):
