@@ -10,7 +10,7 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -851,7 +851,9 @@ def predict(
     purchases over --horizon-days fall in with probability --level; BG/NBD and
     MBG/NBD), risk band. With --engine duckdb the models are fitted on the distinct
     histories DuckDB counts and the customers are scored and written in batches (CSV
-    or Parquet), never all in memory at once (without intervals).
+    or Parquet), never all in memory at once (without intervals). With --engine spark
+    they are scored in the Spark workers, and --out scores.parquet is a Parquet dataset
+    folder written by Spark (one file per partition).
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -874,7 +876,14 @@ def predict(
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
         raise click.UsageError(f"--out must end in .csv, .parquet or .xlsx, got {out.name!r}")
     if out is not None:
-        check_target(out, command="predict")  # before the fits
+        # before the fits; Spark writes Parquet as a dataset folder, which may replace one
+        from retention_xl.engines.base import choose_engine
+        from retention_xl.engines.sources import parse_orders_source
+
+        dataset = out.suffix.lower() == ".parquet" and (
+            choose_engine(engine, parse_orders_source(orders)) == "spark"
+        )
+        check_target(out, command="predict", folder_ok=dataset)
     if holdout_weeks is not None:
         from retention_xl.engines.base import choose_engine
         from retention_xl.engines.sources import parse_orders_source
@@ -1136,22 +1145,45 @@ def _predict_in_batches(
     as_json: bool,
     quiet: bool = False,
 ) -> None:
-    """``predict`` on the DuckDB engine: fit on distinct histories, score in batches."""
-    from retention_xl.engines.scoring import predict_in_batches, write_batches
+    """``predict`` on the DuckDB and Spark engines: fit on distinct histories, score in
+    batches (DuckDB) or in the Spark workers (:mod:`~retention_xl.engines.spark_scoring`)."""
+    from retention_xl.engines.scoring import fit_histories, predict_in_batches, write_batches
     from retention_xl.files import write_atomically
 
     say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
-    result, batches = predict_in_batches(
-        inputs.lake_engine,
-        as_of=as_of,
-        model=model,
-        horizon_days=horizon_days,
-        margin=gross_margin,
-        discount_rate=discount_rate,
-    )
+    engine = inputs.lake_engine
+    in_spark = engine.name == "spark"
+    if in_spark:
+        result = fit_histories(engine, as_of=as_of, model=model)
+        batches: Iterator[Any] = iter(())
+    else:
+        result, batches = predict_in_batches(
+            engine,
+            as_of=as_of,
+            model=model,
+            horizon_days=horizon_days,
+            margin=gross_margin,
+            discount_rate=discount_rate,
+        )
     say(f"{result.expected:,} customers as of {result.as_of.date()}")
     _say_models(say, result.transactions, result.spend)
-    if out is None:
+    if in_spark:
+        from retention_xl.engines.spark_scoring import score_in_spark
+
+        done = score_in_spark(
+            engine,
+            result,
+            out=out,
+            horizon_days=horizon_days,
+            margin=gross_margin,
+            discount_rate=discount_rate,
+            write_whole=lambda table, path: _write_predictions(
+                table, result.parameters, path, path.suffix if out is None else out.suffix
+            ),
+        )
+        for line in [] if done is None else done.notes():
+            click.echo(f"note: {line}", err=True)
+    elif out is None:
         for _ in batches:
             pass
     else:
@@ -1179,7 +1211,12 @@ def _predict_in_batches(
         discount_rate=discount_rate,
     )
     if out is not None:
-        say(f"Wrote {result.customers:,} customers to {out}")
+        folder = (
+            " (a Parquet dataset folder, one file per Spark partition)"
+            if in_spark and out.suffix.lower() == ".parquet"
+            else ""
+        )
+        say(f"Wrote {result.customers:,} customers to {out}{folder}")
     if as_json:
         payload: dict[str, Any] = {
             "customers": result.customers,

@@ -18,10 +18,12 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
   per-customer histories for scoring.
 
-Not yet in Spark: ``predict --engine spark`` scores the collected histories on the
-driver with :func:`~retention_xl.engines.scoring.predict_in_batches` and writes
-``--out`` as the DuckDB engine does (one file), not with ``mapInPandas``. ``kpis`` and
-``predict`` offer ``--engine spark`` and ``--spark-master`` (default ``local[*]``).
+``predict --engine spark`` fits the models on the distinct histories (on the driver)
+and scores every customer in the Spark workers with ``mapInPandas``
+(:mod:`~retention_xl.engines.spark_scoring`). ``kpis``, ``build`` and ``predict`` offer
+``--engine spark`` and ``--spark-master`` (default ``local[*]``). With a local master
+the Python workers run the driver's interpreter; on a cluster the executors need
+``retention-xl`` installed in their Python (``PYSPARK_PYTHON``).
 
 A ``spark://`` master that refuses connections is refused within seconds; a host that
 accepts the connection but is no Spark master is only given up by Spark itself (its
@@ -33,7 +35,9 @@ pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spa
 from __future__ import annotations
 
 import importlib
+import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -100,18 +104,24 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",  # no progress bars over the command's output
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     settings.update(conf)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except Exception as exc:  # pyspark raises several kinds (Java missing, bad master)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
             f"cannot start Spark on {master}: {first}", argument="spark_master"
         ) from None
+    if master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # the Python workers (predict's scoring) run this interpreter and its packages,
+        # not whichever python3 comes first on PATH
+        session.sparkContext.pythonExec = sys.executable
+    return session
 
 
 class _SparkSql:
@@ -250,10 +260,28 @@ class SparkEngine(DuckDBEngine):
             customers=int(g["c"].sum()),
         )
 
+    def history_frame(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> Any:
+        """The per-customer histories as a Spark DataFrame, in id order (not collected):
+        ``customer_id``, ``frequency``, ``recency``, ``age`` (time units),
+        ``monetary_value`` (null without repeat purchases), as :meth:`histories`."""
+        unit = f"CAST('{_unit(time_unit_days)!r}' AS DOUBLE)"
+        cut = self._cut(as_of)
+        return self.spark.sql(
+            "SELECT CAST(c.customer_id AS STRING) AS customer_id, "
+            "CAST(h.x AS DOUBLE) AS frequency, "
+            f"CAST(h.recency_days AS DOUBLE) / {unit} AS recency, "
+            f"CAST(h.age_days AS DOUBLE) / {unit} AS age, "
+            "CAST(h.m AS DOUBLE) AS monetary_value FROM ("
+            + self._histories_sql(0 if cut is None else cut)
+            + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
+        )
+
     def histories(
         self, *, as_of: Any = None, time_unit_days: float = 7.0, batch_rows: int = BATCH_ROWS
     ) -> Iterator[pd.DataFrame]:
-        """Per-customer histories; collected to the driver (one frame per ``batch_rows``)."""
+        """Per-customer histories collected to the driver (one frame per ``batch_rows``);
+        ``predict`` scores :meth:`history_frame` in Spark instead
+        (:mod:`~retention_xl.engines.spark_scoring`)."""
         unit = _unit(time_unit_days)
         cut = self._cut(as_of)
         if cut is None:

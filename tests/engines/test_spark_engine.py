@@ -127,6 +127,44 @@ def test_the_per_customer_predictions_agree(engines):
     assert got_result.clv_total == pytest.approx(want_result.clv_total, rel=RTOL)
 
 
+def test_customers_are_scored_in_spark_as_by_the_pandas_engine(engines, tmp_path):
+    from retention_xl.engines.scoring import fit_histories, flat_predictions
+    from retention_xl.engines.spark_scoring import score_in_spark
+
+    got_engine, pandas = engines
+    out = tmp_path / "scores.parquet"
+    result = fit_histories(got_engine)
+    score_in_spark(got_engine, result, out=out, horizon_days=180.0, margin=0.4)
+    want_result, want_batches = predict_in_batches(pandas, horizon_days=180.0, margin=0.4)
+    want = flat_predictions(pd.concat(list(want_batches)))
+    assert out.is_dir() and [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
+    got = pd.read_parquet(out)
+    assert len(want) > 100
+    pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
+    assert result.customers == want_result.customers
+    assert result.at_risk == want_result.at_risk
+    assert result.clv_total == pytest.approx(want_result.clv_total, rel=RTOL)
+    # CSV: one file on the driver, the same rows
+    csv = tmp_path / "scores.csv"
+    score_in_spark(got_engine, fit_histories(got_engine), out=csv, horizon_days=180.0, margin=0.4)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(csv, dtype={"customer_id": str}), want, rtol=RTOL, check_exact=False
+    )
+
+
+def test_a_failed_spark_scoring_leaves_the_previous_scores_as_they_were(engines, tmp_path):
+    from retention_xl.engines.scoring import fit_histories
+    from retention_xl.engines.spark_scoring import score_in_spark
+
+    got_engine, _ = engines
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"previous scores")
+    with pytest.raises(Exception, match="horizon"):  # raised in the workers
+        score_in_spark(got_engine, fit_histories(got_engine), out=out, horizon_days=-5.0)
+    assert out.read_bytes() == b"previous scores"
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
+
+
 def _kpis(run_cli, *extra: str) -> dict:
     res = run_cli("kpis", "--orders", "lake/", "--json", *extra, timeout=180)
     assert res.returncode == 0, res.stderr
@@ -178,5 +216,6 @@ def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout).get("engine", "pandas") == engine
         frames[engine] = pd.read_parquet(out)
+    assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
     assert len(frames["pandas"]) > 100
     pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
