@@ -28,7 +28,6 @@ from retention_xl.cli_options import (
     ORDERS_HELP,
     ORDERS_METAVAR,
     ExportOptions,
-    engine_option,
     export_options,
     input_files,
     spark_engine_option,
@@ -292,9 +291,9 @@ def kpis(
 def _plan_build(inputs: Any, *, no_raw: bool, currency: str | None, **options: Any) -> Any:
     """The report plan of ``build``: sheet limits first, then the models and the core.
 
-    With the DuckDB engine the limits are counted in DuckDB before any order is loaded;
-    the workbook holds its orders, so they are then loaded (at most a sheet of rows),
-    and the engine computes the customer summary, period tables and KPI totals.
+    With the DuckDB and Spark engines the limits are counted in DuckDB before any order
+    is loaded; the workbook holds its orders, so they are then loaded (at most a sheet
+    of rows), and the engine computes the customer summary, period tables and KPI totals.
     """
     from retention_xl.workbook.build import (
         check_sheet_limits,
@@ -556,7 +555,7 @@ def template(out: Path | None, lang: str, currency: str, period: str, as_json: b
 @click.option(
     "--json", "as_json", is_flag=True, help="Print what was written and the KPIs as JSON."
 )
-@engine_option
+@spark_engine_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no import report.")
 @user_errors
 def build(
@@ -578,6 +577,7 @@ def build(
     no_raw: bool,
     as_json: bool,
     engine: str,
+    spark_master: str,
     quiet: bool,
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
@@ -600,6 +600,7 @@ def build(
         survey=survey,
         customers=customers,
         engine=engine,
+        spark_master=spark_master,
     )
     try:
         if not (quiet or as_json):

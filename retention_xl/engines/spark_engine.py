@@ -25,9 +25,9 @@ and scores every customer in the Spark workers with ``mapInPandas``
 the Python workers run the driver's interpreter; on a cluster the executors need
 ``retention-xl`` installed in their Python (``PYSPARK_PYTHON``).
 
-A ``spark://`` master that refuses connections is refused within seconds; a host that
-accepts the connection but is no Spark master is only given up by Spark itself (its
-registration retries, about a minute), still as one ``Error:`` line and exit code 2.
+A ``spark://`` master that refuses connections is refused within seconds, and so is a
+host that accepts the connection but does not register the application (no Spark
+master there): one ``Error:`` line naming ``--spark-master``, exit code 2.
 
 pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spark]'``.
 """
@@ -91,11 +91,59 @@ def _check_master(master: str) -> None:
     )
 
 
+#: seconds a standalone master has to register the application once connected
+REGISTER_TIMEOUT: Final = 10.0
+
+
+def _start(builder: Any, master: str) -> Any:
+    """``builder.getOrCreate()``; for a ``spark://`` master, given up after
+    :data:`REGISTER_TIMEOUT` seconds of waiting for the master to register us.
+
+    Spark waits for a standalone master's answer with three attempts of 20 seconds,
+    so a host that accepts connections but is no Spark master (or not one that speaks
+    this Spark's protocol) would hold the command for a minute. The JVM is started
+    first (its start-up, seconds on a busy machine, is not counted), then the session
+    is created in a daemon thread: if the time runs out, the command stops with an
+    :class:`~retention_xl.errors.InputError`; the thread and the JVM end with the process.
+    """
+    if not master.startswith("spark://"):
+        return builder.getOrCreate()
+    import threading
+
+    from pyspark import SparkContext
+
+    ensure = getattr(SparkContext, "_ensure_initialized", None)
+    if ensure is not None:  # the JVM only, no context yet
+        ensure()
+    got: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            got["session"] = builder.getOrCreate()
+        except BaseException as exc:  # handed to the caller's thread
+            got["error"] = exc
+
+    thread = threading.Thread(target=start, name="retention-xl-spark-start", daemon=True)
+    thread.start()
+    thread.join(REGISTER_TIMEOUT)
+    if thread.is_alive():
+        raise InputError(
+            f"the Spark master {master} accepted the connection but did not register this "
+            f"application within {REGISTER_TIMEOUT:g} s: is it a Spark master (of a "
+            "compatible version) and the right port? Check --spark-master",
+            argument="spark_master",
+        )
+    if "error" in got:
+        raise got["error"]
+    return got["session"]
+
+
 def spark_session(master: str = "local[*]", **conf: str) -> Any:
     """A Spark session on ``master`` (UTC session time zone, no UI unless ``conf`` says).
 
     A ``spark://`` master must accept a connection within :data:`CONNECT_TIMEOUT`
-    seconds; a session that cannot start (no Java, a bad master) is an
+    seconds and register the application within :data:`REGISTER_TIMEOUT` seconds; a
+    session that cannot start (no Java, a bad master) is an
     :class:`~retention_xl.errors.InputError` of one line.
     """
     sql = require_spark()
@@ -111,7 +159,9 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        session = builder.getOrCreate()
+        session = _start(builder, master)
+    except InputError:
+        raise
     except Exception as exc:  # pyspark raises several kinds (Java missing, bad master)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(

@@ -27,6 +27,7 @@ twice).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -36,6 +37,7 @@ import pandas as pd
 
 from retention_xl.engines.base import BATCH_ROWS
 from retention_xl.engines.scoring import BatchPredictions, flat_predictions, write_batches
+from retention_xl.errors import InputError, RetentionError
 from retention_xl.files import Written, write_atomically, write_folder_atomically
 
 __all__ = ["SCORE_SCHEMA", "score_in_spark"]
@@ -134,27 +136,66 @@ def score_in_spark(
     histories = engine.history_frame(as_of=result.as_of, time_unit_days=time_unit_days)
     scores = histories.mapInPandas(_Scorer(models, options), SCORE_SCHEMA)
     try:
-        if out is None:
-            _totals(scores, result)
-            return None
-        if out.suffix.lower() == ".parquet":
-
-            def write_folder(tmp: Path) -> None:
-                scores.write.parquet(str(tmp))
-                _totals(spark.read.parquet(str(tmp)), result)
-
-            return write_folder_atomically(out, write_folder, command="predict")
-        kept = scores.persist()
-        try:
-            _totals(kept, result)
-            return write_atomically(
-                out,
-                lambda tmp: write_batches(
-                    _local_batches(kept, batch_rows), tmp, out.suffix, write_whole=write_whole
-                ),
-                command="predict",
-            )
-        finally:
-            kept.unpersist()
+        return _score_and_write(
+            spark, scores, result, out=out, write_whole=write_whole, batch_rows=batch_rows
+        )
+    except RetentionError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        kept = "" if out is None else f"; {out.name} was not changed"
+        raise InputError(
+            f"Spark failed while scoring the customers ({spark_failure(exc)}){kept}. On a "
+            "cluster (--spark-master) the executors need retention-xl and its dependencies "
+            "in their Python (PYSPARK_PYTHON)",
+            argument="spark_master",
+        ) from None
     finally:
         models.destroy()
+
+
+def spark_failure(exc: BaseException) -> str:
+    r"""The telling line of a Spark error: the Python worker's exception if there is one.
+
+    >>> spark_failure(Exception("An exception was thrown from the Python worker:\n"
+    ...     "Traceback ...\nModuleNotFoundError: No module named 'x'\n SQLSTATE: 38000"))
+    "ModuleNotFoundError: No module named 'x'"
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    return (raised or lines or [type(exc).__name__])[-1 if raised else 0]
+
+
+def _score_and_write(
+    spark: Any,
+    scores: Any,
+    result: BatchPredictions,
+    *,
+    out: Path | None,
+    write_whole: Callable[[pd.DataFrame, Path], None] | None,
+    batch_rows: int,
+) -> Written | None:
+    """Write ``scores`` to ``out`` as the module docstring says; fill the totals."""
+    if out is None:
+        _totals(scores, result)
+        return None
+    if out.suffix.lower() == ".parquet":
+
+        def write_folder(tmp: Path) -> None:
+            scores.write.parquet(str(tmp))
+            _totals(spark.read.parquet(str(tmp)), result)
+
+        return write_folder_atomically(out, write_folder, command="predict")
+    kept = scores.persist()
+    try:
+        _totals(kept, result)
+        return write_atomically(
+            out,
+            lambda tmp: write_batches(
+                _local_batches(kept, batch_rows), tmp, out.suffix, write_whole=write_whole
+            ),
+            command="predict",
+        )
+    finally:
+        kept.unpersist()

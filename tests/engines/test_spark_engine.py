@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.pandas_engine import PandasEngine
 from retention_xl.engines.scoring import predict_in_batches
 from retention_xl.engines.sources import parse_orders_source
+from retention_xl.errors import InputError
 
 RTOL = 1e-9
 
@@ -159,7 +161,7 @@ def test_a_failed_spark_scoring_leaves_the_previous_scores_as_they_were(engines,
     got_engine, _ = engines
     out = tmp_path / "scores.parquet"
     out.write_bytes(b"previous scores")
-    with pytest.raises(Exception, match="horizon"):  # raised in the workers
+    with pytest.raises(InputError, match=r"horizon.*scores\.parquet was not changed"):
         score_in_spark(got_engine, fit_histories(got_engine), out=out, horizon_days=-5.0)
     assert out.read_bytes() == b"previous scores"
     assert [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
@@ -204,6 +206,47 @@ def test_an_unreachable_master_is_one_line_and_exit_code_2(spark, run_cli, tmp_p
     assert "Spark master" in lines[-1] and "--spark-master" in lines[-1]
 
 
+def test_a_host_that_is_no_spark_master_is_refused_within_seconds(spark, run_cli, tmp_path):
+    """A server that accepts connections and says nothing: Spark alone would wait for
+    its answer about a minute (three registration attempts of 20 s)."""
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        res = run_cli("kpis", "--orders", "lake/", "--engine", "spark", "--spark-master",
+                      f"spark://127.0.0.1:{server.getsockname()[1]}", timeout=180)  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+    assert res.returncode == 2, res.stderr
+    assert held  # Spark did connect
+    assert elapsed < 45  # start-up and 10 s of waiting; not Spark's minute
+    assert "Traceback" not in res.stderr
+    errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert "did not register" in errors[0] and "--spark-master" in errors[0]
+
+
 def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
@@ -219,3 +262,44 @@ def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path
     assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
     assert len(frames["pandas"]) > 100
     pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
+
+
+def _numbers(book: Any) -> dict[tuple[str, Any, int], float]:
+    """Every numeric cell (cached values of formulas included) of a workbook, by sheet,
+    row and column; the rows of ``Segments`` by customer id (customers whose revenue
+    ties to the last bits may come in either order: sums of floats in another order)."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(book))
+    return {
+        (name, row[0] if name == "Segments" and r > 3 else r, c): float(value)
+        for name in wb.sheet_names
+        for r, row in enumerate(wb.get_sheet_by_name(name).to_python())
+        for c, value in enumerate(row)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
+def test_build_with_the_spark_engine_gives_the_pandas_workbook(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    outs, books = {}, {}
+    for engine in ("spark", "pandas"):
+        books[engine] = tmp_path / f"{engine}.xlsx"
+        res = run_cli("build", "--orders", "lake/", "--engine", engine, "--spark-master",
+                      "local[1]", "--out", str(books[engine]), "--json",
+                      timeout=300)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        outs[engine] = json.loads(res.stdout)
+    got, want = outs["spark"]["kpis"], outs["pandas"]["kpis"]
+    assert [r["kpi"] for r in got] == [r["kpi"] for r in want] and len(want) > 5
+    for a, b in zip(got, want, strict=True):
+        if b["value"] is None:
+            assert a["value"] is None, a["kpi"]
+        else:
+            assert a["value"] == pytest.approx(b["value"], rel=RTOL, abs=1e-12), a["kpi"]
+    # every number of the workbooks: KPI sheet (cached formula values), derived tabs...
+    got_cells, want_cells = _numbers(books["spark"]), _numbers(books["pandas"])
+    assert got_cells.keys() == want_cells.keys() and len(want_cells) > 1000
+    for key, value in want_cells.items():
+        assert got_cells[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
