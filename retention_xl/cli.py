@@ -808,9 +808,11 @@ def _interval_level(_ctx: click.Context, _param: click.Parameter, value: Any) ->
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    # a folder is checked later: Spark writes (and replaces) FILE.parquet as a dataset folder
+    type=click.Path(writable=True, path_type=Path),
     default=None,
-    help="Write the per-customer predictions to FILE.csv, FILE.parquet or FILE.xlsx.",
+    help="Write the per-customer predictions to FILE.csv, FILE.parquet or FILE.xlsx "
+    "(with --engine spark, FILE.parquet is a Parquet dataset folder).",
 )
 @click.option(
     "--json",
@@ -1171,6 +1173,7 @@ def _predict_in_batches(
     if in_spark:
         from retention_xl.engines.spark_scoring import score_in_spark
 
+        suffix = "" if out is None else out.suffix
         done = score_in_spark(
             engine,
             result,
@@ -1179,7 +1182,7 @@ def _predict_in_batches(
             margin=gross_margin,
             discount_rate=discount_rate,
             write_whole=lambda table, path: _write_predictions(
-                table, result.parameters, path, path.suffix if out is None else out.suffix
+                table, result.parameters, path, suffix
             ),
         )
         for line in [] if done is None else done.notes():

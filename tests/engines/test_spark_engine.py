@@ -270,6 +270,8 @@ def test_a_host_that_is_no_spark_master_is_refused_within_seconds(spark, run_cli
 def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    (tmp_path / "spark.parquet").mkdir()  # last night's scores: replaced
+    (tmp_path / "spark.parquet" / "part-00000-old.parquet").write_bytes(b"old")
     frames = {}
     for engine in ("spark", "pandas"):
         out = tmp_path / f"{engine}.parquet"
@@ -280,6 +282,7 @@ def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path
         assert json.loads(res.stdout).get("engine", "pandas") == engine
         frames[engine] = pd.read_parquet(out)
     assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
+    assert not (tmp_path / "spark.parquet" / "part-00000-old.parquet").exists()
     assert len(frames["pandas"]) > 100
     pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
 

@@ -216,6 +216,15 @@ def test_out_naming_a_folder_is_refused(tmp_path: Path, run_cli) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_predict_out_naming_a_folder_is_refused_off_spark(tmp_path: Path, run_cli) -> None:
+    """Only --engine spark writes FILE.parquet as a folder (and may replace one)."""
+    orders = _orders(tmp_path / "orders.csv")
+    (tmp_path / "scores.parquet").mkdir()
+    result = run_cli("predict", "--orders", str(orders), "--out", str(tmp_path / "scores.parquet"))
+    assert result.returncode == 2
+    assert "is a folder" in result.stderr and "Traceback" not in result.stderr
+
+
 def _parts(tmp: Path, fail: bool = False) -> None:
     tmp.mkdir()
     (tmp / "part-0.parquet").write_bytes(b"new 0")
