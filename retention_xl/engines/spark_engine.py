@@ -99,7 +99,7 @@ def _check_master(master: str) -> None:
 REGISTER_TIMEOUT: Final = 10.0
 
 
-def _start(builder: Any, master: str) -> Any:
+def _start(builder: Any, master: str, settings: dict[str, str]) -> Any:
     """``builder.getOrCreate()``; for a ``spark://`` master, given up after
     :data:`REGISTER_TIMEOUT` seconds of waiting for the master to register us.
 
@@ -114,11 +114,11 @@ def _start(builder: Any, master: str) -> Any:
         return builder.getOrCreate()
     import threading
 
-    from pyspark import SparkContext
+    from pyspark import SparkConf, SparkContext
 
     ensure = getattr(SparkContext, "_ensure_initialized", None)
-    if ensure is not None:  # the JVM only, no context yet
-        ensure()
+    if ensure is not None:  # the JVM only (with the settings its start reads), no context yet
+        ensure(conf=SparkConf().setMaster(master).setAll(list(settings.items())))
     got: dict[str, Any] = {}
 
     def start() -> None:
@@ -163,7 +163,7 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        session = _start(builder, master)
+        session = _start(builder, master, settings)
     except InputError:
         raise
     except Exception as exc:  # pyspark raises several kinds (Java missing, bad master)
