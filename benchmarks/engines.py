@@ -1,10 +1,10 @@
 """The DuckDB engine against a hand-written DuckDB query and against the pandas engine.
 
 Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR] [--spark]
-[--steps S,...] [--sizes N,...]`` in an
-environment with the ``lake`` extra. For each size (100k, 1M and 10M orders, up to
-``max_orders``) it writes a Parquet lake with :func:`retention_xl.datasets.write_orders_lake`
-(one file per month, seed 0; not timed) and measures, each in a fresh process, ``R``
+[--steps A,B] [--sizes N,M]`` in an environment with the ``lake`` extra. For each size
+(100k, 1M and 10M orders, up to ``max_orders``, or the ``--sizes`` given) it writes a
+Parquet lake with :func:`retention_xl.datasets.write_orders_lake` (one file per month,
+seed 0; not timed) and measures, each in a fresh process, ``R``
 times (3 by default):
 
 * ``floor``: a hand-written DuckDB query that computes the per-customer summary
@@ -24,8 +24,11 @@ times (3 by default):
   Customers sheet limited to 50,000 customers; not in the default steps, ask for it
   with ``--steps "build aggregate"``, e.g. ``--sizes 2000000``);
 * with ``--spark`` (needs the ``spark`` extra and Java), also ``kpis spark`` and
-  ``predict spark``: the same commands with ``--engine spark --spark-master local[*]``.
-  Their time includes starting the JVM and the Spark session (a few seconds).
+  ``predict spark``: the same commands with ``--engine spark --spark-master local[*]``
+  (``predict`` scored in the Spark workers, ``--out`` a Parquet dataset folder).
+  Their time includes starting the JVM and the Spark session (a few seconds). Spark
+  local against DuckDB on 2M orders: ``python benchmarks/engines.py --sizes 2000000
+  --runs 2 --steps "kpis duckdb,kpis spark,predict duckdb,predict spark"``.
 
 The commands run in the measuring process (``main([...], standalone_mode=False)``,
 after the imports), so the figures are the work, not the interpreter start. Peak
@@ -106,7 +109,8 @@ def run_one(kind: str, lake: str, workdir: str) -> None:
     from retention_xl.cli import main
     from retention_xl.engines import duckdb_engine, scoring  # noqa: F401
 
-    out = Path(workdir) / "scores.parquet"
+    # one output per engine: Spark writes a dataset folder where DuckDB writes a file
+    out = Path(workdir) / f"scores-{kind.split()[-1]}.parquet"
 
     def step() -> None:
         if kind == "floor":
@@ -182,6 +186,7 @@ def _ratios(results: dict[str, list[Measured]]) -> None:
 
     pairs = [("kpis duckdb", "floor", "kpis duckdb / hand-written query")]
     pairs += [(f"{c} pandas", f"{c} duckdb", f"{c}: pandas / duckdb") for c in ("kpis", "predict")]
+    pairs += [(f"{c} spark", f"{c} duckdb", f"{c}: spark / duckdb") for c in ("kpis", "predict")]
     for top, bottom, label in pairs:
         if top in results and bottom in results:
             time_ratio = median(top, 0) / median(bottom, 0)
@@ -205,15 +210,20 @@ def main() -> None:
         help=f"comma-separated subset of {', '.join(STEPS + SPARK_STEPS + OTHER_STEPS)}",
     )
     parser.add_argument(
-        "--sizes",
-        default=None,
-        help="comma-separated numbers of orders to measure (default: 100k, 1M, 10M up to "
-        "max_orders)",
-    )
-    parser.add_argument(
         "--spark", action="store_true", help=f"also run {' and '.join(SPARK_STEPS)}"
     )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated lake sizes in orders (e.g. 2000000), instead of "
+        f"{', '.join(f'{s:,}' for s in SIZES)} up to max_orders",
+    )
     args = parser.parse_args()
+    sizes = (
+        [int(s) for s in args.sizes.split(",") if s.strip()]
+        if args.sizes
+        else [s for s in SIZES if s <= args.max_orders] or [args.max_orders]
+    )
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     if args.spark:
         steps += [s for s in SPARK_STEPS if s not in steps]
@@ -227,9 +237,6 @@ def main() -> None:
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="rxl-bench-"))
     try:
-        sizes = [s for s in SIZES if s <= args.max_orders] or [args.max_orders]
-        if args.sizes:
-            sizes = [int(v) for v in args.sizes.split(",") if v.strip()]
         for size in sizes:
             lake = root / f"lake-{size}"
             if not lake.exists():

@@ -10,7 +10,7 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -28,7 +28,6 @@ from retention_xl.cli_options import (
     ORDERS_HELP,
     ORDERS_METAVAR,
     ExportOptions,
-    engine_option,
     export_options,
     input_files,
     spark_engine_option,
@@ -389,9 +388,9 @@ def _plan_build(
 ) -> Any:
     """The report plan of ``build``: sheet limits first, then the models and the core.
 
-    With the DuckDB engine the limits are counted in DuckDB before any order is loaded;
-    the workbook holds its orders, so they are then loaded (at most a sheet of rows),
-    and the engine computes the customer summary, period tables and KPI totals.
+    With the DuckDB and Spark engines the limits are counted in DuckDB before any order
+    is loaded; the workbook holds its orders, so they are then loaded (at most a sheet
+    of rows), and the engine computes the customer summary, period tables and KPI totals.
     """
     from retention_xl.workbook.build import (
         check_sheet_limits,
@@ -674,7 +673,7 @@ def template(out: Path | None, lang: str, currency: str, period: str, as_json: b
 @click.option(
     "--json", "as_json", is_flag=True, help="Print what was written and the KPIs as JSON."
 )
-@engine_option
+@spark_engine_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no import report.")
 @user_errors
 def build(
@@ -699,6 +698,7 @@ def build(
     sheet_rows: int,
     as_json: bool,
     engine: str,
+    spark_master: str,
     quiet: bool,
 ) -> None:
     """Build the report workbook from your exports (Shopify, WooCommerce, Stripe,
@@ -731,6 +731,7 @@ def build(
         survey=survey,
         customers=customers,
         engine=engine,
+        spark_master=spark_master,
     )
     try:
         if not (quiet or as_json):
@@ -962,9 +963,11 @@ def _interval_level(_ctx: click.Context, _param: click.Parameter, value: Any) ->
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    # a folder is checked later: Spark writes (and replaces) FILE.parquet as a dataset folder
+    type=click.Path(writable=True, path_type=Path),
     default=None,
-    help="Write the per-customer predictions to FILE.csv, FILE.parquet or FILE.xlsx.",
+    help="Write the per-customer predictions to FILE.csv, FILE.parquet or FILE.xlsx "
+    "(with --engine spark, FILE.parquet is a Parquet dataset folder).",
 )
 @click.option(
     "--json",
@@ -1006,7 +1009,9 @@ def predict(
     purchases over --horizon-days fall in with probability --level), risk band. With
     --engine duckdb the models are fitted on the distinct histories DuckDB counts and
     the customers are scored and written in batches (CSV or Parquet), never all in
-    memory at once (without intervals).
+    memory at once (without intervals). With --engine spark
+    they are scored in the Spark workers, and --out scores.parquet is a Parquet dataset
+    folder written by Spark (one file per partition).
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -1029,7 +1034,14 @@ def predict(
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
         raise click.UsageError(f"--out must end in .csv, .parquet or .xlsx, got {out.name!r}")
     if out is not None:
-        check_target(out, command="predict")  # before the fits
+        # before the fits; Spark writes Parquet as a dataset folder, which may replace one
+        from retention_xl.engines.base import choose_engine
+        from retention_xl.engines.sources import parse_orders_source
+
+        dataset = out.suffix.lower() == ".parquet" and (
+            choose_engine(engine, parse_orders_source(orders)) == "spark"
+        )
+        check_target(out, command="predict", folder_ok=dataset)
     if holdout_weeks is not None:
         from retention_xl.engines.base import choose_engine
         from retention_xl.engines.sources import parse_orders_source
@@ -1291,22 +1303,46 @@ def _predict_in_batches(
     as_json: bool,
     quiet: bool = False,
 ) -> None:
-    """``predict`` on the DuckDB engine: fit on distinct histories, score in batches."""
-    from retention_xl.engines.scoring import predict_in_batches, write_batches
+    """``predict`` on the DuckDB and Spark engines: fit on distinct histories, score in
+    batches (DuckDB) or in the Spark workers (:mod:`~retention_xl.engines.spark_scoring`)."""
+    from retention_xl.engines.scoring import fit_histories, predict_in_batches, write_batches
     from retention_xl.files import write_atomically
 
     say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
-    result, batches = predict_in_batches(
-        inputs.lake_engine,
-        as_of=as_of,
-        model=model,
-        horizon_days=horizon_days,
-        margin=gross_margin,
-        discount_rate=discount_rate,
-    )
+    engine = inputs.lake_engine
+    in_spark = engine.name == "spark"
+    if in_spark:
+        result = fit_histories(engine, as_of=as_of, model=model)
+        batches: Iterator[Any] = iter(())
+    else:
+        result, batches = predict_in_batches(
+            engine,
+            as_of=as_of,
+            model=model,
+            horizon_days=horizon_days,
+            margin=gross_margin,
+            discount_rate=discount_rate,
+        )
     say(f"{result.expected:,} customers as of {result.as_of.date()}")
     _say_models(say, result.transactions, result.spend)
-    if out is None:
+    if in_spark:
+        from retention_xl.engines.spark_scoring import score_in_spark
+
+        suffix = "" if out is None else out.suffix
+        done = score_in_spark(
+            engine,
+            result,
+            out=out,
+            horizon_days=horizon_days,
+            margin=gross_margin,
+            discount_rate=discount_rate,
+            write_whole=lambda table, path: _write_predictions(
+                table, result.parameters, path, suffix
+            ),
+        )
+        for line in [] if done is None else done.notes():
+            click.echo(f"note: {line}", err=True)
+    elif out is None:
         for _ in batches:
             pass
     else:
@@ -1334,7 +1370,12 @@ def _predict_in_batches(
         discount_rate=discount_rate,
     )
     if out is not None:
-        say(f"Wrote {result.customers:,} customers to {out}")
+        folder = (
+            " (a Parquet dataset folder, one file per Spark partition)"
+            if in_spark and out.suffix.lower() == ".parquet"
+            else ""
+        )
+        say(f"Wrote {result.customers:,} customers to {out}{folder}")
     if as_json:
         payload: dict[str, Any] = {
             "customers": result.customers,

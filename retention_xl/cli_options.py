@@ -217,7 +217,7 @@ def engine_option(func: F) -> F:
 
 
 def spark_engine_option(func: F) -> F:
-    """Add ``--engine auto|pandas|duckdb|spark`` and ``--spark-master`` (kpis, predict)."""
+    """Add ``--engine auto|pandas|duckdb|spark`` and ``--spark-master`` (kpis, build, predict)."""
     func = click.option(
         "--spark-master",
         default="local[*]",

@@ -51,6 +51,7 @@ __all__ = [
     "replace_atomically",
     "temporary_prefix",
     "write_atomically",
+    "write_folder_atomically",
 ]
 
 #: a temporary file whose process is unknown counts as stale after this many seconds
@@ -355,12 +356,17 @@ def clean_stale_temporaries(path: str | Path) -> list[Path]:
             continue
         if old or (pid is not None and not _pid_alive(pid)):
             with contextlib.suppress(OSError):
-                f.unlink()
+                if f.is_dir() and not f.is_symlink():  # a dataset folder being written
+                    shutil.rmtree(f)
+                else:
+                    f.unlink()
                 removed.append(f)
     return removed
 
 
-def check_target(path: str | Path, *, option: str = "--out", command: str = "build") -> None:
+def check_target(
+    path: str | Path, *, option: str = "--out", command: str = "build", folder_ok: bool = False
+) -> None:
     """Refuse to write ``path`` before any work starts, with a message saying why.
 
     The folder must exist (it is not created: a mistyped path would scatter files) and
@@ -382,6 +388,12 @@ def check_target(path: str | Path, *, option: str = "--out", command: str = "bui
     if not folder.is_dir():
         raise WorkbookError(f"{option} {p}: {folder} is a file, not a folder")
     if p.is_dir():
+        if folder_ok:
+            if not os.access(p, os.W_OK) or not os.access(folder, os.W_OK):
+                raise WorkbookError(
+                    f"{option} {p}: the folder is read-only: allow writing to it and try again"
+                )
+            return
         raise WorkbookError(f"{option} {p} is a folder: give a file name, e.g. {p / 'report.xlsx'}")
     if p.exists():
         check_not_locked(p, command=command)
@@ -445,4 +457,75 @@ def write_atomically(
                 shutil.copymode(p, tmp)
         os.replace(tmp, p)
         _fsync_dir(folder)
+    return Written(p, removed)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_folder_atomically(
+    path: str | Path,
+    writer: Callable[[Path], object],
+    *,
+    option: str = "--out",
+    command: str = "predict",
+) -> Written:
+    """Let ``writer(tmp)`` create the folder ``tmp`` (a dataset of part files, as Spark
+    writes), then put it in place as ``path``.
+
+    ``tmp`` is a hidden sibling named like :func:`write_atomically`'s temporary files
+    (so a killed run's leftover is cleaned the same way); it must not exist before
+    ``writer`` runs. One rename cannot replace a folder, so a previous ``path`` (a file
+    or a folder) is renamed aside, the new folder renamed in, and only then the
+    previous one removed; if the second rename fails, the previous one is renamed back.
+    A failure while writing leaves an existing ``path`` as it was, byte for byte.
+
+    >>> import tempfile
+    >>> def two_parts(tmp):
+    ...     tmp.mkdir(); _ = (tmp / "part-0").write_text("a"); _ = (tmp / "part-1").write_text("b")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "s.parquet").write_text("old")
+    ...     done = write_folder_atomically(Path(d, "s.parquet"), two_parts)
+    ...     sorted(f.name for f in done.path.iterdir()), sorted(f.name for f in Path(d).iterdir())
+    (['part-0', 'part-1'], ['s.parquet'])
+    """
+    import secrets
+
+    p = Path(path)
+    check_target(p, option=option, command=command, folder_ok=True)
+    removed = clean_stale_temporaries(p)
+    folder = p.parent if str(p.parent) else Path(".")
+    token = secrets.token_hex(4)
+    tmp = folder / f"{_own_prefix(p.name)}{token}.tmp"
+    aside = folder / f"{_own_prefix(p.name)}{token}.old.tmp"
+    moved = False
+    try:
+        writer(tmp)
+        if not tmp.is_dir():
+            raise WorkbookError(f"{option} {p}: nothing was written; {p.name} was not changed")
+        if p.exists() or p.is_symlink():
+            if p.is_file():
+                check_not_locked(p, command=command)
+            os.rename(p, aside)
+            moved = True
+        try:
+            os.rename(tmp, p)
+        except OSError:
+            if moved:
+                os.rename(aside, p)
+                moved = False
+            raise
+        _fsync_dir(folder)
+    except WorkbookError:
+        raise
+    except OSError as exc:
+        raise WorkbookError(_os_message(p, exc)) from exc
+    finally:
+        for leftover in (tmp, aside) if not moved or p.exists() else (tmp,):
+            with contextlib.suppress(OSError):
+                _remove(leftover)
     return Written(p, removed)

@@ -19,7 +19,9 @@ library only, so the command line can check it before loading anything),
 :mod:`~retention_xl.engines.lake` (reading and checking in DuckDB),
 :mod:`~retention_xl.engines.pandas_engine`, :mod:`~retention_xl.engines.duckdb_engine`,
 :mod:`~retention_xl.engines.spark_engine` (Spark SQL on the checked orders; `spark` extra),
-:mod:`~retention_xl.engines.scoring` (predictions in batches, written as they come).
+:mod:`~retention_xl.engines.period_sql` (the period table's SQL, shared by DuckDB and
+Spark), :mod:`~retention_xl.engines.scoring` (predictions in batches, written as they
+come), :mod:`~retention_xl.engines.spark_scoring` (predictions scored and written by Spark).
 """
 
 from retention_xl.engines.sources import ENGINES, OrdersSource, parse_orders_source

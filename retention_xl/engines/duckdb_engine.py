@@ -16,7 +16,8 @@ core's numpy passes written in SQL:
   start and end are running sums of +1/-1 at the ends of those ranges (as the core's
   ``_ranges``). New, returning, retained customers, buyers and orders come from one row
   per (customer, period with purchases). The counts go to
-  :func:`~retention_xl.core.periods.period_table_from_counts`, which derives the rates;
+  :func:`~retention_xl.core.periods.period_table_from_counts`, which derives the rates.
+  These queries are shared with the Spark engine (:mod:`~retention_xl.engines.period_sql`);
 * the **cohorts**: each customer's first purchase period, then customers with a
   purchase (or net revenue) per cohort and offset, finished by
   :func:`~retention_xl.core.cohorts.cohort_counts_from_cells`; and per monthly cohort
@@ -41,15 +42,13 @@ import pandas as pd
 from retention_xl.core._orderdays import _as_of_day, resolve_freq
 from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, matrix_of_counts
 from retention_xl.core.customers import summary_from_totals
-from retention_xl.core.periods import PeriodCounts, _check_window, period_table_from_counts
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.lake import LakeOrders
+from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner, sql_period_table
 from retention_xl.errors import InputError, OutOfRangeError
 
 __all__ = ["DuckDBEngine"]
-
-_MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
 
 # epoch day -> months since 1970-01, period number, first day of a period number
 _MACROS = """
@@ -148,6 +147,10 @@ class DuckDBEngine:
 
     # -- period table -----------------------------------------------------------
 
+    def _sql(self) -> SqlRunner:
+        """How the shared queries (:mod:`~retention_xl.engines.period_sql`) run here."""
+        return _DuckDBSql(self.lake)
+
     def period_table(
         self,
         *,
@@ -156,123 +159,13 @@ class DuckDBEngine:
         as_of: Any = None,
         same_period_churn: bool = False,
     ) -> pd.DataFrame:
-        freq = resolve_freq(freq)
-        w = _check_window(window_days)
-        if not isinstance(same_period_churn, (bool, np.bool_)):
-            raise InputError(
-                f"same_period_churn must be True or False, got {same_period_churn!r}",
-                argument="same_period_churn",
-            )
-        none = np.zeros(0, dtype=np.int64)
-        empty = PeriodCounts(
-            none, none, none, none, none, none, none, none, none, np.zeros(0), none, none
+        return sql_period_table(
+            self._sql(),
+            self._cut(as_of),
+            freq=freq,
+            window_days=window_days,
+            same_period_churn=same_period_churn,
         )
-        cut = self._cut(as_of)
-        if cut is None:
-            return period_table_from_counts(empty)
-        mp = _MONTHS_PER[freq]
-        first, purchase_days = self._one(
-            f"SELECT min(day), count(*) FILTER (WHERE n > 0) FROM rxl_days WHERE day <= {cut}"
-        )
-        if first is None or not purchase_days:
-            return period_table_from_counts(empty)
-        k0 = int(self._one(f"SELECT rxl_period({int(first)}, {mp})")[0])
-        kl = int(self._one(f"SELECT rxl_period({cut}, {mp})")[0])
-        n = kl - k0 + 1
-
-        def ix(expr: str) -> str:  # a period number as an index 0..n, clipped
-            return f"least(greatest(({expr}) - {k0}, 0), {n})"
-
-        def first_end_from(x: str) -> str:  # first k whose end instant v_k >= x
-            return (
-                f"CASE WHEN rxl_period({x}, {mp}) < {kl} THEN rxl_period({x}, {mp}) "
-                f"WHEN {x} <= {cut} THEN {kl} ELSE {kl + 1} END"
-            )
-
-        lake = self.lake
-        lake.sql(
-            "CREATE OR REPLACE TEMP TABLE rxl_pd AS SELECT cid AS c, day AS d, n, "
-            "lag(day) OVER w AS prev, lead(day) OVER w AS nxt FROM rxl_days "
-            f"WHERE n > 0 AND day <= {cut} WINDOW w AS (PARTITION BY cid ORDER BY day)"
-        )
-        try:
-            # the span of days each purchase day keeps its customer active: [d, to], with
-            # to + 1 = min(next purchase, d + W); the start instants u_k = s_k - 1 and the end
-            # instants v_k = min(e_k, as_of) inside it form ranges of period indexes
-            until = f"least(coalesce(nxt, d + {w}), d + {w})"
-            lake.sql(
-                "CREATE OR REPLACE TEMP TABLE rxl_spans AS SELECT "
-                f"{ix(f'rxl_period(d, {mp}) + 1')} AS u_from, "
-                f"{ix(f'rxl_period({until}, {mp}) + 1')} AS u_to, "
-                f"{ix(first_end_from('d'))} AS v_from, "
-                f"{ix(first_end_from(until))} AS v_to, "
-                f"least({ix(first_end_from(f'd + {w}'))}, CASE WHEN nxt IS NULL THEN {n} "
-                f"ELSE {ix(f'rxl_period(nxt, {mp})')} END) AS idle_to FROM rxl_pd"
-            )
-            ranges = {"start": ("u_from", "u_to"), "end": ("v_from", "v_to"),
-                      "idle": ("u_from", "idle_to")}  # fmt: skip
-            steps = {name: np.zeros(n + 1, dtype=np.int64) for name in ranges}
-            for name, (lo, hi) in ranges.items():
-                for col, sign in ((lo, 1), (hi, -1)):
-                    got = self._numpy(
-                        f"SELECT {col} AS i, count(*) AS c FROM rxl_spans WHERE {hi} > {lo} "
-                        "GROUP BY 1"
-                    )
-                    np.add.at(
-                        steps[name], got["i"].astype(np.int64), sign * got["c"].astype(np.int64)
-                    )
-            start_c, end_c, kept_idle = (np.cumsum(steps[k][:n]) for k in ("start", "end", "idle"))
-
-            # one row per (customer, period with purchases)
-            groups = self._numpy(
-                "WITH g AS (SELECT c, rxl_period(d, "
-                f"{mp}) AS k, n, d, prev, (prev IS NULL OR rxl_period(prev, {mp}) <> "
-                f"rxl_period(d, {mp})) AS first_in FROM rxl_pd), "
-                "grp AS (SELECT k, sum(n) AS orders, max(d) AS last_d, "
-                "max(prev) FILTER (WHERE first_in) AS before FROM g GROUP BY c, k), "
-                "flags AS (SELECT k, orders, before IS NULL AS is_new, "
-                f"coalesce(before > rxl_start(k, {mp}) - 1 - {w}, false) AS active_start, "
-                f"last_d > least(rxl_start(k + 1, {mp}) - 1, {cut}) - {w} AS active_end "
-                "FROM grp) "
-                f"SELECT k - {k0} AS i, count(*) AS buyers, "
-                "count(*) FILTER (WHERE orders >= 2) AS repeat, sum(orders) AS orders, "
-                "count(*) FILTER (WHERE is_new) AS new_all, "
-                "count(*) FILTER (WHERE is_new AND active_end) AS new_end, "
-                "count(*) FILTER (WHERE NOT is_new AND NOT active_start) AS back_all, "
-                "count(*) FILTER (WHERE NOT is_new AND NOT active_start AND active_end) "
-                "AS back_end, count(*) FILTER (WHERE active_start AND active_end) AS kept "
-                "FROM flags GROUP BY k"
-            )
-        finally:
-            lake.sql("DROP TABLE IF EXISTS rxl_pd; DROP TABLE IF EXISTS rxl_spans")
-        revenue = self._numpy(
-            f"SELECT rxl_period(day, {mp}) - {k0} AS i, sum(rev_all) AS r FROM rxl_days "
-            f"WHERE day <= {cut} GROUP BY 1"
-        )
-
-        def spread(name: str, values: dict[str, np.ndarray], dtype: Any = np.int64) -> np.ndarray:
-            out = np.zeros(n, dtype=dtype)
-            out[values["i"].astype(np.int64)] = values[name]
-            return out
-
-        starts = self._numpy(
-            f"SELECT rxl_start(k, {mp}) AS s FROM range({k0}, {kl + 1}) t(k) ORDER BY k"
-        )["s"].astype(np.int64)
-        counts = PeriodCounts(
-            period_start=starts,
-            start_customers=start_c,
-            end_customers=end_c,
-            retained=kept_idle + spread("kept", groups),
-            new_all=spread("new_all", groups),
-            new_end=spread("new_end", groups),
-            reactivated_all=spread("back_all", groups),
-            reactivated_end=spread("back_end", groups),
-            orders=spread("orders", groups),
-            revenue=spread("r", revenue, np.float64),
-            buyers=spread("buyers", groups),
-            repeat_customers=spread("repeat", groups),
-        )
-        return period_table_from_counts(counts, same_period_churn=bool(same_period_churn))
 
     # -- cohorts ----------------------------------------------------------------
 
@@ -295,7 +188,7 @@ class DuckDBEngine:
         kind = _check_measure(measure)
         freq = resolve_freq(period, "period")
         cut = self._cut(as_of)
-        mp = _MONTHS_PER[freq]
+        mp = MONTHS_PER[freq]
         none = np.zeros(0, dtype=np.int64)
         if cut is None:
             return cohort_counts_from_cells(
@@ -450,6 +343,31 @@ class DuckDBEngine:
                 },
                 index=pd.Index(ids, dtype="string", name="customer_id"),
             )
+
+
+class _DuckDBSql:
+    """:class:`~retention_xl.engines.period_sql.SqlRunner` of a lake's DuckDB database."""
+
+    def __init__(self, lake: LakeOrders) -> None:
+        self.lake = lake
+
+    def one(self, query: str) -> tuple[Any, ...]:
+        return self.lake.one(query)
+
+    def numpy(self, query: str) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in self.lake.sql(query).fetchnumpy().items()}
+
+    def keep(self, name: str, query: str) -> None:
+        self.lake.sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
+
+    def drop(self, name: str) -> None:
+        self.lake.sql(f"DROP TABLE IF EXISTS {name}")
+
+    def period(self, day: str, months: int) -> str:
+        return f"rxl_period({day}, {months})"
+
+    def period_start(self, k: str, months: int) -> str:
+        return f"rxl_start({k}, {months})"
 
 
 def summary_of_totals(got: Any, cut: int) -> pd.DataFrame:

@@ -29,7 +29,13 @@ from retention_xl.core.models import (
 )
 from retention_xl.engines.base import BATCH_ROWS, OrderEngine
 
-__all__ = ["BatchPredictions", "predict_in_batches", "write_batches"]
+__all__ = [
+    "BatchPredictions",
+    "fit_histories",
+    "flat_predictions",
+    "predict_in_batches",
+    "write_batches",
+]
 
 
 @dataclass
@@ -69,6 +75,31 @@ class BatchPredictions:
         self.batches += 1
 
 
+def fit_histories(
+    engine: OrderEngine,
+    *,
+    as_of: Any = None,
+    model: str = "bgnbd",
+    at_risk_threshold: float = 0.5,
+    time_unit_days: float = 7.0,
+) -> BatchPredictions:
+    """The purchase model and Gamma-Gamma fitted on the engine's distinct histories
+    (:class:`~retention_xl.engines.base.HistoryGroups`), with no customer scored yet."""
+    groups = engine.history_groups(as_of=as_of, time_unit_days=time_unit_days)
+    transactions = make_transaction_model(model).fit(
+        groups.x, groups.recency, groups.age, weights=groups.counts
+    )
+    spend = GammaGamma().fit(groups.spend_x, groups.spend_m, weights=groups.spend_counts)
+    return BatchPredictions(
+        transactions=transactions,
+        spend=spend,
+        parameters=model_parameters(transactions, spend),
+        as_of=groups.as_of,
+        expected=groups.customers,
+        at_risk_threshold=at_risk_threshold,
+    )
+
+
 def predict_in_batches(
     engine: OrderEngine,
     *,
@@ -90,23 +121,18 @@ def predict_in_batches(
     The predictions equal :func:`~retention_xl.core.models.predict_customers` on the
     same orders.
     """
-    groups = engine.history_groups(as_of=as_of, time_unit_days=time_unit_days)
-    transactions = make_transaction_model(model).fit(
-        groups.x, groups.recency, groups.age, weights=groups.counts
-    )
-    spend = GammaGamma().fit(groups.spend_x, groups.spend_m, weights=groups.spend_counts)
-    result = BatchPredictions(
-        transactions=transactions,
-        spend=spend,
-        parameters=model_parameters(transactions, spend),
-        as_of=groups.as_of,
-        expected=groups.customers,
+    result = fit_histories(
+        engine,
+        as_of=as_of,
+        model=model,
         at_risk_threshold=at_risk_threshold,
+        time_unit_days=time_unit_days,
     )
+    transactions, spend = result.transactions, result.spend
 
     def batches() -> Iterator[pd.DataFrame]:
         for history in engine.histories(
-            as_of=groups.as_of, time_unit_days=time_unit_days, batch_rows=batch_rows
+            as_of=result.as_of, time_unit_days=time_unit_days, batch_rows=batch_rows
         ):
             scored = score_customers(
                 transactions,
@@ -125,7 +151,8 @@ def predict_in_batches(
     return result, batches()
 
 
-def _flat(scored: pd.DataFrame) -> pd.DataFrame:
+def flat_predictions(scored: pd.DataFrame) -> pd.DataFrame:
+    """Scored customers as written: ``customer_id`` a text column, ``risk_band`` text."""
     frame = scored.reset_index()
     frame["customer_id"] = frame["customer_id"].astype(str)
     if "risk_band" in frame.columns:
@@ -151,7 +178,7 @@ def write_batches(
         writer = None
         try:
             for scored in batches:
-                table = pa.Table.from_pandas(_flat(scored), preserve_index=False)
+                table = pa.Table.from_pandas(flat_predictions(scored), preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(str(path), table.schema)
                 writer.write_table(table)
@@ -167,7 +194,7 @@ def write_batches(
         with open(path, "w", encoding="utf-8", newline="") as fh:
             header = True
             for scored in batches:
-                write_csv(_flat(scored), fh, index=False, header=header)
+                write_csv(flat_predictions(scored), fh, index=False, header=header)
                 header = False
         return
     if write_whole is None:

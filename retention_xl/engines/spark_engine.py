@@ -1,4 +1,4 @@
-"""The Spark engine (first part of issue 16): the per-customer aggregations in Spark SQL.
+"""The Spark engine: the order aggregations in Spark SQL.
 
 Orders are read and checked exactly as for the DuckDB engine: a
 :class:`~retention_xl.engines.lake.LakeOrders` (DuckDB) reads the source (Parquet
@@ -11,20 +11,25 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   :class:`~retention_xl.core.report.OrderTotals` (customers, orders, revenue, repeat
   buyers, average order value), finished by the core
   (:func:`~retention_xl.core.customers.summary_from_totals`);
+* the **period table** (churn, retention, new, lost customers per period): the DuckDB
+  engine's queries (:mod:`~retention_xl.engines.period_sql`, one definition for both
+  dialects), with the calendar in Spark's date functions;
+* the **cohort table** (:meth:`SparkEngine.cohort_table`, the arguments of
+  :func:`~retention_xl.core.cohorts.cohort_counts`): one row per (cohort, offset);
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
   per-customer histories for scoring.
 
-Not yet in Spark: the **period table** is still computed by the DuckDB queries on the
-checked lake (inherited from :class:`~retention_xl.engines.duckdb_engine.DuckDBEngine`),
-and ``predict --engine spark`` scores the collected histories on the driver with
-:func:`~retention_xl.engines.scoring.predict_in_batches` and writes ``--out`` as the
-DuckDB engine does (one file), not with ``mapInPandas``. ``kpis`` and ``predict`` offer
-``--engine spark`` and ``--spark-master`` (default ``local[*]``).
+``predict --engine spark`` fits the models on the distinct histories (on the driver)
+and scores every customer in the Spark workers with ``mapInPandas``
+(:mod:`~retention_xl.engines.spark_scoring`). ``kpis``, ``build`` and ``predict`` offer
+``--engine spark`` and ``--spark-master`` (default ``local[*]``). With a local master
+the Python workers run the driver's interpreter; on a cluster the executors need
+``retention-xl`` installed in their Python (``PYSPARK_PYTHON``).
 
-A ``spark://`` master that refuses connections is refused within seconds; a host that
-accepts the connection but is no Spark master is only given up by Spark itself (its
-registration retries, about a minute), still as one ``Error:`` line and exit code 2.
+A ``spark://`` master that refuses connections is refused within seconds, and so is a
+host that accepts the connection but does not register the application (no Spark
+master there): one ``Error:`` line naming ``--spark-master``, exit code 2.
 
 pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spark]'``.
 """
@@ -32,7 +37,9 @@ pyspark is optional: :func:`require_spark` names ``pip install 'retention-xl[spa
 from __future__ import annotations
 
 import importlib
+import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -40,10 +47,13 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from retention_xl.core._orderdays import period_label, resolve_freq
+from retention_xl.core.cohorts import _check_max_offset, _check_measure, _mask_unobservable
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp, summary_of_totals
 from retention_xl.engines.lake import LakeOrders, quote_text
+from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner
 from retention_xl.errors import InputError
 
 __all__ = ["SPARK_EXTRA", "SparkEngine", "require_spark", "spark_session"]
@@ -85,11 +95,59 @@ def _check_master(master: str) -> None:
     )
 
 
+#: seconds a standalone master has to register the application once connected
+REGISTER_TIMEOUT: Final = 10.0
+
+
+def _start(builder: Any, master: str, settings: dict[str, str]) -> Any:
+    """``builder.getOrCreate()``; for a ``spark://`` master, given up after
+    :data:`REGISTER_TIMEOUT` seconds of waiting for the master to register us.
+
+    Spark waits for a standalone master's answer with three attempts of 20 seconds,
+    so a host that accepts connections but is no Spark master (or not one that speaks
+    this Spark's protocol) would hold the command for a minute. The JVM is started
+    first (its start-up, seconds on a busy machine, is not counted), then the session
+    is created in a daemon thread: if the time runs out, the command stops with an
+    :class:`~retention_xl.errors.InputError`; the thread and the JVM end with the process.
+    """
+    if not master.startswith("spark://"):
+        return builder.getOrCreate()
+    import threading
+
+    from pyspark import SparkConf, SparkContext
+
+    ensure = getattr(SparkContext, "_ensure_initialized", None)
+    if ensure is not None:  # the JVM only (with the settings its start reads), no context yet
+        ensure(conf=SparkConf().setMaster(master).setAll(list(settings.items())))
+    got: dict[str, Any] = {}
+
+    def start() -> None:
+        try:
+            got["session"] = builder.getOrCreate()
+        except BaseException as exc:  # handed to the caller's thread
+            got["error"] = exc
+
+    thread = threading.Thread(target=start, name="retention-xl-spark-start", daemon=True)
+    thread.start()
+    thread.join(REGISTER_TIMEOUT)
+    if thread.is_alive():
+        raise InputError(
+            f"the Spark master {master} accepted the connection but did not register this "
+            f"application within {REGISTER_TIMEOUT:g} s: is it a Spark master (of a "
+            "compatible version) and the right port? Check --spark-master",
+            argument="spark_master",
+        )
+    if "error" in got:
+        raise got["error"]
+    return got["session"]
+
+
 def spark_session(master: str = "local[*]", **conf: str) -> Any:
     """A Spark session on ``master`` (UTC session time zone, no UI unless ``conf`` says).
 
     A ``spark://`` master must accept a connection within :data:`CONNECT_TIMEOUT`
-    seconds; a session that cannot start (no Java, a bad master) is an
+    seconds and register the application within :data:`REGISTER_TIMEOUT` seconds; a
+    session that cannot start (no Java, a bad master) is an
     :class:`~retention_xl.errors.InputError` of one line.
     """
     sql = require_spark()
@@ -98,18 +156,63 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
     settings = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",  # no progress bars over the command's output
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     settings.update(conf)
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        return builder.getOrCreate()
+        session = _start(builder, master, settings)
+    except InputError:
+        raise
     except Exception as exc:  # pyspark raises several kinds (Java missing, bad master)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(
             f"cannot start Spark on {master}: {first}", argument="spark_master"
         ) from None
+    if master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # the Python workers (predict's scoring) run this interpreter and its packages,
+        # not whichever python3 comes first on PATH
+        session.sparkContext.pythonExec = sys.executable
+    return session
+
+
+class _SparkSql:
+    """:class:`~retention_xl.engines.period_sql.SqlRunner` of a Spark session: the
+    calendar in Spark's date functions, kept tables as cached temporary views."""
+
+    _EPOCH = "DATE '1970-01-01'"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self._kept: dict[str, Any] = {}
+
+    def one(self, query: str) -> tuple[Any, ...]:
+        return tuple(self.spark.sql(query).collect()[0])
+
+    def numpy(self, query: str) -> dict[str, np.ndarray]:
+        frame = self.spark.sql(query).toPandas()
+        return {str(k): frame[k].to_numpy() for k in frame.columns}
+
+    def keep(self, name: str, query: str) -> None:
+        table = self.spark.sql(query).persist()
+        table.createOrReplaceTempView(name)
+        self._kept[name] = table
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        table = self._kept.pop(name, None)
+        if table is not None:
+            table.unpersist()
+
+    def period(self, day: str, months: int) -> str:
+        date = f"date_add({self._EPOCH}, CAST({day} AS INT))"
+        month = f"((year({date}) - 1970) * 12 + month({date}) - 1)"
+        return f"CAST(floor({month} / {months}) AS BIGINT)"
+
+    def period_start(self, k: str, months: int) -> str:
+        return f"datediff(add_months({self._EPOCH}, CAST(({k}) * {months} AS INT)), {self._EPOCH})"
 
 
 class SparkEngine(DuckDBEngine):
@@ -129,6 +232,9 @@ class SparkEngine(DuckDBEngine):
             path = folder / f"{table}.parquet"
             lake.sql(f"COPY {table} TO {quote_text(str(path))} (FORMAT parquet)")
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
+
+    def _sql(self) -> SqlRunner:
+        return _SparkSql(self.spark)
 
     def _spark(self, query: str) -> pd.DataFrame:
         frame: pd.DataFrame = self.spark.sql(query).toPandas()
@@ -181,6 +287,78 @@ class SparkEngine(DuckDBEngine):
             window_days=window_days,
         )
 
+    def cohort_table(
+        self,
+        *,
+        measure: str = "customers",
+        period: str = "M",
+        as_of: Any = None,
+        max_offset: int | None = None,
+    ) -> pd.DataFrame:
+        """:func:`~retention_xl.core.cohorts.cohort_counts` in Spark SQL.
+
+        A customer's cohort is the period of the first purchase; a cell counts the
+        cohort's customers with a purchase in the period (``customers``) or adds up
+        the net revenue of every one of their rows (``revenue``; rows before the first
+        purchase left out). Only one row per (cohort, offset) reaches Python, where
+        the core's rules finish the table (width, unobservable cells NaN, labels).
+        """
+        freq = resolve_freq(period, "period")
+        kind = _check_measure(measure)
+        limit = _check_max_offset(max_offset)
+        cut = self._cut(as_of)
+        run = self._sql()
+        mp = MONTHS_PER[freq]
+
+        def per(x: str) -> str:
+            return run.period(x, mp)
+
+        cut = 0 if cut is None else cut
+        firsts = (
+            f"SELECT cid, {per('min(day)')} AS k FROM rxl_days "
+            f"WHERE n > 0 AND day <= {cut} GROUP BY cid"
+        )
+        sizes = run.numpy(f"SELECT k, count(*) AS size FROM ({firsts}) f GROUP BY k ORDER BY k")
+        cohort_periods = np.asarray(sizes["k"], dtype=np.int64)
+        if cohort_periods.size == 0:
+            width = 0 if limit is None else limit + 1
+            table = pd.DataFrame(
+                np.zeros((0, width)),
+                index=pd.Index([], name="cohort", dtype="string"),
+                columns=range(width),
+            )
+            table.insert(0, "size", np.zeros(0, np.int64))
+            return table
+        offset = f"{per('d.day')} - f.k"
+        value, where = (
+            ("count(DISTINCT d.cid)", "d.n > 0")
+            if kind == "customers"
+            else ("sum(d.rev_all)", f"{per('d.day')} >= f.k")
+        )
+        cells = run.numpy(
+            f"SELECT f.k AS k, {offset} AS o, {value} AS v FROM rxl_days d "
+            f"JOIN ({firsts}) f ON d.cid = f.cid WHERE d.day <= {cut} AND {where} "
+            f"GROUP BY f.k, {offset}"
+        )
+        last_period = int(run.one(f"SELECT {per(str(cut))}")[0])
+        observable = last_period - cohort_periods
+        width = int(observable.max()) + 1 if limit is None else limit + 1
+        row = np.searchsorted(cohort_periods, np.asarray(cells["k"], dtype=np.int64))
+        off = np.asarray(cells["o"], dtype=np.int64)
+        fits = off < width
+        values = np.zeros(cohort_periods.size * width, dtype=np.float64)
+        np.add.at(values, row[fits] * width + off[fits], np.asarray(cells["v"], np.float64)[fits])
+        labels = pd.Index(
+            [period_label(int(p), freq) for p in cohort_periods], name="cohort", dtype="string"
+        )
+        table = pd.DataFrame(
+            _mask_unobservable(values.reshape(cohort_periods.size, width), observable),
+            index=labels,
+            columns=range(width),
+        )
+        table.insert(0, "size", np.asarray(sizes["size"], dtype=np.int64))
+        return table
+
     def history_groups(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> HistoryGroups:
         unit = _unit(time_unit_days)
         cut = self._cut(as_of)
@@ -206,10 +384,28 @@ class SparkEngine(DuckDBEngine):
             customers=int(g["c"].sum()),
         )
 
+    def history_frame(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> Any:
+        """The per-customer histories as a Spark DataFrame, in id order (not collected):
+        ``customer_id``, ``frequency``, ``recency``, ``age`` (time units),
+        ``monetary_value`` (null without repeat purchases), as :meth:`histories`."""
+        unit = f"CAST('{_unit(time_unit_days)!r}' AS DOUBLE)"
+        cut = self._cut(as_of)
+        return self.spark.sql(
+            "SELECT CAST(c.customer_id AS STRING) AS customer_id, "
+            "CAST(h.x AS DOUBLE) AS frequency, "
+            f"CAST(h.recency_days AS DOUBLE) / {unit} AS recency, "
+            f"CAST(h.age_days AS DOUBLE) / {unit} AS age, "
+            "CAST(h.m AS DOUBLE) AS monetary_value FROM ("
+            + self._histories_sql(0 if cut is None else cut)
+            + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
+        )
+
     def histories(
         self, *, as_of: Any = None, time_unit_days: float = 7.0, batch_rows: int = BATCH_ROWS
     ) -> Iterator[pd.DataFrame]:
-        """Per-customer histories; collected to the driver (one frame per ``batch_rows``)."""
+        """Per-customer histories collected to the driver (one frame per ``batch_rows``);
+        ``predict`` scores :meth:`history_frame` in Spark instead
+        (:mod:`~retention_xl.engines.spark_scoring`)."""
         unit = _unit(time_unit_days)
         cut = self._cut(as_of)
         if cut is None:

@@ -293,10 +293,13 @@ def _read_orders_source(
         return imp, imp.report, None
     from retention_xl.engines.lake import LakeOrders
 
+    session = None
     if chosen == "spark":
-        from retention_xl.engines.spark_engine import require_spark
+        from retention_xl.engines.spark_engine import spark_session
 
-        require_spark()  # before reading anything
+        # before reading anything: pyspark installed, the master there (seconds, not
+        # after minutes of reading)
+        session = spark_session(spark_master)
     lake = LakeOrders(
         source.as_csv() if source.kind == "export" else source,
         mapping=mapping,
@@ -305,15 +308,14 @@ def _read_orders_source(
         date_format=common.get("date_format"),
         format=format,
     )
-    if chosen == "spark":
-        from retention_xl.engines.spark_engine import SparkEngine, spark_session
+    if session is not None:
+        from retention_xl.engines.spark_engine import SparkEngine
 
         try:
-            session = spark_session(spark_master)
+            return None, lake.report, SparkEngine(lake, session)
         except BaseException:
             lake.close()
             raise
-        return None, lake.report, SparkEngine(lake, session)
     if chosen == "duckdb":
         from retention_xl.engines.duckdb_engine import DuckDBEngine
 

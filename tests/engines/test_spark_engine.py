@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,13 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import write_parquet
+from lakedata import edge_orders, write_parquet, write_parts
 
 from retention_xl.datasets import load_sample
 from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.pandas_engine import PandasEngine
 from retention_xl.engines.scoring import predict_in_batches
 from retention_xl.engines.sources import parse_orders_source
+from retention_xl.errors import InputError
 
 RTOL = 1e-9
 
@@ -58,12 +60,15 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-@pytest.fixture(scope="module")
-def engines(spark, tmp_path_factory) -> Iterator[tuple[Any, PandasEngine]]:
+@pytest.fixture(scope="module", params=["sample", "edge"])
+def engines(spark, request, tmp_path_factory) -> Iterator[tuple[Any, PandasEngine]]:
     from retention_xl.engines.spark_engine import SparkEngine
 
-    folder = tmp_path_factory.mktemp("sample")
-    write_parquet(load_sample().orders, folder / "orders.parquet")
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "sample":
+        write_parquet(load_sample().orders, folder / "orders.parquet")
+    else:
+        write_parts(edge_orders(), folder)
     lake = LakeOrders(parse_orders_source(str(folder)))
     engine = SparkEngine(lake, spark)
     pandas = PandasEngine(lake.frame())
@@ -95,6 +100,39 @@ def test_the_customer_summary_agrees(engines):
         pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
 
 
+@pytest.mark.parametrize("freq", ["M", "Q", "Y"])
+def test_the_period_table_agrees(engines, freq):
+    got_engine, pandas = engines
+    for window, as_of, same in ((1, None, False), (30, "2023-02-14", True),
+                                (365, None, True), (800, "2023-02-14", False)):  # fmt: skip
+        options = {"freq": freq, "window_days": window, "as_of": as_of,
+                   "same_period_churn": same}  # fmt: skip
+        got, want = got_engine.period_table(**options), pandas.period_table(**options)
+        assert len(want) >= 1
+        pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False, obj=str(options))
+    assert got_engine.period_table(as_of="2000-01-01").empty
+
+
+@pytest.mark.parametrize("period", ["M", "Q", "Y"])
+def test_the_cohort_table_agrees(engines, period):
+    from retention_xl.core.cohorts import cohort_counts
+
+    got_engine, pandas = engines
+    frame = pandas.frame()
+    for measure, as_of, max_offset in (("customers", None, None), ("revenue", None, None),
+                                       ("revenue", "2023-06-30", 3),
+                                       ("customers", "2023-02-14", 30)):  # fmt: skip
+        options = {"measure": measure, "period": period, "as_of": as_of, "max_offset": max_offset}
+        got, want = got_engine.cohort_table(**options), cohort_counts(frame, **options)
+        assert len(want) >= 1 and want["size"].sum() > 10
+        pd.testing.assert_frame_equal(
+            got, want, rtol=RTOL, atol=1e-9, check_exact=False, obj=str(options)
+        )
+    got = got_engine.cohort_table(period=period, as_of="2000-01-01", max_offset=2)
+    pd.testing.assert_frame_equal(got, cohort_counts(frame, period=period, as_of="2000-01-01",
+                                                     max_offset=2))  # fmt: skip
+
+
 def test_the_per_customer_predictions_agree(engines):
     got_engine, pandas = engines
     got_groups, want_groups = got_engine.history_groups(), pandas.history_groups()
@@ -109,6 +147,44 @@ def test_the_per_customer_predictions_agree(engines):
     assert len(want) > 100
     pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
     assert got_result.clv_total == pytest.approx(want_result.clv_total, rel=RTOL)
+
+
+def test_customers_are_scored_in_spark_as_by_the_pandas_engine(engines, tmp_path):
+    from retention_xl.engines.scoring import fit_histories, flat_predictions
+    from retention_xl.engines.spark_scoring import score_in_spark
+
+    got_engine, pandas = engines
+    out = tmp_path / "scores.parquet"
+    result = fit_histories(got_engine)
+    score_in_spark(got_engine, result, out=out, horizon_days=180.0, margin=0.4)
+    want_result, want_batches = predict_in_batches(pandas, horizon_days=180.0, margin=0.4)
+    want = flat_predictions(pd.concat(list(want_batches)))
+    assert out.is_dir() and [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
+    got = pd.read_parquet(out)
+    assert len(want) > 100
+    pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
+    assert result.customers == want_result.customers
+    assert result.at_risk == want_result.at_risk
+    assert result.clv_total == pytest.approx(want_result.clv_total, rel=RTOL)
+    # CSV: one file on the driver, the same rows
+    csv = tmp_path / "scores.csv"
+    score_in_spark(got_engine, fit_histories(got_engine), out=csv, horizon_days=180.0, margin=0.4)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(csv, dtype={"customer_id": str}), want, rtol=RTOL, check_exact=False
+    )
+
+
+def test_a_failed_spark_scoring_leaves_the_previous_scores_as_they_were(engines, tmp_path):
+    from retention_xl.engines.scoring import fit_histories
+    from retention_xl.engines.spark_scoring import score_in_spark
+
+    got_engine, _ = engines
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"previous scores")
+    with pytest.raises(InputError, match=r"horizon.*scores\.parquet was not changed"):
+        score_in_spark(got_engine, fit_histories(got_engine), out=out, horizon_days=-5.0)
+    assert out.read_bytes() == b"previous scores"
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
 
 
 def _kpis(run_cli, *extra: str) -> dict:
@@ -150,17 +226,114 @@ def test_an_unreachable_master_is_one_line_and_exit_code_2(spark, run_cli, tmp_p
     assert "Spark master" in lines[-1] and "--spark-master" in lines[-1]
 
 
+def test_a_host_that_is_no_spark_master_is_refused_within_seconds(spark, run_cli, tmp_path):
+    """A server that accepts connections and says nothing: Spark alone would wait for
+    its answer about a minute (three registration attempts of 20 s)."""
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    held: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        res = run_cli("kpis", "--orders", "lake/", "--engine", "spark", "--spark-master",
+                      f"spark://127.0.0.1:{server.getsockname()[1]}", timeout=180)  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+    assert res.returncode == 2, res.stderr
+    assert held  # Spark did connect
+    assert elapsed < 45  # start-up and 10 s of waiting; not Spark's minute
+    assert "Traceback" not in res.stderr
+    errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert "did not register" in errors[0] and "--spark-master" in errors[0]
+
+
 def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    (tmp_path / "spark.parquet").mkdir()  # last night's scores: replaced
+    (tmp_path / "spark.parquet" / "part-00000-old.parquet").write_bytes(b"old")
     frames = {}
     for engine in ("spark", "pandas"):
         out = tmp_path / f"{engine}.parquet"
-        res = run_cli("predict", "--orders", "lake/", "--engine", engine, "--spark-master",
-                      "local[1]", "--out", str(out), "--json", "--no-intervals",
-                      timeout=180)  # fmt: skip  (intervals: the pandas engine's only)
+        res = run_cli(
+            "predict",
+            "--orders",
+            "lake/",
+            "--engine",
+            engine,
+            "--spark-master",
+            "local[1]",
+            "--out",
+            str(out),
+            "--json",
+            "--no-intervals",
+            timeout=180,
+        )  # fmt: skip  (intervals: the pandas engine's only)
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout).get("engine", "pandas") == engine
         frames[engine] = pd.read_parquet(out)
+    assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
+    assert not (tmp_path / "spark.parquet" / "part-00000-old.parquet").exists()
     assert len(frames["pandas"]) > 100
     pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
+
+
+def _numbers(book: Any) -> dict[tuple[str, Any, int], float]:
+    """Every numeric cell (cached values of formulas included) of a workbook, by sheet,
+    row and column; the rows of ``Segments`` by customer id (customers whose revenue
+    ties to the last bits may come in either order: sums of floats in another order)."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(book))
+    return {
+        (name, row[0] if name == "Segments" and r > 3 else r, c): float(value)
+        for name in wb.sheet_names
+        for r, row in enumerate(wb.get_sheet_by_name(name).to_python())
+        for c, value in enumerate(row)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
+def test_build_with_the_spark_engine_gives_the_pandas_workbook(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    outs, books = {}, {}
+    for engine in ("spark", "pandas"):
+        books[engine] = tmp_path / f"{engine}.xlsx"
+        res = run_cli("build", "--orders", "lake/", "--engine", engine, "--spark-master",
+                      "local[1]", "--out", str(books[engine]), "--json",
+                      timeout=300)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        outs[engine] = json.loads(res.stdout)
+    got, want = outs["spark"]["kpis"], outs["pandas"]["kpis"]
+    assert [r["kpi"] for r in got] == [r["kpi"] for r in want] and len(want) > 5
+    for a, b in zip(got, want, strict=True):
+        if b["value"] is None:
+            assert a["value"] is None, a["kpi"]
+        else:
+            assert a["value"] == pytest.approx(b["value"], rel=RTOL, abs=1e-12), a["kpi"]
+    # every number of the workbooks: KPI sheet (cached formula values), derived tabs...
+    got_cells, want_cells = _numbers(books["spark"]), _numbers(books["pandas"])
+    assert got_cells.keys() == want_cells.keys() and len(want_cells) > 1000
+    for key, value in want_cells.items():
+        assert got_cells[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key

@@ -214,3 +214,55 @@ def test_out_naming_a_folder_is_refused(tmp_path: Path, run_cli) -> None:
     result = run_cli("template", "--out", str(tmp_path / "dir.xlsx"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_predict_out_naming_a_folder_is_refused_off_spark(tmp_path: Path, run_cli) -> None:
+    """Only --engine spark writes FILE.parquet as a folder (and may replace one)."""
+    orders = _orders(tmp_path / "orders.csv")
+    (tmp_path / "scores.parquet").mkdir()
+    result = run_cli("predict", "--orders", str(orders), "--out", str(tmp_path / "scores.parquet"))
+    assert result.returncode == 2
+    assert "is a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def _parts(tmp: Path, fail: bool = False) -> None:
+    tmp.mkdir()
+    (tmp / "part-0.parquet").write_bytes(b"new 0")
+    (tmp / "_SUCCESS").write_bytes(b"")
+    if fail:
+        raise RuntimeError("the job failed")
+
+
+@pytest.mark.parametrize("previous", ["file", "folder", "none"])
+def test_a_dataset_folder_replaces_the_previous_scores_only_when_complete(
+    tmp_path: Path, previous: str
+) -> None:
+    out = tmp_path / "scores.parquet"
+    if previous == "file":
+        out.write_bytes(b"old scores")
+    elif previous == "folder":
+        out.mkdir()
+        (out / "part-9.parquet").write_bytes(b"old part")
+    with pytest.raises(RuntimeError):
+        files.write_folder_atomically(out, lambda tmp: _parts(tmp, fail=True))
+    assert _no_temporaries(tmp_path)
+    if previous == "file":
+        assert out.read_bytes() == b"old scores"
+    elif previous == "folder":
+        assert [p.name for p in out.iterdir()] == ["part-9.parquet"]
+    else:
+        assert not out.exists()
+    done = files.write_folder_atomically(out, _parts)
+    assert done.path == out and _no_temporaries(tmp_path)
+    assert sorted(p.name for p in out.iterdir()) == ["_SUCCESS", "part-0.parquet"]
+
+
+def test_a_killed_runs_dataset_folder_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    out = tmp_path / "scores.parquet"
+    left = tmp_path / f"{files.temporary_prefix(out.name)}{int(dead.stdout)}.abcd1234.tmp"
+    left.mkdir()
+    (left / "part-0.parquet").write_bytes(b"half")
+    done = files.write_folder_atomically(out, _parts)
+    assert done.removed == [left] and not left.exists()

@@ -1,0 +1,206 @@
+"""The period table as SQL: one definition for the DuckDB and the Spark engines.
+
+:func:`sql_period_table` is :func:`~retention_xl.core.periods.period_table` computed by
+SQL queries over the table ``rxl_days`` (see :mod:`~retention_xl.engines.duckdb_engine`
+for the method). The queries are written once; what differs between the dialects is
+behind a small :class:`SqlRunner`: how to run a query, how to keep an intermediate
+table for a few queries, and the two calendar expressions (the period number of an
+epoch day, the first day of a period number). DuckDB implements them with macros,
+Spark SQL with its date functions; everything else (window functions, ``FILTER``
+clauses, ``least``/``greatest``, ``GROUP BY 1``, ``UNION ALL``) is common SQL both
+read the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from retention_xl.core._orderdays import resolve_freq
+from retention_xl.core.periods import PeriodCounts, _check_window, period_table_from_counts
+from retention_xl.errors import InputError
+
+__all__ = ["MONTHS_PER", "SqlRunner", "period_starts", "sql_period_table"]
+
+#: months in a period of each frequency
+MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
+
+
+class SqlRunner(Protocol):
+    """What the shared queries need from an SQL engine (see the module docstring)."""
+
+    def one(self, query: str) -> tuple[Any, ...]:
+        """The first row of ``query``."""
+        ...
+
+    def numpy(self, query: str) -> dict[str, np.ndarray]:
+        """The (small) result of ``query`` as one array per column."""
+        ...
+
+    def keep(self, name: str, query: str) -> None:
+        """Keep the result of ``query`` as the table ``name`` for the next queries."""
+        ...
+
+    def drop(self, name: str) -> None:
+        """Forget the table ``name`` made by :meth:`keep` (no error if missing)."""
+        ...
+
+    def period(self, day: str, months: int) -> str:
+        """SQL: the period number (periods of ``months`` months since 1970-01) of the
+        epoch day ``day`` (an SQL expression)."""
+        ...
+
+    def period_start(self, k: str, months: int) -> str:
+        """SQL: the epoch day on which the period number ``k`` starts."""
+        ...
+
+
+def period_starts(k0: int, k1: int, months: int) -> np.ndarray:
+    """Epoch days on which the periods ``k0 .. k1`` (of ``months`` months) start.
+
+    >>> period_starts(0, 2, 1).tolist()  # 1970-01-01, 1970-02-01, 1970-03-01
+    [0, 31, 59]
+    """
+    month = np.arange(k0, k1 + 1, dtype=np.int64) * months
+    return month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def _empty() -> pd.DataFrame:
+    none = np.zeros(0, dtype=np.int64)
+    return period_table_from_counts(
+        PeriodCounts(none, none, none, none, none, none, none, none, none, np.zeros(0), none, none)
+    )
+
+
+def sql_period_table(
+    run: SqlRunner,
+    cut: int | None,
+    *,
+    freq: str = "M",
+    window_days: int = 365,
+    same_period_churn: bool = False,
+) -> pd.DataFrame:
+    """:func:`~retention_xl.core.periods.period_table` of ``rxl_days`` up to the epoch
+    day ``cut`` (None: no rows), computed by ``run``.
+
+    Only arrays the size of the periods reach Python; the counts go to
+    :func:`~retention_xl.core.periods.period_table_from_counts`, which derives the rates.
+    """
+    freq = resolve_freq(freq)
+    w = _check_window(window_days)
+    if not isinstance(same_period_churn, (bool, np.bool_)):
+        raise InputError(
+            f"same_period_churn must be True or False, got {same_period_churn!r}",
+            argument="same_period_churn",
+        )
+    if cut is None:
+        return _empty()
+    mp = MONTHS_PER[freq]
+
+    def per(x: str) -> str:
+        return run.period(x, mp)
+
+    first, purchase_days = run.one(
+        f"SELECT min(day), count(*) FILTER (WHERE n > 0) FROM rxl_days WHERE day <= {cut}"
+    )
+    if first is None or not purchase_days:
+        return _empty()
+    k0, kl = (int(v) for v in run.one(f"SELECT {per(str(int(first)))}, {per(str(cut))}"))
+    n = kl - k0 + 1
+
+    def ix(expr: str) -> str:  # a period number as an index 0..n, clipped
+        return f"least(greatest(({expr}) - {k0}, 0), {n})"
+
+    def first_end_from(x: str) -> str:  # first k whose end instant v_k >= x
+        return (
+            f"CASE WHEN {per(x)} < {kl} THEN {per(x)} WHEN {x} <= {cut} THEN {kl} ELSE {kl + 1} END"
+        )
+
+    run.keep(
+        "rxl_pd",
+        "SELECT cid AS c, day AS d, n, lag(day) OVER w AS prev, lead(day) OVER w AS nxt "
+        f"FROM rxl_days WHERE n > 0 AND day <= {cut} WINDOW w AS (PARTITION BY cid ORDER BY day)",
+    )
+    try:
+        # the span of days each purchase day keeps its customer active: [d, to], with
+        # to + 1 = min(next purchase, d + W); the start instants u_k = s_k - 1 and the end
+        # instants v_k = min(e_k, as_of) inside it form ranges of period indexes
+        until = f"least(coalesce(nxt, d + {w}), d + {w})"
+        day_period, until_period = per("d"), per(until)
+        run.keep(
+            "rxl_spans",
+            "SELECT "
+            f"{ix(f'{day_period} + 1')} AS u_from, "
+            f"{ix(f'{until_period} + 1')} AS u_to, "
+            f"{ix(first_end_from('d'))} AS v_from, "
+            f"{ix(first_end_from(until))} AS v_to, "
+            f"least({ix(first_end_from(f'd + {w}'))}, CASE WHEN nxt IS NULL THEN {n} "
+            f"ELSE {ix(per('nxt'))} END) AS idle_to FROM rxl_pd",
+        )
+        # +1 at the first index of each range, -1 past its last: one query for the three
+        ranges = {"start": ("u_from", "u_to"), "end": ("v_from", "v_to"),
+                  "idle": ("u_from", "idle_to")}  # fmt: skip
+        parts = [
+            f"SELECT {r} AS r, {col} AS i, {sign} * count(*) AS c FROM rxl_spans "
+            f"WHERE {hi} > {lo} GROUP BY {col}"
+            for r, (lo, hi) in enumerate(ranges.values())
+            for col, sign in ((lo, 1), (hi, -1))
+        ]
+        got = run.numpy(" UNION ALL ".join(parts))
+        steps = np.zeros((len(ranges), n + 1), dtype=np.int64)
+        np.add.at(
+            steps,
+            (got["r"].astype(np.int64), got["i"].astype(np.int64)),
+            got["c"].astype(np.int64),
+        )
+        start_c, end_c, kept_idle = (np.cumsum(row[:n]) for row in steps)
+
+        # one row per (customer, period with purchases)
+        groups = run.numpy(
+            f"WITH g AS (SELECT c, {per('d')} AS k, n, d, prev, "
+            f"(prev IS NULL OR {per('prev')} <> {per('d')}) AS first_in FROM rxl_pd), "
+            "grp AS (SELECT k, sum(n) AS orders, max(d) AS last_d, "
+            "max(prev) FILTER (WHERE first_in) AS before FROM g GROUP BY c, k), "
+            "flags AS (SELECT k, orders, before IS NULL AS is_new, "
+            f"coalesce(before > {run.period_start('k', mp)} - 1 - {w}, false) AS active_start, "
+            f"last_d > least({run.period_start('k + 1', mp)} - 1, {cut}) - {w} AS active_end "
+            "FROM grp) "
+            f"SELECT k - {k0} AS i, count(*) AS buyers, "
+            "count(*) FILTER (WHERE orders >= 2) AS repeats, sum(orders) AS orders, "
+            "count(*) FILTER (WHERE is_new) AS new_all, "
+            "count(*) FILTER (WHERE is_new AND active_end) AS new_end, "
+            "count(*) FILTER (WHERE NOT is_new AND NOT active_start) AS back_all, "
+            "count(*) FILTER (WHERE NOT is_new AND NOT active_start AND active_end) "
+            "AS back_end, count(*) FILTER (WHERE active_start AND active_end) AS kept "
+            "FROM flags GROUP BY k"
+        )
+    finally:
+        run.drop("rxl_spans")
+        run.drop("rxl_pd")
+    revenue = run.numpy(
+        f"SELECT {per('day')} - {k0} AS i, sum(rev_all) AS r FROM rxl_days "
+        f"WHERE day <= {cut} GROUP BY {per('day')}"
+    )
+
+    def spread(name: str, values: dict[str, np.ndarray], dtype: Any = np.int64) -> np.ndarray:
+        out = np.zeros(n, dtype=dtype)
+        out[values["i"].astype(np.int64)] = values[name]
+        return out
+
+    counts = PeriodCounts(
+        period_start=period_starts(k0, kl, mp),
+        start_customers=start_c,
+        end_customers=end_c,
+        retained=kept_idle + spread("kept", groups),
+        new_all=spread("new_all", groups),
+        new_end=spread("new_end", groups),
+        reactivated_all=spread("back_all", groups),
+        reactivated_end=spread("back_end", groups),
+        orders=spread("orders", groups),
+        revenue=spread("r", revenue, np.float64),
+        buyers=spread("buyers", groups),
+        repeat_customers=spread("repeats", groups),
+    )
+    return period_table_from_counts(counts, same_period_churn=bool(same_period_churn))
