@@ -137,10 +137,19 @@ def summary_from_totals(
             "age_weeks": age / 7.0,
             "days_since_last": as_of_day - last,
         },
-        index=pd.Index(np.asarray(ids, dtype=object), dtype="string"),
+        index=_id_index(ids),
     )
-    out.index.name = "customer_id"
     return out
+
+
+def _id_index(ids: pd.Index | npt.NDArray[np.object_]) -> pd.Index:
+    """``ids`` as the ``string`` index named ``customer_id`` (no copy when they are one)."""
+    named: pd.Index
+    if isinstance(ids, pd.Index) and ids.dtype == "string":
+        named = ids.rename("customer_id")
+    else:
+        named = pd.Index(np.asarray(ids, dtype=object), dtype="string", name="customer_id")
+    return named
 
 
 def customer_summary(orders: pd.DataFrame | PreparedOrders, *, as_of: AsOf = None) -> pd.DataFrame:
