@@ -136,15 +136,23 @@ def _first_of_runs(order: IntArray, same_as_previous: npt.NDArray[np.bool_]) -> 
     return np.sort(order[start])
 
 
-def _digit_text_keys(numbers: IntArray, lengths: IntArray) -> tuple[IntArray, IntArray]:
+def _digit_text_keys(numbers: IntArray, lengths: IntArray) -> tuple[IntArray, ...]:
     """Keys that sort canonical decimals as text: ``"10" < "9"``, ``"1" < "10"``.
 
-    Padding each number with zeros to the same width compares the digits as text does;
-    when two padded values are equal one id is a prefix of the other, and the shorter
-    sorts first.
+    Padding each number with zeros to the longest width compares the digits as text
+    does; when two padded values are equal one id is a prefix of the other, and the
+    shorter sorts first. Up to 17 digits padded value and length share one key.
     """
-    scale = 10 ** np.arange(_MAX_DIGITS, -1, -1, dtype=np.int64)
-    return lengths, numbers * scale[lengths]
+    if numbers.size and int(lengths.min()) == int(lengths.max()):
+        return (numbers,)  # one width: text order is number order
+    width = int(lengths.max()) if lengths.size else 0
+    scale = 10 ** np.arange(width, -1, -1, dtype=np.int64)
+    padded = numbers * scale[lengths]
+    if width < _MAX_DIGITS:
+        padded *= width + 1
+        padded += lengths
+        return (padded,)
+    return lengths, padded
 
 
 def order_id_rows(arr: Any) -> OrderIdRows | None:

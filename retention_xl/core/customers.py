@@ -117,9 +117,10 @@ def summary_from_totals(
     """
     first = np.asarray(first_day, dtype=np.int64)
     last = np.asarray(last_day, dtype=np.int64)
-    n_orders = np.asarray(orders, dtype=np.int64)
-    n_days = np.asarray(purchase_days, dtype=np.int64)
-    money = np.asarray(revenue, dtype=np.float64)
+    # own copies of the caller's columns, so the frame below can take its arrays as they are
+    n_orders = np.array(orders, dtype=np.int64)
+    n_days = np.array(purchase_days, dtype=np.int64)
+    money = np.array(revenue, dtype=np.float64)
     recency = last - first
     age = as_of_day - first
     out = pd.DataFrame(
@@ -138,6 +139,7 @@ def summary_from_totals(
             "days_since_last": as_of_day - last,
         },
         index=_id_index(ids),
+        copy=False,
     )
     return out
 

@@ -392,7 +392,8 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, Orde
             "order_id": order_id,
             "order_date": _as_datetime(orders["order_date"], "order_date", what, allow_nat=False),
             "amount": _as_float(orders["amount"], "amount", what),
-        }
+        },
+        copy=False,  # the columns are new or (copy on write) the caller's, untouched
     )
     if out["amount"].isna().any():
         raise InputError("orders.amount is blank for some orders", argument="amount")
@@ -560,7 +561,8 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
             "order_date": dates[take],
             "revenue": revenue[take],
             "is_purchase": purchase,
-        }
+        },
+        copy=False,  # fresh arrays: no need for a second copy
     )
     refunds = int((~purchase).sum())
     if "refunded" in df.columns:
