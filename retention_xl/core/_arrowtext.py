@@ -191,6 +191,13 @@ def clean_labels(
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if len(arr) and not arr.null_count and pc.all(pc.equal(arr, arr[0])).as_py():
+        label = arr[0].as_py()  # one label, as the currency of a shop: no hashing
+        cleaned_label = clean(label)
+        if cleaned_label == label:
+            return None, frozenset({label})
+        column = pa.array([cleaned_label], type=arr.type).take(np.zeros(len(arr), dtype=np.intp))
+        return as_string_array(column), frozenset({cleaned_label})
     encoded = pc.dictionary_encode(arr)
     raw = encoded.dictionary.to_pylist()
     cleaned = [clean(label) for label in raw]

@@ -96,3 +96,11 @@ def test_prepare_orders_same_with_and_without_arrow() -> None:
     assert a.stats == p.stats
     for column in ("customer_id", "order_id", "order_date", "revenue", "is_purchase"):
         assert a.frame[column].tolist() == p.frame[column].tolist()
+
+
+def test_clean_labels_one_label() -> None:
+    arr = at.arrow_text(pd.Series(["eur "] * 4, dtype="string[pyarrow]"), allow_missing=True)
+    column, found = at.clean_labels(arr, None, lambda s: s.strip().upper())
+    assert column is not None
+    assert list(column) == ["EUR"] * 4
+    assert found == {"EUR"}
