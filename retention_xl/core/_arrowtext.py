@@ -133,7 +133,9 @@ def _first_of_runs(order: IntArray, same_as_previous: npt.NDArray[np.bool_]) -> 
     """Rows that start a run of equal sorted values, in row order."""
     start = np.ones(order.size, dtype=bool)
     start[1:] = ~same_as_previous
-    return np.sort(order[start])
+    first = np.zeros(order.size, dtype=bool)
+    first[order[start]] = True
+    return np.flatnonzero(first).astype(np.int64)
 
 
 def _digit_text_keys(numbers: IntArray, lengths: IntArray) -> tuple[IntArray, ...]:
