@@ -22,7 +22,8 @@ Steps, all on the same orders frame:
   deduplication on the order id, the refund and cancellation rule, all columns).
 * ``periods``: :func:`retention_xl.core.period_table` (monthly, 365-day window).
 
-Targets: ``summary`` and ``periods`` faster than lifetimes and within 2x the floor.
+Targets: ``summary`` and ``periods`` faster than lifetimes; ``summary`` within 1.5x the
+floor in CPU time, ``periods`` within 2x.
 Wall-clock and CPU times are both printed: on a shared machine the CPU time of the
 process is the steadier of the two.
 """
@@ -45,6 +46,8 @@ import pandas as pd
 
 SIZES = (1_000_000, 10_000_000)
 STEPS = ("floor", "lifetimes", "summary", "periods")
+#: Largest ratio to the floor in CPU time, per step.
+FLOOR_TARGETS = {"summary": 1.5, "periods": 2.0}
 LABELS = {
     "floor": "bare groupby (floor)",
     "lifetimes": "lifetimes summary_data",
@@ -207,7 +210,7 @@ def main() -> None:
             if floor:
                 parts.append(
                     f"{ours[0] / floor[0]:.2f}x the floor (CPU {ours[1] / floor[1]:.2f}x; "
-                    f"target <= 2)"
+                    f"target <= {FLOOR_TARGETS[kind]:g} in CPU time)"
                 )
             if peer:
                 parts.append(

@@ -17,8 +17,10 @@ Then, each in a fresh subprocess so peak memory is isolated (peak RSS of the pro
 * ``openpyxl``: ``load_workbook(BOOK)`` + ``save`` of the same workbook, what a user of
   the usual libraries would do before even changing a cell.
 
-Printed: seconds and peak MB of each, the ratio openpyxl / refresh (target >= 5x) and
-the peak against the 2 GB ceiling.
+Printed: seconds (wall clock and CPU time of the process, imports included) and peak MB
+of each, the ratios openpyxl / refresh in both (target >= 20x at 100k orders and below,
+>= 5x above) and the peak against the 2 GB ceiling. On a shared machine the CPU times are
+the steadier of the two.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 5.0
+#: The target at 100,000 orders and below (the issue "Figures that hold").
+SMALL_TARGET_RATIO = 20.0
+SMALL_ORDERS = 100_000
 PEAK_CEILING_MB = 2048.0
 
 
@@ -48,7 +53,7 @@ def _peak_mb() -> float:
 
 def child(mode: str, book: str, export: str) -> None:
     """One measurement, in its own process; prints a JSON line."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     stages: dict[str, float] = {}
     if mode in ("refresh", "append"):
         from retention_xl.io import load_inputs
@@ -70,7 +75,12 @@ def child(mode: str, book: str, export: str) -> None:
         stages["save"] = time.perf_counter() - t0 - stages["load"]
         extra = {}
     seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "stages": stages, **extra}))
+    cpu = time.process_time() - c0
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu": cpu, "peak_mb": _peak_mb(), "stages": stages, **extra}
+        )
+    )
 
 
 def measure(mode: str, book: Path, export: Path) -> dict[str, object]:
@@ -136,24 +146,28 @@ def main() -> None:
             book.write_bytes(pristine)
             results[mode] = measure(mode, book, recent if mode == "append" else export)
             print(f"{mode}: {json.dumps(results[mode])}", flush=True)
-        print(f"\n{'':28}{'seconds':>10}{'peak MB':>10}")
+        print(f"\n{'':28}{'seconds':>10}{'CPU s':>10}{'peak MB':>10}")
         for mode, label in (
             ("openpyxl", "openpyxl load + save"),
             ("refresh", "refresh (replace)"),
             ("append", "refresh --append"),
         ):
             r = results[mode]
-            print(f"{label:28}{r['seconds']:>10.1f}{r['peak_mb']:>10.0f}")
+            print(f"{label:28}{r['seconds']:>10.1f}{r['cpu']:>10.1f}{r['peak_mb']:>10.0f}")
             for stage, sec in r["stages"].items():  # type: ignore[attr-defined]
                 print(f"  {stage:26}{sec:>10.1f}")
         base = float(results["openpyxl"]["seconds"])  # type: ignore[arg-type]
+        base_cpu = float(results["openpyxl"]["cpu"])  # type: ignore[arg-type]
+        target = SMALL_TARGET_RATIO if args.orders <= SMALL_ORDERS else TARGET_RATIO
         for mode in ("refresh", "append"):
             r = results[mode]
             ratio = base / float(r["seconds"])  # type: ignore[arg-type]
+            ratio_cpu = base_cpu / float(r["cpu"])  # type: ignore[arg-type]
             peak = float(r["peak_mb"])  # type: ignore[arg-type]
             print(
-                f"{mode:8}: {ratio:.1f}x faster than openpyxl (target >= {TARGET_RATIO:.0f}x: "
-                f"{'met' if ratio >= TARGET_RATIO else 'NOT met'}); peak {peak:.0f} MB "
+                f"{mode:8}: {ratio:.1f}x faster than openpyxl, CPU {ratio_cpu:.1f}x (target "
+                f">= {target:.0f}x: {'met' if ratio_cpu >= target else 'NOT met'} in CPU time); "
+                f"peak {peak:.0f} MB "
                 f"(ceiling {PEAK_CEILING_MB:.0f} MB: "
                 f"{'met' if peak <= PEAK_CEILING_MB else 'NOT met'}); "
                 f"orders in the book after: {r.get('orders_in_book')}"

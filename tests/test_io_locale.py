@@ -144,3 +144,13 @@ def test_header_normalisation_and_italian_synonyms():
     assert idx.find(["order date", "data ordine"]) == "Data Ordine"
     assert idx.find(["importo"]) == "Importo €"  # symbols and punctuation are ignored
     assert idx.get("cliente") == "CLIENTE"
+
+
+def test_plain_numbers_skip_the_cleaning_but_read_the_same() -> None:
+    from retention_xl.io.locale import _clean_number_text, parse_numbers
+
+    plain = pd.Series(["1.5", "-2", "+3.25", "10", "0.10"], dtype="str")
+    text, negative = _clean_number_text(plain)
+    assert text.tolist() == plain.tolist() and not negative.any()
+    mixed = pd.Series(["1.5", "-2", "+3.25", "10", "0.10", "€ 7"], dtype=object)
+    assert parse_numbers(mixed).values.tolist()[:5] == parse_numbers(plain).values.tolist()

@@ -133,7 +133,11 @@ class OrderDays:
 
 
 def _recode(
-    codes: IntArray, labels: npt.NDArray[np.object_], *, sort: bool, labels_sorted: bool
+    codes: IntArray,
+    labels: npt.NDArray[np.object_] | pd.Index,
+    *,
+    sort: bool,
+    labels_sorted: bool,
 ) -> tuple[IntArray, pd.Index]:
     """Renumber ``codes`` (into ``labels``) to ``0..k-1`` over the labels present.
 
@@ -143,11 +147,13 @@ def _recode(
         new, present = pd.factorize(codes, sort=False)
         return new.astype(np.int64), pd.Index(labels[present], dtype="string")
     present = np.flatnonzero(np.bincount(codes, minlength=labels.size))
-    sub = labels[present]
     if labels_sorted:
+        if present.size == labels.size:  # every customer kept: codes stay
+            return codes, pd.Index(labels, dtype="string")
         remap = np.full(labels.size, -1, dtype=np.int64)
         remap[present] = np.arange(present.size, dtype=np.int64)
-        return remap[codes], pd.Index(sub, dtype="string")
+        return remap[codes], pd.Index(labels[present], dtype="string")
+    sub = np.asarray(labels[present], dtype=object)
     order = _sorted_rank(sub)
     remap = np.full(labels.size, -1, dtype=np.int64)
     remap[present[order]] = np.arange(order.size, dtype=np.int64)
@@ -172,10 +178,11 @@ def load_order_days(
     cut = last if as_of is None else _as_of_day(as_of)
     keep = day <= cut
     every = bool(keep.all())
+    labels: npt.NDArray[np.object_] | pd.Index
     if prepared.customer_codes is None:
-        all_codes, labels = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
+        all_codes, uniques = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
         all_codes = all_codes.astype(np.int64, copy=False)
-        labels = np.asarray(labels, dtype=object)
+        labels = np.asarray(uniques, dtype=object)
     else:
         all_codes, labels = prepared.customer_codes  # labels sorted
     labels_sorted = prepared.customer_codes is not None

@@ -117,9 +117,10 @@ def summary_from_totals(
     """
     first = np.asarray(first_day, dtype=np.int64)
     last = np.asarray(last_day, dtype=np.int64)
-    n_orders = np.asarray(orders, dtype=np.int64)
-    n_days = np.asarray(purchase_days, dtype=np.int64)
-    money = np.asarray(revenue, dtype=np.float64)
+    # own copies of the caller's columns, so the frame below can take its arrays as they are
+    n_orders = np.array(orders, dtype=np.int64)
+    n_days = np.array(purchase_days, dtype=np.int64)
+    money = np.array(revenue, dtype=np.float64)
     recency = last - first
     age = as_of_day - first
     out = pd.DataFrame(
@@ -137,10 +138,20 @@ def summary_from_totals(
             "age_weeks": age / 7.0,
             "days_since_last": as_of_day - last,
         },
-        index=pd.Index(np.asarray(ids, dtype=object), dtype="string"),
+        index=_id_index(ids),
+        copy=False,
     )
-    out.index.name = "customer_id"
     return out
+
+
+def _id_index(ids: pd.Index | npt.NDArray[np.object_]) -> pd.Index:
+    """``ids`` as the ``string`` index named ``customer_id`` (no copy when they are one)."""
+    named: pd.Index
+    if isinstance(ids, pd.Index) and ids.dtype == "string":
+        named = ids.rename("customer_id")
+    else:
+        named = pd.Index(np.asarray(ids, dtype=object), dtype="string", name="customer_id")
+    return named
 
 
 def customer_summary(orders: pd.DataFrame | PreparedOrders, *, as_of: AsOf = None) -> pd.DataFrame:

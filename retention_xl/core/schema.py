@@ -53,6 +53,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from retention_xl.core._arrowtext import (
+    OrderIdRows,
+    arrow_text,
+    clean_labels,
+    customer_codes,
+    order_id_rows,
+)
 from retention_xl.errors import InputError, OutOfRangeError
 
 __all__ = [
@@ -150,14 +157,19 @@ def _as_id(series: pd.Series, name: str, what: str) -> pd.Series:
 class _IdCodes:
     """An id column as integer codes: ``labels[codes]`` are the (stripped) ids.
 
-    ``labels`` are the distinct ids, sorted (Python string order; Python strings, or
-    a fixed-width unicode array); ``first`` the position of the first row of each
-    label (``None`` when not asked for).
+    ``labels`` are the distinct ids, sorted (Python string order; Python strings, a
+    fixed-width unicode array or a ``string`` index); ``first`` the position of the
+    first row of each label (``None`` when not asked for).
     """
 
     codes: npt.NDArray[np.int64]
-    labels: npt.NDArray[Any]
+    labels: npt.NDArray[Any] | pd.Index
     first: npt.NDArray[np.intp] | None
+
+    def order_rows(self) -> OrderIdRows:
+        """The :class:`OrderIdRows` of these codes (``first`` must be set)."""
+        assert self.first is not None
+        return OrderIdRows(first=self.first, sort_keys=(self.codes,))
 
 
 def _fixed_width(values: npt.NDArray[np.object_]) -> npt.NDArray[np.str_] | None:
@@ -241,6 +253,26 @@ def _encode_ids(
     return out, _IdCodes(codes, labels, first_rows)
 
 
+def _customer_ids(series: pd.Series, what: str) -> tuple[pd.Series, _IdCodes]:
+    """The customer-id column and its codes; Arrow-backed text is coded in Arrow."""
+    arr = arrow_text(series)
+    coded = None if arr is None else customer_codes(arr)
+    if coded is None:
+        return _encode_ids(series, "customer_id", what, by_sorting=False)
+    codes, labels = coded
+    return series.astype("string"), _IdCodes(codes, labels, None)
+
+
+def _order_ids(series: pd.Series, what: str) -> tuple[pd.Series, OrderIdRows]:
+    """The order-id column and its :class:`OrderIdRows` (Arrow-backed text in Arrow)."""
+    arr = arrow_text(series)
+    rows = None if arr is None else order_id_rows(arr)
+    if rows is None:
+        out, coded = _encode_ids(series, "order_id", what, by_sorting=True)
+        return out, coded.order_rows()
+    return series.astype("string"), rows
+
+
 def _clean_label(label: str, *, upper: bool) -> str:
     label = label.strip()
     return label.upper() if upper else label.lower()
@@ -259,6 +291,12 @@ def _as_label(
     Returns the column and its distinct clean labels (within ``known`` when the column
     holds only ``known``, clean labels: then it is returned as it is).
     """
+    arr = arrow_text(series, allow_missing=True)
+    if arr is not None:
+        column, found = clean_labels(arr, default, lambda label: _clean_label(label, upper=upper))
+        if column is None:
+            return series.astype("string"), found
+        return pd.Series(column, index=series.index, dtype="string"), found
     strings = series.astype("string")
     values = strings.to_numpy(dtype=object)
     if values.size and not bool(strings.isna().any()):
@@ -342,21 +380,20 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     return _validate_orders(orders)[0]
 
 
-def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, _IdCodes]:
-    """:func:`validate_orders`, with the codes of the customer and the order ids."""
+def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, OrderIdRows]:
+    """:func:`validate_orders`, with the codes of the customer ids and the order-id rows."""
     _require_columns(orders, ORDER_COLUMNS, "orders")
     what = "orders"
-    customer_id, customers = _encode_ids(
-        orders["customer_id"], "customer_id", what, by_sorting=False
-    )
-    order_id, order_ids = _encode_ids(orders["order_id"], "order_id", what, by_sorting=True)
+    customer_id, customers = _customer_ids(orders["customer_id"], what)
+    order_id, order_ids = _order_ids(orders["order_id"], what)
     out = pd.DataFrame(
         {
             "customer_id": customer_id,
             "order_id": order_id,
             "order_date": _as_datetime(orders["order_date"], "order_date", what, allow_nat=False),
             "amount": _as_float(orders["amount"], "amount", what),
-        }
+        },
+        copy=False,  # the columns are new or (copy on write) the caller's, untouched
     )
     if out["amount"].isna().any():
         raise InputError("orders.amount is blank for some orders", argument="amount")
@@ -410,7 +447,7 @@ class PreparedOrders:
 
     frame: pd.DataFrame
     stats: OrderStats
-    customer_codes: tuple[npt.NDArray[np.int64], npt.NDArray[np.object_]] | None = field(
+    customer_codes: tuple[npt.NDArray[np.int64], npt.NDArray[np.object_] | pd.Index] | None = field(
         default=None, repr=False, compare=False
     )
 
@@ -421,15 +458,53 @@ class PreparedOrders:
 
 
 def _date_id_order(
-    dates: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]
+    dates: npt.NDArray[np.int64], keys: Sequence[npt.NDArray[np.int64]]
 ) -> npt.NDArray[np.intp] | None:
-    """Positions that sort rows by date, then id rank; ``None`` when already sorted."""
+    """Positions that sort rows by date, then id (``keys``, least significant first).
+
+    ``None`` when the rows are sorted already. When only the ids of some dates are out
+    of order (dates ascending), only the rows of those dates are sorted.
+    """
     if dates.size < 2:
         return None
-    later = dates[1:] > dates[:-1]
-    if bool((later | ((dates[1:] == dates[:-1]) & (ids[1:] > ids[:-1]))).all()):
+    after = dates[1:] > dates[:-1]
+    tied = dates[1:] == dates[:-1]
+    for key in reversed(keys):
+        after |= tied & (key[1:] > key[:-1])
+        tied &= key[1:] == key[:-1]
+    if bool(after.all()):
         return None
-    return np.lexsort((ids, dates))
+    if bool((dates[1:] < dates[:-1]).any()):
+        return np.lexsort((*keys, dates))
+    rows = _rows_of_dates(dates, np.flatnonzero(~after))
+    order = np.arange(dates.size)
+    order[rows] = rows[np.lexsort((*(key[rows] for key in keys), dates[rows]))]
+    return order
+
+
+def _rows_of_dates(
+    dates: npt.NDArray[np.int64], rows: npt.NDArray[np.intp]
+) -> npt.NDArray[np.intp]:
+    """Every row sharing its date with one of ``rows`` (``dates`` ascending), ascending."""
+    starts = np.flatnonzero(np.r_[True, dates[1:] != dates[:-1]])
+    ends = np.r_[starts[1:], dates.size]
+    blocks = np.unique(np.searchsorted(starts, rows, side="right") - 1)
+    lengths = ends[blocks] - starts[blocks]
+    offsets = np.repeat(starts[blocks] - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(int(lengths.sum()))
+
+
+def _currencies(currency: pd.Series, keep: npt.NDArray[np.bool_]) -> tuple[str, ...]:
+    """The distinct currencies of the kept rows, sorted (missing cells left out)."""
+    if not bool(keep.any()):
+        return ()
+    first = currency.iloc[0]
+    if not currency.hasnans and bool(currency.eq(first).all()):
+        return (str(first),)
+    codes, labels = pd.factorize(currency, use_na_sentinel=True)
+    kept = codes[keep]
+    seen = np.bincount(kept[kept >= 0], minlength=len(labels))
+    return tuple(sorted(str(labels[int(i)]) for i in np.flatnonzero(seen)))
 
 
 def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
@@ -463,9 +538,9 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     cancelled = np.zeros(rows, dtype=bool)
     refunded_status = np.zeros(rows, dtype=bool)
     if "status" in df.columns:
-        status = df["status"].to_numpy(dtype=object)
-        cancelled = status == "cancelled"
-        refunded_status = status == "refunded"
+        status = df["status"]
+        cancelled = status.eq("cancelled").to_numpy(dtype=bool, na_value=False)
+        refunded_status = status.eq("refunded").to_numpy(dtype=bool, na_value=False)
     keep = first & ~cancelled
     revenue = df["amount"].to_numpy(dtype="float64")
     if "refunded" in df.columns:
@@ -475,7 +550,7 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
 
     kept = np.flatnonzero(keep)
     dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
-    order = _date_id_order(dates[kept].view(np.int64), order_ids.codes[kept])
+    order = _date_id_order(dates[kept].view(np.int64), [k[kept] for k in order_ids.sort_keys])
     take = kept if order is None else kept[order]
     codes = customers.codes[take]
     purchase = is_purchase[take]
@@ -486,19 +561,15 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
             "order_date": dates[take],
             "revenue": revenue[take],
             "is_purchase": purchase,
-        }
+        },
+        copy=False,  # fresh arrays: no need for a second copy
     )
     refunds = int((~purchase).sum())
     if "refunded" in df.columns:
         refunds = int(((refunded[take] > 0) | ~purchase).sum())
     currencies: tuple[str, ...] = ()
     if "currency" in df.columns:
-        kept_currency = df["currency"][keep]
-        values = kept_currency.to_numpy(dtype=object)
-        if values.size and not kept_currency.isna().any() and bool((values == values[0]).all()):
-            currencies = (str(values[0]),)
-        else:
-            currencies = tuple(sorted(str(c) for c in kept_currency.dropna().unique()))
+        currencies = _currencies(df["currency"], keep)
     buyers = np.bincount(codes[purchase], minlength=customers.labels.size)
     stats = OrderStats(
         rows=rows,

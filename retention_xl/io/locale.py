@@ -210,8 +210,15 @@ class NumberResult:
     huge: np.ndarray | None = None
 
 
+#: A number with nothing to clean: no currency, space, parenthesis or trailing sign.
+_PLAIN_NUMBER = r"[+-]?[0-9]+(?:\.[0-9]+)?"
+
+
 def _clean_number_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    text = s.astype("str").str.replace(_CURRENCY_NOISE, "", regex=True)
+    text = s.astype("str")
+    if bool(text.str.fullmatch(_PLAIN_NUMBER).all()):  # the usual export: one C pass
+        return text, np.zeros(len(text), dtype=bool)
+    text = text.str.replace(_CURRENCY_NOISE, "", regex=True)
     neg_paren = text.str.fullmatch(r"\(.*\)").to_numpy(dtype=bool)
     if neg_paren.any():
         text = text.where(~neg_paren, "-" + text.str.slice(1, -1))

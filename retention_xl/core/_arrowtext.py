@@ -1,0 +1,212 @@
+"""C-speed passes over Arrow-backed text columns, for order validation.
+
+pandas keeps ``string`` columns in Arrow memory when pyarrow is installed (the default
+from pandas 3). Converting such a column to Python objects costs more than the whole
+analysis that follows, so :mod:`retention_xl.core.schema` hands Arrow-backed columns to
+these functions and keeps its object-array path for everything else. Each function
+returns ``None`` when its shortcut does not apply (missing cells, whitespace to strip);
+the caller then takes the general path, which gives the same result and names the
+offending cell.
+
+Text order is code-point order, as in Python: Arrow compares UTF-8 bytes, which sort
+in code-point order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = [
+    "OrderIdRows",
+    "arrow_text",
+    "as_string_array",
+    "clean_labels",
+    "customer_codes",
+    "order_id_rows",
+]
+
+#: Longest canonical decimal id read as a 64-bit integer (19 digits may overflow).
+_MAX_DIGITS: Final = 18
+
+IntArray = npt.NDArray[np.int64]
+
+
+def arrow_text(series: pd.Series, *, allow_missing: bool = False) -> Any | None:
+    """The column as one Arrow string array, or ``None``.
+
+    ``None`` unless the column is Arrow-backed text (without missing cells unless
+    ``allow_missing``).
+    """
+    dtype = series.dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return None
+    import pyarrow as pa
+
+    arr = pa.array(series.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count and not allow_missing:
+        return None
+    return arr
+
+
+def as_string_array(arr: Any) -> pd.api.extensions.ExtensionArray:
+    """An Arrow string array as the pandas ``string`` array over the same memory."""
+    return pd.arrays.ArrowStringArray(arr)
+
+
+def _edge_space(arr: Any) -> bool:
+    """Whether any value starts or ends with whitespace (Python's ``str.isspace``).
+
+    Only the distinct first and last characters reach Python.
+    """
+    import pyarrow.compute as pc
+
+    for start, stop in ((0, 1), (-1, None)):
+        edges = pc.unique(pc.utf8_slice_codeunits(arr, start, stop))
+        if any(ch.isspace() for ch in edges.to_pylist()):
+            return True
+    return False
+
+
+def _inverse(order: IntArray) -> IntArray:
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    return rank
+
+
+def customer_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
+    """Codes of the ids, in the sorted order of the distinct ids, and those ids.
+
+    ``labels[codes]`` gives the column back; ``None`` when some id has whitespace to
+    strip (ids that differ only by it are one id: the general path merges them).
+    """
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary
+    if _edge_space(distinct):
+        return None
+    order = np.asarray(pc.sort_indices(distinct), dtype=np.int64)
+    indices = np.asarray(encoded.indices)
+    codes = _inverse(order)[indices]
+    labels = pd.Index(as_string_array(distinct.take(order)), dtype="string")
+    return codes, labels
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIdRows:
+    """Where each distinct order id first occurs, and how the ids sort.
+
+    ``first``: the position of the first row of each distinct id, ascending.
+    ``sort_keys``: integer keys, least significant first (as :func:`numpy.lexsort`
+    takes them), that order the rows by the text of their id.
+    """
+
+    first: npt.NDArray[np.intp]
+    sort_keys: tuple[IntArray, ...]
+
+
+def _canonical_integers(arr: Any) -> tuple[IntArray, IntArray] | None:
+    """Canonical decimal ids (no sign, no leading 0) as integers, and their lengths."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(arr) == 0 or not pc.all(pc.ascii_is_decimal(arr)).as_py():
+        return None
+    lengths = pc.binary_length(arr)
+    if pc.max(lengths).as_py() > _MAX_DIGITS:
+        return None
+    if pc.any(pc.and_(pc.starts_with(arr, "0"), pc.greater(lengths, 1))).as_py():
+        return None
+    numbers = np.asarray(pc.cast(arr, pa.int64()), dtype=np.int64)
+    return numbers, np.asarray(lengths, dtype=np.int64)
+
+
+def _first_of_runs(order: IntArray, same_as_previous: npt.NDArray[np.bool_]) -> IntArray:
+    """Rows that start a run of equal sorted values, in row order."""
+    start = np.ones(order.size, dtype=bool)
+    start[1:] = ~same_as_previous
+    first = np.zeros(order.size, dtype=bool)
+    first[order[start]] = True
+    return np.flatnonzero(first).astype(np.int64)
+
+
+def _digit_text_keys(numbers: IntArray, lengths: IntArray) -> tuple[IntArray, ...]:
+    """Keys that sort canonical decimals as text: ``"10" < "9"``, ``"1" < "10"``.
+
+    Padding each number with zeros to the longest width compares the digits as text
+    does; when two padded values are equal one id is a prefix of the other, and the
+    shorter sorts first. Up to 17 digits padded value and length share one key.
+    """
+    if numbers.size and int(lengths.min()) == int(lengths.max()):
+        return (numbers,)  # one width: text order is number order
+    width = int(lengths.max()) if lengths.size else 0
+    scale = 10 ** np.arange(width, -1, -1, dtype=np.int64)
+    padded = numbers * scale[lengths]
+    if width < _MAX_DIGITS:
+        padded *= width + 1
+        padded += lengths
+        return (padded,)
+    return lengths, padded
+
+
+def order_id_rows(arr: Any) -> OrderIdRows | None:
+    """:class:`OrderIdRows` of an order-id column; ``None`` when an id has edge whitespace.
+
+    Canonical decimal ids (the usual case) are compared as 64-bit integers, equal
+    exactly when their text is; other ids are sorted as text.
+    """
+    import pyarrow.compute as pc
+
+    digits = _canonical_integers(arr)
+    if digits is not None:
+        numbers, lengths = digits
+        order = np.argsort(numbers, kind="stable").astype(np.int64)
+        ordered = numbers[order]
+        first = _first_of_runs(order, ordered[1:] == ordered[:-1])
+        return OrderIdRows(first=first, sort_keys=_digit_text_keys(numbers, lengths))
+    if _edge_space(arr):
+        return None
+    order = np.asarray(pc.sort_indices(arr), dtype=np.int64)
+    ordered = arr.take(order)
+    n = len(arr)
+    same = np.asarray(pc.equal(ordered.slice(1), ordered.slice(0, max(n - 1, 0))), dtype=bool)
+    return OrderIdRows(first=_first_of_runs(order, same), sort_keys=(_inverse(order),))
+
+
+def clean_labels(
+    arr: Any, default: str | None, clean: Callable[[str], str]
+) -> tuple[pd.api.extensions.ExtensionArray | None, frozenset[str]]:
+    """A column of a few labels, each cleaned once: the new column and its labels.
+
+    The column comes back as ``None`` when every label is clean already and none is
+    missing. Missing cells (Arrow nulls) become ``default`` (``None``: stay missing);
+    the labels are the clean ones present, with ``default`` when it filled a cell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(arr) and not arr.null_count and pc.all(pc.equal(arr, arr[0])).as_py():
+        label = arr[0].as_py()  # one label, as the currency of a shop: no hashing
+        cleaned_label = clean(label)
+        if cleaned_label == label:
+            return None, frozenset({label})
+        column = pa.array([cleaned_label], type=arr.type).take(np.zeros(len(arr), dtype=np.intp))
+        return as_string_array(column), frozenset({cleaned_label})
+    encoded = pc.dictionary_encode(arr)
+    raw = encoded.dictionary.to_pylist()
+    cleaned = [clean(label) for label in raw]
+    nulls = encoded.indices.null_count > 0
+    present = set(cleaned) | ({default} if nulls and default is not None else set())
+    if cleaned == raw and not (nulls and default is not None):
+        return None, frozenset(present)
+    table = pa.array([*cleaned, default], type=arr.type)
+    indices = pc.fill_null(encoded.indices, len(cleaned))
+    return as_string_array(table.take(indices)), frozenset(present)

@@ -1,0 +1,106 @@
+"""The Arrow shortcuts of order validation agree with plain Python on the same text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_xl.core import _arrowtext as at
+from retention_xl.core.schema import _date_id_order, prepare_orders
+
+pa = pytest.importorskip("pyarrow")
+
+ORDER_IDS = [
+    ["100", "99", "1000", "100", "7", "0", "99", "10"],  # canonical decimals
+    ["007", "7", "7", "12"],  # a leading zero: compared as text
+    ["A-1", "é", "B", "A-1", "a", "10", "9"],
+    ["123456789012345678901", "5", "123456789012345678901"],  # too long for int64
+    ["1", "2", "3"],
+]
+
+
+def _arrow(values: list[str]) -> object:
+    return at.arrow_text(pd.Series(values, dtype="string[pyarrow]"))
+
+
+@pytest.mark.parametrize("ids", ORDER_IDS)
+def test_order_id_rows_match_python(ids: list[str]) -> None:
+    rows = at.order_id_rows(_arrow(ids))
+    assert rows is not None
+    firsts = [i for i, x in enumerate(ids) if ids.index(x) == i]
+    assert rows.first.tolist() == firsts
+    order = np.lexsort(rows.sort_keys)
+    assert [ids[i] for i in order] == sorted(ids)
+
+
+def test_edge_whitespace_leaves_the_shortcut() -> None:
+    assert at.order_id_rows(_arrow(["a ", "b"])) is None
+    assert at.customer_codes(_arrow(["a", "\u3000b"])) is None
+    assert at.arrow_text(pd.Series(["a", None], dtype="string[pyarrow]")) is None
+    assert at.arrow_text(pd.Series(["a"], dtype=object)) is None
+
+
+def test_customer_codes_sorted_labels() -> None:
+    ids = ["c", "a", "é", "b", "a", "Z"]
+    coded = at.customer_codes(_arrow(ids))
+    assert coded is not None
+    codes, labels = coded
+    assert labels.tolist() == sorted(set(ids))
+    assert labels[codes].tolist() == ids
+
+
+def test_clean_labels_fill_and_report() -> None:
+    arr = at.arrow_text(
+        pd.Series(["Paid", None, " refunded"], dtype="string[pyarrow]"), allow_missing=True
+    )
+    column, found = at.clean_labels(arr, "paid", lambda s: s.strip().lower())
+    assert column is not None
+    assert list(column) == ["paid", "paid", "refunded"]
+    assert found == {"paid", "refunded"}
+    clean = at.arrow_text(pd.Series(["EUR"], dtype="string[pyarrow]"), allow_missing=True)
+    assert at.clean_labels(clean, None, lambda s: s.strip().upper()) == (None, frozenset({"EUR"}))
+
+
+def test_date_id_order_sorts_only_what_it_must() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(2, 50))
+        dates = np.sort(rng.integers(0, 5, n)).astype(np.int64)
+        if rng.random() < 0.2:
+            dates = rng.permutation(dates)
+        keys = (rng.permutation(n).astype(np.int64),)
+        got = _date_id_order(dates, keys)
+        want = np.lexsort((*keys, dates))
+        assert (np.arange(n) if got is None else got).tolist() == want.tolist()
+
+
+def test_prepare_orders_same_with_and_without_arrow() -> None:
+    ids = ["100", "99", "1000", "100", "7", "A", " 8"]
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "c", "b", " a", "c", "d"],
+            "order_id": ids,
+            "order_date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-01-01"] * 4),
+            "amount": [1.0, 2, 3, 4, 5, 6, 7],
+            "status": ["paid", "PAID", None, "cancelled", "paid", "refunded", "paid"],
+            "currency": ["eur", "EUR", None, "usd", "EUR", "EUR", "EUR"],
+        }
+    )
+    arrow = frame.astype({c: "string[pyarrow]" for c in ("customer_id", "order_id", "status")})
+    arrow["currency"] = arrow["currency"].astype("string[pyarrow]")
+    python = frame.astype(
+        {c: "string[python]" for c in ("customer_id", "order_id", "status", "currency")}
+    )
+    a, p = prepare_orders(arrow), prepare_orders(python)
+    assert a.stats == p.stats
+    for column in ("customer_id", "order_id", "order_date", "revenue", "is_purchase"):
+        assert a.frame[column].tolist() == p.frame[column].tolist()
+
+
+def test_clean_labels_one_label() -> None:
+    arr = at.arrow_text(pd.Series(["eur "] * 4, dtype="string[pyarrow]"), allow_missing=True)
+    column, found = at.clean_labels(arr, None, lambda s: s.strip().upper())
+    assert column is not None
+    assert list(column) == ["EUR"] * 4
+    assert found == {"EUR"}
