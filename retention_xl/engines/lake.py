@@ -263,8 +263,8 @@ class LakeOrders:
         self.source = source
         self.skip_bad_rows = skip_bad_rows
         self.date_format = date_format
-        # the checked orders go to a temporary database file: compressed, and DuckDB
-        # keeps in memory only what its buffer manager can hold
+        # a database in a temporary folder: the checked rows are temporary tables, held
+        # in memory up to DuckDB's limit and spilled to the folder beyond it
         self._tmp = tempfile.TemporaryDirectory(prefix="retention-xl-")
         self.con: Any = duckdb.connect(str(Path(self._tmp.name) / "orders.duckdb"))
         self.con.execute("SET TimeZone = 'UTC'")
