@@ -1,11 +1,11 @@
 """The DuckDB engine against a hand-written DuckDB query and against the pandas engine.
 
-Run: ``python benchmarks/engines.py [max_orders] [--runs R] [--keep DIR] [--spark]
-[--steps A,B] [--sizes N,M]`` in an environment with the ``lake`` extra. For each size
-(100k, 1M and 10M orders, up to ``max_orders``, or the ``--sizes`` given) it writes a
-Parquet lake with :func:`retention_xl.datasets.write_orders_lake` (one file per month,
-seed 0; not timed) and measures, each in a fresh process, ``R``
-times (3 by default):
+Run: ``python benchmarks/engines.py [max_orders] [--sizes N,...] [--runs R] [--keep DIR]
+[--steps ...] [--spark]`` in an environment with the ``lake`` extra. For each size
+(100k, 1M and 10M orders up to ``max_orders``, or the ``--sizes`` given; 20M orders
+with ``--sizes 20000000``) it writes a Parquet lake with
+:func:`retention_xl.datasets.write_orders_lake` (one file per month, seed 0; not timed)
+and measures, each in a fresh process, ``R`` times (3 by default):
 
 * ``floor``: a hand-written DuckDB query that computes the per-customer summary
   straight from the Parquet files (first and last purchase day, purchases, purchase
@@ -29,6 +29,12 @@ times (3 by default):
   Their time includes starting the JVM and the Spark session (a few seconds). Spark
   local against DuckDB on 2M orders: ``python benchmarks/engines.py --sizes 2000000
   --runs 2 --steps "kpis duckdb,kpis spark,predict duckdb,predict spark"``.
+
+The lakes of :data:`SIZES` come from ``n_orders`` (about 3.8 rows per customer: 1M
+orders are 267k customers); the 20M-order lake is 4M customers buying a little more
+often (``n_customers=4_000_000``, ``BuyTillYouDie(r=0.225)``: 5.0 rows per customer),
+the issue's 20M orders / 4M customers. At that size the pandas steps need well over
+10 GB: run it with ``--steps "floor,kpis duckdb,predict duckdb"``.
 
 The commands run in the measuring process (``main([...], standalone_mode=False)``,
 after the imports), so the figures are the work, not the interpreter start. Peak
@@ -54,6 +60,8 @@ import time
 from pathlib import Path
 
 SIZES = (100_000, 1_000_000, 10_000_000)
+#: the lake sizes that are not ``write_orders_lake(n_orders=size)``: generator arguments
+LAKES: dict[int, dict[str, object]] = {20_000_000: {"n_customers": 4_000_000, "r": 0.225}}
 STEPS = ("floor", "kpis duckdb", "kpis pandas", "predict duckdb", "predict pandas")
 SPARK_STEPS = ("kpis spark", "predict spark")
 OTHER_STEPS = ("build aggregate",)
@@ -194,12 +202,29 @@ def _ratios(results: dict[str, list[Measured]]) -> None:
             print(f"  {label}: {time_ratio:.2f}x time, {memory_ratio:.2f}x peak memory")
 
 
+def _write_lake(lake: Path, size: int) -> list[Path]:
+    """The lake of ``size`` orders (see :data:`LAKES`), seed 0."""
+    from retention_xl.datasets import write_orders_lake
+    from retention_xl.datasets.orders import BuyTillYouDie
+
+    spec = LAKES.get(size)
+    if spec is None:
+        return write_orders_lake(lake, n_orders=size, seed=0)
+    process = BuyTillYouDie(r=float(str(spec["r"])))
+    return write_orders_lake(lake, n_customers=spec["n_customers"], process=process, seed=0)
+
+
 def main() -> None:
     if len(sys.argv) > 4 and sys.argv[1] == "--one":
         run_one(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("max_orders", nargs="?", type=int, default=max(SIZES))
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated lake sizes (orders) instead of those up to max_orders, e.g. 20000000",
+    )
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per measurement")
     parser.add_argument(
         "--keep", type=Path, default=None, help="write the lakes here and keep them"
@@ -212,18 +237,7 @@ def main() -> None:
     parser.add_argument(
         "--spark", action="store_true", help=f"also run {' and '.join(SPARK_STEPS)}"
     )
-    parser.add_argument(
-        "--sizes",
-        default=None,
-        help="comma-separated lake sizes in orders (e.g. 2000000), instead of "
-        f"{', '.join(f'{s:,}' for s in SIZES)} up to max_orders",
-    )
     args = parser.parse_args()
-    sizes = (
-        [int(s) for s in args.sizes.split(",") if s.strip()]
-        if args.sizes
-        else [s for s in SIZES if s <= args.max_orders] or [args.max_orders]
-    )
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     if args.spark:
         steps += [s for s in SPARK_STEPS if s not in steps]
@@ -233,15 +247,17 @@ def main() -> None:
         "resident memory the step added;\neach figure is the range over "
         f"{args.runs} fresh processes"
     )
-    from retention_xl.datasets import write_orders_lake
-
     root = args.keep or Path(tempfile.mkdtemp(prefix="rxl-bench-"))
+    if args.sizes:
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    else:
+        sizes = [s for s in SIZES if s <= args.max_orders] or [args.max_orders]
     try:
         for size in sizes:
             lake = root / f"lake-{size}"
             if not lake.exists():
                 t0 = time.perf_counter()
-                files = write_orders_lake(lake, n_orders=size, seed=0)
+                files = _write_lake(lake, size)
                 took = time.perf_counter() - t0
                 print(f"\nlake of {size:,} orders: {len(files)} files in {took:.1f} s (not timed)")
             else:

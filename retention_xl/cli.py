@@ -1009,9 +1009,10 @@ def predict(
     purchases over --horizon-days fall in with probability --level), risk band. With
     --engine duckdb the models are fitted on the distinct histories DuckDB counts and
     the customers are scored and written in batches (CSV or Parquet), never all in
-    memory at once (without intervals). With --engine spark
-    they are scored in the Spark workers, and --out scores.parquet is a Parquet dataset
-    folder written by Spark (one file per partition).
+    memory at once (without intervals); BG/BB's period histories are counted in DuckDB
+    too. With --engine spark they are scored in the Spark workers, and --out
+    scores.parquet is a Parquet dataset folder written by Spark (one file per
+    partition). --holdout-weeks needs --engine pandas.
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -1058,10 +1059,10 @@ def predict(
         from retention_xl.engines.sources import parse_orders_source
         from retention_xl.errors import InputError
 
-        if choose_engine(engine, parse_orders_source(orders)) in ("duckdb", "spark"):
+        if choose_engine(engine, parse_orders_source(orders)) == "spark":
             raise InputError(
-                "--model bgbb runs on the pandas engine (its calendar-period histories are "
-                "not computed in DuckDB yet): add --engine pandas",
+                "--model bgbb runs on the pandas and DuckDB engines (its calendar-period "
+                "histories are not computed in Spark yet): add --engine duckdb",
                 argument="model",
             )
     from retention_xl.progress import Stages
@@ -1086,6 +1087,7 @@ def predict(
                 inputs,
                 as_of=as_of,
                 model=model,
+                period=period or "Y",
                 horizon_days=horizon_days,
                 gross_margin=gross_margin,
                 discount_rate=discount_rate,
@@ -1111,16 +1113,7 @@ def predict(
     say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
     notes = result.history_notes
     if notes is not None:
-        left_out = int(notes["left_out"])
-        later = (
-            f"; {left_out:,} customers whose first purchase is later are left out"
-            if left_out
-            else ""
-        )
-        say(
-            f"BG/BB periods: {notes['period_name']} up to {notes['last_period']} (the last "
-            f"whole period, ending {notes['period_end'].date()}){later}"
-        )
+        _say_periods(say, notes)
     _say_models(say, result.transactions, result.spend)
     share = result.at_risk_share
     _say_totals(
@@ -1221,6 +1214,18 @@ def predict(
         click.echo(json_text(payload))
 
 
+def _say_periods(say: Callable[[str], None], notes: dict[str, Any]) -> None:
+    """The calendar periods a BG/BB fit used, and the customers it left out."""
+    left_out = int(notes["left_out"])
+    later = (
+        f"; {left_out:,} customers whose first purchase is later are left out" if left_out else ""
+    )
+    say(
+        f"BG/BB periods: {notes['period_name']} up to {notes['last_period']} (the last "
+        f"whole period, ending {notes['period_end'].date()}){later}"
+    )
+
+
 def _by_frequency_rows(check: Any) -> list[dict[str, Any]]:
     """The holdout's mean purchases by calibration frequency (0, 1, ..., 7 and more)."""
     table = check.by_frequency()
@@ -1302,6 +1307,7 @@ def _predict_in_batches(
     out: Path | None,
     as_json: bool,
     quiet: bool = False,
+    period: str = "Y",
 ) -> None:
     """``predict`` on the DuckDB and Spark engines: fit on distinct histories, score in
     batches (DuckDB) or in the Spark workers (:mod:`~retention_xl.engines.spark_scoring`)."""
@@ -1312,7 +1318,7 @@ def _predict_in_batches(
     engine = inputs.lake_engine
     in_spark = engine.name == "spark"
     if in_spark:
-        result = fit_histories(engine, as_of=as_of, model=model)
+        result = fit_histories(engine, as_of=as_of, model=model, period=period)
         batches: Iterator[Any] = iter(())
     else:
         result, batches = predict_in_batches(
@@ -1322,8 +1328,12 @@ def _predict_in_batches(
             horizon_days=horizon_days,
             margin=gross_margin,
             discount_rate=discount_rate,
+            period=period,
         )
     say(f"{result.expected:,} customers as of {result.as_of.date()}")
+    notes = result.history_notes
+    if notes is not None:
+        _say_periods(say, notes)
     _say_models(say, result.transactions, result.spend)
     if in_spark:
         from retention_xl.engines.spark_scoring import score_in_spark
@@ -1381,6 +1391,13 @@ def _predict_in_batches(
             "customers": result.customers,
             "as_of": str(result.as_of.date()),
             "model": model,
+            "period": None
+            if notes is None
+            else {
+                "length": period,
+                "last": notes["last_period"],
+                "customers_left_out": int(notes["left_out"]),
+            },
             "parameters": _parameters_json(result.transactions, result.spend),
             "at_risk_share": result.at_risk_share,
             "predicted_clv_total": result.clv_total,

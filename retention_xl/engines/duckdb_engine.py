@@ -291,7 +291,7 @@ class DuckDBEngine:
         if cut is None:
             cut = 0
         lake = self.lake
-        lake.sql(f"CREATE OR REPLACE TABLE rxl_hist AS {self._histories_sql(cut)}")
+        lake.sql(f"CREATE OR REPLACE TEMP TABLE rxl_hist AS {self._histories_sql(cut)}")
         try:
             g = self._numpy(
                 "SELECT x, recency_days, age_days, count(*) AS c FROM rxl_hist GROUP BY ALL "

@@ -36,6 +36,7 @@ CSV path fills.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ WHITESPACE: Final = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+#: DuckDB's memory limit (MB): a 20M-order lake stays within 4 GB of resident memory
+MEMORY_LIMIT_MB: Final = 3072
 #: amounts this large are refused (as :func:`retention_xl.io.locale.parse_numbers` does)
 HUGE: Final = 1e15
 _INTEGER_TYPES: Final = frozenset(
@@ -109,6 +112,16 @@ _ACCEPTS: Final = {
 _COMPATIBLE: Final = (frozenset({"integer", "number"}), frozenset({"date", "timestamp"}))
 
 
+def memory_limit_mb() -> int:
+    """DuckDB's memory limit for the checked orders, in MB: :data:`MEMORY_LIMIT_MB`, or
+    60 % of the machine's memory when that is less (DuckDB spills the rest to disk)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return MEMORY_LIMIT_MB
+    return max(256, min(MEMORY_LIMIT_MB, int(total * 0.6) >> 20))
+
+
 def quote_ident(name: str) -> str:
     """A SQL identifier, quoted: ``quote_ident('a"b')`` -> ``'"a""b"'``."""
     return '"' + name.replace('"', '""') + '"'
@@ -120,6 +133,8 @@ def quote_text(text: str) -> str:
 
 
 _WS: Final = quote_text(WHITESPACE)
+#: up to this many distinct statuses are read with a CASE expression, more with a join
+_STATUS_CASES: Final = 32
 
 
 #: a whitespace character as Python's str.strip() sees it, as an RE2 class
@@ -137,8 +152,14 @@ def _trim(expr: str) -> str:
     end with one of them.
     """
     text = f"CAST({expr} AS VARCHAR)"
+    # a cheap test first: every whitespace character is <= U+0020 or >= U+0085
+    edge = (
+        f"(ord({text}) <= 32 OR ord({text}) >= 133 OR ord(right({text}, 1)) <= 32 "
+        f"OR ord(right({text}, 1)) >= 133)"
+    )
     return (
-        f"CASE WHEN regexp_matches({text}, {_EDGE_SPACE}) THEN trim({text}, {_WS}) ELSE {text} END"
+        f"CASE WHEN {edge} AND regexp_matches({text}, {_EDGE_SPACE}) "
+        f"THEN trim({text}, {_WS}) ELSE {text} END"
     )
 
 
@@ -242,12 +263,16 @@ class LakeOrders:
         self.source = source
         self.skip_bad_rows = skip_bad_rows
         self.date_format = date_format
-        # the checked orders go to a temporary database file: compressed, and DuckDB
-        # keeps in memory only what its buffer manager can hold
+        # a database in a temporary folder: the checked rows are temporary tables, held
+        # in memory up to DuckDB's limit and spilled to the folder beyond it
         self._tmp = tempfile.TemporaryDirectory(prefix="retention-xl-")
         self.con: Any = duckdb.connect(str(Path(self._tmp.name) / "orders.duckdb"))
         self.con.execute("SET TimeZone = 'UTC'")
+        # what does not fit in the memory limit spills to the temporary folder; no
+        # statement relies on the order rows were inserted in (results are sorted)
         self.con.execute(f"SET temp_directory = {quote_text(self._tmp.name)}")
+        self.con.execute(f"SET memory_limit = '{memory_limit_mb()}MB'")
+        self.con.execute("SET preserve_insertion_order = false")
         self.report = ImportReport(file=source.label, kind="orders", format=source.kind)
         self.has_currency = False
         try:
@@ -355,7 +380,25 @@ class LakeOrders:
             for name, typ in described.items():
                 types.setdefault(name, []).append((str(f), typ))
         files = self._file_list()
-        # _fi: the file's position in the source (messages name it, first rows come first)
+        if "file_index" not in types and self._has_file_index():
+            # _fi: the file's position in the source (messages name it, first rows come
+            # first), DuckDB's own counter of the files it reads
+            reader = (
+                f"read_parquet({files}, file_row_number = true, union_by_name = true, "
+                "hive_partitioning = false)"
+                if src.kind == "parquet"
+                else f"read_csv({files}, all_varchar = true, header = true, union_by_name = true)"
+            )
+            rows = "r.file_row_number + 1" if src.kind == "parquet" else "NULL::BIGINT"
+            exclude = " EXCLUDE (file_row_number)" if src.kind == "parquet" else ""
+            self.sql(
+                f"CREATE TEMP VIEW rxl_raw AS SELECT r.*{exclude}, "
+                f"CAST(r.file_index + 1 AS INTEGER) AS _fi, {rows} AS _row FROM {reader} r"
+            )
+            if len(src.files) > 1:
+                self.report.notes.append(f"{len(src.files):,} {src.kind.upper()} files")
+            return list(types), types
+        # older DuckDB: the file's position through its name
         self.sql("CREATE TEMP TABLE rxl_files (_rxl_name VARCHAR, _rxl_fi INTEGER)")
         self.con.executemany(
             "INSERT INTO rxl_files VALUES (?, ?)",
@@ -379,6 +422,20 @@ class LakeOrders:
         if len(src.files) > 1:
             self.report.notes.append(f"{len(src.files):,} {src.kind.upper()} files")
         return list(types), types
+
+    def _has_file_index(self) -> bool:
+        """Whether DuckDB numbers the files it reads (the ``file_index`` column, 1.3+)."""
+        one = quote_text(str(self.source.files[0]))
+        reader = (
+            f"read_parquet({one})"
+            if self.source.kind == "parquet"
+            else f"read_csv({one}, all_varchar = true, header = true)"
+        )
+        try:
+            self.sql(f"SELECT file_index FROM {reader} LIMIT 0").fetchall()
+        except self._duckdb.Error:
+            return False
+        return True
 
     def _attach(self) -> str:
         src = self.source
@@ -629,14 +686,24 @@ class LakeOrders:
                 if r[0] is not None and r[0] != ""
             ]
             pairs = [(v, STATUS_WORDS.get(normalise(v))) for v in values]
-            self.sql("CREATE TEMP TABLE rxl_status (_rxl_raw VARCHAR, _rxl_status VARCHAR)")
-            if pairs:
+            if len(pairs) <= _STATUS_CASES:  # the usual few words: a CASE, no join
+                words = "".join(
+                    f" WHEN {raw_status} = {quote_text(v)} THEN "
+                    + ("NULL" if w is None else quote_text(w))
+                    for v, w in pairs
+                )
+                select.append(
+                    f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid'{words} "
+                    "ELSE NULL END AS status"
+                )
+            else:
+                self.sql("CREATE TEMP TABLE rxl_status (_rxl_raw VARCHAR, _rxl_status VARCHAR)")
                 self.con.executemany("INSERT INTO rxl_status VALUES (?, ?)", pairs)
-            select.append(
-                f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid' ELSE "
-                "(SELECT s._rxl_status FROM rxl_status s WHERE s._rxl_raw = "
-                f"{raw_status}) END AS status"
-            )
+                select.append(
+                    f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid' ELSE "
+                    "(SELECT s._rxl_status FROM rxl_status s WHERE s._rxl_raw = "
+                    f"{raw_status}) END AS status"
+                )
             known = sorted(STATUS_WORDS)
             checks.append(
                 _Check(
@@ -681,19 +748,18 @@ class LakeOrders:
         mask = " | ".join(
             f"(CASE WHEN _f_{c.name} THEN {1 << i} ELSE 0 END)" for i, c in enumerate(checks)
         )
-        # customers as integer codes in id order: every later step groups, sorts and joins
-        # integers, and the text of an id is stored once
+        kept = ["customer_id", "order_id", "order_date", "_amount AS amount", "refunded"]
+        kept += ["status", "currency", "_updated", "_fi", "_row"]
         self.sql(
-            "CREATE TABLE rxl_customers AS SELECT customer_id, CAST(row_number() OVER "
-            "(ORDER BY customer_id) AS INTEGER) AS cid FROM (SELECT DISTINCT customer_id "
-            "FROM rxl_canon WHERE customer_id IS NOT NULL)"
+            f"CREATE TEMP TABLE rxl_rows AS SELECT {', '.join(kept)}, "
+            f"CAST({mask or '0'} AS INTEGER) AS _mask FROM rxl_canon"
         )
-        kept = ["c.cid", "r.order_id", "r.order_date", "r._amount AS amount", "r.refunded"]
-        kept += ["r.status", "r.currency", "r._updated", "r._fi", "r._row"]
+        # customers as integer codes in id order: the days table and every aggregation
+        # group, sort and join integers (from the stored rows, not the source again)
         self.sql(
-            f"CREATE TABLE rxl_rows AS SELECT {', '.join(kept)}, "
-            f"CAST({mask or '0'} AS INTEGER) AS _mask FROM rxl_canon r "
-            "LEFT JOIN rxl_customers c ON c.customer_id = r.customer_id"
+            "CREATE TEMP TABLE rxl_customers AS SELECT customer_id, CAST(row_number() OVER "
+            "(ORDER BY customer_id) AS INTEGER) AS cid FROM (SELECT DISTINCT customer_id "
+            "FROM rxl_rows WHERE customer_id IS NOT NULL)"
         )
         counts = self.one(
             "SELECT count(*), "
@@ -705,7 +771,7 @@ class LakeOrders:
         self.report.rows_read = int(counts[0])
         if counts[0] == 0:
             raise ExportError("has no rows. Export a period with data", file=self.source.label)
-        self.sql("CREATE TEMP VIEW rxl_ok AS SELECT * FROM rxl_rows WHERE _mask = 0")
+        self.sql("CREATE TEMP VIEW rxl_ok AS SELECT *, rowid AS _rid FROM rxl_rows WHERE _mask = 0")
         failing = [c for c, n in zip(checks, counts[1:], strict=True) if n]
         if not failing:
             return
@@ -772,12 +838,12 @@ class LakeOrders:
         if not found:
             self.has_currency = False
         self.sql(
-            f"CREATE TEMP VIEW rxl_good AS SELECT cid, order_id, order_date, {money}, "
-            f"status, {currency}, _updated, _fi, _row FROM rxl_ok o"
+            f"CREATE TEMP VIEW rxl_good AS SELECT customer_id, order_id, order_date, {money}, "
+            f"status, {currency}, _updated, _fi, _row, _rid FROM rxl_ok o"
         )
 
     _CONTENT: Final = (
-        "cid",
+        "customer_id",
         "order_id",
         "order_date",
         "amount",
@@ -789,22 +855,24 @@ class LakeOrders:
     def _deduplicate(self, *, has_updated: bool) -> None:
         """One row per order id, as ``resolve_duplicate_orders`` of the CSV path does."""
         self.sql(
-            "CREATE TABLE rxl_dup_ids AS SELECT order_id FROM rxl_good GROUP BY order_id "
+            "CREATE TEMP TABLE rxl_dup_ids AS SELECT order_id FROM rxl_good GROUP BY order_id "
             "HAVING count(*) > 1"
         )
         n_dups = int(self.one("SELECT count(*) FROM rxl_dup_ids")[0])
         final = (
-            "SELECT cid, order_id, order_date, amount, CASE WHEN status = 'refunded' "
+            "SELECT customer_id, order_id, order_date, amount, CASE WHEN status = 'refunded' "
             "AND NOT (refunded > 0) AND amount > 0 THEN amount ELSE refunded END AS refunded, "
             "status, currency, _fi, _row, (status = 'refunded' AND NOT (refunded > 0) "
             "AND amount > 0) AS _full FROM "
         )
+        self._final = final
+        self._dropped = ""
         if n_dups == 0:
             self.sql(f"CREATE TEMP VIEW rxl_orders AS {final} rxl_good")
             return
         content = ", ".join(c for c in self._CONTENT if c != "order_id")
         self.sql(
-            "CREATE TABLE rxl_dup_rows AS SELECT g.* FROM rxl_good g SEMI JOIN rxl_dup_ids "
+            "CREATE TEMP TABLE rxl_dup_rows AS SELECT g.* FROM rxl_good g SEMI JOIN rxl_dup_ids "
             "USING (order_id)"
         )
         clash_rows = self.sql(
@@ -838,23 +906,29 @@ class LakeOrders:
             order = "_updated DESC, _fi DESC, _row DESC"
             self.report.warnings.append(latest_version_warning(len(clash_rows)))
         self.sql(
-            "CREATE TABLE rxl_dup_kept AS SELECT * FROM rxl_dup_rows QUALIFY "
+            "CREATE TEMP TABLE rxl_dup_kept AS SELECT * FROM rxl_dup_rows QUALIFY "
             f"row_number() OVER (PARTITION BY order_id ORDER BY {order}) = 1"
+        )
+        # the rows left out, by their row number in rxl_rows: the deduplicated view skips
+        # them with an integer anti-join against a small table
+        self.sql(
+            "CREATE TEMP TABLE rxl_dup_drop AS SELECT _rid FROM rxl_dup_rows ANTI JOIN "
+            "rxl_dup_kept USING (_rid)"
         )
         self.sql(
             f"CREATE TEMP VIEW rxl_orders AS {final} (SELECT * FROM rxl_good ANTI JOIN "
-            "rxl_dup_ids USING (order_id) UNION ALL SELECT * FROM rxl_dup_kept)"
+            "rxl_dup_drop USING (_rid))"
         )
+        self._dropped = "(SELECT * FROM rxl_dup_rows SEMI JOIN rxl_dup_drop USING (_rid))"
 
     def _refuse(self, order_id: str, why: str) -> None:
         """Refuse a repeated order with the CSV path's message (both versions named)."""
         rows = self.sql(
-            "SELECT c.customer_id, d.* EXCLUDE (cid) FROM rxl_dup_rows d JOIN rxl_customers c "
-            "USING (cid) WHERE d.order_id = ? ORDER BY d._fi, d._row",
+            "SELECT * FROM rxl_dup_rows WHERE order_id = ? ORDER BY _fi, _row",
             [order_id],
         ).df()
         rows["order_date"] = pd.to_datetime(rows["order_date"])
-        content = ["customer_id"] + [c for c in self._CONTENT[1:] if c in rows.columns]
+        content = [c for c in self._CONTENT if c in rows.columns]
         if not self.has_currency:
             content.remove("currency")
         files = rows["_fi"].dropna().unique()
@@ -865,31 +939,43 @@ class LakeOrders:
             file = self._file_name(files[0] if len(files) else None)
         refuse_conflict(frame, order_id, content, file=file, why=why)
 
+    _COUNTS: Final = (
+        "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled'), "
+        "count(*) FILTER (WHERE _full), count(*) FILTER (WHERE status <> 'cancelled' AND "
+        "(refunded > 0 OR NOT (amount - refunded > 0 AND status <> 'refunded'))) FROM "
+    )
+
+    def _order_counts(self) -> tuple[int, list[int]]:
+        """The good rows, and the kept orders' records, cancelled orders, full refunds and
+        refunds: counted on the good rows minus the repeated rows left out (a small
+        table), so that the deduplicated view is read only once, for the days table."""
+        good = [int(v) for v in self.one(f"{self._COUNTS} ({self._final} rxl_good)")]
+        counts = list(good)
+        if self._dropped:
+            for i, v in enumerate(self.one(f"{self._COUNTS} ({self._final} {self._dropped})")):
+                counts[i] -= int(v)
+        return good[0], counts
+
     def _summarise(self) -> None:
-        """The days table and the import report's counts (one pass over the orders)."""
+        """The days table and the import report's counts."""
         # in memory: the table every aggregation reads (DuckDB spills it to the temporary
         # folder if it must); four bytes per key, no text
         self.sql(
-            "CREATE TEMP TABLE rxl_days AS SELECT cid, "
-            "CAST(date_diff('day', DATE '1970-01-01', order_date) AS INTEGER) AS day, "
-            "CAST(count(*) FILTER (WHERE purchase) AS INTEGER) AS n, "
-            "coalesce(sum(revenue), 0.0) AS rev_all, "
-            "coalesce(sum(revenue) FILTER (WHERE purchase), 0.0) AS rev_p "
-            "FROM (SELECT cid, order_date, amount - refunded AS revenue, "
+            "CREATE TEMP TABLE rxl_days AS SELECT c.cid, "
+            "CAST(date_diff('day', DATE '1970-01-01', o.order_date) AS INTEGER) AS day, "
+            "CAST(count(*) FILTER (WHERE o.purchase) AS INTEGER) AS n, "
+            "coalesce(sum(o.revenue), 0.0) AS rev_all, "
+            "coalesce(sum(o.revenue) FILTER (WHERE o.purchase), 0.0) AS rev_p "
+            "FROM (SELECT customer_id, order_date, amount - refunded AS revenue, "
             "amount - refunded > 0 AND status <> 'refunded' AS purchase "
-            "FROM rxl_orders WHERE status <> 'cancelled') GROUP BY ALL"
+            "FROM rxl_orders WHERE status <> 'cancelled') o "
+            "JOIN rxl_customers c USING (customer_id) GROUP BY ALL"
         )
-        records, cancelled, full, refunds = self.one(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled'), "
-            "count(*) FILTER (WHERE _full), count(*) FILTER (WHERE status <> 'cancelled' AND "
-            "(refunded > 0 OR NOT (amount - refunded > 0 AND status <> 'refunded'))) "
-            "FROM rxl_orders"
-        )
+        good, (records, cancelled, full, refunds) = self._order_counts()
         customers, first, last = self.one(
             "SELECT count(DISTINCT cid) FILTER (WHERE n > 0), min(day), max(day) FROM rxl_days"
         )
         rep = self.report
-        good = int(self.one("SELECT count(*) FROM rxl_good")[0])
         rep.duplicates_removed = good - int(records)
         rep.records = int(records)
         rep.cancelled = int(cancelled)
@@ -910,12 +996,11 @@ class LakeOrders:
 
     def frame(self) -> pd.DataFrame:
         """The checked orders as the CSV path's canonical frame (validated by the core)."""
-        columns = "c.customer_id, o.order_id, o.order_date, o.amount, o.refunded, o.status"
+        columns = "customer_id, order_id, order_date, amount, refunded, status"
         if self.has_currency:
-            columns += ", o.currency"
+            columns += ", currency"
         table = self.relation(
-            f"SELECT {columns} FROM rxl_orders o JOIN rxl_customers c USING (cid) "
-            "ORDER BY o._fi, o._row"
+            f"SELECT {columns} FROM rxl_orders ORDER BY _fi, _row"
         ).to_arrow_table()
         frame = table.to_pandas()
         frame["order_date"] = pd.to_datetime(frame["order_date"])

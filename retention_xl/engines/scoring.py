@@ -27,7 +27,10 @@ from retention_xl.core.models import (
     model_parameters,
     score_customers,
 )
-from retention_xl.engines.base import BATCH_ROWS, OrderEngine
+from retention_xl.core.models.holdout import model_key
+from retention_xl.core.models.predict import fit_bgbb
+from retention_xl.engines.base import BATCH_ROWS, HistoryGroups, OrderEngine
+from retention_xl.errors import InputError
 
 __all__ = [
     "BatchPredictions",
@@ -48,6 +51,8 @@ class BatchPredictions:
     as_of: pd.Timestamp
     #: the customers the engine counted (the batches bring them all)
     expected: int = 0
+    #: with BG/BB, the notes of :func:`~retention_xl.core.models.period_history`
+    history_notes: dict[str, Any] | None = None
     customers: int = 0
     at_risk: int = 0
     clv_total: float = 0.0
@@ -75,6 +80,48 @@ class BatchPredictions:
         self.batches += 1
 
 
+def _fit(
+    engine: OrderEngine,
+    *,
+    as_of: Any,
+    model: str,
+    at_risk_threshold: float,
+    time_unit_days: float,
+    period: str,
+    batch_rows: int,
+) -> tuple[BatchPredictions, Callable[[], Iterator[pd.DataFrame]], float]:
+    """The fitted models (no customer scored yet), the customers' histories in batches
+    and the time unit they are in (BG/BB: the mean period length)."""
+    notes: dict[str, Any] | None = None
+    histories: Callable[[], Iterator[pd.DataFrame]]
+    transactions: Any
+    if model_key(model) == "bgbb":
+        groups, notes, histories = _period_histories(engine, as_of, period, batch_rows)
+        time_unit_days = float(notes["time_unit_days"])
+        transactions = fit_bgbb(groups.x, groups.recency, groups.age, notes, weights=groups.counts)
+    else:
+        groups = engine.history_groups(as_of=as_of, time_unit_days=time_unit_days)
+        transactions = make_transaction_model(model).fit(
+            groups.x, groups.recency, groups.age, weights=groups.counts
+        )
+        unit = time_unit_days
+
+        def histories() -> Iterator[pd.DataFrame]:
+            return engine.histories(as_of=groups.as_of, time_unit_days=unit, batch_rows=batch_rows)
+
+    spend = GammaGamma().fit(groups.spend_x, groups.spend_m, weights=groups.spend_counts)
+    result = BatchPredictions(
+        transactions=transactions,
+        spend=spend,
+        parameters=model_parameters(transactions, spend),
+        as_of=groups.as_of,
+        expected=groups.customers,
+        history_notes=notes,
+        at_risk_threshold=at_risk_threshold,
+    )
+    return result, histories, time_unit_days
+
+
 def fit_histories(
     engine: OrderEngine,
     *,
@@ -82,22 +129,20 @@ def fit_histories(
     model: str = "bgnbd",
     at_risk_threshold: float = 0.5,
     time_unit_days: float = 7.0,
+    period: str = "Y",
 ) -> BatchPredictions:
     """The purchase model and Gamma-Gamma fitted on the engine's distinct histories
     (:class:`~retention_xl.engines.base.HistoryGroups`), with no customer scored yet."""
-    groups = engine.history_groups(as_of=as_of, time_unit_days=time_unit_days)
-    transactions = make_transaction_model(model).fit(
-        groups.x, groups.recency, groups.age, weights=groups.counts
-    )
-    spend = GammaGamma().fit(groups.spend_x, groups.spend_m, weights=groups.spend_counts)
-    return BatchPredictions(
-        transactions=transactions,
-        spend=spend,
-        parameters=model_parameters(transactions, spend),
-        as_of=groups.as_of,
-        expected=groups.customers,
+    result, _, _ = _fit(
+        engine,
+        as_of=as_of,
+        model=model,
         at_risk_threshold=at_risk_threshold,
+        time_unit_days=time_unit_days,
+        period=period,
+        batch_rows=BATCH_ROWS,
     )
+    return result
 
 
 def predict_in_batches(
@@ -112,6 +157,7 @@ def predict_in_batches(
     low_risk_threshold: float = 0.8,
     time_unit_days: float = 7.0,
     batch_rows: int = BATCH_ROWS,
+    period: str = "Y",
 ) -> tuple[BatchPredictions, Iterator[pd.DataFrame]]:
     """Fit the models on the engine's distinct histories; return them and the batches.
 
@@ -119,21 +165,22 @@ def predict_in_batches(
     :data:`~retention_xl.core.models.PREDICTION_COLUMNS`) are scored lazily, in id
     order; iterating them fills the totals of the returned :class:`BatchPredictions`.
     The predictions equal :func:`~retention_xl.core.models.predict_customers` on the
-    same orders.
+    same orders. ``model="bgbb"`` works on calendar periods (``period``: Y, Q, M) of
+    :mod:`~retention_xl.engines.period_histories` and needs a DuckDB engine.
     """
-    result = fit_histories(
+    result, histories, unit = _fit(
         engine,
         as_of=as_of,
         model=model,
         at_risk_threshold=at_risk_threshold,
         time_unit_days=time_unit_days,
+        period=period,
+        batch_rows=batch_rows,
     )
     transactions, spend = result.transactions, result.spend
 
     def batches() -> Iterator[pd.DataFrame]:
-        for history in engine.histories(
-            as_of=result.as_of, time_unit_days=time_unit_days, batch_rows=batch_rows
-        ):
+        for history in histories():
             scored = score_customers(
                 transactions,
                 spend,
@@ -143,12 +190,35 @@ def predict_in_batches(
                 discount_rate=discount_rate,
                 at_risk_threshold=at_risk_threshold,
                 low_risk_threshold=low_risk_threshold,
-                time_unit_days=time_unit_days,
+                time_unit_days=unit,
             )
             result.add(scored)
             yield scored
 
     return result, batches()
+
+
+def _period_histories(
+    engine: OrderEngine, as_of: Any, period: str, batch_rows: int
+) -> tuple[HistoryGroups, dict[str, Any], Callable[[], Iterator[pd.DataFrame]]]:
+    """BG/BB's grouped histories, notes and batches from a DuckDB engine's days table."""
+    from retention_xl.engines.duckdb_engine import DuckDBEngine
+    from retention_xl.engines.period_histories import (
+        period_history_batches,
+        period_history_groups,
+        period_span,
+    )
+
+    if not isinstance(engine, DuckDBEngine):
+        raise InputError(
+            f"--model bgbb is not computed on the {engine.name} engine: use --engine duckdb "
+            "or --engine pandas",
+            argument="model",
+        )
+    cut = engine._cut(as_of)
+    span = period_span(0 if cut is None else cut, period)
+    groups, notes = period_history_groups(engine.lake, span)
+    return groups, notes, lambda: period_history_batches(engine.lake, span, batch_rows=batch_rows)
 
 
 def flat_predictions(scored: pd.DataFrame) -> pd.DataFrame:

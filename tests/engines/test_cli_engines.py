@@ -138,6 +138,24 @@ def test_predict_agrees_across_engines(run_cli, edge_files, tmp_path, data):
     np.testing.assert_allclose(csv["predicted_clv"], pandas["predicted_clv"] / 0.4, rtol=1e-9)
 
 
+def test_predict_bgbb_agrees_across_engines(run_cli, tmp_path):
+    source = str(write_parts(load_sample().orders, tmp_path / "lake", parts=2)[0].parent)
+    args = ("--model", "bgbb", "--period", "M", "--as-of", "2024-05-15")
+    duck, d = _predictions(run_cli, source, tmp_path / "duck.parquet", *args)
+    pandas, p = _predictions(
+        run_cli, source, tmp_path / "pandas.parquet", *args, "--engine", "pandas", "--no-intervals"
+    )
+    assert d["engine"] == "duckdb" and len(duck) == d["customers"] == p["customers"] > 100
+    assert d["period"] == p["period"] and d["period"]["last"] == "2024-04"
+    assert d["period"]["customers_left_out"] > 0
+    assert list(duck.columns) == list(pandas.columns)
+    assert duck["customer_id"].tolist() == pandas["customer_id"].tolist()
+    assert duck["risk_band"].tolist() == pandas["risk_band"].tolist()
+    for col in duck.columns.drop(["customer_id", "risk_band"]):
+        np.testing.assert_allclose(duck[col], pandas[col], rtol=RTOL, err_msg=col)
+    assert d["predicted_clv_total"] == pytest.approx(p["predicted_clv_total"], rel=RTOL)
+
+
 def test_predict_with_duckdb_streams_customers_in_batches(tmp_path):
     """The scorer sees batches, never one frame of every customer."""
     from retention_xl.engines.duckdb_engine import DuckDBEngine

@@ -132,6 +132,12 @@ def test_the_holdout_check_asks_for_the_pandas_engine(run_cli, tmp_path):
     assert "--holdout-weeks" in line and "--engine pandas" in line
 
 
+def test_bgbb_on_spark_asks_for_duckdb(run_cli, tmp_path):
+    path = write_parquet(ROWS, tmp_path / "orders.parquet")
+    line = _refused(run_cli, tmp_path, str(path), "--model", "bgbb", "--engine", "spark")
+    assert "--model bgbb" in line and "--engine duckdb" in line
+
+
 def test_without_the_lake_extra_the_message_names_it(tmp_path):
     path = write_parquet(ROWS, tmp_path / "orders.parquet")
     script = (

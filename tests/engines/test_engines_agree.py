@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from lakedata import edge_orders, write_duckdb, write_parquet, write_parts
 
+from retention_xl.core.customers import rfm_from_summary, rfm_table
 from retention_xl.datasets import load_sample
 from retention_xl.engines.duckdb_engine import DuckDBEngine
 from retention_xl.engines.lake import LakeOrders
@@ -46,6 +47,18 @@ def test_the_customer_summary_agrees_in_every_column(engines):
     for as_of in (None, "2023-06-30", "2024-01-01"):
         got, want = duck.customer_summary(as_of=as_of), pandas.customer_summary(as_of=as_of)
         assert len(want) > 100
+        pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
+
+
+def test_rfm_scores_and_segments_come_from_the_engines_summary(engines):
+    """RFM is derived from the customer summary alone (``rfm_from_summary``, as ``build``
+    does with any engine): on the DuckDB engine's summary it is the core's ``rfm_table``
+    of the same orders."""
+    duck, pandas = engines
+    for as_of in (None, "2024-01-01"):
+        got = rfm_from_summary(duck.customer_summary(as_of=as_of))
+        want = rfm_table(pandas.frame(), as_of=as_of)
+        assert len(want) > 100 and want["segment"].nunique() > 2
         pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from retention_xl.core._orderdays import AsOf
@@ -280,20 +281,7 @@ def predict_customers(
     m = history["monetary_value"].to_numpy(dtype=np.float64)
 
     if freq is not None:
-        try:
-            transactions = BetaGeoBetaBinom().fit(x, tx, big_t)
-        except (ConvergenceError, NotEnoughDataError) as exc:
-            unit_name = str(notes["period_name"]).split()[-1] if notes else "periods"
-            longest = int(big_t.max()) if big_t.size else 0
-            if longest == 1:
-                unit_name = unit_name.removesuffix("s")
-            message = (
-                f"{exc} (the histories span at most {longest} whole {unit_name} after the "
-                f"first; a shorter period gives more of them)"
-            )
-            if isinstance(exc, NotEnoughDataError):
-                raise NotEnoughDataError(message, argument="period") from exc
-            raise ConvergenceError(message) from exc
+        transactions = fit_bgbb(x, tx, big_t, notes)
         curve = ProRataPeriods(transactions)
     else:
         transactions = make_transaction_model(model).fit(x, tx, big_t)
@@ -354,6 +342,33 @@ def predict_customers(
         level=lvl,
         totals=totals,
     )
+
+
+def fit_bgbb(
+    x: npt.NDArray[np.float64],
+    tx: npt.NDArray[np.float64],
+    periods: npt.NDArray[np.float64],
+    notes: dict[str, Any] | None,
+    *,
+    weights: npt.NDArray[np.float64] | None = None,
+) -> BetaGeoBetaBinom:
+    """BG/BB fitted on period histories (``weights``: counts of grouped rows); a fit
+    that fails says how many whole periods the histories span (``notes``: the
+    ``attrs`` of :func:`~retention_xl.core.models.period_history`)."""
+    try:
+        return BetaGeoBetaBinom().fit(x, tx, periods, weights=weights)
+    except (ConvergenceError, NotEnoughDataError) as exc:
+        unit_name = str(notes["period_name"]).split()[-1] if notes else "periods"
+        longest = int(periods.max()) if periods.size else 0
+        if longest == 1:
+            unit_name = unit_name.removesuffix("s")
+        message = (
+            f"{exc} (the histories span at most {longest} whole {unit_name} after the "
+            f"first; a shorter period gives more of them)"
+        )
+        if isinstance(exc, NotEnoughDataError):
+            raise NotEnoughDataError(message, argument="period") from exc
+        raise ConvergenceError(message) from exc
 
 
 def score_customers(
