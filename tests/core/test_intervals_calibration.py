@@ -40,9 +40,6 @@ def _calibration() -> ModuleType:
     return module
 
 
-pytestmark = pytest.mark.xdist_group("calibration")  # one worker runs the replications
-
-
 @pytest.fixture(scope="module")
 def coverage() -> dict[str, tuple[int, int]]:
     calibration = _calibration()

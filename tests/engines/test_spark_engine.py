@@ -30,7 +30,6 @@ RTOL = 1e-9
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.xdist_group("spark"),  # one worker starts the module's Spark session
     # pyspark's own deprecation warnings (its code, not ours)
     pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark.*"),
     pytest.mark.filterwarnings("ignore::FutureWarning:pyspark.*"),

@@ -21,9 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PYODIDE_PACKAGES = ("numpy", "pandas", "scipy", "dateutil", "six", "pytz", "tzdata")
 
 
-pytestmark = pytest.mark.xdist_group("lite_wheel")  # one worker builds the wheel once
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # built from a copy of the sources: pip writes build/ and *.egg-info into the tree it

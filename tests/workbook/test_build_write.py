@@ -28,9 +28,6 @@ def _load(path: Path, **kwargs):
         return openpyxl.load_workbook(path, **kwargs)
 
 
-pytestmark = pytest.mark.xdist_group("build_write")  # one worker writes the sample report
-
-
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory, sample_plan) -> Path:
     return write_workbook(sample_plan, tmp_path_factory.mktemp("wb") / "report.xlsx")

@@ -36,10 +36,7 @@ from retention_xl.workbook.committed import SAMPLE_CAC
 from retention_xl.workbook.plan import INPUT_NAMES, WorkbookPlan, sheet_marker
 from retention_xl.workbook.stylesxml import ensure_styles
 
-pytestmark = [
-    pytest.mark.libreoffice,
-    pytest.mark.xdist_group("engine_workbooks"),  # one worker builds and recalculates them
-]
+pytestmark = pytest.mark.libreoffice
 
 KINDS = ("template_en", "template_it", "report_en", "report_it_export")
 

@@ -32,8 +32,6 @@ from retention_xl.workbook.refresh import refresh
 
 ROOT = Path(__file__).resolve().parents[2]
 SML = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-pytestmark = pytest.mark.xdist_group("ooxml_schema")  # one worker writes the books once
-
 #: What every generated book holds: the report and the templates alike.
 KINDS = {
     "{http://schemas.openxmlformats.org/package/2006/content-types}Types",
