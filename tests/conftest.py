@@ -67,7 +67,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def libreoffice() -> Iterator[LibreOffice]:
-    """One headless LibreOffice (own fresh profile) for the whole session, over UNO."""
+    """One headless LibreOffice (own fresh profile) for the whole session, over UNO.
+
+    Under pytest-xdist each worker is a session of its own, so each worker has one
+    engine with its own profile and pipe: nothing is shared between workers.
+    """
     problem = libreoffice_missing()
     if problem is not None:
         if _under_ci():

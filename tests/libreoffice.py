@@ -4,8 +4,9 @@ python3-uno is installed for the system Python, not for the project's virtual
 environment, so the engine is driven by ``lo_driver.py`` running under
 ``/usr/bin/python3`` as a long-lived subprocess that speaks one JSON line per command.
 The driver starts its own ``soffice`` with a fresh profile (parallel runs never share
-one) and stops it when this side closes the pipe. One engine serves a whole test
-session (the ``libreoffice`` fixture in conftest.py).
+one; document lock files are off, so two engines may open the same file) and stops it
+when this side closes the pipe. One engine serves a whole test session, that is one
+per pytest-xdist worker (the ``libreoffice`` fixture in conftest.py).
 
 Examples
 --------

@@ -107,9 +107,26 @@ class Recorder(unohelper.Base, XInteractionHandler):
             continuations[0].select()
 
 
+# Settings written into the fresh profile before soffice starts: no lock files next to
+# the documents (``.~lock.NAME#``), so a worker never writes into the repository (tests
+# open committed workbooks) and two workers' engines can open the same file at once.
+PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Misc">
+ <prop oor:name="UseLocking" oor:op="fuse"><value>false</value></prop>
+</item>
+</oor:items>
+"""
+
+
 class Office:
     def __init__(self):
         self.profile = tempfile.mkdtemp(prefix="rxl-lo-profile-")
+        os.makedirs(os.path.join(self.profile, "user"))
+        with open(os.path.join(self.profile, "user", "registrymodifications.xcu"), "w") as xcu:
+            xcu.write(PROFILE_SETTINGS)
         self.pipe = f"rxl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         soffice = shutil.which("soffice") or "soffice"
         self.proc = subprocess.Popen(

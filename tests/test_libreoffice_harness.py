@@ -18,7 +18,7 @@ ENGINE_TEST = "tests/workbook/test_engine_writer.py::test_user_round_trip_keeps_
 def run_engine_test_without_uno(ci: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CI=ci, RXL_UNO_PYTHON=str(ROOT / "no-such-python"))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ENGINE_TEST],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", ENGINE_TEST],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -49,6 +49,8 @@ def test_driver_reports_errors_and_keeps_serving(libreoffice: LibreOffice, tmp_p
     with opened(libreoffice, good) as book:
         assert book.sheets == ["Data"]
         assert book.interactions == []
+        # no lock file beside it: parallel workers may open the same committed file
+        assert not list(good.parent.glob(".~lock.*")), "the engine locked a file in the repo"
         with pytest.raises(EngineError, match="no sheet"):
             book.values("Nope", "A1:A2")
         book.set_cell("Data", "H1", formula='=IF(B1>0,"pos","neg")')

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -22,9 +23,19 @@ PYODIDE_PACKAGES = ("numpy", "pandas", "scipy", "dateutil", "six", "pytz", "tzda
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # built from a copy of the sources: pip writes build/ and *.egg-info into the tree it
+    # builds, which must not change under the other workers (they import from ROOT)
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "retention_xl",
+        source / "retention_xl",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(out)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(source), "-w", str(out)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -62,12 +63,21 @@ FIRST = _rows(1000, 80, 14, dt.date(2023, 1, 3))
 SECOND = _rows(2000, 120, 20, dt.date(2023, 4, 1))  # more customers: tables grow
 
 
-@pytest.fixture
-def report(tmp_path: Path) -> Path:
-    inputs = load_inputs(orders=_export(tmp_path / "first.csv", FIRST))
+@pytest.fixture(scope="module")
+def first_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the first export, built once (every test edits its own copy)."""
+    folder = tmp_path_factory.mktemp("first_report")
+    inputs = load_inputs(orders=_export(folder / "first.csv", FIRST))
     return write_workbook(
-        plan_report(inputs.orders, lang="en", reports=inputs.reports), tmp_path / "Report.xlsx"
+        plan_report(inputs.orders, lang="en", reports=inputs.reports), folder / "Report.xlsx"
     )
+
+
+@pytest.fixture
+def report(first_report: Path, tmp_path: Path) -> Path:
+    """``tmp_path`` holding the first export and a fresh copy of its report."""
+    shutil.copy2(first_report.parent / "first.csv", tmp_path / "first.csv")
+    return Path(shutil.copy2(first_report, tmp_path / "Report.xlsx"))
 
 
 def _kpis(book: object) -> dict[str, float]:
