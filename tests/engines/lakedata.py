@@ -122,3 +122,16 @@ ROWS_FOR_SOURCES = pd.DataFrame(
         "amount": [10.0, 20.0, 30.0],
     }
 )
+
+
+def spark_problem() -> str | None:
+    """Why Spark cannot run here (no pyspark, no Java), or None."""
+    import importlib.util
+    import os
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'retention-xl[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "Java is not installed (Spark needs a JRE)"
+    return None

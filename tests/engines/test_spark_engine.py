@@ -6,20 +6,14 @@ slow to start. Under CI a missing Java or pyspark fails these tests; elsewhere t
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import edge_orders, write_parquet, write_parts
+from lakedata import edge_orders, spark_problem, write_parquet, write_parts
 
 from retention_xl.datasets import load_sample
 from retention_xl.engines.lake import LakeOrders
@@ -38,17 +32,9 @@ pytestmark = [
 ]
 
 
-def _missing() -> str | None:
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install 'retention-xl[spark]')"
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        return "Java is not installed (Spark needs a JRE)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    problem = _missing()
+    problem = spark_problem()
     if problem is not None:
         if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail(f"Spark is required under CI: {problem}", pytrace=False)
@@ -185,155 +171,3 @@ def test_a_failed_spark_scoring_leaves_the_previous_scores_as_they_were(engines,
         score_in_spark(got_engine, fit_histories(got_engine), out=out, horizon_days=-5.0)
     assert out.read_bytes() == b"previous scores"
     assert [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
-
-
-def _kpis(run_cli, *extra: str) -> dict:
-    res = run_cli("kpis", "--orders", "lake/", "--json", *extra, timeout=180)
-    assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
-
-
-def test_kpis_on_the_command_line_agree_with_pandas(spark, run_cli, tmp_path):
-    (tmp_path / "lake").mkdir()
-    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    got = _kpis(run_cli, "--engine", "spark", "--spark-master", "local[1]")
-    want = _kpis(run_cli, "--engine", "pandas")
-    assert got["engine"] == "spark"
-    assert len(want["kpis"]) > 5
-    assert [r["kpi"] for r in got["kpis"]] == [r["kpi"] for r in want["kpis"]]
-    for a, b in zip(got["kpis"], want["kpis"], strict=True):
-        if b["value"] is None:
-            assert a["value"] is None, a["kpi"]
-        else:
-            assert a["value"] == pytest.approx(b["value"], rel=RTOL, abs=1e-12), a["kpi"]
-    for key in ("as_of", "period_start", "period_end", "currency"):
-        assert got[key] == want[key], key
-
-
-def test_an_unreachable_master_is_one_line_and_exit_code_2(spark, run_cli, tmp_path):
-    (tmp_path / "lake").mkdir()
-    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    started = time.monotonic()
-    res = run_cli("kpis", "--orders", "lake/", "--engine", "spark",
-                  "--spark-master", f"spark://127.0.0.1:{port}", timeout=120)  # fmt: skip
-    assert res.returncode == 2, res.stderr
-    assert time.monotonic() - started < 60
-    lines = res.stderr.strip().splitlines()
-    assert "Traceback" not in res.stderr
-    assert "Spark master" in lines[-1] and "--spark-master" in lines[-1]
-
-
-def test_a_host_that_is_no_spark_master_is_refused_within_seconds(spark, run_cli, tmp_path):
-    """A server that accepts connections and says nothing: Spark alone would wait for
-    its answer about a minute (three registration attempts of 20 s)."""
-    (tmp_path / "lake").mkdir()
-    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    held: list[socket.socket] = []
-    done = threading.Event()
-
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        started = time.monotonic()
-        res = run_cli("kpis", "--orders", "lake/", "--engine", "spark", "--spark-master",
-                      f"spark://127.0.0.1:{server.getsockname()[1]}", timeout=180)  # fmt: skip
-        elapsed = time.monotonic() - started
-    finally:
-        done.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        server.close()
-    assert res.returncode == 2, res.stderr
-    assert held  # Spark did connect
-    assert elapsed < 45  # start-up and 10 s of waiting; not Spark's minute
-    assert "Traceback" not in res.stderr
-    errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1
-    assert "did not register" in errors[0] and "--spark-master" in errors[0]
-
-
-def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):
-    (tmp_path / "lake").mkdir()
-    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    (tmp_path / "spark.parquet").mkdir()  # last night's scores: replaced
-    (tmp_path / "spark.parquet" / "part-00000-old.parquet").write_bytes(b"old")
-    frames = {}
-    for engine in ("spark", "pandas"):
-        out = tmp_path / f"{engine}.parquet"
-        res = run_cli(
-            "predict",
-            "--orders",
-            "lake/",
-            "--engine",
-            engine,
-            "--spark-master",
-            "local[1]",
-            "--out",
-            str(out),
-            "--json",
-            "--no-intervals",
-            timeout=180,
-        )  # fmt: skip  (intervals: the pandas engine's only)
-        assert res.returncode == 0, res.stderr
-        assert json.loads(res.stdout).get("engine", "pandas") == engine
-        frames[engine] = pd.read_parquet(out)
-    assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
-    assert not (tmp_path / "spark.parquet" / "part-00000-old.parquet").exists()
-    assert len(frames["pandas"]) > 100
-    pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
-
-
-def _numbers(book: Any) -> dict[tuple[str, Any, int], float]:
-    """Every numeric cell (cached values of formulas included) of a workbook, by sheet,
-    row and column; the rows of ``Segments`` by customer id (customers whose revenue
-    ties to the last bits may come in either order: sums of floats in another order)."""
-    from python_calamine import CalamineWorkbook
-
-    wb = CalamineWorkbook.from_path(str(book))
-    return {
-        (name, row[0] if name == "Segments" and r > 3 else r, c): float(value)
-        for name in wb.sheet_names
-        for r, row in enumerate(wb.get_sheet_by_name(name).to_python())
-        for c, value in enumerate(row)
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-    }
-
-
-def test_build_with_the_spark_engine_gives_the_pandas_workbook(spark, run_cli, tmp_path):
-    (tmp_path / "lake").mkdir()
-    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    outs, books = {}, {}
-    for engine in ("spark", "pandas"):
-        books[engine] = tmp_path / f"{engine}.xlsx"
-        res = run_cli("build", "--orders", "lake/", "--engine", engine, "--spark-master",
-                      "local[1]", "--out", str(books[engine]), "--json",
-                      timeout=300)  # fmt: skip
-        assert res.returncode == 0, res.stderr
-        outs[engine] = json.loads(res.stdout)
-    got, want = outs["spark"]["kpis"], outs["pandas"]["kpis"]
-    assert [r["kpi"] for r in got] == [r["kpi"] for r in want] and len(want) > 5
-    for a, b in zip(got, want, strict=True):
-        if b["value"] is None:
-            assert a["value"] is None, a["kpi"]
-        else:
-            assert a["value"] == pytest.approx(b["value"], rel=RTOL, abs=1e-12), a["kpi"]
-    # every number of the workbooks: KPI sheet (cached formula values), derived tabs...
-    got_cells, want_cells = _numbers(books["spark"]), _numbers(books["pandas"])
-    assert got_cells.keys() == want_cells.keys() and len(want_cells) > 1000
-    for key, value in want_cells.items():
-        assert got_cells[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
