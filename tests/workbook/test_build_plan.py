@@ -331,3 +331,24 @@ def test_predictions_on_customers_segments_and_the_predictions_sheet(sample):
     )
     _, at_risk = named_cell(plan, "KPI_at_risk_share")
     assert at_risk.value == pytest.approx(predictions.at_risk_share, rel=1e-12)
+
+
+def test_segment_list_ties_on_revenue_to_the_cent_go_by_customer_id():
+    """Two customers whose revenues are equal to the cent but not in the last bits (as
+    engines that add in different orders give them) are listed in customer-id order;
+    a larger revenue still comes first."""
+    rows = [
+        ("b", "1", "2024-01-05", 0.1),
+        ("b", "2", "2024-02-05", 0.2),  # 0.30000000000000004
+        ("a", "3", "2024-01-06", 0.3),  # 0.3 < 0.30000000000000004: a tie to the cent
+        ("c", "5", "2024-01-07", 0.35),
+    ]
+    orders = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
+    orders = pd.concat([orders, pd.DataFrame(
+        [(f"z{i}", f"z{i}", "2024-03-01", 100.0 + i) for i in range(20)],
+        columns=orders.columns,
+    )], ignore_index=True)  # fmt: skip
+    plan = plan_report(orders)
+    table = next(t for t in plan.sheet("SEGMENTS").tables if "customer_id" in t.frame.columns)
+    listed = [c for c in table.frame["customer_id"] if c in ("a", "b", "c")]
+    assert listed == ["c", "a", "b"]

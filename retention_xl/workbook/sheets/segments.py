@@ -114,7 +114,10 @@ def plan_segments(ctx: Context) -> SheetPlan:
         sheet.put(LIST_HEADER - 2, 0, listing_rule(ctx), style="note")
     frame = customers_frame(ctx)
     if data is not None and data.rfm is not None and not frame.empty:
-        order = frame.sort_values(["M", "revenue"], ascending=False, kind="stable").index
+        # by M score, then revenue to the cent (sums that differ in the last bits, as
+        # engines add in different orders, tie), then the list's own customer order
+        keys = pd.DataFrame({"M": frame["M"], "cents": frame["revenue"].round(2)})
+        order = keys.sort_values(["M", "cents"], ascending=False, kind="stable").index
         frame = frame.loc[order].reset_index(drop=True)
     table = column_table(
         ctx, "SEGMENTS", pd.DataFrame(frame), LIST_COLUMNS, first_row=LIST_HEADER, prefix=None
