@@ -195,27 +195,30 @@ class DuckDBEngine:
                 none, none, none, none, np.zeros(0), freq=freq, as_of_period=0,
                 max_offset=max_offset,
             )  # fmt: skip
+        # portable SQL through the engine's runner: the Spark engine runs the same
+        run = self._sql()
         first = (
-            f"SELECT cid, rxl_period(min(day), {mp}) AS fp FROM rxl_days "
+            f"SELECT cid, {run.period('min(day)', mp)} AS fp FROM rxl_days "
             f"WHERE n > 0 AND day <= {cut} GROUP BY cid"
         )
-        sizes = self._numpy(f"SELECT fp, count(*) AS c FROM ({first}) GROUP BY fp ORDER BY fp")
+        sizes = run.numpy(f"SELECT fp, count(*) AS c FROM ({first}) f GROUP BY fp ORDER BY fp")
         if kind == "customers":
-            value, where = "count(DISTINCT cid)", "n > 0 AND "
+            value, where = "count(DISTINCT d.cid)", "d.n > 0 AND "
         else:
-            value, where = "sum(rev_all)", ""
-        cells = self._numpy(
-            f"SELECT f.fp, rxl_period(d.day, {mp}) - f.fp AS k, {value} AS v "
-            f"FROM rxl_days d JOIN ({first}) f USING (cid) WHERE {where}d.day <= {cut} "
-            "GROUP BY ALL HAVING k >= 0"
+            value, where = "sum(d.rev_all)", ""
+        k = f"{run.period('d.day', mp)} - f.fp"
+        cells = run.numpy(
+            f"SELECT f.fp AS fp, {k} AS k, {value} AS v FROM rxl_days d "
+            f"JOIN ({first}) f ON d.cid = f.cid WHERE {where}d.day <= {cut} AND {k} >= 0 "
+            f"GROUP BY f.fp, {k}"
         )
-        (as_of_period,) = self._one(f"SELECT rxl_period({cut}, {mp})")
+        (as_of_period,) = run.one(f"SELECT {run.period(str(cut), mp)}")
         return cohort_counts_from_cells(
-            sizes["fp"].astype(np.int64),
-            sizes["c"].astype(np.int64),
-            cells["fp"].astype(np.int64),
-            cells["k"].astype(np.int64),
-            cells["v"].astype(np.float64),
+            np.asarray(sizes["fp"], dtype=np.int64),
+            np.asarray(sizes["c"], dtype=np.int64),
+            np.asarray(cells["fp"], dtype=np.int64),
+            np.asarray(cells["k"], dtype=np.int64),
+            np.asarray(cells["v"], dtype=np.float64),
             freq=freq,
             as_of_period=int(as_of_period),
             max_offset=max_offset,

@@ -14,8 +14,8 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
 * the **period table** (churn, retention, new, lost customers per period): the DuckDB
   engine's queries (:mod:`~retention_xl.engines.period_sql`, one definition for both
   dialects), with the calendar in Spark's date functions;
-* the **cohort table** (:meth:`SparkEngine.cohort_table`, the arguments of
-  :func:`~retention_xl.core.cohorts.cohort_counts`): one row per (cohort, offset);
+* the **cohorts** (:meth:`~retention_xl.engines.duckdb_engine.DuckDBEngine.cohort_counts`,
+  whose portable SQL runs through the Spark runner here): one row per (cohort, offset);
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
   per-customer histories for scoring.
@@ -47,13 +47,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from retention_xl.core._orderdays import period_label, resolve_freq
-from retention_xl.core.cohorts import _check_max_offset, _check_measure, _mask_unobservable
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp, summary_of_totals
 from retention_xl.engines.lake import LakeOrders, quote_text
-from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner
+from retention_xl.engines.period_sql import SqlRunner
 from retention_xl.errors import InputError
 
 __all__ = ["SPARK_EXTRA", "SparkEngine", "require_spark", "spark_session"]
@@ -286,78 +284,6 @@ class SparkEngine(DuckDBEngine):
             period=period,
             window_days=window_days,
         )
-
-    def cohort_table(
-        self,
-        *,
-        measure: str = "customers",
-        period: str = "M",
-        as_of: Any = None,
-        max_offset: int | None = None,
-    ) -> pd.DataFrame:
-        """:func:`~retention_xl.core.cohorts.cohort_counts` in Spark SQL.
-
-        A customer's cohort is the period of the first purchase; a cell counts the
-        cohort's customers with a purchase in the period (``customers``) or adds up
-        the net revenue of every one of their rows (``revenue``; rows before the first
-        purchase left out). Only one row per (cohort, offset) reaches Python, where
-        the core's rules finish the table (width, unobservable cells NaN, labels).
-        """
-        freq = resolve_freq(period, "period")
-        kind = _check_measure(measure)
-        limit = _check_max_offset(max_offset)
-        cut = self._cut(as_of)
-        run = self._sql()
-        mp = MONTHS_PER[freq]
-
-        def per(x: str) -> str:
-            return run.period(x, mp)
-
-        cut = 0 if cut is None else cut
-        firsts = (
-            f"SELECT cid, {per('min(day)')} AS k FROM rxl_days "
-            f"WHERE n > 0 AND day <= {cut} GROUP BY cid"
-        )
-        sizes = run.numpy(f"SELECT k, count(*) AS size FROM ({firsts}) f GROUP BY k ORDER BY k")
-        cohort_periods = np.asarray(sizes["k"], dtype=np.int64)
-        if cohort_periods.size == 0:
-            width = 0 if limit is None else limit + 1
-            table = pd.DataFrame(
-                np.zeros((0, width)),
-                index=pd.Index([], name="cohort", dtype="string"),
-                columns=range(width),
-            )
-            table.insert(0, "size", np.zeros(0, np.int64))
-            return table
-        offset = f"{per('d.day')} - f.k"
-        value, where = (
-            ("count(DISTINCT d.cid)", "d.n > 0")
-            if kind == "customers"
-            else ("sum(d.rev_all)", f"{per('d.day')} >= f.k")
-        )
-        cells = run.numpy(
-            f"SELECT f.k AS k, {offset} AS o, {value} AS v FROM rxl_days d "
-            f"JOIN ({firsts}) f ON d.cid = f.cid WHERE d.day <= {cut} AND {where} "
-            f"GROUP BY f.k, {offset}"
-        )
-        last_period = int(run.one(f"SELECT {per(str(cut))}")[0])
-        observable = last_period - cohort_periods
-        width = int(observable.max()) + 1 if limit is None else limit + 1
-        row = np.searchsorted(cohort_periods, np.asarray(cells["k"], dtype=np.int64))
-        off = np.asarray(cells["o"], dtype=np.int64)
-        fits = off < width
-        values = np.zeros(cohort_periods.size * width, dtype=np.float64)
-        np.add.at(values, row[fits] * width + off[fits], np.asarray(cells["v"], np.float64)[fits])
-        labels = pd.Index(
-            [period_label(int(p), freq) for p in cohort_periods], name="cohort", dtype="string"
-        )
-        table = pd.DataFrame(
-            _mask_unobservable(values.reshape(cohort_periods.size, width), observable),
-            index=labels,
-            columns=range(width),
-        )
-        table.insert(0, "size", np.asarray(sizes["size"], dtype=np.int64))
-        return table
 
     def history_groups(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> HistoryGroups:
         unit = _unit(time_unit_days)

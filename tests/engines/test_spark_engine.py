@@ -109,12 +109,12 @@ def test_the_cohort_table_agrees(engines, period):
                                        ("revenue", "2023-06-30", 3),
                                        ("customers", "2023-02-14", 30)):  # fmt: skip
         options = {"measure": measure, "period": period, "as_of": as_of, "max_offset": max_offset}
-        got, want = got_engine.cohort_table(**options), cohort_counts(frame, **options)
+        got, want = got_engine.cohort_counts(**options), cohort_counts(frame, **options)
         assert len(want) >= 1 and want["size"].sum() > 10
         pd.testing.assert_frame_equal(
             got, want, rtol=RTOL, atol=1e-9, check_exact=False, obj=str(options)
         )
-    got = got_engine.cohort_table(period=period, as_of="2000-01-01", max_offset=2)
+    got = got_engine.cohort_counts(period=period, as_of="2000-01-01", max_offset=2)
     pd.testing.assert_frame_equal(got, cohort_counts(frame, period=period, as_of="2000-01-01",
                                                      max_offset=2))  # fmt: skip
 
