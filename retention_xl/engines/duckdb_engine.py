@@ -97,7 +97,7 @@ class DuckDBEngine:
         if as_of is not None:
             return _day(as_of)
         where = "WHERE n > 0" if purchases else ""
-        (last,) = self._one(f"SELECT max(day) FROM rxl_days {where}")
+        (last,) = self._sql().one(f"SELECT max(day) FROM rxl_days {where}")
         return None if last is None else int(last)
 
     # -- customer summary -----------------------------------------------------
@@ -113,10 +113,10 @@ class DuckDBEngine:
         cut = self._cut(as_of)
         if cut is None:
             cut = 0
-        got = self._numpy(
+        got = self._sql().numpy(  # portable SQL: the Spark engine runs it too
             "SELECT c.customer_id, t.* FROM ("
             + self._PER_CUSTOMER.format(cut=cut)
-            + ") t JOIN rxl_customers c USING (cid) ORDER BY cid"
+            + ") t JOIN rxl_customers c ON t.cid = c.cid ORDER BY t.cid"
         )
         return summary_of_totals(got, cut)
 
@@ -126,15 +126,18 @@ class DuckDBEngine:
         cut = self._cut(as_of, purchases=True)
         if cut is None:
             raise InputError("orders has no valid purchase (all cancelled or refunded?)")
-        customers, orders, revenue, repeat = self._one(
+        run = self._sql()  # portable SQL: the Spark engine runs it too
+        customers, orders, revenue, repeat = run.one(
             "SELECT count(*), coalesce(sum(orders), 0), coalesce(sum(revenue), 0.0), "
-            "count(*) FILTER (WHERE orders >= 2) FROM (" + self._PER_CUSTOMER.format(cut=cut) + ")"
+            "count(*) FILTER (WHERE orders >= 2) FROM ("
+            + self._PER_CUSTOMER.format(cut=cut)
+            + ") t"
         )
-        purchases, value = self._one(
+        purchases, value = run.one(
             "SELECT coalesce(sum(n), 0), sum(rev_p) FROM rxl_days WHERE n > 0"
         )
         return OrderTotals(
-            as_of=pd.Timestamp(np.datetime64(cut, "D")),
+            as_of=cut_stamp(cut),
             customers=int(customers),
             orders=int(orders),
             revenue=float(revenue),

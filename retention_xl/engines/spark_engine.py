@@ -47,9 +47,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
-from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp, summary_of_totals
+from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp
 from retention_xl.engines.lake import LakeOrders, quote_text
 from retention_xl.engines.period_sql import SqlRunner
 from retention_xl.errors import InputError
@@ -237,53 +236,6 @@ class SparkEngine(DuckDBEngine):
     def _spark(self, query: str) -> pd.DataFrame:
         frame: pd.DataFrame = self.spark.sql(query).toPandas()
         return frame
-
-    def _spark_one(self, query: str) -> tuple[Any, ...]:
-        row = self.spark.sql(query).collect()[0]
-        return tuple(row)
-
-    def _cut(self, as_of: Any, *, purchases: bool = False) -> int | None:
-        if as_of is not None:
-            return super()._cut(as_of)
-        where = "WHERE n > 0" if purchases else ""
-        (last,) = self._spark_one(f"SELECT max(day) FROM rxl_days {where}")
-        return None if last is None else int(last)
-
-    def customer_summary(self, *, as_of: Any = None) -> pd.DataFrame:
-        cut = self._cut(as_of)
-        if cut is None:
-            cut = 0
-        got = self._spark(
-            "SELECT c.customer_id, t.* FROM ("
-            + self._PER_CUSTOMER.format(cut=cut)
-            + ") t JOIN rxl_customers c ON t.cid = c.cid ORDER BY t.cid"
-        )
-        return summary_of_totals(got, cut)
-
-    def order_totals(self, *, period: str, window_days: int, as_of: Any = None) -> OrderTotals:
-        cut = self._cut(as_of, purchases=True)
-        if cut is None:
-            raise InputError("orders has no valid purchase (all cancelled or refunded?)")
-        customers, orders, revenue, repeat = self._spark_one(
-            "SELECT count(*), coalesce(sum(orders), 0), coalesce(sum(revenue), 0.0), "
-            "count(*) FILTER (WHERE orders >= 2) FROM ("
-            + self._PER_CUSTOMER.format(cut=cut)
-            + ") t"
-        )
-        purchases, value = self._spark_one(
-            "SELECT coalesce(sum(n), 0), sum(rev_p) FROM rxl_days WHERE n > 0"
-        )
-        return OrderTotals(
-            as_of=cut_stamp(cut),
-            customers=int(customers),
-            orders=int(orders),
-            revenue=float(revenue),
-            repeat_customers=int(repeat),
-            aov=float(value) / int(purchases) if purchases else float("nan"),
-            periods=self.period_table(freq=period, window_days=window_days, as_of=cut_stamp(cut)),
-            period=period,
-            window_days=window_days,
-        )
 
     def history_groups(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> HistoryGroups:
         unit = _unit(time_unit_days)
