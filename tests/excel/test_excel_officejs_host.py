@@ -60,6 +60,8 @@ SCRIPT = textwrap.dedent(
 DIV0 = {"type": "Error", "basicValue": "#DIV/0!", "errorType": "Div0"}
 # Fader, Hardie & Shang (2010): frequency, recency, periods, weights of 11,104 donors
 _GIFTS = pd.read_csv(ROOT / "tests" / "data" / "donations" / "donations.csv").astype(int)
+# one row per donor, a quarter of them: the interval companions fit on per-customer ranges
+_DONORS = _GIFTS.loc[_GIFTS.index.repeat(_GIFTS["weights"])].iloc[::4].reset_index(drop=True)
 CALLS: list[tuple[str, list[Any]]] = [
     ("CHURN", [[[1000]], [[50]]]),  # 0: single cells
     ("CHURN", [[[0]], [[0]]]),  # 1: #DIV/0!
@@ -121,6 +123,13 @@ CALLS: list[tuple[str, list[Any]]] = [
         "MBGNBD_PALIVE",
         [[[0], [2], [1]], [[0], [30.43], [20]], [[38.86], [38.86], [38.86]]]
         + [[[v]] for v in (0.525, 6.183, 0.891, 1.614)],
+    ),
+    # 17: BG/BB's count prediction interval, fitted on the donors' ranges, with a level
+    (
+        "BGBB_PURCHASES_PI",
+        [[[5]]]
+        + [[[int(v)] for v in _DONORS[c]] for c in ("frequency", "recency", "periods")]
+        + [[[0.8]]],
     ),
 ]
 
@@ -222,6 +231,19 @@ def test_new_models_through_officejs(officejs: dict[str, Any]) -> None:
     assert out[0] == [pytest.approx(core.p_alive(0, 0, 38.86)[0], rel=1e-12)]
     assert out[1] == [pytest.approx(core.p_alive(2, 30.43, 38.86)[0], rel=1e-12)]
     assert out[2] == [pytest.approx(core.p_alive(1, 20, 38.86)[0], rel=1e-12)]
+
+
+def test_interval_companions_through_officejs(officejs: dict[str, Any]) -> None:
+    """BGBB_PURCHASES_PI as xlwings Lite and Server call it: one (low, high) row per
+    donor, equal to the core's interval of the model fitted on the same ranges."""
+    from retention_xl.core.models import BetaGeoBetaBinom, purchases_prediction_interval
+
+    out = officejs["results"][17]["result"]
+    history = [_DONORS[c].to_numpy(float) for c in ("frequency", "recency", "periods")]
+    model = BetaGeoBetaBinom().fit(*history)
+    low, high = purchases_prediction_interval(model, 5, *history, level=0.8)
+    assert [list(row) for row in out] == [[lo, hi] for lo, hi in zip(low, high, strict=True)]
+    assert max(row[1] for row in out) <= 5
 
 
 # Excel's functions (openpyxl's list, Excel 2010) and those added since (Excel 2013-365).
