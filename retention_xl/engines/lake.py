@@ -39,7 +39,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -198,6 +198,73 @@ class _Check:
     reason: str
     column: str
     value: str
+
+
+@dataclass(slots=True)
+class _Columns:
+    """The ``SELECT`` list and the checks of the view ``rxl_canon`` as they are built:
+    ``cols`` maps each role to its source column, ``types`` each column to the
+    (file, type) pairs it has across files."""
+
+    cols: Mapping[str, str]
+    types: Mapping[str, list[tuple[str, str]]]
+    select: list[str] = field(default_factory=list)
+    checks: list[_Check] = field(default_factory=list)
+
+    def col(self, role: str) -> str:
+        """The role's source column, quoted for SQL."""
+        return quote_ident(self.cols[role])
+
+    def family(self, role: str) -> str:
+        """The role's type family; a column whose files differ reads as its widest
+        (text, then timestamp, number, integer, date)."""
+        fams = {type_family(t) for _, t in self.types[self.cols[role]]}
+        for f in ("text", "timestamp", "number", "integer", "date"):
+            if f in fams:
+                return f
+        return next(iter(fams))
+
+    def check(self, name: str, condition: str, reason: str, role: str, value: str = "") -> None:
+        """Add a check on the role's column; ``value`` is the raw cell shown in the
+        error (the column itself unless given)."""
+        col = self.col(role)
+        self.checks.append(_Check(name, condition, reason, self.cols[role], value or col))
+
+
+def _money_column(out: _Columns, role: str) -> None:
+    """``amount`` or ``refunded`` as DOUBLE (text like ``1234.56`` cast); unreadable,
+    NaN, infinite or absurd (≥ 1e15) values are checks, a blank amount too; a refund
+    is its size (``abs``), a missing refund column 0."""
+    if role not in out.cols:
+        out.select.append(f"0.0::DOUBLE AS {role}")
+        return
+    raw = out.col(role)
+    if out.family(role) == "text":
+        value = f"TRY_CAST(NULLIF({_trim(raw)}, '') AS DOUBLE)"
+        unread = f"({value} IS NULL AND {_trim(raw)} <> '')"
+        hint = (
+            "numbers stored as text are read like 1234.56 here: store them as "
+            "numbers, or read CSV exports in other formats with --engine pandas"
+        )
+    else:
+        value = f"CAST({raw} AS DOUBLE)"
+        unread = "false"
+        hint = "NaN is no amount"
+    out.select.append(f"{value} AS _{role}")
+    out.check(f"{role}_bad", f"({unread} OR isnan(_{role}))", f"not a number ({hint})", role)
+    out.check(
+        f"{role}_huge",
+        f"(NOT isnan(_{role}) AND (isinf(_{role}) OR abs(_{role}) >= {HUGE:.0f}))",
+        "a number too large to be real (infinite, or 1,000,000,000,000,000 or more): "
+        "no amount, count or score is that big, and totals would overflow. Check "
+        "the column's unit and format in the file",
+        role,
+    )
+    if role == "amount":
+        out.check("amount_blank", "_amount IS NULL", "the cell is blank, a number is needed", role)
+        out.select.append("_amount AS amount")
+    else:  # some tools write refunds as negative numbers: the size was given back
+        out.select.append("abs(coalesce(_refunded, 0.0)) AS refunded")
 
 
 class LakeOrders:
@@ -552,39 +619,44 @@ class LakeOrders:
     def _canonical(
         self, cols: Mapping[str, str], types: Mapping[str, list[tuple[str, str]]]
     ) -> None:
-        """Create the view ``rxl_canon``: converted values and one flag per check."""
+        """Create the view ``rxl_canon``: converted values and one flag per check.
 
-        def family(role: str) -> str:
-            fams = {type_family(t) for _, t in types[cols[role]]}
-            for f in ("text", "timestamp", "number", "integer", "date"):
-                if f in fams:
-                    return f
-            return next(iter(fams))
+        Each group of columns (ids, the date, money, status and the optional extras)
+        adds its converted expressions and its checks to one :class:`_Columns`; the
+        view is its ``SELECT`` list followed by a flag per check.
+        """
+        out = _Columns(cols, types)
+        self._id_columns(out)
+        self._date_column(out)
+        for role in ("amount", "refunded"):
+            _money_column(out, role)
+        self._status_column(out)
+        self._extra_columns(out)
+        out.select.append("_fi, _row")
+        for check in out.checks:
+            out.select.append(f"CAST({check.value} AS VARCHAR) AS _v_{check.name}")
+        inner = ",\n  ".join(out.select)
+        flags = ",\n  ".join(f"coalesce(({c.condition}), false) AS _f_{c.name}" for c in out.checks)
+        self.sql(f"CREATE TEMP VIEW rxl_conv AS SELECT\n  {inner}\nFROM rxl_raw")
+        self.sql(f"CREATE TEMP VIEW rxl_canon AS SELECT *,\n  {flags}\nFROM rxl_conv")
+        self._checks = out.checks
 
-        def col(role: str) -> str:
-            return quote_ident(cols[role])
-
-        select: list[str] = []
-        checks: list[_Check] = []
-
-        # ids
+    def _id_columns(self, out: _Columns) -> None:
+        """Customer and order ids as trimmed text (whole numbers as their digits); a
+        missing order id column numbers the rows, with a note saying what that costs."""
         for role in ("customer_id", "order_id"):
-            if role not in cols:
+            if role not in out.cols:
                 continue
-            if family(role) == "integer":
-                select.append(f"CAST({col(role)} AS VARCHAR) AS {role}")
+            if out.family(role) == "integer":
+                out.select.append(f"CAST({out.col(role)} AS VARCHAR) AS {role}")
             else:
-                select.append(f"NULLIF({_trim(col(role))}, '') AS {role}")
-            checks.append(
-                _Check(
-                    f"{role}_blank", f"{role} IS NULL", "the cell is blank", cols[role], col(role)
-                )
-            )
-        if "order_id" not in cols:
+                out.select.append(f"NULLIF({_trim(out.col(role))}, '') AS {role}")
+            out.check(f"{role}_blank", f"{role} IS NULL", "the cell is blank", role)
+        if "order_id" not in out.cols:
             prefix = (
                 "'file ' || CAST(_fi AS VARCHAR) || ' ' || " if len(self.source.files) > 1 else ""
             )
-            select.append(
+            out.select.append(
                 f"{prefix}'row ' || CAST(coalesce(_row, row_number() OVER ()) AS VARCHAR) "
                 "AS order_id"
             )
@@ -593,149 +665,84 @@ class LakeOrders:
                 "cannot be removed (map one with --map order_id=COLUMN)"
             )
 
-        # dates
-        fam = family("order_date")
-        if fam == "text":
-            text = _trim(col("order_date"))
+    def _date_column(self, out: _Columns) -> None:
+        """The order date: a date or timestamp column as it is, text parsed as ISO dates
+        (or with ``--date-format``); blank and unreadable dates are checks."""
+        if out.family("order_date") == "text":
+            text = _trim(out.col("order_date"))
             if self.date_format:
                 parsed = f"CAST(TRY_STRPTIME({text}, {quote_text(self.date_format)}) AS DATE)"
                 expected = f"dates like {pd.Timestamp(2024, 1, 31).strftime(self.date_format)}"
             else:
                 parsed = f"coalesce(TRY_CAST({text} AS DATE), TRY_CAST(left({text}, 10) AS DATE))"
                 expected = "ISO dates like 2024-01-31; pass --date-format for others"
-            select.append(f"CASE WHEN {text} = '' THEN NULL ELSE {parsed} END AS order_date")
-            checks.append(
-                _Check(
-                    "date_bad",
-                    f"order_date IS NULL AND {text} <> ''",
-                    f"not a date (expected {expected})",
-                    cols["order_date"],
-                    col("order_date"),
-                )
+            out.select.append(f"CASE WHEN {text} = '' THEN NULL ELSE {parsed} END AS order_date")
+            out.check(
+                "date_bad",
+                f"order_date IS NULL AND {text} <> ''",
+                f"not a date (expected {expected})",
+                "order_date",
             )
         else:
-            select.append(f"CAST({col('order_date')} AS DATE) AS order_date")
-        checks.append(
-            _Check(
-                "date_blank",
-                "order_date IS NULL",
-                "the cell is blank, a date is needed",
-                cols["order_date"],
-                col("order_date"),
-            )
+            out.select.append(f"CAST({out.col('order_date')} AS DATE) AS order_date")
+        out.check(
+            "date_blank", "order_date IS NULL", "the cell is blank, a date is needed", "order_date"
         )
 
-        # money
-        for role in ("amount", "refunded"):
-            if role not in cols:
-                select.append(f"0.0::DOUBLE AS {role}")
-                continue
-            raw = col(role)
-            if family(role) == "text":
-                value = f"TRY_CAST(NULLIF({_trim(raw)}, '') AS DOUBLE)"
-                unread = f"({value} IS NULL AND {_trim(raw)} <> '')"
-                hint = (
-                    "numbers stored as text are read like 1234.56 here: store them as "
-                    "numbers, or read CSV exports in other formats with --engine pandas"
-                )
-            else:
-                value = f"CAST({raw} AS DOUBLE)"
-                unread = "false"
-                hint = "NaN is no amount"
-            select.append(f"{value} AS _{role}")
-            checks.append(
-                _Check(
-                    f"{role}_bad",
-                    f"({unread} OR isnan(_{role}))",
-                    f"not a number ({hint})",
-                    cols[role],
-                    raw,
-                )
+    def _status_column(self, out: _Columns) -> None:
+        """The status through the words of the CSV path (``paid``, ``annullato``...): a
+        ``CASE`` for the usual few distinct values, a lookup table beyond; a blank
+        status is paid, an unknown word a check."""
+        if "status" not in out.cols:
+            out.select.append("'paid' AS status")
+            return
+        raw_status = _trim(out.col("status"))
+        values = [
+            r[0]
+            for r in self.sql(f"SELECT DISTINCT {raw_status} FROM rxl_raw").fetchall()
+            if r[0] is not None and r[0] != ""
+        ]
+        pairs = [(v, STATUS_WORDS.get(normalise(v))) for v in values]
+        if len(pairs) <= _STATUS_CASES:  # the usual few words: a CASE, no join
+            words = "".join(
+                f" WHEN {raw_status} = {quote_text(v)} THEN "
+                + ("NULL" if w is None else quote_text(w))
+                for v, w in pairs
             )
-            checks.append(
-                _Check(
-                    f"{role}_huge",
-                    f"(NOT isnan(_{role}) AND (isinf(_{role}) OR abs(_{role}) >= {HUGE:.0f}))",
-                    "a number too large to be real (infinite, or 1,000,000,000,000,000 or more): "
-                    "no amount, count or score is that big, and totals would overflow. Check "
-                    "the column's unit and format in the file",
-                    cols[role],
-                    raw,
-                )
+            out.select.append(
+                f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid'{words} "
+                "ELSE NULL END AS status"
             )
-            if role == "amount":
-                checks.append(
-                    _Check(
-                        "amount_blank",
-                        "_amount IS NULL",
-                        "the cell is blank, a number is needed",
-                        cols[role],
-                        raw,
-                    )
-                )
-                select.append("_amount AS amount")
-            else:  # some tools write refunds as negative numbers: the size was given back
-                select.append("abs(coalesce(_refunded, 0.0)) AS refunded")
+        else:
+            self.sql("CREATE TEMP TABLE rxl_status (_rxl_raw VARCHAR, _rxl_status VARCHAR)")
+            self.con.executemany("INSERT INTO rxl_status VALUES (?, ?)", pairs)
+            out.select.append(
+                f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid' ELSE "
+                "(SELECT s._rxl_status FROM rxl_status s WHERE s._rxl_raw = "
+                f"{raw_status}) END AS status"
+            )
+        known = sorted(STATUS_WORDS)
+        out.check(
+            "status_unknown",
+            "status IS NULL",
+            f"unknown order status; known values are {', '.join(known[:12])}",
+            "status",
+        )
 
-        # status, through the words of the CSV path
-        if "status" in cols:
-            raw_status = _trim(col("status"))
-            values = [
-                r[0]
-                for r in self.sql(f"SELECT DISTINCT {raw_status} FROM rxl_raw").fetchall()
-                if r[0] is not None and r[0] != ""
-            ]
-            pairs = [(v, STATUS_WORDS.get(normalise(v))) for v in values]
-            if len(pairs) <= _STATUS_CASES:  # the usual few words: a CASE, no join
-                words = "".join(
-                    f" WHEN {raw_status} = {quote_text(v)} THEN "
-                    + ("NULL" if w is None else quote_text(w))
-                    for v, w in pairs
-                )
-                select.append(
-                    f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid'{words} "
-                    "ELSE NULL END AS status"
-                )
-            else:
-                self.sql("CREATE TEMP TABLE rxl_status (_rxl_raw VARCHAR, _rxl_status VARCHAR)")
-                self.con.executemany("INSERT INTO rxl_status VALUES (?, ?)", pairs)
-                select.append(
-                    f"CASE WHEN {raw_status} IS NULL OR {raw_status} = '' THEN 'paid' ELSE "
-                    "(SELECT s._rxl_status FROM rxl_status s WHERE s._rxl_raw = "
-                    f"{raw_status}) END AS status"
-                )
-            known = sorted(STATUS_WORDS)
-            checks.append(
-                _Check(
-                    "status_unknown",
-                    "status IS NULL",
-                    f"unknown order status; known values are {', '.join(known[:12])}",
-                    cols["status"],
-                    col("status"),
-                )
-            )
-        else:
-            select.append("'paid' AS status")
-        if "currency" in cols:
+    def _extra_columns(self, out: _Columns) -> None:
+        """Currency (upper-case code, NULL when absent) and the update time that tells
+        which version of a repeated order is current."""
+        if "currency" in out.cols:
             self.has_currency = True
-            select.append(f"NULLIF(upper({_trim(col('currency'))}), '') AS currency")
+            out.select.append(f"NULLIF(upper({_trim(out.col('currency'))}), '') AS currency")
         else:
-            select.append("NULL::VARCHAR AS currency")
-        if "updated_at" in cols:
-            if family("updated_at") == "text":
-                select.append(f"TRY_CAST({_trim(col('updated_at'))} AS TIMESTAMP) AS _updated")
-            else:
-                select.append(f"CAST({col('updated_at')} AS TIMESTAMP) AS _updated")
+            out.select.append("NULL::VARCHAR AS currency")
+        if "updated_at" not in out.cols:
+            out.select.append("NULL::TIMESTAMP AS _updated")
+        elif out.family("updated_at") == "text":
+            out.select.append(f"TRY_CAST({_trim(out.col('updated_at'))} AS TIMESTAMP) AS _updated")
         else:
-            select.append("NULL::TIMESTAMP AS _updated")
-        select.append("_fi, _row")
-        for check in checks:
-            select.append(f"CAST({check.value} AS VARCHAR) AS _v_{check.name}")
-        inner = ",\n  ".join(select)
-        flags = ",\n  ".join(f"coalesce(({c.condition}), false) AS _f_{c.name}" for c in checks)
-        self.sql(f"CREATE TEMP VIEW rxl_conv AS SELECT\n  {inner}\nFROM rxl_raw")
-        self.sql(f"CREATE TEMP VIEW rxl_canon AS SELECT *,\n  {flags}\nFROM rxl_conv")
-        self._checks = checks
+            out.select.append(f"CAST({out.col('updated_at')} AS TIMESTAMP) AS _updated")
 
     def _where(self, row: tuple[Any, Any]) -> tuple[str, int | None]:
         index, number = row
