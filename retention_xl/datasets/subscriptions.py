@@ -41,6 +41,7 @@ from retention_xl.errors import InputError, OutOfRangeError
 __all__ = ["DEFAULT_PLANS", "SUBSCRIPTION_DTYPES", "Plan", "generate_subscriptions"]
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 #: Canonical dtypes of the subscriptions frame (see :mod:`retention_xl.core.schema`).
 SUBSCRIPTION_DTYPES: Final = {
@@ -54,6 +55,8 @@ SUBSCRIPTION_DTYPES: Final = {
     "status": "string",
 }
 _MAX_ROUNDS: Final = 6
+#: the statuses a generated row may have, by index
+_STATUSES: Final = np.array(["canceled", "active", "past_due", "unpaid", "trialing"], dtype=object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,32 +193,12 @@ def generate_subscriptions(
     >>> sorted(subs["interval"].unique())
     ['month', 'year']
     """
-    if len(plans) != 3 or not all(isinstance(p, Plan) for p in plans):
-        raise InputError(
-            "plans must be three Plan objects: entry monthly, premium monthly, annual; "
-            f"got {plans!r}",
-            argument="plans",
-        )
+    _check_settings(
+        plans, mean_gap_months, change_share, reactivation_share, past_due_share, unpaid_share
+    )
     seed = check_seed(seed)
-    change_share = check_share(change_share, "change_share")
-    reactivation_share = check_share(reactivation_share, "reactivation_share")
-    past_due_share = check_share(past_due_share, "past_due_share")
-    unpaid_share = check_share(unpaid_share, "unpaid_share")
     trial_days = check_count(trial_days, "trial_days")
-    if past_due_share + unpaid_share > 1:
-        raise OutOfRangeError("past_due_share + unpaid_share must be at most 1")
-    if not mean_gap_months >= 1:
-        raise OutOfRangeError(
-            f"mean_gap_months must be >= 1, got {mean_gap_months!r}", argument="mean_gap_months"
-        )
-    if joined is not None and customer_ids is None:
-        raise InputError("joined needs customer_ids (one date per id)", argument="joined")
-    if customer_ids is None:
-        ids = _customer_ids(check_count(n_customers, "n_customers"))
-    else:
-        ids = np.asarray([str(c) for c in customer_ids], dtype=object)
-        if len(set(ids.tolist())) != len(ids):
-            raise InputError("customer_ids must not repeat", argument="customer_ids")
+    ids = _checked_ids(n_customers, customer_ids, joined)
     n = len(ids)
     if n == 0:
         return pd.DataFrame(
@@ -223,16 +206,10 @@ def generate_subscriptions(
         )
 
     calendar = make_calendar(start, end, trend=growth)
-    first_month = calendar.start.astype("datetime64[M]")
-    period_days = calendar.days
     rng = np.random.default_rng([seed, 1])
     share = np.array([p.share for p in plans], dtype="float64")
     if share.sum() <= 0:
         raise OutOfRangeError("at least one plan needs a share > 0", argument="plans")
-    share = share / share.sum()
-    amounts = np.array([p.amount for p in plans], dtype="float64")
-    intervals = np.array([p.interval for p in plans], dtype=object)
-
     if joined is None:
         day0 = np.floor(calendar.time_at(np.sort(rng.random(n)) * calendar.total))
         day0 = day0.astype(np.int64)
@@ -240,15 +217,133 @@ def generate_subscriptions(
         joined_day = _joined_days(joined, n, calendar.start, calendar.days)
         remaining = calendar.days - joined_day
         day0 = joined_day + np.floor(remaining * rng.random(n) ** 3).astype(np.int64)
-    spells = _spells_from_days(np.arange(n, dtype=np.int64), day0, calendar.start, first_month)
+    rows = _simulate_rows(
+        rng,
+        np.arange(n, dtype=np.int64),
+        day0,
+        calendar.start,
+        calendar.days,
+        plans=plans,
+        share=share / share.sum(),
+        change_share=change_share,
+        reactivation_share=reactivation_share,
+        mean_gap_months=mean_gap_months,
+    )
+    rows = rows.started_before(calendar.days)
+    ongoing = rows.end >= calendar.days
+    status = _statuses(
+        rng,
+        rows,
+        ongoing,
+        first_trial_day=calendar.days - 1 - trial_days,
+        past_due_share=past_due_share,
+        unpaid_share=unpaid_share,
+    )
+    return _subscription_frame(ids, rows, ongoing, status, calendar.start, plans)
+
+
+def _checked_ids(
+    n_customers: int,
+    customer_ids: Sequence[str] | None,
+    joined: Sequence[str | pd.Timestamp | np.datetime64] | None,
+) -> npt.NDArray[np.object_]:
+    """The subscribers' ids: the ones given (distinct), or ``C00001``... for
+    ``n_customers``; ``joined`` only goes with given ids."""
+    if joined is not None and customer_ids is None:
+        raise InputError("joined needs customer_ids (one date per id)", argument="joined")
+    if customer_ids is None:
+        return _customer_ids(check_count(n_customers, "n_customers"))
+    ids = np.asarray([str(c) for c in customer_ids], dtype=object)
+    if len(set(ids.tolist())) != len(ids):
+        raise InputError("customer_ids must not repeat", argument="customer_ids")
+    return ids
+
+
+def _check_settings(
+    plans: Sequence[Plan],
+    mean_gap_months: float,
+    *shares_in_order: float,
+) -> None:
+    """Refuse plans that are not three :class:`Plan`, shares outside [0, 1] (in the
+    order change, reactivation, past due, unpaid), past due + unpaid above 1 and a
+    mean gap under one month."""
+    if len(plans) != 3 or not all(isinstance(p, Plan) for p in plans):
+        raise InputError(
+            "plans must be three Plan objects: entry monthly, premium monthly, annual; "
+            f"got {plans!r}",
+            argument="plans",
+        )
+    names = ("change_share", "reactivation_share", "past_due_share", "unpaid_share")
+    shares = [check_share(value, name) for value, name in zip(shares_in_order, names, strict=True)]
+    if shares[2] + shares[3] > 1:
+        raise OutOfRangeError("past_due_share + unpaid_share must be at most 1")
+    if not mean_gap_months >= 1:
+        raise OutOfRangeError(
+            f"mean_gap_months must be >= 1, got {mean_gap_months!r}", argument="mean_gap_months"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Subscription rows as parallel arrays: the customer (index into the ids), the
+    spell (one subscription), start and end day (days since the period start), the
+    plan (0, 1, 2), and ``closed_by`` 1 when the row ended in a plan change."""
+
+    customer: IntArray
+    spell: IntArray
+    start: IntArray
+    end: IntArray
+    plan: IntArray
+    closed_by: IntArray
+    n_spells: int
+
+    def started_before(self, day: int) -> _Rows:
+        """The rows that start before ``day`` (the end of the period)."""
+        keep = self.start < day
+        return _Rows(
+            self.customer[keep],
+            self.spell[keep],
+            self.start[keep],
+            self.end[keep],
+            self.plan[keep],
+            self.closed_by[keep],
+            self.n_spells,
+        )
+
+
+def _simulate_rows(
+    rng: np.random.Generator,
+    customer: IntArray,
+    day0: IntArray,
+    start: np.datetime64,
+    period_days: int,
+    *,
+    plans: Sequence[Plan],
+    share: FloatArray,
+    change_share: float,
+    reactivation_share: float,
+    mean_gap_months: float,
+) -> _Rows:
+    """Draw the subscriptions in rounds: each round's spells draw a plan, a lifetime
+    and maybe one plan change; those cancelled inside the period may come back (a
+    geometric gap of months) as the next round's spells."""
+    first_month = start.astype("datetime64[M]")
+    spells = _spells_from_days(customer, day0, start, first_month)
 
     def date_of(month: IntArray, anchor: IntArray) -> IntArray:
         dates = (first_month + month).astype("datetime64[D]") + (anchor - 1)
-        return np.asarray((dates - calendar.start).astype(np.int64), dtype=np.int64)
+        return np.asarray((dates - start).astype(np.int64), dtype=np.int64)
 
     cols: dict[str, list[npt.NDArray[np.generic]]] = {
         k: [] for k in ("customer", "spell", "start", "end", "plan", "closed_by")
     }
+
+    def add(
+        who: IntArray, spell: IntArray, begin: IntArray, end: IntArray, plan: IntArray, by: IntArray
+    ) -> None:
+        for key, values in zip(cols, (who, spell, begin, end, plan, by), strict=True):
+            cols[key].append(values)
+
     spell_base = 0
     for _ in range(_MAX_ROUNDS):
         m = len(spells.customer)
@@ -269,82 +364,100 @@ def generate_subscriptions(
         end_month = np.where(changes, at + life1, life0)
         spell_ids = spell_base + np.arange(m, dtype=np.int64)
         spell_base += m
-        begin = spells.start_day
         change_day = date_of(spells.month + change_month, spells.anchor)
         end_day = date_of(spells.month + end_month, spells.anchor)
-        # first row: start -> change (or cancellation)
-        cols["customer"].append(spells.customer)
-        cols["spell"].append(spell_ids)
-        cols["start"].append(begin)
-        cols["end"].append(change_day)
-        cols["plan"].append(plan0)
-        cols["closed_by"].append(np.where(changes, 1, 0))
-        # second row after a plan change
-        cols["customer"].append(spells.customer[changes])
-        cols["spell"].append(spell_ids[changes])
-        cols["start"].append(change_day[changes])
-        cols["end"].append(end_day[changes])
-        cols["plan"].append(plan1[changes])
-        cols["closed_by"].append(np.zeros(int(changes.sum()), dtype=np.int64))
+        # first row: start -> change (or cancellation); a second row after a change
+        add(
+            spells.customer,
+            spell_ids,
+            spells.start_day,
+            change_day,
+            plan0,
+            np.where(changes, 1, 0),
+        )
+        add(
+            spells.customer[changes],
+            spell_ids[changes],
+            change_day[changes],
+            end_day[changes],
+            plan1[changes],
+            np.zeros(int(changes.sum()), dtype=np.int64),
+        )
         # comebacks: cancelled inside the period, then a new subscription later
         back = (end_day < period_days) & (rng.random(m) < reactivation_share)
         gap = rng.geometric(1.0 / mean_gap_months, m).astype(np.int64)
         new_day = end_day + gap * 30 + rng.integers(0, 30, m)
         back &= new_day < period_days
-        spells = _spells_from_days(
-            spells.customer[back], new_day[back], calendar.start, first_month
-        )
+        spells = _spells_from_days(spells.customer[back], new_day[back], start, first_month)
+    joined = {key: np.concatenate(parts).astype(np.int64) for key, parts in cols.items()}
+    return _Rows(**joined, n_spells=spell_base)
 
-    customer = np.concatenate(cols["customer"])
-    spell = np.concatenate(cols["spell"])
-    row_start = np.concatenate(cols["start"])
-    row_end = np.concatenate(cols["end"])
-    plan = np.concatenate(cols["plan"])
-    closed_by = np.concatenate(cols["closed_by"])
-    keep = row_start < period_days
-    customer, spell, row_start, row_end, plan, closed_by = (
-        a[keep] for a in (customer, spell, row_start, row_end, plan, closed_by)
-    )
-    ongoing = row_end >= period_days
-    statuses = np.array(["canceled", "active", "past_due", "unpaid", "trialing"], dtype=object)
-    u = rng.random(len(customer))
+
+def _statuses(
+    rng: np.random.Generator,
+    rows: _Rows,
+    ongoing: npt.NDArray[np.bool_],
+    *,
+    first_trial_day: int,
+    past_due_share: float,
+    unpaid_share: float,
+) -> IntArray:
+    """Each row's status as an index into :data:`_STATUSES`: an ongoing first row
+    that started after ``first_trial_day`` is trialing, other ongoing rows active,
+    past due or unpaid by their shares; ended rows canceled, or active when they
+    ended in a plan change."""
+    u = rng.random(len(rows.customer))
     ongoing_status = np.where(
         u < past_due_share, 2, np.where(u < past_due_share + unpaid_share, 3, 1)
     )
-    first_row = np.ones(len(spell), dtype=bool)
-    order = np.lexsort((row_start, spell))
-    first_row[order[1:]] = spell[order[1:]] != spell[order[:-1]]
-    trial = ongoing & first_row & (row_start > period_days - 1 - trial_days)
-    status = np.where(trial, 4, np.where(ongoing, ongoing_status, np.where(closed_by == 1, 1, 0)))
+    first_row = np.ones(len(rows.spell), dtype=bool)
+    order = np.lexsort((rows.start, rows.spell))
+    first_row[order[1:]] = rows.spell[order[1:]] != rows.spell[order[:-1]]
+    trial = ongoing & first_row & (rows.start > first_trial_day)
+    by_change = np.where(rows.closed_by == 1, 1, 0)
+    status = np.where(trial, 4, np.where(ongoing, ongoing_status, by_change))
+    return np.asarray(status, dtype=np.int64)
 
-    # subscription ids count up in order of the subscription's first day
-    spell_start = np.full(spell_base, np.iinfo(np.int64).max)
-    np.minimum.at(spell_start, spell, row_start)
-    present = np.unique(spell)
-    rank = np.empty(spell_base, dtype=np.int64)
+
+def _subscription_frame(
+    ids: npt.NDArray[np.object_],
+    rows: _Rows,
+    ongoing: npt.NDArray[np.bool_],
+    status: IntArray,
+    start: np.datetime64,
+    plans: Sequence[Plan],
+) -> pd.DataFrame:
+    """The canonical frame; subscription ids count up in order of the subscription's
+    first day, rows sorted by subscription id then start date."""
+    spell_start = np.full(rows.n_spells, np.iinfo(np.int64).max)
+    np.minimum.at(spell_start, rows.spell, rows.start)
+    present = np.unique(rows.spell)
+    rank = np.empty(rows.n_spells, dtype=np.int64)
     by_start = present[np.lexsort((present, spell_start[present]))]
     rank[by_start] = np.arange(len(by_start))
     width = max(5, len(str(len(by_start))))
     sub_labels = np.array([f"S{i:0{width}d}" for i in range(1, len(by_start) + 1)], dtype=object)
-    sub_rank = rank[spell]
-    order = np.lexsort((row_start, sub_rank))
-    end_dates = calendar.start + row_end.astype("timedelta64[D]")
+    sub_rank = rank[rows.spell]
+    order = np.lexsort((rows.start, sub_rank))
+    end_dates = start + rows.end.astype("timedelta64[D]")
     end_ns = np.where(ongoing, np.datetime64("NaT"), end_dates).astype("datetime64[ns]")
-    frame = pd.DataFrame(
+    amounts = np.array([p.amount for p in plans], dtype="float64")
+    intervals = np.array([p.interval for p in plans], dtype=object)
+    plan = rows.plan[order]
+    return pd.DataFrame(
         {
-            "customer_id": pd.Series(ids[customer[order]], dtype="string", copy=False),
+            "customer_id": pd.Series(ids[rows.customer[order]], dtype="string", copy=False),
             "subscription_id": pd.Series(sub_labels[sub_rank[order]], dtype="string", copy=False),
-            "start_date": (calendar.start + row_start[order].astype("timedelta64[D]")).astype(
+            "start_date": (start + rows.start[order].astype("timedelta64[D]")).astype(
                 "datetime64[ns]"
             ),
             "end_date": end_ns[order],
-            "amount": amounts[plan[order]],
-            "interval": pd.Series(intervals[plan[order]], dtype="string", copy=False),
+            "amount": amounts[plan],
+            "interval": pd.Series(intervals[plan], dtype="string", copy=False),
             "interval_count": np.ones(len(order), dtype=np.int64),
-            "status": pd.Series(statuses[status[order]], dtype="string", copy=False),
+            "status": pd.Series(_STATUSES[status[order]], dtype="string", copy=False),
         }
     )
-    return frame
 
 
 def _joined_days(
