@@ -259,9 +259,23 @@ def _mrr_block(ctx: Context, sheet: SheetPlan) -> None:
 
 
 def _charts(ctx: Context) -> list[ChartSpec]:
-    first, last = BLOCK_ROW + 1, BLOCK_ROW + MONTHS
-    charts: list[ChartSpec] = []
-    # 1. retention curves by cohort
+    """The Dashboard's five charts, on a grid of two rows under the tiles; their data
+    sit in hidden columns of the sheet."""
+    charts = [
+        _retention_chart(ctx),
+        _nps_chart(ctx),
+        _benchmark_chart(ctx),
+        _monthly_chart(ctx),
+        _mrr_chart(ctx),
+    ]
+    for chart in charts:
+        chart["size"] = CHART_SIZE
+        chart["hidden_data"] = True
+    return charts
+
+
+def _retention_chart(ctx: Context) -> ChartSpec:
+    """Retention curves: one line per recent cohort over the months since its first."""
     curves = [
         series_spec(
             (BLOCK_ROW + 1 + i, CURVE_COL),
@@ -271,114 +285,114 @@ def _charts(ctx: Context) -> list[ChartSpec]:
         )
         for i in range(CURVES)
     ]
-    charts.append(
-        {
-            "key": "retention_curves",
-            "type": "line",
-            "title": ctx.t("chart.retention_curves"),
-            "x_title": ctx.t("chart.months_since_first"),
-            "y_title": ctx.t("chart.share_active"),
-            "y_format": "0%",
-            "y_min": 0,  # a rate: the axis starts at 0, so gaps are not exaggerated
-            "series": curves,
-            "anchor": (GRID_ROW, 0),
-        }
-    )
-    # 2. NPS doughnut
-    charts.append(
-        {
-            "key": "nps_breakdown",
-            "type": "doughnut",
-            "title": ctx.t("chart.nps"),
-            "series": [
-                series_spec(
-                    (BLOCK_ROW, NPS_COL + 1),
-                    (BLOCK_ROW + 1, NPS_COL + 1, BLOCK_ROW + 3, NPS_COL + 1),
-                    (BLOCK_ROW + 1, NPS_COL, BLOCK_ROW + 3, NPS_COL),
-                    points=["#63BE7B", "#FFEB84", "#F8696B"],
-                )
-            ],
-            "anchor": (GRID_ROW + CHART_ROWS, 0),
-            "data_labels": "percentage",
-        }
-    )
-    # 3. KPI vs benchmark bars
+    return {
+        "key": "retention_curves",
+        "type": "line",
+        "title": ctx.t("chart.retention_curves"),
+        "x_title": ctx.t("chart.months_since_first"),
+        "y_title": ctx.t("chart.share_active"),
+        "y_format": "0%",
+        "y_min": 0,  # a rate: the axis starts at 0, so gaps are not exaggerated
+        "series": curves,
+        "anchor": (GRID_ROW, 0),
+    }
+
+
+def _nps_chart(ctx: Context) -> ChartSpec:
+    """NPS doughnut: promoters, passives, detractors in green, yellow, red."""
+    return {
+        "key": "nps_breakdown",
+        "type": "doughnut",
+        "title": ctx.t("chart.nps"),
+        "series": [
+            series_spec(
+                (BLOCK_ROW, NPS_COL + 1),
+                (BLOCK_ROW + 1, NPS_COL + 1, BLOCK_ROW + 3, NPS_COL + 1),
+                (BLOCK_ROW + 1, NPS_COL, BLOCK_ROW + 3, NPS_COL),
+                points=["#63BE7B", "#FFEB84", "#F8696B"],
+            )
+        ],
+        "anchor": (GRID_ROW + CHART_ROWS, 0),
+        "data_labels": "percentage",
+    }
+
+
+def _benchmark_chart(ctx: Context) -> ChartSpec:
+    """KPIs against their benchmarks: bars as a share of the target."""
     n = len(BENCHMARKS)
-    charts.append(
-        {
-            "key": "kpi_vs_benchmark",
-            "type": "bar",
-            "title": ctx.t("chart.kpi_vs_benchmark"),
-            "x_title": ctx.t("chart.pct_of_target"),
-            "y_format": "0%",
-            "y_min": 0,
-            "series": [
-                series_spec(
-                    (BLOCK_ROW, BENCH_COL + 1 + j),
-                    (BLOCK_ROW + 1, BENCH_COL + 1 + j, BLOCK_ROW + n, BENCH_COL + 1 + j),
-                    (BLOCK_ROW + 1, BENCH_COL, BLOCK_ROW + n, BENCH_COL),
-                )
-                for j in range(2)
-            ],
-            "anchor": (GRID_ROW, 4),
-        }
-    )
-    # 4. monthly revenue (columns) and active customers (line, right axis)
+    return {
+        "key": "kpi_vs_benchmark",
+        "type": "bar",
+        "title": ctx.t("chart.kpi_vs_benchmark"),
+        "x_title": ctx.t("chart.pct_of_target"),
+        "y_format": "0%",
+        "y_min": 0,
+        "series": [
+            series_spec(
+                (BLOCK_ROW, BENCH_COL + 1 + j),
+                (BLOCK_ROW + 1, BENCH_COL + 1 + j, BLOCK_ROW + n, BENCH_COL + 1 + j),
+                (BLOCK_ROW + 1, BENCH_COL, BLOCK_ROW + n, BENCH_COL),
+            )
+            for j in range(2)
+        ],
+        "anchor": (GRID_ROW, 4),
+    }
+
+
+def _monthly_chart(ctx: Context) -> ChartSpec:
+    """Monthly revenue (columns) with active customers (line, right axis)."""
+    first, last = BLOCK_ROW + 1, BLOCK_ROW + MONTHS
     cats = (first, MONTHLY_COL, last, MONTHLY_COL)
-    charts.append(
-        {
-            "key": "monthly_revenue",
-            "type": "column",
-            "title": ctx.t("chart.monthly"),
-            "y_title": ctx.t("col.revenue"),
-            "y_format": "#,##0",
-            "y2_title": ctx.t("col.active"),
-            "y2_format": "#,##0",
-            "series": [
-                series_spec(
-                    (BLOCK_ROW, MONTHLY_COL + 1),
-                    (first, MONTHLY_COL + 1, last, MONTHLY_COL + 1),
-                    cats,
-                )
-            ],
-            "line_series": [
-                series_spec(
-                    (BLOCK_ROW, MONTHLY_COL + 2),
-                    (first, MONTHLY_COL + 2, last, MONTHLY_COL + 2),
-                    cats,
-                    y2_axis=True,
-                )
-            ],
-            "anchor": (GRID_ROW, 2),
-        }
-    )
-    # 5. MRR movements (stacked columns). Always there, empty without subscriptions, so
-    #    a template or an orders-only report refreshed with subscriptions gets it too
-    #    (refresh never adds charts).
+    return {
+        "key": "monthly_revenue",
+        "type": "column",
+        "title": ctx.t("chart.monthly"),
+        "y_title": ctx.t("col.revenue"),
+        "y_format": "#,##0",
+        "y2_title": ctx.t("col.active"),
+        "y2_format": "#,##0",
+        "series": [
+            series_spec(
+                (BLOCK_ROW, MONTHLY_COL + 1),
+                (first, MONTHLY_COL + 1, last, MONTHLY_COL + 1),
+                cats,
+            )
+        ],
+        "line_series": [
+            series_spec(
+                (BLOCK_ROW, MONTHLY_COL + 2),
+                (first, MONTHLY_COL + 2, last, MONTHLY_COL + 2),
+                cats,
+                y2_axis=True,
+            )
+        ],
+        "anchor": (GRID_ROW, 2),
+    }
+
+
+def _mrr_chart(ctx: Context) -> ChartSpec:
+    """MRR movements as stacked columns. Always there, empty without subscriptions,
+    so a template or an orders-only report refreshed with subscriptions gets it too
+    (refresh never adds charts)."""
+    first, last = BLOCK_ROW + 1, BLOCK_ROW + MONTHS
     cats = (first, MRR_COL, last, MRR_COL)
-    charts.append(
-        {
-            "key": "mrr_movements",
-            "type": "column",
-            "subtype": "stacked",
-            "title": ctx.t("chart.mrr_movements"),
-            "x_labels_low": True,  # month labels under the negative bars
-            "y_format": "#,##0",
-            "series": [
-                series_spec(
-                    (BLOCK_ROW, MRR_COL + 1 + j),
-                    (first, MRR_COL + 1 + j, last, MRR_COL + 1 + j),
-                    cats,
-                )
-                for j in range(5)
-            ],
-            "anchor": (GRID_ROW + CHART_ROWS, 2),
-        }
-    )
-    for chart in charts:  # the grid's cells; the data sit in hidden columns
-        chart["size"] = CHART_SIZE
-        chart["hidden_data"] = True
-    return charts
+    return {
+        "key": "mrr_movements",
+        "type": "column",
+        "subtype": "stacked",
+        "title": ctx.t("chart.mrr_movements"),
+        "x_labels_low": True,  # month labels under the negative bars
+        "y_format": "#,##0",
+        "series": [
+            series_spec(
+                (BLOCK_ROW, MRR_COL + 1 + j),
+                (first, MRR_COL + 1 + j, last, MRR_COL + 1 + j),
+                cats,
+            )
+            for j in range(5)
+        ],
+        "anchor": (GRID_ROW + CHART_ROWS, 2),
+    }
 
 
 def _monthly_tail(ctx: Context, prefix: str) -> pd.DataFrame | None:
