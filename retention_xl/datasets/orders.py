@@ -292,23 +292,9 @@ def generate_orders(
     )
     buying = make_calendar(start, end, month_factors=month_factors, weekday_factors=weekday_factors)
 
-    if n_customers is not None and n_orders is not None:
-        raise InputError(
-            "give n_customers or n_orders, not both "
-            f"(got n_customers={n_customers!r}, n_orders={n_orders!r})",
-            argument="n_orders",
-        )
-    if n_orders is not None:
-        n_orders = check_count(n_orders, "n_orders")
-        pilot = _simulate_customers(
-            np.random.default_rng([seed, 99]), _PILOT_CUSTOMERS, acquisition, buying, process
-        )
-        rows_per_order = 1.0 + duplicate_rate
-        per_customer = (1.0 + float(pilot.repeats.mean())) * rows_per_order
-        n = max(1, round(n_orders / per_customer)) if n_orders else 0
-        logger.debug("n_orders=%d needs about %d customers", n_orders, n)
-    else:
-        n = DEFAULT_CUSTOMERS if n_customers is None else check_count(n_customers, "n_customers")
+    n = _customer_count(
+        n_customers, n_orders, seed, acquisition, buying, process, rows_per_order=1 + duplicate_rate
+    )
     if n == 0:
         return _empty_orders()
 
@@ -328,14 +314,9 @@ def generate_orders(
     cents = np.maximum(np.rint(value * 100.0), 1.0)
     del value
 
-    fate = rng.random(m)
-    refund = fate < refund_rate
-    cancelled = (fate >= refund_rate) & (fate < refund_rate + cancel_rate)
-    partial = refund & (rng.random(m) < partial_refund_share) & (cents > 1)
-    part = np.clip(np.rint(cents * rng.uniform(0.1, 0.6, m)), 1.0, cents - 1.0)
-    refunded_cents = np.where(partial, part, np.where(refund, cents, 0.0))
-    status = np.where(refund & ~partial, 1, np.where(cancelled, 2, 0))
-    del fate, part
+    refunded_cents, status = _refunds_and_statuses(
+        rng, cents, refund_rate, cancel_rate, partial_refund_share
+    )
 
     rows = np.arange(m, dtype=np.int64)
     twice = np.flatnonzero(rng.random(m) < duplicate_rate)
@@ -362,3 +343,56 @@ def generate_orders(
     columns["status"] = _strings(_STATUSES[status[rows]])
     columns["currency"] = _strings(np.full(len(rows), currency.strip().upper(), dtype=object))
     return pd.DataFrame(columns, copy=False)
+
+
+def _customer_count(
+    n_customers: int | None,
+    n_orders: int | None,
+    seed: int,
+    acquisition: Calendar,
+    buying: Calendar,
+    process: BuyTillYouDie,
+    *,
+    rows_per_order: float,
+) -> int:
+    """Customers to simulate: ``n_customers`` (default 3000), or for ``n_orders`` rows
+    wanted, ``n_orders / ((1 + mean repeats) × rows_per_order)`` with the mean repeats
+    of a pilot run of the same process (its own random stream, seed ``[seed, 99]``)."""
+    if n_customers is not None and n_orders is not None:
+        raise InputError(
+            "give n_customers or n_orders, not both "
+            f"(got n_customers={n_customers!r}, n_orders={n_orders!r})",
+            argument="n_orders",
+        )
+    if n_orders is None:
+        return DEFAULT_CUSTOMERS if n_customers is None else check_count(n_customers, "n_customers")
+    n_orders = check_count(n_orders, "n_orders")
+    pilot = _simulate_customers(
+        np.random.default_rng([seed, 99]), _PILOT_CUSTOMERS, acquisition, buying, process
+    )
+    per_customer = (1.0 + float(pilot.repeats.mean())) * rows_per_order
+    n = max(1, round(n_orders / per_customer)) if n_orders else 0
+    logger.debug("n_orders=%d needs about %d customers", n_orders, n)
+    return n
+
+
+def _refunds_and_statuses(
+    rng: np.random.Generator,
+    cents: npt.NDArray[np.float64],
+    refund_rate: float,
+    cancel_rate: float,
+    partial_refund_share: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Each order's refunded cents and status (0 paid, 1 refunded, 2 cancelled): one
+    uniform draw picks refund (``< refund_rate``), cancellation (the next
+    ``cancel_rate``) or neither; a share of refunds give back 10–60 % of the amount
+    (at least a cent, never all of it) and stay paid, the others all of it."""
+    m = len(cents)
+    fate = rng.random(m)
+    refund = fate < refund_rate
+    cancelled = (fate >= refund_rate) & (fate < refund_rate + cancel_rate)
+    partial = refund & (rng.random(m) < partial_refund_share) & (cents > 1)
+    part = np.clip(np.rint(cents * rng.uniform(0.1, 0.6, m)), 1.0, cents - 1.0)
+    refunded_cents = np.where(partial, part, np.where(refund, cents, 0.0))
+    status = np.where(refund & ~partial, 1, np.where(cancelled, 2, 0)).astype(np.int64)
+    return refunded_cents, status
