@@ -305,11 +305,23 @@ def _validations(ctx: Context) -> list[ValidationSpec]:
 
 
 def plan_kpis(ctx: Context) -> SheetPlan:
+    """The KPI sheet: the inputs you set (period, activity window, CAC...), the
+    helper cells the formulas read (as of, the period's row, its length, the
+    subscription month), then every KPI as a formula with its cached value."""
     sheet = SheetPlan(role="KPIS", title=ctx.titles["KPIS"])
     sheet.col_widths.update({0: 36.0, 1: 16.0, 2: 70.0})
     sheet.put(0, 0, ctx.t("kpis.title"), style="title")
     sheet.put(1, 0, ctx.t("kpis.note"), style="note")
-    # inputs
+    _put_inputs(ctx, sheet)
+    _put_helpers(ctx, sheet)
+    _put_kpis(ctx, sheet)
+    sheet.tab_color = "#FFC000"
+    sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
+    return sheet
+
+
+def _put_inputs(ctx: Context, sheet: SheetPlan) -> None:
+    """The input rows, each a defined name, with their validations."""
     for col, key in enumerate(("col.input", "col.value", "col.note")):
         sheet.put(INPUT_HEADER, col, ctx.t(key), style="header")
     values = _input_values(ctx)
@@ -320,7 +332,11 @@ def plan_kpis(ctx: Context) -> SheetPlan:
         sheet.put(row, 2, ctx.t(lab + ".help"), style="note")
         ctx.define(name, "KPIS", cell(row, VALUE_COL))
     sheet.validations.extend(_validations(ctx))
-    # helpers: as of, chosen period's row, period length in years
+
+
+def _put_helpers(ctx: Context, sheet: SheetPlan) -> None:
+    """Helper cells: as of, the chosen period's row, period length in years, and the
+    month of the subscription KPIs."""
     data = ctx.data
     h = HELPER_ROW
     sheet.put(h, 0, ctx.t("kpis.as_of"), style="label")
@@ -368,7 +384,11 @@ def plan_kpis(ctx: Context) -> SheetPlan:
     )
     sheet.put(h + 3, 2, ctx.t("kpis.sub_month.help"), style="note")
     ctx.define("RXL_SubscriptionMonth", "KPIS", cell(h + 3, VALUE_COL))
-    # KPIs
+
+
+def _put_kpis(ctx: Context, sheet: SheetPlan) -> None:
+    """One row per KPI: label, formula with its cached value (the core's value where
+    there is no formula: --no-raw), definition."""
     for col, key in enumerate(("col.kpi", "col.value", "col.definition")):
         sheet.put(KPI_HEADER, col, ctx.t(key), style="header")
     fx = formulas(ctx.settings.no_raw, ctx.settings.aggregate)
@@ -389,6 +409,3 @@ def plan_kpis(ctx: Context) -> SheetPlan:
             sheet.put(row, VALUE_COL, cached(vals[key]), formula=formula, style=style)
         sheet.put(row, 2, ctx.t(f"kpi.{key}.help"), style="note")
         ctx.define(_k(key), "KPIS", cell(row, VALUE_COL))
-    sheet.tab_color = "#FFC000"
-    sheet.print_setup = {"landscape": True, "paper": 9, "fit_width": 1, "fit_height": 0}
-    return sheet
