@@ -49,6 +49,9 @@ LIST_COLUMNS: Final = (
 
 
 def plan_segments(ctx: Context) -> SheetPlan:
+    """The Segments sheet: a summary per RFM segment (customers, revenue, shares,
+    action, rule) over the per-customer list below it, which it counts by formula
+    (in an aggregate report the list is limited, so the counts are values)."""
     sheet = SheetPlan(role="SEGMENTS", title=ctx.titles["SEGMENTS"])
     widths = [16, 16, 30, 12, 14, 14, 12, 9, 12, 12, 12, 10, 12, 10, 20, 24, 10, 8, 20]
     sheet.col_widths.update({i: float(w) for i, w in enumerate(widths)})
@@ -67,6 +70,14 @@ def plan_segments(ctx: Context) -> SheetPlan:
     )
     for col, key in enumerate(heads):
         sheet.put(SUMMARY_HEADER, col, ctx.t(key), style="header")
+    _put_summary(ctx, sheet)
+    _put_list(ctx, sheet)
+    sheet.tab_color = "#7030A0"
+    return sheet
+
+
+def _put_summary(ctx: Context, sheet: SheetPlan) -> None:
+    """One row per segment and the total row."""
     data = ctx.data
     summary = None if data is None else data.segments
     aggregate = ctx.settings.aggregate
@@ -106,9 +117,13 @@ def plan_segments(ctx: Context) -> SheetPlan:
     sheet.put(
         TOTAL_ROW, 3, r_total, formula=f"=SUM({cell(top, 3)}:{cell(bottom, 3)})", style="currency"
     )
-    # the per-customer list
+
+
+def _put_list(ctx: Context, sheet: SheetPlan) -> None:
+    """The per-customer list: by M score, then revenue, with an autofilter."""
+    data = ctx.data
     sheet.put(LIST_HEADER - 1, 0, ctx.t("segments.list"), style="subtitle")
-    if aggregate:
+    if ctx.settings.aggregate:
         from retention_xl.workbook.sheets.derived import listing_rule
 
         sheet.put(LIST_HEADER - 2, 0, listing_rule(ctx), style="note")
@@ -126,5 +141,3 @@ def plan_segments(ctx: Context) -> SheetPlan:
     sheet.tables.append(table)
     sheet.autofilter = (LIST_HEADER, 0, MAX_ROWS - 1, len(LIST_COLUMNS) - 1)
     sheet.freeze = (LIST_HEADER + 1, 1)
-    sheet.tab_color = "#7030A0"
-    return sheet
