@@ -16,7 +16,12 @@ from typing import Any, Final
 
 import pandas as pd
 
-from retention_xl.workbook.data import HOLDOUT_MIN_WEEKS, HOLDOUT_SHARE, HOLDOUT_WEEKS
+from retention_xl.workbook.data import (
+    HOLDOUT_MIN_WEEKS,
+    HOLDOUT_SHARE,
+    HOLDOUT_WEEKS,
+    HoldoutCheck,
+)
 from retention_xl.workbook.formulas import cell
 from retention_xl.workbook.plan import ChartSpec, LineSpec, SeriesSpec, SheetPlan, series_spec
 from retention_xl.workbook.sheets.base import Context, cached, column_table
@@ -119,11 +124,40 @@ def _holdout_chart(ctx: Context) -> ChartSpec:
 
 
 def _holdout(ctx: Context, sheet: SheetPlan) -> None:
+    """The holdout check block: title, what the check did (or why there is none), the
+    totals (weeks, calibration end, customers, actual vs predicted, their ratio by
+    formula, the weekly tracking error), the weekly table and chart, and the block
+    by calibration frequency."""
     c = HOLDOUT_COL
     sheet.put(HOLDOUT_TITLE, c, ctx.t("holdout.title"), style="subtitle")
     sheet.put(HOLDOUT_TITLE + 1, c, ctx.t("holdout.about"), style="note")
+    check = None if ctx.data is None else ctx.data.holdout
+    comparison = None if check is None else check.comparison
+    text = _holdout_marker(ctx, check)
+    if text:
+        sheet.put(HOLDOUT_TITLE + 2, c, text, style="note")
+    _holdout_totals(ctx, sheet, check, comparison)
+    sheet.tables.append(
+        column_table(
+            ctx,
+            "PREDICTIONS",
+            _weekly_block(comparison),
+            HOLDOUT_COLUMNS,
+            first_row=HOLDOUT_HEADER,
+            prefix=None,
+        )
+    )
+    sheet.tables[-1].first_col = c
+    for i, (*_, width) in enumerate(HOLDOUT_COLUMNS):
+        sheet.col_widths[c + i] = width
+    sheet.charts.append(_holdout_chart(ctx))
+    _by_frequency(ctx, sheet, comparison)
+
+
+def _holdout_marker(ctx: Context, check: HoldoutCheck | None) -> str:
+    """The note under the title: the calibration and holdout dates, why the history
+    was too short or the check failed, or that an aggregate report has none."""
     data = ctx.data
-    check = None if data is None else data.holdout
     comparison = None if check is None else check.comparison
     if check is not None and comparison is not None:
         cal = pd.Timestamp(comparison.calibration_end)
@@ -145,13 +179,19 @@ def _holdout(ctx: Context, sheet: SheetPlan) -> None:
         text = ctx.t("holdout.aggregate")
     else:
         text = ""
-    if text:
-        sheet.put(HOLDOUT_TITLE + 2, c, text, style="note")
+    return text
+
+
+def _holdout_totals(
+    ctx: Context, sheet: SheetPlan, check: HoldoutCheck | None, comparison: Any
+) -> None:
+    """The totals rows of the holdout check; the ratio is a formula over them."""
+    c = HOLDOUT_COL
     rows = HOLDOUT_TOTALS
     values: dict[str, Any] = {k: None for k in rows}
     if comparison is not None:
         values = {
-            "weeks": float(check.weeks or 0),  # type: ignore[union-attr]
+            "weeks": float(0 if check is None else check.weeks or 0),
             "calibration_end": pd.Timestamp(comparison.calibration_end).date(),
             "customers": float(len(comparison.customers)),
             "actual": comparison.actual_total,
@@ -184,21 +224,6 @@ def _holdout(ctx: Context, sheet: SheetPlan) -> None:
             ctx.define("RXL_HoldoutMape", "PREDICTIONS", cell(row, c + 2))
         elif values[key] is not None:
             sheet.put(row, c + 2, values[key], style=styles[key])
-    sheet.tables.append(
-        column_table(
-            ctx,
-            "PREDICTIONS",
-            _weekly_block(comparison),
-            HOLDOUT_COLUMNS,
-            first_row=HOLDOUT_HEADER,
-            prefix=None,
-        )
-    )
-    sheet.tables[-1].first_col = c
-    for i, (*_, width) in enumerate(HOLDOUT_COLUMNS):
-        sheet.col_widths[c + i] = width
-    sheet.charts.append(_holdout_chart(ctx))
-    _by_frequency(ctx, sheet, comparison)
 
 
 def _by_frequency(ctx: Context, sheet: SheetPlan, comparison: Any) -> None:
