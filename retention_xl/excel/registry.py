@@ -163,46 +163,7 @@ def excel_function(
             if arg.optional and param.default is not None:
                 raise TypeError(f"{name}: optional argument {arg.name} must default to None")
 
-        def udf(*values: Any) -> Any:
-            try:
-                return impl(*values)
-            except Exception as exc:
-                return convert.error_result(exc, name, hosts.current_host())
-
-        udf.__name__ = udf.__qualname__ = name
-        udf.__module__ = impl.__module__
-        udf.__doc__ = help
-        udf.__annotations__ = {}
-        udf.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [
-                inspect.Parameter(
-                    a.name,
-                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                    default=None if a.optional else inspect.Parameter.empty,
-                )
-                for a in args
-            ]
-        )
-        xw = _xlwings()
-        decorated: Callable[..., Any] = udf
-        if xw is not None:
-            officejs = hosts.current_host() is hosts.Host.OFFICEJS
-            for arg in args:
-                if officejs:
-                    # the payload as Excel sends it (2-D lists, "" for blanks, error
-                    # dicts, date serials), which :mod:`convert` reads: xlwings' own
-                    # per-cell cleaning costs seconds per 100,000 cells
-                    decorated = xw.arg(arg.name, "raw", doc=arg_help(arg))(decorated)
-                    continue
-                options: dict[str, Any] = {"doc": arg_help(arg), "err_to_str": True}
-                if arg.lifted:
-                    options["ndim"] = 2
-                decorated = xw.arg(arg.name, **options)(decorated)
-            link = help_url(name) if officejs else None  # classic Excel takes no URL
-            if link is not None:
-                decorated = xw.func(category=category, help_url=link)(decorated)
-            else:
-                decorated = xw.func(category=category)(decorated)
+        decorated = _for_xlwings(_host_callable(impl, name, help, args), category, args)
         REGISTRY[name] = ExcelFunction(
             name=name,
             twin=twin,
@@ -217,6 +178,64 @@ def excel_function(
         return decorated
 
     return decorate
+
+
+def _host_callable(
+    impl: Callable[..., Any], name: str, help: str, args: tuple[Arg, ...]
+) -> Callable[..., Any]:
+    """What the host calls: ``impl`` under the function's name, its errors turned
+    into the host's error values, ``help`` as docstring, the registry's arguments
+    as signature (optional ones default to None) and no annotations (xlwings would
+    read them as converters)."""
+
+    def udf(*values: Any) -> Any:
+        try:
+            return impl(*values)
+        except Exception as exc:
+            return convert.error_result(exc, name, hosts.current_host())
+
+    udf.__name__ = udf.__qualname__ = name
+    udf.__module__ = impl.__module__
+    udf.__doc__ = help
+    udf.__annotations__ = {}
+    udf.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                a.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=None if a.optional else inspect.Parameter.empty,
+            )
+            for a in args
+        ]
+    )
+    return udf
+
+
+def _for_xlwings(
+    udf: Callable[..., Any], category: str, args: tuple[Arg, ...]
+) -> Callable[..., Any]:
+    """``udf`` with xlwings' ``arg`` and ``func`` decorators when xlwings is importable
+    (unchanged otherwise). Office.js gets every argument raw (the payload as Excel
+    sends it, which :mod:`convert` reads: xlwings' own per-cell cleaning costs seconds
+    per 100,000 cells) and a help link; classic and server hosts get errors as text
+    and 2-D ranges for lifted arguments."""
+    xw = _xlwings()
+    if xw is None:
+        return udf
+    decorated = udf
+    officejs = hosts.current_host() is hosts.Host.OFFICEJS
+    for arg in args:
+        if officejs:
+            decorated = xw.arg(arg.name, "raw", doc=arg_help(arg))(decorated)
+            continue
+        options: dict[str, Any] = {"doc": arg_help(arg), "err_to_str": True}
+        if arg.lifted:
+            options["ndim"] = 2
+        decorated = xw.arg(arg.name, **options)(decorated)
+    link = help_url(udf.__name__) if officejs else None  # classic Excel takes no URL
+    if link is not None:
+        return xw.func(category=category, help_url=link)(decorated)  # type: ignore[no-any-return]
+    return xw.func(category=category)(decorated)  # type: ignore[no-any-return]
 
 
 def describe(function: ExcelFunction) -> str:
