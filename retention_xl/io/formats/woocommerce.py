@@ -161,47 +161,20 @@ def read_woocommerce_orders(
 ) -> pd.DataFrame:
     """Read a WooCommerce orders export (see module docstring for the rules)."""
     conv = unescape_cells(conv)
-    check_mapping(conv, mapping, list(ORDER_ROLES))
-    cols = conv.index.resolve(WOO_ROLES)
-    remap = {"customer_id": "email", "amount": "total"}
-    for role, column in mapping.items():
-        found = conv.index.get(column)
-        if found is not None:
-            cols[remap.get(role, role)] = found
-    if "email" not in cols and "user_id" in cols:
-        cols["email"] = cols.pop("user_id")
-    need = {"order_id": "order_id", "customer_id": "email", "order_date": "order_date"}
-    need["amount"] = "total"
-    found_roles = {role: cols[key] for role, key in need.items() if key in cols}
-    require_roles(conv, found_roles, list(need), kind="orders", fmt="WooCommerce")
+    cols = _woo_order_columns(conv, mapping)
     table, duplicates = collapse_blocks(conv.table, cols["order_id"], list(cols.values()))
     oc = conv.with_table(table)
     oc.settle_decimal([cols.get(k) for k in ("total", "shipping", "tax", "refunded")])
-    customer = oc.text(cols["email"]).str.lower()
-    if "user_id" in cols:
-        user = oc.text(cols["user_id"])
-        user = user.mask(user.isin(["0", "0.0"]).fillna(False))
-        customer = customer.fillna(user)
+    customer = _woo_customer(oc, cols)
     order_id = oc.text(cols["order_id"], required=True)
     dates = oc.dates(cols["order_date"], required=True)
     total = oc.numbers(cols["total"], required=True)
     shipping = oc.numbers(cols.get("shipping"), default=0.0)
     tax = oc.numbers(cols.get("tax"), default=0.0)
     amount = total - shipping - tax
-    refunded = np.abs(oc.numbers(cols.get("refunded"), default=0.0))
-    # WooCommerce refunds are money given back, tax and shipping included: count them on
-    # revenue's basis (net of both), for their share of the order total
-    share = np.divide(
-        amount, total, out=np.full(len(amount), np.nan), where=np.isfinite(total) & (total > 0)
+    refunded = _net_refunds(
+        conv, np.abs(oc.numbers(cols.get("refunded"), default=0.0)), amount, total
     )
-    basis = (refunded > 0) & np.isfinite(share) & (share < 1.0)
-    if basis.any():
-        refunded = np.where(basis, refunded * np.clip(share, 0.0, 1.0), refunded)
-        conv.report.notes.append(
-            f"{int(basis.sum()):,} refunds include tax and shipping: each was counted for its "
-            "share of the order's net amount, the basis of revenue"
-        )
-    refunded = np.minimum(refunded, np.maximum(amount, 0.0))
     status = oc.category(cols.get("status"), _woo_status_words(), default="paid", what="status")
     frame = pd.DataFrame(
         {
@@ -232,6 +205,58 @@ def read_woocommerce_orders(
         duplicates_before=duplicates,
     )
     return frame
+
+
+def _woo_order_columns(conv: Converter, mapping: Mapping[str, str]) -> dict[str, str]:
+    """The export's column of each WooCommerce role, ``--map`` applied (``customer_id``
+    maps the e-mail, ``amount`` the total); the user id stands in for a missing
+    e-mail column. Refuses a missing order id, customer, date or total."""
+    check_mapping(conv, mapping, list(ORDER_ROLES))
+    cols = conv.index.resolve(WOO_ROLES)
+    remap = {"customer_id": "email", "amount": "total"}
+    for role, column in mapping.items():
+        found = conv.index.get(column)
+        if found is not None:
+            cols[remap.get(role, role)] = found
+    if "email" not in cols and "user_id" in cols:
+        cols["email"] = cols.pop("user_id")
+    need = {"order_id": "order_id", "customer_id": "email", "order_date": "order_date"}
+    need["amount"] = "total"
+    found_roles = {role: cols[key] for role, key in need.items() if key in cols}
+    require_roles(conv, found_roles, list(need), kind="orders", fmt="WooCommerce")
+    return cols
+
+
+def _woo_customer(oc: Converter, cols: Mapping[str, str]) -> pd.Series:
+    """The customer: the billing e-mail in lower case, else the user id (0 is a guest)."""
+    customer = oc.text(cols["email"]).str.lower()
+    if "user_id" in cols:
+        user = oc.text(cols["user_id"])
+        user = user.mask(user.isin(["0", "0.0"]).fillna(False))
+        customer = customer.fillna(user)
+    return customer
+
+
+def _net_refunds(
+    conv: Converter, refunded: np.ndarray, amount: np.ndarray, total: np.ndarray
+) -> np.ndarray:
+    """Refunds on revenue's basis. WooCommerce refunds are money given back, tax and
+    shipping included: each counts for ``amount / total`` of itself (the order's net
+    share), with a note; no refund exceeds the net amount.
+
+    refunded' = min(refunded × amount / total, max(amount, 0))
+    """
+    share = np.divide(
+        amount, total, out=np.full(len(amount), np.nan), where=np.isfinite(total) & (total > 0)
+    )
+    basis = (refunded > 0) & np.isfinite(share) & (share < 1.0)
+    if basis.any():
+        refunded = np.where(basis, refunded * np.clip(share, 0.0, 1.0), refunded)
+        conv.report.notes.append(
+            f"{int(basis.sum()):,} refunds include tax and shipping: each was counted for its "
+            "share of the order's net amount, the basis of revenue"
+        )
+    return np.asarray(np.minimum(refunded, np.maximum(amount, 0.0)), dtype=np.float64)
 
 
 WOOCOMMERCE_ORDERS = Format(
