@@ -104,36 +104,15 @@ def read_stripe_subscriptions(
     conv: Converter, mapping: Mapping[str, str], options: Options
 ) -> pd.DataFrame:
     """Read a Stripe subscriptions export (see module docstring for the rules)."""
-    check_mapping(conv, mapping, list(SUBSCRIPTION_ROLES))
-    cols = conv.index.resolve(SUB_ROLES)
-    _apply_map(conv, cols, mapping)
-    if "start_date" not in cols and "created" in cols:
-        cols["start_date"] = cols["created"]
-    found = dict(cols)
-    if "email" in cols:
-        found.setdefault("customer_id", cols["email"])
-    need = ("subscription_id", "customer_id", "start_date", "amount", "interval")
-    require_roles(conv, found, need, kind="subscriptions", fmt="Stripe")
+    cols = _subscription_columns(conv, mapping)
     conv.settle_decimal([cols["amount"]])
     customer = _customer(conv, cols)
     sub_id = conv.text(cols["subscription_id"], required=True)
     start = conv.dates(cols["start_date"], required=True)
     trial_end = conv.dates(cols.get("trial_end"))
     start = np.where(~np.isnat(trial_end) & (trial_end > start), trial_end, start)
-    end = conv.dates(cols.get("end_date"))
     status = conv.text(cols.get("status"), lower=True).fillna("active")
-    canceled_at = conv.dates(cols.get("canceled_at"))
-    period_end = conv.dates(cols.get("period_end"))
-    canceled = status.isin(["canceled", "cancelled"]).to_numpy(dtype=bool)
-    end = np.where(np.isnat(end) & canceled, canceled_at, end)
-    end = np.where(np.isnat(end) & canceled, period_end, end)
-    at_period_end = (
-        conv.text(cols.get("cancel_at_period_end"), lower=True)
-        .isin(list(_TRUE))
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    )
-    end = np.where(np.isnat(end) & at_period_end, period_end, end)
+    end = _end_dates(conv, cols, status)
     price = conv.numbers(cols["amount"], required=True)
     quantity = conv.numbers(cols.get("quantity"), default=1.0)
     quantity = np.where(np.isnan(quantity), 1.0, quantity)
@@ -169,6 +148,42 @@ def read_stripe_subscriptions(
     _drop_anonymous(conv, frame, "subscriptions")
     frame = finish_subscriptions(conv, frame, options=options, currency_column=cols.get("currency"))
     return frame
+
+
+def _subscription_columns(conv: Converter, mapping: Mapping[str, str]) -> dict[str, str]:
+    """The export's column of each role, ``--map`` applied; ``created`` stands in for a
+    missing start date and the e-mail for a missing customer id. Refuses a missing
+    subscription id, customer, start date, amount or interval."""
+    check_mapping(conv, mapping, list(SUBSCRIPTION_ROLES))
+    cols = conv.index.resolve(SUB_ROLES)
+    _apply_map(conv, cols, mapping)
+    if "start_date" not in cols and "created" in cols:
+        cols["start_date"] = cols["created"]
+    found = dict(cols)
+    if "email" in cols:
+        found.setdefault("customer_id", cols["email"])
+    need = ("subscription_id", "customer_id", "start_date", "amount", "interval")
+    require_roles(conv, found, need, kind="subscriptions", fmt="Stripe")
+    return cols
+
+
+def _end_dates(conv: Converter, cols: Mapping[str, str], status: pd.Series) -> np.ndarray:
+    """Each subscription's end: the ended-at date; for a canceled one without it, the
+    cancellation date, else the current period's end; one set to cancel at the
+    period's end ends then. NaT: still billed."""
+    end = conv.dates(cols.get("end_date"))
+    canceled_at = conv.dates(cols.get("canceled_at"))
+    period_end = conv.dates(cols.get("period_end"))
+    canceled = status.isin(["canceled", "cancelled"]).to_numpy(dtype=bool)
+    end = np.where(np.isnat(end) & canceled, canceled_at, end)
+    end = np.where(np.isnat(end) & canceled, period_end, end)
+    at_period_end = (
+        conv.text(cols.get("cancel_at_period_end"), lower=True)
+        .isin(list(_TRUE))
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    )
+    return np.where(np.isnat(end) & at_period_end, period_end, end)
 
 
 STRIPE_SUBSCRIPTIONS = Format(
