@@ -594,6 +594,8 @@ def _delta_block(ctx: Context, sheet: SheetPlan) -> dict[str, str]:
 
 
 def _tiles(ctx: Context, sheet: SheetPlan, changes: dict[str, str]) -> None:
+    """The KPI tiles, rows of four cells each: label, value (coloured by its rating),
+    change against the period before (green better, red worse) and a sparkline."""
     values = kpi_values(ctx)
     for tile_row, keys in zip(TILE_ROWS, TILES, strict=True):
         sheet.row_heights[tile_row] = 30.0  # two lines: "MRR (ricavi ricorrenti mensili) (2024-12)"
@@ -609,51 +611,63 @@ def _tiles(ctx: Context, sheet: SheetPlan, changes: dict[str, str]) -> None:
             style = "tile_" + UNIT_STYLES[KPI_UNITS[key]]
             sheet.put(value_row, col, cached(values[key]), formula=f"=KPI_{key}", style=style)
             if key in RATED_TILES:
-                for level, colour in ((4, BEST), (3, GOOD), (2, FAIR), (1, BAD)):
-                    sheet.conditional_formats.append(
-                        {
-                            "range": cell(value_row, col, absolute=False),
-                            "type": "formula",
-                            "criteria": f"=RXL_Level_{key}={level}",
-                            "format": {"bg_color": colour},
-                        }
-                    )
-            ref = changes[key]
-            kind = DELTAS[key]
-            change_value = sheet.cells[_at(ref)].value
-            sheet.put(
-                change_row,
-                col,
-                change_value,
-                formula=f'=IF({ref}="","",{ref})',
-                style=f"delta_{kind}",
-            )
-            better, worse = (">", "<") if key not in LOWER_IS_BETTER else ("<", ">")
-            for op, colour in ((better, UP_COLOUR), (worse, DOWN_COLOUR)):
-                sheet.conditional_formats.append(
-                    {
-                        "range": cell(change_row, col, absolute=False),
-                        "type": "formula",
-                        "criteria": f"=AND(ISNUMBER({ref}),{ref}{op}0)",
-                        "format": {"font_color": colour},
-                    }
-                )
+                _rating_colours(sheet, key, cell(value_row, col, absolute=False))
+            _change_cell(sheet, key, change_row, col, changes[key])
             sheet.put(spark_row, col, None, style="tile_spark")
-            if key in TREND_COLUMNS:  # a sparkline: a small line chart without axes
-                c = TREND_COL + list(TREND_COLUMNS).index(key)
-                block = (BLOCK_ROW + 1, c, BLOCK_ROW + TREND_MONTHS, c)
-                sheet.charts.append(
-                    {
-                        "key": f"trend_{key}",
-                        "type": "line",
-                        "mini": True,
-                        "title": ctx.t(f"kpi.{key}"),
-                        "series": [series_spec((BLOCK_ROW, c), block, block)],
-                        "anchor": (spark_row, col),
-                        "size": (SPARK_SIZE[0], SPARK_SIZE[1]),
-                        "hidden_data": True,
-                    }
-                )
+            if key in TREND_COLUMNS:
+                sheet.charts.append(_sparkline(ctx, key, spark_row, col))
+
+
+def _rating_colours(sheet: SheetPlan, key: str, target: str) -> None:
+    """The value's fill by its rating (``RXL_Level_KEY``: 4 best ... 1 below average),
+    as conditional formats, so it follows recalculation."""
+    for level, colour in ((4, BEST), (3, GOOD), (2, FAIR), (1, BAD)):
+        sheet.conditional_formats.append(
+            {
+                "range": target,
+                "type": "formula",
+                "criteria": f"=RXL_Level_{key}={level}",
+                "format": {"bg_color": colour},
+            }
+        )
+
+
+def _change_cell(sheet: SheetPlan, key: str, row: int, col: int, ref: str) -> None:
+    """The change against the period before, read from ``ref``; green when better
+    (up, or down for the KPIs where lower is better), red when worse."""
+    sheet.put(
+        row,
+        col,
+        sheet.cells[_at(ref)].value,
+        formula=f'=IF({ref}="","",{ref})',
+        style=f"delta_{DELTAS[key]}",
+    )
+    better, worse = (">", "<") if key not in LOWER_IS_BETTER else ("<", ">")
+    for op, colour in ((better, UP_COLOUR), (worse, DOWN_COLOUR)):
+        sheet.conditional_formats.append(
+            {
+                "range": cell(row, col, absolute=False),
+                "type": "formula",
+                "criteria": f"=AND(ISNUMBER({ref}),{ref}{op}0)",
+                "format": {"font_color": colour},
+            }
+        )
+
+
+def _sparkline(ctx: Context, key: str, row: int, col: int) -> ChartSpec:
+    """A sparkline: a small line chart without axes over the KPI's last months."""
+    c = TREND_COL + list(TREND_COLUMNS).index(key)
+    block = (BLOCK_ROW + 1, c, BLOCK_ROW + TREND_MONTHS, c)
+    return {
+        "key": f"trend_{key}",
+        "type": "line",
+        "mini": True,
+        "title": ctx.t(f"kpi.{key}"),
+        "series": [series_spec((BLOCK_ROW, c), block, block)],
+        "anchor": (row, col),
+        "size": (SPARK_SIZE[0], SPARK_SIZE[1]),
+        "hidden_data": True,
+    }
 
 
 UP_COLOUR: Final = "#1E7B34"
