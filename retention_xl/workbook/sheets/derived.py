@@ -186,7 +186,15 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
     frame["p_alive"] = (
         np.full(len(frame), np.nan) if data.p_alive is None else data.p_alive.to_numpy(dtype=float)
     )
-    predicted = data.predicted
+    _put_predictions(ctx, frame, data.predicted)
+    frame["risk_reason"] = risk_reasons(frame, ctx.t("risk.reason"))
+    _put_enrichment(ctx, frame, data.enrichment, data.summary.index)
+    return frame.reset_index(drop=True)[keys]
+
+
+def _put_predictions(ctx: Context, frame: pd.DataFrame, predicted: pd.DataFrame | None) -> None:
+    """The model columns (predicted CLV, expected purchases and the interval bounds;
+    NaN without a model) and the localised risk band."""
     bounded = ("p_alive", "predicted_clv", "expected_purchases_365d")
     for col in [
         "predicted_clv",
@@ -204,13 +212,18 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
         if predicted is None
         else pd.Series(predicted["risk_band"].astype(object).to_numpy()).map(bands).to_numpy()
     )
-    frame["risk_reason"] = risk_reasons(frame, ctx.t("risk.reason"))
-    enrich = data.enrichment
+
+
+def _put_enrichment(
+    ctx: Context, frame: pd.DataFrame, enrich: pd.DataFrame | None, ids: pd.Index
+) -> None:
+    """The customers export's columns as text (blank without it); ``accepts_marketing``
+    as the language's yes / no."""
     for key, *_ in ENRICHMENT:  # the customers export's columns, text (blank without it)
         values = (
             np.full(len(frame), None, dtype=object)
             if enrich is None or key not in enrich.columns
-            else enrich[key].reindex(data.summary.index).to_numpy(dtype=object)
+            else enrich[key].reindex(ids).to_numpy(dtype=object)
         )
         if key == "accepts_marketing":
             words = {True: ctx.t("value.yes"), False: ctx.t("value.no")}
@@ -226,7 +239,6 @@ def customers_frame(ctx: Context) -> pd.DataFrame:
             dtype=object,
         )
         frame[key] = values
-    return frame.reset_index(drop=True)[keys]
 
 
 #: The column an aggregate report adds: why the customer is listed.
