@@ -272,20 +272,7 @@ def customer_lifetimes(
         )
     prepared = prepare_orders(orders)
     frame = prepared.frame
-    if as_of is None:
-        if frame.empty:
-            raise NotEnoughDataError("orders has no rows", argument="orders")
-        cutoff = pd.Timestamp(frame["order_date"].max()).normalize()
-    else:
-        try:
-            cutoff = pd.Timestamp(as_of)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise InputError(f"as_of must be a date, got {as_of!r}", argument="as_of") from None
-        if pd.isna(cutoff):
-            raise InputError(f"as_of must be a date, got {as_of!r}", argument="as_of")
-        if cutoff.tzinfo is not None:
-            cutoff = cutoff.tz_localize(None)
-        cutoff = cutoff.normalize()
+    cutoff = _cutoff(frame, as_of)
     purchases = prepared.purchases
     days = purchases["order_date"].dt.normalize()
     keep = (days <= cutoff).to_numpy()
@@ -312,3 +299,23 @@ def customer_lifetimes(
         index=pd.Index(first.index.astype("string"), name="customer_id"),
     )
     return out
+
+
+def _cutoff(frame: pd.DataFrame, as_of: object) -> pd.Timestamp:
+    """The observation day: ``as_of`` (zone dropped, time of day ignored), or the day of
+    the last order; refuses an ``as_of`` that is not a date and orders with no rows."""
+    if as_of is None:
+        if frame.empty:
+            raise NotEnoughDataError("orders has no rows", argument="orders")
+        cutoff = pd.Timestamp(frame["order_date"].max()).normalize()
+    else:
+        try:
+            cutoff = pd.Timestamp(as_of)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(f"as_of must be a date, got {as_of!r}", argument="as_of") from None
+        if pd.isna(cutoff):
+            raise InputError(f"as_of must be a date, got {as_of!r}", argument="as_of")
+        if cutoff.tzinfo is not None:
+            cutoff = cutoff.tz_localize(None)
+        cutoff = cutoff.normalize()
+    return cutoff
