@@ -85,18 +85,8 @@ def read_shopify_customers(
         ids = ids.mask(ids == "", pd.NA)
     else:
         ids = email
-    if "name" in cols:
-        name = conv.text(cols["name"])
-    else:
-        first = conv.text(cols.get("first_name")).fillna("")
-        last = conv.text(cols.get("last_name")).fillna("")
-        name = (first + " " + last).str.strip()
-        name = name.mask(name == "", pd.NA)
-    marketing = conv.text(cols.get("accepts_marketing")).fillna("").map(normalise)
-    consent = np.full(len(marketing), None, dtype=object)  # blank: not said
-    consent[marketing.isin(list(_YES)).to_numpy()] = True
-    consent[marketing.isin(list(_NO)).to_numpy()] = False
-    accepts = pd.Series(consent, dtype="boolean")
+    name = _full_name(conv, cols)
+    accepts = _consent(conv, cols.get("accepts_marketing"))
     country = conv.text(cols.get("country"))
     if cols.get("country") and len(country.dropna()) and country.dropna().str.len().max() <= 3:
         country = country.str.upper()
@@ -111,6 +101,32 @@ def read_shopify_customers(
             "tags": conv.text(cols.get("tags")),
         }
     )
+    return _one_row_per_customer(conv, frame, key)
+
+
+def _full_name(conv: Converter, cols: Mapping[str, str]) -> pd.Series:
+    """The name column, or first and last name joined (blank when both are)."""
+    if "name" in cols:
+        return conv.text(cols["name"])
+    first = conv.text(cols.get("first_name")).fillna("")
+    last = conv.text(cols.get("last_name")).fillna("")
+    name = (first + " " + last).str.strip()
+    return name.mask(name == "", pd.NA)
+
+
+def _consent(conv: Converter, column: str | None) -> pd.Series:
+    """Marketing consent: True for yes words (yes, true, si, iscritto...), False for no words,
+    blank when the export does not say."""
+    marketing = conv.text(column).fillna("").map(normalise)
+    consent = np.full(len(marketing), None, dtype=object)  # blank: not said
+    consent[marketing.isin(list(_YES)).to_numpy()] = True
+    consent[marketing.isin(list(_NO)).to_numpy()] = False
+    return pd.Series(consent, dtype="boolean")
+
+
+def _one_row_per_customer(conv: Converter, frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Leave out rows without the key (with a note) and repeats of a customer (the
+    first row wins, counted as duplicates); the report counts what is left."""
     report = conv.report
     keyless = frame["customer_id"].isna().to_numpy(dtype=bool)
     if keyless.any():
