@@ -14,6 +14,7 @@ Spreadsheet row numbers are kept for every data row so errors can say "row 7".
 
 from __future__ import annotations
 
+import decimal
 import io
 import re
 import zipfile
@@ -447,13 +448,22 @@ def frame_cells(frame: pd.DataFrame) -> np.ndarray:
 
 def _parquet_cells(col: pd.Series) -> np.ndarray:
     """A column's values as a workbook reader gives them: ``datetime`` for timestamps
-    (a zone-aware one in its own zone's wall time), numbers, text, ``""`` for nulls."""
+    (a zone-aware one in its own zone's wall time), numbers (a decimal as a float, as
+    a sheet holds it), text, ``""`` for nulls.
+
+    >>> import decimal
+    >>> _parquet_cells(pd.Series([decimal.Decimal("19.90"), None])).tolist()
+    [19.9, '']
+    """
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         col = col.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         out = np.array(col.dt.to_pydatetime(), dtype=object)
     else:
-        out = col.to_numpy(dtype=object)
+        out = col.to_numpy(dtype=object, copy=True)  # arrow may hand a read-only view
     missing = pd.isna(col).to_numpy()
+    present = out[~missing]
+    if len(present) and isinstance(present[0], decimal.Decimal):  # a DECIMAL column
+        out[~missing] = [float(v) for v in present]
     out[missing] = ""
     return out
