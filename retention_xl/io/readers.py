@@ -344,7 +344,10 @@ def read_subscriptions(
     """Read a subscriptions export (Stripe subscriptions, generic/canonical).
 
     Same options as :func:`read_orders`; the frame follows the canonical
-    subscriptions schema.
+    subscriptions schema. ``path`` may also name the sources ``--orders`` takes (a
+    folder of Parquet files, a glob of Parquet or CSV files, ``duckdb:FILE?table=T``),
+    read as one table (:mod:`retention_xl.io.sources`), as may that of
+    :func:`read_survey` and :func:`read_customers`.
     """
     return _read(
         "subscriptions",
