@@ -333,6 +333,16 @@ def test_a_glob_that_matches_nothing_names_the_option_and_pattern(tmp_path):
     assert err.value.argument == "subscriptions"
 
 
+def test_a_mistyped_source_is_refused_before_the_orders_are_read(tmp_path, monkeypatch):
+    from retention_xl.io import inputs
+
+    read: list[object] = []
+    monkeypatch.setattr(inputs, "_read_orders_source", lambda *a, **k: read.append(a))
+    with pytest.raises(InputError, match=r"^--customers .*: there is no such file or folder"):
+        inputs.load_inputs(orders=sample_paths().orders, customers=tmp_path / "customers.csv")
+    assert read == []
+
+
 def test_a_folder_without_parquet_files(tmp_path):
     write_form("csv-glob", "survey", tmp_path)
     with pytest.raises(InputError, match=r"^--survey .*the folder holds no Parquet file"):

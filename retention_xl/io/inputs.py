@@ -387,6 +387,12 @@ def load_inputs(
     formats = split_formats(format)
     maps = split_mapping(mapping)
     rate_table = parse_rates(rates) or None
+    from retention_xl.engines.sources import parse_source
+
+    sources = {"subscriptions": subscriptions, "survey": survey, "customers": customers}
+    for kind, value in sources.items():
+        if value is not None:  # a mistyped source is refused before the orders are read
+            parse_source(value, option=kind)
     common: dict[str, Any] = {
         "locale": locale,
         "date_format": date_format,
@@ -433,19 +439,19 @@ def load_inputs(
                     file=report.file,
                 )
         _check_currencies(frames, reports, paths, rate_table)
+        if customers is not None:
+            imp = read_customers(
+                customers,
+                format=formats.get("customers"),
+                mapping=maps["customers"],
+                encoding=encoding,
+            )
+            frames["customers"] = imp.frame
+            reports["customers"] = imp.report
     except BaseException:
         if lake_engine is not None:
             lake_engine.close()
         raise
-    if customers is not None:
-        imp = read_customers(
-            customers,
-            format=formats.get("customers"),
-            mapping=maps["customers"],
-            encoding=encoding,
-        )
-        frames["customers"] = imp.frame
-        reports["customers"] = imp.report
     return Inputs(
         orders=frames.get("orders"),
         subscriptions=frames.get("subscriptions"),
