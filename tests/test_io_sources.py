@@ -224,6 +224,23 @@ def test_duckdb_column_types_read_as_the_csv(tmp_path):
     pd.testing.assert_frame_equal(got, read_subscriptions(csv).frame)
 
 
+def test_a_duckdb_view_in_a_schema(tmp_path):
+    """A view has no rowid: its rows are numbered in the order it gives them."""
+    db = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(db))
+    try:
+        con.register("frame_view", _typed("survey"))
+        con.execute("CREATE SCHEMA crm")
+        con.execute("CREATE TABLE crm.raw AS SELECT * FROM frame_view")
+        con.execute("CREATE VIEW crm.answers AS SELECT * FROM crm.raw WHERE score <> 99")
+        con.execute("UPDATE crm.raw SET score = 11 WHERE rowid = 4")
+    finally:
+        con.close()
+    with pytest.raises(ExportError) as err:
+        read_survey(f"duckdb:{db}?table=crm.answers")
+    assert str(err.value).startswith("shop.duckdb, table crm.answers row 5, column 'score'")
+
+
 def test_two_header_rows_in_every_file_of_a_glob(tmp_path):
     """SurveyMonkey: each file has its own second header row; rows stay numbered in
     their own file (data from row 3)."""
