@@ -92,16 +92,22 @@ class RawTable:
         """The data row at ``position`` as messages name it: ``row 7``, ``b.csv row 7``
         (one of several files) or ``table subs row 7`` (a DuckDB table)."""
         part = self.part_at(position)
-        row = f"row {self.row_of(position)}"
-        if part is None:
-            return row
-        if part.table is not None:
-            return f"table {part.table} {row}"
-        return f"{part.label} {row}" if len(self.parts) > 1 else row
+        return f"{self._prefix(part)}row {self.row_of(position)}"
 
     def row_names(self) -> list[str]:
         """:meth:`place` of every data row (an id for rows that have none)."""
-        return [self.place(i) for i in range(len(self.rows))]
+        rows = self.rows.tolist()
+        if self.part_of is None or not self.parts:
+            return [f"row {r}" for r in rows]
+        prefixes = [self._prefix(part) for part in self.parts]
+        return [f"{prefixes[i]}row {r}" for i, r in zip(self.part_of.tolist(), rows, strict=True)]
+
+    def _prefix(self, part: Part | None) -> str:
+        if part is None:
+            return ""
+        if part.table is not None:
+            return f"table {part.table} "
+        return f"{part.label} " if len(self.parts) > 1 else ""
 
     def error(
         self, position: int, message: str, *, column: str | None = None, value: object = None
