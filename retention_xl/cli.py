@@ -93,9 +93,9 @@ def main() -> None:
 @user_errors
 def check(
     orders: str | None,
-    subscriptions: Path | None,
-    survey: Path | None,
-    customers: Path | None,
+    subscriptions: str | None,
+    survey: str | None,
+    customers: str | None,
     export: ExportOptions,
     as_json: bool,
 ) -> None:
@@ -228,9 +228,9 @@ def _kpi_options(func: F) -> F:
 @user_errors
 def kpis(
     orders: str | None,
-    subscriptions: Path | None,
-    survey: Path | None,
-    customers: Path | None,
+    subscriptions: str | None,
+    survey: str | None,
+    customers: str | None,
     export: ExportOptions,
     period: str,
     gross_margin: float,
@@ -678,9 +678,9 @@ def template(out: Path | None, lang: str, currency: str, period: str, as_json: b
 @user_errors
 def build(
     orders: str | None,
-    subscriptions: Path | None,
-    survey: Path | None,
-    customers: Path | None,
+    subscriptions: str | None,
+    survey: str | None,
+    customers: str | None,
     export: ExportOptions,
     out: Path,
     lang: str,
@@ -817,9 +817,9 @@ def build(
 def refresh_command(
     book: Path,
     orders: str | None,
-    subscriptions: Path | None,
-    survey: Path | None,
-    customers: Path | None,
+    subscriptions: str | None,
+    survey: str | None,
+    customers: str | None,
     export: ExportOptions,
     append: bool,
     no_backup: bool,

@@ -14,9 +14,9 @@ Usage in :mod:`retention_xl.cli`::
 :func:`export_options` adds ``--format``, ``--locale``, ``--date-format``, ``--map``,
 ``--rate``, ``--encoding`` and ``--skip-bad-rows`` and hands the command one
 ``export`` argument, an :class:`ExportOptions`. :func:`input_files` adds ``--orders``
-(an export, Parquet files, a glob or a DuckDB table: see
-:mod:`retention_xl.engines.sources`), ``--subscriptions``, ``--survey`` and
-``--customers`` (paths that must exist). :func:`engine_option` adds ``--engine``.
+``--subscriptions``, ``--survey`` and ``--customers`` (each an export, Parquet files, a
+glob or a DuckDB table: see :mod:`retention_xl.engines.sources`).
+:func:`engine_option` adds ``--engine``.
 """
 
 from __future__ import annotations
@@ -179,9 +179,8 @@ ORDERS_METAVAR = "SOURCE"
 
 
 def input_files(func: F) -> F:
-    """Add ``--orders`` (a source, checked when read), ``--subscriptions``, ``--survey``
-    and ``--customers`` (existing files)."""
-    path = click.Path(exists=True, dir_okay=False, path_type=Path)
+    """Add ``--orders``, ``--subscriptions``, ``--survey`` and ``--customers`` (sources,
+    checked when read: see :mod:`retention_xl.engines.sources`)."""
     out: Any = func
     for name, what in (
         (
@@ -194,9 +193,12 @@ def input_files(func: F) -> F:
     ):
         out = click.option(
             f"--{name}",
-            type=path,
+            metavar=ORDERS_METAVAR,
             default=None,
-            help=f"Export of {what}, or a Parquet file with the same columns.",
+            help=f"The {what}: an export, or the same columns in a Parquet file, a folder "
+            "of Parquet files, a glob of Parquet or CSV files, or a DuckDB table: "
+            f"duckdb:FILE.duckdb?table=NAME (default table {name}); read into memory, "
+            "1,048,575 rows at most.",
         )(out)
     out = click.option("--orders", metavar=ORDERS_METAVAR, default=None, help=ORDERS_HELP)(out)
     return out  # type: ignore[no-any-return]

@@ -79,12 +79,17 @@ class ConvergenceError(RetentionError):
 class ExportError(InputError):
     """A problem in an export file, located by file, row and column.
 
-    ``row`` is the row number as a spreadsheet shows it (the header is row 1).
+    ``row`` is the row number as a spreadsheet shows it (the header is row 1). The
+    message names the file by its name, or by ``label`` when given (a path inside a
+    folder of files with the same names); the row of a ``table`` of a database file is
+    named ``table T row N``.
 
     Examples
     --------
     >>> str(ExportError("not a date", file="orders.csv", row=7, column="Created at", value="31/02"))
     "orders.csv, row 7, column 'Created at': not a date (value '31/02')"
+    >>> str(ExportError("not a number", file="shop.duckdb", table="subs", row=3, column="mrr"))
+    "shop.duckdb, table subs row 3, column 'mrr': not a number"
     """
 
     def __init__(
@@ -95,16 +100,23 @@ class ExportError(InputError):
         row: int | None = None,
         column: str | None = None,
         value: object = None,
+        table: str | None = None,
+        label: str | None = None,
     ) -> None:
         self.file = None if file is None else str(file)
         self.row = row
         self.column = column
         self.value = value
         self.reason = message
+        self.table = table
         where = []
-        if self.file is not None:
+        if label is not None:
+            where.append(label)
+        elif self.file is not None:
             where.append(Path(self.file).name)
-        if row is not None:
+        if table is not None:
+            where.append(f"table {table}" + ("" if row is None else f" row {row}"))
+        elif row is not None:
             where.append(f"row {row}")
         if column is not None:
             where.append(f"column {column!r}")

@@ -67,7 +67,7 @@ from retention_xl.io.headers import HeaderIndex, normalise
 from retention_xl.io.report import ImportReport
 from retention_xl.io.tables import RawTable
 
-__all__ = ["LakeOrders", "quote_ident", "quote_text"]
+__all__ = ["LakeOrders", "attach_table", "quote_ident", "quote_text"]
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,46 @@ def _trim(expr: str) -> str:
         f"CASE WHEN {edge} AND regexp_matches({text}, {_EDGE_SPACE}) "
         f"THEN trim({text}, {_WS}) ELSE {text} END"
     )
+
+
+def attach_table(con: Any, duckdb: Any, source: OrdersSource) -> str:
+    """Attach the database file of a ``duckdb`` source to ``con``, read-only, as
+    ``rxl_src``; returns the quoted name of its table (or view).
+
+    A file DuckDB cannot open, or one without the table, is refused naming the file
+    (and the tables it has).
+    """
+    path = source.files[0]
+    try:
+        con.execute(f"ATTACH {quote_text(str(path))} AS rxl_src (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise ExportError(
+            "cannot be opened as a DuckDB database "
+            f"({str(exc).splitlines()[0]}). Is it a DuckDB file, written by this DuckDB "
+            "version, and not open for writing by another program?",
+            file=path,
+        ) from exc
+    parts = [p.strip() for p in str(source.table).split(".") if p.strip()]
+    schema, table = (parts[0], parts[1]) if len(parts) == 2 else ("main", parts[-1])
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
+        "'rxl_src' UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE "
+        "database_name = 'rxl_src' AND NOT internal ORDER BY 1, 2"
+    ).fetchall()
+    found = [
+        (s, t) for s, t in tables if s.lower() == schema.lower() and t.lower() == table.lower()
+    ]
+    if len(parts) > 2 or not found:
+        names = [t if s == "main" else f"{s}.{t}" for s, t in tables]
+        shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+        raise ExportError(
+            f"has no table {source.table!r} ("
+            + (f"its tables: {shown}" if names else "it has no table")
+            + f"). Name one with duckdb:{path}?table=NAME",
+            file=path,
+        )
+    s, t = found[0]
+    return f"rxl_src.{quote_ident(s)}.{quote_ident(t)}"
 
 
 def type_family(duckdb_type: str) -> str:
@@ -505,40 +545,7 @@ class LakeOrders:
         return True
 
     def _attach(self) -> str:
-        src = self.source
-        path = src.files[0]
-        try:
-            self.sql(f"ATTACH {quote_text(str(path))} AS rxl_src (READ_ONLY)")
-        except self._duckdb.Error as exc:
-            raise ExportError(
-                "cannot be opened as a DuckDB database "
-                f"({str(exc).splitlines()[0]}). Is it a DuckDB file, written by this DuckDB "
-                "version, and not open for writing by another program?",
-                file=path,
-            ) from exc
-        parts = [p.strip() for p in str(src.table).split(".") if p.strip()]
-        schema, table = (parts[0], parts[1]) if len(parts) == 2 else ("main", parts[-1])
-        tables = self.sql(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = "
-            "'rxl_src' UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE "
-            "database_name = 'rxl_src' AND NOT internal ORDER BY 1, 2"
-        ).fetchall()
-        found = [
-            (s, t) for s, t in tables if s.lower() == schema.lower() and t.lower() == table.lower()
-        ]
-        if len(parts) > 2 or not found:
-            names = [t if s == "main" else f"{s}.{t}" for s, t in tables]
-            shown = ", ".join(names[:20]) + (
-                f" and {len(names) - 20} more" if len(names) > 20 else ""
-            )
-            raise ExportError(
-                f"has no table {src.table!r} ("
-                + (f"its tables: {shown}" if names else "it has no table")
-                + f"). Name one with duckdb:{path}?table=NAME",
-                file=path,
-            )
-        s, t = found[0]
-        return f"rxl_src.{quote_ident(s)}.{quote_ident(t)}"
+        return attach_table(self.con, self._duckdb, self.source)
 
     # -- columns ------------------------------------------------------------
 

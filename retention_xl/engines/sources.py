@@ -1,8 +1,9 @@
-"""What ``--orders`` names: an export file, Parquet files, CSV files or a DuckDB table.
+"""What ``--orders`` (and ``--subscriptions``, ``--survey``, ``--customers``) names: an
+export file, Parquet files, CSV files or a DuckDB table.
 
-:func:`parse_orders_source` turns the option's text into an :class:`OrdersSource`,
-looking only at the file system (no DuckDB, no pandas), so a mistyped path is refused
-before anything is read:
+:func:`parse_source` turns an option's text into an :class:`OrdersSource`, looking
+only at the file system (no DuckDB, no pandas), so a mistyped path is refused before
+anything is read (:func:`parse_orders_source` is ``parse_source(value, option="orders")``):
 
 =====================================  ==============================================
 ``orders.csv``, ``orders.xlsx``        one export (Shopify, WooCommerce, generic...):
@@ -13,14 +14,20 @@ before anything is read:
 ``lake/2024-*.parquet``,               the files a glob matches (``**`` crosses
 ``exports/*.csv``                      folders): all Parquet, or all CSV
 ``duckdb:shop.duckdb?table=orders``    a table (or view) of a DuckDB database file;
-                                       ``?table=`` defaults to ``orders`` and may name
+                                       ``?table=`` defaults to the option's name
+                                       (``orders``, ``subscriptions``...) and may name
                                        a schema: ``?table=sales.orders``
 =====================================  ==============================================
+
+Messages name the option the value was given to (``--subscriptions 'subs/*.csv'
+matches no file``).
 
 Examples
 --------
 >>> parse_orders_source("duckdb:shop.duckdb?table=sales.orders", check=False).table
 'sales.orders'
+>>> parse_source("duckdb:shop.duckdb", option="survey", check=False).label
+'shop.duckdb?table=survey'
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ __all__ = [
     "OrdersSource",
     "SourceKind",
     "parse_orders_source",
+    "parse_source",
 ]
 
 SourceKind = Literal["export", "parquet", "csv", "duckdb"]
@@ -62,7 +70,7 @@ FORMS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class OrdersSource:
-    """A resolved ``--orders`` value.
+    """A resolved ``--orders`` value (or ``--subscriptions``, ``--survey``, ``--customers``).
 
     ``kind`` is ``export`` (one CSV/XLSX export for :mod:`retention_xl.io`),
     ``parquet`` or ``csv`` (``files``, sorted) or ``duckdb`` (``files`` holds the
@@ -113,47 +121,47 @@ def _kind_of_file(path: Path) -> SourceKind:
     return "export"
 
 
-def _duckdb_source(text: str, *, check: bool) -> OrdersSource:
+def _duckdb_source(text: str, *, check: bool, option: str) -> OrdersSource:
     rest = text[len(_PREFIX) :]
     path_text, _, query = rest.partition("?")
     if not path_text:
         raise InputError(
-            f"--orders {text!r}: name the database file, e.g. duckdb:shop.duckdb?table=orders",
-            argument="orders",
+            f"--{option} {text!r}: name the database file, e.g. duckdb:shop.duckdb?table={option}",
+            argument=option,
         )
     params = parse_qs(query, keep_blank_values=True) if query else {}
     unknown = sorted(set(params) - {"table"})
     if unknown:
         raise InputError(
-            f"--orders {text!r}: unknown parameter {unknown[0]!r}; the only one is table, "
-            "e.g. duckdb:shop.duckdb?table=orders",
-            argument="orders",
+            f"--{option} {text!r}: unknown parameter {unknown[0]!r}; the only one is table, "
+            f"e.g. duckdb:shop.duckdb?table={option}",
+            argument=option,
         )
-    table = params.get("table", ["orders"])[-1].strip()
+    table = params.get("table", [option])[-1].strip()
     if not table:
         raise InputError(
-            f"--orders {text!r}: the table name is empty; write ?table=NAME", argument="orders"
+            f"--{option} {text!r}: the table name is empty; write ?table=NAME", argument=option
         )
     path = Path(path_text).expanduser()
     if check and not path.is_file():
         raise InputError(
-            f"--orders {text!r}: there is no DuckDB database file {str(path)!r}",
-            argument="orders",
+            f"--{option} {text!r}: there is no DuckDB database file {str(path)!r}",
+            argument=option,
         )
     return OrdersSource(
         text=text, kind="duckdb", files=(path,), label=f"{path.name}?table={table}", table=table
     )
 
 
-def _glob_source(text: str) -> OrdersSource:
+def _glob_source(text: str, *, option: str) -> OrdersSource:
     matches = sorted(Path(p) for p in glob.glob(text, recursive=True))
     files = [p for p in matches if p.is_file()]
     if not files:
         raise InputError(
-            f"--orders {text!r} matches no file"
+            f"--{option} {text!r} matches no file"
             + (" (only folders)" if matches else "")
             + ". Check the folder and the pattern; quote it so the shell does not expand it",
-            argument="orders",
+            argument=option,
         )
     kinds: dict[str, list[Path]] = {}
     for f in files:
@@ -168,31 +176,37 @@ def _glob_source(text: str) -> OrdersSource:
         kinds.setdefault(family, []).append(f)
     if "other" in kinds:
         raise InputError(
-            f"--orders {text!r} matches {kinds['other'][0].name}, which is neither a Parquet "
+            f"--{option} {text!r} matches {kinds['other'][0].name}, which is neither a Parquet "
             "nor a CSV file: a glob reads Parquet (.parquet) or CSV (.csv) files; narrow "
             "the pattern",
-            argument="orders",
+            argument=option,
         )
     if len(kinds) > 1:
         raise InputError(
-            f"--orders {text!r} matches both Parquet and CSV files ({kinds['parquet'][0].name}, "
+            f"--{option} {text!r} matches both Parquet and CSV files ({kinds['parquet'][0].name}, "
             f"{kinds['csv'][0].name}): give a pattern that matches one kind",
-            argument="orders",
+            argument=option,
         )
     kind: SourceKind = "parquet" if "parquet" in kinds else "csv"
     return OrdersSource(text=text, kind=kind, files=tuple(files), label=text)
 
 
 def parse_orders_source(value: str | Path, *, check: bool = True) -> OrdersSource:
-    """Resolve what ``--orders`` names (see the module docstring).
+    """Resolve what ``--orders`` names (see the module docstring and :func:`parse_source`)."""
+    return parse_source(value, option="orders", check=check)
 
-    With ``check`` (the default) the files must exist and a glob must match; a
-    source that cannot be read raises :class:`~retention_xl.errors.InputError` naming
-    the option and the value.
+
+def parse_source(value: str | Path, *, option: str, check: bool = True) -> OrdersSource:
+    """Resolve what the option ``--OPTION`` names (see the module docstring).
+
+    ``option`` (``orders``, ``subscriptions``, ``survey``, ``customers``) is named in
+    messages and is the default table of a DuckDB database. With ``check`` (the
+    default) the files must exist and a glob must match; a source that cannot be read
+    raises :class:`~retention_xl.errors.InputError` naming the option and the value.
     """
     text = str(value)
     if text.startswith(_PREFIX):
-        return _duckdb_source(text, check=check)
+        return _duckdb_source(text, check=check, option=option)
     path = Path(text).expanduser()
     if path.is_dir():
         files = sorted(
@@ -200,9 +214,9 @@ def parse_orders_source(value: str | Path, *, check: bool = True) -> OrdersSourc
         )
         if not files:
             raise InputError(
-                f"--orders {text!r}: the folder holds no Parquet file (*.parquet). For CSV "
-                f"files give a glob, e.g. --orders '{path / '*.csv'}'",
-                argument="orders",
+                f"--{option} {text!r}: the folder holds no Parquet file (*.parquet). For CSV "
+                f"files give a glob, e.g. --{option} '{path / '*.csv'}'",
+                argument=option,
             )
         return OrdersSource(text=text, kind="parquet", files=tuple(files), label=text)
     if path.is_file():
@@ -212,18 +226,18 @@ def parse_orders_source(value: str | Path, *, check: bool = True) -> OrdersSourc
                 text=text,
                 kind="duckdb",
                 files=(path,),
-                label=f"{path.name}?table=orders",
-                table="orders",
+                label=f"{path.name}?table={option}",
+                table=option,
             )
         return OrdersSource(text=text, kind=kind, files=(path,), label=path.name)
     if _GLOB_CHARS & set(text):
         if not check:  # the pattern's suffix tells the kind
             guess: SourceKind = "csv" if path.suffix.lower() in CSV_SUFFIXES else "parquet"
             return OrdersSource(text=text, kind=guess, files=(), label=text)
-        return _glob_source(text)
+        return _glob_source(text, option=option)
     if check:
         raise InputError(
-            f"--orders {text!r}: there is no such file or folder. --orders takes {FORMS}",
-            argument="orders",
+            f"--{option} {text!r}: there is no such file or folder. --{option} takes {FORMS}",
+            argument=option,
         )
     return OrdersSource(text=text, kind="export", files=(path,), label=path.name)

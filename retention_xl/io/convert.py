@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from retention_xl.errors import ExportError
 from retention_xl.io.headers import HeaderIndex
 from retention_xl.io.locale import Locale, guess_decimal, parse_dates, parse_numbers
 from retention_xl.io.report import ImportReport
@@ -114,17 +113,11 @@ class Converter:
         positions = np.flatnonzero(mask)
         if not self.skip_bad_rows:
             pos = int(positions[0])
-            raise ExportError(
-                fix_the_cell(reason),
-                file=self.table.file,
-                row=self.table.row_of(pos),
-                column=column,
-                value=values[pos],
-            )
+            raise self.table.error(pos, fix_the_cell(reason), column=column, value=values[pos])
         self.bad |= mask
         for pos in positions[: max(0, 20 - len(self.report.skipped))]:
             self.report.skipped.append(
-                f"row {self.table.row_of(int(pos))}, column {column!r}: {reason} "
+                f"{self.table.place(int(pos))}, column {column!r}: {reason} "
                 f"(value {values[int(pos)]!r})"
             )
 

@@ -350,8 +350,11 @@ def load_inputs(
         The orders: an export file (CSV/TSV/XLSX), Parquet files, a glob of Parquet or
         CSV files or a DuckDB table (``duckdb:FILE.duckdb?table=NAME``; see
         :mod:`retention_xl.engines.sources`).
-    subscriptions, survey : path, optional
-        The export files (CSV/TSV/XLSX); at least one file is needed.
+    subscriptions, survey : path or str, optional
+        The exports (CSV/TSV/XLSX), or the same columns in a Parquet file, a folder of
+        Parquet files, a glob of Parquet or CSV files or a DuckDB table, read into
+        memory as one table (:mod:`retention_xl.io.sources`); at least one export
+        is needed.
     format : str or list of str, optional
         Layout names (see module docstring); detected from the headers by default.
     locale, date_format, skip_bad_rows, encoding
@@ -360,8 +363,9 @@ def load_inputs(
         Column choices; ``kind.role`` aims at one file.
     rates : dict or list of "CUR=rate", optional
         Exchange rates into the reporting currency (rate 1).
-    customers : path, optional
-        A customers export (Shopify's) that only enriches the per-customer lists
+    customers : path or str, optional
+        A customers export (Shopify's; any source ``subscriptions`` takes) that only
+        enriches the per-customer lists
         (name, email, marketing consent, country, tags); ``customers.ROLE=COLUMN``
         mappings aim at it. It adds no customer to any KPI.
 
@@ -383,6 +387,12 @@ def load_inputs(
     formats = split_formats(format)
     maps = split_mapping(mapping)
     rate_table = parse_rates(rates) or None
+    from retention_xl.engines.sources import parse_source
+
+    sources = {"subscriptions": subscriptions, "survey": survey, "customers": customers}
+    for kind, value in sources.items():
+        if value is not None:  # a mistyped source is refused before the orders are read
+            parse_source(value, option=kind)
     common: dict[str, Any] = {
         "locale": locale,
         "date_format": date_format,
@@ -429,19 +439,19 @@ def load_inputs(
                     file=report.file,
                 )
         _check_currencies(frames, reports, paths, rate_table)
+        if customers is not None:
+            imp = read_customers(
+                customers,
+                format=formats.get("customers"),
+                mapping=maps["customers"],
+                encoding=encoding,
+            )
+            frames["customers"] = imp.frame
+            reports["customers"] = imp.report
     except BaseException:
         if lake_engine is not None:
             lake_engine.close()
         raise
-    if customers is not None:
-        imp = read_customers(
-            customers,
-            format=formats.get("customers"),
-            mapping=maps["customers"],
-            encoding=encoding,
-        )
-        frames["customers"] = imp.frame
-        reports["customers"] = imp.report
     return Inputs(
         orders=frames.get("orders"),
         subscriptions=frames.get("subscriptions"),

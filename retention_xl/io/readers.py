@@ -30,6 +30,7 @@ from retention_xl.io.formats.base import Options
 from retention_xl.io.headers import normalise
 from retention_xl.io.locale import LOCALES, Locale
 from retention_xl.io.report import Import, ImportReport
+from retention_xl.io.sources import read_source_table
 from retention_xl.io.tables import RawTable, read_table
 
 __all__ = [
@@ -160,11 +161,23 @@ def _merge_second_header(table: RawTable) -> RawTable:
     for m in merged:
         seen[m] = seen.get(m, 0) + 1
         unique.append(m if seen[m] == 1 else f"{m} ({seen[m]})")
-    data = table.data.iloc[1:].reset_index(drop=True)
-    data.columns = unique
-    table.data = data
+    keep = np.ones(len(table.data), dtype=bool)
+    keep[0] = False
+    if table.part_of is not None and len(table.parts) > 1:
+        # files read as one: each has its own second header row, the same as the first's
+        firsts = np.flatnonzero(np.r_[True, table.part_of[1:] != table.part_of[:-1]])
+        for pos in firsts[1:]:
+            row = ["" if v is None else str(v).strip() for v in table.data.iloc[pos].tolist()]
+            if row != second:
+                raise table.error(
+                    int(pos),
+                    f"the second header row differs from {table.parts[0].label}'s: the "
+                    "files are not exports of the same survey",
+                )
+        keep[firsts] = False
+    table = table.take(keep)
+    table.data.columns = unique
     table.headers = unique
-    table.rows = table.rows[1:]
     table.header_rows = 2
     return table
 
@@ -181,7 +194,10 @@ def _read(
     encoding: str | None,
     rates: Mapping[str, float] | None,
 ) -> Import:
-    table = read_table(path, encoding=encoding)
+    if kind == "orders":  # several order files are read one by one (io.inputs, engines)
+        table = read_table(path, encoding=encoding)
+    else:
+        table = read_source_table(path, option=kind, encoding=encoding)
     return read_raw_table(
         kind,
         table,
@@ -328,7 +344,10 @@ def read_subscriptions(
     """Read a subscriptions export (Stripe subscriptions, generic/canonical).
 
     Same options as :func:`read_orders`; the frame follows the canonical
-    subscriptions schema.
+    subscriptions schema. ``path`` may also name the sources ``--orders`` takes (a
+    folder of Parquet files, a glob of Parquet or CSV files, ``duckdb:FILE?table=T``),
+    read as one table (:mod:`retention_xl.io.sources`), as may that of
+    :func:`read_survey` and :func:`read_customers`.
     """
     return _read(
         "subscriptions",

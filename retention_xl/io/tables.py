@@ -14,6 +14,7 @@ Spreadsheet row numbers are kept for every data row so errors can say "row 7".
 
 from __future__ import annotations
 
+import decimal
 import io
 import re
 import zipfile
@@ -28,15 +29,43 @@ from retention_xl.errors import ExportError, InputError
 from retention_xl.io.locale import DecodeError, decode_bytes, sniff_delimiter
 from retention_xl.io.safety import check_zip_package
 
-__all__ = ["RawTable", "read_table", "table_from_cells"]
+__all__ = [
+    "MAX_PARQUET_ROWS",
+    "Part",
+    "RawTable",
+    "frame_cells",
+    "parquet_size",
+    "read_parquet_cells",
+    "read_table",
+    "table_from_cells",
+]
 
 MAX_TEXT_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One file, or the table of a DuckDB database, of a table read from several.
+
+    ``file`` is its path, ``label`` how messages name it (the file's name, or its path
+    inside the folder when names repeat), ``table`` the DuckDB table.
+    """
+
+    file: str
+    label: str
+    table: str | None = None
 
 
 @dataclass(slots=True)
 class RawTable:
     """The cells of an export: ``data`` (one column per header, object cells),
-    ``rows`` (the spreadsheet row number of each data row), and how it was read."""
+    ``rows`` (the spreadsheet row number of each data row), and how it was read.
+
+    A table read from several files or a DuckDB table (:mod:`retention_xl.io.sources`)
+    has its ``parts`` and, per data row, ``part_of`` (the index of its part); ``rows``
+    are then counted within each part, and :meth:`error` and :meth:`place` name the
+    part with the row.
+    """
 
     file: str
     headers: list[str]
@@ -46,10 +75,73 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     header_rows: int = 1
+    parts: tuple[Part, ...] = ()
+    part_of: np.ndarray | None = None
 
     def row_of(self, position: int) -> int:
-        """Spreadsheet row number of the data row at ``position``."""
+        """Spreadsheet row number of the data row at ``position`` (in its part)."""
         return int(self.rows[position])
+
+    def part_at(self, position: int) -> Part | None:
+        """The part the data row at ``position`` comes from (None: a single file)."""
+        if self.part_of is None or not self.parts:
+            return None
+        return self.parts[int(self.part_of[position])]
+
+    def place(self, position: int) -> str:
+        """The data row at ``position`` as messages name it: ``row 7``, ``b.csv row 7``
+        (one of several files) or ``table subs row 7`` (a DuckDB table)."""
+        part = self.part_at(position)
+        return f"{self._prefix(part)}row {self.row_of(position)}"
+
+    def row_names(self) -> list[str]:
+        """:meth:`place` of every data row (an id for rows that have none)."""
+        rows = self.rows.tolist()
+        if self.part_of is None or not self.parts:
+            return [f"row {r}" for r in rows]
+        prefixes = [self._prefix(part) for part in self.parts]
+        return [f"{prefixes[i]}row {r}" for i, r in zip(self.part_of.tolist(), rows, strict=True)]
+
+    def _prefix(self, part: Part | None) -> str:
+        if part is None:
+            return ""
+        if part.table is not None:
+            return f"table {part.table} "
+        return f"{part.label} " if len(self.parts) > 1 else ""
+
+    def error(
+        self, position: int, message: str, *, column: str | None = None, value: object = None
+    ) -> ExportError:
+        """An :class:`ExportError` naming the file (or part), row and column of a cell."""
+        part = self.part_at(position)
+        if part is None:
+            return ExportError(
+                message, file=self.file, row=self.row_of(position), column=column, value=value
+            )
+        return ExportError(
+            message,
+            file=part.file,
+            label=None if part.table is not None else part.label,
+            table=part.table,
+            row=self.row_of(position),
+            column=column,
+            value=value,
+        )
+
+    def take(self, keep: np.ndarray) -> RawTable:
+        """The table with only the data rows ``keep`` (a mask or positions) selects."""
+        return RawTable(
+            file=self.file,
+            headers=list(self.headers),
+            data=self.data.iloc[keep].reset_index(drop=True),
+            rows=self.rows[keep],
+            source=self.source,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            header_rows=self.header_rows,
+            parts=self.parts,
+            part_of=None if self.part_of is None else self.part_of[keep],
+        )
 
 
 def read_table(path: str | Path, *, encoding: str | None = None) -> RawTable:
@@ -297,6 +389,21 @@ MAX_PARQUET_ROWS = 1_048_575
 def _read_parquet(p: Path) -> RawTable:
     """One Parquet file as typed cells (see the module docstring), its rows numbered as
     a sheet would number them (the header is row 1)."""
+    rows, size = parquet_size(p)
+    if rows > MAX_PARQUET_ROWS:
+        raise ExportError(
+            f"has {rows:,} rows, more than the {MAX_PARQUET_ROWS:,} a sheet holds "
+            "below its header. Filter it to the period you need",
+            file=p,
+        )
+    if size > MAX_TEXT_BYTES:
+        raise ExportError(
+            f"holds {size:,} bytes uncompressed, more than the {MAX_TEXT_BYTES:,} limit", file=p
+        )
+    return read_parquet_cells(p)
+
+
+def _pyarrow_parquet(p: Path) -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
@@ -304,6 +411,12 @@ def _read_parquet(p: Path) -> RawTable:
             f"{p.name} is a Parquet file: reading it needs pyarrow, which comes with the "
             "'lake' extra: pip install 'retention-xl[lake]'"
         ) from exc
+    return pq
+
+
+def parquet_size(p: Path) -> tuple[int, int]:
+    """``(rows, uncompressed bytes)`` of a Parquet file, from its footer alone."""
+    pq = _pyarrow_parquet(p)
     try:
         meta = pq.ParquetFile(p).metadata
     except Exception as exc:  # pyarrow raises its own error types for damaged files
@@ -311,17 +424,13 @@ def _read_parquet(p: Path) -> RawTable:
             f"cannot be read as a Parquet file ({type(exc).__name__}: {exc}). Write it again",
             file=p,
         ) from exc
-    if meta.num_rows > MAX_PARQUET_ROWS:
-        raise ExportError(
-            f"has {meta.num_rows:,} rows, more than the {MAX_PARQUET_ROWS:,} a sheet holds "
-            "below its header. Filter it to the period you need",
-            file=p,
-        )
     size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if size > MAX_TEXT_BYTES:
-        raise ExportError(
-            f"holds {size:,} bytes uncompressed, more than the {MAX_TEXT_BYTES:,} limit", file=p
-        )
+    return int(meta.num_rows), int(size)
+
+
+def read_parquet_cells(p: Path) -> RawTable:
+    """A Parquet file's cells, without the limits :func:`read_table` checks first."""
+    pq = _pyarrow_parquet(p)
     try:
         frame = pq.read_table(p).to_pandas(types_mapper=None, date_as_object=True)
     except Exception as exc:
@@ -329,23 +438,38 @@ def _read_parquet(p: Path) -> RawTable:
             f"cannot be read as a Parquet file ({type(exc).__name__}: {exc}). Write it again",
             file=p,
         ) from exc
+    return _to_table(p, frame_cells(frame), source="xlsx", encoding=None, delim=None)
+
+
+def frame_cells(frame: pd.DataFrame) -> np.ndarray:
+    """A typed frame (from Parquet or DuckDB) as a 2-D object array of cells, the
+    column names first, each column as :func:`_parquet_cells` gives it."""
     header = np.array([str(c) for c in frame.columns], dtype=object)
     cells = np.empty((len(frame) + 1, len(frame.columns)), dtype=object)
     cells[0] = header
-    for j, name in enumerate(frame.columns):
-        cells[1:, j] = _parquet_cells(frame[name])
-    return _to_table(p, cells, source="xlsx", encoding=None, delim=None)
+    for j in range(len(frame.columns)):
+        cells[1:, j] = _parquet_cells(frame.iloc[:, j])
+    return cells
 
 
 def _parquet_cells(col: pd.Series) -> np.ndarray:
     """A column's values as a workbook reader gives them: ``datetime`` for timestamps
-    (a zone-aware one in its own zone's wall time), numbers, text, ``""`` for nulls."""
+    (a zone-aware one in its own zone's wall time), numbers (a decimal as a float, as
+    a sheet holds it), text, ``""`` for nulls.
+
+    >>> import decimal
+    >>> _parquet_cells(pd.Series([decimal.Decimal("19.90"), None])).tolist()
+    [19.9, '']
+    """
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         col = col.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         out = np.array(col.dt.to_pydatetime(), dtype=object)
     else:
-        out = col.to_numpy(dtype=object)
+        out = col.to_numpy(dtype=object, copy=True)  # arrow may hand a read-only view
     missing = pd.isna(col).to_numpy()
+    present = out[~missing]
+    if len(present) and isinstance(present[0], decimal.Decimal):  # a DECIMAL column
+        out[~missing] = [float(v) for v in present]
     out[missing] = ""
     return out

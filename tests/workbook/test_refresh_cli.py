@@ -132,6 +132,33 @@ def test_subscriptions_into_a_book_without_the_tab(run_cli, book: Path, tmp_path
     assert "no subscriptions sheet" in err and "retention-xl build --subscriptions" in err
 
 
+def test_a_bad_cell_in_a_glob_of_survey_files(run_cli, book: Path, tmp_path: Path) -> None:
+    """Several files read as one: the refusal names the file and its own row."""
+    src = tmp_path / "answers"
+    src.mkdir()
+    (src / "march.csv").write_text(
+        "answered_at,score\n2024-03-01,9\n2024-03-02,7\n", encoding="utf-8"
+    )
+    (src / "april.csv").write_text(
+        "answered_at,score\n2024-04-01,10\n2024-04-02,12\n", encoding="utf-8"
+    )
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    err = _refused(run_cli, book, "--survey", str(src / "*.csv"))
+    assert "april.csv, row 3, column 'score'" in err and "(value '12')" in err
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+
+
+def test_a_missing_duckdb_table(run_cli, book: Path, tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE answers AS SELECT DATE '2024-03-01' AS answered_at, 9 AS score")
+    con.close()
+    err = _refused(run_cli, book, "--survey", f"duckdb:{db}")
+    assert "shop.duckdb: has no table 'survey' (its tables: answers)" in err
+
+
 def test_refresh_quiet_and_summary(run_cli, tmp_path: Path) -> None:
     from retention_xl.workbook.build import plan_template, write_workbook
 

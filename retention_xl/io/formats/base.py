@@ -629,12 +629,8 @@ def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[
     blank_key = keys.map(lambda v: v is None or v == "").to_numpy(dtype=bool)
     if blank_key.any():
         pos = int(np.flatnonzero(blank_key)[0])
-        raise ExportError(
-            "the order key is blank; every line of an order needs it",
-            file=table.file,
-            row=table.row_of(pos),
-            column=key,
-            value="",
+        raise table.error(
+            pos, "the order key is blank; every line of an order needs it", column=key, value=""
         )
     key_arr = keys.to_numpy(dtype=object)
     starts = np.ones(len(key_arr), dtype=bool)
@@ -655,6 +651,8 @@ def collapse_blocks(table: RawTable, key: str, columns: Sequence[str]) -> tuple[
         encoding=table.encoding,
         delimiter=table.delimiter,
         header_rows=table.header_rows,
+        parts=table.parts,
+        part_of=None if table.part_of is None else table.part_of[starts],
     )
     return collapsed, 0
 

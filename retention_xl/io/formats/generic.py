@@ -54,7 +54,7 @@ def read_orders_generic(
     if "order_id" in cols:
         order_id = conv.text(cols["order_id"], required=True)
     else:
-        order_id = pd.Series([f"row {r}" for r in conv.table.rows], dtype="string")
+        order_id = pd.Series(conv.table.row_names(), dtype="string")
         conv.report.notes.append(
             "no order id column: each row is one order, so orders repeated across exports "
             "cannot be removed (map one with --map order_id=COLUMN)"
@@ -101,7 +101,7 @@ def read_subscriptions_generic(
     if "subscription_id" in cols:
         sub_id = conv.text(cols["subscription_id"], required=True)
     else:
-        sub_id = pd.Series([f"row {r}" for r in conv.table.rows], dtype="string")
+        sub_id = pd.Series(conv.table.row_names(), dtype="string")
     start = conv.dates(cols["start_date"], required=True)
     end = conv.dates(cols.get("end_date"))
     amount = conv.numbers(cols["amount"], required=True)
