@@ -49,6 +49,29 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, hand out the slow test files first.
+
+    Each file runs whole on one worker (``--dist loadfile``), and the run ends when the
+    busier worker does. pytest-xdist's own order (files with the most tests first) left
+    the Spark files, few tests but the longest, for the end, where one worker ran them
+    alone. Here files go by their number of tests marked ``slow``, then by their number
+    of tests (xdist's order, turned off by ``--no-loadscope-reorder`` in pyproject.toml);
+    the tests within a file keep their order. Without xdist nothing moves.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    files: dict[str, list[int]] = {}  # path -> [slow tests, tests], in collection order
+    for item in items:
+        counts = files.setdefault(item.nodeid.split("::", 1)[0], [0, 0])
+        counts[0] += item.get_closest_marker("slow") is not None
+        counts[1] += 1
+    rank = {
+        path: i for i, path in enumerate(sorted(files, key=lambda p: (-files[p][0], -files[p][1])))
+    }
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
+
+
 def _under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

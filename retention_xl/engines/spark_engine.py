@@ -95,10 +95,44 @@ def _check_master(master: str) -> None:
 #: seconds a standalone master has to register the application once connected
 REGISTER_TIMEOUT: Final = 10.0
 
+#: The environment variable that sets another number of seconds than
+#: :data:`REGISTER_TIMEOUT` (a master on a slow network may need longer; a test of the
+#: refusal needs no 10 s).
+REGISTER_TIMEOUT_ENV: Final = "RETENTION_XL_SPARK_REGISTER_TIMEOUT"
+
+
+def register_timeout() -> float:
+    """Seconds a ``spark://`` master has to register the application: the number in
+    ``$RETENTION_XL_SPARK_REGISTER_TIMEOUT``, or :data:`REGISTER_TIMEOUT` when unset.
+
+    >>> os.environ[REGISTER_TIMEOUT_ENV] = "2.5"
+    >>> register_timeout()
+    2.5
+    >>> del os.environ[REGISTER_TIMEOUT_ENV]
+    >>> register_timeout()
+    10.0
+    """
+    text = os.environ.get(REGISTER_TIMEOUT_ENV, "").strip()
+    if not text:
+        return REGISTER_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise InputError(
+            f"{REGISTER_TIMEOUT_ENV}={text!r} is not a number of seconds above 0: "
+            f"set it to one (say 30) or unset it for the default {REGISTER_TIMEOUT:g} s",
+            argument=REGISTER_TIMEOUT_ENV,
+        )
+    return seconds
+
 
 def _start(builder: Any, master: str, settings: dict[str, str]) -> Any:
     """``builder.getOrCreate()``; for a ``spark://`` master, given up after
-    :data:`REGISTER_TIMEOUT` seconds of waiting for the master to register us.
+    :func:`register_timeout` seconds (:data:`REGISTER_TIMEOUT` unless
+    ``$RETENTION_XL_SPARK_REGISTER_TIMEOUT`` says) of waiting for the master to
+    register us.
 
     Spark waits for a standalone master's answer with three attempts of 20 seconds,
     so a host that accepts connections but is no Spark master (or not one that speaks
@@ -109,6 +143,7 @@ def _start(builder: Any, master: str, settings: dict[str, str]) -> Any:
     """
     if not master.startswith("spark://"):
         return builder.getOrCreate()
+    timeout = register_timeout()
     import threading
 
     from pyspark import SparkConf, SparkContext
@@ -126,11 +161,11 @@ def _start(builder: Any, master: str, settings: dict[str, str]) -> Any:
 
     thread = threading.Thread(target=start, name="retention-xl-spark-start", daemon=True)
     thread.start()
-    thread.join(REGISTER_TIMEOUT)
+    thread.join(timeout)
     if thread.is_alive():
         raise InputError(
             f"the Spark master {master} accepted the connection but did not register this "
-            f"application within {REGISTER_TIMEOUT:g} s: is it a Spark master (of a "
+            f"application within {timeout:g} s: is it a Spark master (of a "
             "compatible version) and the right port? Check --spark-master",
             argument="spark_master",
         )
@@ -143,7 +178,7 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
     """A Spark session on ``master`` (UTC session time zone, no UI unless ``conf`` says).
 
     A ``spark://`` master must accept a connection within :data:`CONNECT_TIMEOUT`
-    seconds and register the application within :data:`REGISTER_TIMEOUT` seconds; a
+    seconds and register the application within :func:`register_timeout` seconds; a
     session that cannot start (no Java, a bad master) is an
     :class:`~retention_xl.errors.InputError` of one line.
     """

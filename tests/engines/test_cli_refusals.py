@@ -3,6 +3,7 @@ no traceback, nothing written."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -136,6 +137,31 @@ def test_bgbb_on_spark_asks_for_duckdb(run_cli, tmp_path):
     path = write_parquet(ROWS, tmp_path / "orders.parquet")
     line = _refused(run_cli, tmp_path, str(path), "--model", "bgbb", "--engine", "spark")
     assert "--model bgbb" in line and "--engine duckdb" in line
+
+
+def test_a_bad_spark_register_timeout_names_the_variable(run_cli, tmp_path, monkeypatch):
+    """Refused before Spark starts (no Java needed), the master being reachable."""
+    path = write_parquet(ROWS, tmp_path / "orders.parquet")
+    monkeypatch.setenv("RETENTION_XL_SPARK_REGISTER_TIMEOUT", "ten")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        master = f"spark://127.0.0.1:{server.getsockname()[1]}"
+        line = _refused(run_cli, tmp_path, str(path), "--engine", "spark", "--spark-master", master)
+    assert "RETENTION_XL_SPARK_REGISTER_TIMEOUT='ten'" in line and "number of seconds" in line
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "1e400"])
+def test_the_spark_register_timeout_must_be_seconds_above_0(monkeypatch, value):
+    from retention_xl.engines.spark_engine import register_timeout
+    from retention_xl.errors import InputError
+
+    monkeypatch.setenv("RETENTION_XL_SPARK_REGISTER_TIMEOUT", value)
+    with pytest.raises(InputError, match="RETENTION_XL_SPARK_REGISTER_TIMEOUT") as err:
+        register_timeout()
+    assert err.value.argument == "RETENTION_XL_SPARK_REGISTER_TIMEOUT"
+    monkeypatch.setenv("RETENTION_XL_SPARK_REGISTER_TIMEOUT", " 30 ")
+    assert register_timeout() == 30.0
 
 
 def test_without_the_lake_extra_the_message_names_it(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from lakedata import spark_problem, write_parquet
+from lakedata import spark_problem, spark_submit_args, write_parquet
 
 from retention_xl.datasets import load_sample
 
@@ -29,14 +29,19 @@ pytestmark = [
 RTOL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def spark() -> None:
-    """Spark can run here (pyspark and Java); under CI a missing one fails the tests."""
+@pytest.fixture
+def spark(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spark can run here (pyspark and Java); under CI a missing one fails the tests.
+
+    The commands' JVMs get the tests' small-data settings (``PYSPARK_SUBMIT_ARGS``, read
+    by pyspark in the subprocess), as the in-process engine tests do.
+    """
     problem = spark_problem()
     if problem is not None:
         if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail(f"Spark is required under CI: {problem}", pytrace=False)
         pytest.skip(problem)
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", spark_submit_args())
 
 
 def _kpis(run_cli, *extra: str) -> dict:
@@ -78,9 +83,13 @@ def test_an_unreachable_master_is_one_line_and_exit_code_2(spark, run_cli, tmp_p
     assert "Spark master" in lines[-1] and "--spark-master" in lines[-1]
 
 
-def test_a_host_that_is_no_spark_master_is_refused_within_seconds(spark, run_cli, tmp_path):
+def test_a_host_that_is_no_spark_master_is_refused_within_seconds(
+    spark, run_cli, tmp_path, monkeypatch
+):
     """A server that accepts connections and says nothing: Spark alone would wait for
-    its answer about a minute (three registration attempts of 20 s)."""
+    its answer about a minute (three registration attempts of 20 s). The wait is set to
+    2 s here (the default 10 s is spark_engine.REGISTER_TIMEOUT)."""
+    monkeypatch.setenv("RETENTION_XL_SPARK_REGISTER_TIMEOUT", "2")
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
     server = socket.socket()
@@ -112,11 +121,12 @@ def test_a_host_that_is_no_spark_master_is_refused_within_seconds(spark, run_cli
         server.close()
     assert res.returncode == 2, res.stderr
     assert held  # Spark did connect
-    assert elapsed < 45  # start-up and 10 s of waiting; not Spark's minute
+    assert elapsed < 45  # start-up and 2 s of waiting; not Spark's minute
     assert "Traceback" not in res.stderr
     errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1
     assert "did not register" in errors[0] and "--spark-master" in errors[0]
+    assert "within 2 s" in errors[0]
 
 
 def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):

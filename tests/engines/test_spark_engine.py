@@ -1,7 +1,8 @@
 """The Spark engine (local mode) gives the pandas engine's numbers to 1e-9.
 
-One Spark session (``local[1]``, two shuffle partitions, no UI) for the module: it is
-slow to start. Under CI a missing Java or pyspark fails these tests; elsewhere they skip.
+One Spark session (``local[1]``, no UI, the small-data settings of
+``lakedata.SPARK_TEST_CONF``) for the module: it is slow to start. Under CI a missing
+Java or pyspark fails these tests; elsewhere they skip.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import edge_orders, spark_problem, write_parquet, write_parts
+from lakedata import SPARK_TEST_CONF, edge_orders, spark_problem, write_parquet, write_parts
 
 from retention_xl.datasets import load_sample
 from retention_xl.engines.lake import LakeOrders
@@ -41,7 +42,7 @@ def spark() -> Iterator[Any]:
         pytest.skip(problem)
     from retention_xl.engines.spark_engine import spark_session
 
-    session = spark_session("local[1]", **{"spark.sql.shuffle.partitions": "2"})
+    session = spark_session("local[1]", **SPARK_TEST_CONF)
     yield session
     session.stop()
 
