@@ -278,6 +278,7 @@ def kpis(
             as_of=as_of,
             cac=cac,
             gross_margin=gross_margin,
+            subscription_engine=inputs.subscription_engine,
         )
     finally:
         inputs.close()
@@ -285,6 +286,9 @@ def kpis(
     extra: dict[str, Any] = {"imports": inputs.as_dict()}
     if order_engine is not None:
         extra["engine"] = order_engine.name
+    elif inputs.subscriptions is not None:  # what computed the MRR figures
+        sub_engine = inputs.subscription_engine
+        extra["engine"] = "pandas" if sub_engine is None else sub_engine.engine
     _print_report(report, shown, as_json=as_json, extra=extra, lang=lang)
 
 
@@ -366,6 +370,7 @@ def _build_aggregate(
             reports=inputs.reports,
             customers=inputs.customers,
             notes=notes,
+            subscription_engine=inputs.subscription_engine,
         )
         for note in notes:
             click.echo(f"note: {note}", err=True)
@@ -439,6 +444,7 @@ def _plan_build(
         row_limit=row_limit,
         customers=inputs.customers,
         engine=lake,
+        subscription_engine=inputs.subscription_engine,
         **options,
     )
     return plan, data, notes, shown

@@ -50,10 +50,16 @@ import pandas as pd
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp
 from retention_xl.engines.lake import LakeOrders, quote_text
-from retention_xl.engines.period_sql import SqlRunner
+from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
 from retention_xl.errors import InputError
 
-__all__ = ["SPARK_EXTRA", "SparkEngine", "require_spark", "spark_session"]
+__all__ = [
+    "SPARK_EXTRA",
+    "SparkEngine",
+    "require_spark",
+    "spark_session",
+    "spark_subscriptions",
+]
 
 #: how to install what the Spark engine needs
 SPARK_EXTRA: Final = "pip install 'retention-xl[spark]'"
@@ -176,8 +182,9 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
 
 
 class _SparkSql:
-    """:class:`~retention_xl.engines.period_sql.SqlRunner` of a Spark session: the
-    calendar in Spark's date functions, kept tables as cached temporary views."""
+    """:class:`~retention_xl.engines.subscription_sql.TableRunner` of a Spark session:
+    the calendar in Spark's date functions, kept tables as cached temporary views,
+    registered frames as temporary views of ``createDataFrame``."""
 
     _EPOCH = "DATE '1970-01-01'"
 
@@ -203,6 +210,12 @@ class _SparkSql:
         if table is not None:
             table.unpersist()
 
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
     def period(self, day: str, months: int) -> str:
         date = f"date_add({self._EPOCH}, CAST({day} AS INT))"
         month = f"((year({date}) - 1970) * 12 + month({date}) - 1)"
@@ -210,6 +223,12 @@ class _SparkSql:
 
     def period_start(self, k: str, months: int) -> str:
         return f"datediff(add_months({self._EPOCH}, CAST(({k}) * {months} AS INT)), {self._EPOCH})"
+
+
+def spark_subscriptions(spark: Any, subscriptions: pd.DataFrame) -> SqlSubscriptions:
+    """The subscriptions' MRR, movements and KPIs computed in the Spark session
+    ``spark`` (:mod:`~retention_xl.engines.subscription_sql`); ``close()`` drops its views."""
+    return SqlSubscriptions(_SparkSql(spark), subscriptions, engine="spark")
 
 
 class SparkEngine(DuckDBEngine):
@@ -230,7 +249,7 @@ class SparkEngine(DuckDBEngine):
             lake.sql(f"COPY {table} TO {quote_text(str(path))} (FORMAT parquet)")
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
 
-    def _sql(self) -> SqlRunner:
+    def _sql(self) -> TableRunner:
         return _SparkSql(self.spark)
 
     def _spark(self, query: str) -> pd.DataFrame:

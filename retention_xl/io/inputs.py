@@ -58,6 +58,10 @@ class Inputs:
     #: the DuckDB engine holding the orders when they were left where they are
     #: (``orders`` is then None); see :meth:`order_engine`
     lake_engine: Any = None
+    #: the subscriptions held by the DuckDB or Spark engine (``--engine duckdb|spark``,
+    #: or ``auto`` with orders left in DuckDB), which computes their MRR, movements and
+    #: KPIs (:mod:`retention_xl.engines.subscription_sql`); None: the core computes them
+    subscription_engine: Any = None
 
     def order_engine(self) -> Any:
         """The engine that aggregates the orders (:mod:`retention_xl.engines`), or None.
@@ -74,9 +78,13 @@ class Inputs:
         return PandasEngine(self.orders)
 
     def close(self) -> None:
-        """Free the DuckDB engine, if any."""
-        if self.lake_engine is not None:
-            self.lake_engine.close()
+        """Free the DuckDB or Spark engines, if any."""
+        try:
+            if self.subscription_engine is not None:
+                self.subscription_engine.close()
+        finally:
+            if self.lake_engine is not None:
+                self.lake_engine.close()
 
     def lines(self) -> list[str]:
         """The import summaries of every file, for printing."""
@@ -392,6 +400,7 @@ def load_inputs(
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, ImportReport] = {}
     lake_engine: Any = None
+    sub_engine: Any = None
     try:
         for kind, path in paths.items():
             if path is None:
@@ -429,6 +438,10 @@ def load_inputs(
                     file=report.file,
                 )
         _check_currencies(frames, reports, paths, rate_table)
+        if "subscriptions" in frames:
+            sub_engine = _subscription_engine(
+                frames["subscriptions"], engine, lake_engine, spark_master
+            )
     except BaseException:
         if lake_engine is not None:
             lake_engine.close()
@@ -449,7 +462,31 @@ def load_inputs(
         reports=reports,
         customers=frames.get("customers"),
         lake_engine=lake_engine,
+        subscription_engine=sub_engine,
     )
+
+
+def _subscription_engine(
+    subscriptions: pd.DataFrame, engine: str | None, lake_engine: Any, spark_master: str
+) -> Any:
+    """The subscriptions in the chosen SQL engine, or None for the core (pandas).
+
+    ``--engine duckdb`` and ``--engine spark`` hold them there; ``auto`` follows the
+    orders (DuckDB when they stayed in DuckDB), else pandas.
+    """
+    name = (engine or "auto").strip().lower()
+    if name == "auto":
+        name = "pandas" if lake_engine is None else str(lake_engine.name)
+    if name == "duckdb":
+        from retention_xl.engines.duckdb_engine import duckdb_subscriptions
+
+        return duckdb_subscriptions(subscriptions)
+    if name == "spark":
+        from retention_xl.engines.spark_engine import spark_session, spark_subscriptions
+
+        session = getattr(lake_engine, "spark", None) or spark_session(spark_master)
+        return spark_subscriptions(session, subscriptions)
+    return None
 
 
 def _check_currencies(
