@@ -46,6 +46,7 @@ import pandas as pd
 from retention_xl.core.subscriptions import (
     COUNTED_STATUSES,
     MOVEMENT_COLUMNS,
+    RetentionSums,
     SubscriptionKpis,
     _month_start,
     _normalised,
@@ -210,58 +211,83 @@ class SqlSubscriptions:
         self.run.unregister(self._months)
 
     def _movement_table(self, first: int, last: int) -> pd.DataFrame:
-        """:func:`~retention_xl.core.subscriptions._movements` of the kept customer months."""
+        """:func:`~retention_xl.core.subscriptions._movements` of the kept customer months.
+
+        One query: the sums of each month's rows (side 0) and of the month before's
+        (side 1, at ``m + 1``), each column zero on the other side.
+        """
         hi = last - _EPOCH_MONTH
         rows = (
             "SELECT cid, m, mrr, lag(m) OVER w AS pm, lag(mrr) OVER w AS pmrr, "
             f"lead(m) OVER w AS nm FROM {self._cm} WINDOW w AS (PARTITION BY cid ORDER BY m)"
         )
-        cont = "pm = m - 1"
+        cont, gone = "pm = m - 1", "nm IS NULL OR nm > m + 1"
 
         def total(expr: str, where: str) -> str:
             return f"coalesce(sum({expr}) FILTER (WHERE {where}), 0.0)"
 
-        at = self.run.numpy(
-            f"WITH r AS ({rows}) SELECT m, sum(mrr) AS ending_mrr, count(*) AS customers, "
-            f"{total('mrr', 'pm IS NULL')} AS new, "
-            "count(*) FILTER (WHERE pm IS NULL) AS new_customers, "
-            f"{total('mrr', 'pm < m - 1')} AS reactivation, "
-            "count(*) FILTER (WHERE pm < m - 1) AS reactivated_customers, "
-            f"{total('mrr - pmrr', f'{cont} AND mrr > pmrr')} AS expansion, "
-            f"{total('pmrr - mrr', f'{cont} AND mrr < pmrr')} AS contraction "
-            "FROM r GROUP BY m"
-        )
-        after = self.run.numpy(
-            f"WITH r AS ({rows}) SELECT m + 1 AS m, sum(mrr) AS starting_mrr, "
-            "count(*) AS starting_customers, "
-            f"{total('mrr', 'nm IS NULL OR nm > m + 1')} AS churn, "
-            "count(*) FILTER (WHERE nm IS NULL OR nm > m + 1) AS churned_customers "
-            f"FROM r WHERE m < {hi} GROUP BY m + 1"
+        def count(where: str) -> str:
+            return f"count(*) FILTER (WHERE {where})"
+
+        at = {
+            "ending_mrr": "sum(mrr)",
+            "customers": "count(*)",
+            "new": total("mrr", "pm IS NULL"),
+            "new_customers": count("pm IS NULL"),
+            "reactivation": total("mrr", "pm < m - 1"),
+            "reactivated_customers": count("pm < m - 1"),
+            "expansion": total("mrr - pmrr", f"{cont} AND mrr > pmrr"),
+            "contraction": total("pmrr - mrr", f"{cont} AND mrr < pmrr"),
+        }
+        after = {
+            "starting_mrr": "sum(mrr)",
+            "starting_customers": "count(*)",
+            "churn": total("mrr", gone),
+            "churned_customers": count(gone),
+        }
+        counts = MOVEMENT_COLUMNS[7:]
+
+        def select(side: dict[str, str]) -> str:
+            zero = {name: "0" if name in counts else "0.0" for name in MOVEMENT_COLUMNS}
+            return ", ".join(f"{side.get(name, zero[name])} AS {name}" for name in MOVEMENT_COLUMNS)
+
+        got = self.run.numpy(
+            f"WITH r AS ({rows}) SELECT m, {select(at)} FROM r GROUP BY m UNION ALL "
+            f"SELECT m + 1 AS m, {select(after)} FROM r WHERE m < {hi} GROUP BY m + 1"
         )
         n = last - first + 1
-        lo = first - _EPOCH_MONTH
+        at_month = np.asarray(got["m"], dtype="int64") - (first - _EPOCH_MONTH)
         columns: dict[str, np.ndarray] = {}
         for name in MOVEMENT_COLUMNS:
-            got = at if name in at else after
-            counts = name in MOVEMENT_COLUMNS[7:]
-            out = np.zeros(n, dtype="int64" if counts else "float64")
-            out[np.asarray(got["m"], dtype="int64") - lo] = np.asarray(got[name], dtype=out.dtype)
+            out = np.zeros(n, dtype="int64" if name in counts else "float64")
+            np.add.at(out, at_month, np.asarray(got[name], dtype=out.dtype))  # x + 0: exact
             columns[name] = out
         return pd.DataFrame(columns, index=_month_start(np.arange(first, last + 1, dtype="int64")))
 
-    def _retention(self, before: int, after: int) -> tuple[float, float, float, float]:
-        """:func:`~retention_xl.core.subscriptions.retention_sums` of two months."""
-        b, a = before - _EPOCH_MONTH, after - _EPOCH_MONTH
-        got = self.run.one(
-            "SELECT coalesce(sum(x.mrr), 0.0), "
-            "coalesce(sum(CASE WHEN y.mrr > x.mrr THEN y.mrr - x.mrr ELSE 0.0 END), 0.0), "
-            "coalesce(sum(CASE WHEN y.mrr < x.mrr THEN x.mrr - y.mrr ELSE 0.0 END), 0.0), "
-            "coalesce(sum(CASE WHEN y.mrr IS NULL THEN x.mrr ELSE 0.0 END), 0.0) "
-            f"FROM (SELECT cid, mrr FROM {self._cm} WHERE m = {b}) x LEFT JOIN "
-            f"(SELECT cid, mrr FROM {self._cm} WHERE m = {a}) y ON x.cid = y.cid"
+    def _retention(self, after: int, *befores: int) -> list[RetentionSums]:
+        """:func:`~retention_xl.core.subscriptions.retention_sums` of the customers
+        paying in each month of ``befores``, with their MRR in ``after`` (one query)."""
+        months = [b - _EPOCH_MONTH for b in befores]
+        a = after - _EPOCH_MONTH
+        pivot = ", ".join(
+            f"max(CASE WHEN m = {m} THEN mrr END) AS v{i}" for i, m in enumerate([a, *months])
         )
-        start, expansion, contraction, churned = (float(v) for v in got)
-        return start, expansion, contraction, churned
+        sums = []
+        for i in range(1, len(months) + 1):
+            x, y = f"v{i}", "v0"
+            sums += [
+                f"coalesce(sum({x}), 0.0)",
+                f"coalesce(sum(CASE WHEN {y} > {x} THEN {y} - {x} ELSE 0.0 END), 0.0)",
+                f"coalesce(sum(CASE WHEN {y} < {x} THEN {x} - {y} ELSE 0.0 END), 0.0)",
+                f"coalesce(sum(CASE WHEN {x} IS NOT NULL AND {y} IS NULL THEN {x} "
+                "ELSE 0.0 END), 0.0)",
+            ]
+        listed = ", ".join(str(m) for m in [a, *months])
+        got = [float(v) for v in self.run.one(
+            f"SELECT {', '.join(sums)} FROM (SELECT cid, {pivot} FROM {self._cm} "
+            f"WHERE m IN ({listed}) GROUP BY cid) p"
+        )]  # fmt: skip
+        return [(got[k], got[k + 1], got[k + 2], got[k + 3]) for k in range(0, len(got), 4)]
 
     # -- the core's functions -----------------------------------------------------
 
@@ -311,8 +337,12 @@ class SqlSubscriptions:
         try:
             table = self._movement_table(first, last)
             t = target - first
-            period = self._retention(target - period_months, target) if t >= period_months else None
-            monthly = self._retention(target - 1, target) if t >= 1 else None
+            befores = [b for b in (target - period_months, target - 1) if b >= first]
+            sums = dict(
+                zip(befores, self._retention(target, *befores) if befores else [], strict=True)
+            )
+            period = sums.get(target - period_months)
+            monthly = sums.get(target - 1)
         finally:
             self._drop_months()
         return kpis_of_month(
