@@ -44,6 +44,7 @@ from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, 
 from retention_xl.core.customers import summary_from_totals
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
+from retention_xl.engines.deps import require_lake
 from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.period_sql import MONTHS_PER, sql_period_table
 from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
@@ -371,7 +372,7 @@ class _Memory:
     """An in-memory DuckDB database with the calendar macros (no orders in it)."""
 
     def __init__(self) -> None:
-        import duckdb
+        duckdb, _ = require_lake("--engine duckdb")
 
         self.con: Any = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")

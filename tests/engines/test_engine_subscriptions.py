@@ -214,3 +214,29 @@ def test_build_with_duckdb_gives_the_pandas_mrr_figures(run_cli, tmp_path):
     got, want = _mrr_rows(reports["duckdb"]), _mrr_rows(reports["pandas"])
     assert set(want) == MRR_KPIS
     assert got == pytest.approx(want, rel=RTOL)
+
+
+def test_the_workbook_data_from_duckdb_is_the_cores():
+    """The MRR tab, the subscription KPIs and the KPI report a build writes."""
+    from retention_xl.workbook.build import plan_report_and_data
+
+    subs = load_sample().subscriptions
+    engine = duckdb_subscriptions(subs)
+    try:
+        _, got = plan_report_and_data(None, subs, None, subscription_engine=engine)
+    finally:
+        engine.close()
+    _, want = plan_report_and_data(None, subs, None)
+    assert got.subscription_engine is engine and want.subscription_engine is None
+    same_table(got.movements, want.movements)
+    same_kpis(dict(got.sub_kpis), dict(want.sub_kpis))
+    assert got.report.subscription_month == want.report.subscription_month
+    pd.testing.assert_frame_equal(got.report.table, want.report.table, rtol=RTOL)
+
+
+def test_without_duckdb_the_extra_is_named(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb fails
+    with pytest.raises(InputError, match=r"--engine duckdb needs duckdb.*retention-xl\[lake\]"):
+        duckdb_subscriptions(load_sample().subscriptions)
