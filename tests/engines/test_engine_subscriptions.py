@@ -240,3 +240,20 @@ def test_without_duckdb_the_extra_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb fails
     with pytest.raises(InputError, match=r"--engine duckdb needs duckdb.*retention-xl\[lake\]"):
         duckdb_subscriptions(load_sample().subscriptions)
+
+
+def test_the_inputs_hold_the_subscriptions_in_the_chosen_engine():
+    from retention_xl.io.inputs import load_inputs
+
+    path = sample_paths().subscriptions
+    inputs = load_inputs(subscriptions=path, engine="duckdb")
+    try:
+        held = inputs.subscription_engine()
+        assert held.engine == "duckdb" and inputs.subscription_engine() is held  # made once
+        assert held.kpis()["mrr"] == pytest.approx(
+            core.subscription_kpis(inputs.subscriptions)["mrr"], rel=RTOL
+        )
+    finally:
+        inputs.close()
+    for engine in ("pandas", "auto"):  # no orders in DuckDB: the core
+        assert load_inputs(subscriptions=path, engine=engine).subscription_engine() is None
