@@ -25,7 +25,11 @@ core's numpy passes written in SQL:
   report's KPIs add up);
 * the **histories** of the models: per customer ``(x, t_x, T)`` and the mean repeat
   spend, grouped into distinct rows with counts for the fits, or streamed in Arrow
-  batches for scoring.
+  batches for scoring;
+* the subscriptions' **monthly MRR, MRR movements and KPIs**: the checked subscriptions
+  registered in the engine's database (:meth:`DuckDBEngine.subscriptions`) or an
+  in-memory one (:func:`duckdb_subscriptions`), the SQL of
+  :mod:`~retention_xl.engines.subscription_sql` (shared with Spark).
 
 Only results the size of the periods, of the distinct histories or of one batch of
 customers reach Python.

@@ -18,7 +18,10 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   whose portable SQL runs through the Spark runner here): one row per (cohort, offset);
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
-  per-customer histories for scoring.
+  per-customer histories for scoring;
+* the subscriptions' **monthly MRR, MRR movements and KPIs**
+  (:func:`spark_subscriptions`: the checked subscriptions as a DataFrame, the SQL of
+  :mod:`~retention_xl.engines.subscription_sql`, the DuckDB engine's).
 
 ``predict --engine spark`` fits the models on the distinct histories (on the driver)
 and scores every customer in the Spark workers with ``mapInPandas``
