@@ -2,7 +2,9 @@
 
 Run: ``python benchmarks/subscriptions.py [--customers 50000]``. Prints seconds per
 step and the ratio to a straightforward pandas computation of the same numbers (and to
-lifelines' Kaplan-Meier when lifelines is importable). Nothing is written to disk.
+lifelines' Kaplan-Meier when lifelines is importable), and the DuckDB engine's SQL
+(:mod:`retention_xl.engines.subscription_sql`) beside the core, wall and CPU seconds
+(CPU: every thread of the process). Nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retention_xl.core.subscriptions import monthly_mrr, mrr_movements, subscription_kpis
+from retention_xl.core.subscriptions import (
+    monthly_mrr,
+    mrr_movements,
+    subscription_kpis,
+    subscription_movements,
+)
 from retention_xl.core.survey import survey_summary
 from retention_xl.core.survival import kaplan_meier
 
@@ -29,6 +36,48 @@ def timed(func: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
         out = func()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+def timed_cpu(func: Callable[[], Any], repeat: int = 3) -> tuple[float, float, Any]:
+    """Best wall and best CPU seconds (all threads of the process) of ``repeat`` runs."""
+    wall, cpu, out = float("inf"), float("inf"), None
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = func()
+        wall = min(wall, time.perf_counter() - w0)
+        cpu = min(cpu, time.process_time() - c0)
+    return wall, cpu, out
+
+
+def engine_lines(subs: pd.DataFrame) -> None:
+    """The core and the DuckDB engine's SQL on the same items, side by side."""
+    from retention_xl.engines.duckdb_engine import duckdb_subscriptions
+
+    w, c, held = timed_cpu(lambda: duckdb_subscriptions(subs), repeat=1)
+    print(f"duckdb: register     {w:8.3f} s   cpu {c:8.3f} s")
+    try:
+        steps: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
+            ("monthly_mrr", lambda: monthly_mrr(subs), held.monthly_mrr),
+            ("movements", lambda: subscription_movements(subs), held.movements),
+            ("subscription_kpis", lambda: subscription_kpis(subs), held.kpis),
+        ]
+        for name, ours, sql in steps:
+            w_core, c_core, a = timed_cpu(ours)
+            w_sql, c_sql, b = timed_cpu(sql)
+            if isinstance(a, pd.DataFrame):
+                same = np.allclose(
+                    a.select_dtypes("number").to_numpy(float),
+                    b.select_dtypes("number").to_numpy(float),
+                    rtol=1e-9,
+                )
+            else:
+                same = np.isclose(a["mrr"], b["mrr"], rtol=1e-9)
+            print(
+                f"{name:<20} core {w_core:7.3f} s (cpu {c_core:7.3f})   "
+                f"duckdb {w_sql:7.3f} s (cpu {c_sql:7.3f})   agree: {same}"
+            )
+    finally:
+        held.close()
 
 
 def generate(n_customers: int, seed: int = 0) -> pd.DataFrame:
@@ -120,6 +169,7 @@ def main() -> None:
 
     t_ours, _ = timed(lambda: subscription_kpis(subs))
     print(f"subscription_kpis    {t_ours:8.3f} s")
+    engine_lines(subs)
 
     rng = np.random.default_rng(1)
     n = 1_000_000

@@ -278,6 +278,7 @@ def kpis(
             as_of=as_of,
             cac=cac,
             gross_margin=gross_margin,
+            subscription_engine=inputs.subscription_engine(),
         )
     finally:
         inputs.close()
@@ -285,6 +286,8 @@ def kpis(
     extra: dict[str, Any] = {"imports": inputs.as_dict()}
     if order_engine is not None:
         extra["engine"] = order_engine.name
+    elif inputs.subscriptions is not None:  # what computed the MRR figures
+        extra["engine"] = inputs.subscription_engine_name or "pandas"
     _print_report(report, shown, as_json=as_json, extra=extra, lang=lang)
 
 
@@ -366,6 +369,7 @@ def _build_aggregate(
             reports=inputs.reports,
             customers=inputs.customers,
             notes=notes,
+            subscription_engine=inputs.subscription_engine(),
         )
         for note in notes:
             click.echo(f"note: {note}", err=True)
@@ -439,6 +443,7 @@ def _plan_build(
         row_limit=row_limit,
         customers=inputs.customers,
         engine=lake,
+        subscription_engine=inputs.subscription_engine(),
         **options,
     )
     return plan, data, notes, shown

@@ -210,6 +210,7 @@ def kpi_report(
     gross_margin: float = 1.0,
     p_alive: np.ndarray | pd.Series | None = None,
     market: str = "eu",
+    subscription_engine: Any = None,
 ) -> KpiReport:
     """Compute the headline KPI table from tidy frames.
 
@@ -232,6 +233,10 @@ def kpi_report(
     p_alive
         Per-customer probabilities of being alive (from a fitted model) for the
         at-risk share; omitted when None.
+    subscription_engine
+        What holds ``subscriptions`` in an SQL engine: its ``kpis(month=...,
+        gross_margin=...)`` replaces :func:`~retention_xl.core.subscriptions.subscription_kpis`
+        (same definitions, computed where the data is); None: the core.
 
     Examples
     --------
@@ -255,7 +260,9 @@ def kpi_report(
         rows["at_risk_share"] = _safe(kpis.at_risk_share, np.asarray(p_alive, dtype=float))
     sub_month = None
     if subscriptions is not None:
-        sub_month = _subscription_rows(rows, subscriptions, as_of, gross_margin)
+        sub_month = _subscription_rows(
+            rows, subscriptions, as_of, gross_margin, subscription_engine
+        )
     if survey is not None:
         _survey_rows(rows, survey)
     if not rows:
@@ -352,12 +359,16 @@ def _subscription_rows(
     subscriptions: pd.DataFrame,
     as_of: str | pd.Timestamp | None,
     gross_margin: float,
+    engine: Any = None,
 ) -> pd.Timestamp:
     """The subscription KPIs of the headline month into ``rows``; returns the month."""
     from retention_xl.core.subscriptions import headline_month, subscription_kpis
 
     month = headline_month(subscriptions, as_of)  # --as-of, else the latest event
-    sub = subscription_kpis(subscriptions, gross_margin=gross_margin, month=month)
+    if engine is None:
+        sub = subscription_kpis(subscriptions, gross_margin=gross_margin, month=month)
+    else:  # the same KPIs, computed where an SQL engine holds the subscriptions
+        sub = engine.kpis(gross_margin=gross_margin, month=month)
     for key in ("mrr", "arr", "arpa", "logo_churn", "nrr", "grr", "quick_ratio"):
         if key in sub:
             rows[key] = float(sub[key])

@@ -562,21 +562,64 @@ def _ratio(func: Any, *args: float) -> float:
         return math.nan
 
 
-def _cohort_retention(before: FloatArray, after: FloatArray) -> tuple[float, float]:
-    """NRR and GRR of the customers paying in ``before`` (one value per customer)."""
+#: what the NRR/GRR of a group of customers is computed from: their MRR at the start,
+#: then their expansion, contraction and churned MRR (see :func:`retention_sums`)
+RetentionSums = tuple[float, float, float, float]
+
+
+def retention_sums(before: FloatArray, after: FloatArray) -> RetentionSums:
+    """``(start, expansion, contraction, churned)`` of the customers paying in ``before``
+    (one value per customer; ``after`` their MRR later, 0 when they stopped paying).
+
+    >>> retention_sums(np.array([10.0, 20.0, 0.0]), np.array([15.0, 0.0, 5.0]))
+    (30.0, 5.0, 0.0, 20.0)
+    """
     base = before > 0
-    start = float(before[base].sum())
+    b, a = before[base], after[base]
+    return (
+        float(b.sum()),
+        float(np.clip(a - b, 0, None).sum()),
+        float(np.where(a > 0, np.clip(b - a, 0, None), 0.0).sum()),
+        float(b[a == 0].sum()),
+    )
+
+
+def _cohort_retention(sums: RetentionSums | None) -> tuple[float, float]:
+    """NRR and GRR of :func:`retention_sums` (NaN without them or without starting MRR)."""
+    if sums is None:
+        return math.nan, math.nan
+    start, expansion, contraction, churned = sums
     if start == 0:
         return math.nan, math.nan
-    b, a = before[base], after[base]
-    expansion = float(np.clip(a - b, 0, None).sum())
-    churned = float(b[a == 0].sum())
-    contraction = float(np.where(a > 0, np.clip(b - a, 0, None), 0.0).sum())
     contraction = min(contraction, start - churned)  # float noise only
     return (
         _ratio(kpis.nrr, start, expansion, contraction, churned),
         _ratio(kpis.grr, start, contraction, churned),
     )
+
+
+def check_kpi_arguments(gross_margin: float, period_months: int) -> None:
+    """Refuse a ``gross_margin`` outside (0, 1] or a ``period_months`` below 1."""
+    if isinstance(gross_margin, bool) or not isinstance(
+        gross_margin, (int, float, np.integer, np.floating)
+    ):
+        raise InputError(
+            f"gross_margin must be a number, got {gross_margin!r}", argument="gross_margin"
+        )
+    if not 0 < gross_margin <= 1:
+        raise OutOfRangeError(
+            f"gross_margin is a fraction in (0, 1], got {gross_margin!r} (write 0.7 for 70 %)",
+            argument="gross_margin",
+        )
+    if (
+        isinstance(period_months, bool)
+        or not isinstance(period_months, (int, np.integer))
+        or period_months < 1
+    ):
+        raise OutOfRangeError(
+            f"period_months must be a whole number >= 1, got {period_months!r}",
+            argument="period_months",
+        )
 
 
 def subscription_kpis(
@@ -644,26 +687,7 @@ def subscription_kpis(
     >>> round(k["nrr"], 4), round(k["grr"], 4), k["saas_ltv"]
     (0.6667, 0.6667, 160.0)
     """
-    if isinstance(gross_margin, bool) or not isinstance(
-        gross_margin, (int, float, np.integer, np.floating)
-    ):
-        raise InputError(
-            f"gross_margin must be a number, got {gross_margin!r}", argument="gross_margin"
-        )
-    if not 0 < gross_margin <= 1:
-        raise OutOfRangeError(
-            f"gross_margin is a fraction in (0, 1], got {gross_margin!r} (write 0.7 for 70 %)",
-            argument="gross_margin",
-        )
-    if (
-        isinstance(period_months, bool)
-        or not isinstance(period_months, (int, np.integer))
-        or period_months < 1
-    ):
-        raise OutOfRangeError(
-            f"period_months must be a whole number >= 1, got {period_months!r}",
-            argument="period_months",
-        )
+    check_kpi_arguments(gross_margin, period_months)
     subs = _normalised(subscriptions)
     first, last = _default_range(subs)
     target = (
@@ -673,6 +697,30 @@ def subscription_kpis(
     matrix = _subscription_matrix(subs, first, last)
     table = _movements(matrix, first)
     t = target - first
+    period = (
+        retention_sums(matrix[:, t - period_months], matrix[:, t]) if t >= period_months else None
+    )
+    monthly = retention_sums(matrix[:, t - 1], matrix[:, t]) if t >= 1 else None
+    return kpis_of_month(
+        table, t, period, monthly, gross_margin=gross_margin, period_months=period_months
+    )
+
+
+def kpis_of_month(
+    table: pd.DataFrame,
+    t: int,
+    period: RetentionSums | None,
+    monthly: RetentionSums | None,
+    *,
+    gross_margin: float,
+    period_months: int,
+) -> SubscriptionKpis:
+    """:func:`subscription_kpis` of row ``t`` of a movements ``table`` (as
+    :func:`subscription_movements`), with the :func:`retention_sums` of the customers
+    paying ``period_months`` months and one month before (None: the window starts
+    before the data). The SQL engines compute the table and the sums where the
+    subscriptions are and finish here.
+    """
     row = table.iloc[t]
     mrr_now = float(row["ending_mrr"])
     customers = float(row["customers"])
@@ -684,17 +732,13 @@ def subscription_kpis(
         else math.nan
     )
     lost = float(row["contraction"] + row["churn"])
-    if t >= period_months:
-        nrr_p, grr_p = _cohort_retention(matrix[:, t - period_months], matrix[:, t])
-    else:
+    if period is None:
         logger.info(
             "subscription_kpis: the %d-month NRR/GRR window starts before the data; NaN",
             period_months,
         )
-        nrr_p = grr_p = math.nan
-    nrr_m, grr_m = (
-        _cohort_retention(matrix[:, t - 1], matrix[:, t]) if t >= 1 else (math.nan, math.nan)
-    )
+    nrr_p, grr_p = _cohort_retention(period)
+    nrr_m, grr_m = _cohort_retention(monthly)
     quick = (
         _ratio(
             kpis.quick_ratio,

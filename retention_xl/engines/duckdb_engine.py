@@ -25,7 +25,11 @@ core's numpy passes written in SQL:
   report's KPIs add up);
 * the **histories** of the models: per customer ``(x, t_x, T)`` and the mean repeat
   spend, grouped into distinct rows with counts for the fits, or streamed in Arrow
-  batches for scoring.
+  batches for scoring;
+* the subscriptions' **monthly MRR, MRR movements and KPIs**: the checked subscriptions
+  registered in the engine's database (:meth:`DuckDBEngine.subscriptions`) or an
+  in-memory one (:func:`duckdb_subscriptions`), the SQL of
+  :mod:`~retention_xl.engines.subscription_sql` (shared with Spark).
 
 Only results the size of the periods, of the distinct histories or of one batch of
 customers reach Python.
@@ -34,7 +38,7 @@ customers reach Python.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -44,11 +48,13 @@ from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, 
 from retention_xl.core.customers import summary_from_totals
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
+from retention_xl.engines.deps import require_lake
 from retention_xl.engines.lake import LakeOrders
-from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner, sql_period_table
+from retention_xl.engines.period_sql import MONTHS_PER, sql_period_table
+from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
 from retention_xl.errors import InputError, OutOfRangeError
 
-__all__ = ["DuckDBEngine"]
+__all__ = ["DuckDBEngine", "duckdb_subscriptions"]
 
 # epoch day -> months since 1970-01, period number, first day of a period number
 _MACROS = """
@@ -150,9 +156,14 @@ class DuckDBEngine:
 
     # -- period table -----------------------------------------------------------
 
-    def _sql(self) -> SqlRunner:
-        """How the shared queries (:mod:`~retention_xl.engines.period_sql`) run here."""
+    def _sql(self) -> TableRunner:
+        """How the shared queries (:mod:`~retention_xl.engines.period_sql`,
+        :mod:`~retention_xl.engines.subscription_sql`) run here."""
         return _DuckDBSql(self.lake)
+
+    def subscriptions(self, subscriptions: pd.DataFrame) -> SqlSubscriptions:
+        """The subscriptions' MRR, movements and KPIs computed by this engine."""
+        return SqlSubscriptions(self._sql(), subscriptions, engine=self.name)
 
     def period_table(
         self,
@@ -351,11 +362,61 @@ class DuckDBEngine:
             )
 
 
-class _DuckDBSql:
-    """:class:`~retention_xl.engines.period_sql.SqlRunner` of a lake's DuckDB database."""
+class _Database(Protocol):
+    """What :class:`_DuckDBSql` needs of a DuckDB database (a lake, or :class:`_Memory`)."""
 
-    def __init__(self, lake: LakeOrders) -> None:
+    con: Any
+
+    def sql(self, query: str) -> Any: ...
+
+    def one(self, query: str) -> tuple[Any, ...]: ...
+
+
+class _Memory:
+    """An in-memory DuckDB database with the calendar macros (no orders in it)."""
+
+    def __init__(self) -> None:
+        duckdb, _ = require_lake("--engine duckdb")
+
+        self.con: Any = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(_MACROS)
+
+    def sql(self, query: str) -> Any:
+        return self.con.execute(query)
+
+    def one(self, query: str) -> tuple[Any, ...]:
+        rows = self.con.execute(query).fetchall()
+        return tuple(rows[0]) if rows else ()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def duckdb_subscriptions(subscriptions: pd.DataFrame) -> SqlSubscriptions:
+    """The subscriptions' MRR, movements and KPIs in an in-memory DuckDB database
+    (:mod:`~retention_xl.engines.subscription_sql`); ``close()`` frees it."""
+    memory = _Memory()
+    try:
+        return SqlSubscriptions(
+            _DuckDBSql(memory), subscriptions, engine="duckdb", on_close=memory.close
+        )
+    except BaseException:
+        memory.close()
+        raise
+
+
+class _DuckDBSql:
+    """:class:`~retention_xl.engines.subscription_sql.TableRunner` of a DuckDB database."""
+
+    def __init__(self, lake: _Database) -> None:
         self.lake = lake
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.lake.con.register(name, frame)
+
+    def unregister(self, name: str) -> None:
+        self.lake.con.unregister(name)
 
     def one(self, query: str) -> tuple[Any, ...]:
         return self.lake.one(query)

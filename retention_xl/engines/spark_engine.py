@@ -18,7 +18,10 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   whose portable SQL runs through the Spark runner here): one row per (cohort, offset);
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
-  per-customer histories for scoring.
+  per-customer histories for scoring;
+* the subscriptions' **monthly MRR, MRR movements and KPIs**
+  (:func:`spark_subscriptions`: the checked subscriptions as a DataFrame, the SQL of
+  :mod:`~retention_xl.engines.subscription_sql`, the DuckDB engine's).
 
 ``predict --engine spark`` fits the models on the distinct histories (on the driver)
 and scores every customer in the Spark workers with ``mapInPandas``
@@ -50,10 +53,16 @@ import pandas as pd
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp
 from retention_xl.engines.lake import LakeOrders, quote_text
-from retention_xl.engines.period_sql import SqlRunner
+from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
 from retention_xl.errors import InputError
 
-__all__ = ["SPARK_EXTRA", "SparkEngine", "require_spark", "spark_session"]
+__all__ = [
+    "SPARK_EXTRA",
+    "SparkEngine",
+    "require_spark",
+    "spark_session",
+    "spark_subscriptions",
+]
 
 #: how to install what the Spark engine needs
 SPARK_EXTRA: Final = "pip install 'retention-xl[spark]'"
@@ -211,8 +220,9 @@ def spark_session(master: str = "local[*]", **conf: str) -> Any:
 
 
 class _SparkSql:
-    """:class:`~retention_xl.engines.period_sql.SqlRunner` of a Spark session: the
-    calendar in Spark's date functions, kept tables as cached temporary views."""
+    """:class:`~retention_xl.engines.subscription_sql.TableRunner` of a Spark session:
+    the calendar in Spark's date functions, kept tables as cached temporary views,
+    registered frames as temporary views of ``createDataFrame``."""
 
     _EPOCH = "DATE '1970-01-01'"
 
@@ -238,6 +248,12 @@ class _SparkSql:
         if table is not None:
             table.unpersist()
 
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
     def period(self, day: str, months: int) -> str:
         date = f"date_add({self._EPOCH}, CAST({day} AS INT))"
         month = f"((year({date}) - 1970) * 12 + month({date}) - 1)"
@@ -245,6 +261,12 @@ class _SparkSql:
 
     def period_start(self, k: str, months: int) -> str:
         return f"datediff(add_months({self._EPOCH}, CAST(({k}) * {months} AS INT)), {self._EPOCH})"
+
+
+def spark_subscriptions(spark: Any, subscriptions: pd.DataFrame) -> SqlSubscriptions:
+    """The subscriptions' MRR, movements and KPIs computed in the Spark session
+    ``spark`` (:mod:`~retention_xl.engines.subscription_sql`); ``close()`` drops its views."""
+    return SqlSubscriptions(_SparkSql(spark), subscriptions, engine="spark")
 
 
 class SparkEngine(DuckDBEngine):
@@ -265,7 +287,7 @@ class SparkEngine(DuckDBEngine):
             lake.sql(f"COPY {table} TO {quote_text(str(path))} (FORMAT parquet)")
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
 
-    def _sql(self) -> SqlRunner:
+    def _sql(self) -> TableRunner:
         return _SparkSql(self.spark)
 
     def _spark(self, query: str) -> pd.DataFrame:

@@ -58,6 +58,26 @@ class Inputs:
     #: the DuckDB engine holding the orders when they were left where they are
     #: (``orders`` is then None); see :meth:`order_engine`
     lake_engine: Any = None
+    #: the engine that computes the subscriptions' MRR, movements and KPIs: ``duckdb``
+    #: or ``spark`` (``--engine duckdb|spark``, or ``auto`` with the orders left in
+    #: DuckDB), None for the core; see :meth:`subscription_engine`
+    subscription_engine_name: str | None = None
+    #: the Spark master of ``--engine spark``
+    spark_master: str = "local[*]"
+    _held: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def subscription_engine(self) -> Any:
+        """The subscriptions held by the chosen SQL engine
+        (:class:`~retention_xl.engines.subscription_sql.SqlSubscriptions`, made on the
+        first call and freed by :meth:`close`), or None: the core computes them."""
+        if self.subscriptions is None or self.subscription_engine_name is None:
+            return None
+        if "subscriptions" not in self._held:
+            self._held["subscriptions"] = _subscription_engine(
+                self.subscriptions, self.subscription_engine_name, self.lake_engine,
+                self.spark_master,
+            )  # fmt: skip
+        return self._held["subscriptions"]
 
     def order_engine(self) -> Any:
         """The engine that aggregates the orders (:mod:`retention_xl.engines`), or None.
@@ -74,9 +94,14 @@ class Inputs:
         return PandasEngine(self.orders)
 
     def close(self) -> None:
-        """Free the DuckDB engine, if any."""
-        if self.lake_engine is not None:
-            self.lake_engine.close()
+        """Free the DuckDB or Spark engines, if any."""
+        held = self._held.pop("subscriptions", None)
+        try:
+            if held is not None:
+                held.close()
+        finally:
+            if self.lake_engine is not None:
+                self.lake_engine.close()
 
     def lines(self) -> list[str]:
         """The import summaries of every file, for printing."""
@@ -459,7 +484,36 @@ def load_inputs(
         reports=reports,
         customers=frames.get("customers"),
         lake_engine=lake_engine,
+        subscription_engine_name=_subscription_engine_name(engine, lake_engine),
+        spark_master=spark_master,
     )
+
+
+def _subscription_engine_name(engine: str | None, lake_engine: Any) -> str | None:
+    """``duckdb`` or ``spark`` when that engine computes the subscriptions, None for the
+    core: ``--engine duckdb|spark`` says so; ``auto`` follows the orders (DuckDB when they
+    stayed in DuckDB)."""
+    name = (engine or "auto").strip().lower()
+    if name == "auto":
+        name = "pandas" if lake_engine is None else str(lake_engine.name)
+    return name if name in ("duckdb", "spark") else None
+
+
+def _subscription_engine(
+    subscriptions: pd.DataFrame, name: str, lake_engine: Any, spark_master: str
+) -> Any:
+    """The subscriptions held by the engine ``name`` (``duckdb`` or ``spark``; the
+    Spark session of the orders' engine when there is one)."""
+    if name == "duckdb":
+        from retention_xl.engines.duckdb_engine import duckdb_subscriptions
+
+        return duckdb_subscriptions(subscriptions)
+    if name == "spark":
+        from retention_xl.engines.spark_engine import spark_session, spark_subscriptions
+
+        session = getattr(lake_engine, "spark", None) or spark_session(spark_master)
+        return spark_subscriptions(session, subscriptions)
+    return None
 
 
 def _check_currencies(

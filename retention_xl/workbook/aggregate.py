@@ -102,6 +102,7 @@ def compute_aggregate_data(
     reports: Mapping[str, ImportReport] | None = None,
     customers: pd.DataFrame | None = None,
     notes: list[str] | None = None,
+    subscription_engine: Any = None,
 ) -> ReportData:
     """Everything an aggregate report shows, from a DuckDB engine, and every customer
     scored into ``scores_path`` (Parquet whatever its suffix: a temporary file; the
@@ -199,7 +200,7 @@ def compute_aggregate_data(
         }
     if customers is not None:
         data.enrichment = enrichment_for(data.summary.index, customers)
-    add_other_inputs(data, subscriptions, survey)
+    add_other_inputs(data, subscriptions, survey, subscription_engine=subscription_engine)
     totals = engine.order_totals(
         period=settings.period, window_days=settings.window_days, as_of=as_of
     )

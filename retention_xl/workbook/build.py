@@ -402,6 +402,7 @@ def plan_report_and_data(
     row_limit: int = MAX_DATA_ROWS,
     customers: pd.DataFrame | None = None,
     engine: Any = None,
+    subscription_engine: Any = None,
 ) -> tuple[WorkbookPlan, ReportData]:
     """The plan of a report workbook built from canonical frames (any may be None), with
     the core's results it shows (``data.report`` is the headline KPI report).
@@ -443,6 +444,10 @@ def plan_report_and_data(
         An :class:`~retention_xl.engines.base.OrderEngine` holding ``orders``: the
         customer summary, the period tables and the KPI totals come from it (the DuckDB
         engine computes them in SQL); the rest from the core on ``orders``.
+    subscription_engine
+        The subscriptions held by an SQL engine
+        (:class:`~retention_xl.engines.subscription_sql.SqlSubscriptions`): the MRR
+        movements and subscription KPIs come from it; None: from the core.
 
     Raises
     ------
@@ -484,6 +489,7 @@ def plan_report_and_data(
         reports=reports,
         customers=customers,
         engine=engine,
+        subscription_engine=subscription_engine,
     )
     return plan_of_data(data, lang), data
 

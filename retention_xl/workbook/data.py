@@ -197,6 +197,9 @@ class ReportData:
     subscriptions: pd.DataFrame | None = None
     movements: pd.DataFrame | None = None
     sub_kpis: Mapping[str, Any] | None = None
+    #: what computes the subscriptions' MRR, movements and KPIs (an SQL engine's
+    #: :class:`~retention_xl.engines.subscription_sql.SqlSubscriptions`); None: the core
+    subscription_engine: Any = None
     survey: pd.DataFrame | None = None
     survey_overall: pd.Series | None = None
     p_alive: pd.Series | None = None
@@ -386,12 +389,14 @@ def compute_report_data(
     reports: Mapping[str, ImportReport] | None = None,
     customers: pd.DataFrame | None = None,
     engine: Any = None,
+    subscription_engine: Any = None,
 ) -> ReportData:
     """Run the core on the frames (any may be None) for the workbook's sheets.
 
     ``customers`` (the customers export's frame) only enriches: see :func:`enrichment_for`.
     ``engine`` (an :class:`~retention_xl.engines.base.OrderEngine` holding ``orders``)
-    computes the customer summary, the period tables and the KPI totals.
+    computes the customer summary, the period tables and the KPI totals;
+    ``subscription_engine`` (see :func:`add_other_inputs`) the MRR movements and KPIs.
     """
     _check_settings(settings)
     data = ReportData(settings=settings, reports=dict(reports or {}))
@@ -447,7 +452,7 @@ def compute_report_data(
             data.p_alive = aligned
         if customers is not None:
             data.enrichment = enrichment_for(data.summary.index, customers)
-    add_other_inputs(data, subscriptions, survey)
+    add_other_inputs(data, subscriptions, survey, subscription_engine=subscription_engine)
     if orders is None and subscriptions is None and survey is None:
         return data
     p_values = None
@@ -463,9 +468,18 @@ def compute_report_data(
 
 
 def add_other_inputs(
-    data: ReportData, subscriptions: pd.DataFrame | None, survey: pd.DataFrame | None
+    data: ReportData,
+    subscriptions: pd.DataFrame | None,
+    survey: pd.DataFrame | None,
+    *,
+    subscription_engine: Any = None,
 ) -> None:
-    """The subscriptions' MRR movements and KPIs and the survey's answers, into ``data``."""
+    """The subscriptions' MRR movements and KPIs and the survey's answers, into ``data``.
+
+    ``subscription_engine`` (an SQL engine's
+    :class:`~retention_xl.engines.subscription_sql.SqlSubscriptions` of ``subscriptions``)
+    computes the movements and KPIs instead of the core, with the same definitions.
+    """
     settings = data.settings
     if subscriptions is not None:
         from retention_xl.core.subscriptions import (
@@ -478,8 +492,14 @@ def add_other_inputs(
         data.subscriptions = subs
         # the MRR tab ends with the month the KPIs are for (its last row is what the KPI
         # sheet reads): the last complete month, never a scheduled future one
-        data.movements = subscription_movements(subs, end=headline_month(subs))
-        data.sub_kpis = dict(subscription_kpis(subs, gross_margin=settings.gross_margin))
+        end = headline_month(subs)
+        if subscription_engine is None:
+            data.movements = subscription_movements(subs, end=end)
+            data.sub_kpis = dict(subscription_kpis(subs, gross_margin=settings.gross_margin))
+        else:
+            data.subscription_engine = subscription_engine
+            data.movements = subscription_engine.movements(end=end)
+            data.sub_kpis = dict(subscription_engine.kpis(gross_margin=settings.gross_margin))
     if survey is not None:
         from retention_xl.core.survey import survey_summary
 
@@ -502,6 +522,7 @@ def finish_report(data: ReportData, totals: Any, p_values: np.ndarray | None) ->
         gross_margin=settings.gross_margin,
         p_alive=p_values,
         market=settings.market,
+        subscription_engine=data.subscription_engine,
     )
     if data.periods is not None and len(data.periods):
         chosen = data.report.period_start

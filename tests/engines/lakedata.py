@@ -154,3 +154,82 @@ def spark_submit_args() -> str:
     return " ".join(f"--conf {key}={value}" for key, value in SPARK_TEST_CONF.items()) + (
         " pyspark-shell"
     )
+
+
+# -- subscriptions ----------------------------------------------------------------------
+
+_SUB_COLUMNS = (
+    "customer_id",
+    "start_date",
+    "end_date",
+    "amount",
+    "interval",
+    "interval_count",
+    "status",
+)
+
+#: hand-written items: (customer, start, end, amount, interval, interval_count, status)
+EDGE_SUBSCRIPTION_ROWS = (
+    ("mid", "2023-01-15", "2023-04-20", 30.0, "month", 1, "active"),  # partial months
+    ("inside", "2023-02-03", "2023-02-25", 50.0, "month", 1, "active"),  # never at month end
+    ("first-day", "2023-02-01", "2023-05-01", 12.0, "month", 1, "active"),  # ends on the 1st
+    ("yearly", "2023-01-31", None, 1200.0, "year", 1, "active"),
+    ("weekly", "2023-03-10", "2023-09-01", 7.0, "week", 2, "past_due"),
+    ("daily", "2023-04-01", "2023-06-15", 1.0, "day", 1, "active"),
+    ("quarterly", "2023-01-01", "2023-10-01", 90.0, "month", 3, "canceled"),
+    ("canceled-future", "2023-06-01", "2024-06-01", 240.0, "year", 1, "canceled"),
+    ("free", "2023-01-01", None, 0.0, "month", 1, "active"),  # a free plan: no MRR
+    ("trial-then-paid", "2023-02-01", "2023-03-01", 20.0, "month", 1, "trialing"),
+    ("trial-then-paid", "2023-03-01", None, 20.0, "month", 1, "active"),
+    ("unpaid", "2023-01-01", "2023-03-01", 40.0, "month", 1, "active"),
+    ("unpaid", "2023-03-01", None, 40.0, "month", 1, "unpaid"),
+    ("paused", "2023-02-01", None, 15.0, "month", 1, "paused"),
+    ("incomplete", "2023-02-01", None, 15.0, "month", 1, "incomplete_expired"),
+    ("upgrade", "2023-01-01", "2023-05-01", 10.0, "month", 1, "active"),
+    ("upgrade", "2023-05-01", None, 25.0, "month", 1, "active"),
+    ("add-on", "2023-01-01", None, 10.0, "month", 1, "active"),
+    ("add-on", "2023-04-10", "2023-08-01", 5.0, "month", 1, "active"),  # expansion, contraction
+    ("downgrade", "2023-01-01", "2023-03-01", 99.0, "month", 1, "active"),
+    ("downgrade", "2023-03-01", None, 49.0, "month", 1, "active"),
+    ("back", "2023-01-01", "2023-03-01", 10.0, "month", 1, "active"),
+    ("back", "2023-06-15", "2023-08-01", 10.0, "month", 1, "active"),  # reactivated
+    ("back", "2023-10-01", None, 30.0, "month", 1, "active"),  # and again
+    ("overlap", "2023-02-01", "2023-04-01", 10.0, "month", 1, "active"),
+    ("overlap", "2023-03-15", "2023-07-01", 10.0, "month", 1, "active"),  # churn and gaps
+    ("  padded ", "2023-05-01", "2023-07-01", 1 / 3, "month", 1, "active"),  # ids are stripped
+    ("padded", "2023-05-01", "2023-11-01", 2 / 3, "year", 1, "active"),
+    ("late", "2023-12-20", None, 8.0, "month", 1, "active"),  # the last month of the data
+)
+
+
+def edge_subscriptions() -> pd.DataFrame:
+    """The hand-written items of :data:`EDGE_SUBSCRIPTION_ROWS` as a canonical frame."""
+    frame = pd.DataFrame(list(EDGE_SUBSCRIPTION_ROWS), columns=list(_SUB_COLUMNS))
+    frame.insert(1, "subscription_id", [f"s{i}" for i in range(len(frame))])
+    frame["currency"] = "EUR"
+    return frame
+
+
+def random_subscriptions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Random items: every interval, status and day of the month, several per customer."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 1100, n), unit="D")
+    end = pd.Series(start + pd.to_timedelta(rng.integers(0, 700, n), unit="D"))
+    status = rng.choice(
+        ["active", "past_due", "canceled", "trialing", "unpaid", "paused"],
+        n,
+        p=[0.6, 0.05, 0.2, 0.05, 0.05, 0.05],
+    )
+    ongoing = (rng.random(n) < 0.4) & (status != "canceled")
+    return pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, n // 3, n).astype(str),
+            "subscription_id": np.arange(n).astype(str),
+            "start_date": start,
+            "end_date": end.where(~ongoing),
+            "amount": np.round(rng.choice([0.0, 9.99, 19.0, 49.5, 99.0, 490.0], n), 2),
+            "interval": rng.choice(["month", "year", "week", "day"], n, p=[0.6, 0.2, 0.1, 0.1]),
+            "interval_count": rng.choice([1, 1, 1, 3, 6], n),
+            "status": status,
+        }
+    )

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from lakedata import spark_problem, spark_submit_args, write_parquet
 
-from retention_xl.datasets import load_sample
+from retention_xl.datasets import load_sample, sample_paths
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,17 +53,19 @@ def _kpis(run_cli, *extra: str) -> dict:
 def test_kpis_on_the_command_line_agree_with_pandas(spark, run_cli, tmp_path):
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    got = _kpis(run_cli, "--engine", "spark", "--spark-master", "local[1]")
-    want = _kpis(run_cli, "--engine", "pandas")
+    subs = ("--subscriptions", str(sample_paths().subscriptions))  # MRR in Spark too
+    got = _kpis(run_cli, "--engine", "spark", "--spark-master", "local[1]", *subs)
+    want = _kpis(run_cli, "--engine", "pandas", *subs)
     assert got["engine"] == "spark"
     assert len(want["kpis"]) > 5
+    assert {"mrr", "nrr", "quick_ratio"} <= {r["kpi"] for r in want["kpis"]}
     assert [r["kpi"] for r in got["kpis"]] == [r["kpi"] for r in want["kpis"]]
     for a, b in zip(got["kpis"], want["kpis"], strict=True):
         if b["value"] is None:
             assert a["value"] is None, a["kpi"]
         else:
             assert a["value"] == pytest.approx(b["value"], rel=RTOL, abs=1e-12), a["kpi"]
-    for key in ("as_of", "period_start", "period_end", "currency"):
+    for key in ("as_of", "period_start", "period_end", "currency", "subscription_month"):
         assert got[key] == want[key], key
 
 

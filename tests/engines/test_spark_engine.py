@@ -172,3 +172,56 @@ def test_a_failed_spark_scoring_leaves_the_previous_scores_as_they_were(engines,
         score_in_spark(got_engine, fit_histories(got_engine), out=out, horizon_days=-5.0)
     assert out.read_bytes() == b"previous scores"
     assert [p.name for p in tmp_path.iterdir()] == ["scores.parquet"]
+
+
+# -- subscriptions: the SQL of engines/subscription_sql.py, run by Spark ------------------
+
+
+@pytest.fixture(scope="module", params=["sample", "edge", "random"])
+def spark_subs(spark, request) -> Iterator[tuple[Any, pd.DataFrame]]:
+    from lakedata import edge_subscriptions, random_subscriptions
+
+    from retention_xl.engines.spark_engine import spark_subscriptions
+
+    frame = {
+        "sample": lambda: load_sample().subscriptions,
+        "edge": edge_subscriptions,
+        "random": lambda: random_subscriptions(2000, seed=5),
+    }[request.param]()
+    held = spark_subscriptions(spark, frame)
+    yield held, frame
+    held.close()
+
+
+def test_spark_monthly_mrr_and_movements_are_the_cores(spark_subs):
+    from retention_xl.core import subscriptions as core
+
+    held, frame = spark_subs
+    want = core.monthly_mrr(frame)
+    assert len(want) > 10
+    pd.testing.assert_frame_equal(held.monthly_mrr(), want, rtol=RTOL, check_exact=False)
+    moves = core.subscription_movements(frame)
+    got = held.movements()
+    pd.testing.assert_frame_equal(got, moves, rtol=RTOL, check_exact=False, check_freq=False)
+    counts = list(core.MOVEMENT_COLUMNS[7:])
+    pd.testing.assert_frame_equal(got[counts], moves[counts], check_freq=False)
+    assert moves["reactivation"].sum() > 0 and moves["contraction"].sum() > 0
+
+
+def test_spark_subscription_kpis_are_the_cores(spark_subs):
+    import math
+
+    from retention_xl.core import subscriptions as core
+
+    held, frame = spark_subs
+    month = core.headline_month(frame) - pd.DateOffset(months=1)
+    for kwargs in ({}, {"month": month, "period_months": 3, "gross_margin": 0.6}):
+        got, want = dict(held.kpis(**kwargs)), dict(core.subscription_kpis(frame, **kwargs))
+        assert list(got) == list(want)
+        for key, value in want.items():
+            if isinstance(value, float) and math.isnan(value):
+                assert math.isnan(got[key]), key
+            elif isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
+            else:
+                assert got[key] == value, key
