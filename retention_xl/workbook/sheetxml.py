@@ -109,6 +109,14 @@ MAX_TEXT = 32_767
 #: Rows per block when rendering tables (bounds memory; large enough to vectorise).
 BLOCK_ROWS = 65_536
 
+#: Table cells above which a worksheet part is deflated at :data:`BIG_SHEET_LEVEL`.
+BIG_SHEET_CELLS = 1_000_000
+
+#: zlib level of big worksheet parts: level 1 deflates a table sheet about 3.5 times
+#: faster than zlib's default (6) for about 30 % more compressed bytes; the raw tab of a
+#: million orders is most of a report's writing time (``benchmarks/workbook.py``).
+BIG_SHEET_LEVEL = 1
+
 
 def _letters() -> list[str]:
     out = []
@@ -869,7 +877,9 @@ def rewrite_sheet_data(
     roles : iterable of str, optional
         Only these roles (default: every planned sheet).
     compresslevel : int, optional
-        zlib level of the rewritten parts (default: zlib's default).
+        zlib level of the rewritten parts (default: zlib's default, and
+        :data:`BIG_SHEET_LEVEL` for a sheet whose tables hold more than
+        :data:`BIG_SHEET_CELLS` cells).
     """
     target = Path(path)
     wanted = set(roles) if roles is not None else {sheet.role for sheet in plan.sheets}
@@ -893,6 +903,10 @@ def rewrite_sheet_data(
                         if compresslevel is not None and info.compress_type == zipfile.ZIP_DEFLATED:
                             new._compresslevel = compresslevel  # type: ignore[attr-defined]
                         if info.filename in sheets:
+                            if compresslevel is None and _table_cells(sheets[info.filename]) > (
+                                BIG_SHEET_CELLS
+                            ):
+                                new._compresslevel = BIG_SHEET_LEVEL  # type: ignore[attr-defined]
                             _write_sheet(zin.read(info), sheets[info.filename], xf, zout, new)
                         elif info.filename == "xl/styles.xml":
                             zout.writestr(new, styles_xml)
@@ -936,9 +950,13 @@ def _write_sheet(
     zout: zipfile.ZipFile,
     info: zipfile.ZipInfo,
 ) -> None:
-    big = sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables) > 20_000_000
+    big = _table_cells(sheet) > 20_000_000
     with zout.open(info, "w", force_zip64=big) as out:
         write_sheet_part(old, sheet, xf, out)
+
+
+def _table_cells(sheet: SheetPlan) -> int:
+    return sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables)
 
 
 def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:

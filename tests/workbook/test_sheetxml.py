@@ -11,7 +11,9 @@ import datetime as dt
 import io
 import math
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from python_calamine import CalamineWorkbook
 
 from retention_xl.errors import WorkbookError
 from retention_xl.io.safety import parse_xml
+from retention_xl.workbook import sheetxml
 from retention_xl.workbook.plan import (
     ColumnSpec,
     SheetPlan,
@@ -466,6 +469,49 @@ def test_rewrite_finds_sheets_by_role_keeps_parts_heights_and_features(tmp_path:
     assert openpyxl.load_workbook(path, data_only=True)["KPI"]["A1"].value == pytest.approx(
         frame["amount"].sum(), rel=1e-15
     )
+
+
+def _raw_member(path: Path, name: str) -> bytes:
+    """The compressed bytes of a zip member, as stored."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(name)
+    data = path.read_bytes()
+    name_len, extra_len = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
+    start = info.header_offset + 30 + name_len + extra_len
+    return data[start : start + info.compress_size]
+
+
+def _deflated(data: bytes, level: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def test_big_table_sheets_are_deflated_at_the_fast_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(orders_frame(300), ORDER_COLUMNS)]
+    )
+    kpis = SheetPlan(role="KPIS", title="KPI")
+    kpis.put(0, 0, "total")
+    plan = WorkbookPlan(sheets=[kpis, orders], styles=dict(STYLES))
+    monkeypatch.setattr(sheetxml, "BIG_SHEET_CELLS", 300 * len(ORDER_COLUMNS) - 1)
+    path = skeleton(tmp_path / "b.xlsx", plan)
+    rewrite_sheet_data(path, plan)
+    with zipfile.ZipFile(path) as zf:
+        big, small = zf.read("xl/worksheets/sheet2.xml"), zf.read("xl/worksheets/sheet1.xml")
+    assert _raw_member(path, "xl/worksheets/sheet2.xml") == _deflated(big, sheetxml.BIG_SHEET_LEVEL)
+    assert _raw_member(path, "xl/worksheets/sheet1.xml") == _deflated(small, 6)
+    assert sheetxml.BIG_SHEET_LEVEL != 6
+    assert _deflated(big, 6) != _deflated(big, sheetxml.BIG_SHEET_LEVEL)  # levels tell apart
+    # one cell more than the table holds: the default level
+    monkeypatch.setattr(sheetxml, "BIG_SHEET_CELLS", 300 * len(ORDER_COLUMNS))
+    rewrite_sheet_data(path, plan)
+    assert _raw_member(path, "xl/worksheets/sheet2.xml") == _deflated(big, 6)
+    ws = openpyxl.load_workbook(path)["Orders"]
+    assert ws["B301"].value == orders_frame(300).loc[299, "order_id"]
 
 
 def test_rewrite_refuses_a_package_without_the_role_names(tmp_path: Path) -> None:
