@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import logging
 import math
@@ -440,6 +441,17 @@ class _Column:
         return blank, middle, text, "</t></is></c>"
 
 
+@functools.cache
+def _arrow_rows() -> Any:
+    """:mod:`retention_xl.workbook.arrowrows` when pyarrow is installed, else None (the
+    numpy path of :class:`_Column`)."""
+    try:
+        from retention_xl.workbook import arrowrows
+    except ImportError:
+        return None
+    return arrowrows
+
+
 def _strs(values: np.ndarray) -> np.ndarray:
     return np.array(list(map(str, values.tolist())), dtype=object)
 
@@ -456,6 +468,20 @@ class _TableBlock:
         self.columns = [
             _Column(table, spec, table.first_col + j, xf) for j, spec in enumerate(table.columns)
         ]
+
+    def text(self, r0: int, r1: int, attrs: Mapping[int, str]) -> str | bytes:
+        """The ``<row>`` elements of sheet rows [r0, r1) (UTF-8 bytes on the Arrow path)."""
+        arrow = _arrow_rows()
+        if arrow is not None:
+            return arrow.block_bytes(self, r0, r1, attrs)  # type: ignore[no-any-return]
+        return "".join(self.matrix(r0, r1, row_tags=True, attrs=attrs).ravel().tolist())
+
+    def row_texts(self, r0: int, r1: int, attrs: Mapping[int, str]) -> list[str]:
+        """The cells of sheet rows [r0, r1), one string per row (without ``<row>``)."""
+        arrow = _arrow_rows()
+        if arrow is not None:
+            return arrow.block_rows(self, r0, r1, attrs, row_tags=False).to_pylist()  # type: ignore[no-any-return]
+        return ["".join(row) for row in self.matrix(r0, r1, row_tags=False, attrs=attrs).tolist()]
 
     def matrix(self, r0: int, r1: int, *, row_tags: bool, attrs: Mapping[int, str]) -> np.ndarray:
         """Pieces for sheet rows [r0, r1) (inside the table) as a 2-D object array."""
@@ -551,6 +577,19 @@ def iter_sheet_rows(
     height, hidden...) that :func:`row_attributes` read from the part being replaced;
     such rows are written even when empty.
     """
+    for chunk in _row_chunks(sheet, xf, row_attrs=row_attrs, block_rows=block_rows):
+        yield chunk if isinstance(chunk, str) else chunk.decode("utf-8")
+
+
+def _row_chunks(
+    sheet: SheetPlan,
+    xf: Mapping[str, int],
+    *,
+    row_attrs: Mapping[int, str] | None = None,
+    block_rows: int = BLOCK_ROWS,
+) -> Iterator[str | bytes]:
+    """:func:`iter_sheet_rows`, with table blocks as UTF-8 bytes when Arrow renders them
+    (the writer compresses them as they are)."""
     attrs = dict(row_attrs or {})
     by_row, blocks = _collect(sheet, xf)
     points = {0}
@@ -576,7 +615,7 @@ def iter_sheet_rows(
             block = covering[0]
             for r0 in range(a, b, block_rows):
                 r1 = min(b, r0 + block_rows)
-                yield "".join(block.matrix(r0, r1, row_tags=True, attrs=attrs).ravel().tolist())
+                yield block.text(r0, r1, attrs)
             continue
         yield from _mixed_rows(a, b, covering, by_row, xf, attrs, block_rows)
 
@@ -606,9 +645,7 @@ def _mixed_rows(
         r1 = min(b, r0 + block_rows)
         parts: list[list[tuple[int, str]]] = [[] for _ in range(r1 - r0)]
         for block in covering:
-            strings = [
-                "".join(row) for row in block.matrix(r0, r1, row_tags=False, attrs=attrs).tolist()
-            ]
+            strings = block.row_texts(r0, r1, attrs)
             for i, text in enumerate(strings):
                 if text:
                     parts[i].append((block.col0, text))
@@ -938,7 +975,7 @@ def write_sheet_part(
     start, end = _wrap(_prefix_of(worksheet_xml))
     out.write(head)
     out.write(start)
-    _pipe(iter_sheet_rows(sheet, xf, row_attrs=attrs), out)
+    _pipe(_row_chunks(sheet, xf, row_attrs=attrs), out)
     out.write(end)
     out.write(tail)
 
@@ -959,7 +996,7 @@ def _table_cells(sheet: SheetPlan) -> int:
     return sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables)
 
 
-def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:
+def _pipe(chunks: Iterable[str | bytes], out: IO[bytes]) -> None:
     """Write text chunks to ``out`` from a second thread, so deflate (which releases
     the GIL) overlaps the rendering of the next block."""
     queue: Queue[bytes | None] = Queue(maxsize=2)
@@ -981,7 +1018,7 @@ def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:
             if failure:
                 break
             if chunk:
-                queue.put(chunk.encode("utf-8"))
+                queue.put(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
     finally:
         queue.put(None)
         worker.join()
