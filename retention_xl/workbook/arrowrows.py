@@ -21,7 +21,7 @@ Examples
 >>> frame = pd.DataFrame({"id": ["a&b", None], "n": [1.5, float("nan")]})
 >>> block = _TableBlock(Table(frame, (ColumnSpec("id", "Id", None, "text"),
 ...     ColumnSpec("n", "N", None, "number"))), {})
->>> xml = block_bytes(block, 1, 3, {}).decode()
+>>> xml = str(block_bytes(block, 1, 3, {}), "utf-8")
 >>> xml[:62]
 '<row r="2"><c r="A2" t="inlineStr"><is><t>a&amp;b</t></is></c>'
 >>> xml[62:]
@@ -70,8 +70,10 @@ def _numbers(values: np.ndarray, blank: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values, mask=blank if blank.any() else None), _STR)
 
 
-def _cells(column: _Column, lo: int, hi: int, rows: pa.Array) -> pa.Array:
-    """The cells of frame rows [lo, hi) of one column; null where the cell is blank."""
+def _cells(column: _Column, lo: int, hi: int, rows: pa.Array) -> list[Any]:
+    """The cells of frame rows [lo, hi) of one column: its pieces (open, row, middle,
+    value, close) when no cell is blank, else one array, null where a cell is blank.
+    (Pieces go straight into the row join: one copy fewer.)"""
     part = column.series.iloc[lo:hi]
     kind = column.spec.kind
     s = column.s
@@ -122,7 +124,8 @@ def _cells(column: _Column, lo: int, hi: int, rows: pa.Array) -> pa.Array:
     else:
         text, middle = _texts(part, s)
         close = "</t></is></c>"
-    return _join(_lit(column.open), rows, _piece(middle), text, _piece(close))
+    pieces = [_lit(column.open), rows, _piece(middle), text, _piece(close)]
+    return pieces if text.null_count == 0 else [_join(*pieces)]
 
 
 def _texts(part: Any, s: str) -> tuple[pa.Array, Any]:
@@ -163,7 +166,7 @@ def block_rows(
     """Sheet rows [r0, r1) of a table, one string per row (with or without ``<row>``)."""
     lo, hi = r0 - block.first, r1 - block.first
     rows = pc.cast(pa.array(np.arange(r0 + 1, r1 + 1)), _STR)
-    cells = [_cells(column, lo, hi, rows) for column in block.columns]
+    cells = [piece for column in block.columns for piece in _cells(column, lo, hi, rows)]
     if not row_tags:
         return _join(*cells, drop_nulls=True)
     opening: Any = '">'
@@ -175,11 +178,13 @@ def block_rows(
     return _join(_lit('<row r="'), rows, _piece(opening), *cells, _lit("</row>"), drop_nulls=True)
 
 
-def block_bytes(block: _TableBlock, r0: int, r1: int, attrs: Mapping[int, str]) -> bytes:
-    """The ``<row>`` elements of sheet rows [r0, r1) of a table, as UTF-8 bytes: the
-    data buffer of :func:`block_rows`, copied once."""
+def block_bytes(
+    block: _TableBlock, r0: int, r1: int, attrs: Mapping[int, str]
+) -> bytes | memoryview:
+    """The ``<row>`` elements of sheet rows [r0, r1) of a table, as UTF-8 bytes: a view
+    of the data buffer of :func:`block_rows` (not copied)."""
     joined = block_rows(block, r0, r1, attrs, row_tags=True)
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)
     start, stop = offsets[joined.offset], offsets[joined.offset + len(joined)]
     data = joined.buffers()[2]
-    return b"" if data is None or stop == start else data[start:stop].to_pybytes()
+    return b"" if data is None or stop == start else memoryview(data)[start:stop]

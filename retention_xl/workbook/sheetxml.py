@@ -469,7 +469,7 @@ class _TableBlock:
             _Column(table, spec, table.first_col + j, xf) for j, spec in enumerate(table.columns)
         ]
 
-    def text(self, r0: int, r1: int, attrs: Mapping[int, str]) -> str | bytes:
+    def text(self, r0: int, r1: int, attrs: Mapping[int, str]) -> str | bytes | memoryview:
         """The ``<row>`` elements of sheet rows [r0, r1) (UTF-8 bytes on the Arrow path)."""
         arrow = _arrow_rows()
         if arrow is not None:
@@ -578,7 +578,7 @@ def iter_sheet_rows(
     such rows are written even when empty.
     """
     for chunk in _row_chunks(sheet, xf, row_attrs=row_attrs, block_rows=block_rows):
-        yield chunk if isinstance(chunk, str) else chunk.decode("utf-8")
+        yield chunk if isinstance(chunk, str) else str(chunk, "utf-8")
 
 
 def _row_chunks(
@@ -587,7 +587,7 @@ def _row_chunks(
     *,
     row_attrs: Mapping[int, str] | None = None,
     block_rows: int = BLOCK_ROWS,
-) -> Iterator[str | bytes]:
+) -> Iterator[str | bytes | memoryview]:
     """:func:`iter_sheet_rows`, with table blocks as UTF-8 bytes when Arrow renders them
     (the writer compresses them as they are)."""
     attrs = dict(row_attrs or {})
@@ -996,10 +996,10 @@ def _table_cells(sheet: SheetPlan) -> int:
     return sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables)
 
 
-def _pipe(chunks: Iterable[str | bytes], out: IO[bytes]) -> None:
+def _pipe(chunks: Iterable[str | bytes | memoryview], out: IO[bytes]) -> None:
     """Write text chunks to ``out`` from a second thread, so deflate (which releases
     the GIL) overlaps the rendering of the next block."""
-    queue: Queue[bytes | None] = Queue(maxsize=2)
+    queue: Queue[bytes | memoryview | None] = Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def drain() -> None:
