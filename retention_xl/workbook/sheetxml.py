@@ -25,8 +25,11 @@ How cells are written
   where the core has no value) or ``t="e"`` when the cached value is an Excel error
   literal such as ``"#DIV/0!"``.
 
-Tables are rendered column by column with numpy/pandas string operations, in blocks of
-rows, so a million-row raw tab needs no Python object per cell and bounded memory.
+Tables are rendered column by column, in blocks of rows, with Arrow's string kernels
+when pyarrow is installed (:mod:`~retention_xl.workbook.arrowrows`) and numpy/pandas
+string operations otherwise, so a million-row raw tab needs bounded memory and, on the
+Arrow path, no Python object per cell. A sheet whose tables hold more than
+:data:`BIG_SHEET_CELLS` cells is deflated at :data:`BIG_SHEET_LEVEL`.
 
 Examples
 --------
