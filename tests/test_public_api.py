@@ -65,6 +65,35 @@ def test_command_line_help_loads_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_a_report_build_does_not_load_scipy_stats():
+    """The normal quantile and distribution come from scipy.special (``ndtri``, ``ndtr``,
+    the functions scipy.stats' ``norm`` calls): scipy.stats, a quarter second of CPU to
+    import, is not loaded by building a report."""
+    code = (
+        "import sys, tempfile, pathlib\n"
+        "from retention_xl.datasets import generate_orders\n"
+        "from retention_xl.workbook.build import model_predictions, plan_report, write_workbook\n"
+        "import retention_xl.core.survival\n"
+        "orders = generate_orders(n_orders=2000, seed=0)\n"
+        "p = model_predictions(orders, as_of=None, margin=1.0, discount_rate=0.1)\n"
+        "plan = plan_report(orders, predictions=p)\n"
+        "write_workbook(plan, pathlib.Path(tempfile.mkdtemp()) / 'r.xlsx')\n"
+        "print('scipy.stats' in sys.modules, 'scipy.special' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_special_functions_are_the_normal_distribution():
+    import numpy as np
+    from scipy import special, stats
+
+    q = np.linspace(0.5, 1.0 - 1e-9, 10_001)
+    assert np.array_equal(special.ndtri(q), stats.norm.ppf(q))
+    x = np.linspace(-40.0, 40.0, 10_001)
+    assert np.array_equal(special.ndtr(x), stats.norm.cdf(x))
+
+
 def test_core_names_load_on_first_use():
     code = (
         "import sys, retention_xl\n"

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from retention_xl.core.schema import PreparedOrders, prepare_orders
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
@@ -194,7 +194,7 @@ def _greenwood_band(
             f"conf_level must lie strictly between 0 and 1 (e.g. 0.95), got {conf_level!r}",
             argument="conf_level",
         )
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    z = float(special.ndtri(0.5 + conf_level / 2))  # the standard normal quantile (norm.ppf)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(events > 0, events / (at_risk * (at_risk - events)), 0.0)
         greenwood = np.cumsum(terms)

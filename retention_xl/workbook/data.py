@@ -269,8 +269,32 @@ def normalised_orders(orders: pd.DataFrame) -> pd.DataFrame:
             ),
         }
     )
-    out = out.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
+    if not _in_date_order(out):
+        out = out.sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
     return out
+
+
+def _in_date_order(orders: pd.DataFrame) -> bool:
+    """Whether the rows already follow ``order_date``, then ``order_id``: sorting them
+    (stable) would give the same frame, so it is skipped (most exports come in date
+    order; sorting a million string ids costs more than this check).
+
+    >>> frame = pd.DataFrame({"order_date": pd.to_datetime(["2024-01-01", "2024-01-01",
+    ...     "2024-01-02"]), "order_id": ["a2", "a3", "a1"]})
+    >>> _in_date_order(frame), _in_date_order(frame.iloc[[1, 0, 2]])
+    (True, False)
+    """
+    dates = orders["order_date"].to_numpy()
+    if len(dates) < 2:
+        return True
+    same = dates[1:] == dates[:-1]
+    if not np.all(same | (dates[1:] > dates[:-1])):  # NaT compares false: sorted
+        return False
+    ids = orders["order_id"].to_numpy(dtype=object)
+    try:
+        return bool(np.all(np.less_equal(ids[:-1][same], ids[1:][same])))
+    except TypeError:  # a missing or non-text id: let the sort decide
+        return False
 
 
 #: The enrichment columns the Customers tab and the Segments list show (all text).

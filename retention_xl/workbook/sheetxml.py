@@ -25,8 +25,11 @@ How cells are written
   where the core has no value) or ``t="e"`` when the cached value is an Excel error
   literal such as ``"#DIV/0!"``.
 
-Tables are rendered column by column with numpy/pandas string operations, in blocks of
-rows, so a million-row raw tab needs no Python object per cell and bounded memory.
+Tables are rendered column by column, in blocks of rows, with Arrow's string kernels
+when pyarrow is installed (:mod:`~retention_xl.workbook.arrowrows`) and numpy/pandas
+string operations otherwise, so a million-row raw tab needs bounded memory and, on the
+Arrow path, no Python object per cell. A sheet whose tables hold more than
+:data:`BIG_SHEET_CELLS` cells is deflated at :data:`BIG_SHEET_LEVEL`.
 
 Examples
 --------
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import logging
 import math
@@ -108,6 +112,14 @@ MAX_TEXT = 32_767
 
 #: Rows per block when rendering tables (bounds memory; large enough to vectorise).
 BLOCK_ROWS = 65_536
+
+#: Table cells above which a worksheet part is deflated at :data:`BIG_SHEET_LEVEL`.
+BIG_SHEET_CELLS = 1_000_000
+
+#: zlib level of big worksheet parts: level 1 deflates a table sheet about 3.5 times
+#: faster than zlib's default (6) for about 30 % more compressed bytes; the raw tab of a
+#: million orders is most of a report's writing time (``benchmarks/workbook.py``).
+BIG_SHEET_LEVEL = 1
 
 
 def _letters() -> list[str]:
@@ -432,6 +444,17 @@ class _Column:
         return blank, middle, text, "</t></is></c>"
 
 
+@functools.cache
+def _arrow_rows() -> Any:
+    """:mod:`retention_xl.workbook.arrowrows` when pyarrow is installed, else None (the
+    numpy path of :class:`_Column`)."""
+    try:
+        from retention_xl.workbook import arrowrows
+    except ImportError:
+        return None
+    return arrowrows
+
+
 def _strs(values: np.ndarray) -> np.ndarray:
     return np.array(list(map(str, values.tolist())), dtype=object)
 
@@ -448,6 +471,20 @@ class _TableBlock:
         self.columns = [
             _Column(table, spec, table.first_col + j, xf) for j, spec in enumerate(table.columns)
         ]
+
+    def text(self, r0: int, r1: int, attrs: Mapping[int, str]) -> str | bytes | memoryview:
+        """The ``<row>`` elements of sheet rows [r0, r1) (UTF-8 bytes on the Arrow path)."""
+        arrow = _arrow_rows()
+        if arrow is not None:
+            return arrow.block_bytes(self, r0, r1, attrs)  # type: ignore[no-any-return]
+        return "".join(self.matrix(r0, r1, row_tags=True, attrs=attrs).ravel().tolist())
+
+    def row_texts(self, r0: int, r1: int, attrs: Mapping[int, str]) -> list[str]:
+        """The cells of sheet rows [r0, r1), one string per row (without ``<row>``)."""
+        arrow = _arrow_rows()
+        if arrow is not None:
+            return arrow.block_rows(self, r0, r1, attrs, row_tags=False).to_pylist()  # type: ignore[no-any-return]
+        return ["".join(row) for row in self.matrix(r0, r1, row_tags=False, attrs=attrs).tolist()]
 
     def matrix(self, r0: int, r1: int, *, row_tags: bool, attrs: Mapping[int, str]) -> np.ndarray:
         """Pieces for sheet rows [r0, r1) (inside the table) as a 2-D object array."""
@@ -543,6 +580,19 @@ def iter_sheet_rows(
     height, hidden...) that :func:`row_attributes` read from the part being replaced;
     such rows are written even when empty.
     """
+    for chunk in _row_chunks(sheet, xf, row_attrs=row_attrs, block_rows=block_rows):
+        yield chunk if isinstance(chunk, str) else str(chunk, "utf-8")
+
+
+def _row_chunks(
+    sheet: SheetPlan,
+    xf: Mapping[str, int],
+    *,
+    row_attrs: Mapping[int, str] | None = None,
+    block_rows: int = BLOCK_ROWS,
+) -> Iterator[str | bytes | memoryview]:
+    """:func:`iter_sheet_rows`, with table blocks as UTF-8 bytes when Arrow renders them
+    (the writer compresses them as they are)."""
     attrs = dict(row_attrs or {})
     by_row, blocks = _collect(sheet, xf)
     points = {0}
@@ -568,7 +618,7 @@ def iter_sheet_rows(
             block = covering[0]
             for r0 in range(a, b, block_rows):
                 r1 = min(b, r0 + block_rows)
-                yield "".join(block.matrix(r0, r1, row_tags=True, attrs=attrs).ravel().tolist())
+                yield block.text(r0, r1, attrs)
             continue
         yield from _mixed_rows(a, b, covering, by_row, xf, attrs, block_rows)
 
@@ -598,9 +648,7 @@ def _mixed_rows(
         r1 = min(b, r0 + block_rows)
         parts: list[list[tuple[int, str]]] = [[] for _ in range(r1 - r0)]
         for block in covering:
-            strings = [
-                "".join(row) for row in block.matrix(r0, r1, row_tags=False, attrs=attrs).tolist()
-            ]
+            strings = block.row_texts(r0, r1, attrs)
             for i, text in enumerate(strings):
                 if text:
                     parts[i].append((block.col0, text))
@@ -869,7 +917,9 @@ def rewrite_sheet_data(
     roles : iterable of str, optional
         Only these roles (default: every planned sheet).
     compresslevel : int, optional
-        zlib level of the rewritten parts (default: zlib's default).
+        zlib level of the rewritten parts (default: zlib's default, and
+        :data:`BIG_SHEET_LEVEL` for a sheet whose tables hold more than
+        :data:`BIG_SHEET_CELLS` cells).
     """
     target = Path(path)
     wanted = set(roles) if roles is not None else {sheet.role for sheet in plan.sheets}
@@ -893,6 +943,10 @@ def rewrite_sheet_data(
                         if compresslevel is not None and info.compress_type == zipfile.ZIP_DEFLATED:
                             new._compresslevel = compresslevel  # type: ignore[attr-defined]
                         if info.filename in sheets:
+                            if compresslevel is None and _table_cells(sheets[info.filename]) > (
+                                BIG_SHEET_CELLS
+                            ):
+                                new._compresslevel = BIG_SHEET_LEVEL  # type: ignore[attr-defined]
                             _write_sheet(zin.read(info), sheets[info.filename], xf, zout, new)
                         elif info.filename == "xl/styles.xml":
                             zout.writestr(new, styles_xml)
@@ -924,7 +978,7 @@ def write_sheet_part(
     start, end = _wrap(_prefix_of(worksheet_xml))
     out.write(head)
     out.write(start)
-    _pipe(iter_sheet_rows(sheet, xf, row_attrs=attrs), out)
+    _pipe(_row_chunks(sheet, xf, row_attrs=attrs), out)
     out.write(end)
     out.write(tail)
 
@@ -936,15 +990,19 @@ def _write_sheet(
     zout: zipfile.ZipFile,
     info: zipfile.ZipInfo,
 ) -> None:
-    big = sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables) > 20_000_000
+    big = _table_cells(sheet) > 20_000_000
     with zout.open(info, "w", force_zip64=big) as out:
         write_sheet_part(old, sheet, xf, out)
 
 
-def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:
+def _table_cells(sheet: SheetPlan) -> int:
+    return sum(len(t.frame) * max(len(t.columns), 1) for t in sheet.tables)
+
+
+def _pipe(chunks: Iterable[str | bytes | memoryview], out: IO[bytes]) -> None:
     """Write text chunks to ``out`` from a second thread, so deflate (which releases
     the GIL) overlaps the rendering of the next block."""
-    queue: Queue[bytes | None] = Queue(maxsize=2)
+    queue: Queue[bytes | memoryview | None] = Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def drain() -> None:
@@ -963,7 +1021,7 @@ def _pipe(chunks: Iterable[str], out: IO[bytes]) -> None:
             if failure:
                 break
             if chunk:
-                queue.put(chunk.encode("utf-8"))
+                queue.put(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
     finally:
         queue.put(None)
         worker.join()

@@ -352,3 +352,26 @@ def test_segment_list_ties_on_revenue_to_the_cent_go_by_customer_id():
     table = next(t for t in plan.sheet("SEGMENTS").tables if "customer_id" in t.frame.columns)
     listed = [c for c in table.frame["customer_id"] if c in ("a", "b", "c")]
     assert listed == ["c", "a", "b"]
+
+
+def test_the_customers_frame_is_computed_once_per_workbook(sample, monkeypatch):
+    from retention_xl.workbook.sheets import derived
+
+    calls = []
+    real = derived._customers_frame
+
+    def counted(ctx):
+        calls.append(ctx)
+        return real(ctx)
+
+    monkeypatch.setattr(derived, "_customers_frame", counted)
+    plan = plan_report(sample.orders)
+    assert len(calls) == 1  # the Customers tab and the Segments list share it
+    customers = plan.sheet("CUSTOMERS").tables[0].frame
+    listed = plan.sheet("SEGMENTS").tables[0].frame
+    assert len(customers) > 1000
+    assert sorted(customers["customer_id"]) == sorted(listed["customer_id"])
+    first = derived.customers_frame(calls[0])
+    first["revenue"] = -1.0  # a caller's changes stay in its copy
+    assert (derived.customers_frame(calls[0])["revenue"] >= 0).all()
+    assert len(calls) == 1

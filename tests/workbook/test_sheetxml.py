@@ -11,7 +11,9 @@ import datetime as dt
 import io
 import math
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from python_calamine import CalamineWorkbook
 
 from retention_xl.errors import WorkbookError
 from retention_xl.io.safety import parse_xml
+from retention_xl.workbook import arrowrows, sheetxml
 from retention_xl.workbook.plan import (
     ColumnSpec,
     SheetPlan,
@@ -70,6 +73,17 @@ INJECTIONS = [
     "=cmd|' /C calc'!A0",
     "=2+5",
 ]
+
+
+@pytest.fixture(params=["arrow", "numpy"], autouse=True)
+def table_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both table renderers: Arrow's kernels and the numpy path a
+    core install (no pyarrow) uses."""
+    if request.param == "numpy":
+        monkeypatch.setattr(sheetxml, "_arrow_rows", lambda: None)
+    else:
+        assert sheetxml._arrow_rows() is not None
+    return str(request.param)
 
 
 def skeleton(
@@ -362,7 +376,7 @@ def test_cells_formulas_cached_values_and_types(tmp_path: Path) -> None:
     assert "<f>=" not in xml
 
 
-def test_excel_serial_is_days_since_1899_12_30() -> None:
+def test_excel_serial_is_days_since_1899_12_30(table_path: str) -> None:
     assert excel_serial(dt.date(1900, 3, 1)) == 61
     assert excel_serial(dt.date(2024, 1, 1)) == 45292
     assert excel_serial(dt.datetime(2024, 1, 1, 6)) == 45292.25
@@ -375,7 +389,8 @@ def test_excel_serial_is_days_since_1899_12_30() -> None:
     )
     xml = render_sheet_data(sheet, {"header": 1, "date": 2}).decode()
     assert '<c r="A2" s="2"><v>45292.25</v></c>' in xml  # wall-clock time kept
-    assert '<c r="A3" s="2"><v>45293.0</v></c>' in xml
+    whole_day = "45293" if table_path == "arrow" else "45293.0"  # the same float64
+    assert f'<c r="A3" s="2"><v>{whole_day}</v></c>' in xml
     assert 'r="A4"' not in xml
 
 
@@ -468,6 +483,49 @@ def test_rewrite_finds_sheets_by_role_keeps_parts_heights_and_features(tmp_path:
     )
 
 
+def _raw_member(path: Path, name: str) -> bytes:
+    """The compressed bytes of a zip member, as stored."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(name)
+    data = path.read_bytes()
+    name_len, extra_len = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
+    start = info.header_offset + 30 + name_len + extra_len
+    return data[start : start + info.compress_size]
+
+
+def _deflated(data: bytes, level: int) -> bytes:
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def test_big_table_sheets_are_deflated_at_the_fast_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = SheetPlan(
+        role="ORDERS", title="Orders", tables=[Table(orders_frame(300), ORDER_COLUMNS)]
+    )
+    kpis = SheetPlan(role="KPIS", title="KPI")
+    kpis.put(0, 0, "total")
+    plan = WorkbookPlan(sheets=[kpis, orders], styles=dict(STYLES))
+    monkeypatch.setattr(sheetxml, "BIG_SHEET_CELLS", 300 * len(ORDER_COLUMNS) - 1)
+    path = skeleton(tmp_path / "b.xlsx", plan)
+    rewrite_sheet_data(path, plan)
+    with zipfile.ZipFile(path) as zf:
+        big, small = zf.read("xl/worksheets/sheet2.xml"), zf.read("xl/worksheets/sheet1.xml")
+    assert _raw_member(path, "xl/worksheets/sheet2.xml") == _deflated(big, sheetxml.BIG_SHEET_LEVEL)
+    assert _raw_member(path, "xl/worksheets/sheet1.xml") == _deflated(small, 6)
+    assert sheetxml.BIG_SHEET_LEVEL != 6
+    assert _deflated(big, 6) != _deflated(big, sheetxml.BIG_SHEET_LEVEL)  # levels tell apart
+    # one cell more than the table holds: the default level
+    monkeypatch.setattr(sheetxml, "BIG_SHEET_CELLS", 300 * len(ORDER_COLUMNS))
+    rewrite_sheet_data(path, plan)
+    assert _raw_member(path, "xl/worksheets/sheet2.xml") == _deflated(big, 6)
+    ws = openpyxl.load_workbook(path)["Orders"]
+    assert ws["B301"].value == orders_frame(300).loc[299, "order_id"]
+
+
 def test_rewrite_refuses_a_package_without_the_role_names(tmp_path: Path) -> None:
     path = tmp_path / "plain.xlsx"
     book = xlsxwriter.Workbook(str(path))
@@ -539,3 +597,46 @@ def test_text_longer_than_a_cell_holds_is_cut_and_logged(
     assert rows[2][0] == "x" * 32_767 and rows[1][2] == "x" * 32_767
     assert sum("cut to the 32767" in r.getMessage() for r in caplog.records) == 2
     assert frame["t"][1] == long  # the frame itself is untouched
+
+
+def _numbers_as_floats(xml: str) -> str:
+    """Number texts rewritten as Python writes their float64 (``3`` -> ``3.0``)."""
+    return re.sub(
+        r"<v>(-?[0-9][0-9.]*(?:e[-+]?[0-9]+)?)</v>", lambda m: f"<v>{float(m[1])!r}</v>", xml
+    )
+
+
+def test_arrow_and_numpy_paths_write_the_same_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = orders_frame(400)
+    frame.loc[9, "amount"] = np.inf
+    frame.loc[10, "amount"] = -np.inf
+    frame.loc[11, "amount"] = 1.5e-7
+    frame.loc[12, "amount"] = -0.0
+    frame.loc[13, "amount"] = 12573022109.339329
+    frame.loc[14, "order_date"] = pd.Timestamp("1899-05-01")  # before the 1900 system
+    frame.loc[15, "order_date"] = pd.Timestamp("2024-01-01 06:00")  # a fraction of a day
+    frame.loc[16, "customer_id"] = " lead"
+    frame.loc[17, "customer_id"] = "_x000D_"
+    frame.loc[18, "customer_id"] = "a\x01b"
+    frame.loc[19, "customer_id"] = ""
+    frame.loc[20, "customer_id"] = "x" * 40_000
+    frame["gift"] = frame["gift"].astype("boolean")
+    frame.loc[21, "gift"] = pd.NA
+    sheet = SheetPlan(role="ORDERS", title="Orders", tables=[Table(frame, ORDER_COLUMNS)])
+    side = pd.DataFrame({"b": pd.Series(["v", None, "w&", "z "], dtype="string")})
+    sheet.tables.append(Table(side, (ColumnSpec("b", "B", kind="text"),), first_col=8))
+    sheet.put(30, 10, "beside")
+    xf = {"header": 1, "date": 2, "money": 3}
+    attrs = {5: 'ht="30" customHeight="1"', 200: 'hidden="1"', 500: 'ht="12"'}
+    monkeypatch.setattr(sheetxml, "_arrow_rows", lambda: arrowrows)
+    arrow = "".join(iter_sheet_rows(sheet, xf, row_attrs=attrs, block_rows=64))
+    monkeypatch.setattr(sheetxml, "_arrow_rows", lambda: None)
+    numpy_path = "".join(iter_sheet_rows(sheet, xf, row_attrs=attrs, block_rows=64))
+    assert arrow != numpy_path  # the number texts differ ...
+    assert _numbers_as_floats(arrow) == _numbers_as_floats(numpy_path)  # ... not the cells
+    assert '<c r="D11" s="3" t="e"><v>#NUM!</v></c>' in arrow
+    assert '<c r="D13" s="3"><v>1.5e-7</v></c>' in arrow
+    assert '<c r="C16" s="2" t="inlineStr"><is><t>1899-05-01</t></is></c>' in arrow
+    assert '<t xml:space="preserve"> lead</t>' in arrow and "_x005F_x000D_" in arrow
+    assert '<row r="201" hidden="1">' in arrow and '<row r="501" ht="12"></row>' in arrow
+    parse_xml(b"<sheetData>" + arrow.encode() + b"</sheetData>")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Final, Self, TypeAlias
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
 
@@ -582,7 +582,7 @@ class ParametricModel:
         """
         params = self._params()
         log_se = np.sqrt(np.diag(self.log_covariance.to_numpy()))
-        z = float(stats.norm.ppf(0.975))
+        z = float(special.ndtri(0.975))  # the standard normal quantile (norm.ppf)
         out = pd.DataFrame(
             {
                 "coef": params,

@@ -253,8 +253,11 @@ def holdout_comparison(
 
     # Week by week: cumulative actual purchase days and the cumulative prediction.
     n_weeks = int(np.ceil((end_day - cal_day) / 7.0))
-    # hashed membership (np.isin on object arrays compares every pair: quadratic)
-    known = np.asarray(pd.Index(days.ids).isin(calibration.index), dtype=bool)
+    # hashed look-up of the calibration customers among the (unique) ids: Index.isin
+    # of Arrow strings goes through a Python list (0.8 s for 262k ids, get_indexer 0.1 s)
+    known = np.zeros(len(days.ids), dtype=bool)
+    position = pd.Index(days.ids).get_indexer(calibration.index)
+    known[position[position >= 0]] = True
     in_holdout = (days.day > cal_day) & known[days.code]
     week = (days.day[in_holdout] - cal_day - 1) // 7
     actual_weekly = np.cumsum(np.bincount(week, minlength=n_weeks)[:n_weeks]).astype(np.float64)

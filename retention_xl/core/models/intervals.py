@@ -47,8 +47,8 @@ from typing import Any, Final, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, sparse, stats
-from scipy.special import betainc, betaln, gammaln, hyp2f1
+from scipy import optimize, sparse
+from scipy.special import betainc, betaln, gammaln, hyp2f1, ndtr, ndtri
 
 from retention_xl.core.models import pareto_nbd as _pareto
 from retention_xl.core.models._base import (
@@ -188,7 +188,7 @@ def parameter_intervals(model: ParametricModel, level: float = DEFAULT_LEVEL) ->
     """
     lvl = check_level(level)
     mean, cov = _fitted_log_covariance(model)
-    z = float(stats.norm.ppf(0.5 + lvl / 2.0))
+    z = float(ndtri(0.5 + lvl / 2.0))  # the standard normal quantile (norm.ppf)
     se = np.sqrt(np.diag(cov))
     return pd.DataFrame(
         {"value": np.exp(mean), "low": np.exp(mean - z * se), "high": np.exp(mean + z * se)},
@@ -1030,7 +1030,7 @@ def _mixture_bounds(
 
     def quantile(q: float) -> float:
         def gap(v: float) -> float:
-            return float(stats.norm.cdf((v - means) / sd).mean()) - q
+            return float(ndtr((v - means) / sd).mean()) - q  # ndtr: norm.cdf
 
         return float(optimize.brentq(gap, lo_edge, hi_edge, xtol=1e-10 * max(span, 1.0)))
 

@@ -37,6 +37,8 @@ class Context:
     titles: dict[str, str]
     names: dict[str, str] = field(default_factory=dict)
     version: str = ""
+    #: Frames several sheets share, computed once per workbook (e.g. the customers list).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def t(self, key: str) -> str:
         """The label ``key`` in the workbook's language."""

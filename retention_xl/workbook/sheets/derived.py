@@ -169,7 +169,17 @@ def risk_reasons(frame: pd.DataFrame, template: str) -> np.ndarray:
 
 
 def customers_frame(ctx: Context) -> pd.DataFrame:
-    """The Customers tab: summary, RFM scores, localised segment and action, p_alive."""
+    """The Customers tab: summary, RFM scores, localised segment and action, p_alive.
+
+    Computed once per workbook (the Segments list shows the same customers); each
+    caller gets its own copy.
+    """
+    if "customers_frame" not in ctx.memo:
+        ctx.memo["customers_frame"] = _customers_frame(ctx)
+    return ctx.memo["customers_frame"].copy()  # type: ignore[no-any-return]
+
+
+def _customers_frame(ctx: Context) -> pd.DataFrame:
     data = ctx.data
     keys = [c[0] for c in CUSTOMER_COLUMNS]
     if data is None or data.summary is None or data.rfm is None:
