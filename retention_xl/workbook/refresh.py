@@ -416,7 +416,8 @@ def refresh(
         pkg, roles, inputs, append=append, lang=lang, summary=summary, read_tabs=not settings.no_raw
     )
     arguments = plan_arguments(values)
-    check_currencies(frames, currency, book=path.name)
+    files = {kind: Path(report.file).name for kind, report in reports.items() if report.file}
+    check_currencies(frames, currency, book=path.name, files=files)
     if not settings.no_raw:
         check_sizes(frames, book=path.name, append=append)
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
@@ -587,17 +588,23 @@ def check_sizes(frames: Mapping[str, pd.DataFrame | None], *, book: str, append:
 
 
 def check_currencies(
-    frames: Mapping[str, pd.DataFrame | None], currency: str, *, book: str
+    frames: Mapping[str, pd.DataFrame | None],
+    currency: str,
+    *,
+    book: str,
+    files: Mapping[str, str] | None = None,
 ) -> None:
-    """Refuse amounts in a currency other than the workbook's (never a silent mix).
+    """Refuse amounts in a currency other than the workbook's (never a silent mix),
+    naming the export each kind came from (``files``) when known.
 
     Examples
     --------
     >>> check_currencies({"orders": pd.DataFrame({"currency": ["EUR"]})}, "EUR", book="b")
-    >>> check_currencies({"orders": pd.DataFrame({"currency": ["USD"]})}, "EUR", book="b")
+    >>> usd = {"orders": pd.DataFrame({"currency": ["USD"]})}
+    >>> check_currencies(usd, "EUR", book="b", files={"orders": "o.csv"})
     Traceback (most recent call last):
     ...
-    retention_xl.errors.WorkbookError: b is a EUR workbook but the orders are in USD: ...
+    retention_xl.errors.WorkbookError: b is a EUR workbook but the orders (o.csv) are in USD: ...
     """
     for kind, frame in frames.items():
         if frame is None or "currency" not in frame.columns:
@@ -607,8 +614,10 @@ def check_currencies(
         )
         other = [c for c in found if c != currency]
         if other:
+            source = f" ({files[kind]})" if files and files.get(kind) else ""
             raise WorkbookError(
-                f"{book} is a {currency} workbook but the {kind} are in {', '.join(other)}: "
+                f"{book} is a {currency} workbook but the {kind}{source} are in "
+                f"{', '.join(other)}: "
                 f"convert them with --rate {currency}=1 --rate {other[0]}=RATE (the value of "
                 f"1 {other[0]} in {currency}), or build a new report in {other[0]}"
             )
