@@ -42,8 +42,10 @@ import pandas as pd
 from retention_xl.core._orderdays import _as_of_day, resolve_freq
 from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, matrix_of_counts
 from retention_xl.core.customers import summary_from_totals
+from retention_xl.core.models.holdout_groups import HoldoutGroups
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
+from retention_xl.engines.holdout_sql import sql_holdout
 from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner, sql_period_table
 from retention_xl.errors import InputError, OutOfRangeError
@@ -278,6 +280,29 @@ class DuckDBEngine:
         tab's ``MAX(order_date)`` of a report gives it."""
         (last,) = self._one("SELECT max(order_date) FROM rxl_orders")
         return None if last is None else pd.Timestamp(last).normalize()
+
+    # -- holdout check -----------------------------------------------------------
+
+    def holdout(
+        self,
+        *,
+        holdout_weeks: float,
+        as_of: Any = None,
+        model: str = "bgnbd",
+        time_unit_days: float = 7.0,
+    ) -> HoldoutGroups:
+        """:func:`~retention_xl.core.models.holdout_comparison` with ``holdout_end=as_of``
+        (by default the last day of any row), from counts computed in SQL through the
+        engine's runner (:mod:`~retention_xl.engines.holdout_sql`: the Spark engine runs
+        the same queries)."""
+        cut = self._cut(as_of)
+        return sql_holdout(
+            self._sql(),
+            0 if cut is None else cut,
+            holdout_weeks=holdout_weeks,
+            model=model,
+            time_unit_days=_unit(time_unit_days),
+        )
 
     # -- model histories -------------------------------------------------------
 

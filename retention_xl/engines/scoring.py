@@ -53,6 +53,8 @@ class BatchPredictions:
     expected: int = 0
     #: with BG/BB, the notes of :func:`~retention_xl.core.models.period_history`
     history_notes: dict[str, Any] | None = None
+    #: the time unit of the histories, in days (BG/BB: the mean length of a period)
+    time_unit_days: float = 7.0
     customers: int = 0
     at_risk: int = 0
     clv_total: float = 0.0
@@ -117,6 +119,7 @@ def _fit(
         as_of=groups.as_of,
         expected=groups.customers,
         history_notes=notes,
+        time_unit_days=time_unit_days,
         at_risk_threshold=at_risk_threshold,
     )
     return result, histories, time_unit_days
