@@ -336,7 +336,6 @@ def _score_on_engine(engine: Any, request: PredictRequest, period: str) -> Any:
             horizon_days=request.horizon_days,
             margin=request.gross_margin,
             discount_rate=request.discount_rate,
-            time_unit_days=result.time_unit_days,
             write_whole=write_whole,
         )
         for line in [] if done is None else done.notes():

@@ -169,7 +169,7 @@ def predict_in_batches(
     order; iterating them fills the totals of the returned :class:`BatchPredictions`.
     The predictions equal :func:`~retention_xl.core.models.predict_customers` on the
     same orders. ``model="bgbb"`` works on calendar periods (``period``: Y, Q, M) of
-    :mod:`~retention_xl.engines.period_histories` and needs a DuckDB engine.
+    :mod:`~retention_xl.engines.period_histories` and needs a DuckDB or Spark engine.
     """
     result, histories, unit = _fit(
         engine,
@@ -204,7 +204,8 @@ def predict_in_batches(
 def _period_histories(
     engine: OrderEngine, as_of: Any, period: str, batch_rows: int
 ) -> tuple[HistoryGroups, dict[str, Any], Callable[[], Iterator[pd.DataFrame]]]:
-    """BG/BB's grouped histories, notes and batches from a DuckDB engine's days table."""
+    """BG/BB's grouped histories and notes, computed by a DuckDB or Spark engine's SQL
+    runner, and the per-customer batches (read from the DuckDB lake)."""
     from retention_xl.engines.duckdb_engine import DuckDBEngine
     from retention_xl.engines.period_histories import (
         period_history_batches,
@@ -220,8 +221,9 @@ def _period_histories(
         )
     cut = engine._cut(as_of)
     span = period_span(0 if cut is None else cut, period)
-    groups, notes = period_history_groups(engine.lake, span)
-    return groups, notes, lambda: period_history_batches(engine.lake, span, batch_rows=batch_rows)
+    groups, notes = period_history_groups(engine._sql(), span)
+    lake, run = engine.lake, DuckDBEngine._sql(engine)  # batches: DuckDB's Arrow reader
+    return groups, notes, lambda: period_history_batches(lake, run, span, batch_rows=batch_rows)
 
 
 def flat_predictions(scored: pd.DataFrame) -> pd.DataFrame:

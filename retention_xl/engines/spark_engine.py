@@ -18,7 +18,10 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   whose portable SQL runs through the Spark runner here): one row per (cohort, offset);
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
-  per-customer histories for scoring.
+  per-customer histories for scoring; BG/BB's calendar-period histories are the
+  DuckDB engine's query (:mod:`~retention_xl.engines.period_histories`) run here;
+* the **holdout check** of ``predict --holdout-weeks``: the DuckDB engine's queries
+  (:mod:`~retention_xl.engines.holdout_sql`), run here.
 
 ``predict --engine spark`` fits the models on the distinct histories (on the driver)
 and scores every customer in the Spark workers with ``mapInPandas``
@@ -275,6 +278,23 @@ class SparkEngine(DuckDBEngine):
             f"CAST(h.age_days AS DOUBLE) / {unit} AS age, "
             "CAST(h.m AS DOUBLE) AS monetary_value FROM ("
             + self._histories_sql(0 if cut is None else cut)
+            + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
+        )
+
+    def period_history_frame(self, *, as_of: Any = None, period: str = "Y") -> Any:
+        """BG/BB's per-customer calendar-period histories as a Spark DataFrame, in id
+        order (not collected), with the columns of :meth:`history_frame` (``age`` the
+        whole periods *n*): the query of
+        :func:`~retention_xl.engines.period_histories.period_history_query`."""
+        from retention_xl.engines.period_histories import period_history_query, period_span
+
+        cut = self._cut(as_of)
+        span = period_span(0 if cut is None else cut, period)
+        return self.spark.sql(
+            "SELECT CAST(c.customer_id AS STRING) AS customer_id, "
+            "CAST(h.x AS DOUBLE) AS frequency, CAST(h.tx AS DOUBLE) AS recency, "
+            "CAST(h.n AS DOUBLE) AS age, CAST(h.m AS DOUBLE) AS monetary_value FROM ("
+            + period_history_query(self._sql(), span)
             + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
         )
 

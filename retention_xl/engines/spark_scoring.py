@@ -112,7 +112,7 @@ def score_in_spark(
     margin: float = 1.0,
     discount_rate: float = 0.10,
     low_risk_threshold: float = 0.8,
-    time_unit_days: float = 7.0,
+    time_unit_days: float | None = None,
     write_whole: Callable[[pd.DataFrame, Path], None] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> Written | None:
@@ -121,8 +121,12 @@ def score_in_spark(
     (see the module docstring) and fill ``result``'s totals.
 
     ``write_whole`` writes formats other than Parquet and CSV (``.xlsx``) from the
-    scores put together. Returns what was written (None without ``out``).
+    scores put together. The histories are BG/BB's calendar periods when ``result``
+    has their notes (``history_notes``), else ``(x, t_x, T)`` in units of
+    ``time_unit_days`` (default: ``result.time_unit_days``). Returns what was written
+    (None without ``out``).
     """
+    unit = result.time_unit_days if time_unit_days is None else float(time_unit_days)
     spark = engine.spark
     models = spark.sparkContext.broadcast((result.transactions.to_json(), result.spend.to_json()))
     options = {
@@ -131,9 +135,13 @@ def score_in_spark(
         "discount_rate": discount_rate,
         "at_risk_threshold": result.at_risk_threshold,
         "low_risk_threshold": low_risk_threshold,
-        "time_unit_days": time_unit_days,
+        "time_unit_days": unit,
     }
-    histories = engine.history_frame(as_of=result.as_of, time_unit_days=time_unit_days)
+    notes = result.history_notes
+    if notes is None:
+        histories = engine.history_frame(as_of=result.as_of, time_unit_days=unit)
+    else:
+        histories = engine.period_history_frame(as_of=result.as_of, period=str(notes["period"]))
     scores = histories.mapInPandas(_Scorer(models, options), SCORE_SCHEMA)
     try:
         return _score_and_write(

@@ -126,12 +126,6 @@ def test_a_layout_name_is_refused_for_a_lake(run_cli, tmp_path):
     assert "--format 'shopify'" in line
 
 
-def test_bgbb_on_spark_asks_for_duckdb(run_cli, tmp_path):
-    path = write_parquet(ROWS, tmp_path / "orders.parquet")
-    line = _refused(run_cli, tmp_path, str(path), "--model", "bgbb", "--engine", "spark")
-    assert "--model bgbb" in line and "--engine duckdb" in line
-
-
 def test_without_the_lake_extra_the_message_names_it(tmp_path):
     path = write_parquet(ROWS, tmp_path / "orders.parquet")
     script = (
