@@ -28,6 +28,7 @@ from retention_xl.cli_options import (
     ORDERS_HELP,
     ORDERS_METAVAR,
     ExportOptions,
+    engine_option,
     export_options,
     input_files,
     spark_engine_option,
@@ -813,6 +814,8 @@ def build(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the import and refresh summary as JSON."
 )
+@engine_option
+@click.option("--sheet-rows", type=click.IntRange(1, 1_048_575), default=1_048_575, hidden=True)
 @user_errors
 def refresh_command(
     book: Path,
@@ -825,6 +828,8 @@ def refresh_command(
     no_backup: bool,
     quiet: bool,
     as_json: bool,
+    engine: str,
+    sheet_rows: int,
 ) -> None:
     """Refresh a retention_xl workbook in place from new exports.
 
@@ -832,6 +837,12 @@ def refresh_command(
     every cached value, and keeps everything else: your own sheets, charts, images,
     comments, names, styles, validations, VBA, and the inputs you changed. The file is
     replaced atomically; on any error it is left exactly as it was.
+
+    The orders go into the workbook's raw tab, so they must fit a sheet (1,048,575
+    rows). Orders given as Parquet files or a DuckDB table are counted in DuckDB
+    (--engine duckdb, the default for them) before any row is read: more than a sheet
+    holds is refused (build an aggregate report with `build --aggregate` instead);
+    otherwise the rows are read and the refresh goes on as for an export.
     """
     import logging
 
@@ -853,13 +864,15 @@ def refresh_command(
     check_not_locked(book)  # fail before reading long exports
     files = [f for f in (orders, subscriptions, survey, customers) if f is not None]
     with progress(length=len(files), label="Reading   ", quiet=quiet or as_json) as bar:
-        inputs = export.load(  # the workbook takes the rows: read them into memory
+        inputs = export.load(
             orders=orders,
             subscriptions=subscriptions,
             survey=survey,
             customers=customers,
-            engine="pandas",
+            engine=engine,
         )
+        # the workbook takes the rows: counted first, then read into memory
+        inputs = _orders_for_a_sheet(inputs, orders=orders, row_limit=sheet_rows)
         bar.update(len(files))
     if not (quiet or as_json):
         for line in inputs.lines():
@@ -871,6 +884,45 @@ def refresh_command(
     elif not quiet:
         for line in summary.lines():
             click.echo(line)
+
+
+def _orders_for_a_sheet(inputs: Any, *, orders: str | None, row_limit: int) -> Any:
+    """``inputs`` with the orders in memory, for ``refresh``'s raw tab.
+
+    Orders left in DuckDB (a lake read with ``--engine duckdb``) are counted there
+    first: more orders than a sheet holds, or more customers than the customer sheets
+    list, are refused in one line that points to ``build --aggregate``, before any row
+    is read; otherwise the rows are read (the frame the pandas engine reads) and the
+    engine closed.
+    """
+    import dataclasses
+    import shlex
+
+    from retention_xl.workbook.aggregate import aggregate_reason
+    from retention_xl.workbook.build import customer_capacity
+
+    lake = inputs.lake_engine
+    if lake is None:
+        return inputs
+    try:
+        rep = inputs.reports["orders"]
+        reason = aggregate_reason(
+            rep.records,
+            rep.customers,
+            row_limit=row_limit,
+            customer_limit=min(customer_capacity(), row_limit),
+        )
+        if reason is not None:
+            raise WorkbookError(
+                f"--orders {orders}: {reason}; refresh writes every order into the "
+                "workbook's raw tab. Summarise them in an aggregate report instead: "
+                f"retention-xl build --orders {shlex.quote(str(orders))} --aggregate "
+                "--out REPORT.xlsx"
+            )
+        frame = lake.frame()
+    finally:
+        lake.close()
+    return dataclasses.replace(inputs, orders=frame, lake_engine=None)
 
 
 # --------------------------------------------------------------------------- predict
@@ -1010,9 +1062,11 @@ def predict(
     --engine duckdb the models are fitted on the distinct histories DuckDB counts and
     the customers are scored and written in batches (CSV or Parquet), never all in
     memory at once (without intervals); BG/BB's period histories are counted in DuckDB
-    too. With --engine spark they are scored in the Spark workers, and --out
-    scores.parquet is a Parquet dataset folder written by Spark (one file per
-    partition). --holdout-weeks needs --engine pandas.
+    too. With --engine spark they are counted in Spark and scored in the Spark workers,
+    and --out scores.parquet is a Parquet dataset folder written by Spark (one file per
+    partition). With both, --holdout-weeks counts the calibration histories and the
+    holdout purchases in the engine and prints the pandas engine's check (the
+    holdout_actual/holdout_predicted columns of --out are the pandas engine's only).
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
