@@ -162,12 +162,10 @@ def predict_in_memory(inputs: Any, request: PredictRequest, steps: Any) -> dict[
     if notes is not None:
         _say_periods(say, notes)
     _say_models(say, result.transactions, result.spend)
-    share = result.at_risk_share
-    clv_total = float(customers["predicted_clv"].sum())
     _say_totals(
         say,
-        share=share,
-        clv_total=clv_total,
+        share=result.at_risk_share,
+        clv_total=float(customers["predicted_clv"].sum()),
         clv_mean=float(customers["predicted_clv"].mean()),
         horizon_days=request.horizon_days,
         gross_margin=request.gross_margin,
@@ -204,14 +202,23 @@ def predict_in_memory(inputs: Any, request: PredictRequest, steps: Any) -> dict[
         for line in done.notes():
             click.echo(f"note: {line}", err=True)
         say(f"Wrote {len(table):,} customers to {out}")
-    payload: dict[str, Any] = {
+    payload = _memory_payload(inputs, request, result)
+    if check is not None:
+        payload["holdout"] = holdout_json(check, weeks)  # type: ignore[arg-type]
+    return payload
+
+
+def _memory_payload(inputs: Any, request: PredictRequest, result: Any) -> dict[str, Any]:
+    """The ``--json`` payload of :func:`predict_in_memory` (without the holdout check)."""
+    customers, totals, out = result.customers, result.totals, request.out
+    return {
         "customers": len(customers),
         "as_of": None if result.as_of is None else str(result.as_of.date()),
-        "model": model,
-        "period": _period_json(notes, result.period),
+        "model": request.model,
+        "period": _period_json(result.history_notes, result.period),
         "parameters": _parameters_json(result.transactions, result.spend),
-        "at_risk_share": share,
-        "predicted_clv_total": clv_total,
+        "at_risk_share": result.at_risk_share,
+        "predicted_clv_total": float(customers["predicted_clv"].sum()),
         "totals": None
         if totals is None
         else {
@@ -225,9 +232,6 @@ def predict_in_memory(inputs: Any, request: PredictRequest, steps: Any) -> dict[
         "out": None if out is None else str(out.resolve()),
         "imports": inputs.as_dict(),
     }
-    if check is not None:
-        payload["holdout"] = holdout_json(check, weeks)  # type: ignore[arg-type]
-    return payload
 
 
 # --------------------------------------------------------------------------- engines
