@@ -1065,8 +1065,8 @@ def predict(
     too. With --engine spark they are counted in Spark and scored in the Spark workers,
     and --out scores.parquet is a Parquet dataset folder written by Spark (one file per
     partition). With both, --holdout-weeks counts the calibration histories and the
-    holdout purchases in the engine and prints the pandas engine's check (the
-    holdout_actual/holdout_predicted columns of --out are the pandas engine's only).
+    holdout purchases in the engine and gives the pandas engine's check and --out
+    columns.
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of

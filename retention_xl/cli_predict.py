@@ -7,7 +7,8 @@ batches or in the Spark workers) fit, score, print and write, and return the
 ``--json`` payload; both add the holdout check of ``--holdout-weeks``
 (:func:`say_holdout`, :func:`holdout_json`), from one row per customer in memory or
 from the counts an engine computes in SQL
-(:meth:`~retention_xl.engines.duckdb_engine.DuckDBEngine.holdout`).
+(:meth:`~retention_xl.engines.duckdb_engine.DuckDBEngine.holdout`), and its
+``holdout_actual``/``holdout_predicted`` columns to ``--out``.
 """
 
 from __future__ import annotations
@@ -249,14 +250,14 @@ def predict_on_engine(inputs: Any, request: PredictRequest) -> dict[str, Any]:
             "_low/_high columns, no totals); --engine pandas computes them",
             err=True,
         )
-    shown = not (request.quiet or request.as_json)
-    if out is not None and request.holdout_weeks is not None and shown:
-        click.echo(
-            f"note: --engine {engine.name} writes no holdout_actual/holdout_predicted "
-            f"columns to {out.name}; --engine pandas adds them",
-            err=True,
+    check = None
+    weeks = request.holdout_weeks
+    if weeks is not None:  # first: --out gets its columns
+        check = _holdout_check(
+            request,
+            lambda: engine.holdout(holdout_weeks=weeks, as_of=request.as_of, model=request.model),
         )
-    result = _score_on_engine(engine, request, period)
+    result = _score_on_engine(engine, request, period, check)
     _say_totals(
         say,
         share=result.at_risk_share,
@@ -266,13 +267,6 @@ def predict_on_engine(inputs: Any, request: PredictRequest) -> dict[str, Any]:
         gross_margin=request.gross_margin,
         discount_rate=request.discount_rate,
     )
-    check = None
-    weeks = request.holdout_weeks
-    if weeks is not None:
-        check = _holdout_check(
-            request,
-            lambda: engine.holdout(holdout_weeks=weeks, as_of=request.as_of, model=request.model),
-        )
     if check is not None:
         assert weeks is not None
         say_holdout(say, check, weeks)
@@ -300,14 +294,16 @@ def predict_on_engine(inputs: Any, request: PredictRequest) -> dict[str, Any]:
     return payload
 
 
-def _score_on_engine(engine: Any, request: PredictRequest, period: str) -> Any:
-    """Fit, print the models, score every customer and write ``--out``; returns the
+def _score_on_engine(engine: Any, request: PredictRequest, period: str, check: Any) -> Any:
+    """Fit, print the models, score every customer and write ``--out`` (with the
+    holdout columns of ``check``, when there is one); returns the
     :class:`~retention_xl.engines.scoring.BatchPredictions` with its totals filled."""
     from retention_xl.engines.scoring import fit_histories, predict_in_batches, write_batches
     from retention_xl.files import write_atomically
 
     say, out = request.say, request.out
     in_spark = engine.name == "spark"
+    holdout = None if out is None else check  # the columns are for --out only
     if in_spark:
         result = fit_histories(engine, as_of=request.as_of, model=request.model, period=period)
         batches: Iterator[Any] = iter(())
@@ -320,6 +316,7 @@ def _score_on_engine(engine: Any, request: PredictRequest, period: str) -> Any:
             margin=request.gross_margin,
             discount_rate=request.discount_rate,
             period=period,
+            holdout=holdout,
         )
     say(f"{result.expected:,} customers as of {result.as_of.date()}")
     notes = result.history_notes
@@ -341,6 +338,7 @@ def _score_on_engine(engine: Any, request: PredictRequest, period: str) -> Any:
             margin=request.gross_margin,
             discount_rate=request.discount_rate,
             write_whole=write_whole,
+            holdout=holdout,
         )
         for line in [] if done is None else done.notes():
             click.echo(f"note: {line}", err=True)

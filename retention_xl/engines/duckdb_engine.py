@@ -45,7 +45,7 @@ from retention_xl.core.customers import summary_from_totals
 from retention_xl.core.models.holdout_groups import HoldoutGroups
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
-from retention_xl.engines.holdout_sql import sql_holdout
+from retention_xl.engines.holdout_sql import HOLDOUT_COLUMNS, calibration_query, sql_holdout
 from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner, sql_period_table
 from retention_xl.errors import InputError, OutOfRangeError
@@ -346,15 +346,32 @@ class DuckDBEngine:
         )
 
     def histories(
-        self, *, as_of: Any = None, time_unit_days: float = 7.0, batch_rows: int = BATCH_ROWS
+        self,
+        *,
+        as_of: Any = None,
+        time_unit_days: float = 7.0,
+        batch_rows: int = BATCH_ROWS,
+        holdout: HoldoutGroups | None = None,
     ) -> Iterator[pd.DataFrame]:
+        """Per-customer histories in batches (see
+        :meth:`~retention_xl.engines.base.OrderEngine.histories`); with ``holdout`` (a
+        check of :meth:`holdout`) also each customer's calibration history and holdout
+        purchases, :data:`~retention_xl.engines.holdout_sql.HOLDOUT_COLUMNS` (NaN for
+        customers who first bought in the holdout)."""
         unit = _unit(time_unit_days)
         cut = self._cut(as_of)
         if cut is None:
             return
+        extra = join = ""
+        if holdout is not None:
+            extra = ", " + ", ".join(
+                f"k.{col} AS {name}"
+                for col, name in zip(("x", "tx", "t", "actual"), HOLDOUT_COLUMNS, strict=True)
+            )
+            join = f" LEFT JOIN ({calibration_query(holdout)}) k ON k.cid = h.cid"
         relation = self.lake.relation(
-            f"SELECT c.customer_id, h.* EXCLUDE (cid) FROM ({self._histories_sql(cut)}) h "
-            "JOIN rxl_customers c USING (cid) ORDER BY cid"
+            f"SELECT c.customer_id, h.* EXCLUDE (cid){extra} FROM ({self._histories_sql(cut)}) h "
+            f"JOIN rxl_customers c ON c.cid = h.cid{join} ORDER BY h.cid"
         )
         # DuckDB 1.4 renamed fetch_arrow_reader to_arrow_reader
         to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
@@ -365,7 +382,7 @@ class DuckDBEngine:
             cols = {name: batch.column(name) for name in batch.schema.names}
             ids = np.asarray(cols["customer_id"].to_pylist(), dtype=object)
             m = cols["m"].to_numpy(zero_copy_only=False)
-            yield pd.DataFrame(
+            frame = pd.DataFrame(
                 {
                     "frequency": cols["x"].to_numpy().astype(np.float64),
                     "recency": cols["recency_days"].to_numpy().astype(np.float64) / unit,
@@ -374,6 +391,11 @@ class DuckDBEngine:
                 },
                 index=pd.Index(ids, dtype="string", name="customer_id"),
             )
+            for name in HOLDOUT_COLUMNS if holdout is not None else ():
+                frame[name] = np.asarray(
+                    cols[name].to_numpy(zero_copy_only=False), dtype=np.float64
+                )
+            yield frame
 
 
 class _DuckDBSql:

@@ -15,6 +15,11 @@ For each customer with a purchase day on or before ``cal``:
 Only the distinct ``(x, t_x, T, actual)`` rows with their counts, and the holdout
 purchase days per week, reach Python; the fit and the comparison are the core's
 :func:`~retention_xl.core.models.holdout_groups.holdout_from_groups`.
+
+For ``predict --out`` the engines join :func:`calibration_query` to the customers'
+histories (:data:`HOLDOUT_COLUMNS`, NULL for customers who first bought in the
+holdout), and :func:`holdout_columns` gives each scored batch the pandas engine's
+``holdout_actual`` and ``holdout_predicted`` columns.
 """
 
 from __future__ import annotations
@@ -28,7 +33,66 @@ from retention_xl.core.models.holdout import calibration_day
 from retention_xl.core.models.holdout_groups import HoldoutGroups, holdout_from_groups
 from retention_xl.engines.period_sql import SqlRunner
 
-__all__ = ["sql_holdout"]
+__all__ = [
+    "HOLDOUT_COLUMNS",
+    "calibration_query",
+    "holdout_columns",
+    "holdout_days",
+    "holdout_prediction",
+    "sql_holdout",
+]
+
+#: the calibration columns joined to a customer's history: x, t_x and T (days), actual
+HOLDOUT_COLUMNS = ("holdout_x", "holdout_tx_days", "holdout_t_days", "holdout_actual")
+
+
+def calibration_query(check: HoldoutGroups) -> str:
+    """SQL: one row per calibration customer ``cid`` of ``check`` with ``x``, ``tx`` and
+    ``t`` (days) at the calibration end and ``actual``, the holdout purchase days."""
+    return _calibration_sql(_epoch_day(check.calibration_end), _epoch_day(check.holdout_end))
+
+
+def holdout_columns(check: HoldoutGroups, history: pd.DataFrame) -> pd.DataFrame:
+    """``holdout_actual`` and ``holdout_predicted`` of the customers of ``history``
+    (with :data:`HOLDOUT_COLUMNS`), as :func:`~retention_xl.core.models.holdout_comparison`
+    gives them in ``customers``: NaN for those who first bought in the holdout."""
+    return holdout_prediction(
+        check.model, history, holdout_days=holdout_days(check), time_unit_days=check.time_unit_days
+    )
+
+
+def holdout_days(check: HoldoutGroups) -> int:
+    """The length of ``check``'s holdout period in days."""
+    return _epoch_day(check.holdout_end) - _epoch_day(check.calibration_end)
+
+
+def holdout_prediction(
+    model: Any, history: pd.DataFrame, *, holdout_days: int, time_unit_days: float
+) -> pd.DataFrame:
+    """:func:`holdout_columns` from the fitted ``model`` of the check and the holdout's
+    length (what the Spark workers receive)."""
+    unit = float(time_unit_days)
+    x = history["holdout_x"].to_numpy(dtype=np.float64)
+    known = ~np.isnan(x)
+    predicted = np.full(x.size, np.nan)
+    if known.any():
+        predicted[known] = model.expected_purchases(
+            holdout_days / unit,
+            x[known],
+            history["holdout_tx_days"].to_numpy(dtype=np.float64)[known] / unit,
+            history["holdout_t_days"].to_numpy(dtype=np.float64)[known] / unit,
+        )
+    return pd.DataFrame(
+        {
+            "holdout_actual": history["holdout_actual"].to_numpy(dtype=np.float64),
+            "holdout_predicted": predicted,
+        },
+        index=history.index,
+    )
+
+
+def _epoch_day(stamp: pd.Timestamp) -> int:
+    return int(np.datetime64(stamp.normalize().date(), "D").astype(np.int64))
 
 
 def _calibration_sql(cal: int, end: int) -> str:

@@ -124,11 +124,21 @@ def test_predict_holdout_that_cannot_be_made_is_the_same_note(run_cli, tmp_path)
     assert "no customer had bought by the calibration end" in notes["pandas"][0]
 
 
-def test_predict_holdout_with_out_notes_the_columns_it_leaves_out(run_cli, tmp_path: Path):
-    write_parquet(load_sample().orders, tmp_path / "orders.parquet")
-    res = run_cli("predict", "--orders", "orders.parquet", "--holdout-weeks", "26",
-                  "--out", "scores.csv", "--no-intervals")  # fmt: skip
-    assert res.returncode == 0, res.stderr
-    assert "writes no holdout_actual/holdout_predicted columns" in res.stderr
-    assert "Holdout check:" in res.stdout
-    assert "holdout_actual" not in pd.read_csv(tmp_path / "scores.csv").columns
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_predict_holdout_writes_the_pandas_engine_columns(run_cli, tmp_path: Path, suffix):
+    write_parts(edge_orders(), tmp_path / "lake")
+    frames = {}
+    for engine in ("duckdb", "pandas"):
+        out = tmp_path / f"{engine}{suffix}"
+        res = run_cli("predict", "--orders", "lake", "--engine", engine, "--holdout-weeks",
+                      "20", "--out", str(out), "--no-intervals")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        frames[engine] = (
+            pd.read_csv(out, dtype={"customer_id": str}) if suffix == ".csv"
+            else pd.read_parquet(out)
+        )  # fmt: skip
+    got, want = frames["duckdb"], frames["pandas"]
+    assert list(want.columns[-2:]) == ["holdout_actual", "holdout_predicted"]
+    calibrated = want["holdout_actual"].notna()
+    assert 100 < calibrated.sum() < len(want)  # some customers first bought in the holdout
+    pd.testing.assert_frame_equal(got, want, rtol=RTOL, check_exact=False)

@@ -153,13 +153,19 @@ def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path
 def test_predict_holdout_with_spark_agrees_with_pandas(spark, run_cli, tmp_path):
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
-    outs = {}
+    outs, frames = {}, {}
     for engine in ("spark", "pandas"):
+        out = tmp_path / f"{engine}.parquet"
         res = run_cli("predict", "--orders", "lake/", "--engine", engine, "--spark-master",
                       "local[1]", "--holdout-weeks", "26", "--no-intervals", "--json",
-                      timeout=180)  # fmt: skip
+                      "--out", str(out), timeout=180)  # fmt: skip
         assert res.returncode == 0, res.stderr
         outs[engine] = json.loads(res.stdout)["holdout"]
+        frames[engine] = pd.read_parquet(out)
+    # the per-customer holdout columns too (NaN for who first bought in the holdout)
+    assert list(frames["pandas"].columns[-2:]) == ["holdout_actual", "holdout_predicted"]
+    assert 100 < frames["pandas"]["holdout_actual"].notna().sum() < len(frames["pandas"])
+    pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
     got, want = outs["spark"], outs["pandas"]
     assert got.keys() == want.keys() and want["actual"] > 100
     for key in ("weeks", "predicted", "actual", "error_share", "tracking_mape"):

@@ -43,6 +43,7 @@ class HoldoutGroups:
     model: ContinuousModel
     groups: pd.DataFrame
     weekly: pd.DataFrame
+    time_unit_days: float = 7.0
 
     def _column(self, name: str) -> FloatArray:
         return self.groups[name].to_numpy(dtype=np.float64)
@@ -180,4 +181,5 @@ def holdout_from_groups(
         model=fitted,
         groups=table,
         weekly=weekly,
+        time_unit_days=float(time_unit_days),
     )
