@@ -23,6 +23,10 @@ and measures, each in a fresh process, ``R`` times (3 by default):
   in DuckDB, every customer scored in batches into ``book_customers.parquet``, the
   Customers sheet limited to 50,000 customers; not in the default steps, ask for it
   with ``--steps "build aggregate"``, e.g. ``--sizes 2000000``);
+* ``holdout duckdb`` / ``holdout pandas``: ``retention-xl predict --no-intervals
+  --holdout-weeks 26 --out scores.parquet`` with each engine (the calibration/holdout
+  check and its per-customer columns; not in the default steps: ``--steps "holdout
+  duckdb,holdout pandas"``);
 * with ``--spark`` (needs the ``spark`` extra and Java), also ``kpis spark`` and
   ``predict spark``: the same commands with ``--engine spark --spark-master local[*]``
   (``predict`` scored in the Spark workers, ``--out`` a Parquet dataset folder).
@@ -64,7 +68,7 @@ SIZES = (100_000, 1_000_000, 10_000_000)
 LAKES: dict[int, dict[str, object]] = {20_000_000: {"n_customers": 4_000_000, "r": 0.225}}
 STEPS = ("floor", "kpis duckdb", "kpis pandas", "predict duckdb", "predict pandas")
 SPARK_STEPS = ("kpis spark", "predict spark")
-OTHER_STEPS = ("build aggregate",)
+OTHER_STEPS = ("build aggregate", "holdout duckdb", "holdout pandas")
 _CLEAR_REFS = "/proc/self/clear_refs"
 
 FLOOR_SQL = """
@@ -134,6 +138,9 @@ def run_one(kind: str, lake: str, workdir: str) -> None:
             args = ["build", "--orders", lake, "--engine", "duckdb", "--aggregate", "--json"]
             args += ["--out", str(Path(workdir) / "book.xlsx")]
             engine = "duckdb"
+        elif command == "holdout":  # predict --holdout-weeks 26, intervals left out
+            args = ["predict", "--orders", lake, "--engine", engine, "--json", "--no-intervals"]
+            args += ["--holdout-weeks", "26", "--out", str(out)]
         else:
             args = [command, "--orders", lake, "--engine", engine, "--json"]
         if command == "predict":
@@ -193,7 +200,10 @@ def _ratios(results: dict[str, list[Measured]]) -> None:
         return statistics.median(r[i] for r in results[kind])
 
     pairs = [("kpis duckdb", "floor", "kpis duckdb / hand-written query")]
-    pairs += [(f"{c} pandas", f"{c} duckdb", f"{c}: pandas / duckdb") for c in ("kpis", "predict")]
+    pairs += [
+        (f"{c} pandas", f"{c} duckdb", f"{c}: pandas / duckdb")
+        for c in ("kpis", "predict", "holdout")
+    ]
     pairs += [(f"{c} spark", f"{c} duckdb", f"{c}: spark / duckdb") for c in ("kpis", "predict")]
     for top, bottom, label in pairs:
         if top in results and bottom in results:

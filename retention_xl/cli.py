@@ -10,7 +10,7 @@ import functools
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -28,6 +28,7 @@ from retention_xl.cli_options import (
     ORDERS_HELP,
     ORDERS_METAVAR,
     ExportOptions,
+    engine_option,
     export_options,
     input_files,
     spark_engine_option,
@@ -818,6 +819,8 @@ def build(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the import and refresh summary as JSON."
 )
+@engine_option
+@click.option("--sheet-rows", type=click.IntRange(1, 1_048_575), default=1_048_575, hidden=True)
 @user_errors
 def refresh_command(
     book: Path,
@@ -830,6 +833,8 @@ def refresh_command(
     no_backup: bool,
     quiet: bool,
     as_json: bool,
+    engine: str,
+    sheet_rows: int,
 ) -> None:
     """Refresh a retention_xl workbook in place from new exports.
 
@@ -837,6 +842,12 @@ def refresh_command(
     every cached value, and keeps everything else: your own sheets, charts, images,
     comments, names, styles, validations, VBA, and the inputs you changed. The file is
     replaced atomically; on any error it is left exactly as it was.
+
+    The orders go into the workbook's raw tab, so they must fit a sheet (1,048,575
+    rows). Orders given as Parquet files or a DuckDB table are counted in DuckDB
+    (--engine duckdb, the default for them) before any row is read: more than a sheet
+    holds is refused (build an aggregate report with `build --aggregate` instead);
+    otherwise the rows are read and the refresh goes on as for an export.
     """
     import logging
 
@@ -858,13 +869,15 @@ def refresh_command(
     check_not_locked(book)  # fail before reading long exports
     files = [f for f in (orders, subscriptions, survey, customers) if f is not None]
     with progress(length=len(files), label="Reading   ", quiet=quiet or as_json) as bar:
-        inputs = export.load(  # the workbook takes the rows: read them into memory
+        inputs = export.load(
             orders=orders,
             subscriptions=subscriptions,
             survey=survey,
             customers=customers,
-            engine="pandas",
+            engine=engine,
         )
+        # the workbook takes the rows: counted first, then read into memory
+        inputs = _orders_for_a_sheet(inputs, orders=orders, row_limit=sheet_rows)
         bar.update(len(files))
     if not (quiet or as_json):
         for line in inputs.lines():
@@ -876,6 +889,45 @@ def refresh_command(
     elif not quiet:
         for line in summary.lines():
             click.echo(line)
+
+
+def _orders_for_a_sheet(inputs: Any, *, orders: str | None, row_limit: int) -> Any:
+    """``inputs`` with the orders in memory, for ``refresh``'s raw tab.
+
+    Orders left in DuckDB (a lake read with ``--engine duckdb``) are counted there
+    first: more orders than a sheet holds, or more customers than the customer sheets
+    list, are refused in one line that points to ``build --aggregate``, before any row
+    is read; otherwise the rows are read (the frame the pandas engine reads) and the
+    engine closed.
+    """
+    import dataclasses
+    import shlex
+
+    from retention_xl.workbook.aggregate import aggregate_reason
+    from retention_xl.workbook.build import customer_capacity
+
+    lake = inputs.lake_engine
+    if lake is None:
+        return inputs
+    try:
+        rep = inputs.reports["orders"]
+        reason = aggregate_reason(
+            rep.records,
+            rep.customers,
+            row_limit=row_limit,
+            customer_limit=min(customer_capacity(), row_limit),
+        )
+        if reason is not None:
+            raise WorkbookError(
+                f"--orders {orders}: {reason}; refresh writes every order into the "
+                "workbook's raw tab. Summarise them in an aggregate report instead: "
+                f"retention-xl build --orders {shlex.quote(str(orders))} --aggregate "
+                "--out REPORT.xlsx"
+            )
+        frame = lake.frame()
+    finally:
+        lake.close()
+    return dataclasses.replace(inputs, orders=frame, lake_engine=None)
 
 
 # --------------------------------------------------------------------------- predict
@@ -1015,9 +1067,11 @@ def predict(
     --engine duckdb the models are fitted on the distinct histories DuckDB counts and
     the customers are scored and written in batches (CSV or Parquet), never all in
     memory at once (without intervals); BG/BB's period histories are counted in DuckDB
-    too. With --engine spark they are scored in the Spark workers, and --out
-    scores.parquet is a Parquet dataset folder written by Spark (one file per
-    partition). --holdout-weeks needs --engine pandas.
+    too. With --engine spark they are counted in Spark and scored in the Spark workers,
+    and --out scores.parquet is a Parquet dataset folder written by Spark (one file per
+    partition). With both, --holdout-weeks counts the calibration histories and the
+    holdout purchases in the engine and gives the pandas engine's check and --out
+    columns.
 
     BG/BB counts calendar periods (--period, years by default) instead of weeks:
     period 0 is the period of a customer's first purchase, frequency the number of
@@ -1027,52 +1081,29 @@ def predict(
     purchases count periods with a purchase (part of a period pro rata) and its
     monetary value is the mean spend of such a period.
     """
-    from retention_xl.core.models import holdout_comparison, predict_customers
-    from retention_xl.files import check_target, write_atomically
-
-    if period is not None and model != "bgbb":
-        raise click.UsageError("--period applies to --model bgbb only")
-    if holdout_weeks is not None and model == "bgbb":
-        raise click.UsageError(
-            "--holdout-weeks checks the models of times in weeks; BG/BB counts calendar "
-            "periods: leave out --holdout-weeks, or use another --model"
-        )
-    if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
-        raise click.UsageError(f"--out must end in .csv, .parquet or .xlsx, got {out.name!r}")
-    if out is not None:
-        # before the fits; Spark writes Parquet as a dataset folder, which may replace one
-        from retention_xl.engines.base import choose_engine
-        from retention_xl.engines.sources import parse_orders_source
-
-        dataset = out.suffix.lower() == ".parquet" and (
-            choose_engine(engine, parse_orders_source(orders)) == "spark"
-        )
-        check_target(out, command="predict", folder_ok=dataset)
-    if holdout_weeks is not None:
-        from retention_xl.engines.base import choose_engine
-        from retention_xl.engines.sources import parse_orders_source
-        from retention_xl.errors import InputError
-
-        if choose_engine(engine, parse_orders_source(orders)) in ("duckdb", "spark"):
-            raise InputError(
-                "--holdout-weeks runs on the pandas engine: add --engine pandas (the orders "
-                "are then read into memory)",
-                argument="holdout_weeks",
-            )
-    if model == "bgbb":
-        from retention_xl.engines.base import choose_engine
-        from retention_xl.engines.sources import parse_orders_source
-        from retention_xl.errors import InputError
-
-        if choose_engine(engine, parse_orders_source(orders)) == "spark":
-            raise InputError(
-                "--model bgbb runs on the pandas and DuckDB engines (its calendar-period "
-                "histories are not computed in Spark yet): add --engine duckdb",
-                argument="model",
-            )
+    from retention_xl.cli_predict import (
+        PredictRequest,
+        check_request,
+        predict_in_memory,
+        predict_on_engine,
+    )
     from retention_xl.progress import Stages
 
-    say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
+    request = PredictRequest(
+        as_of=as_of,
+        model=model,
+        period=period,
+        holdout_weeks=holdout_weeks,
+        horizon_days=horizon_days,
+        gross_margin=gross_margin,
+        discount_rate=discount_rate,
+        level=level,
+        no_intervals=no_intervals,
+        out=out,
+        as_json=as_json,
+        quiet=quiet,
+    )
+    check_request(request, orders=orders, engine=engine)
     steps = Stages(3 if out is not None else 2, quiet=quiet or as_json)
     steps.step("Reading the orders")
     inputs = export.load(orders=orders, engine=engine, spark_master=spark_master)
@@ -1080,409 +1111,15 @@ def predict(
         if not (as_json or quiet):
             click.echo(line, err=True)
     steps.step("Fitting the models and scoring every customer")
-    if inputs.lake_engine is not None:
-        if not (no_intervals or quiet or as_json):
-            click.echo(
-                f"note: --engine {inputs.lake_engine.name} scores without intervals (no "
-                "_low/_high columns, no totals); --engine pandas computes them",
-                err=True,
-            )
+    if inputs.lake_engine is None:
+        payload = predict_in_memory(inputs, request, steps)
+    else:
         try:
-            _predict_in_batches(
-                inputs,
-                as_of=as_of,
-                model=model,
-                period=period or "Y",
-                horizon_days=horizon_days,
-                gross_margin=gross_margin,
-                discount_rate=discount_rate,
-                out=out,
-                as_json=as_json,
-                quiet=quiet,
-            )
+            payload = predict_on_engine(inputs, request)
         finally:
             inputs.close()
-        return
-    assert inputs.orders is not None
-    result = predict_customers(
-        inputs.orders,
-        as_of=as_of,
-        horizon_days=horizon_days,
-        margin=gross_margin,
-        discount_rate=discount_rate,
-        model=model,
-        period=period or "Y",
-        level=None if no_intervals else level,
-    )
-    customers = result.customers
-    say(f"{len(customers):,} customers as of {result.as_of.date() if result.as_of else '-'}")
-    notes = result.history_notes
-    if notes is not None:
-        _say_periods(say, notes)
-    _say_models(say, result.transactions, result.spend)
-    share = result.at_risk_share
-    _say_totals(
-        say,
-        share=share,
-        clv_total=float(customers["predicted_clv"].sum()),
-        clv_mean=float(customers["predicted_clv"].mean()),
-        horizon_days=horizon_days,
-        gross_margin=gross_margin,
-        discount_rate=discount_rate,
-    )
-    totals = result.totals
-    if totals is not None:
-        for line in _totals_lines(totals, horizon_days, level, model):
-            say(line)
-    table = customers
-    check = None
-    if holdout_weeks is not None:
-        from retention_xl.errors import ConvergenceError, InputError
-
-        try:
-            check = holdout_comparison(
-                inputs.orders, holdout_weeks=holdout_weeks, holdout_end=as_of, model=model
-            )
-        except (ConvergenceError, InputError) as exc:
-            # the predictions above stand; only the check could not be made
-            click.echo(f"note: no holdout check ({holdout_weeks:g} weeks): {exc}", err=True)
-    if check is not None:
-        say(
-            f"Holdout check: fitted up to {check.calibration_end.date()}, the next "
-            f"{holdout_weeks:g} weeks: predicted {check.predicted_total:,.1f} repeat purchases, "
-            f"actual {check.actual_total:,.0f} ({check.error_share:+.1%}); mean absolute "
-            f"error {check.mean_absolute_error:.3f} per customer; MAPE of the cumulative "
-            f"curve {check.tracking_mape:.1%}"
-        )
-        by_freq = _by_frequency_rows(check)
-        say("Mean holdout purchases by past repeat purchases (actual / predicted):")
-        say(
-            "  "
-            + ", ".join(
-                f"{r['frequency']}{'+' if i == len(by_freq) - 1 else ''}: "
-                f"{r['actual']:.2f} / {r['predicted']:.2f}"
-                for i, r in enumerate(by_freq)
-                if r["customers"] > 0
-            )
-        )
-        extra = check.customers[["actual", "predicted"]].rename(
-            columns={"actual": "holdout_actual", "predicted": "holdout_predicted"}
-        )
-        table = customers.join(extra)
-    if out is not None:
-        steps.step(f"Writing {out.name}")
-        done = write_atomically(
-            out,
-            lambda tmp: _write_predictions(table, result.parameters, tmp, out.suffix),
-            command="predict",
-        )
-        for line in done.notes():
-            click.echo(f"note: {line}", err=True)
-        say(f"Wrote {len(table):,} customers to {out}")
     if as_json:
-        payload: dict[str, Any] = {
-            "customers": len(customers),
-            "as_of": None if result.as_of is None else str(result.as_of.date()),
-            "model": model,
-            "period": None
-            if result.history_notes is None
-            else {
-                "length": result.period,
-                "last": result.history_notes["last_period"],
-                "customers_left_out": int(result.history_notes["left_out"]),
-            },
-            "parameters": _parameters_json(result.transactions, result.spend),
-            "at_risk_share": share,
-            "predicted_clv_total": float(customers["predicted_clv"].sum()),
-            "totals": None
-            if totals is None
-            else {
-                "horizon_days": horizon_days,
-                "level": level,
-                **{
-                    str(name): {k: float(row[k]) for k in ("value", "low", "high")}
-                    for name, row in totals.iterrows()
-                },
-            },
-            "out": None if out is None else str(out.resolve()),
-            "imports": inputs.as_dict(),
-        }
-        if check is not None:
-            payload["holdout"] = {
-                "weeks": holdout_weeks,
-                "predicted": check.predicted_total,
-                "actual": check.actual_total,
-                "error_share": check.error_share,
-                "tracking_mape": check.tracking_mape,
-                "by_frequency": _by_frequency_rows(check),
-            }
         click.echo(json_text(payload))
-
-
-def _say_periods(say: Callable[[str], None], notes: dict[str, Any]) -> None:
-    """The calendar periods a BG/BB fit used, and the customers it left out."""
-    left_out = int(notes["left_out"])
-    later = (
-        f"; {left_out:,} customers whose first purchase is later are left out" if left_out else ""
-    )
-    say(
-        f"BG/BB periods: {notes['period_name']} up to {notes['last_period']} (the last "
-        f"whole period, ending {notes['period_end'].date()}){later}"
-    )
-
-
-def _by_frequency_rows(check: Any) -> list[dict[str, Any]]:
-    """The holdout's mean purchases by calibration frequency (0, 1, ..., 7 and more)."""
-    table = check.by_frequency()
-    customers = table["customers"].to_numpy(dtype=float)
-    actual = table["actual"].to_numpy(dtype=float)
-    predicted = table["predicted"].to_numpy(dtype=float)
-    return [
-        {
-            "frequency": i,
-            "customers": int(customers[i]),
-            "actual": float(actual[i]),
-            "predicted": float(predicted[i]),
-        }
-        for i in range(len(table))
-    ]
-
-
-def _say_models(say: Callable[[str], None], transactions: Any, spend: Any) -> None:
-    """Print the fitted parameters of both models."""
-    for label, fitted in (("purchases", transactions), ("spend", spend)):
-        assert fitted.params_ is not None
-        se = fitted.summary["se"]
-        values = ", ".join(
-            f"{k} = {v:.4g} (se {float(se[k]):.2g})" for k, v in fitted.params_.items()
-        )
-        say(f"{fitted.label} ({label}): {values}; log-likelihood {fitted.log_likelihood_:.1f}")
-
-
-def _say_totals(
-    say: Callable[[str], None],
-    *,
-    share: float,
-    clv_total: float,
-    clv_mean: float,
-    horizon_days: float,
-    gross_margin: float,
-    discount_rate: float,
-) -> None:
-    """Print the at-risk share against its benchmark and the predicted CLV."""
-    from retention_xl.core.benchmarks import benchmark_target, rate_kpi
-
-    typical = benchmark_target("at_risk_share", "healthy")
-    target = benchmark_target("at_risk_share", "excellent")
-    say(
-        f"Customers at risk (P(alive) < 50 %): {share:.1%} - benchmark: about {typical:.0%} "
-        f"typical, {target:.0%} or less the target: {rate_kpi('at_risk_share', share)}"
-    )
-    say(
-        f"Predicted CLV over {horizon_days:g} days (margin {gross_margin:.0%}, discount "
-        f"{discount_rate:.0%} a year): total {clv_total:,.2f}, "
-        f"mean {clv_mean:,.2f} per customer"
-    )
-
-
-def _parameters_json(transactions: Any, spend: Any) -> dict[str, Any]:
-    """The fitted parameters with standard errors and 95 % bounds, for ``--json``."""
-    return {
-        label: {
-            str(k): {
-                "value": float(v),
-                "se": float(fitted.summary.loc[k, "se"]),
-                "lower_95": float(fitted.summary.loc[k, "lower_95"]),
-                "upper_95": float(fitted.summary.loc[k, "upper_95"]),
-            }
-            for k, v in fitted.params_.items()
-        }
-        for label, fitted in (("purchases", transactions), ("spend", spend))
-    }
-
-
-def _predict_in_batches(
-    inputs: Any,
-    *,
-    as_of: str | None,
-    model: str,
-    horizon_days: float,
-    gross_margin: float,
-    discount_rate: float,
-    out: Path | None,
-    as_json: bool,
-    quiet: bool = False,
-    period: str = "Y",
-) -> None:
-    """``predict`` on the DuckDB and Spark engines: fit on distinct histories, score in
-    batches (DuckDB) or in the Spark workers (:mod:`~retention_xl.engines.spark_scoring`)."""
-    from retention_xl.engines.scoring import fit_histories, predict_in_batches, write_batches
-    from retention_xl.files import write_atomically
-
-    say: Callable[[str], None] = (lambda _line: None) if as_json or quiet else click.echo
-    engine = inputs.lake_engine
-    in_spark = engine.name == "spark"
-    if in_spark:
-        result = fit_histories(engine, as_of=as_of, model=model, period=period)
-        batches: Iterator[Any] = iter(())
-    else:
-        result, batches = predict_in_batches(
-            engine,
-            as_of=as_of,
-            model=model,
-            horizon_days=horizon_days,
-            margin=gross_margin,
-            discount_rate=discount_rate,
-            period=period,
-        )
-    say(f"{result.expected:,} customers as of {result.as_of.date()}")
-    notes = result.history_notes
-    if notes is not None:
-        _say_periods(say, notes)
-    _say_models(say, result.transactions, result.spend)
-    if in_spark:
-        from retention_xl.engines.spark_scoring import score_in_spark
-
-        suffix = "" if out is None else out.suffix
-        done = score_in_spark(
-            engine,
-            result,
-            out=out,
-            horizon_days=horizon_days,
-            margin=gross_margin,
-            discount_rate=discount_rate,
-            write_whole=lambda table, path: _write_predictions(
-                table, result.parameters, path, suffix
-            ),
-        )
-        for line in [] if done is None else done.notes():
-            click.echo(f"note: {line}", err=True)
-    elif out is None:
-        for _ in batches:
-            pass
-    else:
-        done = write_atomically(
-            out,
-            lambda tmp: write_batches(
-                batches,
-                tmp,
-                out.suffix,
-                write_whole=lambda table, path: _write_predictions(
-                    table, result.parameters, path, out.suffix
-                ),
-            ),
-            command="predict",
-        )
-        for line in done.notes():
-            click.echo(f"note: {line}", err=True)
-    _say_totals(
-        say,
-        share=result.at_risk_share,
-        clv_total=result.clv_total,
-        clv_mean=result.clv_mean,
-        horizon_days=horizon_days,
-        gross_margin=gross_margin,
-        discount_rate=discount_rate,
-    )
-    if out is not None:
-        folder = (
-            " (a Parquet dataset folder, one file per Spark partition)"
-            if in_spark and out.suffix.lower() == ".parquet"
-            else ""
-        )
-        say(f"Wrote {result.customers:,} customers to {out}{folder}")
-    if as_json:
-        payload: dict[str, Any] = {
-            "customers": result.customers,
-            "as_of": str(result.as_of.date()),
-            "model": model,
-            "period": None
-            if notes is None
-            else {
-                "length": period,
-                "last": notes["last_period"],
-                "customers_left_out": int(notes["left_out"]),
-            },
-            "parameters": _parameters_json(result.transactions, result.spend),
-            "at_risk_share": result.at_risk_share,
-            "predicted_clv_total": result.clv_total,
-            "out": None if out is None else str(out.resolve()),
-            "imports": inputs.as_dict(),
-            "engine": inputs.lake_engine.name,
-        }
-        click.echo(json_text(payload))
-
-
-def _totals_lines(totals: Any, horizon_days: float, level: float, model: str) -> list[str]:
-    """The totals over the customer base with their intervals, for the terminal."""
-    unit = "periods with a purchase" if model == "bgbb" else "repeat purchases"
-    expected = totals.loc["expected_purchases"]
-    lines = [
-        f"Next {horizon_days:g} days, all customers ({level:.0%} intervals from the "
-        f"uncertainty of the fitted parameters):",
-        f"  expected {unit}: {expected['value']:,.0f} ({expected['low']:,.0f} - "
-        f"{expected['high']:,.0f})",
-    ]
-    if "purchases" in totals.index:
-        row = totals.loc["purchases"]
-        lines.append(
-            f"  {unit} that will actually be made: {row['low']:,.0f} - {row['high']:,.0f} "
-            f"(with each customer's own randomness)"
-        )
-    for name, label in (("revenue", "expected revenue"), ("predicted_clv", "predicted CLV")):
-        row = totals.loc[name]
-        lines.append(f"  {label}: {row['value']:,.2f} ({row['low']:,.2f} - {row['high']:,.2f})")
-    return lines
-
-
-def _write_predictions(table: Any, parameters: Any, path: Path, suffix: str) -> None:
-    """The per-customer table as CSV, or as .xlsx with the parameters on a second sheet.
-
-    In .xlsx every text cell is written as text: an id such as ``=1+1`` never becomes
-    a formula.
-    """
-    frame = table.reset_index()
-    frame["risk_band"] = frame["risk_band"].astype(str)
-    if suffix.lower() == ".csv":
-        from retention_xl.csvsafe import write_csv
-
-        write_csv(frame, path, index=False)  # text from exports never runs as a formula
-        return
-    if suffix.lower() == ".parquet":
-        from retention_xl.engines.deps import require_lake
-
-        _, pa = require_lake("writing Parquet files")
-        import pyarrow.parquet as pq
-
-        frame["customer_id"] = frame["customer_id"].astype(str)
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), str(path))
-        return
-    import math
-
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(
-        str(path),
-        {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": False},
-    )
-    bold = book.add_format({"bold": True})
-    for name, sheet_frame in (("Predictions", frame), ("Parameters", parameters)):
-        sheet = book.add_worksheet(name)
-        for col, header in enumerate(sheet_frame.columns):
-            sheet.write_string(0, col, str(header), bold)
-        for row, record in enumerate(sheet_frame.itertuples(index=False, name=None), start=1):
-            for col, value in enumerate(record):
-                if isinstance(value, str):
-                    sheet.write_string(row, col, value)
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    if math.isfinite(value):
-                        sheet.write_number(row, col, float(value))
-                elif hasattr(value, "isoformat"):
-                    sheet.write_string(row, col, str(value)[:10])
-                elif value is not None:
-                    sheet.write_string(row, col, str(value))
-        sheet.freeze_panes(1, 0)
-    book.close()
 
 
 def _write_text(path: Path, *, text: str) -> None:

@@ -46,9 +46,11 @@ import pandas as pd
 from retention_xl.core._orderdays import _as_of_day, resolve_freq
 from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, matrix_of_counts
 from retention_xl.core.customers import summary_from_totals
+from retention_xl.core.models.holdout_groups import HoldoutGroups
 from retention_xl.core.report import OrderTotals
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.deps import require_lake
+from retention_xl.engines.holdout_sql import HOLDOUT_COLUMNS, calibration_query, sql_holdout
 from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.period_sql import MONTHS_PER, sql_period_table
 from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
@@ -290,6 +292,29 @@ class DuckDBEngine:
         (last,) = self._one("SELECT max(order_date) FROM rxl_orders")
         return None if last is None else pd.Timestamp(last).normalize()
 
+    # -- holdout check -----------------------------------------------------------
+
+    def holdout(
+        self,
+        *,
+        holdout_weeks: float,
+        as_of: Any = None,
+        model: str = "bgnbd",
+        time_unit_days: float = 7.0,
+    ) -> HoldoutGroups:
+        """:func:`~retention_xl.core.models.holdout_comparison` with ``holdout_end=as_of``
+        (by default the last day of any row), from counts computed in SQL through the
+        engine's runner (:mod:`~retention_xl.engines.holdout_sql`: the Spark engine runs
+        the same queries)."""
+        cut = self._cut(as_of)
+        return sql_holdout(
+            self._sql(),
+            0 if cut is None else cut,
+            holdout_weeks=holdout_weeks,
+            model=model,
+            time_unit_days=_unit(time_unit_days),
+        )
+
     # -- model histories -------------------------------------------------------
 
     def _histories_sql(self, cut: int) -> str:
@@ -332,15 +357,32 @@ class DuckDBEngine:
         )
 
     def histories(
-        self, *, as_of: Any = None, time_unit_days: float = 7.0, batch_rows: int = BATCH_ROWS
+        self,
+        *,
+        as_of: Any = None,
+        time_unit_days: float = 7.0,
+        batch_rows: int = BATCH_ROWS,
+        holdout: HoldoutGroups | None = None,
     ) -> Iterator[pd.DataFrame]:
+        """Per-customer histories in batches (see
+        :meth:`~retention_xl.engines.base.OrderEngine.histories`); with ``holdout`` (a
+        check of :meth:`holdout`) also each customer's calibration history and holdout
+        purchases, :data:`~retention_xl.engines.holdout_sql.HOLDOUT_COLUMNS` (NaN for
+        customers who first bought in the holdout)."""
         unit = _unit(time_unit_days)
         cut = self._cut(as_of)
         if cut is None:
             return
+        extra = join = ""
+        if holdout is not None:
+            extra = ", " + ", ".join(
+                f"k.{col} AS {name}"
+                for col, name in zip(("x", "tx", "t", "actual"), HOLDOUT_COLUMNS, strict=True)
+            )
+            join = f" LEFT JOIN ({calibration_query(holdout)}) k ON k.cid = h.cid"
         relation = self.lake.relation(
-            f"SELECT c.customer_id, h.* EXCLUDE (cid) FROM ({self._histories_sql(cut)}) h "
-            "JOIN rxl_customers c USING (cid) ORDER BY cid"
+            f"SELECT c.customer_id, h.* EXCLUDE (cid){extra} FROM ({self._histories_sql(cut)}) h "
+            f"JOIN rxl_customers c ON c.cid = h.cid{join} ORDER BY h.cid"
         )
         # DuckDB 1.4 renamed fetch_arrow_reader to_arrow_reader
         to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
@@ -351,7 +393,7 @@ class DuckDBEngine:
             cols = {name: batch.column(name) for name in batch.schema.names}
             ids = np.asarray(cols["customer_id"].to_pylist(), dtype=object)
             m = cols["m"].to_numpy(zero_copy_only=False)
-            yield pd.DataFrame(
+            frame = pd.DataFrame(
                 {
                     "frequency": cols["x"].to_numpy().astype(np.float64),
                     "recency": cols["recency_days"].to_numpy().astype(np.float64) / unit,
@@ -360,6 +402,11 @@ class DuckDBEngine:
                 },
                 index=pd.Index(ids, dtype="string", name="customer_id"),
             )
+            for name in HOLDOUT_COLUMNS if holdout is not None else ():
+                frame[name] = np.asarray(
+                    cols[name].to_numpy(zero_copy_only=False), dtype=np.float64
+                )
+            yield frame
 
 
 class _Database(Protocol):

@@ -1,7 +1,10 @@
-"""BG/BB's calendar-period histories ``(x, t_x, n)`` in DuckDB SQL.
+"""BG/BB's calendar-period histories ``(x, t_x, n)`` in SQL, for DuckDB and Spark.
 
-:func:`~retention_xl.core.models.period_history` on the DuckDB engine's days table
-(``rxl_days``, see :mod:`retention_xl.engines.duckdb_engine`): a customer's period 0
+:func:`~retention_xl.core.models.period_history` on the engines' days table
+(``rxl_days``, see :mod:`retention_xl.engines.duckdb_engine`), written once and run
+through the engine's :class:`~retention_xl.engines.period_sql.SqlRunner` (as the
+period table: only the calendar expression differs between DuckDB and Spark SQL). A
+customer's period 0
 is the calendar period (year, quarter or month) of their first purchase, only whole
 periods up to the last one ended by the observation day count, and
 
@@ -12,7 +15,9 @@ periods up to the last one ended by the observation day count, and
 
 :func:`period_history_groups` gives the distinct histories with their counts (what
 the fits need) and the notes of the core's ``attrs``; :func:`period_history_batches`
-streams the per-customer histories in id order for scoring.
+streams the per-customer histories in id order for scoring in DuckDB, and
+:func:`period_history_query` is the per-customer query the Spark engine scores in its
+workers.
 """
 
 from __future__ import annotations
@@ -32,10 +37,15 @@ from retention_xl.core._orderdays import (
 from retention_xl.core.models.history import _PERIOD_NAMES, _PERIODS_PER_YEAR
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.lake import LakeOrders
+from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner
 
-__all__ = ["PeriodSpan", "period_history_batches", "period_history_groups", "period_span"]
-
-_MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
+__all__ = [
+    "PeriodSpan",
+    "period_history_batches",
+    "period_history_groups",
+    "period_history_query",
+    "period_span",
+]
 
 
 class PeriodSpan:
@@ -69,12 +79,14 @@ def period_span(cut: int, period: str = "Y") -> PeriodSpan:
     return PeriodSpan(resolve_freq(period, "period"), int(cut))
 
 
-def _histories_sql(span: PeriodSpan) -> str:
-    mp = _MONTHS_PER[span.freq]
+def period_history_query(run: SqlRunner, span: PeriodSpan) -> str:
+    """SQL: one row per customer code ``cid`` with ``x``, ``tx``, ``n`` (periods) and
+    ``m`` (mean revenue of the repeat periods, NULL without any), in ``run``'s dialect."""
+    k = run.period("day", MONTHS_PER[span.freq])
     return (
-        "WITH p AS (SELECT cid, rxl_period(day, "
-        f"{mp}) AS k, sum(rev_p) AS rev FROM rxl_days WHERE n > 0 AND day <= {span.end_day} "
-        "GROUP BY ALL), c AS (SELECT *, min(k) OVER (PARTITION BY cid) AS k0 FROM p) "
+        f"WITH p AS (SELECT cid, {k} AS k, sum(rev_p) AS rev FROM rxl_days "
+        f"WHERE n > 0 AND day <= {span.end_day} GROUP BY cid, {k}), "
+        "c AS (SELECT cid, k, rev, min(k) OVER (PARTITION BY cid) AS k0 FROM p) "
         "SELECT cid, count(*) - 1 AS x, max(k) - min(k0) AS tx, "
         f"{span.last} - min(k0) AS n, CASE WHEN count(*) > 1 THEN "
         "coalesce(sum(rev) FILTER (WHERE k > k0), 0.0) / (count(*) - 1) END AS m "
@@ -82,47 +94,46 @@ def _histories_sql(span: PeriodSpan) -> str:
     )
 
 
-def period_history_groups(
-    lake: LakeOrders, span: PeriodSpan
-) -> tuple[HistoryGroups, dict[str, Any]]:
+def period_history_groups(run: SqlRunner, span: PeriodSpan) -> tuple[HistoryGroups, dict[str, Any]]:
     """The distinct ``(x, t_x, n)`` histories with counts, the distinct ``(x, m)`` of the
     customers with repeat periods, and the core's notes (periods used, customers left
-    out: those whose first purchase is after the last whole period)."""
-    lake.sql(f"CREATE OR REPLACE TEMP TABLE rxl_phist AS {_histories_sql(span)}")
+    out: those whose first purchase is after the last whole period), computed by ``run``."""
+    run.keep("rxl_phist", period_history_query(run, span))
     try:
-        g = _numpy(
-            lake, "SELECT x, tx, n, count(*) AS c FROM rxl_phist GROUP BY ALL ORDER BY x, tx, n"
+        g = run.numpy(
+            "SELECT x, tx, n, count(*) AS c FROM rxl_phist GROUP BY x, tx, n ORDER BY x, tx, n"
         )
-        s = _numpy(
-            lake, "SELECT x, m, count(*) AS c FROM rxl_phist WHERE x > 0 GROUP BY ALL ORDER BY x, m"
+        s = run.numpy(
+            "SELECT x, m, count(*) AS c FROM rxl_phist WHERE x > 0 GROUP BY x, m ORDER BY x, m"
         )
     finally:
-        lake.sql("DROP TABLE IF EXISTS rxl_phist")
-    (left_out,) = lake.one(
+        run.drop("rxl_phist")
+    (left_out,) = run.one(
         "SELECT count(*) FROM (SELECT cid FROM rxl_days WHERE n > 0 AND day <= "
-        f"{span.cut} GROUP BY cid HAVING min(day) > {span.end_day})"
+        f"{span.cut} GROUP BY cid HAVING min(day) > {span.end_day}) t"
     )
     groups = HistoryGroups(
-        x=g["x"].astype(np.float64),
-        recency=g["tx"].astype(np.float64),
-        age=g["n"].astype(np.float64),
-        counts=g["c"].astype(np.float64),
-        spend_x=s["x"].astype(np.float64),
-        spend_m=s["m"].astype(np.float64),
-        spend_counts=s["c"].astype(np.float64),
+        x=_floats(g["x"]),
+        recency=_floats(g["tx"]),
+        age=_floats(g["n"]),
+        counts=_floats(g["c"]),
+        spend_x=_floats(s["x"]),
+        spend_m=_floats(s["m"]),
+        spend_counts=_floats(s["c"]),
         as_of=pd.Timestamp(np.datetime64(span.cut, "D")),
-        customers=int(g["c"].sum()),
+        customers=int(_floats(g["c"]).sum()),
     )
     return groups, span.notes(int(left_out))
 
 
 def period_history_batches(
-    lake: LakeOrders, span: PeriodSpan, *, batch_rows: int = BATCH_ROWS
+    lake: LakeOrders, run: SqlRunner, span: PeriodSpan, *, batch_rows: int = BATCH_ROWS
 ) -> Iterator[pd.DataFrame]:
     """Per-customer histories (``frequency``, ``recency``, ``age``, ``monetary_value``,
-    indexed by ``customer_id`` in id order), in batches of Arrow rows."""
+    indexed by ``customer_id`` in id order), in batches of Arrow rows of the DuckDB
+    ``lake`` (``run``: its runner)."""
     relation = lake.relation(
-        f"SELECT c.customer_id, h.* EXCLUDE (cid) FROM ({_histories_sql(span)}) h "
+        f"SELECT c.customer_id, h.* EXCLUDE (cid) FROM ({period_history_query(run, span)}) h "
         "JOIN rxl_customers c USING (cid) ORDER BY cid"
     )
     to_reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
@@ -144,5 +155,5 @@ def period_history_batches(
         )
 
 
-def _numpy(lake: LakeOrders, query: str) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v) for k, v in lake.sql(query).fetchnumpy().items()}
+def _floats(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)

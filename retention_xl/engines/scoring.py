@@ -28,8 +28,10 @@ from retention_xl.core.models import (
     score_customers,
 )
 from retention_xl.core.models.holdout import model_key
+from retention_xl.core.models.holdout_groups import HoldoutGroups
 from retention_xl.core.models.predict import fit_bgbb
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups, OrderEngine
+from retention_xl.engines.holdout_sql import holdout_columns
 from retention_xl.errors import InputError
 
 __all__ = [
@@ -53,6 +55,8 @@ class BatchPredictions:
     expected: int = 0
     #: with BG/BB, the notes of :func:`~retention_xl.core.models.period_history`
     history_notes: dict[str, Any] | None = None
+    #: the time unit of the histories, in days (BG/BB: the mean length of a period)
+    time_unit_days: float = 7.0
     customers: int = 0
     at_risk: int = 0
     clv_total: float = 0.0
@@ -117,6 +121,7 @@ def _fit(
         as_of=groups.as_of,
         expected=groups.customers,
         history_notes=notes,
+        time_unit_days=time_unit_days,
         at_risk_threshold=at_risk_threshold,
     )
     return result, histories, time_unit_days
@@ -158,6 +163,7 @@ def predict_in_batches(
     time_unit_days: float = 7.0,
     batch_rows: int = BATCH_ROWS,
     period: str = "Y",
+    holdout: HoldoutGroups | None = None,
 ) -> tuple[BatchPredictions, Iterator[pd.DataFrame]]:
     """Fit the models on the engine's distinct histories; return them and the batches.
 
@@ -166,7 +172,9 @@ def predict_in_batches(
     order; iterating them fills the totals of the returned :class:`BatchPredictions`.
     The predictions equal :func:`~retention_xl.core.models.predict_customers` on the
     same orders. ``model="bgbb"`` works on calendar periods (``period``: Y, Q, M) of
-    :mod:`~retention_xl.engines.period_histories` and needs a DuckDB engine.
+    :mod:`~retention_xl.engines.period_histories` and needs a DuckDB or Spark engine.
+    ``holdout`` (a DuckDB engine's :meth:`~retention_xl.engines.duckdb_engine.DuckDBEngine.holdout`
+    check) adds the columns ``holdout_actual`` and ``holdout_predicted``.
     """
     result, histories, unit = _fit(
         engine,
@@ -178,6 +186,8 @@ def predict_in_batches(
         batch_rows=batch_rows,
     )
     transactions, spend = result.transactions, result.spend
+    if holdout is not None:
+        histories = _with_holdout(engine, result, holdout, batch_rows)
 
     def batches() -> Iterator[pd.DataFrame]:
         for history in histories():
@@ -192,16 +202,43 @@ def predict_in_batches(
                 low_risk_threshold=low_risk_threshold,
                 time_unit_days=unit,
             )
+            if holdout is not None:
+                scored = scored.join(holdout_columns(holdout, history))
             result.add(scored)
             yield scored
 
     return result, batches()
 
 
+def _with_holdout(
+    engine: OrderEngine, result: BatchPredictions, holdout: HoldoutGroups, batch_rows: int
+) -> Callable[[], Iterator[pd.DataFrame]]:
+    """The customers' histories with their calibration histories joined (DuckDB)."""
+    from retention_xl.engines.duckdb_engine import DuckDBEngine
+
+    if not isinstance(engine, DuckDBEngine) or result.history_notes is not None:
+        raise InputError(
+            f"the holdout columns are not computed on the {engine.name} engine with this "
+            "model: use --engine duckdb and a model of times in weeks",
+            argument="holdout_weeks",
+        )
+
+    def histories() -> Iterator[pd.DataFrame]:
+        return engine.histories(
+            as_of=result.as_of,
+            time_unit_days=result.time_unit_days,
+            batch_rows=batch_rows,
+            holdout=holdout,
+        )
+
+    return histories
+
+
 def _period_histories(
     engine: OrderEngine, as_of: Any, period: str, batch_rows: int
 ) -> tuple[HistoryGroups, dict[str, Any], Callable[[], Iterator[pd.DataFrame]]]:
-    """BG/BB's grouped histories, notes and batches from a DuckDB engine's days table."""
+    """BG/BB's grouped histories and notes, computed by a DuckDB or Spark engine's SQL
+    runner, and the per-customer batches (read from the DuckDB lake)."""
     from retention_xl.engines.duckdb_engine import DuckDBEngine
     from retention_xl.engines.period_histories import (
         period_history_batches,
@@ -217,8 +254,9 @@ def _period_histories(
         )
     cut = engine._cut(as_of)
     span = period_span(0 if cut is None else cut, period)
-    groups, notes = period_history_groups(engine.lake, span)
-    return groups, notes, lambda: period_history_batches(engine.lake, span, batch_rows=batch_rows)
+    groups, notes = period_history_groups(engine._sql(), span)
+    lake, run = engine.lake, DuckDBEngine._sql(engine)  # batches: DuckDB's Arrow reader
+    return groups, notes, lambda: period_history_batches(lake, run, span, batch_rows=batch_rows)
 
 
 def flat_predictions(scored: pd.DataFrame) -> pd.DataFrame:

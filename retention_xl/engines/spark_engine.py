@@ -18,7 +18,10 @@ written to Parquet in the lake's temporary folder and read by Spark, which compu
   whose portable SQL runs through the Spark runner here): one row per (cohort, offset);
 * the **histories** of the models: distinct ``(x, t_x, T)`` rows with counts and the
   repeat buyers' distinct ``(x, m)`` rows (collected: they are small), and the
-  per-customer histories for scoring;
+  per-customer histories for scoring; BG/BB's calendar-period histories are the
+  DuckDB engine's query (:mod:`~retention_xl.engines.period_histories`) run here;
+* the **holdout check** of ``predict --holdout-weeks``: the DuckDB engine's queries
+  (:mod:`~retention_xl.engines.holdout_sql`), run here;
 * the subscriptions' **monthly MRR, MRR movements and KPIs**
   (:func:`spark_subscriptions`: the checked subscriptions as a DataFrame, the SQL of
   :mod:`~retention_xl.engines.subscription_sql`, the DuckDB engine's).
@@ -52,6 +55,7 @@ import pandas as pd
 
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.duckdb_engine import DuckDBEngine, _unit, cut_stamp
+from retention_xl.engines.holdout_sql import HOLDOUT_COLUMNS, calibration_query
 from retention_xl.engines.lake import LakeOrders, quote_text
 from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
 from retention_xl.errors import InputError
@@ -269,6 +273,18 @@ def spark_subscriptions(spark: Any, subscriptions: pd.DataFrame) -> SqlSubscript
     return SqlSubscriptions(_SparkSql(spark), subscriptions, engine="spark")
 
 
+def _holdout_join(holdout: Any) -> tuple[str, str]:
+    """The columns and the join that add a holdout check's calibration histories
+    (:data:`~retention_xl.engines.holdout_sql.HOLDOUT_COLUMNS`) to a histories query."""
+    if holdout is None:
+        return "", ""
+    columns = "".join(
+        f", CAST(k.{col} AS DOUBLE) AS {name}"
+        for col, name in zip(("x", "tx", "t", "actual"), HOLDOUT_COLUMNS, strict=True)
+    )
+    return columns, f" LEFT JOIN ({calibration_query(holdout)}) k ON k.cid = h.cid"
+
+
 class SparkEngine(DuckDBEngine):
     """Aggregations of a checked :class:`~retention_xl.engines.lake.LakeOrders` in Spark.
 
@@ -319,24 +335,51 @@ class SparkEngine(DuckDBEngine):
             customers=int(g["c"].sum()),
         )
 
-    def history_frame(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> Any:
+    def history_frame(
+        self, *, as_of: Any = None, time_unit_days: float = 7.0, holdout: Any = None
+    ) -> Any:
         """The per-customer histories as a Spark DataFrame, in id order (not collected):
         ``customer_id``, ``frequency``, ``recency``, ``age`` (time units),
-        ``monetary_value`` (null without repeat purchases), as :meth:`histories`."""
+        ``monetary_value`` (null without repeat purchases), as :meth:`histories`; with
+        ``holdout`` (a check of :meth:`holdout`) also
+        :data:`~retention_xl.engines.holdout_sql.HOLDOUT_COLUMNS`."""
         unit = f"CAST('{_unit(time_unit_days)!r}' AS DOUBLE)"
         cut = self._cut(as_of)
+        extra, join = _holdout_join(holdout)
         return self.spark.sql(
             "SELECT CAST(c.customer_id AS STRING) AS customer_id, "
             "CAST(h.x AS DOUBLE) AS frequency, "
             f"CAST(h.recency_days AS DOUBLE) / {unit} AS recency, "
             f"CAST(h.age_days AS DOUBLE) / {unit} AS age, "
-            "CAST(h.m AS DOUBLE) AS monetary_value FROM ("
+            f"CAST(h.m AS DOUBLE) AS monetary_value{extra} FROM ("
             + self._histories_sql(0 if cut is None else cut)
+            + f") h JOIN rxl_customers c ON h.cid = c.cid{join} ORDER BY h.cid"
+        )
+
+    def period_history_frame(self, *, as_of: Any = None, period: str = "Y") -> Any:
+        """BG/BB's per-customer calendar-period histories as a Spark DataFrame, in id
+        order (not collected), with the columns of :meth:`history_frame` (``age`` the
+        whole periods *n*): the query of
+        :func:`~retention_xl.engines.period_histories.period_history_query`."""
+        from retention_xl.engines.period_histories import period_history_query, period_span
+
+        cut = self._cut(as_of)
+        span = period_span(0 if cut is None else cut, period)
+        return self.spark.sql(
+            "SELECT CAST(c.customer_id AS STRING) AS customer_id, "
+            "CAST(h.x AS DOUBLE) AS frequency, CAST(h.tx AS DOUBLE) AS recency, "
+            "CAST(h.n AS DOUBLE) AS age, CAST(h.m AS DOUBLE) AS monetary_value FROM ("
+            + period_history_query(self._sql(), span)
             + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
         )
 
     def histories(
-        self, *, as_of: Any = None, time_unit_days: float = 7.0, batch_rows: int = BATCH_ROWS
+        self,
+        *,
+        as_of: Any = None,
+        time_unit_days: float = 7.0,
+        batch_rows: int = BATCH_ROWS,
+        holdout: Any = None,
     ) -> Iterator[pd.DataFrame]:
         """Per-customer histories collected to the driver (one frame per ``batch_rows``);
         ``predict`` scores :meth:`history_frame` in Spark instead
@@ -345,14 +388,15 @@ class SparkEngine(DuckDBEngine):
         cut = self._cut(as_of)
         if cut is None:
             return
+        extra, join = _holdout_join(holdout)
         got = self._spark(
-            "SELECT c.customer_id, h.x, h.recency_days, h.age_days, h.m FROM ("
+            f"SELECT c.customer_id, h.x, h.recency_days, h.age_days, h.m{extra} FROM ("
             + self._histories_sql(cut)
-            + ") h JOIN rxl_customers c ON h.cid = c.cid ORDER BY h.cid"
+            + f") h JOIN rxl_customers c ON h.cid = c.cid{join} ORDER BY h.cid"
         )
         for lo in range(0, len(got), batch_rows):
             part = got.iloc[lo : lo + batch_rows]
-            yield pd.DataFrame(
+            frame = pd.DataFrame(
                 {
                     "frequency": part["x"].to_numpy(np.float64),
                     "recency": part["recency_days"].to_numpy(np.float64) / unit,
@@ -365,6 +409,9 @@ class SparkEngine(DuckDBEngine):
                     name="customer_id",
                 ),
             )
+            for name in HOLDOUT_COLUMNS if holdout is not None else ():
+                frame[name] = part[name].to_numpy(np.float64, na_value=np.nan)
+            yield frame
 
     def close(self) -> None:
         for table in ("rxl_days", "rxl_customers", "rxl_hist"):

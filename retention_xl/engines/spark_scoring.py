@@ -35,7 +35,9 @@ from typing import Any, Final
 
 import pandas as pd
 
+from retention_xl.core.models.holdout_groups import HoldoutGroups
 from retention_xl.engines.base import BATCH_ROWS
+from retention_xl.engines.holdout_sql import holdout_days
 from retention_xl.engines.scoring import BatchPredictions, flat_predictions, write_batches
 from retention_xl.errors import InputError, RetentionError
 from retention_xl.files import Written, write_atomically, write_folder_atomically
@@ -60,23 +62,35 @@ class _Scorer:
     is pickled by reference to this module: the workers need ``retention_xl``.
     """
 
-    def __init__(self, models: Any, options: dict[str, float]) -> None:
+    def __init__(
+        self, models: Any, options: dict[str, float], holdout: dict[str, float] | None = None
+    ) -> None:
         self.models = models
         self.options = options
+        #: with a holdout check: its holdout length and time unit (its model is the
+        #: third of ``models``)
+        self.holdout = holdout
 
     def __call__(self, parts: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from retention_xl.core.models import score_customers
         from retention_xl.core.models._base import load_model
+        from retention_xl.engines.holdout_sql import holdout_prediction
 
-        purchases, spend = self.models.value
+        purchases, spend, *checked = self.models.value
         transactions, gamma = load_model(purchases), load_model(spend)
+        check_model = load_model(checked[0]) if checked else None
         for part in parts:
             if part.empty:
                 continue
-            history = part.set_index("customer_id")[_HISTORY]
-            yield flat_predictions(
-                score_customers(transactions, gamma, history, **self.options)  # type: ignore[arg-type]
-            )
+            frame = part.set_index("customer_id")
+            scored = score_customers(transactions, gamma, frame[_HISTORY], **self.options)  # type: ignore[arg-type]
+            if self.holdout is not None:
+                days = int(self.holdout["holdout_days"])
+                unit = self.holdout["time_unit_days"]
+                scored = scored.join(
+                    holdout_prediction(check_model, frame, holdout_days=days, time_unit_days=unit)
+                )
+            yield flat_predictions(scored)
 
 
 def _totals(scores: Any, result: BatchPredictions) -> None:
@@ -112,29 +126,48 @@ def score_in_spark(
     margin: float = 1.0,
     discount_rate: float = 0.10,
     low_risk_threshold: float = 0.8,
-    time_unit_days: float = 7.0,
+    time_unit_days: float | None = None,
     write_whole: Callable[[pd.DataFrame, Path], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    holdout: HoldoutGroups | None = None,
 ) -> Written | None:
     """Score every customer of the Spark ``engine`` with the models of ``result``
     (from :func:`~retention_xl.engines.scoring.fit_histories`), write them to ``out``
     (see the module docstring) and fill ``result``'s totals.
 
     ``write_whole`` writes formats other than Parquet and CSV (``.xlsx``) from the
-    scores put together. Returns what was written (None without ``out``).
+    scores put together. The histories are BG/BB's calendar periods when ``result``
+    has their notes (``history_notes``), else ``(x, t_x, T)`` in units of
+    ``time_unit_days`` (default: ``result.time_unit_days``). With ``holdout`` (the
+    engine's :meth:`~retention_xl.engines.duckdb_engine.DuckDBEngine.holdout` check)
+    the scores also have ``holdout_actual`` and ``holdout_predicted``, as the pandas
+    engine writes them. Returns what was written (None without ``out``).
     """
+    unit = result.time_unit_days if time_unit_days is None else float(time_unit_days)
     spark = engine.spark
-    models = spark.sparkContext.broadcast((result.transactions.to_json(), result.spend.to_json()))
+    fitted = [result.transactions.to_json(), result.spend.to_json()]
+    if holdout is not None:
+        fitted.append(holdout.model.to_json())
+    models = spark.sparkContext.broadcast(tuple(fitted))
     options = {
         "horizon_days": horizon_days,
         "margin": margin,
         "discount_rate": discount_rate,
         "at_risk_threshold": result.at_risk_threshold,
         "low_risk_threshold": low_risk_threshold,
-        "time_unit_days": time_unit_days,
+        "time_unit_days": unit,
     }
-    histories = engine.history_frame(as_of=result.as_of, time_unit_days=time_unit_days)
-    scores = histories.mapInPandas(_Scorer(models, options), SCORE_SCHEMA)
+    notes = result.history_notes
+    spec = None
+    schema = SCORE_SCHEMA
+    if notes is not None:
+        histories = engine.period_history_frame(as_of=result.as_of, period=str(notes["period"]))
+    else:
+        histories = engine.history_frame(as_of=result.as_of, time_unit_days=unit, holdout=holdout)
+        if holdout is not None:
+            spec = {"holdout_days": holdout_days(holdout), "time_unit_days": holdout.time_unit_days}
+            schema += ", holdout_actual DOUBLE, holdout_predicted DOUBLE"
+    scores = histories.mapInPandas(_Scorer(models, options, spec), schema)
     try:
         return _score_and_write(
             spark, scores, result, out=out, write_whole=write_whole, batch_rows=batch_rows

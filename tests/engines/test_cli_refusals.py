@@ -127,18 +127,6 @@ def test_a_layout_name_is_refused_for_a_lake(run_cli, tmp_path):
     assert "--format 'shopify'" in line
 
 
-def test_the_holdout_check_asks_for_the_pandas_engine(run_cli, tmp_path):
-    path = write_parquet(ROWS, tmp_path / "orders.parquet")
-    line = _refused(run_cli, tmp_path, str(path), "--holdout-weeks", "4")
-    assert "--holdout-weeks" in line and "--engine pandas" in line
-
-
-def test_bgbb_on_spark_asks_for_duckdb(run_cli, tmp_path):
-    path = write_parquet(ROWS, tmp_path / "orders.parquet")
-    line = _refused(run_cli, tmp_path, str(path), "--model", "bgbb", "--engine", "spark")
-    assert "--model bgbb" in line and "--engine duckdb" in line
-
-
 def test_a_bad_spark_register_timeout_names_the_variable(run_cli, tmp_path, monkeypatch):
     """Refused before Spark starts (no Java needed), the master being reachable."""
     path = write_parquet(ROWS, tmp_path / "orders.parquet")

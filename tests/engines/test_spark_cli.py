@@ -162,6 +162,56 @@ def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path
     pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
 
 
+def test_predict_holdout_with_spark_agrees_with_pandas(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    outs, frames = {}, {}
+    for engine in ("spark", "pandas"):
+        out = tmp_path / f"{engine}.parquet"
+        res = run_cli("predict", "--orders", "lake/", "--engine", engine, "--spark-master",
+                      "local[1]", "--holdout-weeks", "26", "--no-intervals", "--json",
+                      "--out", str(out), timeout=180)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        outs[engine] = json.loads(res.stdout)["holdout"]
+        frames[engine] = pd.read_parquet(out)
+    # the per-customer holdout columns too (NaN for who first bought in the holdout)
+    assert list(frames["pandas"].columns[-2:]) == ["holdout_actual", "holdout_predicted"]
+    assert 100 < frames["pandas"]["holdout_actual"].notna().sum() < len(frames["pandas"])
+    pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
+    got, want = outs["spark"], outs["pandas"]
+    assert got.keys() == want.keys() and want["actual"] > 100
+    for key in ("weeks", "predicted", "actual", "error_share", "tracking_mape"):
+        assert got[key] == pytest.approx(want[key], rel=RTOL), key
+    assert len(got["by_frequency"]) == len(want["by_frequency"]) == 8
+    for a, b in zip(got["by_frequency"], want["by_frequency"], strict=True):
+        assert a["customers"] == b["customers"] > 0
+        for key in ("actual", "predicted"):
+            assert a[key] == pytest.approx(b[key], rel=RTOL), (key, a)
+
+
+def test_predict_bgbb_with_spark_agrees_with_pandas(spark, run_cli, tmp_path):
+    (tmp_path / "lake").mkdir()
+    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
+    frames, outs = {}, {}
+    for engine in ("spark", "pandas"):
+        out = tmp_path / f"{engine}.parquet"
+        res = run_cli("predict", "--orders", "lake/", "--engine", engine, "--spark-master",
+                      "local[1]", "--model", "bgbb", "--period", "Q", "--as-of", "2024-11-20",
+                      "--out", str(out), "--json", "--no-intervals", timeout=180)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        outs[engine] = json.loads(res.stdout)
+        frames[engine] = pd.read_parquet(out)
+    assert outs["spark"]["engine"] == "spark" and (tmp_path / "spark.parquet").is_dir()
+    assert outs["spark"]["period"] == outs["pandas"]["period"]
+    assert outs["pandas"]["period"]["last"] == "2024-Q3"
+    assert len(frames["pandas"]) == outs["spark"]["customers"] > 100
+    pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
+    for model, params in outs["pandas"]["parameters"].items():
+        for name, value in params.items():
+            got = outs["spark"]["parameters"][model][name]["value"]
+            assert got == pytest.approx(value["value"], rel=RTOL), name
+
+
 def _numbers(book: Any) -> dict[tuple[str, Any, int], float]:
     """Every numeric cell (cached values of formulas included) of a workbook, by sheet,
     row and column; the rows of ``Segments`` by customer id (customers whose revenue

@@ -225,3 +225,43 @@ def test_spark_subscription_kpis_are_the_cores(spark_subs):
                 assert got[key] == pytest.approx(value, rel=RTOL, abs=1e-12), key
             else:
                 assert got[key] == value, key
+
+
+@pytest.mark.parametrize(("model", "weeks", "as_of"),
+                         [("bgnbd", 26, None), ("pareto_nbd", 13.5, "2024-03-31")])  # fmt: skip
+def test_the_holdout_check_agrees(engines, model, weeks, as_of):
+    from test_holdout_engines import assert_same_check
+
+    from retention_xl.core.models import holdout_comparison
+
+    got_engine, pandas = engines
+    want = holdout_comparison(pandas.frame(), holdout_weeks=weeks, holdout_end=as_of, model=model)
+    assert want.actual_total > 0 and len(want.customers) > 100
+    assert_same_check(got_engine.holdout(holdout_weeks=weeks, as_of=as_of, model=model), want)
+
+
+@pytest.mark.parametrize(("period", "as_of"), [("Q", None), ("M", "2024-05-15")])
+def test_bgbb_customers_are_scored_in_spark_as_by_the_pandas_engine(engines, tmp_path, period,
+                                                                    as_of):  # fmt: skip
+    from retention_xl.core.models import predict_customers
+    from retention_xl.engines.scoring import fit_histories, flat_predictions
+    from retention_xl.engines.spark_scoring import score_in_spark
+
+    got_engine, pandas = engines
+    want = predict_customers(pandas.frame(), model="bgbb", period=period, as_of=as_of,
+                             margin=0.4, level=None)  # fmt: skip
+    result = fit_histories(got_engine, model="bgbb", period=period, as_of=as_of)
+    assert result.history_notes == want.history_notes
+    out = tmp_path / "scores.parquet"
+    score_in_spark(got_engine, result, out=out, margin=0.4)
+    got = pd.read_parquet(out)
+    assert len(got) == result.customers == result.expected == len(want.customers) > 100
+    pd.testing.assert_frame_equal(
+        got, flat_predictions(want.customers), rtol=RTOL, check_exact=False
+    )
+    assert result.at_risk_share == pytest.approx(want.at_risk_share, rel=RTOL)
+    for fitted, reference in ((result.transactions, want.transactions),
+                              (result.spend, want.spend)):  # fmt: skip
+        np.testing.assert_allclose(
+            fitted.summary["coef"].to_numpy(), reference.summary["coef"].to_numpy(), rtol=1e-9
+        )

@@ -73,7 +73,6 @@ def test_bad_value_is_located(run_cli, book: Path, tmp_path: Path) -> None:
     assert "'cinque'" in err
 
 
-
 def test_another_currency_names_the_export(run_cli, tmp_path: Path) -> None:
     # the refusal names the export the other currency came from, not only the book
     book = tmp_path / "Modello.xlsx"
@@ -84,6 +83,7 @@ def test_another_currency_names_the_export(run_cli, tmp_path: Path) -> None:
     err = _refused(run_cli, book, "--orders", str(export))
     assert "the orders (ordini.csv) are in USD" in err
     assert "--rate EUR=1 --rate USD=RATE" in err
+
 
 def test_bad_dates(run_cli, book: Path, tmp_path: Path) -> None:
     export = italian_export(tmp_path / "ordini.csv", [("Nicolò", "A-1", "31/02/2024", 10.0)])

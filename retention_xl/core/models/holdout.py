@@ -27,6 +27,7 @@ __all__ = [
     "ContinuousModel",
     "HoldoutComparison",
     "ModelName",
+    "calibration_day",
     "holdout_comparison",
     "make_transaction_model",
     "model_key",
@@ -170,6 +171,41 @@ def _day(value: AsOf, name: str) -> int:
     return int(np.datetime64(stamp.normalize().date(), "D").astype(np.int64))
 
 
+def calibration_day(
+    end_day: int, *, calibration_end: AsOf = None, holdout_weeks: float | None = None
+) -> int:
+    """The last calibration day (days since 1970-01-01) of a holdout ending on ``end_day``:
+    ``calibration_end``, or ``round(7 * holdout_weeks)`` days before ``end_day``.
+
+    >>> calibration_day(100, holdout_weeks=2)
+    86
+    """
+    if (calibration_end is None) == (holdout_weeks is None):
+        raise InputError(
+            "give either calibration_end or holdout_weeks (not both)", argument="holdout_weeks"
+        )
+    if holdout_weeks is not None:
+        if isinstance(holdout_weeks, bool) or not isinstance(holdout_weeks, (int, float)):
+            raise InputError(
+                f"holdout_weeks must be a number of weeks, got {holdout_weeks!r}",
+                argument="holdout_weeks",
+            )
+        if not np.isfinite(holdout_weeks) or holdout_weeks <= 0:
+            raise OutOfRangeError(
+                f"holdout_weeks must be > 0, got {holdout_weeks!r}", argument="holdout_weeks"
+            )
+        cal_day = end_day - round(7 * float(holdout_weeks))
+    else:
+        cal_day = _day(calibration_end, "calibration_end")
+    if cal_day >= end_day:
+        raise OutOfRangeError(
+            f"the holdout is empty: calibration ends {_stamp(cal_day).date()} and the data "
+            f"(or holdout_end) {_stamp(end_day).date()}",
+            argument="calibration_end",
+        )
+    return cal_day
+
+
 def holdout_comparison(
     orders: pd.DataFrame | PreparedOrders,
     *,
@@ -203,25 +239,7 @@ def holdout_comparison(
     prepared = prepare_orders(orders)
     days = load_order_days(prepared, holdout_end)
     end_day = days.as_of
-    if holdout_weeks is not None:
-        if isinstance(holdout_weeks, bool) or not isinstance(holdout_weeks, (int, float)):
-            raise InputError(
-                f"holdout_weeks must be a number of weeks, got {holdout_weeks!r}",
-                argument="holdout_weeks",
-            )
-        if not np.isfinite(holdout_weeks) or holdout_weeks <= 0:
-            raise OutOfRangeError(
-                f"holdout_weeks must be > 0, got {holdout_weeks!r}", argument="holdout_weeks"
-            )
-        cal_day = end_day - round(7 * float(holdout_weeks))
-    else:
-        cal_day = _day(calibration_end, "calibration_end")
-    if cal_day >= end_day:
-        raise OutOfRangeError(
-            f"the holdout is empty: calibration ends {_stamp(cal_day).date()} and the data "
-            f"(or holdout_end) {_stamp(end_day).date()}",
-            argument="calibration_end",
-        )
+    cal_day = calibration_day(end_day, calibration_end=calibration_end, holdout_weeks=holdout_weeks)
     calibration = purchase_history(prepared, as_of=_stamp(cal_day), time_unit_days=time_unit_days)
     if calibration.empty:
         raise NotEnoughDataError(
