@@ -33,6 +33,8 @@ __all__ = [
 
 #: Longest canonical decimal id read as a 64-bit integer (19 digits may overflow).
 _MAX_DIGITS: Final = 18
+#: Integer keys spanning fewer than this many values per row are coded by counting.
+_DENSE_SPAN: Final = 4
 
 IntArray = npt.NDArray[np.int64]
 
@@ -89,6 +91,9 @@ def customer_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     """
     import pyarrow.compute as pc
 
+    numbered = _numbered_codes(arr)
+    if numbered is not None:
+        return numbered
     encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary
     if _edge_space(distinct):
@@ -97,6 +102,62 @@ def customer_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     indices = np.asarray(encoded.indices)
     codes = _inverse(order)[indices]
     labels = pd.Index(as_string_array(distinct.take(order)), dtype="string")
+    return codes, labels
+
+
+def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
+    """:func:`customer_codes` of ids made of one prefix and a number (``C000123``, ``8812``).
+
+    ``None`` unless every id is the prefix of the first (its leading non-digit
+    characters, no whitespace in front) followed by 1 to 18 ASCII digits. The digits are
+    read as integers and ordered as text (:func:`_digit_text_keys`: the prefix is
+    common, so this is the order of the ids). Keys that span no more than a few values
+    per row are coded by counting, without hashing; otherwise with :func:`pandas.factorize`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    if n == 0:
+        return None
+    first = arr[0].as_py()
+    stop = next((i for i, ch in enumerate(first) if "0" <= ch <= "9"), len(first))
+    prefix = first[:stop]
+    if prefix[:1].isspace():
+        return None
+    digits = arr
+    if prefix:
+        if not pc.all(pc.starts_with(arr, prefix)).as_py():
+            return None
+        digits = pc.utf8_slice_codeunits(arr, len(prefix))
+    if not pc.all(pc.ascii_is_decimal(digits)).as_py():
+        return None
+    lengths = np.asarray(pc.binary_length(digits), dtype=np.int64)
+    if int(lengths.max()) > _MAX_DIGITS:
+        return None
+    numbers = np.asarray(pc.cast(digits, pa.int64()), dtype=np.int64)
+    keys = _digit_text_keys(numbers, lengths)
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    lo, hi = int(key.min()), int(key.max())
+    codes: IntArray
+    if hi - lo < _DENSE_SPAN * n:
+        rel = key - lo
+        seen = np.bincount(rel, minlength=hi - lo + 1)
+        if bool(seen.all()):  # every key in the span occurs: it is its own code
+            codes = rel
+        else:
+            rank = np.cumsum(seen > 0) - 1
+            codes = rank[rel]
+        k = int(codes.max()) + 1
+    else:
+        found, uniques = pd.factorize(key, sort=True)
+        codes = found.astype(np.int64, copy=False)
+        k = len(uniques)
+    one_row = np.empty(k, dtype=np.intp)
+    one_row[codes] = np.arange(n, dtype=np.intp)  # any row of a code holds its id
+    labels = pd.Index(as_string_array(arr.take(one_row)), dtype="string")
     return codes, labels
 
 
@@ -168,9 +229,13 @@ def order_id_rows(arr: Any) -> OrderIdRows | None:
     digits = _canonical_integers(arr)
     if digits is not None:
         numbers, lengths = digits
-        order = np.argsort(numbers, kind="stable").astype(np.int64)
-        ordered = numbers[order]
-        first = _first_of_runs(order, ordered[1:] == ordered[:-1])
+        if bool((numbers[1:] >= numbers[:-1]).all()):  # ascending, as exports list them
+            step = np.concatenate(([True], numbers[1:] != numbers[:-1]))
+            first = np.flatnonzero(step).astype(np.int64)
+        else:
+            order = np.argsort(numbers, kind="stable").astype(np.int64)
+            ordered = numbers[order]
+            first = _first_of_runs(order, ordered[1:] == ordered[:-1])
         return OrderIdRows(first=first, sort_keys=_digit_text_keys(numbers, lengths))
     if _edge_space(arr):
         return None

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from retention_xl.core.schema import PreparedOrders, _sorted_rank, prepare_orders
+from retention_xl.core.schema import PreparedOrders, _sorted_rank, prepared_rows
 from retention_xl.errors import InputError
 
 __all__ = [
@@ -171,29 +171,36 @@ def load_order_days(
     whichever order is cheaper (first appearance, or sorted when the prepared orders
     carry sorted codes).
     """
-    prepared = prepare_orders(orders)
-    frame = prepared.frame
-    day: IntArray = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    labels: npt.NDArray[np.object_] | pd.Index
+    coded: tuple[IntArray, npt.NDArray[np.object_] | pd.Index] | None
+    if isinstance(orders, PreparedOrders):
+        frame = orders.frame
+        dates = frame["order_date"].to_numpy()
+        revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
+        purchase = frame["is_purchase"].to_numpy(dtype=bool)
+        coded = orders.customer_codes
+        if coded is None:
+            found, uniques = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
+            all_codes = found.astype(np.int64, copy=False)
+            labels = np.asarray(uniques, dtype=object)
+        else:
+            all_codes, labels = coded  # labels sorted
+    else:  # the rule of prepare_orders, without copying the id text into a frame
+        rows = prepared_rows(orders)
+        dates, revenue, purchase = rows.dates, rows.revenue, rows.is_purchase
+        coded = all_codes, labels = rows.codes, rows.labels
+    day: IntArray = dates.astype("datetime64[D]").astype(np.int64)
     last = int(day.max()) if day.size else 0
     cut = last if as_of is None else _as_of_day(as_of)
     keep = day <= cut
     every = bool(keep.all())
-    labels: npt.NDArray[np.object_] | pd.Index
-    if prepared.customer_codes is None:
-        all_codes, uniques = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
-        all_codes = all_codes.astype(np.int64, copy=False)
-        labels = np.asarray(uniques, dtype=object)
-    else:
-        all_codes, labels = prepared.customer_codes  # labels sorted
-    labels_sorted = prepared.customer_codes is not None
+    labels_sorted = coded is not None
     row_code, ids = _recode(
         all_codes if every else all_codes[keep],
         labels,
         sort=sort_ids or labels_sorted,  # sorted labels: the cheaper way too
         labels_sorted=labels_sorted,
     )
-    revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
-    purchase = frame["is_purchase"].to_numpy(dtype=bool)
     if not every:
         day, revenue, purchase = day[keep], revenue[keep], purchase[keep]
     p_code, p_day = row_code[purchase], day[purchase]

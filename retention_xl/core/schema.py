@@ -531,6 +531,66 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     """
     if isinstance(orders, PreparedOrders):
         return orders
+    kept = prepared_rows(orders)
+    df, take, purchase = kept.validated, kept.take, kept.is_purchase
+    frame = pd.DataFrame(
+        {
+            "customer_id": df["customer_id"].array.take(take),
+            "order_id": df["order_id"].array.take(take),
+            "order_date": kept.dates,
+            "revenue": kept.revenue,
+            "is_purchase": purchase,
+        },
+        copy=False,  # fresh arrays: no need for a second copy
+    )
+    rows = len(df)
+    refunds = int((~purchase).sum())
+    if "refunded" in df.columns:
+        refunded = df["refunded"].to_numpy(dtype="float64")
+        refunds = int(((refunded[take] > 0) | ~purchase).sum())
+    currencies: tuple[str, ...] = ()
+    if "currency" in df.columns:
+        currencies = _currencies(df["currency"], kept.keep)
+    buyers = np.bincount(kept.codes[purchase], minlength=len(kept.labels))
+    stats = OrderStats(
+        rows=rows,
+        duplicates_removed=int(rows - kept.first.sum()),
+        cancelled=int((kept.first & kept.cancelled).sum()),
+        refunds=refunds,
+        orders=int(purchase.sum()),
+        customers=int(np.count_nonzero(buyers)),
+        first_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[0]),
+        last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
+        currencies=currencies,
+    )
+    return PreparedOrders(frame=frame, stats=stats, customer_codes=(kept.codes, kept.labels))
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRows:
+    """What :func:`prepare_orders` keeps, as arrays, before it builds the frame.
+
+    ``take``: the rows of ``validated`` that are kept, in the prepared order (date,
+    then order id); ``codes``, ``dates``, ``revenue`` and ``is_purchase`` follow it
+    (customer codes into the sorted ``labels``). ``first``, ``cancelled`` and ``keep``
+    are masks over the validated rows (first row of its order id, cancelled, kept).
+    Analyses that need only numbers read these and skip copying the id text.
+    """
+
+    validated: pd.DataFrame
+    take: npt.NDArray[np.intp]
+    codes: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.object_] | pd.Index
+    dates: npt.NDArray[np.datetime64]
+    revenue: npt.NDArray[np.float64]
+    is_purchase: npt.NDArray[np.bool_]
+    first: npt.NDArray[np.bool_]
+    cancelled: npt.NDArray[np.bool_]
+    keep: npt.NDArray[np.bool_]
+
+
+def prepared_rows(orders: pd.DataFrame) -> PreparedRows:
+    """Validate ``orders`` and apply the rule of :func:`prepare_orders`, as arrays."""
     df, customers, order_ids = _validate_orders(orders)
     rows = len(df)
     first = np.zeros(rows, dtype=bool)
@@ -544,45 +604,26 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     keep = first & ~cancelled
     revenue = df["amount"].to_numpy(dtype="float64")
     if "refunded" in df.columns:
-        refunded = df["refunded"].to_numpy(dtype="float64")
-        revenue = revenue - refunded
+        revenue = revenue - df["refunded"].to_numpy(dtype="float64")
     is_purchase = (revenue > 0) & ~refunded_status
 
     kept = np.flatnonzero(keep)
     dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
-    order = _date_id_order(dates[kept].view(np.int64), [k[kept] for k in order_ids.sort_keys])
+    kept_dates = dates[kept]
+    order = _date_id_order(kept_dates.view(np.int64), [k[kept] for k in order_ids.sort_keys])
     take = kept if order is None else kept[order]
-    codes = customers.codes[take]
-    purchase = is_purchase[take]
-    frame = pd.DataFrame(
-        {
-            "customer_id": df["customer_id"].array.take(take),
-            "order_id": df["order_id"].array.take(take),
-            "order_date": dates[take],
-            "revenue": revenue[take],
-            "is_purchase": purchase,
-        },
-        copy=False,  # fresh arrays: no need for a second copy
+    return PreparedRows(
+        validated=df,
+        take=take,
+        codes=customers.codes[take],
+        labels=customers.labels,
+        dates=kept_dates if order is None else kept_dates[order],
+        revenue=revenue[take],
+        is_purchase=is_purchase[take],
+        first=first,
+        cancelled=cancelled,
+        keep=keep,
     )
-    refunds = int((~purchase).sum())
-    if "refunded" in df.columns:
-        refunds = int(((refunded[take] > 0) | ~purchase).sum())
-    currencies: tuple[str, ...] = ()
-    if "currency" in df.columns:
-        currencies = _currencies(df["currency"], keep)
-    buyers = np.bincount(codes[purchase], minlength=customers.labels.size)
-    stats = OrderStats(
-        rows=rows,
-        duplicates_removed=int(rows - first.sum()),
-        cancelled=int((first & cancelled).sum()),
-        refunds=refunds,
-        orders=int(purchase.sum()),
-        customers=int(np.count_nonzero(buyers)),
-        first_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[0]),
-        last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
-        currencies=currencies,
-    )
-    return PreparedOrders(frame=frame, stats=stats, customer_codes=(codes, customers.labels))
 
 
 def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:
