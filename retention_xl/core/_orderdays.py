@@ -160,6 +160,38 @@ def _recode(
     return remap[codes], pd.Index(sub[order], dtype="string")
 
 
+def _purchase_days(code: IntArray, day: IntArray, customers: int) -> tuple[IntArray, ...]:
+    """Distinct (customer, day) pairs of the purchases, sorted, with their purchase counts.
+
+    Each pair becomes one integer key, ``code * span + (day - first day)``, and the keys
+    are sorted as values (no argsort); 32-bit keys when they fit, which sort faster.
+
+    >>> _purchase_days(np.array([1, 0, 1, 1]), np.array([5, 9, 5, 7]), 2)
+    (array([0, 1, 1]), array([9, 5, 7]), array([1, 2, 1]))
+    """
+    if code.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    lo = int(day.min())
+    span = int(day.max()) - lo + 1
+    keys = code * span
+    keys += day
+    keys -= lo
+    if customers * span <= np.iinfo(np.uint32).max:
+        keys = keys.astype(np.uint32)
+    keys.sort()
+    change = np.empty(keys.size, dtype=bool)
+    change[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    counts = np.diff(starts, append=keys.size).astype(np.int64)
+    pair_keys = keys[starts].astype(np.int64)
+    pair_code = pair_keys // span  # (floor division by one number is fast; divmod is not)
+    pair_keys -= pair_code * span
+    pair_keys += lo
+    return pair_code, pair_keys, counts
+
+
 def load_order_days(
     orders: pd.DataFrame | PreparedOrders, as_of: AsOf, *, sort_ids: bool = True
 ) -> OrderDays:
@@ -203,15 +235,7 @@ def load_order_days(
     )
     if not every:
         day, revenue, purchase = day[keep], revenue[keep], purchase[keep]
-    p_code, p_day = row_code[purchase], day[purchase]
-    if p_code.size:
-        lo = int(p_day.min())
-        span = int(p_day.max()) - lo + 1
-        keys, counts = np.unique(p_code * span + (p_day - lo), return_counts=True)
-        code, rem = np.divmod(keys, span)
-        pday = rem + lo
-    else:
-        code = pday = counts = np.zeros(0, dtype=np.int64)
+    code, pday, counts = _purchase_days(row_code[purchase], day[purchase], len(ids))
     return OrderDays(
         ids=pd.Index(ids, name="customer_id"),
         as_of=cut,

@@ -58,6 +58,7 @@ from retention_xl.core._arrowtext import (
     arrow_text,
     clean_labels,
     customer_codes,
+    label_masks,
     order_id_rows,
 )
 from retention_xl.errors import InputError, OutOfRangeError
@@ -353,9 +354,13 @@ def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) ->
 def _as_float(series: pd.Series, name: str, what: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         raise InputError(f"{what}.{name} must be numbers, not booleans", argument=name)
-    out = pd.to_numeric(series, errors="coerce").astype("float64")
-    bad = out.isna() & series.notna()
-    if bad.any():
+    if series.dtype == np.dtype(np.float64):  # numbers already: nothing to coerce
+        out = series
+        bad = None
+    else:
+        out = pd.to_numeric(series, errors="coerce").astype("float64")
+        bad = out.isna() & series.notna()
+    if bad is not None and bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
             f"{what}.{name} has a value that is not a number at position {pos}: "
@@ -380,8 +385,11 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     return _validate_orders(orders)[0]
 
 
-def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, OrderIdRows]:
-    """:func:`validate_orders`, with the codes of the customer ids and the order-id rows."""
+def _validate_orders(
+    orders: pd.DataFrame,
+) -> tuple[pd.DataFrame, _IdCodes, OrderIdRows, dict[str, npt.NDArray[np.bool_]] | None]:
+    """:func:`validate_orders`, with the codes of the customer ids, the order-id rows
+    and, when the status column needed no cleaning, the rows of each status."""
     _require_columns(orders, ORDER_COLUMNS, "orders")
     what = "orders"
     customer_id, customers = _customer_ids(orders["customer_id"], what)
@@ -404,8 +412,15 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, Orde
                 "orders.refunded must be >= 0 (the amount given back)", argument="refunded"
             )
         out["refunded"] = refunded
+    status_masks: dict[str, npt.NDArray[np.bool_]] | None = None
     if "status" in orders.columns:
-        status, labels = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
+        arr = arrow_text(orders["status"])
+        status_masks = None if arr is None else label_masks(arr, sorted(ORDER_STATUSES))
+        if status_masks is not None:  # clean labels only: compared, not cleaned
+            status = orders["status"].astype("string")
+            labels = frozenset(ORDER_STATUSES)
+        else:
+            status, labels = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
         unknown = sorted(labels - ORDER_STATUSES)
         if unknown:
             raise InputError(
@@ -416,7 +431,7 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, Orde
         out["status"] = status
     if "currency" in orders.columns:
         out["currency"] = _as_label(orders["currency"], None, upper=True)[0]
-    return out.reset_index(drop=True), customers, order_ids
+    return out.reset_index(drop=True), customers, order_ids, status_masks
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,13 +606,15 @@ class PreparedRows:
 
 def prepared_rows(orders: pd.DataFrame) -> PreparedRows:
     """Validate ``orders`` and apply the rule of :func:`prepare_orders`, as arrays."""
-    df, customers, order_ids = _validate_orders(orders)
+    df, customers, order_ids, status_masks = _validate_orders(orders)
     rows = len(df)
     first = np.zeros(rows, dtype=bool)
     first[np.asarray(order_ids.first)] = True
     cancelled = np.zeros(rows, dtype=bool)
     refunded_status = np.zeros(rows, dtype=bool)
-    if "status" in df.columns:
+    if status_masks is not None:
+        cancelled, refunded_status = status_masks["cancelled"], status_masks["refunded"]
+    elif "status" in df.columns:
         status = df["status"]
         cancelled = status.eq("cancelled").to_numpy(dtype=bool, na_value=False)
         refunded_status = status.eq("refunded").to_numpy(dtype=bool, na_value=False)
