@@ -1,11 +1,14 @@
 """Orders reduced to integer arrays: the shared fast path of the order analytics.
 
-:func:`load_order_days` runs :func:`~retention_xl.core.schema.prepare_orders` (so
-deduplication and the refund/cancellation rule are the same everywhere), cuts the
-orders at ``as_of`` and codes customers as integers with :func:`pandas.factorize`.
-Purchases are then collapsed to one row per (customer, purchase day), sorted by
-customer then day. Customer summaries, period tables and cohorts are a few numpy
-passes over these arrays; no Python loop touches a row.
+:func:`load_order_days` applies the rule of
+:func:`~retention_xl.core.schema.prepare_orders` (so deduplication and the
+refund/cancellation rule are the same everywhere; on raw orders through
+:func:`~retention_xl.core.schema.prepared_rows`, which skips copying the id text into a
+frame), cuts the orders at ``as_of`` and keeps customers as integer codes (those of the
+validation, or :func:`pandas.factorize`). Purchases are then collapsed to one row per
+(customer, purchase day), sorted by customer then day. Customer summaries, period
+tables and cohorts are a few numpy passes over these arrays; no Python loop touches a
+row.
 
 Days are whole days counted from 1970-01-01 (``datetime64[D]`` as ``int64``).
 """
