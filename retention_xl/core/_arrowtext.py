@@ -14,7 +14,7 @@ in code-point order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,11 +28,16 @@ __all__ = [
     "as_string_array",
     "clean_labels",
     "customer_codes",
+    "label_masks",
     "order_id_rows",
 ]
 
 #: Longest canonical decimal id read as a 64-bit integer (19 digits may overflow).
 _MAX_DIGITS: Final = 18
+#: The smallest number written with ``i`` digits and no leading zero (0 for one digit).
+_LOWEST: Final = np.array([0, 0] + [10 ** (i - 1) for i in range(2, _MAX_DIGITS + 1)], np.int64)
+#: Integer keys spanning fewer than this many values per row are coded by counting.
+_DENSE_SPAN: Final = 4
 
 IntArray = npt.NDArray[np.int64]
 
@@ -89,6 +94,9 @@ def customer_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     """
     import pyarrow.compute as pc
 
+    numbered = _numbered_codes(arr)
+    if numbered is not None:
+        return numbered
     encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary
     if _edge_space(distinct):
@@ -98,6 +106,77 @@ def customer_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     codes = _inverse(order)[indices]
     labels = pd.Index(as_string_array(distinct.take(order)), dtype="string")
     return codes, labels
+
+
+def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
+    """:func:`customer_codes` of ids made of one prefix and a number (``C000123``, ``8812``).
+
+    ``None`` unless every id is the prefix of the first (its leading non-digit
+    characters, no whitespace in front) followed by 1 to 18 ASCII digits. The digits are
+    read as integers and ordered as text (:func:`_digit_text_keys`: the prefix is
+    common, so this is the order of the ids). Keys that span no more than a few values
+    per row are coded by counting, without hashing; otherwise with :func:`pandas.factorize`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(arr)
+    if n == 0:
+        return None
+    first = arr[0].as_py()
+    stop = next((i for i, ch in enumerate(first) if "0" <= ch <= "9"), len(first))
+    prefix = first[:stop]
+    if prefix[:1].isspace():
+        return None
+    digits = arr
+    if prefix:
+        if not pc.all(pc.starts_with(arr, prefix)).as_py():
+            return None
+        digits = _drop_prefix(arr, prefix)
+    if not pc.all(pc.ascii_is_decimal(digits)).as_py():
+        return None
+    lengths = np.asarray(pc.binary_length(digits), dtype=np.int64)
+    if int(lengths.max()) > _MAX_DIGITS:
+        return None
+    numbers = np.asarray(pc.cast(digits, pa.int64()), dtype=np.int64)
+    keys = _digit_text_keys(numbers, lengths)
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    lo, hi = int(key.min()), int(key.max())
+    codes: IntArray
+    if hi - lo < _DENSE_SPAN * n:
+        rel = key - lo
+        seen = np.bincount(rel, minlength=hi - lo + 1)
+        if bool(seen.all()):  # every key in the span occurs: it is its own code
+            codes = rel
+        else:
+            rank = np.cumsum(seen > 0) - 1
+            codes = rank[rel]
+        k = int(codes.max()) + 1
+    else:
+        found, uniques = pd.factorize(key, sort=True)
+        codes = found.astype(np.int64, copy=False)
+        k = len(uniques)
+    one_row = np.empty(k, dtype=np.intp)
+    one_row[codes] = np.arange(n, dtype=np.intp)  # any row of a code holds its id
+    labels = pd.Index(as_string_array(arr.take(one_row)), dtype="string")
+    return codes, labels
+
+
+def _drop_prefix(arr: Any, prefix: str) -> Any:
+    """Each string of ``arr`` (all start with ``prefix``) without it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    as_bytes = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}.get(arr.type)
+    if as_bytes is None:
+        return pc.utf8_slice_codeunits(arr, len(prefix))
+    # Bytes are sliced without checking that each result is text (it is: a whole prefix
+    # goes). ``stop`` is the longest length: without it pyarrow 26 sizes the output wrongly.
+    raw = arr.view(as_bytes)
+    longest = pc.max(pc.binary_length(raw)).as_py()
+    return pc.binary_slice(raw, len(prefix.encode("utf-8")), longest).view(arr.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +199,13 @@ def _canonical_integers(arr: Any) -> tuple[IntArray, IntArray] | None:
 
     if len(arr) == 0 or not pc.all(pc.ascii_is_decimal(arr)).as_py():
         return None
-    lengths = pc.binary_length(arr)
-    if pc.max(lengths).as_py() > _MAX_DIGITS:
-        return None
-    if pc.any(pc.and_(pc.starts_with(arr, "0"), pc.greater(lengths, 1))).as_py():
+    lengths = np.asarray(pc.binary_length(arr), dtype=np.int64)
+    if int(lengths.max()) > _MAX_DIGITS:
         return None
     numbers = np.asarray(pc.cast(arr, pa.int64()), dtype=np.int64)
-    return numbers, np.asarray(lengths, dtype=np.int64)
+    if bool((numbers < _LOWEST[lengths]).any()):  # fewer digits than characters: a leading 0
+        return None
+    return numbers, lengths
 
 
 def _first_of_runs(order: IntArray, same_as_previous: npt.NDArray[np.bool_]) -> IntArray:
@@ -168,9 +247,13 @@ def order_id_rows(arr: Any) -> OrderIdRows | None:
     digits = _canonical_integers(arr)
     if digits is not None:
         numbers, lengths = digits
-        order = np.argsort(numbers, kind="stable").astype(np.int64)
-        ordered = numbers[order]
-        first = _first_of_runs(order, ordered[1:] == ordered[:-1])
+        if bool((numbers[1:] >= numbers[:-1]).all()):  # ascending, as exports list them
+            step = np.concatenate(([True], numbers[1:] != numbers[:-1]))
+            first = np.flatnonzero(step).astype(np.int64)
+        else:
+            order = np.argsort(numbers, kind="stable").astype(np.int64)
+            ordered = numbers[order]
+            first = _first_of_runs(order, ordered[1:] == ordered[:-1])
         return OrderIdRows(first=first, sort_keys=_digit_text_keys(numbers, lengths))
     if _edge_space(arr):
         return None
@@ -179,6 +262,32 @@ def order_id_rows(arr: Any) -> OrderIdRows | None:
     n = len(arr)
     same = np.asarray(pc.equal(ordered.slice(1), ordered.slice(0, max(n - 1, 0))), dtype=bool)
     return OrderIdRows(first=_first_of_runs(order, same), sort_keys=(_inverse(order),))
+
+
+def label_masks(arr: Any, labels: Sequence[str]) -> dict[str, npt.NDArray[np.bool_]] | None:
+    """Where each of ``labels`` occurs, when every value is exactly one of them.
+
+    ``None`` when a value is missing or is none of ``labels`` (then the labels need
+    cleaning). A few comparisons, no hashing: the usual case of a status column.
+
+    >>> import pyarrow as pa
+    >>> masks = label_masks(pa.array(["paid", "cancelled", "paid"]), ["paid", "cancelled"])
+    >>> masks["cancelled"].tolist()
+    [False, True, False]
+    >>> label_masks(pa.array(["paid", "Paid"]), ["paid", "cancelled"]) is None
+    True
+    """
+    import pyarrow.compute as pc
+
+    if arr.null_count:
+        return None
+    masks: dict[str, npt.NDArray[np.bool_]] = {}
+    covered = 0
+    for label in labels:
+        found = pc.equal(arr, label)
+        covered += pc.sum(found).as_py() or 0
+        masks[label] = found.to_numpy(zero_copy_only=False)
+    return masks if covered == len(arr) else None
 
 
 def clean_labels(

@@ -1,11 +1,14 @@
 """Orders reduced to integer arrays: the shared fast path of the order analytics.
 
-:func:`load_order_days` runs :func:`~retention_xl.core.schema.prepare_orders` (so
-deduplication and the refund/cancellation rule are the same everywhere), cuts the
-orders at ``as_of`` and codes customers as integers with :func:`pandas.factorize`.
-Purchases are then collapsed to one row per (customer, purchase day), sorted by
-customer then day. Customer summaries, period tables and cohorts are a few numpy
-passes over these arrays; no Python loop touches a row.
+:func:`load_order_days` applies the rule of
+:func:`~retention_xl.core.schema.prepare_orders` (so deduplication and the
+refund/cancellation rule are the same everywhere; on raw orders through
+:func:`~retention_xl.core.schema.prepared_rows`, which skips copying the id text into a
+frame), cuts the orders at ``as_of`` and keeps customers as integer codes (those of the
+validation, or :func:`pandas.factorize`). Purchases are then collapsed to one row per
+(customer, purchase day), sorted by customer then day. Customer summaries, period
+tables and cohorts are a few numpy passes over these arrays; no Python loop touches a
+row.
 
 Days are whole days counted from 1970-01-01 (``datetime64[D]`` as ``int64``).
 """
@@ -20,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from retention_xl.core.schema import PreparedOrders, _sorted_rank, prepare_orders
+from retention_xl.core.schema import PreparedOrders, _sorted_rank, prepared_rows
 from retention_xl.errors import InputError
 
 __all__ = [
@@ -160,6 +163,38 @@ def _recode(
     return remap[codes], pd.Index(sub[order], dtype="string")
 
 
+def _purchase_days(code: IntArray, day: IntArray, customers: int) -> tuple[IntArray, ...]:
+    """Distinct (customer, day) pairs of the purchases, sorted, with their purchase counts.
+
+    Each pair becomes one integer key, ``code * span + (day - first day)``, and the keys
+    are sorted as values (no argsort); 32-bit keys when they fit, which sort faster.
+
+    >>> _purchase_days(np.array([1, 0, 1, 1]), np.array([5, 9, 5, 7]), 2)
+    (array([0, 1, 1]), array([9, 5, 7]), array([1, 2, 1]))
+    """
+    if code.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    lo = int(day.min())
+    span = int(day.max()) - lo + 1
+    keys = code * span
+    keys += day
+    keys -= lo
+    if customers * span <= np.iinfo(np.uint32).max:
+        keys = keys.astype(np.uint32)
+    keys.sort()
+    change = np.empty(keys.size, dtype=bool)
+    change[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    counts = np.diff(starts, append=keys.size).astype(np.int64)
+    pair_keys = keys[starts].astype(np.int64)
+    pair_code = pair_keys // span  # (floor division by one number is fast; divmod is not)
+    pair_keys -= pair_code * span
+    pair_keys += lo
+    return pair_code, pair_keys, counts
+
+
 def load_order_days(
     orders: pd.DataFrame | PreparedOrders, as_of: AsOf, *, sort_ids: bool = True
 ) -> OrderDays:
@@ -171,40 +206,39 @@ def load_order_days(
     whichever order is cheaper (first appearance, or sorted when the prepared orders
     carry sorted codes).
     """
-    prepared = prepare_orders(orders)
-    frame = prepared.frame
-    day: IntArray = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    labels: npt.NDArray[np.object_] | pd.Index
+    coded: tuple[IntArray, npt.NDArray[np.object_] | pd.Index] | None
+    if isinstance(orders, PreparedOrders):
+        frame = orders.frame
+        dates = frame["order_date"].to_numpy()
+        revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
+        purchase = frame["is_purchase"].to_numpy(dtype=bool)
+        coded = orders.customer_codes
+        if coded is None:
+            found, uniques = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
+            all_codes = found.astype(np.int64, copy=False)
+            labels = np.asarray(uniques, dtype=object)
+        else:
+            all_codes, labels = coded  # labels sorted
+    else:  # the rule of prepare_orders, without copying the id text into a frame
+        rows = prepared_rows(orders)
+        dates, revenue, purchase = rows.dates, rows.revenue, rows.is_purchase
+        coded = all_codes, labels = rows.codes, rows.labels
+    day: IntArray = dates.astype("datetime64[D]").astype(np.int64)
     last = int(day.max()) if day.size else 0
     cut = last if as_of is None else _as_of_day(as_of)
     keep = day <= cut
     every = bool(keep.all())
-    labels: npt.NDArray[np.object_] | pd.Index
-    if prepared.customer_codes is None:
-        all_codes, uniques = pd.factorize(frame["customer_id"].to_numpy(dtype=object))
-        all_codes = all_codes.astype(np.int64, copy=False)
-        labels = np.asarray(uniques, dtype=object)
-    else:
-        all_codes, labels = prepared.customer_codes  # labels sorted
-    labels_sorted = prepared.customer_codes is not None
+    labels_sorted = coded is not None
     row_code, ids = _recode(
         all_codes if every else all_codes[keep],
         labels,
         sort=sort_ids or labels_sorted,  # sorted labels: the cheaper way too
         labels_sorted=labels_sorted,
     )
-    revenue: FloatArray = frame["revenue"].to_numpy(dtype=np.float64)
-    purchase = frame["is_purchase"].to_numpy(dtype=bool)
     if not every:
         day, revenue, purchase = day[keep], revenue[keep], purchase[keep]
-    p_code, p_day = row_code[purchase], day[purchase]
-    if p_code.size:
-        lo = int(p_day.min())
-        span = int(p_day.max()) - lo + 1
-        keys, counts = np.unique(p_code * span + (p_day - lo), return_counts=True)
-        code, rem = np.divmod(keys, span)
-        pday = rem + lo
-    else:
-        code = pday = counts = np.zeros(0, dtype=np.int64)
+    code, pday, counts = _purchase_days(row_code[purchase], day[purchase], len(ids))
     return OrderDays(
         ids=pd.Index(ids, name="customer_id"),
         as_of=cut,

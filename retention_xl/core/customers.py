@@ -87,8 +87,9 @@ def _summary_from_days(od: OrderDays) -> pd.DataFrame:
     revenue_all: FloatArray = np.asarray(
         np.bincount(od.row_code, weights=od.row_revenue, minlength=len(od.ids)), dtype=np.float64
     )
+    every = codes.size == len(od.ids)  # codes ascending: every customer is 0..k-1
     return summary_from_totals(
-        od.ids[codes],
+        od.ids if every else od.ids[codes],
         first_day=od.day[starts],
         last_day=od.day[ends],
         orders=n_orders,

@@ -114,8 +114,9 @@ def _check_window(window_days: object) -> int:
 
 def _ranges(lo: IntArray, hi: IntArray, size: int) -> IntArray:
     """How many of the half-open index ranges ``[lo, hi)`` cover each of ``0..size-1``."""
-    ok = hi > lo
-    diff = np.bincount(lo[ok], minlength=size + 1) - np.bincount(hi[ok], minlength=size + 1)
+    # an empty range (hi <= lo) starts where it ends: its +1 and -1 cancel
+    diff = np.bincount(np.minimum(lo, hi), minlength=size + 1)
+    diff -= np.bincount(hi, minlength=size + 1)
     return np.cumsum(diff[:size]).astype(np.int64)
 
 
@@ -226,9 +227,11 @@ def period_table(
     # Each purchase day p (next purchase q) makes its customer active from p to
     # min(q, p + W) - 1; count the instants u_k and v_k inside that span.
     active_to = np.minimum(next_day, day + window) - 1
-    u_from = find_u(day, "left")
+    # Purchase days lie in [s_0, as_of]: the instants before day p are u_0..u_k (u_j =
+    # s_j - 1 < p exactly when s_j <= p) and v_0..v_{k-1} (v_k = min(e_k, as_of) >= p).
+    u_from = k + 1
     start_c = _ranges(u_from, find_u(active_to, "right"), n_periods)
-    end_c = _ranges(find_v(day, "left"), find_v(active_to, "right"), n_periods)
+    end_c = _ranges(k, find_v(active_to, "right"), n_periods)
     # Retained without buying in period k: the last purchase p before the period keeps
     # the customer active through v_k (p > v_k - W), and the next one is after e_k.
     hi = np.minimum(find_v(day + window - 1, "right"), find_e(next_day - 1, "right"))
@@ -246,30 +249,35 @@ def period_table(
     is_new = before == _NONE
     active_start = ~is_new & (before > u[gk] - window)
     active_end = day[g_last] > v[gk] - window
-    is_back = ~is_new & ~active_start
     g_orders = np.add.reduceat(od.orders, g_first)
+    # One count per (period, kind of group): the kind holds four yes/no bits.
+    kind = gk * 16 + is_new + 2 * active_start + 4 * active_end + 8 * (g_orders >= 2)
+    table = np.bincount(kind, minlength=16 * n_periods).reshape(n_periods, 16)
+    bits = np.arange(16)
+    new_bit, start_bit, end_bit, repeat_bit = ((bits & b) > 0 for b in (1, 2, 4, 8))
+    back_bit = ~new_bit & ~start_bit  # bought before, not active at the start
 
-    def per_period(mask: np.ndarray) -> IntArray:
-        return np.bincount(gk[mask], minlength=n_periods).astype(np.int64)
+    def per_period(which: np.ndarray) -> IntArray:
+        return np.asarray(table[:, which].sum(axis=1), dtype=np.int64)
 
     counts = PeriodCounts(
         period_start=s,
         start_customers=start_c,
         end_customers=end_c,
-        retained=kept_idle + per_period(active_start & active_end),
-        new_all=per_period(is_new),
-        new_end=per_period(is_new & active_end),
-        reactivated_all=per_period(is_back),
-        reactivated_end=per_period(is_back & active_end),
-        orders=np.bincount(k, weights=od.orders, minlength=n_periods).astype(np.int64),
+        retained=kept_idle + per_period(start_bit & end_bit),
+        new_all=per_period(new_bit),
+        new_end=per_period(new_bit & end_bit),
+        reactivated_all=per_period(back_bit),
+        reactivated_end=per_period(back_bit & end_bit),
+        orders=np.bincount(gk, weights=g_orders, minlength=n_periods).astype(np.int64),
         revenue=np.asarray(
             np.bincount(
                 find_s(od.row_day, "right") - 1, weights=od.row_revenue, minlength=n_periods
             ),
             dtype=np.float64,
         ),
-        buyers=np.bincount(gk, minlength=n_periods).astype(np.int64),
-        repeat_customers=per_period(g_orders >= 2),
+        buyers=np.asarray(table.sum(axis=1), dtype=np.int64),
+        repeat_customers=per_period(repeat_bit),
     )
     return period_table_from_counts(counts, same_period_churn=same_period_churn)
 

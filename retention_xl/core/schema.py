@@ -58,6 +58,7 @@ from retention_xl.core._arrowtext import (
     arrow_text,
     clean_labels,
     customer_codes,
+    label_masks,
     order_id_rows,
 )
 from retention_xl.errors import InputError, OutOfRangeError
@@ -353,9 +354,13 @@ def _as_datetime(series: pd.Series, name: str, what: str, *, allow_nat: bool) ->
 def _as_float(series: pd.Series, name: str, what: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         raise InputError(f"{what}.{name} must be numbers, not booleans", argument=name)
-    out = pd.to_numeric(series, errors="coerce").astype("float64")
-    bad = out.isna() & series.notna()
-    if bad.any():
+    if series.dtype == np.dtype(np.float64):  # numbers already: nothing to coerce
+        out = series
+        bad = None
+    else:
+        out = pd.to_numeric(series, errors="coerce").astype("float64")
+        bad = out.isna() & series.notna()
+    if bad is not None and bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
             f"{what}.{name} has a value that is not a number at position {pos}: "
@@ -380,8 +385,11 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     return _validate_orders(orders)[0]
 
 
-def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, OrderIdRows]:
-    """:func:`validate_orders`, with the codes of the customer ids and the order-id rows."""
+def _validate_orders(
+    orders: pd.DataFrame,
+) -> tuple[pd.DataFrame, _IdCodes, OrderIdRows, dict[str, npt.NDArray[np.bool_]] | None]:
+    """:func:`validate_orders`, with the codes of the customer ids, the order-id rows
+    and, when the status column needed no cleaning, the rows of each status."""
     _require_columns(orders, ORDER_COLUMNS, "orders")
     what = "orders"
     customer_id, customers = _customer_ids(orders["customer_id"], what)
@@ -404,8 +412,15 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, Orde
                 "orders.refunded must be >= 0 (the amount given back)", argument="refunded"
             )
         out["refunded"] = refunded
+    status_masks: dict[str, npt.NDArray[np.bool_]] | None = None
     if "status" in orders.columns:
-        status, labels = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
+        arr = arrow_text(orders["status"])
+        status_masks = None if arr is None else label_masks(arr, sorted(ORDER_STATUSES))
+        if status_masks is not None:  # clean labels only: compared, not cleaned
+            status = orders["status"].astype("string")
+            labels = frozenset(ORDER_STATUSES)
+        else:
+            status, labels = _as_label(orders["status"], "paid", known=ORDER_STATUSES)
         unknown = sorted(labels - ORDER_STATUSES)
         if unknown:
             raise InputError(
@@ -416,7 +431,7 @@ def _validate_orders(orders: pd.DataFrame) -> tuple[pd.DataFrame, _IdCodes, Orde
         out["status"] = status
     if "currency" in orders.columns:
         out["currency"] = _as_label(orders["currency"], None, upper=True)[0]
-    return out.reset_index(drop=True), customers, order_ids
+    return out.reset_index(drop=True), customers, order_ids, status_masks
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,50 +546,31 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     """
     if isinstance(orders, PreparedOrders):
         return orders
-    df, customers, order_ids = _validate_orders(orders)
-    rows = len(df)
-    first = np.zeros(rows, dtype=bool)
-    first[np.asarray(order_ids.first)] = True
-    cancelled = np.zeros(rows, dtype=bool)
-    refunded_status = np.zeros(rows, dtype=bool)
-    if "status" in df.columns:
-        status = df["status"]
-        cancelled = status.eq("cancelled").to_numpy(dtype=bool, na_value=False)
-        refunded_status = status.eq("refunded").to_numpy(dtype=bool, na_value=False)
-    keep = first & ~cancelled
-    revenue = df["amount"].to_numpy(dtype="float64")
-    if "refunded" in df.columns:
-        refunded = df["refunded"].to_numpy(dtype="float64")
-        revenue = revenue - refunded
-    is_purchase = (revenue > 0) & ~refunded_status
-
-    kept = np.flatnonzero(keep)
-    dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
-    order = _date_id_order(dates[kept].view(np.int64), [k[kept] for k in order_ids.sort_keys])
-    take = kept if order is None else kept[order]
-    codes = customers.codes[take]
-    purchase = is_purchase[take]
+    kept = prepared_rows(orders)
+    df, take, purchase = kept.validated, kept.take, kept.is_purchase
     frame = pd.DataFrame(
         {
             "customer_id": df["customer_id"].array.take(take),
             "order_id": df["order_id"].array.take(take),
-            "order_date": dates[take],
-            "revenue": revenue[take],
+            "order_date": kept.dates,
+            "revenue": kept.revenue,
             "is_purchase": purchase,
         },
         copy=False,  # fresh arrays: no need for a second copy
     )
+    rows = len(df)
     refunds = int((~purchase).sum())
     if "refunded" in df.columns:
+        refunded = df["refunded"].to_numpy(dtype="float64")
         refunds = int(((refunded[take] > 0) | ~purchase).sum())
     currencies: tuple[str, ...] = ()
     if "currency" in df.columns:
-        currencies = _currencies(df["currency"], keep)
-    buyers = np.bincount(codes[purchase], minlength=customers.labels.size)
+        currencies = _currencies(df["currency"], kept.keep)
+    buyers = np.bincount(kept.codes[purchase], minlength=len(kept.labels))
     stats = OrderStats(
         rows=rows,
-        duplicates_removed=int(rows - first.sum()),
-        cancelled=int((first & cancelled).sum()),
+        duplicates_removed=int(rows - kept.first.sum()),
+        cancelled=int((kept.first & kept.cancelled).sum()),
         refunds=refunds,
         orders=int(purchase.sum()),
         customers=int(np.count_nonzero(buyers)),
@@ -582,7 +578,69 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
         last_date=None if frame.empty else pd.Timestamp(frame["order_date"].iloc[-1]),
         currencies=currencies,
     )
-    return PreparedOrders(frame=frame, stats=stats, customer_codes=(codes, customers.labels))
+    return PreparedOrders(frame=frame, stats=stats, customer_codes=(kept.codes, kept.labels))
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRows:
+    """What :func:`prepare_orders` keeps, as arrays, before it builds the frame.
+
+    ``take``: the rows of ``validated`` that are kept, in the prepared order (date,
+    then order id); ``codes``, ``dates``, ``revenue`` and ``is_purchase`` follow it
+    (customer codes into the sorted ``labels``). ``first``, ``cancelled`` and ``keep``
+    are masks over the validated rows (first row of its order id, cancelled, kept).
+    Analyses that need only numbers read these and skip copying the id text.
+    """
+
+    validated: pd.DataFrame
+    take: npt.NDArray[np.intp]
+    codes: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.object_] | pd.Index
+    dates: npt.NDArray[np.datetime64]
+    revenue: npt.NDArray[np.float64]
+    is_purchase: npt.NDArray[np.bool_]
+    first: npt.NDArray[np.bool_]
+    cancelled: npt.NDArray[np.bool_]
+    keep: npt.NDArray[np.bool_]
+
+
+def prepared_rows(orders: pd.DataFrame) -> PreparedRows:
+    """Validate ``orders`` and apply the rule of :func:`prepare_orders`, as arrays."""
+    df, customers, order_ids, status_masks = _validate_orders(orders)
+    rows = len(df)
+    first = np.zeros(rows, dtype=bool)
+    first[np.asarray(order_ids.first)] = True
+    cancelled = np.zeros(rows, dtype=bool)
+    refunded_status = np.zeros(rows, dtype=bool)
+    if status_masks is not None:
+        cancelled, refunded_status = status_masks["cancelled"], status_masks["refunded"]
+    elif "status" in df.columns:
+        status = df["status"]
+        cancelled = status.eq("cancelled").to_numpy(dtype=bool, na_value=False)
+        refunded_status = status.eq("refunded").to_numpy(dtype=bool, na_value=False)
+    keep = first & ~cancelled
+    revenue = df["amount"].to_numpy(dtype="float64")
+    if "refunded" in df.columns:
+        revenue = revenue - df["refunded"].to_numpy(dtype="float64")
+    is_purchase = (revenue > 0) & ~refunded_status
+
+    kept = np.flatnonzero(keep)
+    dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
+    kept_dates = dates[kept]
+    order = _date_id_order(kept_dates.view(np.int64), [k[kept] for k in order_ids.sort_keys])
+    take = kept if order is None else kept[order]
+    return PreparedRows(
+        validated=df,
+        take=take,
+        codes=customers.codes[take],
+        labels=customers.labels,
+        dates=kept_dates if order is None else kept_dates[order],
+        revenue=revenue[take],
+        is_purchase=is_purchase[take],
+        first=first,
+        cancelled=cancelled,
+        keep=keep,
+    )
 
 
 def validate_subscriptions(subscriptions: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ ORDER_IDS = [
     ["A-1", "é", "B", "A-1", "a", "10", "9"],
     ["123456789012345678901", "5", "123456789012345678901"],  # too long for int64
     ["1", "2", "3"],
+    ["5", "5", "9", "10", "10", "11", "11"],  # ascending with repeats: no sorting
 ]
 
 
@@ -104,3 +105,76 @@ def test_clean_labels_one_label() -> None:
     assert column is not None
     assert list(column) == ["EUR"] * 4
     assert found == {"EUR"}
+
+
+NUMBERED_IDS = [
+    ["C002", "C010", "C002", "C001", "C010"],  # one width, every number present
+    ["C2", "C10", "C002", "C1", "C10", "C0"],  # widths and leading zeros: text order
+    ["88120000", "5", "88120000", "912"],  # digits only, far apart: hashed
+    ["CUST-7", "CUST-77", "CUST-7"],
+    ["C1", "D2"],  # another prefix: the general path
+    ["C1", "C"],  # a bare prefix: the general path
+    [" C1", " C2"],  # whitespace in front: not coded here
+]
+
+
+@pytest.mark.parametrize("ids", NUMBERED_IDS)
+def test_numbered_customer_codes_match_python(ids: list[str]) -> None:
+    coded = at.customer_codes(_arrow(ids))
+    if ids[0].startswith(" "):
+        assert coded is None
+        return
+    assert coded is not None
+    codes, labels = coded
+    assert labels.tolist() == sorted(set(ids))
+    assert labels[codes].tolist() == ids
+
+
+def test_numbered_codes_random_ids() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        width = int(rng.integers(1, 5))
+        numbers = rng.integers(0, 10**width, n)
+        pad = rng.random() < 0.5
+        ids = [f"K{int(x):0{width}d}" if pad else f"K{int(x)}" for x in numbers]
+        coded = at._numbered_codes(_arrow(ids))
+        assert coded is not None
+        codes, labels = coded
+        assert labels.tolist() == sorted(set(ids))
+        assert labels[codes].tolist() == ids
+
+
+def test_fast_paths_agree_with_python_strings() -> None:
+    """Numbered customer ids, ascending order ids with repeats, clean status labels: the
+    Arrow shortcuts (and reading arrays without building the prepared frame) give the
+    same prepared orders, summary and period table as the general path."""
+    from retention_xl.core import customer_summary, period_table
+
+    rng = np.random.default_rng(7)
+    n = 400
+    order_ids = np.sort(rng.integers(95, 140, n))  # crosses 99 -> 100: text order differs
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{int(x):03d}" for x in rng.integers(1, 60, n)],
+            "order_id": [str(int(x)) for x in order_ids],
+            "order_date": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(np.sort(rng.integers(0, 400, n)), unit="D"),
+            "amount": rng.integers(1, 100, n).astype(float),
+            "refunded": np.where(rng.random(n) < 0.1, 5.0, 0.0),
+            "status": rng.choice(["paid", "paid", "refunded", "cancelled"], n),
+        }
+    )
+    text = ("customer_id", "order_id", "status")
+    arrow = frame.astype({c: "string[pyarrow]" for c in text})
+    python = frame.astype({c: "string[python]" for c in text})
+    assert at.label_masks(at.arrow_text(arrow["status"]), ["cancelled", "paid", "refunded"])
+    assert at._numbered_codes(at.arrow_text(arrow["customer_id"])) is not None
+    a, p = prepare_orders(arrow), prepare_orders(python)
+    assert a.stats == p.stats
+    for column in ("customer_id", "order_id", "order_date", "revenue", "is_purchase"):
+        assert a.frame[column].tolist() == p.frame[column].tolist()
+    pd.testing.assert_frame_equal(customer_summary(arrow), customer_summary(p), check_exact=True)
+    pd.testing.assert_frame_equal(
+        period_table(arrow, window_days=60), period_table(p, window_days=60), check_exact=True
+    )
