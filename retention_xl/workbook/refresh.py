@@ -533,6 +533,10 @@ def _check_no_raw(
 
 
 _MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
+#: zlib level of the rewritten sheets. On the 100k-order benchmark's three big sheets
+#: (76 MB of XML) level 1 deflates in about a quarter of level 6's CPU time for a
+#: quarter more bytes (11.7 MB against 9.2 MB); Excel reads either.
+SHEET_DEFLATE_LEVEL = 1
 
 
 def _rendered_part(
@@ -562,7 +566,12 @@ def _rendered_part(
     if not mark:  # pragma: no cover - replace_sheet_data always keeps the content
         raise WorkbookError(f"{pkg.path.name}: {name} could not be rewritten")
     rows = (chunk.encode("utf-8") for chunk in iter_sheet_rows(sheet, xf, row_attrs=attrs))
-    return deflate_part(name, itertools.chain([head], rows, [tail]), like=pkg.part(name))
+    return deflate_part(
+        name,
+        itertools.chain([head], rows, [tail]),
+        like=pkg.part(name),
+        level=SHEET_DEFLATE_LEVEL,
+    )
 
 
 def check_sizes(frames: Mapping[str, pd.DataFrame | None], *, book: str, append: bool) -> None:

@@ -33,7 +33,7 @@ from retention_xl.files import (
 )
 from retention_xl.workbook.bookxml import set_full_calc_on_load, without_calc_chain
 from retention_xl.workbook.package import parse_reference, read_package
-from retention_xl.workbook.zipwrite import write_package
+from retention_xl.workbook.zipwrite import deflate_part, write_package
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -167,6 +167,23 @@ def test_non_ascii_part_names_round_trip(book: Path, tmp_path: Path) -> None:
     out = tmp_path / "copy.xlsx"
     out.write_bytes(write_package(read_package(book), {}))
     assert parts(out)["customXml/perché.xml"] == "<nota>è</nota>".encode()
+
+
+def test_deflate_level_trades_size_for_time_and_reads_back(book: Path, tmp_path: Path) -> None:
+    """Every level gives the same content back; a lower level gives more bytes."""
+    pkg = read_package(book)
+    name = max(pkg.parts, key=lambda p: p.size).name
+    content = pkg.read(name)
+    chunks = [content[i : i + 65536] for i in range(0, len(content), 65536)]
+    fast, small = (deflate_part(name, chunks, like=pkg.part(name), level=n) for n in (1, 9))
+    assert len(fast.raw) > len(small.raw)
+    for level, part in (("1", fast), ("9", small)):
+        out = tmp_path / f"level{level}.xlsx"
+        out.write_bytes(write_package(pkg, {name: part}))
+        with zipfile.ZipFile(out) as zf:
+            assert zf.testzip() is None
+            assert zf.read(name) == content
+            assert zf.getinfo(name).date_time == pkg.part(name).date_time
 
 
 # --------------------------------------------------------------------------- XML edits
