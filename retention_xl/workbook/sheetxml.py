@@ -722,6 +722,7 @@ _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _DROP_ROW_ATTRS = re.compile(rb'\s(?:r|spans)="[^"]*"')
 #: Row attributes worth keeping (LibreOffice writes the defaults on every row).
 _MEANINGFUL = re.compile(rb'(?:customHeight|hidden|customFormat)="(?:1|true)"|outlineLevel="[1-9]')
+_ROW_KEYWORDS = (b"custom", b"hidden", b"outlineLevel")  # custom: customHeight, customFormat
 
 
 def split_sheet_data(worksheet_xml: bytes, dimension: str) -> tuple[bytes, bytes, bytes]:
@@ -822,13 +823,20 @@ def row_attributes(sheet_data_xml: bytes) -> dict[int, str]:
     Returns zero-based row -> attribute text (without ``r`` and ``spans``), only for
     rows with a custom height or format, hidden, or in an outline group.
     """
-    if not any(
-        key in sheet_data_xml
-        for key in (b"customHeight", b"hidden", b"customFormat", b"outlineLevel")
-    ):
-        return {}
+    # Only the row tags holding one of the keywords can qualify: each is found from a
+    # keyword by the last "<" before it ("<" never occurs inside a tag), so a sheet of
+    # 100,000 plain rows and one tall header row costs a few searches, not a loop.
+    starts: set[int] = set()
+    for key in _ROW_KEYWORDS:
+        at = sheet_data_xml.find(key)
+        while at >= 0:
+            starts.add(sheet_data_xml.rfind(b"<", 0, at))
+            at = sheet_data_xml.find(key, at + len(key))
     out: dict[int, str] = {}
-    for match in _ROW_TAG.finditer(sheet_data_xml):
+    for start in sorted(starts):
+        match = _ROW_TAG.match(sheet_data_xml, start) if start >= 0 else None
+        if match is None:  # the keyword was in a cell, not in a row tag
+            continue
         attrs = match.group(1)
         number = _ROW_NUMBER.search(attrs)
         extra = _DROP_ROW_ATTRS.sub(b"", attrs).strip()

@@ -640,3 +640,24 @@ def test_arrow_and_numpy_paths_write_the_same_cells(monkeypatch: pytest.MonkeyPa
     assert '<t xml:space="preserve"> lead</t>' in arrow and "_x005F_x000D_" in arrow
     assert '<row r="201" hidden="1">' in arrow and '<row r="501" ht="12"></row>' in arrow
     parse_xml(b"<sheetData>" + arrow.encode() + b"</sheetData>")
+
+
+def test_row_attributes_only_from_row_tags() -> None:
+    """The keywords in cell text or in default values make no row formatted."""
+    data = (
+        b'<sheetData><row r="1" spans="1:2"><c r="A1" t="inlineStr"><is><t>hidden custom'
+        b" outlineLevel</t></is></c></row>"
+        b'<row r="2" customHeight="false" hidden="false" outlineLevel="0"/>'
+        b'<x:row r="3" hidden="1" spans="1:1"></x:row>'
+        b'<row r="4" ht="30" customHeight="true"/>'
+        b'<row r="5" customFormat="1" s="7"/>'
+        b'<row r="6" outlineLevel="2"/>'
+        b'<row r="7"><c r="A7"><f>"customHeight=""1"""</f></c></row></sheetData>'
+    )
+    assert row_attributes(data) == {
+        2: 'hidden="1"',
+        3: 'ht="30" customHeight="true"',
+        4: 'customFormat="1" s="7"',
+        5: 'outlineLevel="2"',
+    }
+    assert row_attributes(b'<sheetData><row r="1"/></sheetData>') == {}
