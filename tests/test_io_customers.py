@@ -12,8 +12,10 @@ import pytest
 from retention_xl.errors import ExportError
 from retention_xl.io import detect_format, load_inputs
 from retention_xl.io.readers import read_customers
+from retention_xl.workbook import readback
 from retention_xl.workbook.build import plan_report, write_workbook
-from retention_xl.workbook.refresh import refresh
+from retention_xl.workbook.package import read_package
+from retention_xl.workbook.refresh import _no_cells_below, kept_enrichment, refresh
 
 CURRENT = (
     "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
@@ -232,3 +234,77 @@ def test_without_customers_the_columns_are_blank(tmp_path):
     rows = _by_header(_load(out)["Customers"], 2)
     assert len(rows) == 3
     assert all(r["Name"] is None and r["Tags"] is None for r in rows.values())
+
+
+def _customers_tab(book: Path) -> tuple[object, str, str]:
+    pkg = read_package(book)
+    entry = pkg.workbook().role_sheets()["CUSTOMERS"]
+    assert entry.part is not None
+    return pkg, entry.name, entry.part
+
+
+def test_kept_enrichment_of_a_plain_tab_without_reading_it(tmp_path, monkeypatch):
+    inputs = load_inputs(orders=_orders(tmp_path))
+    book = write_workbook(plan_report(inputs.orders), tmp_path / "plain.xlsx")
+    pkg, name, part = _customers_tab(book)
+    assert kept_enrichment(pkg, name, "en") is None  # read in full: nothing to keep
+
+    def no_read(*args: object) -> object:
+        raise AssertionError("the whole tab was read")
+
+    monkeypatch.setattr(readback, "sheet_rows", no_read)
+    assert kept_enrichment(pkg, name, "en", part=part) is None
+
+
+def test_kept_enrichment_with_data_reads_the_tab(tmp_path):
+    inputs = load_inputs(orders=_orders(tmp_path), customers=_current(tmp_path))
+    book = write_workbook(
+        plan_report(inputs.orders, customers=inputs.customers), tmp_path / "b.xlsx"
+    )
+    pkg, name, part = _customers_tab(book)
+    kept = kept_enrichment(pkg, name, "en", part=part)
+    assert kept is not None
+    ada = kept.set_index("customer_id").loc["ada@example.com"]
+    assert (ada["name"], ada["accepts_marketing"], ada["tags"]) == (
+        "Ada Lovelace",
+        True,
+        "vip, wholesale",
+    )
+
+
+_HEAD = (
+    b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Customer ID</t></is></c>'
+    b'<c r="B1" t="inlineStr"><is><t xml:space="preserve">Name </t></is></c></row>'
+)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (b'<row r="2"><c r="A2" t="inlineStr"><is><t>C1</t></is></c></row>', True),
+        (b'<row r="2"><c r="A2"><v>1</v></c><c r="B2" s="3"/></row>', True),  # style only
+        (b'<row r="2"><c r="B2" t="inlineStr"><is><t>Ada</t></is></c></row>', False),
+        (b'<row r="2"><c r="B2"><f>A2</f></c></row>', False),
+        (b'<row r="9"><c r="B9" s="1"><v>0</v></c></row>', False),
+        (b'<row r="2"><c t="inlineStr"><is><t>Ada</t></is></c></row>', False),  # no r
+        (b'<row r="2"><c s="1" r="B2"><v>1</v></c></row>', False),  # r not first
+    ],
+)
+def test_no_cells_below_enrichment_headers(rows, expected):
+    assert _no_cells_below(_HEAD + rows + b"</sheetData>", ["Name"], 0) is expected
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b'<sheetData><row r="1"><c r="B1" t="s"><v>0</v></c></row>',  # shared string
+        b'<sheetData><row r="1"><c r="B1" t="inlineStr"><is><r><t>Na</t></r><r><t>me</t>'
+        b"</r></is></c></row>",  # rich text
+        b'<sheetData><row r="1"><c r="B1" t="inlineStr"><is><t>Tags</t></is></c></row>',
+        b'<x:sheetData><x:row r="1"><x:c r="B1" t="inlineStr"><x:is><x:t>Name</x:t></x:is>'
+        b"</x:c></x:row>",  # a namespace prefix
+        b"<sheetData>",  # no header row
+    ],
+)
+def test_no_cells_below_other_headers_are_read_in_full(head):
+    assert _no_cells_below(head + b'<row r="2"/></sheetData>', ["Name"], 0) is False

@@ -40,10 +40,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import itertools
 import logging
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -423,7 +425,8 @@ def refresh(
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
         customers = inputs.customers
         if customers is None and "CUSTOMERS" in roles:
-            customers = kept_enrichment(pkg, roles["CUSTOMERS"].name, lang)
+            entry = roles["CUSTOMERS"]
+            customers = kept_enrichment(pkg, entry.name, lang, part=entry.part)
         plan = _plan_report(frames, reports, arguments, settings, summary, customers)
         bar.update(1)
     changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet, manifests=manifests)
@@ -882,18 +885,25 @@ def _raw_specs(lang: str) -> dict[str, _RawSpec]:
     return out
 
 
-def kept_enrichment(pkg: Package, sheet: str, lang: str) -> pd.DataFrame | None:
+def kept_enrichment(
+    pkg: Package, sheet: str, lang: str, *, part: str | None = None
+) -> pd.DataFrame | None:
     """The enrichment columns already on the Customers tab (a refresh without
     ``--customers`` keeps them), as a customers frame; None when the tab has none.
 
     Columns are found by their header in the book's language (row 2 of the tab); the
-    marketing consent is read back from its yes/no words.
+    marketing consent is read back from its yes/no words. Given the sheet's ``part``,
+    a tab whose enrichment columns hold no cell below the header (a report built
+    without ``--customers``) is told from its XML, without reading the whole tab.
     """
     from retention_xl.workbook.data import ENRICHMENT_COLUMNS
     from retention_xl.workbook.labels import label
     from retention_xl.workbook.readback import sheet_rows
     from retention_xl.workbook.sheets.derived import DATA_ROW, HEADER_ROW
 
+    labels = [label(f"col.{key}", lang) for key in ENRICHMENT_COLUMNS]
+    if part is not None and part in pkg and _no_cells_below(pkg.read(part), labels, HEADER_ROW):
+        return None
     rows = sheet_rows(pkg, sheet)
     if len(rows) <= DATA_ROW:
         return None
@@ -920,6 +930,59 @@ def kept_enrichment(pkg: Package, sheet: str, lang: str) -> pd.DataFrame | None:
     if frame[list(ENRICHMENT_COLUMNS)].isna().all().all():
         return None
     return frame.reset_index(drop=True)
+
+
+_HEADER_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?\bt="inlineStr"[^>]*>'
+    rb"<is><t(?: xml:space=\"preserve\")?>([^<]*)</t></is></c>"
+)
+_ANY_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>(.*?)</c>)", re.S)
+
+
+def _has_content(body: bytes | None) -> bool:
+    return body is not None and (b"<v" in body or b"<f" in body or b"<is" in body)
+
+
+def _no_cells_below(xml: bytes, labels: Sequence[str], header_row: int) -> bool:
+    """True when no column headed by one of ``labels`` (zero-based ``header_row``)
+    has a cell with content below the header: then nothing is kept from them.
+
+    Only for plain XML as the generator and the usual editors write it (every cell's
+    reference first in its tag, header cells as inline text); anything else answers
+    False, and the caller reads the sheet in full.
+
+    >>> head = b'<sheetData><row r="1"><c r="B1" t="inlineStr"><is><t>Name</t></is></c></row>'
+    >>> _no_cells_below(head + b'<row r="2"><c r="A2"><v>1</v></c></row></sheetData>',
+    ...                 ["Name"], 0)
+    True
+    >>> _no_cells_below(head + b'<row r="2"><c r="B2"><v>1</v></c></row></sheetData>',
+    ...                 ["Name"], 0)
+    False
+    """
+    if b"<c>" in xml or xml.count(b"<c ") != xml.count(b'<c r="') or b":c " in xml:
+        return False
+    row = re.search(rb'<row\b[^>]*?\br="%d"[^>]*>(.*?)</row>' % (header_row + 1), xml, re.S)
+    if row is None:
+        return False
+    number = b"%d" % (header_row + 1)
+    cells = [m for m in _ANY_CELL.finditer(row.group(1)) if _has_content(m.group(1))]
+    simple = [_HEADER_CELL.fullmatch(m.group(0)) for m in cells]
+    if not all(m is not None and m.group(2) == number for m in simple):
+        return False  # a header cell in another form (shared string, formula, rich text)
+    found = {
+        m.group(1)
+        for m in simple
+        if m is not None and html.unescape(m.group(3).decode("utf-8")).strip() in labels
+    }
+    if not found:
+        return False
+    below = re.compile(rb'<c r="(?:' + b"|".join(sorted(found)) + rb')(\d+)"', re.S)
+    for m in below.finditer(xml):
+        if int(m.group(1)) > header_row + 1:
+            cell = _ANY_CELL.match(xml, m.start())
+            if cell is None or _has_content(cell.group(1)):
+                return False
+    return True
 
 
 def _plan_report(
