@@ -214,7 +214,17 @@ def _item_months(
 
 
 def _range(subs: pd.DataFrame, start: object, end: object) -> tuple[int, int]:
-    first, last = _default_range(subs)
+    return month_range(_default_range(subs), start, end)
+
+
+def month_range(default: tuple[int, int], start: object, end: object) -> tuple[int, int]:
+    """The first and last month (months since year 0) asked for: ``start`` and ``end``
+    where given, else the data's own (``default``); refuses an end before the start.
+
+    >>> month_range((24289, 24300), None, "2024-06-30") == (24289, 2024 * 12 + 5)
+    True
+    """
+    first, last = default
     if start is not None:
         first = _one_month(start, "start")
     if end is not None:

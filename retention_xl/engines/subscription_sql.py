@@ -54,9 +54,10 @@ from retention_xl.core.subscriptions import (
     check_kpi_arguments,
     headline_month,
     kpis_of_month,
+    month_range,
 )
 from retention_xl.engines.period_sql import SqlRunner
-from retention_xl.errors import NotEnoughDataError, OutOfRangeError
+from retention_xl.errors import NotEnoughDataError
 
 __all__ = ["SqlSubscriptions", "TableRunner", "subscription_table"]
 
@@ -172,16 +173,7 @@ class SqlSubscriptions:
         return int(first) + _EPOCH_MONTH, int(last) + _EPOCH_MONTH
 
     def _range(self, start: object, end: object) -> tuple[int, int]:
-        first, last = self.default_range()
-        if start is not None:
-            first = _one_month(start, "start")
-        if end is not None:
-            last = _one_month(end, "end")
-        if last < first:
-            raise OutOfRangeError(
-                f"end ({end!r}) is before start ({start!r}): nothing to compute", argument="end"
-            )
-        return first, last
+        return month_range(self.default_range(), start, end)
 
     def _keep_months(self, first: int, last: int) -> None:
         """The table of customer months with MRR, months ``first .. last``."""

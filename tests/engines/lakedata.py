@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retention_xl.datasets import generate_orders
+
+if TYPE_CHECKING:
+    from retention_xl.engines.duckdb_engine import DuckDBEngine
 
 COLUMNS = ["customer_id", "order_id", "order_date", "amount", "refunded", "status", "currency"]
 
@@ -90,6 +94,23 @@ def write_parts(frame: pd.DataFrame, folder: Path, parts: int = 3) -> list[Path]
         write_parquet(frame.iloc[a:b], folder / f"part-{i}.parquet")
         for i, (a, b) in enumerate(itertools.pairwise(bounds))
     ]
+
+
+def duckdb_lake(kind: str, folder: Path) -> tuple[DuckDBEngine, pd.DataFrame]:
+    """A DuckDB engine over a lake written into ``folder`` and the checked orders as
+    the pandas engine reads them: ``kind`` "sample" (the bundled orders, one Parquet
+    file) or "edge" (:func:`edge_orders` in three parts). The caller closes the engine."""
+    from retention_xl.datasets import load_sample
+    from retention_xl.engines.duckdb_engine import DuckDBEngine
+    from retention_xl.engines.lake import LakeOrders
+    from retention_xl.engines.sources import parse_orders_source
+
+    if kind == "sample":
+        write_parquet(load_sample().orders, folder / "orders.parquet")
+    else:
+        write_parts(edge_orders(), folder)
+    orders = LakeOrders(parse_orders_source(str(folder)))
+    return DuckDBEngine(orders), orders.frame()
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

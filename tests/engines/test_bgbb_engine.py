@@ -8,14 +8,11 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import edge_orders, write_parquet, write_parts
+from lakedata import duckdb_lake
 
 from retention_xl.core.models import predict_customers
-from retention_xl.datasets import load_sample
 from retention_xl.engines.duckdb_engine import DuckDBEngine
-from retention_xl.engines.lake import LakeOrders
 from retention_xl.engines.scoring import predict_in_batches
-from retention_xl.engines.sources import parse_orders_source
 from retention_xl.errors import RetentionError
 
 RTOL = 1e-9
@@ -23,14 +20,8 @@ RTOL = 1e-9
 
 @pytest.fixture(scope="module", params=["sample", "edge"])
 def lake(request, tmp_path_factory) -> Iterator[tuple[DuckDBEngine, pd.DataFrame]]:
-    folder = tmp_path_factory.mktemp(f"bgbb-{request.param}")
-    if request.param == "sample":
-        write_parquet(load_sample().orders, folder / "orders.parquet")
-    else:
-        write_parts(edge_orders(), folder)
-    orders = LakeOrders(parse_orders_source(str(folder)))
-    engine = DuckDBEngine(orders)
-    yield engine, orders.frame()
+    engine, frame = duckdb_lake(request.param, tmp_path_factory.mktemp(f"bgbb-{request.param}"))
+    yield engine, frame
     engine.close()
 
 

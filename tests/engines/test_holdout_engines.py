@@ -11,13 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from lakedata import edge_orders, write_parquet, write_parts
+from lakedata import duckdb_lake, edge_orders, write_parquet, write_parts
 
 from retention_xl.core.models import holdout_comparison
 from retention_xl.datasets import load_sample
 from retention_xl.engines.duckdb_engine import DuckDBEngine
-from retention_xl.engines.lake import LakeOrders
-from retention_xl.engines.sources import parse_orders_source
 from retention_xl.errors import RetentionError
 
 RTOL = 1e-9
@@ -25,14 +23,8 @@ RTOL = 1e-9
 
 @pytest.fixture(scope="module", params=["sample", "edge"])
 def lake(request, tmp_path_factory) -> Iterator[tuple[DuckDBEngine, pd.DataFrame]]:
-    folder = tmp_path_factory.mktemp(f"holdout-{request.param}")
-    if request.param == "sample":
-        write_parquet(load_sample().orders, folder / "orders.parquet")
-    else:
-        write_parts(edge_orders(), folder)
-    orders = LakeOrders(parse_orders_source(str(folder)))
-    engine = DuckDBEngine(orders)
-    yield engine, orders.frame()
+    engine, frame = duckdb_lake(request.param, tmp_path_factory.mktemp(f"holdout-{request.param}"))
+    yield engine, frame
     engine.close()
 
 
