@@ -536,10 +536,6 @@ def _check_no_raw(
 
 
 _MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
-#: zlib level of the rewritten sheets. On the 100k-order benchmark's three big sheets
-#: (76 MB of XML) level 1 deflates in about a quarter of level 6's CPU time for a
-#: quarter more bytes (11.7 MB against 9.2 MB); Excel reads either.
-SHEET_DEFLATE_LEVEL = 1
 
 
 def _rendered_part(
@@ -552,6 +548,7 @@ def _rendered_part(
     is never held uncompressed in memory. User row heights and hidden rows are kept.
     """
     from retention_xl.workbook.sheetxml import (
+        deflate_level,
         iter_sheet_rows,
         replace_sheet_data,
         row_attributes,
@@ -573,7 +570,7 @@ def _rendered_part(
         name,
         itertools.chain([head], rows, [tail]),
         like=pkg.part(name),
-        level=SHEET_DEFLATE_LEVEL,
+        level=deflate_level(sheet),  # the build's rule: level 1 for big sheets
     )
 
 
