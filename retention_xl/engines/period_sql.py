@@ -97,100 +97,27 @@ def sql_period_table(
         )
     if cut is None:
         return _empty()
-    mp = MONTHS_PER[freq]
-
-    def per(x: str) -> str:
-        return run.period(x, mp)
-
     first, purchase_days = run.one(
         f"SELECT min(day), count(*) FILTER (WHERE n > 0) FROM rxl_days WHERE day <= {cut}"
     )
     if first is None or not purchase_days:
         return _empty()
-    k0, kl = (int(v) for v in run.one(f"SELECT {per(str(int(first)))}, {per(str(cut))}"))
-    n = kl - k0 + 1
-
-    def ix(expr: str) -> str:  # a period number as an index 0..n, clipped
-        return f"least(greatest(({expr}) - {k0}, 0), {n})"
-
-    def first_end_from(x: str) -> str:  # first k whose end instant v_k >= x
-        return (
-            f"CASE WHEN {per(x)} < {kl} THEN {per(x)} WHEN {x} <= {cut} THEN {kl} ELSE {kl + 1} END"
-        )
-
+    queries = _PeriodQueries(run, int(first), cut, MONTHS_PER[freq], w)
     run.keep(
         "rxl_pd",
         "SELECT cid AS c, day AS d, n, lag(day) OVER w AS prev, lead(day) OVER w AS nxt "
         f"FROM rxl_days WHERE n > 0 AND day <= {cut} WINDOW w AS (PARTITION BY cid ORDER BY day)",
     )
     try:
-        # the span of days each purchase day keeps its customer active: [d, to], with
-        # to + 1 = min(next purchase, d + W); the start instants u_k = s_k - 1 and the end
-        # instants v_k = min(e_k, as_of) inside it form ranges of period indexes
-        until = f"least(coalesce(nxt, d + {w}), d + {w})"
-        day_period, until_period = per("d"), per(until)
-        run.keep(
-            "rxl_spans",
-            "SELECT "
-            f"{ix(f'{day_period} + 1')} AS u_from, "
-            f"{ix(f'{until_period} + 1')} AS u_to, "
-            f"{ix(first_end_from('d'))} AS v_from, "
-            f"{ix(first_end_from(until))} AS v_to, "
-            f"least({ix(first_end_from(f'd + {w}'))}, CASE WHEN nxt IS NULL THEN {n} "
-            f"ELSE {ix(per('nxt'))} END) AS idle_to FROM rxl_pd",
-        )
-        # +1 at the first index of each range, -1 past its last: one query for the three
-        ranges = {"start": ("u_from", "u_to"), "end": ("v_from", "v_to"),
-                  "idle": ("u_from", "idle_to")}  # fmt: skip
-        parts = [
-            f"SELECT {r} AS r, {col} AS i, {sign} * count(*) AS c FROM rxl_spans "
-            f"WHERE {hi} > {lo} GROUP BY {col}"
-            for r, (lo, hi) in enumerate(ranges.values())
-            for col, sign in ((lo, 1), (hi, -1))
-        ]
-        got = run.numpy(" UNION ALL ".join(parts))
-        steps = np.zeros((len(ranges), n + 1), dtype=np.int64)
-        np.add.at(
-            steps,
-            (got["r"].astype(np.int64), got["i"].astype(np.int64)),
-            got["c"].astype(np.int64),
-        )
-        start_c, end_c, kept_idle = (np.cumsum(row[:n]) for row in steps)
-
-        # one row per (customer, period with purchases)
-        groups = run.numpy(
-            f"WITH g AS (SELECT c, {per('d')} AS k, n, d, prev, "
-            f"(prev IS NULL OR {per('prev')} <> {per('d')}) AS first_in FROM rxl_pd), "
-            "grp AS (SELECT k, sum(n) AS orders, max(d) AS last_d, "
-            "max(prev) FILTER (WHERE first_in) AS before FROM g GROUP BY c, k), "
-            "flags AS (SELECT k, orders, before IS NULL AS is_new, "
-            f"coalesce(before > {run.period_start('k', mp)} - 1 - {w}, false) AS active_start, "
-            f"last_d > least({run.period_start('k + 1', mp)} - 1, {cut}) - {w} AS active_end "
-            "FROM grp) "
-            f"SELECT k - {k0} AS i, count(*) AS buyers, "
-            "count(*) FILTER (WHERE orders >= 2) AS repeats, sum(orders) AS orders, "
-            "count(*) FILTER (WHERE is_new) AS new_all, "
-            "count(*) FILTER (WHERE is_new AND active_end) AS new_end, "
-            "count(*) FILTER (WHERE NOT is_new AND NOT active_start) AS back_all, "
-            "count(*) FILTER (WHERE NOT is_new AND NOT active_start AND active_end) "
-            "AS back_end, count(*) FILTER (WHERE active_start AND active_end) AS kept "
-            "FROM flags GROUP BY k"
-        )
+        start_c, end_c, kept_idle = queries.active_counts()
+        groups = queries.group_counts()
     finally:
         run.drop("rxl_spans")
         run.drop("rxl_pd")
-    revenue = run.numpy(
-        f"SELECT {per('day')} - {k0} AS i, sum(rev_all) AS r FROM rxl_days "
-        f"WHERE day <= {cut} GROUP BY {per('day')}"
-    )
-
-    def spread(name: str, values: dict[str, np.ndarray], dtype: Any = np.int64) -> np.ndarray:
-        out = np.zeros(n, dtype=dtype)
-        out[values["i"].astype(np.int64)] = values[name]
-        return out
-
+    revenue = queries.revenue()
+    spread = queries.spread
     counts = PeriodCounts(
-        period_start=period_starts(k0, kl, mp),
+        period_start=period_starts(queries.k0, queries.kl, queries.months),
         start_customers=start_c,
         end_customers=end_c,
         retained=kept_idle + spread("kept", groups),
@@ -204,3 +131,109 @@ def sql_period_table(
         repeat_customers=spread("repeats", groups),
     )
     return period_table_from_counts(counts, same_period_churn=bool(same_period_churn))
+
+
+class _PeriodQueries:
+    """The queries of :func:`sql_period_table` for periods ``k0 .. kl`` of ``months``
+    months, the last cut at the epoch day ``cut``, with an activity window of ``w`` days.
+
+    Periods are numbered by ``run.period`` and indexed ``0 .. n - 1`` from ``k0``.
+    """
+
+    def __init__(self, run: SqlRunner, first: int, cut: int, months: int, w: int) -> None:
+        self.run, self.cut, self.months, self.w = run, cut, months, w
+        k0, kl = (int(v) for v in run.one(f"SELECT {self.per(str(first))}, {self.per(str(cut))}"))
+        self.k0, self.kl, self.n = k0, kl, kl - k0 + 1
+
+    def per(self, x: str) -> str:
+        """SQL: the period number of the epoch day ``x``."""
+        return self.run.period(x, self.months)
+
+    def ix(self, expr: str) -> str:
+        """SQL: a period number as an index 0..n, clipped."""
+        return f"least(greatest(({expr}) - {self.k0}, 0), {self.n})"
+
+    def first_end_from(self, x: str) -> str:
+        """SQL: the first period number k whose end instant v_k >= x."""
+        per, kl, cut = self.per(x), self.kl, self.cut
+        return f"CASE WHEN {per} < {kl} THEN {per} WHEN {x} <= {cut} THEN {kl} ELSE {kl + 1} END"
+
+    def active_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Customers active at each period's start, at its end, and kept through it
+        without buying, from the spans of activity of each purchase day in ``rxl_pd``.
+
+        A purchase day ``d`` keeps its customer active over ``[d, to]``, with
+        ``to + 1 = min(next purchase, d + W)``; the start instants ``u_k = s_k - 1`` and
+        the end instants ``v_k = min(e_k, as_of)`` inside it form ranges of period
+        indexes, counted by +1 at each range's first index and -1 past its last.
+        """
+        ix, per, w, n = self.ix, self.per, self.w, self.n
+        until = f"least(coalesce(nxt, d + {w}), d + {w})"
+        day_period, until_period = per("d"), per(until)
+        self.run.keep(
+            "rxl_spans",
+            "SELECT "
+            f"{ix(f'{day_period} + 1')} AS u_from, "
+            f"{ix(f'{until_period} + 1')} AS u_to, "
+            f"{ix(self.first_end_from('d'))} AS v_from, "
+            f"{ix(self.first_end_from(until))} AS v_to, "
+            f"least({ix(self.first_end_from(f'd + {w}'))}, CASE WHEN nxt IS NULL THEN {n} "
+            f"ELSE {ix(per('nxt'))} END) AS idle_to FROM rxl_pd",
+        )
+        # one query for the three kinds of range
+        ranges = {"start": ("u_from", "u_to"), "end": ("v_from", "v_to"),
+                  "idle": ("u_from", "idle_to")}  # fmt: skip
+        parts = [
+            f"SELECT {r} AS r, {col} AS i, {sign} * count(*) AS c FROM rxl_spans "
+            f"WHERE {hi} > {lo} GROUP BY {col}"
+            for r, (lo, hi) in enumerate(ranges.values())
+            for col, sign in ((lo, 1), (hi, -1))
+        ]
+        got = self.run.numpy(" UNION ALL ".join(parts))
+        steps = np.zeros((len(ranges), n + 1), dtype=np.int64)
+        np.add.at(
+            steps,
+            (got["r"].astype(np.int64), got["i"].astype(np.int64)),
+            got["c"].astype(np.int64),
+        )
+        start_c, end_c, kept_idle = (np.cumsum(row[:n]) for row in steps)
+        return start_c, end_c, kept_idle
+
+    def group_counts(self) -> dict[str, np.ndarray]:
+        """Per period: buyers, repeat buyers, orders, new and reactivated customers (all
+        and still active at the end) and customers kept, from one row per (customer,
+        period with purchases) of ``rxl_pd``."""
+        per, w, cut, mp = self.per, self.w, self.cut, self.months
+        start_of = self.run.period_start
+        return self.run.numpy(
+            f"WITH g AS (SELECT c, {per('d')} AS k, n, d, prev, "
+            f"(prev IS NULL OR {per('prev')} <> {per('d')}) AS first_in FROM rxl_pd), "
+            "grp AS (SELECT k, sum(n) AS orders, max(d) AS last_d, "
+            "max(prev) FILTER (WHERE first_in) AS before FROM g GROUP BY c, k), "
+            "flags AS (SELECT k, orders, before IS NULL AS is_new, "
+            f"coalesce(before > {start_of('k', mp)} - 1 - {w}, false) AS active_start, "
+            f"last_d > least({start_of('k + 1', mp)} - 1, {cut}) - {w} AS active_end "
+            "FROM grp) "
+            f"SELECT k - {self.k0} AS i, count(*) AS buyers, "
+            "count(*) FILTER (WHERE orders >= 2) AS repeats, sum(orders) AS orders, "
+            "count(*) FILTER (WHERE is_new) AS new_all, "
+            "count(*) FILTER (WHERE is_new AND active_end) AS new_end, "
+            "count(*) FILTER (WHERE NOT is_new AND NOT active_start) AS back_all, "
+            "count(*) FILTER (WHERE NOT is_new AND NOT active_start AND active_end) "
+            "AS back_end, count(*) FILTER (WHERE active_start AND active_end) AS kept "
+            "FROM flags GROUP BY k"
+        )
+
+    def revenue(self) -> dict[str, np.ndarray]:
+        """Revenue per period index, from every day of ``rxl_days`` up to the cut."""
+        per = self.per
+        return self.run.numpy(
+            f"SELECT {per('day')} - {self.k0} AS i, sum(rev_all) AS r FROM rxl_days "
+            f"WHERE day <= {self.cut} GROUP BY {per('day')}"
+        )
+
+    def spread(self, name: str, values: dict[str, np.ndarray], dtype: Any = np.int64) -> np.ndarray:
+        """The column ``name`` of a per-index result as an array over all n periods."""
+        out = np.zeros(self.n, dtype=dtype)
+        out[values["i"].astype(np.int64)] = values[name]
+        return out
