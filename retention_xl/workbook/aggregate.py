@@ -113,8 +113,6 @@ def compute_aggregate_data(
     :class:`~retention_xl.errors.NotEnoughDataError`) the side file holds the customer
     summary only, the at-risk share is blank and the reason goes to ``notes``.
     """
-    from retention_xl.engines.scoring import predict_in_batches, write_batches
-
     _check_settings(settings)
     data = ReportData(settings=settings, reports=dict(reports or {}))
     as_of = engine.last_order_date()
@@ -124,69 +122,22 @@ def compute_aggregate_data(
     data.as_of = as_of
     rfm = rfm_from_summary(summary)
     data.segments = segment_summary(rfm)
-    data.periods = engine.period_table(
-        freq=settings.period, window_days=settings.window_days, as_of=as_of
-    )
-    data.monthly = engine.period_table(freq="M", window_days=settings.window_days, as_of=as_of)
-    counts = engine.cohort_counts(measure="customers", period="M", as_of=as_of)
-    revenue = engine.cohort_counts(measure="revenue", period="M", as_of=as_of)
-    data.cohort_customers = matrix_of_counts(counts).iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
-    data.cohort_revenue = matrix_of_counts(revenue).iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
-    data.cohort_sizes = counts["size"].iloc[-COHORT_ROWS:]
+    _period_and_cohort_tables(data, engine, settings)
     by_cohort = engine.cohort_totals(as_of=as_of)
-    rows = _cohort_rows(summary["first_order"], pd.DatetimeIndex(by_cohort.index))
-    scored = np.zeros(len(by_cohort), dtype=np.int64)
-    at_risk = np.zeros(len(by_cohort), dtype=np.int64)
-    picker = ActionablePicker(limit=settings.customer_limit)
-    p_parts: list[np.ndarray] = []
-    side = summary[list(SIDE_COLUMNS)]
-
-    try:
-        result, batches = predict_in_batches(
-            engine,
-            as_of=as_of,
-            margin=settings.gross_margin,
-            discount_rate=settings.discount_rate,
-        )
-    except (ConvergenceError, NotEnoughDataError) as exc:
-        result = None
-        message = f"customers at risk left blank: the BG/NBD model could not be fitted: {exc}"
-        if notes is not None:
-            notes.append(message)
-
-    def tapped() -> Iterator[pd.DataFrame]:
-        if result is None:  # the summary alone, in slices
-            step = 131_072
-            for start in range(0, len(side), step):
-                part = side.iloc[start : start + step]
-                picker.add(part)
-                yield part
-            return
-        for batch in batches:
-            pos = summary.index.get_indexer(batch.index)
-            if (pos < 0).any():  # pragma: no cover - the engine's histories and summary agree
-                raise InputError("the scored customers differ from the customer summary")
-            p = batch["p_alive"].to_numpy(dtype=np.float64)
-            np.add.at(scored, rows[pos], 1)
-            with np.errstate(invalid="ignore"):
-                np.add.at(at_risk, rows[pos][p < AT_RISK_BELOW], 1)
-            p_parts.append(p)
-            full = batch.join(side.iloc[pos].set_axis(batch.index))
-            picker.add(full)
-            yield full
-
-    write_batches(tapped(), scores_path, ".parquet")
+    scoring = _Scoring(summary, by_cohort, limit=settings.customer_limit)
+    scoring.run(engine, settings, as_of=as_of, scores_path=scores_path, notes=notes)
     table = by_cohort.copy()
-    table["scored"] = scored
-    table["at_risk"] = at_risk
+    table["scored"] = scoring.scored
+    table["at_risk"] = scoring.at_risk
     data.cohort_totals = table
-    chosen = picker.chosen()
+    chosen = scoring.picker.chosen()
     ids = chosen.index
     data.summary = summary.loc[ids]
     data.rfm = rfm.loc[ids]
     data.listed_as = chosen["listed_as"].astype(object)
     data.all_customers = len(summary)
     data.side_file = side_name
+    result = scoring.result
     if result is not None:
         data.predicted = chosen.drop(columns=["listed_as", *SIDE_COLUMNS])
         data.p_alive = chosen["p_alive"].astype("float64")
@@ -204,5 +155,91 @@ def compute_aggregate_data(
     totals = engine.order_totals(
         period=settings.period, window_days=settings.window_days, as_of=as_of
     )
-    finish_report(data, totals, np.concatenate(p_parts) if p_parts else None)
+    finish_report(data, totals, np.concatenate(scoring.p_parts) if scoring.p_parts else None)
     return data
+
+
+def _period_and_cohort_tables(data: ReportData, engine: Any, settings: Settings) -> None:
+    """The period tables (the report's period and monthly) and the monthly cohort
+    matrices of ``engine``, as far as the sheets show them, into ``data``."""
+    as_of = data.as_of
+    data.periods = engine.period_table(
+        freq=settings.period, window_days=settings.window_days, as_of=as_of
+    )
+    data.monthly = engine.period_table(freq="M", window_days=settings.window_days, as_of=as_of)
+    counts = engine.cohort_counts(measure="customers", period="M", as_of=as_of)
+    revenue = engine.cohort_counts(measure="revenue", period="M", as_of=as_of)
+    data.cohort_customers = matrix_of_counts(counts).iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
+    data.cohort_revenue = matrix_of_counts(revenue).iloc[-COHORT_ROWS:, : MAX_OFFSET + 1]
+    data.cohort_sizes = counts["size"].iloc[-COHORT_ROWS:]
+
+
+class _Scoring:
+    """One pass over every customer: scored in batches by the engine and written to the
+    side file, counted per cohort (scored, at risk), offered to the actionable list.
+
+    Without a fitted model (it could not be fitted) the customer summary alone goes
+    through, in slices, and ``result`` stays None.
+    """
+
+    #: customers per slice of the summary when there are no scores
+    SLICE = 131_072
+
+    def __init__(self, summary: pd.DataFrame, by_cohort: pd.DataFrame, *, limit: int) -> None:
+        self.summary = summary
+        self.side = summary[list(SIDE_COLUMNS)]
+        self.rows = _cohort_rows(summary["first_order"], pd.DatetimeIndex(by_cohort.index))
+        self.scored = np.zeros(len(by_cohort), dtype=np.int64)
+        self.at_risk = np.zeros(len(by_cohort), dtype=np.int64)
+        self.picker = ActionablePicker(limit=limit)
+        self.p_parts: list[np.ndarray] = []
+        self.result: Any = None
+
+    def run(
+        self,
+        engine: Any,
+        settings: Settings,
+        *,
+        as_of: Any,
+        scores_path: Path,
+        notes: list[str] | None,
+    ) -> None:
+        """Score (or slice) every customer into ``scores_path`` (Parquet)."""
+        from retention_xl.engines.scoring import predict_in_batches, write_batches
+
+        batches: Iterator[pd.DataFrame] = iter(())
+        try:
+            self.result, batches = predict_in_batches(
+                engine,
+                as_of=as_of,
+                margin=settings.gross_margin,
+                discount_rate=settings.discount_rate,
+            )
+        except (ConvergenceError, NotEnoughDataError) as exc:
+            self.result = None
+            message = f"customers at risk left blank: the BG/NBD model could not be fitted: {exc}"
+            if notes is not None:
+                notes.append(message)
+        parts = self._slices() if self.result is None else self._scored(batches)
+        write_batches(parts, scores_path, ".parquet")
+
+    def _slices(self) -> Iterator[pd.DataFrame]:
+        for start in range(0, len(self.side), self.SLICE):
+            part = self.side.iloc[start : start + self.SLICE]
+            self.picker.add(part)
+            yield part
+
+    def _scored(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            pos = self.summary.index.get_indexer(batch.index)
+            if (pos < 0).any():  # pragma: no cover - the engine's histories and summary agree
+                raise InputError("the scored customers differ from the customer summary")
+            p = batch["p_alive"].to_numpy(dtype=np.float64)
+            rows = self.rows[pos]
+            np.add.at(self.scored, rows, 1)
+            with np.errstate(invalid="ignore"):
+                np.add.at(self.at_risk, rows[p < AT_RISK_BELOW], 1)
+            self.p_parts.append(p)
+            full = batch.join(self.side.iloc[pos].set_axis(batch.index))
+            self.picker.add(full)
+            yield full
