@@ -28,7 +28,6 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from retention_xl.errors import WorkbookError
@@ -357,8 +356,3 @@ def cell_xml_for(cell: UserCell) -> str:
     xml = drop_formula_results(cell.xml)
     xml = _REF.sub(b'r="' + cell.ref().encode("ascii") + b'"', xml, count=1)
     return xml.decode("utf-8")
-
-
-def placed_cells(placement: Placement) -> Mapping[tuple[int, int], str]:
-    """``{(row, col): cell XML}`` of a placement, for the sheet writer."""
-    return {(c.row, c.col): cell_xml_for(c) for c in placement.cells}

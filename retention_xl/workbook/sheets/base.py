@@ -51,10 +51,6 @@ class Context:
         self.names[name] = sheet_ref(self.titles[role], ref)
         return name
 
-    @property
-    def has_data(self) -> bool:
-        return self.data is not None and self.data.report is not None
-
 
 def blank(value: float | None) -> bool:
     """Whether a number is missing (None or NaN)."""
