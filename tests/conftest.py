@@ -49,23 +49,6 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto``: one worker more than the CPUs this process may use.
-
-    About a third of a worker's time goes to waiting for other processes: the
-    ``retention-xl`` subprocesses starting, LibreOffice recalculating, Spark's JVM
-    between jobs. A spare worker runs tests in those waits. pytest-xdist's own
-    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when it is set.
-    """
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None  # pytest-xdist reads it
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return cpus + 1
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist, hand out the slow test files first.
 
