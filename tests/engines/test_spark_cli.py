@@ -131,40 +131,13 @@ def test_a_host_that_is_no_spark_master_is_refused_within_seconds(
     assert "within 2 s" in errors[0]
 
 
-def test_predict_on_the_command_line_agrees_with_pandas(spark, run_cli, tmp_path):
+def test_predict_and_its_holdout_check_with_spark_agree_with_pandas(spark, run_cli, tmp_path):
+    """Scores (written by Spark as a Parquet dataset folder, replacing last night's) and
+    the holdout check equal the pandas engine's (intervals: the pandas engine's only)."""
     (tmp_path / "lake").mkdir()
     write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
     (tmp_path / "spark.parquet").mkdir()  # last night's scores: replaced
     (tmp_path / "spark.parquet" / "part-00000-old.parquet").write_bytes(b"old")
-    frames = {}
-    for engine in ("spark", "pandas"):
-        out = tmp_path / f"{engine}.parquet"
-        res = run_cli(
-            "predict",
-            "--orders",
-            "lake/",
-            "--engine",
-            engine,
-            "--spark-master",
-            "local[1]",
-            "--out",
-            str(out),
-            "--json",
-            "--no-intervals",
-            timeout=180,
-        )  # fmt: skip  (intervals: the pandas engine's only)
-        assert res.returncode == 0, res.stderr
-        assert json.loads(res.stdout).get("engine", "pandas") == engine
-        frames[engine] = pd.read_parquet(out)
-    assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
-    assert not (tmp_path / "spark.parquet" / "part-00000-old.parquet").exists()
-    assert len(frames["pandas"]) > 100
-    pd.testing.assert_frame_equal(frames["spark"], frames["pandas"], rtol=RTOL, check_exact=False)
-
-
-def test_predict_holdout_with_spark_agrees_with_pandas(spark, run_cli, tmp_path):
-    (tmp_path / "lake").mkdir()
-    write_parquet(load_sample().orders, tmp_path / "lake" / "orders.parquet")
     outs, frames = {}, {}
     for engine in ("spark", "pandas"):
         out = tmp_path / f"{engine}.parquet"
@@ -172,8 +145,13 @@ def test_predict_holdout_with_spark_agrees_with_pandas(spark, run_cli, tmp_path)
                       "local[1]", "--holdout-weeks", "26", "--no-intervals", "--json",
                       "--out", str(out), timeout=180)  # fmt: skip
         assert res.returncode == 0, res.stderr
-        outs[engine] = json.loads(res.stdout)["holdout"]
+        printed = json.loads(res.stdout)
+        assert printed.get("engine", "pandas") == engine
+        outs[engine] = printed["holdout"]
         frames[engine] = pd.read_parquet(out)
+    assert (tmp_path / "spark.parquet").is_dir()  # a dataset folder, written by Spark
+    assert not (tmp_path / "spark.parquet" / "part-00000-old.parquet").exists()
+    assert len(frames["pandas"]) > 100
     # the per-customer holdout columns too (NaN for who first bought in the holdout)
     assert list(frames["pandas"].columns[-2:]) == ["holdout_actual", "holdout_predicted"]
     assert 100 < frames["pandas"]["holdout_actual"].notna().sum() < len(frames["pandas"])
