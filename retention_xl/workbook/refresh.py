@@ -535,37 +535,21 @@ def _check_no_raw(
             )
 
 
-_MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
-
-
 def _rendered_part(
     pkg: Package, name: str, sheet: Any, xf: Mapping[str, int], *, old: bytes | None = None
 ) -> Part:
     """Worksheet part ``name`` with its ``<sheetData>`` rendered from ``sheet``, deflated.
 
-    The writer's :func:`replace_sheet_data` builds the part around a marker, and the
-    rows of :func:`iter_sheet_rows` are compressed as they come, so a million-row sheet
-    is never held uncompressed in memory. User row heights and hidden rows are kept.
+    The part is cut around its ``<sheetData>`` once (:func:`sheet_part_pieces`), and
+    the rows are compressed as they are rendered, so a million-row sheet is never held
+    uncompressed in memory. User row heights and hidden rows are kept.
     """
-    from retention_xl.workbook.sheetxml import (
-        deflate_level,
-        iter_sheet_rows,
-        replace_sheet_data,
-        row_attributes,
-        sheet_dimension,
-        split_sheet_data,
-    )
+    from retention_xl.workbook.sheetxml import deflate_level, sheet_part_pieces
 
     if old is None:
         old = pkg.read(name)
-    dimension = sheet_dimension(sheet)
-    attrs = row_attributes(split_sheet_data(old, dimension)[1])
-    shell = replace_sheet_data(old, b"<sheetData>" + _MARK + b"</sheetData>", dimension)
+    head, rows, tail = sheet_part_pieces(old, sheet, xf)
     del old
-    head, mark, tail = shell.partition(_MARK)
-    if not mark:  # pragma: no cover - replace_sheet_data always keeps the content
-        raise WorkbookError(f"{pkg.path.name}: {name} could not be rewritten")
-    rows = (chunk.encode("utf-8") for chunk in iter_sheet_rows(sheet, xf, row_attrs=attrs))
     return deflate_part(
         name,
         itertools.chain([head], rows, [tail]),
@@ -866,16 +850,12 @@ class _RawSpec:
 
 @functools.lru_cache(maxsize=4)
 def _raw_specs(lang: str) -> dict[str, _RawSpec]:
-    """The generator's column specs of the raw tabs (from its template plan, once)."""
-    from retention_xl.workbook.build import plan_template
+    """The generator's column specs of the raw tabs (the template's raw tabs, once)."""
+    from retention_xl.workbook.build import template_raw_sheet
 
-    template = plan_template(lang=lang)
     out: dict[str, _RawSpec] = {}
     for role in RAW_ROLES.values():
-        try:
-            sheet = template.sheet(role)
-        except KeyError:
-            continue
+        sheet = template_raw_sheet(role, lang=lang)
         if sheet.tables:
             t = sheet.tables[0]
             out[role] = _RawSpec(tuple(t.columns), t.first_row, t.first_col)
@@ -934,6 +914,8 @@ _HEADER_CELL = re.compile(
     rb"<is><t(?: xml:space=\"preserve\")?>([^<]*)</t></is></c>"
 )
 _ANY_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>(.*?)</c>)", re.S)
+#: a cell tag whose first attribute is not its reference (one pass over the part)
+_CELL_REF_NOT_FIRST = re.compile(rb'<c (?!r=")')
 
 
 def _has_content(body: bytes | None) -> bool:
@@ -956,7 +938,7 @@ def _no_cells_below(xml: bytes, labels: Sequence[str], header_row: int) -> bool:
     ...                 ["Name"], 0)
     False
     """
-    if b"<c>" in xml or xml.count(b"<c ") != xml.count(b'<c r="') or b":c " in xml:
+    if b"<c>" in xml or _CELL_REF_NOT_FIRST.search(xml) is not None or b":c " in xml:
         return False
     row = re.search(rb'<row\b[^>]*?\br="%d"[^>]*>(.*?)</row>' % (header_row + 1), xml, re.S)
     if row is None:
