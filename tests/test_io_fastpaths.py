@@ -4,6 +4,7 @@ text columns (every cell a ``str``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -86,3 +87,65 @@ def test_a_long_export_skips_blank_rows_and_keeps_row_numbers(tmp_path: Path) ->
     rows = imp.report.source_rows
     assert rows is not None
     assert (rows[99], rows[100], rows[1998], rows[1999]) == (101, 103, 2001, 2003)
+
+
+def _by_cell_numbers(cells: list[object]) -> loc.NumberResult:
+    # a trailing None makes the column mixed: parse_numbers reads it cell by cell
+    return loc.parse_numbers(pd.Series([*cells, None], dtype=object))
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [1.5, 2.0, float("nan"), 1e300, -0.0],
+        [1, 2, 3, 10**20],
+        [1, 2.5, np.float64(3.25), np.int64(7)],
+        [float("inf"), 1e18, 2.0],  # too large: flagged, as for text
+    ],
+)
+def test_number_cells_agree_with_the_cell_by_cell_reading(cells: list[object]) -> None:
+    fast = loc.parse_numbers(pd.Series(cells, dtype=object))
+    slow = _by_cell_numbers(cells)
+    n = len(cells)
+    assert loc._number_cells(np.array(cells, dtype=object)) is not None
+    np.testing.assert_array_equal(fast.values.to_numpy(), slow.values.to_numpy()[:n])
+    np.testing.assert_array_equal(fast.bad, slow.bad[:n])
+    assert fast.huge is not None and slow.huge is not None
+    np.testing.assert_array_equal(fast.huge, slow.huge[:n])
+
+
+def test_number_cells_leave_bools_and_text_to_the_cell_rule() -> None:
+    assert loc._number_cells(np.array([1.0, True], dtype=object)) is None
+    assert loc._number_cells(np.array([1.0, "2"], dtype=object)) is None
+    assert loc.parse_numbers(pd.Series([1.0, True], dtype=object)).bad.tolist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [dt.date(2024, 1, 5), dt.date(1990, 12, 31)],
+        [dt.datetime(2024, 1, 5, 23, 59), dt.datetime(2024, 2, 29)],
+        [dt.date(2024, 1, 5), dt.datetime(2024, 1, 6, 12, 30)],
+        [pd.Timestamp("2024-03-01 08:00")],
+    ],
+)
+def test_day_cells_agree_with_the_cell_by_cell_reading(cells: list[object]) -> None:
+    assert loc._day_cells(np.array(cells, dtype=object)) is not None
+    fast = loc.parse_dates(pd.Series(cells, dtype=object))
+    slow = loc.parse_dates(pd.Series([*cells, None], dtype=object))
+    n = len(cells)
+    np.testing.assert_array_equal(fast.values.to_numpy(), slow.values.to_numpy()[:n])
+    assert not fast.bad.any() and not slow.bad.any()
+
+
+def test_day_cells_leave_zones_gaps_and_far_dates_to_the_cell_rule() -> None:
+    zone = dt.timezone(dt.timedelta(hours=2))
+    for cells in (
+        [dt.datetime(2024, 1, 5, 23, tzinfo=zone)],  # the wall time's day is kept
+        [dt.date(2024, 1, 5), pd.NaT],
+        [dt.date(2024, 1, 5), 45000.0],
+        [dt.date(1500, 1, 1)],
+    ):
+        assert loc._day_cells(np.array(cells, dtype=object)) is None
+    wall = loc.parse_dates(pd.Series([dt.datetime(2024, 1, 5, 23, tzinfo=zone)], dtype=object))
+    assert wall.values.dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05"]

@@ -246,7 +246,10 @@ def parse_numbers(series: pd.Series, *, decimal: str = ".") -> NumberResult:
     bad = np.zeros(len(series), dtype=bool)
     raw = series.to_numpy(dtype=object)
     is_str = _is_text(raw)
-    if (~is_str).any():
+    numeric = _number_cells(raw)
+    if numeric is not None:
+        values = numeric
+    elif (~is_str).any():
         for i in np.flatnonzero(~is_str):
             v = raw[i]
             if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -359,6 +362,51 @@ def all_text(cells: np.ndarray) -> bool:
     return len(cells) > 0 and pd.api.types.infer_dtype(cells, skipna=False) == "string"
 
 
+#: What :func:`pandas.api.types.infer_dtype` calls columns of numbers only (no bools).
+_NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
+
+
+def _number_cells(cells: np.ndarray) -> np.ndarray | None:
+    """Cells that are all numbers (a workbook's, NaN for a blank) as float64, as
+    :func:`parse_numbers` reads them one by one; None for any other column.
+
+    >>> _number_cells(np.array([1, 2.5, float("nan")], dtype=object))
+    array([1. , 2.5, nan])
+    >>> _number_cells(np.array([1.0, True], dtype=object)) is None
+    True
+    """
+    if len(cells) == 0 or pd.api.types.infer_dtype(cells, skipna=False) not in _NUMBER_KINDS:
+        return None
+    return cells.astype("float64")
+
+
+def _day_cells(cells: np.ndarray) -> np.ndarray | None:
+    """Cells that are all dates or zone-less datetimes (a workbook's) as
+    ``datetime64[ns]`` days, as :func:`parse_dates` reads them one by one; None for any
+    other column (text, blanks, zones, dates beyond what nanoseconds hold).
+
+    >>> import datetime as dt
+    >>> _day_cells(np.array([dt.date(2024, 1, 5), dt.datetime(2024, 1, 6, 9)], dtype=object))
+    array(['2024-01-05T00:00:00.000000000', '2024-01-06T00:00:00.000000000'],
+          dtype='datetime64[ns]')
+    """
+    if len(cells) == 0 or pd.api.types.infer_dtype(cells, skipna=False) not in (
+        "date",
+        "datetime",
+    ):
+        return None
+    try:
+        stamps = pd.DatetimeIndex(cells)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if stamps.tz is not None or stamps.hasnans:
+        return None
+    if stamps.min() < pd.Timestamp.min or stamps.max() > pd.Timestamp.max:
+        return None
+    days: np.ndarray = stamps.normalize().as_unit("ns").to_numpy(dtype="datetime64[ns]")
+    return days
+
+
 def _is_text(cells: np.ndarray) -> np.ndarray:
     """Which cells of an object array are ``str``."""
     if all_text(cells):
@@ -390,21 +438,25 @@ def parse_dates(
     bad = np.zeros(n, dtype=bool)
     raw = series.to_numpy(dtype=object)
     is_str = _is_text(raw)
-    for i in np.flatnonzero(~is_str):
-        v = raw[i]
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-            continue
-        try:
-            ts = pd.Timestamp(v)
-        except (TypeError, ValueError):
-            bad[i] = True
-            continue
-        if isinstance(v, (int, float)) or pd.isna(ts):
-            bad[i] = True  # a bare number in a date column
-            continue
-        if ts.tzinfo is not None:
-            ts = ts.tz_localize(None)
-        out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
+    days = _day_cells(raw)
+    if days is not None:
+        out = days
+    else:
+        for i in np.flatnonzero(~is_str):
+            v = raw[i]
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+                continue
+            try:
+                ts = pd.Timestamp(v)
+            except (TypeError, ValueError):
+                bad[i] = True
+                continue
+            if isinstance(v, (int, float)) or pd.isna(ts):
+                bad[i] = True  # a bare number in a date column
+                continue
+            if ts.tzinfo is not None:
+                ts = ts.tz_localize(None)
+            out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
     used: str | None = None
     note: str | None = None
     if is_str.any():

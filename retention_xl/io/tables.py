@@ -296,7 +296,7 @@ def _blank_rows_fast(body: np.ndarray) -> np.ndarray:
     blank = np.ones(len(frame), dtype=bool)
     for c in frame.columns:
         col = frame[c]
-        if col.map(lambda v: type(v) is str).all():
+        if pd.api.types.infer_dtype(col, skipna=False) == "string":  # all text
             blank &= (col.str.strip() == "").to_numpy(dtype=bool)
         else:
             blank &= np.array([_blank_cell(v) for v in col], dtype=bool)

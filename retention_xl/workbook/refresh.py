@@ -228,7 +228,7 @@ def check_append_conflicts(old: Import, new: Import) -> int:
     a, b = old.frame, new.frame
     shared = [c for c in a.columns if c in b.columns and c != key]
     a_ids, b_ids = _id_text(a[key]), _id_text(b[key])
-    both = set(a_ids) & set(b_ids)
+    both = set(a_ids[_among(a_ids, b_ids)].tolist())
     if not both:
         return 0
     a_pos = pd.Series(range(len(a)), index=a_ids.to_numpy())
@@ -313,9 +313,9 @@ def merge_rows(old: pd.DataFrame, new: pd.DataFrame, kind: str) -> tuple[pd.Data
     if key is not None and key in columns:
         old_ids = _id_text(old[key])
         new_ids = _id_text(new[key])
-        in_new = old_ids.isin(set(new_ids))
+        in_new = _among(old_ids, new_ids)
         replaced = int(in_new.sum())
-        frame = pd.concat([old[~in_new.to_numpy()], new], ignore_index=True)
+        frame = pd.concat([old[~in_new], new], ignore_index=True)
         return frame, replaced
     # multiset union: each distinct row max(count in old, count in new) times
     keys = [c for c in columns if c in old.columns]
@@ -330,6 +330,17 @@ def merge_rows(old: pd.DataFrame, new: pd.DataFrame, kind: str) -> tuple[pd.Data
 
 def _id_text(ids: pd.Series) -> pd.Series:
     return ids.astype("string").str.strip().fillna("")
+
+
+def _among(ids: pd.Series, pool: pd.Series) -> np.ndarray:
+    """Which of ``ids`` (texts, as :func:`_id_text` gives them) are in ``pool``: one hash
+    lookup each in the distinct ids of ``pool``.
+
+    >>> _among(pd.Series(["1", "2", "3"]), pd.Series(["3", "1", "3"]))
+    array([ True, False,  True])
+    """
+    found: np.ndarray = pd.Index(pool.unique()).get_indexer(ids) >= 0
+    return found
 
 
 # --------------------------------------------------------------------------- refresh
