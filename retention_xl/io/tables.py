@@ -188,7 +188,7 @@ def _read_text(p: Path, data: bytes, *, encoding: str | None) -> RawTable:
             io.StringIO(text),
             sep=delimiter,
             header=None,
-            dtype=str,
+            dtype=object,  # Python strings, as the cells are used (no Arrow round trip)
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
