@@ -118,6 +118,9 @@ ID_COLUMNS: dict[str, str | None] = {
 }
 #: Roles whose sheets refresh never rewrites (user settings live there).
 NOT_REFRESHED: frozenset[str] = frozenset({"XLWINGS_CONF"})
+#: The largest part read before planning that is kept, inflated, until its sheet is
+#: rewritten (larger ones are inflated twice rather than held through the planning).
+KEEP_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -433,14 +436,18 @@ def refresh(
     check_currencies(frames, currency, book=path.name, files=files)
     if not settings.no_raw:
         check_sizes(frames, book=path.name, append=append)
+    read: dict[str, bytes] = {}  # a part inflated before planning, for patch_package
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
         customers = inputs.customers
         if customers is None and "CUSTOMERS" in roles:
             entry = roles["CUSTOMERS"]
-            customers = kept_enrichment(pkg, entry.name, lang, part=entry.part)
+            customers = kept_enrichment(pkg, entry.name, lang, part=entry.part, keep=read)
         plan = _plan_report(frames, reports, arguments, settings, summary, customers)
         bar.update(1)
-    changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet, manifests=manifests)
+    changes = patch_package(
+        pkg, info, plan, roles, summary, quiet=quiet, manifests=manifests, read=read
+    )
+    del read
     with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
         data = write_package(pkg, changes, on_part=lambda _name: bar.update(1))
     summary.parts_changed = sorted(n for n in changes if n in pkg)
@@ -636,13 +643,15 @@ def patch_package(
     *,
     quiet: bool = True,
     manifests: Mapping[str, SheetManifest] | None = None,
+    read: dict[str, bytes] | None = None,
 ) -> dict[str, bytes | Part | None]:
     """The new content of every part a refresh with ``plan`` changes (None: removed).
 
     Every owned sheet in ``roles`` gets its ``<sheetData>`` from the plan (user row
     heights kept), ``styles.xml`` gains the missing styles, ``workbook.xml`` asks for a
     full recalculation on load and the calculation chain goes. ``summary`` records the
-    sheets rewritten and notes the planned sheets the workbook lacks.
+    sheets rewritten and notes the planned sheets the workbook lacks. ``read`` holds
+    parts already inflated (taken out of it as they are used).
     """
     from retention_xl.workbook.stylesxml import ensure_styles
 
@@ -670,7 +679,7 @@ def patch_package(
                     "which is not a worksheet of this file; point the name back at the "
                     f"{sheet.title!r} sheet (Formulas > Name Manager)"
                 )
-            old = pkg.read(entry.part)
+            old = (read or {}).pop(entry.part, None) or pkg.read(entry.part)
             manifest = (manifests or {}).get(sheet.role)
             if manifest is not None:  # the user's cells on the sheet join the plan, placed
                 _keep_user_cells(old, sheet, entry.name, manifest, summary)
@@ -874,7 +883,12 @@ def _raw_specs(lang: str) -> dict[str, _RawSpec]:
 
 
 def kept_enrichment(
-    pkg: Package, sheet: str, lang: str, *, part: str | None = None
+    pkg: Package,
+    sheet: str,
+    lang: str,
+    *,
+    part: str | None = None,
+    keep: dict[str, bytes] | None = None,
 ) -> pd.DataFrame | None:
     """The enrichment columns already on the Customers tab (a refresh without
     ``--customers`` keeps them), as a customers frame; None when the tab has none.
@@ -882,7 +896,9 @@ def kept_enrichment(
     Columns are found by their header in the book's language (row 2 of the tab); the
     marketing consent is read back from its yes/no words. Given the sheet's ``part``,
     a tab whose enrichment columns hold no cell below the header (a report built
-    without ``--customers``) is told from its XML, without reading the whole tab.
+    without ``--customers``) is told from its XML, without reading the whole tab; that
+    XML goes into ``keep`` (when given) if it is at most :data:`KEEP_BYTES` long, for
+    :func:`patch_package` to use instead of inflating the part again.
     """
     from retention_xl.workbook.data import ENRICHMENT_COLUMNS
     from retention_xl.workbook.labels import label
@@ -890,8 +906,13 @@ def kept_enrichment(
     from retention_xl.workbook.sheets.derived import DATA_ROW, HEADER_ROW
 
     labels = [label(f"col.{key}", lang) for key in ENRICHMENT_COLUMNS]
-    if part is not None and part in pkg and _no_cells_below(pkg.read(part), labels, HEADER_ROW):
-        return None
+    if part is not None and part in pkg:
+        xml = pkg.read(part)
+        if keep is not None and len(xml) <= KEEP_BYTES:
+            keep[part] = xml
+        if _no_cells_below(xml, labels, HEADER_ROW):
+            return None
+        del xml
     rows = sheet_rows(pkg, sheet)
     if len(rows) <= DATA_ROW:
         return None
