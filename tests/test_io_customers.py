@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import retention_xl.workbook.refresh as refresh_module
 from retention_xl.errors import ExportError
 from retention_xl.io import detect_format, load_inputs
 from retention_xl.io.readers import read_customers
@@ -308,3 +309,28 @@ def test_no_cells_below_enrichment_headers(rows, expected):
 )
 def test_no_cells_below_other_headers_are_read_in_full(head):
     assert _no_cells_below(head + b'<row r="2"/></sheetData>', ["Name"], 0) is False
+
+
+def test_kept_enrichment_keeps_the_inflated_tab_for_the_rewrite(tmp_path, monkeypatch):
+    inputs = load_inputs(orders=_orders(tmp_path))
+    book = write_workbook(plan_report(inputs.orders), tmp_path / "plain.xlsx")
+    pkg, name, part = _customers_tab(book)
+    keep: dict[str, bytes] = {}
+    assert kept_enrichment(pkg, name, "en", part=part, keep=keep) is None
+    assert keep == {part: pkg.read(part)}
+    monkeypatch.setattr(refresh_module, "KEEP_BYTES", len(keep[part]) - 1)
+    smaller: dict[str, bytes] = {}
+    assert kept_enrichment(pkg, name, "en", part=part, keep=smaller) is None
+    assert smaller == {}  # too large to hold through the planning
+
+
+def test_refresh_with_the_tab_kept_writes_what_inflating_it_twice_writes(tmp_path, monkeypatch):
+    orders = _orders(tmp_path)
+    inputs = load_inputs(orders=orders)
+    first = write_workbook(plan_report(inputs.orders), tmp_path / "a.xlsx")
+    second = tmp_path / "b.xlsx"
+    second.write_bytes(first.read_bytes())
+    refresh(first, load_inputs(orders=orders), backup=False)
+    monkeypatch.setattr(refresh_module, "KEEP_BYTES", 0)
+    refresh(second, load_inputs(orders=orders), backup=False)
+    assert first.read_bytes() == second.read_bytes()

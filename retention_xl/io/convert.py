@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.io.headers import HeaderIndex
-from retention_xl.io.locale import Locale, guess_decimal, parse_dates, parse_numbers
+from retention_xl.io.locale import Locale, all_text, guess_decimal, parse_dates, parse_numbers
 from retention_xl.io.report import ImportReport
 from retention_xl.io.tables import RawTable
 
@@ -132,7 +132,19 @@ class Converter:
         if column is None:
             return pd.Series([pd.NA] * n, dtype="string")
         raw = self.raw(column).to_numpy(dtype=object)
-        out = np.empty(n, dtype=object)
+        out = raw if all_text(raw) else self._as_text(raw)
+        s = pd.Series(out, dtype="string").str.strip()
+        if lower:
+            s = s.str.lower()
+        blank = (s == "").to_numpy(dtype=bool)
+        s = s.mask(blank, pd.NA)
+        if required:
+            self.fail(blank, column, "the cell is blank", raw)
+        return s
+
+    @staticmethod
+    def _as_text(raw: np.ndarray) -> np.ndarray:
+        out = np.empty(len(raw), dtype=object)
         for i, v in enumerate(raw):
             if isinstance(v, str):
                 out[i] = v
@@ -144,14 +156,7 @@ class Converter:
                 out[i] = v.isoformat()
             else:
                 out[i] = str(v)
-        s = pd.Series(out, dtype="string").str.strip()
-        if lower:
-            s = s.str.lower()
-        blank = (s == "").to_numpy(dtype=bool)
-        s = s.mask(blank, pd.NA)
-        if required:
-            self.fail(blank, column, "the cell is blank", raw)
-        return s
+        return out
 
     def numbers(
         self, column: str | None, *, required: bool = False, default: float = np.nan
@@ -257,7 +262,7 @@ class Converter:
                 f"unknown {what}; known values are {', '.join(known[:12])}",
                 self.raw(column).to_numpy(dtype=object),
             )
-        out = s.map(lambda v: lookup.get(v) if isinstance(v, str) else None)
+        out = s.map(lookup)  # a blank (NA) is in no lookup: it gets the default
         return pd.Series(out, dtype="string").fillna(default)
 
     def keep(self, frame: pd.DataFrame) -> pd.DataFrame:

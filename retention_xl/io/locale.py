@@ -245,8 +245,11 @@ def parse_numbers(series: pd.Series, *, decimal: str = ".") -> NumberResult:
     values = np.full(len(series), np.nan, dtype="float64")
     bad = np.zeros(len(series), dtype=bool)
     raw = series.to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
-    if (~is_str).any():
+    is_str = _is_text(raw)
+    numeric = _number_cells(raw)
+    if numeric is not None:
+        values = numeric
+    elif (~is_str).any():
         for i in np.flatnonzero(~is_str):
             v = raw[i]
             if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -257,7 +260,7 @@ def parse_numbers(series: pd.Series, *, decimal: str = ".") -> NumberResult:
             values[i] = float(v)
     if is_str.any():
         idx = np.flatnonzero(is_str)
-        text = pd.Series(raw[idx], dtype="str").str.strip()
+        text = pd.Series(raw if is_str.all() else raw[idx], dtype="str").str.strip()
         blank = (text == "").to_numpy(dtype=bool)
         cleaned, _ = _clean_number_text(text)
         if decimal == ",":
@@ -330,10 +333,85 @@ class DateResult:
     note: str | None = None
 
 
+#: Dates with neither a time nor a zone to strip (``2024-01-05``, ``05/01/2024``).
+_BARE_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9./]*"
+
+
 def _date_part(text: pd.Series) -> pd.Series:
-    """Strip a time of day and a time zone: ``2024-01-05 10:00:00 +0100`` -> date."""
-    t = text.str.replace(_TZ_SUFFIX, "", regex=True)
-    return t.str.replace(r"[T ].*$", "", regex=True)
+    """Strip a time of day and a time zone: ``2024-01-05 10:00:00 +0100`` -> date.
+
+    Cells that are bare dates are left as they are without a regular expression each.
+
+    >>> _date_part(pd.Series(["2024-01-05 10:00:00 +0100", "2024-01-06"])).tolist()
+    ['2024-01-05', '2024-01-06']
+    """
+    bare = text.str.fullmatch(_BARE_DATE).to_numpy(dtype=bool)
+    if bare.all():
+        return text
+    rest = text[~bare].str.replace(_TZ_SUFFIX, "", regex=True)
+    return text.where(bare, rest.str.replace(r"[T ].*$", "", regex=True))
+
+
+def all_text(cells: np.ndarray) -> bool:
+    """True when every cell of an object array is a ``str`` (a CSV's cells), told
+    without a Python call per cell.
+
+    >>> all_text(np.array(["a", "b"], dtype=object)), all_text(np.array(["a", 1], dtype=object))
+    (True, False)
+    """
+    return len(cells) > 0 and pd.api.types.infer_dtype(cells, skipna=False) == "string"
+
+
+#: What :func:`pandas.api.types.infer_dtype` calls columns of numbers only (no bools).
+_NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
+
+
+def _number_cells(cells: np.ndarray) -> np.ndarray | None:
+    """Cells that are all numbers (a workbook's, NaN for a blank) as float64, as
+    :func:`parse_numbers` reads them one by one; None for any other column.
+
+    >>> _number_cells(np.array([1, 2.5, float("nan")], dtype=object))
+    array([1. , 2.5, nan])
+    >>> _number_cells(np.array([1.0, True], dtype=object)) is None
+    True
+    """
+    if len(cells) == 0 or pd.api.types.infer_dtype(cells, skipna=False) not in _NUMBER_KINDS:
+        return None
+    return cells.astype("float64")
+
+
+def _day_cells(cells: np.ndarray) -> np.ndarray | None:
+    """Cells that are all dates or zone-less datetimes (a workbook's) as
+    ``datetime64[ns]`` days, as :func:`parse_dates` reads them one by one; None for any
+    other column (text, blanks, zones, dates beyond what nanoseconds hold).
+
+    >>> import datetime as dt
+    >>> _day_cells(np.array([dt.date(2024, 1, 5), dt.datetime(2024, 1, 6, 9)], dtype=object))
+    array(['2024-01-05T00:00:00.000000000', '2024-01-06T00:00:00.000000000'],
+          dtype='datetime64[ns]')
+    """
+    if len(cells) == 0 or pd.api.types.infer_dtype(cells, skipna=False) not in (
+        "date",
+        "datetime",
+    ):
+        return None
+    try:
+        stamps = pd.DatetimeIndex(cells)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if stamps.tz is not None or stamps.hasnans:
+        return None
+    if stamps.min() < pd.Timestamp.min or stamps.max() > pd.Timestamp.max:
+        return None
+    days: np.ndarray = stamps.normalize().as_unit("ns").to_numpy(dtype="datetime64[ns]")
+    return days
+
+
+def _is_text(cells: np.ndarray) -> np.ndarray:
+    """Which cells of an object array are ``str``."""
+    if all_text(cells):
+        return np.ones(len(cells), dtype=bool)
+    return np.fromiter((isinstance(v, str) for v in cells), dtype=bool, count=len(cells))
 
 
 def parse_dates(
@@ -359,27 +437,31 @@ def parse_dates(
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     bad = np.zeros(n, dtype=bool)
     raw = series.to_numpy(dtype=object)
-    is_str = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
-    for i in np.flatnonzero(~is_str):
-        v = raw[i]
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
-            continue
-        try:
-            ts = pd.Timestamp(v)
-        except (TypeError, ValueError):
-            bad[i] = True
-            continue
-        if isinstance(v, (int, float)) or pd.isna(ts):
-            bad[i] = True  # a bare number in a date column
-            continue
-        if ts.tzinfo is not None:
-            ts = ts.tz_localize(None)
-        out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
+    is_str = _is_text(raw)
+    days = _day_cells(raw)
+    if days is not None:
+        out = days
+    else:
+        for i in np.flatnonzero(~is_str):
+            v = raw[i]
+            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+                continue
+            try:
+                ts = pd.Timestamp(v)
+            except (TypeError, ValueError):
+                bad[i] = True
+                continue
+            if isinstance(v, (int, float)) or pd.isna(ts):
+                bad[i] = True  # a bare number in a date column
+                continue
+            if ts.tzinfo is not None:
+                ts = ts.tz_localize(None)
+            out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
     used: str | None = None
     note: str | None = None
     if is_str.any():
         idx = np.flatnonzero(is_str)
-        text = pd.Series(raw[idx], dtype="str").str.strip()
+        text = pd.Series(raw if is_str.all() else raw[idx], dtype="str").str.strip()
         blank = (text == "").to_numpy(dtype=bool)
         if date_format is not None:
             has_time = bool(re.search(r"%[HIMSpfzZ]", date_format))

@@ -188,7 +188,7 @@ def _read_text(p: Path, data: bytes, *, encoding: str | None) -> RawTable:
             io.StringIO(text),
             sep=delimiter,
             header=None,
-            dtype=str,
+            dtype=object,  # Python strings, as the cells are used (no Arrow round trip)
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
@@ -213,7 +213,10 @@ def _read_text(p: Path, data: bytes, *, encoding: str | None) -> RawTable:
             row=row,
         ) from exc
     frame = frame.fillna("")
-    return _to_table(p, frame.to_numpy(dtype=object), source="csv", encoding=enc, delim=delimiter)
+    blank = _blank_text_rows(frame.iloc[1:]) if len(frame) > 1 else None
+    return _to_table(
+        p, frame.to_numpy(dtype=object), source="csv", encoding=enc, delim=delimiter, blank=blank
+    )
 
 
 def table_from_cells(name: str, cells: np.ndarray, *, header_row: int = 1) -> RawTable:
@@ -229,8 +232,16 @@ def table_from_cells(name: str, cells: np.ndarray, *, header_row: int = 1) -> Ra
 
 
 def _to_table(
-    p: Path, cells: np.ndarray, *, source: str, encoding: str | None, delim: str | None
+    p: Path,
+    cells: np.ndarray,
+    *,
+    source: str,
+    encoding: str | None,
+    delim: str | None,
+    blank: np.ndarray | None = None,
 ) -> RawTable:
+    """The table of ``cells`` (first row the header); ``blank`` marks the blank data
+    rows when the caller already knows them (:func:`_blank_text_rows`)."""
     if cells.ndim != 2 or cells.shape[0] == 0:
         raise ExportError("is empty: no header row and no data", file=p)
     header = ["" if h is None else str(h).strip().lstrip("\ufeff") for h in cells[0]]
@@ -244,12 +255,14 @@ def _to_table(
     body = cells[1:]
     rows = np.arange(2, 2 + len(body), dtype=np.int64)
     if len(body):
-        blank = (
-            np.array([_blank_row(r) for r in body], dtype=bool)
-            if len(body) < 50_000
-            else (_blank_rows_fast(body))
-        )
-        body, rows = body[~blank], rows[~blank]
+        if blank is None:
+            blank = (
+                np.array([_blank_row(r) for r in body], dtype=bool)
+                if len(body) < 50_000
+                else (_blank_rows_fast(body))
+            )
+        if blank.any():
+            body, rows = body[~blank], rows[~blank]
     data = pd.DataFrame(body, columns=pd.Index(headers, dtype=object), dtype=object)
     return RawTable(
         file=str(p),
@@ -283,13 +296,40 @@ def _blank_rows_fast(body: np.ndarray) -> np.ndarray:
     blank = np.ones(len(frame), dtype=bool)
     for c in frame.columns:
         col = frame[c]
-        if col.map(lambda v: type(v) is str).all():
+        if pd.api.types.infer_dtype(col, skipna=False) == "string":  # all text
             blank &= (col.str.strip() == "").to_numpy(dtype=bool)
         else:
             blank &= np.array([_blank_cell(v) for v in col], dtype=bool)
         if not blank.any():
             break
     return blank
+
+
+#: Every character ``str.strip`` removes (``str.isspace``); none lies above U+3000.
+_SPACES = tuple(chr(i) for i in range(0x3001) if chr(i).isspace())
+
+
+def _blank_text_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of a frame of text cells (a CSV as read) are blank: every cell empty
+    or whitespace, as :func:`_blank_cell` says, without a Python call per cell.
+
+    A cell whose first character is not whitespace rules its row out; only the rows
+    left after that (normally none) are checked cell by cell.
+
+    >>> _blank_text_rows(pd.DataFrame({"a": ["x", " ", ""], "b": ["", "\\t", "y"]}))
+    array([False,  True, False])
+    """
+    maybe = np.ones(len(frame), dtype=bool)
+    for name in frame.columns:
+        col = frame[name].astype("str")
+        first = col.str.slice(0, 1)
+        maybe &= ((first == "") | first.isin(_SPACES)).to_numpy(dtype=bool)
+        if not maybe.any():
+            return maybe
+    rows = np.flatnonzero(maybe)
+    cells = frame.iloc[rows].to_numpy(dtype=object)
+    maybe[rows] = [_blank_row(r) for r in cells]
+    return maybe
 
 
 def _unique_headers(header: list[str]) -> list[str]:

@@ -74,6 +74,7 @@ __all__ = [
     "plan_report_and_data",
     "plan_template",
     "report_roles",
+    "template_raw_sheet",
     "write_workbook",
 ]
 
@@ -373,6 +374,25 @@ def plan_template(
     )
     make_styles(currency, lang)  # validates the currency early
     return _assemble(ctx, TEMPLATE_DATE)
+
+
+def template_raw_sheet(role: str, *, lang: str = "en") -> SheetPlan:
+    """The raw tab ``role`` (``ORDERS``, ``SUBSCRIPTIONS``, ``SURVEY``) of
+    :func:`plan_template`, planned alone: its table's columns and place, for reading a
+    tab back without planning the whole template.
+
+    >>> sheet = template_raw_sheet("SURVEY")
+    >>> [c.key for c in sheet.tables[0].columns]
+    ['answered_at', 'score', 'kind', 'customer_id']
+    """
+    ctx = Context(
+        lang=_check_lang(lang),
+        settings=Settings(),
+        data=None,
+        titles=_titles(lang),
+        version=_version(),
+    )
+    return plan_raw(ctx, role)
 
 
 def plan_report(*args: Any, **kwargs: Any) -> WorkbookPlan:

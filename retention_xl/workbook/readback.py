@@ -28,6 +28,7 @@ import pandas as pd
 
 from retention_xl.errors import InputError, WorkbookError
 from retention_xl.io.formats import GENERIC
+from retention_xl.io.locale import all_text
 from retention_xl.io.report import Import
 from retention_xl.io.safety import iterparse_xml
 from retention_xl.io.tables import table_from_cells
@@ -231,9 +232,14 @@ def read_raw_tab(
         return None
     for spec, column in zip(wanted, table.headers, strict=True):
         mapping[spec.key] = column
-        if spec.kind == "text":  # ids pasted as numbers: 1001.0 -> "1001"
-            table.data[column] = table.data[column].map(_plain)
-        elif spec.kind == "date":  # a date cell without a date format is its serial
+        values = table.data[column].to_numpy(dtype=object)
+        if spec.kind == "text" and not all_text(values):  # ids pasted as numbers: 1001.0
+            table.data[column] = table.data[column].map(_plain)  # -> "1001"
+        elif spec.kind == "date" and pd.api.types.infer_dtype(values, skipna=False) not in (
+            "date",
+            "datetime",
+        ):
+            # a date cell without a date format is its serial
             table.data[column] = table.data[column].map(_serial_date)
     return read_raw_table(kind, table, format="generic", mapping=mapping)
 

@@ -118,6 +118,9 @@ ID_COLUMNS: dict[str, str | None] = {
 }
 #: Roles whose sheets refresh never rewrites (user settings live there).
 NOT_REFRESHED: frozenset[str] = frozenset({"XLWINGS_CONF"})
+#: The largest part read before planning that is kept, inflated, until its sheet is
+#: rewritten (larger ones are inflated twice rather than held through the planning).
+KEEP_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -228,7 +231,7 @@ def check_append_conflicts(old: Import, new: Import) -> int:
     a, b = old.frame, new.frame
     shared = [c for c in a.columns if c in b.columns and c != key]
     a_ids, b_ids = _id_text(a[key]), _id_text(b[key])
-    both = set(a_ids) & set(b_ids)
+    both = set(a_ids[_among(a_ids, b_ids)].tolist())
     if not both:
         return 0
     a_pos = pd.Series(range(len(a)), index=a_ids.to_numpy())
@@ -313,9 +316,9 @@ def merge_rows(old: pd.DataFrame, new: pd.DataFrame, kind: str) -> tuple[pd.Data
     if key is not None and key in columns:
         old_ids = _id_text(old[key])
         new_ids = _id_text(new[key])
-        in_new = old_ids.isin(set(new_ids))
+        in_new = _among(old_ids, new_ids)
         replaced = int(in_new.sum())
-        frame = pd.concat([old[~in_new.to_numpy()], new], ignore_index=True)
+        frame = pd.concat([old[~in_new], new], ignore_index=True)
         return frame, replaced
     # multiset union: each distinct row max(count in old, count in new) times
     keys = [c for c in columns if c in old.columns]
@@ -330,6 +333,17 @@ def merge_rows(old: pd.DataFrame, new: pd.DataFrame, kind: str) -> tuple[pd.Data
 
 def _id_text(ids: pd.Series) -> pd.Series:
     return ids.astype("string").str.strip().fillna("")
+
+
+def _among(ids: pd.Series, pool: pd.Series) -> np.ndarray:
+    """Which of ``ids`` (texts, as :func:`_id_text` gives them) are in ``pool``: one hash
+    lookup each in the distinct ids of ``pool``.
+
+    >>> _among(pd.Series(["1", "2", "3"]), pd.Series(["3", "1", "3"]))
+    array([ True, False,  True])
+    """
+    found: np.ndarray = pd.Index(pool.unique()).get_indexer(ids) >= 0
+    return found
 
 
 # --------------------------------------------------------------------------- refresh
@@ -422,14 +436,18 @@ def refresh(
     check_currencies(frames, currency, book=path.name, files=files)
     if not settings.no_raw:
         check_sizes(frames, book=path.name, append=append)
+    read: dict[str, bytes] = {}  # a part inflated before planning, for patch_package
     with progress(length=1, label="Computing ", quiet=quiet) as bar:
         customers = inputs.customers
         if customers is None and "CUSTOMERS" in roles:
             entry = roles["CUSTOMERS"]
-            customers = kept_enrichment(pkg, entry.name, lang, part=entry.part)
+            customers = kept_enrichment(pkg, entry.name, lang, part=entry.part, keep=read)
         plan = _plan_report(frames, reports, arguments, settings, summary, customers)
         bar.update(1)
-    changes = patch_package(pkg, info, plan, roles, summary, quiet=quiet, manifests=manifests)
+    changes = patch_package(
+        pkg, info, plan, roles, summary, quiet=quiet, manifests=manifests, read=read
+    )
+    del read
     with progress(length=len(pkg.parts), label="Writing   ", quiet=quiet) as bar:
         data = write_package(pkg, changes, on_part=lambda _name: bar.update(1))
     summary.parts_changed = sorted(n for n in changes if n in pkg)
@@ -535,37 +553,21 @@ def _check_no_raw(
             )
 
 
-_MARK = b"\x00rxl-sheet-data\x00"  # NUL never occurs in XML: a unique splice point
-
-
 def _rendered_part(
     pkg: Package, name: str, sheet: Any, xf: Mapping[str, int], *, old: bytes | None = None
 ) -> Part:
     """Worksheet part ``name`` with its ``<sheetData>`` rendered from ``sheet``, deflated.
 
-    The writer's :func:`replace_sheet_data` builds the part around a marker, and the
-    rows of :func:`iter_sheet_rows` are compressed as they come, so a million-row sheet
-    is never held uncompressed in memory. User row heights and hidden rows are kept.
+    The part is cut around its ``<sheetData>`` once (:func:`sheet_part_pieces`), and
+    the rows are compressed as they are rendered, so a million-row sheet is never held
+    uncompressed in memory. User row heights and hidden rows are kept.
     """
-    from retention_xl.workbook.sheetxml import (
-        deflate_level,
-        iter_sheet_rows,
-        replace_sheet_data,
-        row_attributes,
-        sheet_dimension,
-        split_sheet_data,
-    )
+    from retention_xl.workbook.sheetxml import deflate_level, sheet_part_pieces
 
     if old is None:
         old = pkg.read(name)
-    dimension = sheet_dimension(sheet)
-    attrs = row_attributes(split_sheet_data(old, dimension)[1])
-    shell = replace_sheet_data(old, b"<sheetData>" + _MARK + b"</sheetData>", dimension)
+    head, rows, tail = sheet_part_pieces(old, sheet, xf)
     del old
-    head, mark, tail = shell.partition(_MARK)
-    if not mark:  # pragma: no cover - replace_sheet_data always keeps the content
-        raise WorkbookError(f"{pkg.path.name}: {name} could not be rewritten")
-    rows = (chunk.encode("utf-8") for chunk in iter_sheet_rows(sheet, xf, row_attrs=attrs))
     return deflate_part(
         name,
         itertools.chain([head], rows, [tail]),
@@ -641,13 +643,15 @@ def patch_package(
     *,
     quiet: bool = True,
     manifests: Mapping[str, SheetManifest] | None = None,
+    read: dict[str, bytes] | None = None,
 ) -> dict[str, bytes | Part | None]:
     """The new content of every part a refresh with ``plan`` changes (None: removed).
 
     Every owned sheet in ``roles`` gets its ``<sheetData>`` from the plan (user row
     heights kept), ``styles.xml`` gains the missing styles, ``workbook.xml`` asks for a
     full recalculation on load and the calculation chain goes. ``summary`` records the
-    sheets rewritten and notes the planned sheets the workbook lacks.
+    sheets rewritten and notes the planned sheets the workbook lacks. ``read`` holds
+    parts already inflated (taken out of it as they are used).
     """
     from retention_xl.workbook.stylesxml import ensure_styles
 
@@ -675,7 +679,7 @@ def patch_package(
                     "which is not a worksheet of this file; point the name back at the "
                     f"{sheet.title!r} sheet (Formulas > Name Manager)"
                 )
-            old = pkg.read(entry.part)
+            old = (read or {}).pop(entry.part, None) or pkg.read(entry.part)
             manifest = (manifests or {}).get(sheet.role)
             if manifest is not None:  # the user's cells on the sheet join the plan, placed
                 _keep_user_cells(old, sheet, entry.name, manifest, summary)
@@ -866,16 +870,12 @@ class _RawSpec:
 
 @functools.lru_cache(maxsize=4)
 def _raw_specs(lang: str) -> dict[str, _RawSpec]:
-    """The generator's column specs of the raw tabs (from its template plan, once)."""
-    from retention_xl.workbook.build import plan_template
+    """The generator's column specs of the raw tabs (the template's raw tabs, once)."""
+    from retention_xl.workbook.build import template_raw_sheet
 
-    template = plan_template(lang=lang)
     out: dict[str, _RawSpec] = {}
     for role in RAW_ROLES.values():
-        try:
-            sheet = template.sheet(role)
-        except KeyError:
-            continue
+        sheet = template_raw_sheet(role, lang=lang)
         if sheet.tables:
             t = sheet.tables[0]
             out[role] = _RawSpec(tuple(t.columns), t.first_row, t.first_col)
@@ -883,7 +883,12 @@ def _raw_specs(lang: str) -> dict[str, _RawSpec]:
 
 
 def kept_enrichment(
-    pkg: Package, sheet: str, lang: str, *, part: str | None = None
+    pkg: Package,
+    sheet: str,
+    lang: str,
+    *,
+    part: str | None = None,
+    keep: dict[str, bytes] | None = None,
 ) -> pd.DataFrame | None:
     """The enrichment columns already on the Customers tab (a refresh without
     ``--customers`` keeps them), as a customers frame; None when the tab has none.
@@ -891,7 +896,9 @@ def kept_enrichment(
     Columns are found by their header in the book's language (row 2 of the tab); the
     marketing consent is read back from its yes/no words. Given the sheet's ``part``,
     a tab whose enrichment columns hold no cell below the header (a report built
-    without ``--customers``) is told from its XML, without reading the whole tab.
+    without ``--customers``) is told from its XML, without reading the whole tab; that
+    XML goes into ``keep`` (when given) if it is at most :data:`KEEP_BYTES` long, for
+    :func:`patch_package` to use instead of inflating the part again.
     """
     from retention_xl.workbook.data import ENRICHMENT_COLUMNS
     from retention_xl.workbook.labels import label
@@ -899,8 +906,13 @@ def kept_enrichment(
     from retention_xl.workbook.sheets.derived import DATA_ROW, HEADER_ROW
 
     labels = [label(f"col.{key}", lang) for key in ENRICHMENT_COLUMNS]
-    if part is not None and part in pkg and _no_cells_below(pkg.read(part), labels, HEADER_ROW):
-        return None
+    if part is not None and part in pkg:
+        xml = pkg.read(part)
+        if keep is not None and len(xml) <= KEEP_BYTES:
+            keep[part] = xml
+        if _no_cells_below(xml, labels, HEADER_ROW):
+            return None
+        del xml
     rows = sheet_rows(pkg, sheet)
     if len(rows) <= DATA_ROW:
         return None
@@ -934,6 +946,8 @@ _HEADER_CELL = re.compile(
     rb"<is><t(?: xml:space=\"preserve\")?>([^<]*)</t></is></c>"
 )
 _ANY_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>(.*?)</c>)", re.S)
+#: a cell tag whose first attribute is not its reference (one pass over the part)
+_CELL_REF_NOT_FIRST = re.compile(rb'<c (?!r=")')
 
 
 def _has_content(body: bytes | None) -> bool:
@@ -956,7 +970,7 @@ def _no_cells_below(xml: bytes, labels: Sequence[str], header_row: int) -> bool:
     ...                 ["Name"], 0)
     False
     """
-    if b"<c>" in xml or xml.count(b"<c ") != xml.count(b'<c r="') or b":c " in xml:
+    if b"<c>" in xml or _CELL_REF_NOT_FIRST.search(xml) is not None or b":c " in xml:
         return False
     row = re.search(rb'<row\b[^>]*?\br="%d"[^>]*>(.*?)</row>' % (header_row + 1), xml, re.S)
     if row is None:

@@ -90,6 +90,7 @@ __all__ = [
     "rewrite_sheet_data",
     "row_attributes",
     "sheet_dimension",
+    "sheet_part_pieces",
     "split_sheet_data",
     "worksheet_parts",
     "write_sheet_part",
@@ -735,6 +736,13 @@ def split_sheet_data(worksheet_xml: bytes, dimension: str) -> tuple[bytes, bytes
     ``head + <new sheetData> + tail``; when the part uses a namespace prefix, the new
     element must come from :func:`_wrap` (``replace_sheet_data`` does this).
     """
+    start, end, prefix = _sheet_data_bounds(worksheet_xml)
+    head = _set_dimension(worksheet_xml[:start], dimension, prefix)
+    return head, worksheet_xml[start:end], worksheet_xml[end:]
+
+
+def _sheet_data_bounds(worksheet_xml: bytes) -> tuple[int, int, bytes | None]:
+    """Where the ``<sheetData>`` element starts and ends, and its namespace prefix."""
     match = _SHEET_DATA.search(worksheet_xml)
     if match is None:
         raise WorkbookError("worksheet part has no <sheetData>: the workbook is damaged")
@@ -747,8 +755,7 @@ def split_sheet_data(worksheet_xml: bytes, dimension: str) -> tuple[bytes, bytes
         if at < 0:
             raise WorkbookError("worksheet part: <sheetData> is not closed")
         end = at + len(close)
-    head = _set_dimension(worksheet_xml[: match.start()], dimension, prefix)
-    return head, worksheet_xml[match.start() : end], worksheet_xml[end:]
+    return match.start(), end, prefix
 
 
 def _set_dimension(head: bytes, dimension: str, prefix: bytes | None) -> bytes:
@@ -819,24 +826,29 @@ def _inner(sheet_data: bytes) -> bytes:
     return data[len(b"<sheetData>") : -len(b"</sheetData>")]
 
 
-def row_attributes(sheet_data_xml: bytes) -> dict[int, str]:
-    """Row formatting (height, hidden, outline, row style) in an old ``<sheetData>``.
+def row_attributes(sheet_data_xml: bytes, start: int = 0, end: int | None = None) -> dict[int, str]:
+    """Row formatting (height, hidden, outline, row style) in an old ``<sheetData>``
+    (the whole of ``sheet_data_xml``, or its bytes ``start:end``, not copied).
 
     Returns zero-based row -> attribute text (without ``r`` and ``spans``), only for
     rows with a custom height or format, hidden, or in an outline group.
+
+    >>> row_attributes(b'<sheetData><row r="2" spans="1:3" ht="30" customHeight="1"/></sheetData>')
+    {1: 'ht="30" customHeight="1"'}
     """
     # Only the row tags holding one of the keywords can qualify: each is found from a
     # keyword by the last "<" before it ("<" never occurs inside a tag), so a sheet of
     # 100,000 plain rows and one tall header row costs a few searches, not a loop.
+    stop = len(sheet_data_xml) if end is None else end
     starts: set[int] = set()
     for key in _ROW_KEYWORDS:
-        at = sheet_data_xml.find(key)
+        at = sheet_data_xml.find(key, start, stop)
         while at >= 0:
-            starts.add(sheet_data_xml.rfind(b"<", 0, at))
-            at = sheet_data_xml.find(key, at + len(key))
+            starts.add(sheet_data_xml.rfind(b"<", start, at))
+            at = sheet_data_xml.find(key, at + len(key), stop)
     out: dict[int, str] = {}
-    for start in sorted(starts):
-        match = _ROW_TAG.match(sheet_data_xml, start) if start >= 0 else None
+    for tag in sorted(starts):
+        match = _ROW_TAG.match(sheet_data_xml, tag) if tag >= 0 else None
         if match is None:  # the keyword was in a cell, not in a row tag
             continue
         attrs = match.group(1)
@@ -990,6 +1002,36 @@ def write_sheet_part(
     _pipe(_row_chunks(sheet, xf, row_attrs=attrs), out)
     out.write(end)
     out.write(tail)
+
+
+def sheet_part_pieces(
+    worksheet_xml: bytes, sheet: SheetPlan, xf: Mapping[str, int]
+) -> tuple[bytes, Iterator[bytes | memoryview], bytes]:
+    """The new worksheet part as :func:`write_sheet_part` writes it, in pieces:
+    ``(head, rows, tail)``, the rows UTF-8 blocks rendered as they are iterated (for a
+    caller that compresses them itself). ``worksheet_xml`` is no longer needed once
+    this returns.
+
+    >>> from retention_xl.workbook.plan import SheetPlan
+    >>> s = SheetPlan(role="ABOUT", title="About"); _ = s.put(0, 0, 1.5)
+    >>> head, rows, tail = sheet_part_pieces(b"<worksheet><sheetData/></worksheet>", s, {})
+    >>> head
+    b'<worksheet><dimension ref="A1"/><sheetData>'
+    >>> b"".join(rows), tail
+    (b'<row r="1"><c r="A1"><v>1.5</v></c></row>', b'</sheetData></worksheet>')
+    """
+    begin, stop, prefix = _sheet_data_bounds(worksheet_xml)
+    head = _set_dimension(worksheet_xml[:begin], sheet_dimension(sheet), prefix)
+    attrs = row_attributes(worksheet_xml, begin, stop)
+    start, end = _wrap(prefix)
+    return head + start, _row_bytes(sheet, xf, attrs), end + worksheet_xml[stop:]
+
+
+def _row_bytes(
+    sheet: SheetPlan, xf: Mapping[str, int], attrs: Mapping[int, str]
+) -> Iterator[bytes | memoryview]:
+    for chunk in _row_chunks(sheet, xf, row_attrs=attrs):
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
 
 
 def _write_sheet(

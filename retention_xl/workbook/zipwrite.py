@@ -144,7 +144,7 @@ def write_package(
 
 
 def deflate_part(
-    name: str, chunks: Iterable[bytes], *, like: Part | None = None, level: int = 6
+    name: str, chunks: Iterable[bytes | memoryview], *, like: Part | None = None, level: int = 6
 ) -> Part:
     """A deflated :class:`Part` from its content given in pieces (never joined in memory).
 

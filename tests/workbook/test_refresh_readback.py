@@ -249,3 +249,15 @@ def test_too_many_rows_refused_before_planning() -> None:
         check_sizes({"orders": big}, book="Report.xlsx", append=True)
     assert "refresh without --append" in str(err.value)
     check_sizes({"orders": big.iloc[:-1], "survey": None}, book="Report.xlsx", append=False)
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+@pytest.mark.parametrize("role", ["ORDERS", "SUBSCRIPTIONS", "SURVEY"])
+def test_raw_tab_specs_are_the_templates(role: str, lang: str) -> None:
+    """Refresh reads a raw tab with the columns the template writes (planned alone)."""
+    from retention_xl.workbook.build import plan_template, template_raw_sheet
+
+    alone = template_raw_sheet(role, lang=lang).tables[0]
+    planned = plan_template(lang=lang).sheet(role).tables[0]
+    assert alone.columns == planned.columns
+    assert (alone.first_row, alone.first_col) == (planned.first_row, planned.first_col)

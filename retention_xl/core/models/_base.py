@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Final, Self, TypeAlias
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from retention_xl.errors import ConvergenceError, InputError, NotEnoughDataError, OutOfRangeError
 
@@ -314,6 +314,8 @@ def maximize_log_likelihood(
     relative step of the finite differences of the gradient (larger for models whose
     gradient is itself a finite difference).
     """
+    from scipy import optimize  # loaded by the first fit, not with the package
+
     scale = 1.0 / max(n_weight, 1.0)
     bound = 30.0  # exp(+-30): far outside any sensible parameter value
 

@@ -375,7 +375,7 @@ def finish_orders(
         frame, file=conv.table.file, report=report, keep_rows=True
     )
     if "_row" in frame.columns:
-        report.source_rows = tuple(int(r) for r in frame.pop("_row"))
+        report.source_rows = tuple(frame.pop("_row").to_numpy(dtype=np.int64).tolist())
     report.duplicates_removed = duplicates_before + dropped
     frame = _full_refunds(frame, report)
     frame = validate_orders(frame)
