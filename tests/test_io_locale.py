@@ -1,5 +1,7 @@
 """Locale sniffing and parsing: encodings, separators, decimal marks, date orders."""
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,3 +156,33 @@ def test_plain_numbers_skip_the_cleaning_but_read_the_same() -> None:
     assert text.tolist() == plain.tolist() and not negative.any()
     mixed = pd.Series(["1.5", "-2", "+3.25", "10", "0.10", "€ 7"], dtype=object)
     assert parse_numbers(mixed).values.tolist()[:5] == parse_numbers(plain).values.tolist()
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["2024-01-05", "1500-01-02", "3000-02-01"],  # text, as a CSV gives it
+        [dt.datetime(2024, 1, 5), dt.datetime(1500, 1, 2), dt.datetime(3000, 2, 1)],  # .xlsx
+    ],
+)
+def test_days_beyond_what_nanoseconds_hold_are_bad_cells_not_other_days(cells):
+    # pandas reads 1500-01-02 as a valid day; converted to nanoseconds it wrapped around
+    # to a day in 2084 (text) or raised a traceback (workbook cells)
+    res = parse_dates(pd.Series(cells, dtype=object))
+    assert res.bad.tolist() == [False, True, True]
+    assert res.values.iloc[0] == pd.Timestamp(2024, 1, 5)
+    assert res.values.iloc[1:].isna().all()
+
+
+def test_an_order_dated_1500_is_refused_with_its_row_on_the_command_line(run_cli, tmp_path):
+    export = tmp_path / "orders.csv"
+    export.write_text(
+        "customer_id,order_id,order_date,amount\n"
+        "C1,1,2024-01-05,10.00\nC2,2,1500-01-02,12.00\nC3,3,2024-02-01,9.50\n",
+        encoding="utf-8",
+    )
+    res = run_cli("kpis", "--orders", str(export))
+    assert res.returncode == 2
+    assert "orders.csv, row 3, column 'order_date'" in res.stderr
+    assert "1678 to 2261" in res.stderr and "1500-01-02" in res.stderr
+    assert "Traceback" not in res.stderr

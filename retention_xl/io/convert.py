@@ -226,7 +226,8 @@ class Converter:
         self.fail(
             res.bad,
             column,
-            f"not a date (expected {expected}; pass --date-format to change)",
+            f"not a date (expected {expected}, in the years 1678 to 2261; pass "
+            "--date-format to change)",
             raw.to_numpy(dtype=object),
         )
         values = res.values.to_numpy(dtype="datetime64[ns]", copy=True)

@@ -27,6 +27,7 @@ from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.errors import OutOfBoundsDatetime
 
 __all__ = [
     "DATE_FORMATS",
@@ -456,7 +457,10 @@ def parse_dates(
                 continue
             if ts.tzinfo is not None:
                 ts = ts.tz_localize(None)
-            out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
+            try:
+                out[i] = np.datetime64(ts.normalize().as_unit("ns").value, "ns")
+            except OutOfBoundsDatetime:  # before 1677 or after 2262: no order date
+                bad[i] = True
     used: str | None = None
     note: str | None = None
     if is_str.any():
@@ -476,9 +480,11 @@ def parse_dates(
         parsed = pd.Series(parsed)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        table = np.append(
-            parsed.dt.normalize().to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")
-        )
+        days = parsed.dt.normalize()
+        # pandas may read days that nanoseconds cannot hold (before 1677, after 2262):
+        # no order date, and converting them would wrap around to another day
+        days = days.where(days.isna() | days.between(pd.Timestamp.min, pd.Timestamp.max))
+        table = np.append(days.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
         codes = pd.Index(uniq).get_indexer(source)
         vals = table[np.where(codes < 0, len(table) - 1, codes)]
         sub_bad = ~blank & np.isnat(vals)
