@@ -291,7 +291,10 @@ def _money_column(out: _Columns, role: str) -> None:
         unread = "false"
         hint = "NaN is no amount"
     out.select.append(f"{value} AS _{role}")
-    out.check(f"{role}_bad", f"({unread} OR isnan(_{role}))", f"not a number ({hint})", role)
+    # the checks see the converted columns only: what they need of the raw cell is a
+    # column of its own (a raw column may be missing there, or be shadowed by a role)
+    out.select.append(f"{unread} AS _unread_{role}")
+    out.check(f"{role}_bad", f"(_unread_{role} OR isnan(_{role}))", f"not a number ({hint})", role)
     out.check(
         f"{role}_huge",
         f"(NOT isnan(_{role}) AND (isinf(_{role}) OR abs(_{role}) >= {HUGE:.0f}))",
@@ -684,9 +687,10 @@ class LakeOrders:
                 parsed = f"coalesce(TRY_CAST({text} AS DATE), TRY_CAST(left({text}, 10) AS DATE))"
                 expected = "ISO dates like 2024-01-31; pass --date-format for others"
             out.select.append(f"CASE WHEN {text} = '' THEN NULL ELSE {parsed} END AS order_date")
+            out.select.append(f"({text} <> '') AS _written_order_date")  # see _money_column
             out.check(
                 "date_bad",
-                f"order_date IS NULL AND {text} <> ''",
+                "order_date IS NULL AND _written_order_date",
                 f"not a date (expected {expected})",
                 "order_date",
             )
@@ -694,6 +698,13 @@ class LakeOrders:
             out.select.append(f"CAST({out.col('order_date')} AS DATE) AS order_date")
         out.check(
             "date_blank", "order_date IS NULL", "the cell is blank, a date is needed", "order_date"
+        )
+        # the days the pandas engine can hold (nanoseconds), so both read the same orders
+        out.check(
+            "date_range",
+            "order_date < DATE '1677-09-22' OR order_date > DATE '2262-04-11'",
+            "not a date in the years 1678 to 2261",
+            "order_date",
         )
 
     def _status_column(self, out: _Columns) -> None:
