@@ -480,11 +480,11 @@ def parse_dates(
         parsed = pd.Series(parsed)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        days = parsed.dt.normalize()
+        found = parsed.dt.normalize()
         # pandas may read days that nanoseconds cannot hold (before 1677, after 2262):
         # no order date, and converting them would wrap around to another day
-        days = days.where(days.isna() | days.between(pd.Timestamp.min, pd.Timestamp.max))
-        table = np.append(days.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        found = found.where(found.isna() | found.between(pd.Timestamp.min, pd.Timestamp.max))
+        table = np.append(found.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
         codes = pd.Index(uniq).get_indexer(source)
         vals = table[np.where(codes < 0, len(table) - 1, codes)]
         sub_bad = ~blank & np.isnat(vals)
