@@ -210,12 +210,12 @@ def _drop_prefix(arr: Any, prefix: str) -> Any:
 class OrderIdRows:
     """Where each distinct order id first occurs, and how the ids sort.
 
-    ``first``: the position of the first row of each distinct id, ascending.
+    ``is_first``: whether the row is the first with its id (one flag per row).
     ``sort_keys``: integer keys, least significant first (as :func:`numpy.lexsort`
     takes them), that order the rows by the text of their id.
     """
 
-    first: npt.NDArray[np.intp]
+    is_first: npt.NDArray[np.bool_]
     sort_keys: tuple[IntArray, ...]
 
 
@@ -235,13 +235,15 @@ def _canonical_integers(arr: Any) -> tuple[IntArray, IntArray] | None:
     return numbers, lengths
 
 
-def _first_of_runs(order: IntArray, same_as_previous: npt.NDArray[np.bool_]) -> IntArray:
-    """Rows that start a run of equal sorted values, in row order."""
+def _first_of_runs(
+    order: IntArray, same_as_previous: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Flags of the rows that start a run of equal sorted values (``order`` sorts them)."""
     start = np.ones(order.size, dtype=bool)
     start[1:] = ~same_as_previous
     first = np.zeros(order.size, dtype=bool)
     first[order[start]] = True
-    return np.flatnonzero(first).astype(np.int64)
+    return first
 
 
 def _digit_text_keys(numbers: IntArray, lengths: IntArray) -> tuple[IntArray, ...]:
@@ -278,20 +280,19 @@ def order_id_rows(arr: Any) -> OrderIdRows | None:
     if digits is not None:
         numbers, lengths = digits
         if bool((numbers[1:] >= numbers[:-1]).all()):  # ascending, as exports list them
-            step = np.concatenate(([True], numbers[1:] != numbers[:-1]))
-            first = np.flatnonzero(step).astype(np.int64)
+            first = np.concatenate(([True], numbers[1:] != numbers[:-1]))
         else:
             order = np.argsort(numbers, kind="stable").astype(np.int64)
             ordered = numbers[order]
             first = _first_of_runs(order, ordered[1:] == ordered[:-1])
-        return OrderIdRows(first=first, sort_keys=_digit_text_keys(numbers, lengths))
+        return OrderIdRows(is_first=first, sort_keys=_digit_text_keys(numbers, lengths))
     if _edge_space(arr):
         return None
     order = np.asarray(pc.sort_indices(arr), dtype=np.int64)
     ordered = arr.take(order)
     n = len(arr)
     same = np.asarray(pc.equal(ordered.slice(1), ordered.slice(0, max(n - 1, 0))), dtype=bool)
-    return OrderIdRows(first=_first_of_runs(order, same), sort_keys=(_inverse(order),))
+    return OrderIdRows(is_first=_first_of_runs(order, same), sort_keys=(_inverse(order),))
 
 
 def _short_order_id_rows(arr: Any) -> OrderIdRows | None:
@@ -321,7 +322,7 @@ def _short_order_id_rows(arr: Any) -> OrderIdRows | None:
         same[change] = False
         after[change] = lengths[change + 1] > lengths[change]
     if bool(after.all()):  # ascending: each run of equal ids starts where the id changes
-        first = np.flatnonzero(np.concatenate(([True], ~same))).astype(np.int64)
+        first = np.concatenate(([True], ~same))
     else:
         keys = (words,) if text.width is not None else (words, lengths)
         order = np.lexsort(keys).astype(np.int64)
@@ -337,7 +338,7 @@ def _short_order_id_rows(arr: Any) -> OrderIdRows | None:
             sort_keys = ((signed | lengths.astype(np.uint64)).view(np.int64),)
         else:
             sort_keys = (lengths, signed.view(np.int64))
-    return OrderIdRows(first=first, sort_keys=sort_keys)
+    return OrderIdRows(is_first=first, sort_keys=sort_keys)
 
 
 def label_masks(arr: Any, labels: Sequence[str]) -> dict[str, npt.NDArray[np.bool_]] | None:

@@ -25,9 +25,10 @@ from retention_xl.core._orderdays import (
     AsOf,
     FloatArray,
     IntArray,
-    OrderDays,
+    OrderRows,
     days_to_timestamps,
-    load_order_days,
+    load_order_rows,
+    purchase_totals,
 )
 from retention_xl.core.schema import PreparedOrders
 from retention_xl.errors import InputError, OutOfRangeError
@@ -76,26 +77,21 @@ SEGMENT_ACTIONS: Final = {
 }
 
 
-def _summary_from_days(od: OrderDays) -> pd.DataFrame:
-    starts = od.customer_starts()
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - 1
-    if ends.size:
-        ends[-1] = od.code.size - 1
-    codes = od.code[starts]
-    n_orders = np.add.reduceat(od.orders, starts) if starts.size else np.zeros(0, dtype=np.int64)
+def _summary_from_rows(rows: OrderRows) -> pd.DataFrame:
+    totals = purchase_totals(rows)
+    codes = totals.code
     revenue_all: FloatArray = np.asarray(
-        np.bincount(od.row_code, weights=od.row_revenue, minlength=len(od.ids)), dtype=np.float64
+        np.bincount(rows.code, weights=rows.revenue, minlength=len(rows.ids)), dtype=np.float64
     )
-    every = codes.size == len(od.ids)  # codes ascending: every customer is 0..k-1
+    every = codes.size == len(rows.ids)  # codes ascending: every customer is 0..k-1
     return summary_from_totals(
-        od.ids if every else od.ids[codes],
-        first_day=od.day[starts],
-        last_day=od.day[ends],
-        orders=n_orders,
-        purchase_days=ends - starts + 1,
+        rows.ids if every else rows.ids[codes],
+        first_day=totals.first_day,
+        last_day=totals.last_day,
+        orders=totals.orders,
+        purchase_days=totals.purchase_days,
         revenue=revenue_all[codes],
-        as_of_day=od.as_of,
+        as_of_day=rows.as_of,
     )
 
 
@@ -209,7 +205,7 @@ def customer_summary(orders: pd.DataFrame | PreparedOrders, *, as_of: AsOf = Non
     >>> float(s.loc["a", "aov"])
     10.0
     """
-    return _summary_from_days(load_order_days(orders, as_of))
+    return _summary_from_rows(load_order_rows(orders, as_of))
 
 
 def _check_count(value: object, name: str, low: int, high: int | None = None) -> int:

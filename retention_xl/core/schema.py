@@ -170,7 +170,9 @@ class _IdCodes:
     def order_rows(self) -> OrderIdRows:
         """The :class:`OrderIdRows` of these codes (``first`` must be set)."""
         assert self.first is not None
-        return OrderIdRows(first=self.first, sort_keys=(self.codes,))
+        is_first = np.zeros(self.codes.size, dtype=bool)
+        is_first[self.first] = True
+        return OrderIdRows(is_first=is_first, sort_keys=(self.codes,))
 
 
 def _fixed_width(values: npt.NDArray[np.object_]) -> npt.NDArray[np.str_] | None:
@@ -608,8 +610,7 @@ def prepared_rows(orders: pd.DataFrame) -> PreparedRows:
     """Validate ``orders`` and apply the rule of :func:`prepare_orders`, as arrays."""
     df, customers, order_ids, status_masks = _validate_orders(orders)
     rows = len(df)
-    first = np.zeros(rows, dtype=bool)
-    first[np.asarray(order_ids.first)] = True
+    first = order_ids.is_first
     cancelled = np.zeros(rows, dtype=bool)
     refunded_status = np.zeros(rows, dtype=bool)
     if status_masks is not None:

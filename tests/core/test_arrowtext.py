@@ -30,7 +30,7 @@ def test_order_id_rows_match_python(ids: list[str]) -> None:
     rows = at.order_id_rows(_arrow(ids))
     assert rows is not None
     firsts = [i for i, x in enumerate(ids) if ids.index(x) == i]
-    assert rows.first.tolist() == firsts
+    assert np.flatnonzero(rows.is_first).tolist() == firsts
     order = np.lexsort(rows.sort_keys)
     assert [ids[i] for i in order] == sorted(ids)
 
