@@ -118,8 +118,9 @@ def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     read as integers and ordered as text (:func:`_digit_text_keys`: the prefix is
     common, so this is the order of the ids). Up to 8 digits are read from the bytes
     in numpy (:class:`~retention_xl.core._textwords.TextBytes`), longer ones by Arrow.
-    Keys that span no more than a few values per row are coded by counting, without
-    hashing; otherwise with :func:`pandas.factorize`. When every id has the same length,
+    Keys that span no more than a few values per row are coded by marking the keys
+    present (their rank among them is the code), without hashing; otherwise with
+    :func:`pandas.factorize`. When every id has the same length,
     the distinct ids are written from their numbers (prefix and zero-padded digits)
     instead of being copied from the rows.
     """
@@ -146,13 +147,14 @@ def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     codes: IntArray
     distinct: IntArray
     if hi - lo < _DENSE_SPAN * n:
-        rel = key - lo
-        seen = np.bincount(rel, minlength=hi - lo + 1)
-        if bool(seen.all()):  # every key in the span occurs: it is its own code
+        # made relative in place when the keys are this function's own array
+        rel = np.subtract(key, lo, out=key if key.flags.writeable else None)
+        present = np.zeros(hi - lo + 1, dtype=bool)
+        present[rel] = True
+        if bool(present.all()):  # every key in the span occurs: it is its own code
             codes = rel
             distinct = np.arange(lo, hi + 1, dtype=np.int64)
         else:
-            present = seen > 0
             rank = np.cumsum(present) - 1
             codes = rank[rel]
             distinct = np.flatnonzero(present) + lo

@@ -1,14 +1,15 @@
 """Orders reduced to integer arrays: the shared fast path of the order analytics.
 
-:func:`load_order_days` applies the rule of
+:func:`load_order_rows` applies the rule of
 :func:`~retention_xl.core.schema.prepare_orders` (so deduplication and the
 refund/cancellation rule are the same everywhere; on raw orders through
 :func:`~retention_xl.core.schema.prepared_rows`, which skips copying the id text into a
 frame), cuts the orders at ``as_of`` and keeps customers as integer codes (those of the
-validation, or :func:`pandas.factorize`). Purchases are then collapsed to one row per
-(customer, purchase day), sorted by customer then day. Customer summaries, period
-tables and cohorts are a few numpy passes over these arrays; no Python loop touches a
-row.
+validation, or :func:`pandas.factorize`). :func:`purchase_totals` adds up each
+customer's purchases from one sort of one integer key per purchase (the customer
+summary); :func:`load_order_days` collapses the purchases to one row per (customer,
+purchase day), sorted by customer then day (period tables, cohorts, model histories).
+These are a few numpy passes over the arrays; no Python loop touches a row.
 
 Days are whole days counted from 1970-01-01 (``datetime64[D]`` as ``int64``).
 """
@@ -195,12 +196,15 @@ def _sorted_pair_keys(rows: OrderRows) -> tuple[npt.NDArray[np.integer[Any]], in
     day = rows.day
     lo = int(day.min()) if day.size else 0
     span = int(day.max()) - lo + 1 if day.size else 1
-    keys = rows.code * span
-    keys += day
-    keys -= lo
+    narrow = len(rows.ids) * span <= np.iinfo(np.uint32).max
+    keys: npt.NDArray[np.integer[Any]] = np.empty(day.size, dtype=np.uint32 if narrow else np.int64)
+    # Written straight into the key array (64-bit arithmetic, stored as it goes): 32-bit
+    # keys wrap modulo 2**32 on the way and the last step brings them back into range,
+    # so the result is exact.
+    np.multiply(rows.code, np.int64(span), out=keys, casting="unsafe")
+    np.add(keys, day, out=keys, casting="unsafe")
+    np.subtract(keys, np.int64(lo), out=keys, casting="unsafe")
     keys = keys[rows.is_purchase]
-    if len(rows.ids) * span <= np.iinfo(np.uint32).max:
-        keys = keys.astype(np.uint32)
     keys.sort()
     return keys, lo, span
 
@@ -297,11 +301,16 @@ def load_order_rows(
             labels = np.asarray(uniques, dtype=object)
         else:
             all_codes, labels = coded  # labels sorted
+        own_dates = False
     else:  # the rule of prepare_orders, without copying the id text into a frame
         rows = prepared_rows(orders)
         dates, revenue, purchase = rows.dates, rows.revenue, rows.is_purchase
         coded = all_codes, labels = rows.codes, rows.labels
-    day: IntArray = dates.astype("datetime64[ns]", copy=False).view(np.int64) // _NS_PER_DAY
+        own_dates = True  # a fresh array: turned into days in place
+    nanoseconds = dates.astype("datetime64[ns]", copy=False).view(np.int64)
+    day: IntArray = np.floor_divide(
+        nanoseconds, _NS_PER_DAY, out=nanoseconds if own_dates else None
+    )
     last = int(day.max()) if day.size else 0
     cut = last if as_of is None else _as_of_day(as_of)
     code = all_codes

@@ -46,6 +46,9 @@ WordArray = npt.NDArray[np.uint64]
 _WORD: Final = 8
 #: Values of one length in at most this many runs are read through strided views.
 _MAX_RUNS: Final = 64
+#: Values read at a time by block-wise passes (a few arrays of this many words fit in a
+#: core's cache, and the same memory serves every block).
+_BLOCK: Final = 1 << 16
 #: ``_LOW_BYTES[k]`` keeps the first ``k`` bytes of a little-endian word.
 _LOW_BYTES: Final = np.array([(1 << (8 * k)) - 1 for k in range(_WORD + 1)], dtype=np.uint64)
 #: ``_ZERO_FILL[k]``: ASCII ``0`` in the first ``8 - k`` bytes (the padding in front
@@ -96,6 +99,21 @@ class _WordReader:
         out[:inside] = self.at_byte[positions[:inside]]
         if inside < positions.size:
             out[inside:] = self.tail[positions[inside:] - self.tail_from]
+
+
+def _common_width(offsets: IntArray) -> int | None:
+    """The length in bytes shared by every value, or ``None`` (checked block by block)."""
+    n = offsets.size - 1
+    if n <= 0:
+        return None
+    total = int(offsets[n] - offsets[0])
+    width = total // n
+    if total != width * n:
+        return None
+    for lo in range(0, n, _BLOCK):
+        if not bool((np.diff(offsets[lo : lo + _BLOCK + 1]) == width).all()):
+            return None
+    return width
 
 
 def digit_values(words: WordArray, digits: int | IntArray) -> IntArray | None:
@@ -177,12 +195,10 @@ class TextBytes:
             if data_buffer is None
             else np.frombuffer(data_buffer, dtype=np.uint8)
         )
-        lengths = np.diff(offsets)
-        width = None
-        if n:
-            first = int(lengths[0])
-            if int(offsets[n] - offsets[0]) == n * first and bool((lengths == first).all()):
-                width = first
+        width = _common_width(offsets)
+        lengths = (
+            np.diff(offsets) if width is None else np.broadcast_to(np.int64(width), (n,))
+        )  # one width: a view of one number, no array
         return cls(data, offsets, lengths, width)
 
     def __len__(self) -> int:
@@ -247,20 +263,17 @@ class TextBytes:
         """Numbers and digit counts when each value is ``prefix`` and 1 to 8 ASCII digits.
 
         ``None`` otherwise (a longer prefix than 8 bytes takes the general path too). The
-        digit count is one number when every value has the same length.
+        digit count is one number when every value has the same length; then the values
+        are read a block at a time (the temporary words of a block stay in the cache).
         """
         p = len(prefix)
         if len(self) == 0 or p > _WORD:
             return None
-        digits: int | IntArray
         if self.width is not None:
-            digits = self.width - p
-            if not 1 <= digits <= _WORD:
-                return None
-        else:
-            digits = self.lengths - p
-            if int(digits.min()) < 1 or int(digits.max()) > _WORD:
-                return None
+            return self._fixed_numbers(prefix)
+        digits = self.lengths - p
+        if int(digits.min()) < 1 or int(digits.max()) > _WORD:
+            return None
         if p:
             head = self.words()
             head &= _LOW_BYTES[p]
@@ -268,6 +281,38 @@ class TextBytes:
                 return None
         numbers = digit_values(self.words(p), digits)
         return None if numbers is None else (numbers, digits)
+
+    def _fixed_numbers(self, prefix: bytes) -> tuple[IntArray, int] | None:
+        """:meth:`prefixed_numbers` of values of one width, block by block."""
+        assert self.width is not None
+        p, width = len(prefix), self.width
+        digits = width - p
+        if not 1 <= digits <= _WORD:
+            return None
+        n = len(self)
+        reader = _WordReader(self.data)
+        start = int(self.offsets[0])
+        numbers = np.empty(n, dtype=np.int64)
+        head = np.empty(min(n, _BLOCK), dtype=np.uint64)
+        tail = np.empty_like(head) if width > _WORD else head  # digits past the first word
+        expected = np.uint64(int.from_bytes(prefix, "little"))
+        for lo in range(0, n, _BLOCK):
+            size = min(n, lo + _BLOCK) - lo
+            words = head[:size]
+            reader.strided(words, start + lo * width, width)
+            if p:
+                if not bool(((words & _LOW_BYTES[p]) == expected).all()):
+                    return None
+                if width > _WORD:
+                    reader.strided(tail[:size], start + lo * width + p, width)
+                    words = tail[:size]
+                else:  # the digits are in the same word, after the prefix
+                    words >>= np.uint64(8 * p)
+            part = digit_values(words, digits)
+            if part is None:
+                return None
+            numbers[lo : lo + size] = part
+        return numbers, digits
 
 
 def digit_words(numbers: IntArray) -> WordArray:
@@ -315,7 +360,9 @@ def number_texts(prefix: bytes, numbers: IntArray, digits: int, arrow_type: Any)
     width = p + digits
     chars = np.empty((k, width), dtype=np.uint8)
     chars[:, :p] = np.frombuffer(prefix, dtype=np.uint8)
-    chars[:, p:] = digit_words(numbers).view(np.uint8).reshape(k, _WORD)[:, _WORD - digits :]
+    for lo in range(0, k, _BLOCK):  # block by block: the words of a block stay in the cache
+        words = digit_words(numbers[lo : lo + _BLOCK])
+        chars[lo : lo + _BLOCK, p:] = words.view(np.uint8).reshape(-1, _WORD)[:, _WORD - digits :]
     offset_type = np.int64 if pa.types.is_large_string(arrow_type) else np.int32
     offsets = np.arange(0, (k + 1) * width, width, dtype=offset_type)
     return pa.Array.from_buffers(arrow_type, k, [None, pa.py_buffer(offsets), pa.py_buffer(chars)])

@@ -262,3 +262,27 @@ def test_nul_bytes_tell_ids_apart() -> None:
     for ids in (["a", "a\x00", "a\x00"], ["a\x00", "a", "a\x00"], ["1234567", "1234567\x00"]):
         assert at._short_order_id_rows(pa.array(ids)) is not None
         _order_id_rows_agree(ids, "string")
+
+
+def test_blocks_of_a_long_column() -> None:
+    """Several blocks (and the last, partial one) of fixed-width ids; a bad value in the
+    last block, a different width in the middle one."""
+    from retention_xl.core._textwords import _BLOCK
+
+    n = 3 * _BLOCK + 5
+    numbers = np.random.default_rng(7).integers(0, 10**7, n)
+    ids = [f"C{int(x):07d}" for x in numbers]
+    text = TextBytes.of(pa.array(ids))
+    assert text is not None and text.width == 8
+    read = text.prefixed_numbers(b"C")
+    assert read is not None and read[0].tolist() == numbers.tolist()
+    long_prefix = TextBytes.of(pa.array([f"AB{int(x):07d}" for x in numbers]))
+    read = long_prefix.prefixed_numbers(b"AB")  # 9 bytes: digits past the first word
+    assert read is not None and read[0].tolist() == numbers.tolist()
+    for bad, position in (("C00x0001", n - 2), ("D0000001", n - 1), ("C000001", 2 * _BLOCK)):
+        changed = [*ids[:position], bad, *ids[position + 1 :]]
+        text = TextBytes.of(pa.array(changed))
+        assert text is not None
+        assert text.prefixed_numbers(b"C") is None or bad == "C000001"
+        assert (text.width is None) == (bad == "C000001")
+        _customer_codes_agree(changed)
