@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from retention_xl.core._textwords import TextBytes, number_texts
+
 __all__ = [
     "OrderIdRows",
     "arrow_text",
@@ -114,12 +116,14 @@ def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     ``None`` unless every id is the prefix of the first (its leading non-digit
     characters, no whitespace in front) followed by 1 to 18 ASCII digits. The digits are
     read as integers and ordered as text (:func:`_digit_text_keys`: the prefix is
-    common, so this is the order of the ids). Keys that span no more than a few values
-    per row are coded by counting, without hashing; otherwise with :func:`pandas.factorize`.
+    common, so this is the order of the ids). Up to 8 digits are read from the bytes
+    in numpy (:class:`~retention_xl.core._textwords.TextBytes`), longer ones by Arrow.
+    Keys that span no more than a few values per row are coded by marking the keys
+    present (their rank among them is the code), without hashing; otherwise with
+    :func:`pandas.factorize`. When every id has the same length,
+    the distinct ids are written from their numbers (prefix and zero-padded digits)
+    instead of being copied from the rows.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     n = len(arr)
     if n == 0:
         return None
@@ -128,6 +132,53 @@ def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     prefix = first[:stop]
     if prefix[:1].isspace():
         return None
+    text = TextBytes.of(arr)
+    read = None if text is None else text.prefixed_numbers(prefix.encode("utf-8"))
+    if read is None:
+        read = _arrow_prefixed_numbers(arr, prefix)
+        if read is None:
+            return None
+    numbers, lengths = read
+    keys = (numbers,) if isinstance(lengths, int) else _digit_text_keys(numbers, lengths)
+    if len(keys) != 1:
+        return None
+    key = keys[0]
+    lo, hi = int(key.min()), int(key.max())
+    codes: IntArray
+    distinct: IntArray
+    if hi - lo < _DENSE_SPAN * n:
+        # made relative in place when the keys are this function's own array
+        rel = np.subtract(key, lo, out=key if key.flags.writeable else None)
+        present = np.zeros(hi - lo + 1, dtype=bool)
+        present[rel] = True
+        if bool(present.all()):  # every key in the span occurs: it is its own code
+            codes = rel
+            distinct = np.arange(lo, hi + 1, dtype=np.int64)
+        else:
+            rank = np.cumsum(present) - 1
+            codes = rank[rel]
+            distinct = np.flatnonzero(present) + lo
+    else:
+        found, uniques = pd.factorize(key, sort=True)
+        codes = found.astype(np.int64, copy=False)
+        distinct = np.asarray(uniques, dtype=np.int64)
+    if isinstance(lengths, int):  # one width: the id is the prefix and its number
+        written = number_texts(prefix.encode("utf-8"), distinct, lengths, arr.type)
+        return codes, pd.Index(as_string_array(written), dtype="string")
+    one_row = np.empty(distinct.size, dtype=np.intp)
+    one_row[codes] = np.arange(n, dtype=np.intp)  # any row of a code holds its id
+    labels = pd.Index(as_string_array(arr.take(one_row)), dtype="string")
+    return codes, labels
+
+
+def _arrow_prefixed_numbers(arr: Any, prefix: str) -> tuple[IntArray, IntArray] | None:
+    """Numbers and digit counts of ids that are ``prefix`` and 1 to 18 digits, by Arrow.
+
+    ``None`` when an id is not.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     digits = arr
     if prefix:
         if not pc.all(pc.starts_with(arr, prefix)).as_py():
@@ -139,29 +190,7 @@ def _numbered_codes(arr: Any) -> tuple[IntArray, pd.Index] | None:
     if int(lengths.max()) > _MAX_DIGITS:
         return None
     numbers = np.asarray(pc.cast(digits, pa.int64()), dtype=np.int64)
-    keys = _digit_text_keys(numbers, lengths)
-    if len(keys) != 1:
-        return None
-    key = keys[0]
-    lo, hi = int(key.min()), int(key.max())
-    codes: IntArray
-    if hi - lo < _DENSE_SPAN * n:
-        rel = key - lo
-        seen = np.bincount(rel, minlength=hi - lo + 1)
-        if bool(seen.all()):  # every key in the span occurs: it is its own code
-            codes = rel
-        else:
-            rank = np.cumsum(seen > 0) - 1
-            codes = rank[rel]
-        k = int(codes.max()) + 1
-    else:
-        found, uniques = pd.factorize(key, sort=True)
-        codes = found.astype(np.int64, copy=False)
-        k = len(uniques)
-    one_row = np.empty(k, dtype=np.intp)
-    one_row[codes] = np.arange(n, dtype=np.intp)  # any row of a code holds its id
-    labels = pd.Index(as_string_array(arr.take(one_row)), dtype="string")
-    return codes, labels
+    return numbers, lengths
 
 
 def _drop_prefix(arr: Any, prefix: str) -> Any:
@@ -183,12 +212,12 @@ def _drop_prefix(arr: Any, prefix: str) -> Any:
 class OrderIdRows:
     """Where each distinct order id first occurs, and how the ids sort.
 
-    ``first``: the position of the first row of each distinct id, ascending.
+    ``is_first``: whether the row is the first with its id (one flag per row).
     ``sort_keys``: integer keys, least significant first (as :func:`numpy.lexsort`
     takes them), that order the rows by the text of their id.
     """
 
-    first: npt.NDArray[np.intp]
+    is_first: npt.NDArray[np.bool_]
     sort_keys: tuple[IntArray, ...]
 
 
@@ -208,13 +237,15 @@ def _canonical_integers(arr: Any) -> tuple[IntArray, IntArray] | None:
     return numbers, lengths
 
 
-def _first_of_runs(order: IntArray, same_as_previous: npt.NDArray[np.bool_]) -> IntArray:
-    """Rows that start a run of equal sorted values, in row order."""
+def _first_of_runs(
+    order: IntArray, same_as_previous: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Flags of the rows that start a run of equal sorted values (``order`` sorts them)."""
     start = np.ones(order.size, dtype=bool)
     start[1:] = ~same_as_previous
     first = np.zeros(order.size, dtype=bool)
     first[order[start]] = True
-    return np.flatnonzero(first).astype(np.int64)
+    return first
 
 
 def _digit_text_keys(numbers: IntArray, lengths: IntArray) -> tuple[IntArray, ...]:
@@ -244,24 +275,72 @@ def order_id_rows(arr: Any) -> OrderIdRows | None:
     """
     import pyarrow.compute as pc
 
+    short = _short_order_id_rows(arr)
+    if short is not None:
+        return short
     digits = _canonical_integers(arr)
     if digits is not None:
         numbers, lengths = digits
         if bool((numbers[1:] >= numbers[:-1]).all()):  # ascending, as exports list them
-            step = np.concatenate(([True], numbers[1:] != numbers[:-1]))
-            first = np.flatnonzero(step).astype(np.int64)
+            first = np.concatenate(([True], numbers[1:] != numbers[:-1]))
         else:
             order = np.argsort(numbers, kind="stable").astype(np.int64)
             ordered = numbers[order]
             first = _first_of_runs(order, ordered[1:] == ordered[:-1])
-        return OrderIdRows(first=first, sort_keys=_digit_text_keys(numbers, lengths))
+        return OrderIdRows(is_first=first, sort_keys=_digit_text_keys(numbers, lengths))
     if _edge_space(arr):
         return None
     order = np.asarray(pc.sort_indices(arr), dtype=np.int64)
     ordered = arr.take(order)
     n = len(arr)
     same = np.asarray(pc.equal(ordered.slice(1), ordered.slice(0, max(n - 1, 0))), dtype=bool)
-    return OrderIdRows(first=_first_of_runs(order, same), sort_keys=(_inverse(order),))
+    return OrderIdRows(is_first=_first_of_runs(order, same), sort_keys=(_inverse(order),))
+
+
+def _short_order_id_rows(arr: Any) -> OrderIdRows | None:
+    """:func:`order_id_rows` of ids of at most 8 bytes (order numbers), from their words.
+
+    Each id is one 64-bit word (:meth:`~retention_xl.core._textwords.TextBytes.short_words`)
+    with its bytes reversed, so that words compare as the text does. Ids in ascending
+    order of (length, text), as exports list order numbers (``999`` before ``1000``),
+    are deduplicated without sorting: equal ids are neighbours. Otherwise the rows are
+    sorted by (length, word). ``None`` when an id is longer, or has whitespace to strip.
+    """
+    text = TextBytes.of(arr)
+    words = None if text is None or len(text) == 0 else text.short_words()
+    if text is None or words is None:
+        return None
+    used = text.used()
+    low, high = (int(used.min()), int(used.max())) if used.size else (0x21, 0x21)
+    if not (low > 0x20 and high < 0x7F) and _edge_space(arr):  # printable ASCII: no space
+        return None
+    words.byteswap(inplace=True)  # big-endian: unsigned order is text order
+    lengths = text.lengths
+    # Neighbours of one length compare by their words; where the length changes, by it.
+    same = words[1:] == words[:-1]
+    after = words[1:] >= words[:-1]
+    if text.width is None:
+        change = np.flatnonzero(lengths[1:] != lengths[:-1])
+        same[change] = False
+        after[change] = lengths[change + 1] > lengths[change]
+    if bool(after.all()):  # ascending: each run of equal ids starts where the id changes
+        first = np.concatenate(([True], ~same))
+    else:
+        keys = (words,) if text.width is not None else (words, lengths)
+        order = np.lexsort(keys).astype(np.int64)
+        step = np.zeros(order.size - 1, dtype=bool)
+        for key in keys:
+            ordered = key[order]
+            step |= ordered[1:] != ordered[:-1]
+        first = _first_of_runs(order, ~step)
+    signed = words if high < 0x80 else words ^ np.uint64(1 << 63)  # unsigned order kept
+    sort_keys: tuple[IntArray, ...] = (signed.view(np.int64),)
+    if low == 0 and text.width is None:  # a NUL byte: "a" < "a\0", same words
+        if text.longest < 8:
+            sort_keys = ((signed | lengths.astype(np.uint64)).view(np.int64),)
+        else:
+            sort_keys = (lengths, signed.view(np.int64))
+    return OrderIdRows(is_first=first, sort_keys=sort_keys)
 
 
 def label_masks(arr: Any, labels: Sequence[str]) -> dict[str, npt.NDArray[np.bool_]] | None:

@@ -25,9 +25,11 @@ from retention_xl.core._orderdays import (
     AsOf,
     FloatArray,
     IntArray,
-    OrderDays,
+    OrderRows,
+    PurchaseTotals,
     days_to_timestamps,
-    load_order_days,
+    load_order_rows,
+    purchase_totals,
 )
 from retention_xl.core.schema import PreparedOrders
 from retention_xl.errors import InputError, OutOfRangeError
@@ -76,27 +78,31 @@ SEGMENT_ACTIONS: Final = {
 }
 
 
-def _summary_from_days(od: OrderDays) -> pd.DataFrame:
-    starts = od.customer_starts()
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - 1
-    if ends.size:
-        ends[-1] = od.code.size - 1
-    codes = od.code[starts]
-    n_orders = np.add.reduceat(od.orders, starts) if starts.size else np.zeros(0, dtype=np.int64)
+def _summary_from_rows(rows: OrderRows) -> pd.DataFrame:
+    """The summary of ``rows``; only per-customer arrays outlive this call's first line."""
+    ids, as_of_day, totals, revenue = _customer_totals(rows)
+    del rows  # (the caller's reference goes too: customer_summary passes a fresh one)
+    return _summary_frame(
+        ids,
+        first=totals.first_day,
+        last=totals.last_day,
+        n_orders=totals.orders,
+        n_days=totals.purchase_days,
+        money=revenue,
+        as_of_day=as_of_day,
+    )
+
+
+def _customer_totals(rows: OrderRows) -> tuple[pd.Index, int, PurchaseTotals, FloatArray]:
+    """Ids, observation day, purchase totals and net revenue of the customers who bought."""
+    totals = purchase_totals(rows)
+    codes = totals.code
     revenue_all: FloatArray = np.asarray(
-        np.bincount(od.row_code, weights=od.row_revenue, minlength=len(od.ids)), dtype=np.float64
+        np.bincount(rows.code, weights=rows.revenue, minlength=len(rows.ids)), dtype=np.float64
     )
-    every = codes.size == len(od.ids)  # codes ascending: every customer is 0..k-1
-    return summary_from_totals(
-        od.ids if every else od.ids[codes],
-        first_day=od.day[starts],
-        last_day=od.day[ends],
-        orders=n_orders,
-        purchase_days=ends - starts + 1,
-        revenue=revenue_all[codes],
-        as_of_day=od.as_of,
-    )
+    every = codes.size == len(rows.ids)  # codes ascending: every customer is 0..k-1
+    ids = rows.ids if every else rows.ids[codes]
+    return ids, rows.as_of, totals, revenue_all[codes]
 
 
 def summary_from_totals(
@@ -116,12 +122,29 @@ def summary_from_totals(
     (``aov``, ``frequency``, recency, age, weeks, days since the last purchase) are
     defined here once.
     """
-    first = np.asarray(first_day, dtype=np.int64)
-    last = np.asarray(last_day, dtype=np.int64)
-    # own copies of the caller's columns, so the frame below can take its arrays as they are
-    n_orders = np.array(orders, dtype=np.int64)
-    n_days = np.array(purchase_days, dtype=np.int64)
-    money = np.array(revenue, dtype=np.float64)
+    # own copies of the caller's columns, so the frame can take its arrays as they are
+    return _summary_frame(
+        ids,
+        first=np.asarray(first_day, dtype=np.int64),
+        last=np.asarray(last_day, dtype=np.int64),
+        n_orders=np.array(orders, dtype=np.int64),
+        n_days=np.array(purchase_days, dtype=np.int64),
+        money=np.array(revenue, dtype=np.float64),
+        as_of_day=as_of_day,
+    )
+
+
+def _summary_frame(
+    ids: pd.Index | npt.NDArray[np.object_],
+    *,
+    first: IntArray,
+    last: IntArray,
+    n_orders: IntArray,
+    n_days: IntArray,
+    money: FloatArray,
+    as_of_day: int,
+) -> pd.DataFrame:
+    """:func:`summary_from_totals` of int64 / float64 arrays it may keep (no copies)."""
     recency = last - first
     age = as_of_day - first
     out = pd.DataFrame(
@@ -209,7 +232,7 @@ def customer_summary(orders: pd.DataFrame | PreparedOrders, *, as_of: AsOf = Non
     >>> float(s.loc["a", "aov"])
     10.0
     """
-    return _summary_from_days(load_order_days(orders, as_of))
+    return _summary_from_rows(load_order_rows(orders, as_of))
 
 
 def _check_count(value: object, name: str, low: int, high: int | None = None) -> int:

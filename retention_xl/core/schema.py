@@ -170,7 +170,9 @@ class _IdCodes:
     def order_rows(self) -> OrderIdRows:
         """The :class:`OrderIdRows` of these codes (``first`` must be set)."""
         assert self.first is not None
-        return OrderIdRows(first=self.first, sort_keys=(self.codes,))
+        is_first = np.zeros(self.codes.size, dtype=bool)
+        is_first[self.first] = True
+        return OrderIdRows(is_first=is_first, sort_keys=(self.codes,))
 
 
 def _fixed_width(values: npt.NDArray[np.object_]) -> npt.NDArray[np.str_] | None:
@@ -472,13 +474,19 @@ class PreparedOrders:
         return self.frame[self.frame["is_purchase"].to_numpy()]
 
 
-def _date_id_order(
-    dates: npt.NDArray[np.int64], keys: Sequence[npt.NDArray[np.int64]]
-) -> npt.NDArray[np.intp] | None:
-    """Positions that sort rows by date, then id (``keys``, least significant first).
+#: Rows moved to put rows in order: ``new[rows] = old[source]`` (see :func:`_date_id_moves`).
+Moves = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]
 
-    ``None`` when the rows are sorted already. When only the ids of some dates are out
-    of order (dates ascending), only the rows of those dates are sorted.
+
+def _date_id_moves(
+    dates: npt.NDArray[np.int64], keys: Sequence[npt.NDArray[np.int64]]
+) -> Moves | None:
+    """How to sort rows by date, then id (``keys``, least significant first).
+
+    ``None`` when the rows are sorted already; otherwise ``(rows, source)``: the sorted
+    rows are the rows with ``rows`` replaced by ``source`` (``new[rows] = old[source]``).
+    When only the ids of some dates are out of order (dates ascending), only the rows of
+    those dates move.
     """
     if dates.size < 2:
         return None
@@ -490,11 +498,9 @@ def _date_id_order(
     if bool(after.all()):
         return None
     if bool((dates[1:] < dates[:-1]).any()):
-        return np.lexsort((*keys, dates))
+        return np.arange(dates.size), np.lexsort((*keys, dates))
     rows = _rows_of_dates(dates, np.flatnonzero(~after))
-    order = np.arange(dates.size)
-    order[rows] = rows[np.lexsort((*(key[rows] for key in keys), dates[rows]))]
-    return order
+    return rows, rows[np.lexsort((*(key[rows] for key in keys), dates[rows]))]
 
 
 def _rows_of_dates(
@@ -547,7 +553,7 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
     if isinstance(orders, PreparedOrders):
         return orders
     kept = prepared_rows(orders)
-    df, take, purchase = kept.validated, kept.take, kept.is_purchase
+    df, take, purchase = kept.validated, kept.take(), kept.is_purchase
     frame = pd.DataFrame(
         {
             "customer_id": df["customer_id"].array.take(take),
@@ -585,15 +591,15 @@ def prepare_orders(orders: pd.DataFrame | PreparedOrders) -> PreparedOrders:
 class PreparedRows:
     """What :func:`prepare_orders` keeps, as arrays, before it builds the frame.
 
-    ``take``: the rows of ``validated`` that are kept, in the prepared order (date,
-    then order id); ``codes``, ``dates``, ``revenue`` and ``is_purchase`` follow it
-    (customer codes into the sorted ``labels``). ``first``, ``cancelled`` and ``keep``
-    are masks over the validated rows (first row of its order id, cancelled, kept).
+    ``codes``, ``dates``, ``revenue`` and ``is_purchase`` hold the kept rows in the
+    prepared order (date, then order id; customer codes into the sorted ``labels``):
+    the rows of ``validated`` where ``keep`` is set, with ``moves`` applied (``None``
+    when they come in that order already). ``first``, ``cancelled`` and ``keep`` are
+    masks over the validated rows (first row of its order id, cancelled, kept).
     Analyses that need only numbers read these and skip copying the id text.
     """
 
     validated: pd.DataFrame
-    take: npt.NDArray[np.intp]
     codes: npt.NDArray[np.int64]
     labels: npt.NDArray[np.object_] | pd.Index
     dates: npt.NDArray[np.datetime64]
@@ -602,14 +608,33 @@ class PreparedRows:
     first: npt.NDArray[np.bool_]
     cancelled: npt.NDArray[np.bool_]
     keep: npt.NDArray[np.bool_]
+    moves: Moves | None
+
+    def take(self) -> npt.NDArray[np.intp]:
+        """The rows of ``validated`` that are kept, in the prepared order."""
+        return _moved(np.flatnonzero(self.keep), self.moves)
+
+
+def _moved(values: npt.NDArray[Any], moves: Moves | None) -> npt.NDArray[Any]:
+    """``values`` (a fresh array) with ``moves`` applied in place."""
+    if moves is not None:
+        rows, source = moves
+        values[rows] = values[source]
+    return values
 
 
 def prepared_rows(orders: pd.DataFrame) -> PreparedRows:
-    """Validate ``orders`` and apply the rule of :func:`prepare_orders`, as arrays."""
+    """Validate ``orders`` and apply the rule of :func:`prepare_orders`, as arrays.
+
+    The kept rows are picked by their mask, then the few that are out of date and id
+    order move (usually the rows of a day where the order numbers gain a digit): no
+    array of positions is built for all of them.
+    """
     df, customers, order_ids, status_masks = _validate_orders(orders)
     rows = len(df)
-    first = np.zeros(rows, dtype=bool)
-    first[np.asarray(order_ids.first)] = True
+    first, sort_keys = order_ids.is_first, order_ids.sort_keys
+    codes, labels = customers.codes, customers.labels
+    del customers, order_ids  # big arrays are dropped as soon as they are used up
     cancelled = np.zeros(rows, dtype=bool)
     refunded_status = np.zeros(rows, dtype=bool)
     if status_masks is not None:
@@ -619,27 +644,28 @@ def prepared_rows(orders: pd.DataFrame) -> PreparedRows:
         cancelled = status.eq("cancelled").to_numpy(dtype=bool, na_value=False)
         refunded_status = status.eq("refunded").to_numpy(dtype=bool, na_value=False)
     keep = first & ~cancelled
-    revenue = df["amount"].to_numpy(dtype="float64")
-    if "refunded" in df.columns:
-        revenue = revenue - df["refunded"].to_numpy(dtype="float64")
-    is_purchase = (revenue > 0) & ~refunded_status
 
-    kept = np.flatnonzero(keep)
-    dates = df["order_date"].to_numpy(dtype="datetime64[ns]")
-    kept_dates = dates[kept]
-    order = _date_id_order(kept_dates.view(np.int64), [k[kept] for k in order_ids.sort_keys])
-    take = kept if order is None else kept[order]
+    dates = df["order_date"].to_numpy(dtype="datetime64[ns]")[keep]
+    moves = _date_id_moves(dates.view(np.int64), [k[keep] for k in sort_keys])
+    del sort_keys
+    kept_codes = _moved(codes[keep], moves)
+    del codes
+    revenue = df["amount"].to_numpy(dtype="float64")[keep]
+    if "refunded" in df.columns:
+        revenue -= df["refunded"].to_numpy(dtype="float64")[keep]
+    is_purchase = revenue > 0
+    is_purchase &= ~refunded_status[keep]
     return PreparedRows(
         validated=df,
-        take=take,
-        codes=customers.codes[take],
-        labels=customers.labels,
-        dates=kept_dates if order is None else kept_dates[order],
-        revenue=revenue[take],
-        is_purchase=is_purchase[take],
+        codes=kept_codes,
+        labels=labels,
+        dates=_moved(dates, moves),
+        revenue=_moved(revenue, moves),
+        is_purchase=_moved(is_purchase, moves),
         first=first,
         cancelled=cancelled,
         keep=keep,
+        moves=moves,
     )
 
 

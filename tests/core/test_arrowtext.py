@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from retention_xl.core import _arrowtext as at
-from retention_xl.core.schema import _date_id_order, prepare_orders
+from retention_xl.core.schema import _date_id_moves, prepare_orders
 
 pa = pytest.importorskip("pyarrow")
 
@@ -30,7 +30,7 @@ def test_order_id_rows_match_python(ids: list[str]) -> None:
     rows = at.order_id_rows(_arrow(ids))
     assert rows is not None
     firsts = [i for i, x in enumerate(ids) if ids.index(x) == i]
-    assert rows.first.tolist() == firsts
+    assert np.flatnonzero(rows.is_first).tolist() == firsts
     order = np.lexsort(rows.sort_keys)
     assert [ids[i] for i in order] == sorted(ids)
 
@@ -63,17 +63,32 @@ def test_clean_labels_fill_and_report() -> None:
     assert at.clean_labels(clean, None, lambda s: s.strip().upper()) == (None, frozenset({"EUR"}))
 
 
-def test_date_id_order_sorts_only_what_it_must() -> None:
+def test_date_id_moves_sort_only_what_they_must() -> None:
     rng = np.random.default_rng(0)
-    for _ in range(300):
+    for trial in range(300):
         n = int(rng.integers(2, 50))
         dates = np.sort(rng.integers(0, 5, n)).astype(np.int64)
-        if rng.random() < 0.2:
+        ascending = rng.random() >= 0.2
+        if not ascending:
             dates = rng.permutation(dates)
         keys = (rng.permutation(n).astype(np.int64),)
-        got = _date_id_order(dates, keys)
+        if trial % 5 == 0:  # already in order
+            keys = (np.lexsort((keys[0], dates)).argsort().astype(np.int64),)
+        moves = _date_id_moves(dates, keys)
+        order = np.arange(n)
+        if moves is not None:
+            rows, source = moves
+            order[rows] = source
+            if ascending:  # only rows of the dates whose ids are out of order move
+                bad = {int(d) for d, k in zip(dates, keys[0], strict=True)} - {
+                    int(d)
+                    for d in np.unique(dates)
+                    if bool((np.diff(keys[0][dates == d]) > 0).all())
+                }
+                assert {int(d) for d in dates[rows]} == bad
         want = np.lexsort((*keys, dates))
-        assert (np.arange(n) if got is None else got).tolist() == want.tolist()
+        assert order.tolist() == want.tolist()
+        assert (moves is None) == (want.tolist() == list(range(n)))
 
 
 def test_prepare_orders_same_with_and_without_arrow() -> None:
