@@ -242,6 +242,8 @@ class _BetaGeoKernel:
     :math:`A(\\tau) = \\frac{c}{a-1}\\big[1 - (1-z)^{a-1}\\,{}_2F_1(c-x-r, a-1; c; z)\\big]`
     with :math:`c = a+b+x-1+\\text{shift}`, :math:`z = \\tau/(\\alpha+T+\\tau)` (eq. 10 of
     Fader, Hardie & Lee 2005 without its P(alive), after Euler's transformation).
+
+    What the horizons share (:math:`c`, :math:`\\alpha+T`) is computed once.
     """
 
     def __init__(self, *, modified: bool) -> None:
@@ -254,17 +256,21 @@ class _BetaGeoKernel:
         r, alpha, a, b = _columns(theta)
         xc = gx[:, None]
         # Per group: the log of the dropout odds' factor, r + x and ln(alpha + T); per
-        # distinct recency ln(alpha + t_x); per row only gathers and four operations.
+        # distinct (x, t_x) (a few rows each) (r + x) ln(alpha + t_x); per row only
+        # two gathers and four operations.
         den = b + xc if self.modified else b + np.maximum(xc, 1.0) - 1.0
         log_k = np.log(a / den)
         rx = r + xc
         log_t = np.log(alpha + gt[:, None])
         recencies, which = np.unique(tx, return_inverse=True)
-        log_tx = np.log(alpha + recencies[:, None])
+        frequencies, x_of_group = np.unique(gx, return_inverse=True)
+        key = x_of_group.reshape(-1)[group] * recencies.size + which.reshape(-1)
+        pairs, pair = np.unique(key, return_inverse=True)
+        pair_x = (r + frequencies[pairs // recencies.size, None]).astype(np.float64)
+        pair_x *= np.log(alpha + recencies[pairs % recencies.size, None])
         # ln odds = ln k + (r + x) ln(alpha + T) - (r + x) ln(alpha + t_x)
-        out = np.take(log_tx, which.reshape(-1), axis=0)
-        out *= np.take(rx, group, axis=0)
-        np.subtract(np.take(log_k + rx * log_t, group, axis=0), out, out=out)
+        out = np.take(log_k + rx * log_t, group, axis=0)
+        out -= np.take(pair_x, pair.reshape(-1), axis=0)
         np.exp(out, out=out)
         out += 1.0
         np.reciprocal(out, out=out)
@@ -275,28 +281,43 @@ class _BetaGeoKernel:
     def alive_many(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
     ) -> dict[float, FloatArray]:
-        return {tau: self.alive_purchases(theta, gx, gt, tau) for tau in dict.fromkeys(taus)}
+        r, alpha, a, b = _columns(theta)
+        xc = gx[:, None]
+        # What the horizons share, once, all (groups, draws): c, the first parameter
+        # of the Euler form, c / (a - 1) and alpha + T.
+        c = a + b + xc - 1.0 + self.shift
+        first = c - xc - r
+        scale = c / (a - 1.0)
+        base = alpha + gt[:, None]
+        out = {}
+        for tau in dict.fromkeys(taus):
+            if tau <= 0:
+                out[tau] = np.zeros((gx.size, theta.shape[0]))
+                continue
+            z = tau / (base + tau)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                g = np.log1p(-z)
+                g *= a - 1.0
+                np.exp(g, out=g)
+                g *= hyp2f1(first, a - 1.0, c, z)
+                bad = ~np.isfinite(g)
+                if bad.any():
+                    # A draw far out (a and b in the thousands, when the data hardly
+                    # tell them): the Euler form is 0 x inf there; the original one
+                    # is finite.
+                    shape = g.shape
+                    cb, zb, rb = (np.broadcast_to(v, shape)[bad] for v in (c, z, r + xc))
+                    bb = np.broadcast_to(b + xc + self.shift, shape)[bad]
+                    g[bad] = np.exp(rb * np.log1p(-zb)) * hyp2f1(rb, bb, cb, zb)
+                np.subtract(1.0, g, out=g)
+                g *= scale
+            out[tau] = g
+        return out
 
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
     ) -> FloatArray:
-        r, alpha, a, b = _columns(theta)
-        xc = gx[:, None]
-        if tau <= 0:
-            return np.zeros((gx.size, theta.shape[0]))
-        c = a + b + xc - 1.0 + self.shift
-        z = tau / (alpha + gt[:, None] + tau)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            g = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(c - xc - r, a - 1.0, c, z)
-            bad = ~np.isfinite(g)
-            if bad.any():
-                # A draw far out (a and b in the thousands, when the data hardly tell
-                # them): the Euler form is 0 x inf there; the original one is finite.
-                shape = np.broadcast_shapes(g.shape, c.shape)
-                cb, zb, rb = (np.broadcast_to(v, shape)[bad] for v in (c, z, r + xc))
-                bb = np.broadcast_to(b + xc + self.shift, shape)[bad]
-                g[bad] = np.exp(rb * np.log1p(-zb)) * hyp2f1(rb, bb, cb, zb)
-            return np.asarray(c / (a - 1.0) * (1.0 - g), dtype=np.float64)
+        return self.alive_many(theta, gx, gt, [tau])[tau]
 
 
 class _ParetoKernel:
@@ -1218,27 +1239,28 @@ def _chunk_values(
     for name in named:
         values[name] = np.take(alive[name], c.group, axis=0)
         values[name] *= p
-    if horizon_name in values:
-        e_h = values[horizon_name]
-    else:
-        e_h = np.take(alive[horizon_name], c.group, axis=0)
-        e_h *= p
-    sums = {"expected_purchases": np.einsum("i,ij->j", rows.count[c.i0 : c.i1], e_h)}
+    # Sums over each group's customers: a history's expected purchases are its
+    # P(alive) times its group's A, so the group sums of count x P(alive) (and of
+    # count x frequency x mean spend x P(alive)) give every total.
+    p_sum = c.by_count @ p
+    e_sum = alive[horizon_name] * p_sum
+    sums = {"expected_purchases": e_sum.sum(axis=0)}
     if run.phi is not None:
         # E[M] = p (gamma + x m) / (p x + q - 1): the denominator per group; over a
-        # group's customers the numerator sums to p gamma n + p x (sum of m), so the
-        # totals need sums over groups of n e_h, n x m e_h (and of P(alive)).
+        # group's customers the numerator sums to p gamma n + p x (sum of m).
         sp, sq, sg = _columns(run.phi)
         den = sp * gx[:, None] + sq - 1.0
         inverse = np.where(den > 0, 1.0 / den, np.inf)
         flows = alive["__flows"] * inverse
         spg = (sp * sg)[0]
-        sums["revenue"] = ((c.by_count @ e_h) * inverse).sum(axis=0) * spg + (
-            (c.by_spend @ e_h) * inverse
-        ).sum(axis=0) * sp[0]
-        sums["predicted_clv"] = ((c.by_count @ p) * flows).sum(axis=0) * spg + (
-            (c.by_spend @ p) * flows
-        ).sum(axis=0) * sp[0]
+        p_spend = c.by_spend @ p
+        e_sum *= inverse
+        e_spend = alive[horizon_name] * p_spend
+        e_spend *= inverse
+        sums["revenue"] = e_sum.sum(axis=0) * spg + e_spend.sum(axis=0) * sp[0]
+        sums["predicted_clv"] = (p_sum * flows).sum(axis=0) * spg + (p_spend * flows).sum(
+            axis=0
+        ) * sp[0]
         if clv_rows:
             history = rows.history[c.j0 : c.j1] - c.i0
             clv = np.multiply.outer(gx[c.group[history]] * rows.m[c.j0 : c.j1], sp[0])
