@@ -31,8 +31,11 @@ totals carry one for the total count.
 **Speed.** Customers who share a history ``(x, t_x, T)`` (and, for CLV, a mean
 spend) are computed once; the expensive hypergeometric term of BG/NBD depends on
 ``(x, T)`` only, so it is computed once per draw and distinct ``(x, T)``, and where
-one frequency has many distinct ages it is interpolated across them from Chebyshev
-nodes (to about 1e-12, see :class:`_AliveTable`); rows are taken in chunks of about a
+frequencies have many distinct ages it is interpolated from Chebyshev nodes, along
+the ages of one frequency or on a grid of frequencies x ages (to about 1e-13, see
+:mod:`~retention_xl.core.models._alive_table`); close to :math:`z = 1` (new customers,
+long horizons) it is summed by the connection formula where that is safe
+(:mod:`~retention_xl.core.models._near_one`). Rows are taken in chunks of about a
 million (row, draw) cells, so memory stays bounded whatever the number of customers.
 ``benchmarks/intervals.py`` times it against the point predictions.
 """
@@ -51,6 +54,7 @@ from scipy import optimize, sparse
 from scipy.special import betainc, betaln, gammaln, hyp2f1, ndtr, ndtri
 
 from retention_xl.core.models import pareto_nbd as _pareto
+from retention_xl.core.models._alive_table import AliveTable, Combination
 from retention_xl.core.models._base import (
     FloatArray,
     ParametricModel,
@@ -58,6 +62,7 @@ from retention_xl.core.models._base import (
     check_history,
     dot,
 )
+from retention_xl.core.models._near_one import NEAR_ONE, factor_near_one
 from retention_xl.core.models.bgbb import BetaGeoBetaBinom, check_period_history
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.gamma_gamma import GammaGamma, _check_spend
@@ -243,7 +248,9 @@ class _BetaGeoKernel:
     with :math:`c = a+b+x-1+\\text{shift}`, :math:`z = \\tau/(\\alpha+T+\\tau)` (eq. 10 of
     Fader, Hardie & Lee 2005 without its P(alive), after Euler's transformation).
 
-    What the horizons share (:math:`c`, :math:`\\alpha+T`) is computed once.
+    What the horizons share (:math:`c`, :math:`\\alpha+T`) is computed once; from
+    :math:`z = 0.9` on, :math:`(1-z)^{a-1}\\,{}_2F_1` is taken by the connection
+    formula where it holds (:func:`~retention_xl.core.models._near_one.factor_near_one`).
     """
 
     def __init__(self, *, modified: bool) -> None:
@@ -278,6 +285,13 @@ class _BetaGeoKernel:
             out[gx[group] == 0, :] = 1.0
         return out
 
+    def offsets(self, theta: FloatArray) -> tuple[float, float]:
+        """Where :class:`~retention_xl.core.models._alive_table.AliveTable` may
+        interpolate: half the smallest drawn alpha (ages) and the smallest
+        :math:`c - x` (frequencies)."""
+        c_minus_x = theta[:, 2] + theta[:, 3] - 1.0 + self.shift
+        return 0.5 * float(theta[:, 1].min()), float(c_minus_x.min())
+
     def alive_many(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
     ) -> dict[float, FloatArray]:
@@ -296,10 +310,7 @@ class _BetaGeoKernel:
                 continue
             z = tau / (base + tau)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                g = np.log1p(-z)
-                g *= a - 1.0
-                np.exp(g, out=g)
-                g *= hyp2f1(first, a - 1.0, c, z)
+                g = self._euler(z, base, tau, first, a - 1.0, c, r + xc)
                 bad = ~np.isfinite(g)
                 if bad.any():
                     # A draw far out (a and b in the thousands, when the data hardly
@@ -313,6 +324,46 @@ class _BetaGeoKernel:
                 g *= scale
             out[tau] = g
         return out
+
+    @staticmethod
+    def _euler(
+        z: FloatArray,
+        base: FloatArray,
+        tau: float,
+        first: FloatArray,
+        a_minus_1: FloatArray,
+        c: FloatArray,
+        r_plus_x: FloatArray,
+    ) -> FloatArray:
+        """:math:`(1-z)^{a-1}\\,{}_2F_1(c-x-r, a-1; c; z)`, (groups, draws); from
+        :data:`~retention_xl.core.models._near_one.NEAR_ONE` on by the connection
+        formula where it holds (:func:`~retention_xl.core.models._near_one.factor_near_one`)."""
+        near = z >= NEAR_ONE
+        if near.any():
+            shape = z.shape
+            w = np.broadcast_to(base, shape)[near]
+            w = w / (w + tau)
+            f, a1, cc, rx = (
+                np.broadcast_to(v, shape)[near] for v in (first, a_minus_1, c, r_plus_x)
+            )
+            g_near, held = factor_near_one(f, a1, cc, rx, w)
+            if held.any():
+                where = np.flatnonzero(near)
+                g = np.empty(shape)
+                g.flat[where[held]] = g_near[held]
+                rest = np.ones(shape, dtype=bool)
+                rest.flat[where[held]] = False
+                zr = z[rest]
+                a1 = np.broadcast_to(a_minus_1, shape)[rest]
+                g[rest] = np.exp(a1 * np.log1p(-zr)) * hyp2f1(
+                    np.broadcast_to(first, shape)[rest], a1, np.broadcast_to(c, shape)[rest], zr
+                )
+                return g
+        g = np.log1p(-z)
+        g *= a_minus_1
+        np.exp(g, out=g)
+        g *= hyp2f1(first, a_minus_1, c, z)
+        return g
 
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
@@ -396,132 +447,9 @@ class _BetaGeoBetaBinomKernel:
         return out
 
 
-#: A linear combination of expected purchases given alive: ``((tau, weight), ...)``.
-Combination = tuple[tuple[float, float], ...]
-#: Chebyshev interpolation in ln(c + T) is used for a frequency with more than this
-#: many distinct ages, and 1.5 times as many as it needs nodes (else every age is
-#: computed exactly).
-_INTERPOLATE_ABOVE: Final = 24
-#: Relative accuracy the number of Chebyshev nodes is chosen for.
-_INTERPOLATION_DIGITS: Final = 13
-
-
-def _chebyshev_weights(xi: FloatArray, n: int) -> FloatArray:
-    """(points, n) barycentric weights of Chebyshev points of the second kind
-    :math:`\\xi_j = \\cos(\\pi j / (n-1))` at ``xi`` in [-1, 1] (rows sum to 1)."""
-    nodes = np.cos(np.pi * np.arange(n) / (n - 1))
-    w = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    w[0] *= 0.5
-    w[-1] *= 0.5
-    diff = xi[:, None] - nodes[None, :]
-    hit = np.abs(diff) < 1e-14
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = w / diff
-    on_node = hit.any(axis=1)
-    terms[on_node] = hit[on_node].astype(np.float64)
-    return np.asarray(terms / terms.sum(axis=1, keepdims=True), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class _Run:
-    """The groups ``[start, stop)`` of one frequency; with ``weights`` interpolated
-    from ``values`` (per combination: nodes x draws)."""
-
-    start: int
-    stop: int
-    weights: FloatArray | None = None
-    values: dict[str, FloatArray] | None = None
-
-
-class _AliveTable:
-    """Linear combinations of :math:`A(\\tau \\mid x, T)` for groups ``[g0, g1)`` and
-    every draw.
-
-    Computed exactly, group by group, except where one frequency has many distinct
-    ages and the kernel allows it (BG/NBD, MBG/NBD): there :math:`A` is interpolated
-    in :math:`s = \\ln(c + T)` from Chebyshev nodes, with :math:`c` half the smallest
-    drawn :math:`\\alpha`. As a function of :math:`s` it is analytic in the strip
-    :math:`|\\Im s| < \\pi` (its singularities, at :math:`\\alpha + T = 0` and
-    :math:`\\alpha + T = -\\tau`, lie on :math:`\\Im s = \\pi`), so the error falls
-    like :math:`\\rho^{-n}` with :math:`\\rho = h + \\sqrt{1 + h^2}`, :math:`h = \\pi /`
-    the half-width of the interval; ``n`` is chosen for 13 digits. The combinations are
-    linear in :math:`A`, so they are interpolated, not each horizon.
-    """
-
-    def __init__(
-        self,
-        kernel: _Kernel,
-        theta: FloatArray,
-        gx: FloatArray,
-        gt: FloatArray,
-        combinations: Mapping[str, Combination],
-        *,
-        interpolate: bool,
-    ) -> None:
-        self.kernel, self.theta, self.gx, self.gt = kernel, theta, gx, gt
-        self.combinations = dict(combinations)
-        starts = np.flatnonzero(np.r_[True, gx[1:] != gx[:-1]])
-        stops = np.r_[starts[1:], gx.size]
-        allowed = interpolate and isinstance(kernel, _BetaGeoKernel)
-        shift = 0.5 * float(theta[:, 1].min()) if allowed else 0.0
-        self.runs = []
-        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-            run = _Run(start, stop)
-            if allowed and stop - start > _INTERPOLATE_ABOVE:
-                run = self._interpolated(start, stop, shift)
-            self.runs.append(run)
-        self.run_starts = starts
-
-    def _exact(self, x: FloatArray, t: FloatArray) -> dict[str, FloatArray]:
-        taus = [tau for combination in self.combinations.values() for tau, _ in combination]
-        alive = self.kernel.alive_many(self.theta, x, t, taus)
-        out = {}
-        for name, combination in self.combinations.items():
-            total = np.zeros((x.size, self.theta.shape[0]))
-            for tau, weight in combination:
-                total += weight * alive[tau]
-            out[name] = total
-        return out
-
-    def _interpolated(self, start: int, stop: int, shift: float) -> _Run:
-        t = self.gt[start:stop]
-        s_low, s_high = math.log(shift + float(t[0])), math.log(shift + float(t[-1]))
-        half = (s_high - s_low) / 2.0
-        h = math.pi / half
-        rho = h + math.sqrt(1.0 + h * h)
-        n = min(64, max(8, math.ceil(_INTERPOLATION_DIGITS * math.log(10.0) / math.log(rho)) + 1))
-        if n * 3 > 2 * (stop - start):  # hardly fewer nodes than ages: compute them all
-            return _Run(start, stop)
-        xi = np.cos(np.pi * np.arange(n) / (n - 1))
-        node_t = np.exp(s_low + half * (xi + 1.0)) - shift
-        node_t[0], node_t[-1] = float(t[-1]), float(t[0])  # the ends exactly
-        values = self._exact(np.full(n, self.gx[start]), node_t)
-        where = (np.log(shift + t) - s_low) / half - 1.0
-        return _Run(start, stop, _chebyshev_weights(np.clip(where, -1.0, 1.0), n), values)
-
-    def block(self, g0: int, g1: int) -> dict[str, FloatArray]:
-        """Every combination for groups ``[g0, g1)``: (groups, draws) each."""
-        first = int(np.searchsorted(self.run_starts, g0, side="right")) - 1
-        parts: list[dict[str, FloatArray]] = []
-        pending = None  # the start of groups to compute exactly, in one go
-        for run in self.runs[first:]:
-            if run.start >= g1:
-                break
-            a, b = max(run.start, g0), min(run.stop, g1)
-            if run.weights is None or run.values is None:
-                pending = a if pending is None else pending
-                continue
-            if pending is not None:
-                parts.append(self._exact(self.gx[pending:a], self.gt[pending:a]))
-                pending = None
-            rows = run.weights[a - run.start : b - run.start]
-            # (einsum, not BLAS: BLAS threads cost more than these small products)
-            parts.append({name: np.einsum("ij,jk->ik", rows, v) for name, v in run.values.items()})
-        if pending is not None:
-            parts.append(self._exact(self.gx[pending:g1], self.gt[pending:g1]))
-        if len(parts) == 1:
-            return parts[0]
-        return {name: np.concatenate([p[name] for p in parts]) for name in self.combinations}
+def _offsets(kernel: _Kernel, theta: FloatArray) -> tuple[float, float] | None:
+    """Interpolation for BG/NBD and MBG/NBD (the others have no costly term)."""
+    return kernel.offsets(theta) if isinstance(kernel, _BetaGeoKernel) else None
 
 
 def _kernel(model: object) -> _Kernel:
@@ -1181,7 +1109,7 @@ class _Pass:
     theta: FloatArray
     phi: FloatArray | None
     is_point: bool
-    alive: _AliveTable
+    alive: AliveTable
 
 
 @dataclass(frozen=True)
@@ -1411,13 +1339,15 @@ def _compute(
             theta_hat,
             None if spend is None else spend._params()[None, :],
             True,
-            _AliveTable(kernel, theta_hat, rows.gx, rows.gt, combinations, interpolate=False),
+            AliveTable(kernel, theta_hat, rows.gx, rows.gt, combinations, offsets=None),
         ),
         _Pass(
             theta,
             None if spend is None else _draws(spend, s.n_draws, np.random.default_rng([s.seed, 1])),
             False,
-            _AliveTable(kernel, theta, rows.gx, rows.gt, combinations, interpolate=True),
+            AliveTable(
+                kernel, theta, rows.gx, rows.gt, combinations, offsets=_offsets(kernel, theta)
+            ),
         ),
     )
     spend_sums = np.asarray(
