@@ -7,6 +7,7 @@ import pytest
 from scipy.special import hyp2f1
 
 from retention_xl.core.models import BetaGeo, ModifiedBetaGeo
+from retention_xl.core.models import _near_one as near_one
 from retention_xl.core.models import intervals as iv
 from retention_xl.core.models._near_one import NEAR_ONE, factor_near_one
 
@@ -68,17 +69,17 @@ def test_connection_formula_leaves_the_unsafe_points_to_hyp2f1(a, r, x, z):
 
 
 @pytest.mark.parametrize("kind", [BetaGeo, ModifiedBetaGeo])
-def test_kernel_near_one_gives_the_models_expected_purchases(kind, monkeypatch):
-    """The draws' kernel, which takes the connection formula near z = 1, against the
-    fitted models' own expected purchases (hyp2f1 throughout) for new customers
-    (age 0 to 2 weeks: z up to 0.99 at a year) under 20 parameter sets."""
+def test_models_and_draws_near_one_give_hyp2f1s_expected_purchases(kind, monkeypatch):
+    """The models' expected purchases and the draws' kernel, which take the connection
+    formula near z = 1, against eq. 10 written out with hyp2f1 (after Euler's
+    transformation, as the models took it throughout before), for new customers (age
+    0 to 2 weeks: z up to 0.99 at two years) under 20 parameter sets."""
+    shift = 1.0 if kind is ModifiedBetaGeo else 0.0
     rng = np.random.default_rng(8)
-    kernel = iv._kernel(kind.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5))
-    theta = np.exp(
-        np.log([0.25, 0.5, 0.8, 2.5]) + rng.normal(scale=[0.3, 0.3, 0.3, 0.3], size=(20, 4))
-    )
+    theta = np.exp(np.log([0.25, 0.5, 0.8, 2.5]) + rng.normal(scale=0.3, size=(20, 4)))
     x = np.repeat([0.0, 1.0, 2.0, 3.0], 5)
     age = np.tile([0.0, 0.1, 0.5, 1.0, 2.0], 4)
+    recency = np.where(x > 0, age, 0.0)
     taus = [4.0, 13.0, 52.0, 104.0]
     held = []
 
@@ -87,14 +88,17 @@ def test_kernel_near_one_gives_the_models_expected_purchases(kind, monkeypatch):
         held.append(int(out[1].sum()))
         return out
 
-    monkeypatch.setattr(iv, "factor_near_one", counting)
-    got = kernel.alive_many(theta, x, age, taus)
-    assert sum(held) > 100  # the connection formula did the work near z = 1
-    recency = np.where(x > 0, age, 0.0)
-    for d in range(theta.shape[0]):
-        model = kind.from_params(**dict(zip(kind.param_names, theta[d], strict=True)))
-        # expected purchases of a customer alive: the model's over its P(alive)
-        alive = model.p_alive(x, recency, age)
+    monkeypatch.setattr(near_one, "factor_near_one", counting)
+    kernel = iv._kernel(kind.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5))
+    given_alive = kernel.alive_many(theta, x, age, taus)
+    for d, (r, alpha, a, b) in enumerate(theta):
+        model = kind.from_params(r=r, alpha=alpha, a=a, b=b)
+        p_alive = model.p_alive(x, recency, age)
+        c = a + b + x - 1.0 + shift
         for tau in taus:
-            want = model.expected_purchases(tau, x, recency, age) / alive
-            np.testing.assert_allclose(got[tau][:, d], want, rtol=1e-12)
+            z = tau / (alpha + age + tau)
+            want = c / (a - 1.0) * (1.0 - _euler(c - x - r, a - 1.0, c, z))
+            np.testing.assert_allclose(given_alive[tau][:, d], want, rtol=1e-12)
+            got = model.expected_purchases(tau, x, recency, age)
+            np.testing.assert_allclose(got, want * p_alive, rtol=1e-12)
+    assert sum(held) > 500  # the connection formula did the work near z = 1

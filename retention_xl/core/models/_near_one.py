@@ -33,11 +33,11 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import gammaln, gammasgn
+from scipy.special import gammaln, gammasgn, hyp2f1
 
 from retention_xl.core.models._base import FloatArray
 
-__all__ = ["NEAR_ONE", "factor_near_one"]
+__all__ = ["NEAR_ONE", "factor_near_one", "hypergeometric_factor"]
 
 #: Used from this z on.
 NEAR_ONE: Final = 0.9
@@ -123,3 +123,53 @@ def factor_near_one(
     out[np.flatnonzero(usable)[held]] = g[held]
     usable[np.flatnonzero(usable)[~held]] = False
     return out, usable
+
+
+def hypergeometric_factor(
+    t: FloatArray | float,
+    base: FloatArray,
+    first: FloatArray | float,
+    a_minus_1: FloatArray | float,
+    c: FloatArray,
+    r_plus_x: FloatArray,
+) -> FloatArray:
+    """:math:`(1-z)^{a-1}\\,{}_2F_1(c-x-r, a-1; c; z)`, :math:`z = t/(\\alpha+T+t)`
+    (``base`` is :math:`\\alpha+T`, ``first`` :math:`c-x-r`), elementwise over the
+    broadcast arguments: by ``hyp2f1`` after Euler's transformation, and from
+    :data:`NEAR_ONE` on by :func:`factor_near_one` where that holds.
+
+    >>> r, alpha, a, b, x = 0.243, 4.414, 0.793, 2.426, np.array([0.0, 2.0])
+    >>> c = a + b + x - 1.0
+    >>> g = hypergeometric_factor(np.array([52.0]), alpha + np.array([0.0, 30.0]),
+    ...                           a + b - 1.0 - r, a - 1.0, c, r + x)
+    >>> z = 52.0 / (alpha + np.array([0.0, 30.0]) + 52.0)
+    >>> direct = (1 - z) ** (a - 1) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+    >>> z.round(2).tolist(), bool(np.allclose(g, direct, rtol=1e-13, atol=0))
+    ([0.92, 0.6], True)
+    """
+    z = t / (base + t)
+    near = z >= NEAR_ONE
+    if near.any():
+        shape = near.shape
+        w = np.broadcast_to(base, shape)[near]
+        w = w / (w + np.broadcast_to(t, shape)[near])
+        f, a1, cc, rx = (np.broadcast_to(v, shape)[near] for v in (first, a_minus_1, c, r_plus_x))
+        g_near, held = factor_near_one(f, a1, cc, rx, w)
+        if held.any():
+            done = np.flatnonzero(near)[held]
+            g = np.empty(shape)
+            g.flat[done] = g_near[held]
+            rest = np.ones(shape, dtype=bool)
+            rest.flat[done] = False
+            zr = z[rest]
+            a1 = np.broadcast_to(a_minus_1, shape)[rest]
+            f = np.broadcast_to(first, shape)[rest]
+            g[rest] = np.exp(a1 * np.log1p(-zr)) * hyp2f1(
+                f, a1, np.broadcast_to(c, shape)[rest], zr
+            )
+            return g
+    g = np.log1p(-z)
+    g *= a_minus_1
+    np.exp(g, out=g)
+    g *= hyp2f1(first, a_minus_1, c, z)
+    return np.asarray(g, dtype=np.float64)

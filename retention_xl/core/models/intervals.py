@@ -62,7 +62,7 @@ from retention_xl.core.models._base import (
     check_history,
     dot,
 )
-from retention_xl.core.models._near_one import NEAR_ONE, factor_near_one
+from retention_xl.core.models._near_one import hypergeometric_factor
 from retention_xl.core.models.bgbb import BetaGeoBetaBinom, check_period_history
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.gamma_gamma import GammaGamma, _check_spend
@@ -248,9 +248,9 @@ class _BetaGeoKernel:
     with :math:`c = a+b+x-1+\\text{shift}`, :math:`z = \\tau/(\\alpha+T+\\tau)` (eq. 10 of
     Fader, Hardie & Lee 2005 without its P(alive), after Euler's transformation).
 
-    What the horizons share (:math:`c`, :math:`\\alpha+T`) is computed once; from
-    :math:`z = 0.9` on, :math:`(1-z)^{a-1}\\,{}_2F_1` is taken by the connection
-    formula where it holds (:func:`~retention_xl.core.models._near_one.factor_near_one`).
+    What the horizons share (:math:`c`, :math:`\\alpha+T`) is computed once; the
+    factor :math:`(1-z)^{a-1}\\,{}_2F_1` as the models take it
+    (:func:`~retention_xl.core.models._near_one.hypergeometric_factor`).
     """
 
     def __init__(self, *, modified: bool) -> None:
@@ -308,15 +308,15 @@ class _BetaGeoKernel:
             if tau <= 0:
                 out[tau] = np.zeros((gx.size, theta.shape[0]))
                 continue
-            z = tau / (base + tau)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                g = self._euler(z, base, tau, first, a - 1.0, c, r + xc)
+                g = hypergeometric_factor(tau, base, first, a - 1.0, c, r + xc)
                 bad = ~np.isfinite(g)
                 if bad.any():
                     # A draw far out (a and b in the thousands, when the data hardly
                     # tell them): the Euler form is 0 x inf there; the original one
                     # is finite.
                     shape = g.shape
+                    z = tau / (base + tau)
                     cb, zb, rb = (np.broadcast_to(v, shape)[bad] for v in (c, z, r + xc))
                     bb = np.broadcast_to(b + xc + self.shift, shape)[bad]
                     g[bad] = np.exp(rb * np.log1p(-zb)) * hyp2f1(rb, bb, cb, zb)
@@ -324,46 +324,6 @@ class _BetaGeoKernel:
                 g *= scale
             out[tau] = g
         return out
-
-    @staticmethod
-    def _euler(
-        z: FloatArray,
-        base: FloatArray,
-        tau: float,
-        first: FloatArray,
-        a_minus_1: FloatArray,
-        c: FloatArray,
-        r_plus_x: FloatArray,
-    ) -> FloatArray:
-        """:math:`(1-z)^{a-1}\\,{}_2F_1(c-x-r, a-1; c; z)`, (groups, draws); from
-        :data:`~retention_xl.core.models._near_one.NEAR_ONE` on by the connection
-        formula where it holds (:func:`~retention_xl.core.models._near_one.factor_near_one`)."""
-        near = z >= NEAR_ONE
-        if near.any():
-            shape = z.shape
-            w = np.broadcast_to(base, shape)[near]
-            w = w / (w + tau)
-            f, a1, cc, rx = (
-                np.broadcast_to(v, shape)[near] for v in (first, a_minus_1, c, r_plus_x)
-            )
-            g_near, held = factor_near_one(f, a1, cc, rx, w)
-            if held.any():
-                where = np.flatnonzero(near)
-                g = np.empty(shape)
-                g.flat[where[held]] = g_near[held]
-                rest = np.ones(shape, dtype=bool)
-                rest.flat[where[held]] = False
-                zr = z[rest]
-                a1 = np.broadcast_to(a_minus_1, shape)[rest]
-                g[rest] = np.exp(a1 * np.log1p(-zr)) * hyp2f1(
-                    np.broadcast_to(first, shape)[rest], a1, np.broadcast_to(c, shape)[rest], zr
-                )
-                return g
-        g = np.log1p(-z)
-        g *= a_minus_1
-        np.exp(g, out=g)
-        g *= hyp2f1(first, a_minus_1, c, z)
-        return g
 
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
