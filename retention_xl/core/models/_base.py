@@ -159,20 +159,58 @@ def distinct_rows(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     n = columns[0].size
     if n == 0:
         return [c.copy() for c in columns], np.zeros(0)
-    # Code each column by rank among its (few) distinct values with a hash, combine the
-    # codes into one integer key and sort that: one integer sort instead of a
-    # lexicographic sort of float rows. Rows come out in lexicographic order.
-    key = np.zeros(n, dtype=np.int64)
+    key = _row_key(columns)
+    if key is None:  # the combined key would overflow: sort the rows
+        return _distinct_by_sorting(columns)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return [col[first] for col in columns], counts.astype(np.float64)
+
+
+def distinct_with_inverse(*columns: FloatArray) -> tuple[list[FloatArray], npt.NDArray[np.intp]]:
+    """The distinct rows of equal-length columns (in lexicographic order) and where each
+    row went: ``[d[inverse] for d in distinct]`` gives the columns back, so a function
+    of a row need only be computed once per distinct row.
+
+    Examples
+    --------
+    >>> rows, inverse = distinct_with_inverse(np.array([1.0, 0, 1]), np.array([2.0, 0, 2]))
+    >>> [r.tolist() for r in rows], inverse.tolist()
+    ([[0.0, 1.0], [0.0, 2.0]], [1, 0, 1])
+    """
+    n = columns[0].size
+    if n == 0:
+        return [c.copy() for c in columns], np.zeros(0, dtype=np.intp)
+    key = _row_key(columns)
+    if key is None:
+        order = np.lexsort(columns[::-1])
+        change = np.zeros(n, dtype=bool)
+        change[0] = True
+        for col in columns:
+            s = col[order]
+            change[1:] |= s[1:] != s[:-1]
+        inverse = np.empty(n, dtype=np.intp)
+        inverse[order] = np.cumsum(change) - 1
+        first = order[change]
+    else:
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return [col[first] for col in columns], np.asarray(inverse, dtype=np.intp).reshape(-1)
+
+
+def _row_key(columns: Sequence[FloatArray]) -> npt.NDArray[np.int64] | None:
+    """One integer per row, ordered as the rows are lexicographically: each column
+    coded by rank among its (few) distinct values with a hash, the codes combined (one
+    integer sort instead of a lexicographic sort of float rows); None when the
+    combined key would overflow."""
+    key = np.zeros(columns[0].size, dtype=np.int64)
     span = 1
     for col in columns:
         codes, uniques = pd.factorize(col, sort=True)
         size = max(len(uniques), 1)
-        if span > (2**62) // size:  # the combined key would overflow: sort the rows
-            return _distinct_by_sorting(columns)
+        if span > (2**62) // size:
+            return None
         key = key * size + codes
         span *= size
-    _, first, counts = np.unique(key, return_index=True, return_counts=True)
-    return [col[first] for col in columns], counts.astype(np.float64)
+    return key
 
 
 def _distinct_by_sorting(columns: Sequence[FloatArray]) -> tuple[list[FloatArray], FloatArray]:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
+from scipy.special import digamma, expit, gammaln, polygamma
 
 from retention_xl.core.models._base import (
     FloatArray,
@@ -29,6 +29,7 @@ from retention_xl.core.models._base import (
     require_repeaters,
     warm_subset,
 )
+from retention_xl.core.models._near_one import hypergeometric_factor
 from retention_xl.errors import InputError, OutOfRangeError
 
 __all__ = ["BetaGeo"]
@@ -454,10 +455,9 @@ def _conditional_purchases(
     tx: FloatArray,
     big_t: FloatArray,
 ) -> FloatArray:
-    z = t / (alpha + big_t + t)
     c = a + b + x - 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        g = hypergeometric_factor(t, alpha + big_t, a + b - 1.0 - r, a - 1.0, c, r + x)
         first = c / (a - 1.0)
         out = first * (1.0 - g) * _p_alive(r, alpha, a, b, x, tx, big_t)
     return np.asarray(np.where(t == 0, 0.0, out), dtype=np.float64)

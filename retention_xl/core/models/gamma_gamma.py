@@ -24,6 +24,7 @@ from retention_xl.core.models._base import (
     as_float_array,
     check_history,
     distinct_rows,
+    distinct_with_inverse,
     dot,
     newton_maximize,
     warm_subset,
@@ -333,11 +334,13 @@ def predict_clv(
     expected_value = spend.expected_avg_value(x, m)
     step = float(periods_per_year) / int(steps_per_year)
     n_steps = int(np.ceil(float(horizon) / step - 1e-9))
-    total: FloatArray = np.zeros(x.size)
-    previous: FloatArray = np.zeros(x.size)
+    # The expected purchases depend on the history alone: once per distinct history.
+    (hx, htx, ht), inverse = distinct_with_inverse(x, tx, big_t)
+    total: FloatArray = np.zeros(hx.size)
+    previous: FloatArray = np.zeros(hx.size)
     for k in range(1, n_steps + 1):
         tau = min(k * step, float(horizon))
-        cumulative: FloatArray = transactions.expected_purchases(tau, x, tx, big_t)
+        cumulative: FloatArray = transactions.expected_purchases(tau, hx, htx, ht)
         total += (cumulative - previous) / (1.0 + discount_rate) ** (tau / periods_per_year)
         previous = cumulative
-    return np.asarray(margin * expected_value * total, dtype=np.float64)
+    return np.asarray(margin * expected_value * total[inverse], dtype=np.float64)

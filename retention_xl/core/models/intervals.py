@@ -31,8 +31,11 @@ totals carry one for the total count.
 **Speed.** Customers who share a history ``(x, t_x, T)`` (and, for CLV, a mean
 spend) are computed once; the expensive hypergeometric term of BG/NBD depends on
 ``(x, T)`` only, so it is computed once per draw and distinct ``(x, T)``, and where
-one frequency has many distinct ages it is interpolated across them from Chebyshev
-nodes (to about 1e-12, see :class:`_AliveTable`); rows are taken in chunks of about a
+frequencies have many distinct ages it is interpolated from Chebyshev nodes, along
+the ages of one frequency or on a grid of frequencies x ages (to about 1e-13, see
+:mod:`~retention_xl.core.models._alive_table`); close to :math:`z = 1` (new customers,
+long horizons) it is summed by the connection formula where that is safe
+(:mod:`~retention_xl.core.models._near_one`). Rows are taken in chunks of about a
 million (row, draw) cells, so memory stays bounded whatever the number of customers.
 ``benchmarks/intervals.py`` times it against the point predictions.
 """
@@ -51,6 +54,7 @@ from scipy import optimize, sparse
 from scipy.special import betainc, betaln, gammaln, hyp2f1, ndtr, ndtri
 
 from retention_xl.core.models import pareto_nbd as _pareto
+from retention_xl.core.models._alive_table import AliveTable, Combination
 from retention_xl.core.models._base import (
     FloatArray,
     ParametricModel,
@@ -58,6 +62,7 @@ from retention_xl.core.models._base import (
     check_history,
     dot,
 )
+from retention_xl.core.models._near_one import hypergeometric_factor
 from retention_xl.core.models.bgbb import BetaGeoBetaBinom, check_period_history
 from retention_xl.core.models.bgnbd import BetaGeo
 from retention_xl.core.models.gamma_gamma import GammaGamma, _check_spend
@@ -242,6 +247,10 @@ class _BetaGeoKernel:
     :math:`A(\\tau) = \\frac{c}{a-1}\\big[1 - (1-z)^{a-1}\\,{}_2F_1(c-x-r, a-1; c; z)\\big]`
     with :math:`c = a+b+x-1+\\text{shift}`, :math:`z = \\tau/(\\alpha+T+\\tau)` (eq. 10 of
     Fader, Hardie & Lee 2005 without its P(alive), after Euler's transformation).
+
+    What the horizons share (:math:`c`, :math:`\\alpha+T`) is computed once; the
+    factor :math:`(1-z)^{a-1}\\,{}_2F_1` as the models take it
+    (:func:`~retention_xl.core.models._near_one.hypergeometric_factor`).
     """
 
     def __init__(self, *, modified: bool) -> None:
@@ -254,17 +263,21 @@ class _BetaGeoKernel:
         r, alpha, a, b = _columns(theta)
         xc = gx[:, None]
         # Per group: the log of the dropout odds' factor, r + x and ln(alpha + T); per
-        # distinct recency ln(alpha + t_x); per row only gathers and four operations.
+        # distinct (x, t_x) (a few rows each) (r + x) ln(alpha + t_x); per row only
+        # two gathers and four operations.
         den = b + xc if self.modified else b + np.maximum(xc, 1.0) - 1.0
         log_k = np.log(a / den)
         rx = r + xc
         log_t = np.log(alpha + gt[:, None])
         recencies, which = np.unique(tx, return_inverse=True)
-        log_tx = np.log(alpha + recencies[:, None])
+        frequencies, x_of_group = np.unique(gx, return_inverse=True)
+        key = x_of_group.reshape(-1)[group] * recencies.size + which.reshape(-1)
+        pairs, pair = np.unique(key, return_inverse=True)
+        pair_x = (r + frequencies[pairs // recencies.size, None]).astype(np.float64)
+        pair_x *= np.log(alpha + recencies[pairs % recencies.size, None])
         # ln odds = ln k + (r + x) ln(alpha + T) - (r + x) ln(alpha + t_x)
-        out = np.take(log_tx, which.reshape(-1), axis=0)
-        out *= np.take(rx, group, axis=0)
-        np.subtract(np.take(log_k + rx * log_t, group, axis=0), out, out=out)
+        out = np.take(log_k + rx * log_t, group, axis=0)
+        out -= np.take(pair_x, pair.reshape(-1), axis=0)
         np.exp(out, out=out)
         out += 1.0
         np.reciprocal(out, out=out)
@@ -272,31 +285,50 @@ class _BetaGeoKernel:
             out[gx[group] == 0, :] = 1.0
         return out
 
+    def offsets(self, theta: FloatArray) -> tuple[float, float]:
+        """Where :class:`~retention_xl.core.models._alive_table.AliveTable` may
+        interpolate: half the smallest drawn alpha (ages) and the smallest
+        :math:`c - x` (frequencies)."""
+        c_minus_x = theta[:, 2] + theta[:, 3] - 1.0 + self.shift
+        return 0.5 * float(theta[:, 1].min()), float(c_minus_x.min())
+
     def alive_many(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, taus: Sequence[float]
     ) -> dict[float, FloatArray]:
-        return {tau: self.alive_purchases(theta, gx, gt, tau) for tau in dict.fromkeys(taus)}
+        r, alpha, a, b = _columns(theta)
+        xc = gx[:, None]
+        # What the horizons share, once, all (groups, draws): c, the first parameter
+        # of the Euler form, c / (a - 1) and alpha + T.
+        c = a + b + xc - 1.0 + self.shift
+        first = c - xc - r
+        scale = c / (a - 1.0)
+        base = alpha + gt[:, None]
+        out = {}
+        for tau in dict.fromkeys(taus):
+            if tau <= 0:
+                out[tau] = np.zeros((gx.size, theta.shape[0]))
+                continue
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                g = hypergeometric_factor(tau, base, first, a - 1.0, c, r + xc)
+                bad = ~np.isfinite(g)
+                if bad.any():
+                    # A draw far out (a and b in the thousands, when the data hardly
+                    # tell them): the Euler form is 0 x inf there; the original one
+                    # is finite.
+                    shape = g.shape
+                    z = tau / (base + tau)
+                    cb, zb, rb = (np.broadcast_to(v, shape)[bad] for v in (c, z, r + xc))
+                    bb = np.broadcast_to(b + xc + self.shift, shape)[bad]
+                    g[bad] = np.exp(rb * np.log1p(-zb)) * hyp2f1(rb, bb, cb, zb)
+                np.subtract(1.0, g, out=g)
+                g *= scale
+            out[tau] = g
+        return out
 
     def alive_purchases(
         self, theta: FloatArray, gx: FloatArray, gt: FloatArray, tau: float
     ) -> FloatArray:
-        r, alpha, a, b = _columns(theta)
-        xc = gx[:, None]
-        if tau <= 0:
-            return np.zeros((gx.size, theta.shape[0]))
-        c = a + b + xc - 1.0 + self.shift
-        z = tau / (alpha + gt[:, None] + tau)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            g = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(c - xc - r, a - 1.0, c, z)
-            bad = ~np.isfinite(g)
-            if bad.any():
-                # A draw far out (a and b in the thousands, when the data hardly tell
-                # them): the Euler form is 0 x inf there; the original one is finite.
-                shape = np.broadcast_shapes(g.shape, c.shape)
-                cb, zb, rb = (np.broadcast_to(v, shape)[bad] for v in (c, z, r + xc))
-                bb = np.broadcast_to(b + xc + self.shift, shape)[bad]
-                g[bad] = np.exp(rb * np.log1p(-zb)) * hyp2f1(rb, bb, cb, zb)
-            return np.asarray(c / (a - 1.0) * (1.0 - g), dtype=np.float64)
+        return self.alive_many(theta, gx, gt, [tau])[tau]
 
 
 class _ParetoKernel:
@@ -375,132 +407,9 @@ class _BetaGeoBetaBinomKernel:
         return out
 
 
-#: A linear combination of expected purchases given alive: ``((tau, weight), ...)``.
-Combination = tuple[tuple[float, float], ...]
-#: Chebyshev interpolation in ln(c + T) is used for a frequency with more than this
-#: many distinct ages, and 1.5 times as many as it needs nodes (else every age is
-#: computed exactly).
-_INTERPOLATE_ABOVE: Final = 24
-#: Relative accuracy the number of Chebyshev nodes is chosen for.
-_INTERPOLATION_DIGITS: Final = 13
-
-
-def _chebyshev_weights(xi: FloatArray, n: int) -> FloatArray:
-    """(points, n) barycentric weights of Chebyshev points of the second kind
-    :math:`\\xi_j = \\cos(\\pi j / (n-1))` at ``xi`` in [-1, 1] (rows sum to 1)."""
-    nodes = np.cos(np.pi * np.arange(n) / (n - 1))
-    w = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    w[0] *= 0.5
-    w[-1] *= 0.5
-    diff = xi[:, None] - nodes[None, :]
-    hit = np.abs(diff) < 1e-14
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = w / diff
-    on_node = hit.any(axis=1)
-    terms[on_node] = hit[on_node].astype(np.float64)
-    return np.asarray(terms / terms.sum(axis=1, keepdims=True), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class _Run:
-    """The groups ``[start, stop)`` of one frequency; with ``weights`` interpolated
-    from ``values`` (per combination: nodes x draws)."""
-
-    start: int
-    stop: int
-    weights: FloatArray | None = None
-    values: dict[str, FloatArray] | None = None
-
-
-class _AliveTable:
-    """Linear combinations of :math:`A(\\tau \\mid x, T)` for groups ``[g0, g1)`` and
-    every draw.
-
-    Computed exactly, group by group, except where one frequency has many distinct
-    ages and the kernel allows it (BG/NBD, MBG/NBD): there :math:`A` is interpolated
-    in :math:`s = \\ln(c + T)` from Chebyshev nodes, with :math:`c` half the smallest
-    drawn :math:`\\alpha`. As a function of :math:`s` it is analytic in the strip
-    :math:`|\\Im s| < \\pi` (its singularities, at :math:`\\alpha + T = 0` and
-    :math:`\\alpha + T = -\\tau`, lie on :math:`\\Im s = \\pi`), so the error falls
-    like :math:`\\rho^{-n}` with :math:`\\rho = h + \\sqrt{1 + h^2}`, :math:`h = \\pi /`
-    the half-width of the interval; ``n`` is chosen for 13 digits. The combinations are
-    linear in :math:`A`, so they are interpolated, not each horizon.
-    """
-
-    def __init__(
-        self,
-        kernel: _Kernel,
-        theta: FloatArray,
-        gx: FloatArray,
-        gt: FloatArray,
-        combinations: Mapping[str, Combination],
-        *,
-        interpolate: bool,
-    ) -> None:
-        self.kernel, self.theta, self.gx, self.gt = kernel, theta, gx, gt
-        self.combinations = dict(combinations)
-        starts = np.flatnonzero(np.r_[True, gx[1:] != gx[:-1]])
-        stops = np.r_[starts[1:], gx.size]
-        allowed = interpolate and isinstance(kernel, _BetaGeoKernel)
-        shift = 0.5 * float(theta[:, 1].min()) if allowed else 0.0
-        self.runs = []
-        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-            run = _Run(start, stop)
-            if allowed and stop - start > _INTERPOLATE_ABOVE:
-                run = self._interpolated(start, stop, shift)
-            self.runs.append(run)
-        self.run_starts = starts
-
-    def _exact(self, x: FloatArray, t: FloatArray) -> dict[str, FloatArray]:
-        taus = [tau for combination in self.combinations.values() for tau, _ in combination]
-        alive = self.kernel.alive_many(self.theta, x, t, taus)
-        out = {}
-        for name, combination in self.combinations.items():
-            total = np.zeros((x.size, self.theta.shape[0]))
-            for tau, weight in combination:
-                total += weight * alive[tau]
-            out[name] = total
-        return out
-
-    def _interpolated(self, start: int, stop: int, shift: float) -> _Run:
-        t = self.gt[start:stop]
-        s_low, s_high = math.log(shift + float(t[0])), math.log(shift + float(t[-1]))
-        half = (s_high - s_low) / 2.0
-        h = math.pi / half
-        rho = h + math.sqrt(1.0 + h * h)
-        n = min(64, max(8, math.ceil(_INTERPOLATION_DIGITS * math.log(10.0) / math.log(rho)) + 1))
-        if n * 3 > 2 * (stop - start):  # hardly fewer nodes than ages: compute them all
-            return _Run(start, stop)
-        xi = np.cos(np.pi * np.arange(n) / (n - 1))
-        node_t = np.exp(s_low + half * (xi + 1.0)) - shift
-        node_t[0], node_t[-1] = float(t[-1]), float(t[0])  # the ends exactly
-        values = self._exact(np.full(n, self.gx[start]), node_t)
-        where = (np.log(shift + t) - s_low) / half - 1.0
-        return _Run(start, stop, _chebyshev_weights(np.clip(where, -1.0, 1.0), n), values)
-
-    def block(self, g0: int, g1: int) -> dict[str, FloatArray]:
-        """Every combination for groups ``[g0, g1)``: (groups, draws) each."""
-        first = int(np.searchsorted(self.run_starts, g0, side="right")) - 1
-        parts: list[dict[str, FloatArray]] = []
-        pending = None  # the start of groups to compute exactly, in one go
-        for run in self.runs[first:]:
-            if run.start >= g1:
-                break
-            a, b = max(run.start, g0), min(run.stop, g1)
-            if run.weights is None or run.values is None:
-                pending = a if pending is None else pending
-                continue
-            if pending is not None:
-                parts.append(self._exact(self.gx[pending:a], self.gt[pending:a]))
-                pending = None
-            rows = run.weights[a - run.start : b - run.start]
-            # (einsum, not BLAS: BLAS threads cost more than these small products)
-            parts.append({name: np.einsum("ij,jk->ik", rows, v) for name, v in run.values.items()})
-        if pending is not None:
-            parts.append(self._exact(self.gx[pending:g1], self.gt[pending:g1]))
-        if len(parts) == 1:
-            return parts[0]
-        return {name: np.concatenate([p[name] for p in parts]) for name in self.combinations}
+def _offsets(kernel: _Kernel, theta: FloatArray) -> tuple[float, float] | None:
+    """Interpolation for BG/NBD and MBG/NBD (the others have no costly term)."""
+    return kernel.offsets(theta) if isinstance(kernel, _BetaGeoKernel) else None
 
 
 def _kernel(model: object) -> _Kernel:
@@ -1160,7 +1069,7 @@ class _Pass:
     theta: FloatArray
     phi: FloatArray | None
     is_point: bool
-    alive: _AliveTable
+    alive: AliveTable
 
 
 @dataclass(frozen=True)
@@ -1218,27 +1127,28 @@ def _chunk_values(
     for name in named:
         values[name] = np.take(alive[name], c.group, axis=0)
         values[name] *= p
-    if horizon_name in values:
-        e_h = values[horizon_name]
-    else:
-        e_h = np.take(alive[horizon_name], c.group, axis=0)
-        e_h *= p
-    sums = {"expected_purchases": np.einsum("i,ij->j", rows.count[c.i0 : c.i1], e_h)}
+    # Sums over each group's customers: a history's expected purchases are its
+    # P(alive) times its group's A, so the group sums of count x P(alive) (and of
+    # count x frequency x mean spend x P(alive)) give every total.
+    p_sum = c.by_count @ p
+    e_sum = alive[horizon_name] * p_sum
+    sums = {"expected_purchases": e_sum.sum(axis=0)}
     if run.phi is not None:
         # E[M] = p (gamma + x m) / (p x + q - 1): the denominator per group; over a
-        # group's customers the numerator sums to p gamma n + p x (sum of m), so the
-        # totals need sums over groups of n e_h, n x m e_h (and of P(alive)).
+        # group's customers the numerator sums to p gamma n + p x (sum of m).
         sp, sq, sg = _columns(run.phi)
         den = sp * gx[:, None] + sq - 1.0
         inverse = np.where(den > 0, 1.0 / den, np.inf)
         flows = alive["__flows"] * inverse
         spg = (sp * sg)[0]
-        sums["revenue"] = ((c.by_count @ e_h) * inverse).sum(axis=0) * spg + (
-            (c.by_spend @ e_h) * inverse
-        ).sum(axis=0) * sp[0]
-        sums["predicted_clv"] = ((c.by_count @ p) * flows).sum(axis=0) * spg + (
-            (c.by_spend @ p) * flows
-        ).sum(axis=0) * sp[0]
+        p_spend = c.by_spend @ p
+        e_sum *= inverse
+        e_spend = alive[horizon_name] * p_spend
+        e_spend *= inverse
+        sums["revenue"] = e_sum.sum(axis=0) * spg + e_spend.sum(axis=0) * sp[0]
+        sums["predicted_clv"] = (p_sum * flows).sum(axis=0) * spg + (p_spend * flows).sum(
+            axis=0
+        ) * sp[0]
         if clv_rows:
             history = rows.history[c.j0 : c.j1] - c.i0
             clv = np.multiply.outer(gx[c.group[history]] * rows.m[c.j0 : c.j1], sp[0])
@@ -1389,13 +1299,15 @@ def _compute(
             theta_hat,
             None if spend is None else spend._params()[None, :],
             True,
-            _AliveTable(kernel, theta_hat, rows.gx, rows.gt, combinations, interpolate=False),
+            AliveTable(kernel, theta_hat, rows.gx, rows.gt, combinations, offsets=None),
         ),
         _Pass(
             theta,
             None if spend is None else _draws(spend, s.n_draws, np.random.default_rng([s.seed, 1])),
             False,
-            _AliveTable(kernel, theta, rows.gx, rows.gt, combinations, interpolate=True),
+            AliveTable(
+                kernel, theta, rows.gx, rows.gt, combinations, offsets=_offsets(kernel, theta)
+            ),
         ),
     )
     spend_sums = np.asarray(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import expit, gammaln, hyp2f1
+from scipy.special import expit, gammaln
 
 from retention_xl.core.models._base import (
     FloatArray,
@@ -26,6 +26,7 @@ from retention_xl.core.models._base import (
     as_float_array,
     check_history,
 )
+from retention_xl.core.models._near_one import hypergeometric_factor
 from retention_xl.core.models.bgnbd import fit_grouped
 from retention_xl.errors import OutOfRangeError
 
@@ -165,9 +166,8 @@ def _conditional_purchases(
     tx: FloatArray,
     big_t: FloatArray,
 ) -> FloatArray:
-    z = t / (alpha + big_t + t)
     c = a + b + x
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - r, a - 1.0, c, z)
+        g = hypergeometric_factor(t, alpha + big_t, a + b - r, a - 1.0, c, r + x)
         out = c / (a - 1.0) * (1.0 - g) * _p_alive(r, alpha, a, b, x, tx, big_t)
     return np.asarray(np.where(t == 0, 0.0, out), dtype=np.float64)

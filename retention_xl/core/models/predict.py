@@ -19,6 +19,7 @@ import pandas as pd
 
 from retention_xl.core._orderdays import AsOf
 from retention_xl.core.kpis import at_risk_share
+from retention_xl.core.models._base import distinct_with_inverse
 from retention_xl.core.models.bgbb import BetaGeoBetaBinom, ProRataPeriods
 from retention_xl.core.models.gamma_gamma import GammaGamma, predict_clv
 from retention_xl.core.models.history import period_history, purchase_history
@@ -403,7 +404,9 @@ def score_customers(
     tx = history["recency"].to_numpy(dtype=np.float64)
     big_t = history["age"].to_numpy(dtype=np.float64)
     m = history["monetary_value"].to_numpy(dtype=np.float64)
-    p_alive = transactions.p_alive(x, tx, big_t)
+    # Customers who share a history share these: once per distinct history.
+    (hx, htx, ht), inverse = distinct_with_inverse(x, tx, big_t)
+    p_alive = transactions.p_alive(hx, htx, ht)[inverse]
     bands = risk_band(
         p_alive, at_risk_threshold=at_risk_threshold, low_risk_threshold=low_risk_threshold
     )
@@ -426,8 +429,8 @@ def score_customers(
             "age": big_t,
             "monetary_value": m,
             "p_alive": p_alive,
-            "expected_purchases_90d": curve.expected_purchases(90.0 / unit, x, tx, big_t),
-            "expected_purchases_365d": curve.expected_purchases(365.0 / unit, x, tx, big_t),
+            "expected_purchases_90d": curve.expected_purchases(90.0 / unit, hx, htx, ht)[inverse],
+            "expected_purchases_365d": curve.expected_purchases(365.0 / unit, hx, htx, ht)[inverse],
             "expected_avg_value": spend.expected_avg_value(x, m),
             "predicted_clv": clv,
             "risk_band": bands,
