@@ -334,6 +334,23 @@ def test_interpolation_over_ages_and_frequencies_matches_the_exact_values(kind):
     assert kernel.rows < 0.2 * rows.gx.size
 
 
+def test_frequencies_sharing_one_age_are_computed_exactly():
+    """1,499 frequencies with one group each, all of the same age: a grid would save
+    evaluations across frequencies but has no age axis to build; every group is
+    computed (no NaN, no warning) and equals the exact table."""
+    model = BetaGeo.from_params(r=0.25, alpha=4.0, a=0.8, b=2.5)
+    kernel = iv._kernel(model)
+    theta = np.exp(
+        np.log([0.25, 4.0, 0.8, 2.5]) + np.random.default_rng(0).normal(scale=0.1, size=(10, 4))
+    )
+    gx, gt = np.arange(1.0, 1500.0), np.full(1499, 10.0)
+    combos = {"year": ((52.0, 1.0),)}
+    table = AliveTable(kernel, theta, gx, gt, combos, offsets=iv._offsets(kernel, theta))
+    assert all(run.grid is None and run.weights is None for run in table.runs)
+    exact = AliveTable(kernel, theta, gx, gt, combos, offsets=None)
+    np.testing.assert_array_equal(table.block(0, 1499)["year"], exact.block(0, 1499)["year"])
+
+
 # ------------------------------------------------------------ the count distribution
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,11 +15,13 @@ from retention_xl.core.models import (
     BetaGeo,
     GammaGamma,
     holdout_comparison,
+    period_history,
     predict_clv,
     predict_customers,
     purchase_history,
     risk_band,
 )
+from retention_xl.core.schema import prepare_orders
 from retention_xl.datasets import load_sample
 from retention_xl.errors import InputError, NotEnoughDataError, OutOfRangeError
 
@@ -210,3 +214,17 @@ def test_purchase_history_follows_the_purchase_rules():
     assert early.loc["a", "frequency"] == 0 and np.isnan(early.loc["a", "monetary_value"])
     with pytest.raises(OutOfRangeError):
         purchase_history(orders, time_unit_days=0)
+
+
+def test_purchase_history_with_and_without_the_prepared_customer_codes():
+    """Prepared orders carry integer customer codes (prepare_orders fills them); the
+    mean repeat spend found through them is the one found through the ids."""
+    prepared = prepare_orders(load_sample().orders)
+    assert prepared.customer_codes is not None
+    without = dataclasses.replace(prepared, customer_codes=None)
+    h = purchase_history(prepared)
+    pd.testing.assert_frame_equal(h, purchase_history(without), check_exact=True)
+    assert (h["monetary_value"] > 0).sum() > 1000
+    periods = period_history(prepared, period="Q")
+    pd.testing.assert_frame_equal(periods, period_history(without, period="Q"), check_exact=True)
+    assert (periods["monetary_value"] > 0).sum() > 500

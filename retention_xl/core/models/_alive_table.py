@@ -263,6 +263,7 @@ class AliveTable:
             )
             n_t = _strip_nodes(np.log(age_offset + low_t), np.log(age_offset + high_t))
             candidate = best[i] + n_x * n_t * (1.0 + (j - i) * _SPREAD_COST)
+            candidate[high_t <= low_t] = np.inf  # one age for all: no age axis to build
             k = int(np.argmin(candidate))
             if candidate[k] < best[j]:
                 best[j], came_from[j] = candidate[k], i[k]
@@ -340,7 +341,7 @@ class AliveTable:
 
 def _strip_nodes(low: FloatArray | float, high: FloatArray | float) -> FloatArray:
     """:func:`nodes_for`, elementwise over arrays of interval ends."""
-    half = np.maximum((np.asarray(high) - np.asarray(low)) / 2.0, 1e-300)
+    half = np.maximum((np.asarray(high) - np.asarray(low)) / 2.0, 1e-12)
     h = np.pi / half
     rho = h + np.sqrt(1.0 + h * h)
     n = np.ceil(INTERPOLATION_DIGITS * np.log(10.0) / np.log(rho)) + 1.0

@@ -88,10 +88,16 @@ def purchase_history(
     # Value of the repeat purchase days: every purchase row after the first day, up to
     # the observation date (the same cut as the summary's).
     frame = prepared.frame
-    purchases = frame[frame["is_purchase"].to_numpy()]
+    is_purchase = frame["is_purchase"].to_numpy()
+    purchases = frame[is_purchase]
     day = purchases["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     as_of_day = first + summary["age_days"].to_numpy(dtype=np.int64)
-    code = summary.index.get_indexer(pd.Index(purchases["customer_id"].to_numpy(dtype=object)))
+    if prepared.customer_codes is not None:
+        # the rows' integer codes, through the (fewer) distinct ids to summary rows
+        row_codes, ids = prepared.customer_codes
+        code = summary.index.get_indexer(pd.Index(ids))[row_codes[is_purchase]]
+    else:
+        code = summary.index.get_indexer(pd.Index(purchases["customer_id"].to_numpy(dtype=object)))
     known = code >= 0
     code_k = code[known]
     keep = np.zeros(code.size, dtype=bool)
@@ -201,9 +207,14 @@ def period_history(
 
     # Value of the repeat periods: purchase rows after period 0, up to the end.
     frame = prepared.frame
-    purchases = frame[frame["is_purchase"].to_numpy()]
+    is_purchase = frame["is_purchase"].to_numpy()
+    purchases = frame[is_purchase]
     row_day = purchases["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    row_code = days.ids.get_indexer(pd.Index(purchases["customer_id"].to_numpy(dtype=object)))
+    if prepared.customer_codes is not None:  # as in purchase_history
+        row_codes, ids = prepared.customer_codes
+        row_code = days.ids.get_indexer(pd.Index(ids))[row_codes[is_purchase]]
+    else:
+        row_code = days.ids.get_indexer(pd.Index(purchases["customer_id"].to_numpy(dtype=object)))
     keep = (row_code >= 0) & (row_day <= end_day)
     row_code, row_day = row_code[keep], row_day[keep]
     later = period_number(row_day, freq) > first_period[row_code]

@@ -263,21 +263,17 @@ class _BetaGeoKernel:
         r, alpha, a, b = _columns(theta)
         xc = gx[:, None]
         # Per group: the log of the dropout odds' factor, r + x and ln(alpha + T); per
-        # distinct (x, t_x) (a few rows each) (r + x) ln(alpha + t_x); per row only
-        # two gathers and four operations.
+        # distinct recency ln(alpha + t_x); per row only gathers and four operations.
         den = b + xc if self.modified else b + np.maximum(xc, 1.0) - 1.0
         log_k = np.log(a / den)
         rx = r + xc
         log_t = np.log(alpha + gt[:, None])
         recencies, which = np.unique(tx, return_inverse=True)
-        frequencies, x_of_group = np.unique(gx, return_inverse=True)
-        key = x_of_group.reshape(-1)[group] * recencies.size + which.reshape(-1)
-        pairs, pair = np.unique(key, return_inverse=True)
-        pair_x = (r + frequencies[pairs // recencies.size, None]).astype(np.float64)
-        pair_x *= np.log(alpha + recencies[pairs % recencies.size, None])
+        log_tx = np.log(alpha + recencies[:, None])
         # ln odds = ln k + (r + x) ln(alpha + T) - (r + x) ln(alpha + t_x)
-        out = np.take(log_k + rx * log_t, group, axis=0)
-        out -= np.take(pair_x, pair.reshape(-1), axis=0)
+        out = np.take(log_tx, which.reshape(-1), axis=0)
+        out *= np.take(rx, group, axis=0)
+        np.subtract(np.take(log_k + rx * log_t, group, axis=0), out, out=out)
         np.exp(out, out=out)
         out += 1.0
         np.reciprocal(out, out=out)
