@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 
@@ -82,6 +83,27 @@ def test_a_report_build_does_not_load_scipy_stats():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_the_kpis_command_loads_no_model_and_no_scipy(run_cli, tmp_path, monkeypatch):
+    """``retention-xl kpis`` needs the KPI functions only: the models (and scipy, about
+    0.4 s of CPU to import with them) load for the commands that predict."""
+    from retention_xl.datasets import sample_paths
+
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    # runs at the command's exit and says what it had loaded
+    (probe / "sitecustomize.py").write_text(
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('LOADED', 'scipy' in sys.modules,"
+        " 'retention_xl.core.models' in sys.modules, 'retention_xl.core.report' in sys.modules,"
+        " file=sys.stderr))\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(probe))  # run_cli puts the checkout before it
+    res = run_cli("kpis", "--orders", str(sample_paths().orders), "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["kpis"]
+    assert "LOADED False False True" in res.stderr
 
 
 def test_special_functions_are_the_normal_distribution():

@@ -2,132 +2,252 @@
 
 It is the single source of every number the package shows: the Excel functions,
 the workbook's cached values and the CLI all call it.
+
+The names below load on first use (PEP 562): ``import retention_xl.core`` (which
+every ``retention_xl.core.*`` module import runs first) costs nothing, so a command
+that needs the KPIs does not pay for the models and scipy.
+
+>>> import retention_xl.core as core
+>>> core.churn_rate(1000, 50)
+0.05
 """
 
-from retention_xl.core.benchmarks import (
-    ACQUISITION_VS_RETENTION_COST,
-    BENCHMARKS,
-    KPI_ALIASES,
-    LEVELS,
-    MARKETS,
-    Benchmark,
-    Fact,
-    benchmark_table,
-    benchmark_target,
-    gap_to_target,
-    rate_kpi,
-)
-from retention_xl.core.cohorts import (
-    MEASURES,
-    cohort_counts,
-    cohort_counts_from_cells,
-    cohort_matrix,
-    matrix_of_counts,
-)
-from retention_xl.core.customers import (
-    SEGMENT_ACTIONS,
-    SEGMENTS,
-    SUMMARY_COLUMNS,
-    SegmentRules,
-    customer_summary,
-    rfm_from_summary,
-    rfm_scores,
-    rfm_table,
-    segment_summary,
-    summary_from_totals,
-)
-from retention_xl.core.kpis import (
-    aov,
-    at_risk_share,
-    churn_rate,
-    clv,
-    clv_cac_ratio,
-    csat,
-    grr,
-    lifespan,
-    mrr,
-    nps,
-    nrr,
-    purchase_frequency,
-    quick_ratio,
-    repeat_purchase_rate,
-    retention_rate,
-)
-from retention_xl.core.models import (
-    HISTORY_COLUMNS,
-    PERIOD_HISTORY_COLUMNS,
-    PREDICTION_COLUMNS,
-    PREDICTION_INTERVAL_COLUMNS,
-    RISK_BANDS,
-    BetaGeo,
-    BetaGeoBetaBinom,
-    CustomerPredictions,
-    GammaGamma,
-    HoldoutComparison,
-    IntervalPredictions,
-    ModifiedBetaGeo,
-    ParametricModel,
-    ParetoNBD,
-    ShiftedBetaGeometric,
-    TransactionModel,
-    holdout_comparison,
-    load_model,
-    make_transaction_model,
-    model_parameters,
-    parameter_draws,
-    parameter_intervals,
-    period_history,
-    predict_clv,
-    predict_customers,
-    predict_intervals,
-    predict_totals,
-    purchase_count_probability,
-    purchase_history,
-    purchases_prediction_interval,
-    risk_band,
-    score_customers,
-)
-from retention_xl.core.periods import (
-    PERIOD_COLUMNS,
-    PeriodCounts,
-    period_table,
-    period_table_from_counts,
-)
-from retention_xl.core.report import (
-    KpiReport,
-    OrderTotals,
-    kpi_report,
-    order_totals,
-)
-from retention_xl.core.schema import (
-    OrderStats,
-    PreparedOrders,
-    prepare_orders,
-    validate_orders,
-    validate_subscriptions,
-    validate_survey,
-)
-from retention_xl.core.subscriptions import (
-    COUNTED_STATUSES,
-    MOVEMENT_COLUMNS,
-    SubscriptionKpis,
-    headline_month,
-    monthly_mrr,
-    mrr_movements,
-    subscription_kpis,
-    subscription_movements,
-    subscriptions_as_of,
-)
-from retention_xl.core.survey import (
-    SURVEY_SUMMARY_COLUMNS,
-    NpsBreakdown,
-    nps_breakdown,
-    survey_summary,
-)
-from retention_xl.core.survival import (
-    customer_lifetimes,
-    kaplan_meier,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # type checkers see every name; at run time they load on first use
+    from retention_xl.core.benchmarks import (
+        ACQUISITION_VS_RETENTION_COST,
+        BENCHMARKS,
+        KPI_ALIASES,
+        LEVELS,
+        MARKETS,
+        Benchmark,
+        Fact,
+        benchmark_table,
+        benchmark_target,
+        gap_to_target,
+        rate_kpi,
+    )
+    from retention_xl.core.cohorts import (
+        MEASURES,
+        cohort_counts,
+        cohort_counts_from_cells,
+        cohort_matrix,
+        matrix_of_counts,
+    )
+    from retention_xl.core.customers import (
+        SEGMENT_ACTIONS,
+        SEGMENTS,
+        SUMMARY_COLUMNS,
+        SegmentRules,
+        customer_summary,
+        rfm_from_summary,
+        rfm_scores,
+        rfm_table,
+        segment_summary,
+        summary_from_totals,
+    )
+    from retention_xl.core.kpis import (
+        aov,
+        at_risk_share,
+        churn_rate,
+        clv,
+        clv_cac_ratio,
+        csat,
+        grr,
+        lifespan,
+        mrr,
+        nps,
+        nrr,
+        purchase_frequency,
+        quick_ratio,
+        repeat_purchase_rate,
+        retention_rate,
+    )
+    from retention_xl.core.models import (
+        HISTORY_COLUMNS,
+        PERIOD_HISTORY_COLUMNS,
+        PREDICTION_COLUMNS,
+        PREDICTION_INTERVAL_COLUMNS,
+        RISK_BANDS,
+        BetaGeo,
+        BetaGeoBetaBinom,
+        CustomerPredictions,
+        GammaGamma,
+        HoldoutComparison,
+        IntervalPredictions,
+        ModifiedBetaGeo,
+        ParametricModel,
+        ParetoNBD,
+        ShiftedBetaGeometric,
+        TransactionModel,
+        holdout_comparison,
+        load_model,
+        make_transaction_model,
+        model_parameters,
+        parameter_draws,
+        parameter_intervals,
+        period_history,
+        predict_clv,
+        predict_customers,
+        predict_intervals,
+        predict_totals,
+        purchase_count_probability,
+        purchase_history,
+        purchases_prediction_interval,
+        risk_band,
+        score_customers,
+    )
+    from retention_xl.core.periods import (
+        PERIOD_COLUMNS,
+        PeriodCounts,
+        period_table,
+        period_table_from_counts,
+    )
+    from retention_xl.core.report import (
+        KpiReport,
+        OrderTotals,
+        kpi_report,
+        order_totals,
+    )
+    from retention_xl.core.schema import (
+        OrderStats,
+        PreparedOrders,
+        prepare_orders,
+        validate_orders,
+        validate_subscriptions,
+        validate_survey,
+    )
+    from retention_xl.core.subscriptions import (
+        COUNTED_STATUSES,
+        MOVEMENT_COLUMNS,
+        SubscriptionKpis,
+        headline_month,
+        monthly_mrr,
+        mrr_movements,
+        subscription_kpis,
+        subscription_movements,
+        subscriptions_as_of,
+    )
+    from retention_xl.core.survey import (
+        SURVEY_SUMMARY_COLUMNS,
+        NpsBreakdown,
+        nps_breakdown,
+        survey_summary,
+    )
+    from retention_xl.core.survival import (
+        customer_lifetimes,
+        kaplan_meier,
+    )
+
+#: the module each public name lives in
+_HOME: dict[str, str] = {
+    "ACQUISITION_VS_RETENTION_COST": "retention_xl.core.benchmarks",
+    "BENCHMARKS": "retention_xl.core.benchmarks",
+    "KPI_ALIASES": "retention_xl.core.benchmarks",
+    "LEVELS": "retention_xl.core.benchmarks",
+    "MARKETS": "retention_xl.core.benchmarks",
+    "Benchmark": "retention_xl.core.benchmarks",
+    "Fact": "retention_xl.core.benchmarks",
+    "benchmark_table": "retention_xl.core.benchmarks",
+    "benchmark_target": "retention_xl.core.benchmarks",
+    "gap_to_target": "retention_xl.core.benchmarks",
+    "rate_kpi": "retention_xl.core.benchmarks",
+    "MEASURES": "retention_xl.core.cohorts",
+    "cohort_counts": "retention_xl.core.cohorts",
+    "cohort_counts_from_cells": "retention_xl.core.cohorts",
+    "cohort_matrix": "retention_xl.core.cohorts",
+    "matrix_of_counts": "retention_xl.core.cohorts",
+    "SEGMENT_ACTIONS": "retention_xl.core.customers",
+    "SEGMENTS": "retention_xl.core.customers",
+    "SUMMARY_COLUMNS": "retention_xl.core.customers",
+    "SegmentRules": "retention_xl.core.customers",
+    "customer_summary": "retention_xl.core.customers",
+    "rfm_from_summary": "retention_xl.core.customers",
+    "rfm_scores": "retention_xl.core.customers",
+    "rfm_table": "retention_xl.core.customers",
+    "segment_summary": "retention_xl.core.customers",
+    "summary_from_totals": "retention_xl.core.customers",
+    "aov": "retention_xl.core.kpis",
+    "at_risk_share": "retention_xl.core.kpis",
+    "churn_rate": "retention_xl.core.kpis",
+    "clv": "retention_xl.core.kpis",
+    "clv_cac_ratio": "retention_xl.core.kpis",
+    "csat": "retention_xl.core.kpis",
+    "grr": "retention_xl.core.kpis",
+    "lifespan": "retention_xl.core.kpis",
+    "mrr": "retention_xl.core.kpis",
+    "nps": "retention_xl.core.kpis",
+    "nrr": "retention_xl.core.kpis",
+    "purchase_frequency": "retention_xl.core.kpis",
+    "quick_ratio": "retention_xl.core.kpis",
+    "repeat_purchase_rate": "retention_xl.core.kpis",
+    "retention_rate": "retention_xl.core.kpis",
+    "HISTORY_COLUMNS": "retention_xl.core.models",
+    "PERIOD_HISTORY_COLUMNS": "retention_xl.core.models",
+    "PREDICTION_COLUMNS": "retention_xl.core.models",
+    "PREDICTION_INTERVAL_COLUMNS": "retention_xl.core.models",
+    "RISK_BANDS": "retention_xl.core.models",
+    "BetaGeo": "retention_xl.core.models",
+    "BetaGeoBetaBinom": "retention_xl.core.models",
+    "CustomerPredictions": "retention_xl.core.models",
+    "GammaGamma": "retention_xl.core.models",
+    "HoldoutComparison": "retention_xl.core.models",
+    "IntervalPredictions": "retention_xl.core.models",
+    "ModifiedBetaGeo": "retention_xl.core.models",
+    "ParametricModel": "retention_xl.core.models",
+    "ParetoNBD": "retention_xl.core.models",
+    "ShiftedBetaGeometric": "retention_xl.core.models",
+    "TransactionModel": "retention_xl.core.models",
+    "holdout_comparison": "retention_xl.core.models",
+    "load_model": "retention_xl.core.models",
+    "make_transaction_model": "retention_xl.core.models",
+    "model_parameters": "retention_xl.core.models",
+    "parameter_draws": "retention_xl.core.models",
+    "parameter_intervals": "retention_xl.core.models",
+    "period_history": "retention_xl.core.models",
+    "predict_clv": "retention_xl.core.models",
+    "predict_customers": "retention_xl.core.models",
+    "predict_intervals": "retention_xl.core.models",
+    "predict_totals": "retention_xl.core.models",
+    "purchase_count_probability": "retention_xl.core.models",
+    "purchase_history": "retention_xl.core.models",
+    "purchases_prediction_interval": "retention_xl.core.models",
+    "risk_band": "retention_xl.core.models",
+    "score_customers": "retention_xl.core.models",
+    "PERIOD_COLUMNS": "retention_xl.core.periods",
+    "PeriodCounts": "retention_xl.core.periods",
+    "period_table": "retention_xl.core.periods",
+    "period_table_from_counts": "retention_xl.core.periods",
+    "KpiReport": "retention_xl.core.report",
+    "OrderTotals": "retention_xl.core.report",
+    "kpi_report": "retention_xl.core.report",
+    "order_totals": "retention_xl.core.report",
+    "OrderStats": "retention_xl.core.schema",
+    "PreparedOrders": "retention_xl.core.schema",
+    "prepare_orders": "retention_xl.core.schema",
+    "validate_orders": "retention_xl.core.schema",
+    "validate_subscriptions": "retention_xl.core.schema",
+    "validate_survey": "retention_xl.core.schema",
+    "COUNTED_STATUSES": "retention_xl.core.subscriptions",
+    "MOVEMENT_COLUMNS": "retention_xl.core.subscriptions",
+    "SubscriptionKpis": "retention_xl.core.subscriptions",
+    "headline_month": "retention_xl.core.subscriptions",
+    "monthly_mrr": "retention_xl.core.subscriptions",
+    "mrr_movements": "retention_xl.core.subscriptions",
+    "subscription_kpis": "retention_xl.core.subscriptions",
+    "subscription_movements": "retention_xl.core.subscriptions",
+    "subscriptions_as_of": "retention_xl.core.subscriptions",
+    "SURVEY_SUMMARY_COLUMNS": "retention_xl.core.survey",
+    "NpsBreakdown": "retention_xl.core.survey",
+    "nps_breakdown": "retention_xl.core.survey",
+    "survey_summary": "retention_xl.core.survey",
+    "customer_lifetimes": "retention_xl.core.survival",
+    "kaplan_meier": "retention_xl.core.survival",
+}
 
 __all__ = [
     "ACQUISITION_VS_RETENTION_COST",
@@ -233,3 +353,18 @@ __all__ = [
     "validate_subscriptions",
     "validate_survey",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's module on first use (and keep the name, so the next use is
+    a plain lookup)."""
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'retention_xl.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -10,8 +10,6 @@ import pandas as pd
 
 from retention_xl.core.cohorts import cohort_counts, cohort_matrix
 from retention_xl.core.customers import customer_summary
-from retention_xl.core.models._base import distinct_rows
-from retention_xl.core.models.history import purchase_history
 from retention_xl.core.periods import period_table
 from retention_xl.core.report import OrderTotals, order_totals
 from retention_xl.core.schema import PreparedOrders, prepare_orders
@@ -66,9 +64,14 @@ class PandasEngine:
         )
 
     def _history(self, as_of: Any, time_unit_days: float) -> pd.DataFrame:
+        # the models (and scipy) load only for the commands that predict
+        from retention_xl.core.models.history import purchase_history
+
         return purchase_history(self.prepared, as_of=as_of, time_unit_days=time_unit_days)
 
     def history_groups(self, *, as_of: Any = None, time_unit_days: float = 7.0) -> HistoryGroups:
+        from retention_xl.core.models._base import distinct_rows
+
         h = self._history(as_of, time_unit_days)
         x = h["frequency"].to_numpy(dtype=np.float64)
         tx = h["recency"].to_numpy(dtype=np.float64)
