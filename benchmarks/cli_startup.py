@@ -1,4 +1,6 @@
-"""How long the command line takes to start: ``retention-xl --help`` and ``--version``.
+"""How long the command line takes to start: ``retention-xl --help``, ``build --help``,
+the KPIs of the sample shop (``kpis --json``), and what importing the core's KPIs and
+its models costs.
 
 Each command runs as a fresh process (interpreter start and imports included), several
 times in turn with the floor ``python -c pass``; the script prints min / median / max
@@ -16,12 +18,23 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 COMMANDS = {
     "floor: python -c pass": [sys.executable, "-c", "pass"],
     "retention-xl --help": [sys.executable, "-m", "retention_xl", "--help"],
     "retention-xl build --help": [sys.executable, "-m", "retention_xl", "build", "--help"],
-    "import retention_xl (core)": [sys.executable, "-c", "import retention_xl.core"],
+    "retention-xl kpis (sample)": [
+        sys.executable,
+        "-m",
+        "retention_xl",
+        "kpis",
+        "--orders",
+        str(Path(__file__).resolve().parent.parent / "retention_xl/datasets/data/orders.csv"),
+        "--json",
+    ],
+    "import core.report (KPIs)": [sys.executable, "-c", "import retention_xl.core.report"],
+    "import core.models": [sys.executable, "-c", "import retention_xl.core.models"],
 }
 
 
