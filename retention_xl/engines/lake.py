@@ -16,7 +16,9 @@ ever reaches Python:
 * **cells**: blank ids and dates, text that is not a number or a date, NaN, infinite
   or absurd amounts (1e15 or more) and unknown statuses are refused naming the file,
   the row (rows of a Parquet file are counted from 1, those of a DuckDB table by its
-  ``rowid`` from 1; DuckDB does not number CSV rows) and the column, or skipped and
+  ``rowid`` from 1, those of a CSV file as a spreadsheet shows it, header row 1, as
+  the pandas engine counts them: DuckDB numbers no CSV rows, so the file is read again
+  to find them, :mod:`~retention_xl.engines.csvrows`) and the column, or skipped and
   counted with ``--skip-bad-rows``; statuses are read through the same words
   (``paid``, ``annullato``, ``rimborsato``...); refunds are sizes (negative refunds
   taken as positive);
@@ -38,7 +40,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.core.schema import validate_orders
+from retention_xl.engines.csvrows import CellTest, find_rows
 from retention_xl.engines.deps import require_lake
 from retention_xl.engines.sources import OrdersSource
 from retention_xl.errors import ExportError, InputError
@@ -803,32 +806,80 @@ class LakeOrders:
         # the raw values for the message: read again from the source, bad rows only
         if not self.skip_bad_rows:
             first = failing[0]
-            index, number, value = self.one(
-                f"SELECT _fi, _row, _v_{first.name} FROM rxl_canon WHERE _f_{first.name} "
-                "ORDER BY _fi, _row LIMIT 1"
-            )
+            index, number, value = self._bad_cells(first, [], 1)[0]
             where, row = self._where((index, number))
             raise ExportError(
                 fix_the_cell(first.reason), file=where, row=row, column=first.column, value=value
             )
-        earlier: list[str] = []
+        earlier: list[_Check] = []
         for check in checks:
             room = 20 - len(self.report.skipped)
             if room > 0:
-                clause = f"_f_{check.name}" + "".join(f" AND NOT _f_{e}" for e in earlier)
-                for index, number, value in self.sql(
-                    f"SELECT _fi, _row, _v_{check.name} FROM rxl_canon WHERE {clause} "
-                    f"ORDER BY _fi, _row LIMIT {room}"
-                ).fetchall():
+                for index, number, value in self._bad_cells(check, earlier, room):
                     where, row = self._where((index, number))
                     place = f"row {row}, " if row is not None else ""
                     prefix = f"{where}, " if len(self.source.files) > 1 else ""
                     self.report.skipped.append(
                         f"{prefix}{place}column {check.column!r}: {check.reason} (value {value!r})"
                     )
-            earlier.append(check.name)
+            earlier.append(check)
         self.report.rows_skipped = int(
             self.one("SELECT count(*) FROM rxl_rows WHERE _mask <> 0")[0]
+        )
+
+    def _bad_cells(
+        self, check: _Check, earlier: Sequence[_Check], limit: int
+    ) -> list[tuple[Any, Any, Any]]:
+        """The first ``limit`` cells that fail ``check`` and none of the ``earlier``
+        checks, as (file number, row, raw value), in the order of the files and rows.
+
+        A CSV file has no row numbers in DuckDB: its rows are found by reading the file
+        again (:func:`~retention_xl.engines.csvrows.find_rows`), one file at a time,
+        for the texts that fail each check; a row not found there is named by no row.
+        """
+        clause = f"_f_{check.name}" + "".join(f" AND NOT _f_{e.name}" for e in earlier)
+        if self.source.kind != "csv":
+            return [
+                tuple(r)
+                for r in self.sql(
+                    f"SELECT _fi, _row, _v_{check.name} FROM rxl_canon WHERE {clause} "
+                    f"ORDER BY _fi, _row LIMIT {limit}"
+                ).fetchall()
+            ]
+        found: list[tuple[Any, Any, Any]] = []
+        files = [int(r[0]) for r in self.sql(
+            f"SELECT DISTINCT _fi FROM rxl_canon WHERE {clause} ORDER BY _fi"
+        ).fetchall()]  # fmt: skip
+        for index in files:
+            room = limit - len(found)
+            if room <= 0:
+                break
+            tests = [
+                CellTest(c.column, self._failing_texts(c, index), among=c is check)
+                for c in (check, *earlier)
+            ]
+            rows: list[tuple[int | None, Any]] = list(
+                find_rows(self.con, self.source.files[index - 1], tests, limit=room)
+            )
+            if not rows:  # the column's header differs from DuckDB's name: no rows
+                rows = [
+                    (None, r[0])
+                    for r in self.sql(
+                        f"SELECT _v_{check.name} FROM rxl_canon WHERE {clause} AND _fi = {index} "
+                        f"LIMIT {room}"
+                    ).fetchall()
+                ]
+            found += [(index, row, value) for row, value in rows]
+        return found
+
+    def _failing_texts(self, check: _Check, index: int) -> frozenset[str | None]:
+        """The raw texts of the cells of file ``index`` that fail ``check``."""
+        return frozenset(
+            r[0]
+            for r in self.sql(
+                f"SELECT DISTINCT _v_{check.name} FROM rxl_canon WHERE _f_{check.name} "
+                f"AND _fi = {index}"
+            ).fetchall()
         )
 
     # -- currencies, duplicates, refunds -----------------------------------

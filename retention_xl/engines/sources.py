@@ -99,10 +99,12 @@ class OrdersSource:
         return OrdersSource(text=self.text, kind="csv", files=self.files, label=self.label)
 
     def file_label(self, file: str | Path | None) -> str:
-        """How to name one of the source's files in a message."""
+        """How to name one of the source's files in a message: the file itself when the
+        source is several files or a pattern (a glob that matched one file names it)."""
         if file is None or self.kind == "duckdb":
             return self.label
-        return str(file) if len(self.files) > 1 else self.label
+        one_named = len(self.files) == 1 and self.label == Path(file).name
+        return self.label if one_named else str(file)
 
 
 def _kind_of_file(path: Path) -> SourceKind:
