@@ -37,7 +37,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from retention_xl.workbook import sheetxml as sx
+from retention_xl.workbook.cellxml import (
+    DAY_NS,
+    EPOCH_NS,
+    FIRST_NS,
+    ILLEGAL,
+    MAX_TEXT,
+    escape_clean,
+    fit,
+    preserve,
+)
 
 if TYPE_CHECKING:
     from retention_xl.workbook.sheetxml import _Column, _TableBlock
@@ -45,7 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["block_bytes", "block_rows"]
 
 _STR = pa.large_string()
-#: What needs more than plain copying into ``<t>`` (RE2 syntax; see ``sheetxml._SPECIAL``).
+#: What needs more than plain copying into ``<t>`` (RE2 syntax; see ``cellxml._SPECIAL``).
 _SPECIAL = "[&<>\\x00-\\x1f\\x{FFFE}\\x{FFFF}]|_x[0-9A-Fa-f]{4}_|^[ \\n]|[ \\n]$"
 
 
@@ -95,12 +104,12 @@ def _cells(column: _Column, lo: int, hi: int, rows: pa.Array) -> list[Any]:
     elif kind == "date":
         ns = part.to_numpy().astype(np.int64)
         blank = part.isna().to_numpy()
-        days = ns - sx._EPOCH_NS
-        if not np.any(days[~blank] % sx._DAY_NS):
-            text = _numbers(np.where(blank, 0, days // sx._DAY_NS), blank)
+        days = ns - EPOCH_NS
+        if not np.any(days[~blank] % DAY_NS):
+            text = _numbers(np.where(blank, 0, days // DAY_NS), blank)
         else:
-            text = _numbers(days / sx._DAY_NS, blank)
-        early = ~blank & (ns < sx._FIRST_NS)
+            text = _numbers(days / DAY_NS, blank)
+        early = ~blank & (ns < FIRST_NS)
         if early.any():
             iso = (
                 part[early]
@@ -135,24 +144,24 @@ def _texts(part: Any, s: str) -> tuple[pa.Array, Any]:
         text = pa.array(part, type=_STR, from_pandas=True)
     except (pa.ArrowException, UnicodeError):  # lone surrogates: cleaned in Python
         text = pa.array(
-            [sx._ILLEGAL.sub("", t) if isinstance(t, str) else None for t in part.tolist()],
+            [ILLEGAL.sub("", t) if isinstance(t, str) else None for t in part.tolist()],
             type=_STR,
         )
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     text = pc.if_else(pc.equal(text, _lit("")), pa.scalar(None, _STR), text)
     special = pc.or_(
-        pc.match_substring_regex(text, _SPECIAL), pc.greater(pc.utf8_length(text), sx.MAX_TEXT)
+        pc.match_substring_regex(text, _SPECIAL), pc.greater(pc.utf8_length(text), MAX_TEXT)
     )
     flagged = np.flatnonzero(special.fill_null(False).to_numpy(zero_copy_only=False))
     if flagged.size:
-        clean = [sx._fit(t) for t in text.take(pa.array(flagged)).to_pylist()]
+        clean = [fit(t) for t in text.take(pa.array(flagged)).to_pylist()]
         mask = np.zeros(len(text), bool)
         mask[flagged] = True
         text = pc.replace_with_mask(
-            text, pa.array(mask), pa.array([sx._escape_clean(t) for t in clean], type=_STR)
+            text, pa.array(mask), pa.array([escape_clean(t) for t in clean], type=_STR)
         )
-        keep = flagged[[sx._preserve(t) for t in clean]]
+        keep = flagged[[preserve(t) for t in clean]]
         if keep.size:
             mids = np.full(len(text), middle, dtype=object)
             mids[keep] = f'"{s} t="inlineStr"><is><t xml:space="preserve">'

@@ -50,7 +50,6 @@ import bisect
 import datetime as dt
 import functools
 import itertools
-import logging
 import math
 import os
 import re
@@ -68,6 +67,20 @@ import pandas as pd
 
 from retention_xl.errors import WorkbookError
 from retention_xl.io.safety import parse_xml
+from retention_xl.workbook.cellxml import (
+    DAY_NS,
+    EPOCH_NS,
+    FIRST_NS,
+    FIRST_SERIAL_DATE,
+    ILLEGAL,
+    escape,
+    escape_clean,
+    excel_serial,
+    fit,
+    number_text,
+    preserve,
+    special_rows,
+)
 from retention_xl.workbook.plan import (
     MAX_ROWS,
     Cell,
@@ -101,15 +114,11 @@ NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
-logger = logging.getLogger(__name__)
 
 #: Cached formula results written as error cells (``t="e"``).
 EXCEL_ERRORS = frozenset(
     {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 )
-
-#: Characters a cell holds (Excel; longer texts make it repair the file).
-MAX_TEXT = 32_767
 
 #: Rows per block when rendering tables (bounds memory; large enough to vectorise).
 BLOCK_ROWS = 65_536
@@ -159,97 +168,6 @@ def cell_ref(row: int, col: int) -> str:
 
 # ---------------------------------------------------------------- text and values
 
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_ESCAPE_X = re.compile("_(x[0-9A-Fa-f]{4}_)")
-#: Anything that needs more than plain copying into a <t> element.
-_SPECIAL = re.compile("[&<>\x00-\x1f\ufffe\uffff\ud800-\udfff]|_x[0-9A-Fa-f]{4}_|^[ \\n]|[ \\n]$")
-#: The same, over a block of texts joined by newlines (a newline alone is harmless).
-_SPECIAL_JOINED = re.compile("[&<>\x00-\x09\x0b-\x1f\ufffe\uffff\ud800-\udfff]|_x[0-9A-Fa-f]{4}_")
-
-
-def _special_rows(texts: list[str]) -> np.ndarray | None:
-    """Indexes of the texts that need escaping, ``xml:space`` or truncation; None when
-    none do.
-
-    One scan of the joined block decides for the common case (plain text of ordinary
-    length); only a block with something special is checked text by text.
-    """
-    joined = "\n".join(texts)
-    if (
-        _SPECIAL_JOINED.search(joined) is None
-        and " \n" not in joined
-        and "\n " not in joined
-        and "\n\n" not in joined
-        and not joined.startswith((" ", "\n"))
-        and not joined.endswith((" ", "\n"))
-        and (len(joined) <= MAX_TEXT or max(map(len, texts)) <= MAX_TEXT)
-    ):
-        return None
-    search = _SPECIAL.search
-    return np.array(
-        [i for i, t in enumerate(texts) if len(t) > MAX_TEXT or search(t) is not None],
-        dtype=np.intp,
-    )
-
-
-def _fit(text: str) -> str:
-    """Remove what XML cannot hold; cut at the 32,767 characters a cell holds."""
-    text = _ILLEGAL.sub("", text)
-    if len(text) > MAX_TEXT:
-        logger.warning(
-            "a text of %d characters was cut to the %d a cell holds", len(text), MAX_TEXT
-        )
-        text = text[:MAX_TEXT]
-    return text
-
-
-def _escape(text: str) -> str:
-    """XML-escape text for element content (illegal characters removed, cut to fit)."""
-    return _escape_clean(_fit(text))
-
-
-def _escape_clean(text: str) -> str:
-    text = _ESCAPE_X.sub(r"_x005F_\1", text)
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
-
-
-def _preserve(text: str) -> bool:
-    """Leading or trailing XML white space, which needs ``xml:space="preserve"``."""
-    return bool(text) and (text[0] in " \t\n\r" or text[-1] in " \t\n\r")
-
-
-_EPOCH = dt.datetime(1899, 12, 30)
-_FIRST_SERIAL_DATE = dt.datetime(1900, 3, 1)
-_EPOCH_NS = np.datetime64("1899-12-30", "ns").astype(np.int64)
-_FIRST_NS = np.datetime64("1900-03-01", "ns").astype(np.int64)
-_DAY_NS = 86_400 * 10**9
-
-
-def excel_serial(value: dt.date | dt.datetime) -> float:
-    """A date as an Excel serial number (1900 system).
-
-    .. math:: \\text{serial} = (\\text{value} - 1899\\text{-}12\\text{-}30) / 1\\,\\text{day}
-
-    >>> excel_serial(dt.date(2024, 1, 1))
-    45292.0
-    >>> excel_serial(dt.datetime(2024, 1, 1, 12))
-    45292.5
-    """
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.replace(tzinfo=None)
-        delta = value - _EPOCH
-    else:
-        delta = dt.datetime(value.year, value.month, value.day) - _EPOCH
-    return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86_400
-
-
-def _number(value: float) -> str:
-    """The shortest text that reads back as the same float64."""
-    return repr(float(value))
-
 
 def _is_blank(value: Any) -> bool:
     if value is None or value is pd.NaT or value is pd.NA:
@@ -276,7 +194,7 @@ def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
     s = f' s="{_xf_index(xf, style)}"' if style is not None else ""
     if cell.formula is not None:
         formula = cell.formula[1:] if cell.formula.startswith("=") else cell.formula
-        f = f"<f>{_escape_clean(_ILLEGAL.sub('', formula))}</f>"
+        f = f"<f>{escape_clean(ILLEGAL.sub('', formula))}</f>"
         if _is_blank(value):
             return f'<c r="{ref}"{s} t="str">{f}<v></v></c>'
         if isinstance(value, bool):
@@ -284,13 +202,13 @@ def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
         if isinstance(value, (int, float)):
             if math.isinf(value):
                 return f'<c r="{ref}"{s} t="e">{f}<v>#NUM!</v></c>'
-            return f'<c r="{ref}"{s}>{f}<v>{_number(value)}</v></c>'
+            return f'<c r="{ref}"{s}>{f}<v>{number_text(value)}</v></c>'
         if is_date:
-            return f'<c r="{ref}"{s}>{f}<v>{_number(excel_serial(value))}</v></c>'
+            return f'<c r="{ref}"{s}>{f}<v>{number_text(excel_serial(value))}</v></c>'
         if isinstance(value, str):
             if value in EXCEL_ERRORS:
                 return f'<c r="{ref}"{s} t="e">{f}<v>{value}</v></c>'
-            return f'<c r="{ref}"{s} t="str">{f}<v>{_escape(value)}</v></c>'
+            return f'<c r="{ref}"{s} t="str">{f}<v>{escape(value)}</v></c>'
         raise WorkbookError(f"cell {ref}: cached value {value!r} has an unsupported type")
     if _is_blank(value):
         return f'<c r="{ref}"{s}/>' if s else ""
@@ -299,16 +217,16 @@ def _cell_xml(ref: str, cell: Cell, xf: Mapping[str, int]) -> str:
     if isinstance(value, (int, float)):
         if math.isinf(value):
             return f'<c r="{ref}"{s} t="e"><v>#NUM!</v></c>'
-        return f'<c r="{ref}"{s}><v>{_number(value)}</v></c>'
+        return f'<c r="{ref}"{s}><v>{number_text(value)}</v></c>'
     if is_date:
         as_dt = value if isinstance(value, dt.datetime) else dt.datetime(*value.timetuple()[:3])
-        if as_dt.replace(tzinfo=None) >= _FIRST_SERIAL_DATE:
-            return f'<c r="{ref}"{s}><v>{_number(excel_serial(value))}</v></c>'
+        if as_dt.replace(tzinfo=None) >= FIRST_SERIAL_DATE:
+            return f'<c r="{ref}"{s}><v>{number_text(excel_serial(value))}</v></c>'
         value = value.isoformat()
     if isinstance(value, str):
-        value = _fit(value)
-        space = ' xml:space="preserve"' if _preserve(value) else ""
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape_clean(value)}</t></is></c>'
+        value = fit(value)
+        space = ' xml:space="preserve"' if preserve(value) else ""
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape_clean(value)}</t></is></c>'
     raise WorkbookError(f"cell {ref}: value {value!r} has an unsupported type")
 
 
@@ -405,12 +323,12 @@ class _Column:
         if kind == "date":
             ns = part.to_numpy().astype(np.int64)
             blank = part.isna().to_numpy()
-            early = ~blank & (ns < _FIRST_NS)
-            days = ns - _EPOCH_NS
-            if not np.any(days[~blank] % _DAY_NS):
-                text = _strs(np.where(blank, 0, days // _DAY_NS))
+            early = ~blank & (ns < FIRST_NS)
+            days = ns - EPOCH_NS
+            if not np.any(days[~blank] % DAY_NS):
+                text = _strs(np.where(blank, 0, days // DAY_NS))
             else:
-                text = np.array(list(map(repr, (days / _DAY_NS).tolist())), dtype=object)
+                text = np.array(list(map(repr, (days / DAY_NS).tolist())), dtype=object)
             middle = f'"{s}><v>'
             close: Any = "</v></c>"
             if early.any():
@@ -435,14 +353,14 @@ class _Column:
         blank = text == ""
         middle = f'"{s} t="inlineStr"><is><t>'
         filled_rows = np.flatnonzero(~blank)
-        idx = _special_rows(text[filled_rows].tolist())
+        idx = special_rows(text[filled_rows].tolist())
         if idx is not None and idx.size:
             idx = filled_rows[idx]
             text = text.copy()  # never write into the frame's own array
             middle = np.full(n, middle, dtype=object)
-            clean = [_fit(t) for t in text[idx].tolist()]
-            text[idx] = [_escape_clean(t) for t in clean]
-            keep = np.array([_preserve(t) for t in clean], dtype=bool)
+            clean = [fit(t) for t in text[idx].tolist()]
+            text[idx] = [escape_clean(t) for t in clean]
+            keep = np.array([preserve(t) for t in clean], dtype=bool)
             middle[idx[keep]] = f'"{s} t="inlineStr"><is><t xml:space="preserve">'
         return blank, middle, text, "</t></is></c>"
 

@@ -590,7 +590,7 @@ def test_text_longer_than_a_cell_holds_is_cut_and_logged(
         role="ORDERS", title="Orders", tables=[Table(frame, (ColumnSpec("t", "T", None, "text"),))]
     )
     sheet.put(1, 2, long)
-    with caplog.at_level("WARNING", logger="retention_xl.workbook.sheetxml"):
+    with caplog.at_level("WARNING", logger="retention_xl.workbook.cellxml"):
         path = write(tmp_path, sheet)
     rows = calamine_rows(path, "Orders")
     assert rows[1][0] == "short"
