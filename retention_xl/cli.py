@@ -11,6 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
@@ -777,31 +778,55 @@ def build(
         path = write_workbook(plan, out, command="build", notes=written)
     for line in written:
         click.echo(f"note: {line}", err=True)
+    built = _Built(path, plan, data, notes + written, shown, side, reason)
     if as_json:
+        click.echo(json_text(built.payload(inputs)))
+    elif not quiet:
+        click.echo(built.summary())
+
+
+@dataclass(frozen=True)
+class _Built:
+    """What ``build`` wrote: the workbook, its plan and data, the notes, the currency
+    shown, and for an aggregate report the side file and why it is one."""
+
+    path: Path
+    plan: Any
+    data: Any
+    notes: list[str]
+    shown: str | None
+    side: Path | None
+    reason: str | None
+
+    def payload(self, inputs: Any) -> dict[str, Any]:
+        """``build --json``: what was written, the imports, notes and KPIs."""
+        data = self.data
         payload: dict[str, Any] = {
-            "workbook": str(path.resolve()),
-            "sheets": [sheet.title for sheet in plan.sheets],
-            "currency": shown,
+            "workbook": str(self.path.resolve()),
+            "sheets": [sheet.title for sheet in self.plan.sheets],
+            "currency": self.shown,
             "imports": inputs.as_dict(),
-            "notes": notes + written,
-            "aggregate": side is not None,
+            "notes": self.notes,
+            "aggregate": self.side is not None,
         }
-        if side is not None:
-            payload["aggregate_reason"] = reason
-            payload["customers_file"] = str(side.resolve())
+        if self.side is not None:
+            payload["aggregate_reason"] = self.reason
+            payload["customers_file"] = str(self.side.resolve())
             payload["customers_listed"] = len(data.summary) if data.summary is not None else 0
         if data.report is not None:
             payload["kpis"] = data.report.to_records()
-        click.echo(json_text(payload))
-        return
-    if not quiet:
-        click.echo(f"Workbook written: {path}")
-        if side is not None:
-            listed = 0 if data.summary is None else len(data.summary)
-            click.echo(
-                f"Aggregate report: {listed:,} of {data.all_customers:,} customers listed on "
-                f"the Customers sheet; every customer, scored, in {side}"
+        return payload
+
+    def summary(self) -> str:
+        """The lines ``build`` prints when it is done."""
+        lines = [f"Workbook written: {self.path}"]
+        if self.side is not None:
+            listed = 0 if self.data.summary is None else len(self.data.summary)
+            lines.append(
+                f"Aggregate report: {listed:,} of {self.data.all_customers:,} customers listed "
+                f"on the Customers sheet; every customer, scored, in {self.side}"
             )
+        return "\n".join(lines)
 
 
 @main.command("refresh")
