@@ -48,75 +48,15 @@ def write_package(
         A changed part that is not in the package (use ``add``), or a package too big
         for a zip without Zip64.
     """
-    unknown = [name for name in changes if name not in pkg]
-    if unknown:
-        raise WorkbookError(f"cannot change parts that are not in the workbook: {unknown}")
-    extra = list(add)
-    clash = [name for name, _ in extra if name in pkg]
-    if clash:
-        raise WorkbookError(f"cannot add parts the workbook already has: {clash}")
     out = io.BytesIO()
     central: list[bytes] = []
-    entries: list[Part] = []
-    for part in pkg.parts:
-        if part.name in changes:
-            new = changes[part.name]
-            if new is None:
-                continue
-            entries.append(new if isinstance(new, Part) else _deflated(part.name, new, like=part))
-        else:
-            entries.append(part)
-    for name, data in extra:
-        entries.append(_deflated(name, data, like=None))
-    for entry in entries:
+    for entry in _entries(pkg, changes, add):
         offset = out.tell()
         _check_zip32(entry, offset)
-        encoded = entry.name.encode("utf-8")
-        flags = entry.flag_bits & ~0x08  # sizes are known: no data descriptor
-        if any(ord(c) > 127 for c in entry.name):
-            flags |= 0x800
-        dosdate, dostime = _dos_datetime(entry.date_time)
-        out.write(
-            struct.pack(
-                "<4sHHHHHIIIHH",
-                b"PK\x03\x04",
-                20,
-                flags,
-                entry.method,
-                dostime,
-                dosdate,
-                entry.crc,
-                len(entry.raw),
-                entry.size,
-                len(encoded),
-                0,
-            )
-        )
-        out.write(encoded)
+        local, record = _headers(entry, offset)
+        out.write(local)
         out.write(entry.raw)
-        central.append(
-            struct.pack(
-                "<4sHHHHHHIIIHHHHHII",
-                b"PK\x01\x02",
-                (entry.create_system << 8) | 20,
-                20,
-                flags,
-                entry.method,
-                dostime,
-                dosdate,
-                entry.crc,
-                len(entry.raw),
-                entry.size,
-                len(encoded),
-                0,
-                0,
-                0,
-                0,
-                entry.external_attr,
-                offset,
-            )
-            + encoded
-        )
+        central.append(record)
         if on_part is not None:
             on_part(entry.name)
     cd_offset = out.tell()
@@ -141,6 +81,77 @@ def write_package(
         + comment
     )
     return out.getvalue()
+
+
+def _entries(
+    pkg: Package, changes: Mapping[str, bytes | Part | None], add: Iterable[tuple[str, bytes]]
+) -> list[Part]:
+    """The parts of the new package in order: ``pkg``'s with ``changes`` applied (None
+    removes a part), then the new ones of ``add``; a change to a part that is not there
+    and an addition of one that is are refused."""
+    unknown = [name for name in changes if name not in pkg]
+    if unknown:
+        raise WorkbookError(f"cannot change parts that are not in the workbook: {unknown}")
+    extra = list(add)
+    clash = [name for name, _ in extra if name in pkg]
+    if clash:
+        raise WorkbookError(f"cannot add parts the workbook already has: {clash}")
+    entries: list[Part] = []
+    for part in pkg.parts:
+        if part.name in changes:
+            new = changes[part.name]
+            if new is None:
+                continue
+            entries.append(new if isinstance(new, Part) else _deflated(part.name, new, like=part))
+        else:
+            entries.append(part)
+    entries += [_deflated(name, data, like=None) for name, data in extra]
+    return entries
+
+
+def _headers(entry: Part, offset: int) -> tuple[bytes, bytes]:
+    """The local file header of ``entry`` and its central directory record (the
+    entry's data starts right after the local header, itself at ``offset``)."""
+    encoded = entry.name.encode("utf-8")
+    flags = entry.flag_bits & ~0x08  # sizes are known: no data descriptor
+    if any(ord(c) > 127 for c in entry.name):
+        flags |= 0x800  # the name is UTF-8
+    dosdate, dostime = _dos_datetime(entry.date_time)
+    local = struct.pack(
+        "<4sHHHHHIIIHH",
+        b"PK\x03\x04",
+        20,
+        flags,
+        entry.method,
+        dostime,
+        dosdate,
+        entry.crc,
+        len(entry.raw),
+        entry.size,
+        len(encoded),
+        0,
+    )
+    record = struct.pack(
+        "<4sHHHHHHIIIHHHHHII",
+        b"PK\x01\x02",
+        (entry.create_system << 8) | 20,
+        20,
+        flags,
+        entry.method,
+        dostime,
+        dosdate,
+        entry.crc,
+        len(entry.raw),
+        entry.size,
+        len(encoded),
+        0,
+        0,
+        0,
+        0,
+        entry.external_attr,
+        offset,
+    )
+    return local + encoded, record + encoded
 
 
 def deflate_part(
