@@ -22,7 +22,7 @@ holds a line break is one row.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def _sniffed(con: Any, path: Path) -> _Dialect:
     )
 
 
-def _records(path: Path, dialect: _Dialect) -> Iterator[list[str]]:
+def _records(path: Path, dialect: _Dialect) -> Generator[list[str], None, None]:
     """The records of ``path`` read with ``dialect``, header first."""
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, _FIELD_LIMIT))
@@ -104,6 +104,16 @@ def find_rows(
         return []
     dialect = _sniffed(con, path)
     records = _records(path, dialect)
+    try:  # closed at the end, not when collected: the file and csv's cell limit
+        return _matching(records, tests, dialect.skip + 1, limit)
+    finally:
+        records.close()
+
+
+def _matching(
+    records: Iterator[list[str]], tests: Sequence[CellTest], header_row: int, limit: int
+) -> list[tuple[int, str | None]]:
+    """:func:`find_rows` over the file's records, header first."""
     header = next(records, None)
     if header is None:
         return []
@@ -113,7 +123,7 @@ def find_rows(
     where = [(position[t.column], t.texts, t.among) for t in tests]
     first = where[0][0]
     found: list[tuple[int, str | None]] = []
-    row = dialect.skip + 1  # the header's row
+    row = header_row
     for record in records:
         if not record:  # a blank line: no record, and no row (as pandas reads it)
             continue
