@@ -812,10 +812,11 @@ class LakeOrders:
                 fix_the_cell(first.reason), file=where, row=row, column=first.column, value=value
             )
         earlier: list[_Check] = []
-        for check in checks:
+        texts: dict[tuple[str, int], frozenset[str | None]] = {}  # failing texts, per file
+        for check in failing:  # a check no cell fails lists nothing and excludes nothing
             room = 20 - len(self.report.skipped)
             if room > 0:
-                for index, number, value in self._bad_cells(check, earlier, room):
+                for index, number, value in self._bad_cells(check, earlier, room, texts):
                     where, row = self._where((index, number))
                     place = f"row {row}, " if row is not None else ""
                     prefix = f"{where}, " if len(self.source.files) > 1 else ""
@@ -828,14 +829,19 @@ class LakeOrders:
         )
 
     def _bad_cells(
-        self, check: _Check, earlier: Sequence[_Check], limit: int
+        self,
+        check: _Check,
+        earlier: Sequence[_Check],
+        limit: int,
+        texts: dict[tuple[str, int], frozenset[str | None]] | None = None,
     ) -> list[tuple[Any, Any, Any]]:
         """The first ``limit`` cells that fail ``check`` and none of the ``earlier``
         checks, as (file number, row, raw value), in the order of the files and rows.
 
         A CSV file has no row numbers in DuckDB: its rows are found by reading the file
         again (:func:`~retention_xl.engines.csvrows.find_rows`), one file at a time,
-        for the texts that fail each check; a row not found there is named by no row.
+        for the texts that fail each check (kept in ``texts`` across calls); a row not
+        found there is named by no row.
         """
         clause = f"_f_{check.name}" + "".join(f" AND NOT _f_{e.name}" for e in earlier)
         if self.source.kind != "csv":
@@ -854,8 +860,12 @@ class LakeOrders:
             room = limit - len(found)
             if room <= 0:
                 break
+            known = {} if texts is None else texts
+            for c in (check, *earlier):
+                if (c.name, index) not in known:
+                    known[c.name, index] = self._failing_texts(c, index)
             tests = [
-                CellTest(c.column, self._failing_texts(c, index), among=c is check)
+                CellTest(c.column, known[c.name, index], among=c is check)
                 for c in (check, *earlier)
             ]
             rows: list[tuple[int | None, Any]] = list(
