@@ -37,6 +37,7 @@ CSV path fills.
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import tempfile
@@ -868,10 +869,13 @@ class LakeOrders:
                 CellTest(c.column, known[c.name, index], among=c is check)
                 for c in (check, *earlier)
             ]
-            rows: list[tuple[int | None, Any]] = list(
-                find_rows(self.con, self.source.files[index - 1], tests, limit=room)
-            )
-            if not rows:  # the column's header differs from DuckDB's name: no rows
+            try:
+                rows: list[tuple[int | None, Any]] = list(
+                    find_rows(self.con, self.source.files[index - 1], tests, limit=room)
+                )
+            except (OSError, csv.Error, self._duckdb.Error):  # gone or unreadable now
+                rows = []
+            if not rows:  # or the column's header differs from DuckDB's name: no rows
                 rows = [
                     (None, r[0])
                     for r in self.sql(

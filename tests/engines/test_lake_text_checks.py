@@ -165,3 +165,21 @@ def test_the_command_line_names_the_csv_row_and_writes_nothing(tmp_path, run_cli
     assert "Traceback" not in res.stderr
     assert "orders_2024.csv, row 702, column 'amount'" in res.stderr
     assert out.read_bytes() == b"the user's own file"
+
+
+def test_a_csv_that_cannot_be_read_again_is_refused_without_a_row(tmp_path, monkeypatch):
+    """Finding the row reads the file a second time; if that fails (the file moved,
+    a read error), the refusal still names the file, column and value, just no row."""
+    import retention_xl.engines.lake as lake_module
+
+    def unreadable(*args, **kwargs):
+        raise OSError("the file went away")
+
+    monkeypatch.setattr(lake_module, "find_rows", unreadable)
+    frame = _export(50)
+    frame["amount"] = frame["amount"].astype(str)
+    frame.loc[20, "amount"] = "12,x"
+    frame.to_csv(tmp_path / "orders.csv", index=False)
+    message = _duckdb_refusal(tmp_path / "*.csv")
+    assert message.startswith("orders.csv, column 'amount': not a number"), message
+    assert "'12,x'" in message
