@@ -71,7 +71,7 @@ CHART_ANCHOR: Final = (18, 0)
 FREQ_COL: Final = HOLDOUT_COL + 4
 FREQ_TOP: Final = 7
 FREQ_COLUMNS: Final = (
-    ("frequency", "col.calibration_frequency", "text", None, 30.0),  # and the forecast's
+    ("frequency", "col.calibration_frequency", "text", None, 38.0),  # and the forecast's
     ("customers", "col.customers", "number", "count", 12.0),
     ("actual", "col.actual_mean", "number", "number", 14.0),
     ("predicted", "col.predicted_mean", "number", "number", 14.0),
