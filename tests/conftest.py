@@ -1,14 +1,14 @@
-"""Shared fixtures: the CLI run as a real subprocess, and the test data folder."""
+"""Shared fixtures: the CLI run as a child process, and the test data folder."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cliprocess import CliProcesses
 from libreoffice import LibreOffice
 from libreoffice import missing as libreoffice_missing
 
@@ -22,29 +22,32 @@ def data_dir() -> Path:
     return DATA
 
 
-@pytest.fixture
-def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run ``retention-xl ARGS`` as a subprocess in ``tmp_path``; returns the result.
+@pytest.fixture(scope="session")
+def cli_processes() -> Iterator[CliProcesses]:
+    """The server that forks ``retention-xl`` commands (tests/cliprocess.py), one per worker."""
+    processes = CliProcesses(ROOT)
+    try:
+        yield processes
+    finally:
+        processes.close()
 
-    Uses ``python -m retention_xl`` with this checkout first on ``PYTHONPATH``, so it
-    exercises the same code as the installed ``retention-xl`` script.
+
+@pytest.fixture
+def run_cli(
+    tmp_path: Path, cli_processes: CliProcesses
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``retention-xl ARGS`` as a child process in ``tmp_path``; returns the result.
+
+    The child runs ``retention_xl.cli.main``, the code of the installed ``retention-xl``
+    script, with this checkout first on ``PYTHONPATH``. It is forked from a server that
+    has the package imported already (tests/cliprocess.py says what that changes);
+    ``RETENTION_XL_TEST_CLI=spawn`` starts ``python -m retention_xl`` afresh instead.
     """
 
     def run(
         *args: str, cwd: Path | None = None, timeout: float = 600
     ) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-        env.setdefault("PYTHONIOENCODING", "utf-8")
-        return subprocess.run(
-            [sys.executable, "-m", "retention_xl", *args],
-            cwd=cwd or tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return cli_processes.run(args, cwd or tmp_path, timeout)
 
     return run
 
