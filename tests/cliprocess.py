@@ -164,7 +164,9 @@ class CliProcesses:
         self.root = root
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._server: subprocess.Popen[str] | None = None
-        self._server_env: dict[str, str] = {}
+        # The server's environment is this process's when the object is made (a session
+        # fixture, set up before any test changes the environment), not when it starts.
+        self._server_env = self.base_env()
 
     def base_env(self) -> dict[str, str]:
         """The environment of a command: this process's, with the checkout importable."""
@@ -183,7 +185,6 @@ class CliProcesses:
         self.close()
         self._dir = tempfile.TemporaryDirectory(prefix="rxl-cli-")
         path = os.path.join(self._dir.name, "cli.sock")
-        self._server_env = self.base_env()
         self._server = subprocess.Popen(
             [sys.executable, __file__, path],
             env=self._server_env,
