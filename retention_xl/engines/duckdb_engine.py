@@ -52,7 +52,7 @@ from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.deps import require_lake
 from retention_xl.engines.holdout_sql import HOLDOUT_COLUMNS, calibration_query, sql_holdout
 from retention_xl.engines.lake import LakeOrders
-from retention_xl.engines.period_sql import MONTHS_PER, sql_period_table
+from retention_xl.engines.period_sql import MONTHS_PER, period_number, sql_period_table
 from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
 from retention_xl.errors import InputError, OutOfRangeError
 
@@ -228,7 +228,6 @@ class DuckDBEngine:
             f"JOIN ({first}) f ON d.cid = f.cid WHERE {where}d.day <= {cut} AND {k} >= 0 "
             f"GROUP BY f.fp, {k}"
         )
-        (as_of_period,) = run.one(f"SELECT {run.period(str(cut), mp)}")
         return cohort_counts_from_cells(
             np.asarray(sizes["fp"], dtype=np.int64),
             np.asarray(sizes["c"], dtype=np.int64),
@@ -236,7 +235,7 @@ class DuckDBEngine:
             np.asarray(cells["k"], dtype=np.int64),
             np.asarray(cells["v"], dtype=np.float64),
             freq=freq,
-            as_of_period=int(as_of_period),
+            as_of_period=period_number(cut, mp),
             max_offset=max_offset,
         )
 

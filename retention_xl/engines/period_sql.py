@@ -22,7 +22,7 @@ from retention_xl.core._orderdays import resolve_freq
 from retention_xl.core.periods import PeriodCounts, _check_window, period_table_from_counts
 from retention_xl.errors import InputError
 
-__all__ = ["MONTHS_PER", "SqlRunner", "period_starts", "sql_period_table"]
+__all__ = ["MONTHS_PER", "SqlRunner", "period_number", "period_starts", "sql_period_table"]
 
 #: months in a period of each frequency
 MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
@@ -65,6 +65,20 @@ def period_starts(k0: int, k1: int, months: int) -> np.ndarray:
     """
     month = np.arange(k0, k1 + 1, dtype=np.int64) * months
     return month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def period_number(day: int, months: int) -> int:
+    """The period number (periods of ``months`` months since 1970-01) of the epoch day
+    ``day``: what :meth:`SqlRunner.period` computes in SQL,
+    ``floor(((year - 1970) * 12 + month - 1) / months)``.
+
+    >>> period_number(0, 1), period_number(59, 1), period_number(-1, 1)  # 1970-03-01, 1969-12-31
+    (0, 2, -1)
+    >>> period_number(19723, 3), period_number(19723, 12)  # 2024-01-01
+    (216, 54)
+    """
+    month = int(np.datetime64(int(day), "D").astype("datetime64[M]").astype(np.int64))
+    return month // months
 
 
 def _empty() -> pd.DataFrame:
@@ -112,7 +126,6 @@ def sql_period_table(
         start_c, end_c, kept_idle = queries.active_counts()
         groups = queries.group_counts()
     finally:
-        run.drop("rxl_spans")
         run.drop("rxl_pd")
     revenue = queries.revenue()
     spread = queries.spread
@@ -142,7 +155,7 @@ class _PeriodQueries:
 
     def __init__(self, run: SqlRunner, first: int, cut: int, months: int, w: int) -> None:
         self.run, self.cut, self.months, self.w = run, cut, months, w
-        k0, kl = (int(v) for v in run.one(f"SELECT {self.per(str(first))}, {self.per(str(cut))}"))
+        k0, kl = period_number(first, months), period_number(cut, months)
         self.k0, self.kl, self.n = k0, kl, kl - k0 + 1
 
     def per(self, x: str) -> str:
@@ -170,26 +183,32 @@ class _PeriodQueries:
         ix, per, w, n = self.ix, self.per, self.w, self.n
         until = f"least(coalesce(nxt, d + {w}), d + {w})"
         day_period, until_period = per("d"), per(until)
-        self.run.keep(
-            "rxl_spans",
+        spans = (
             "SELECT "
             f"{ix(f'{day_period} + 1')} AS u_from, "
             f"{ix(f'{until_period} + 1')} AS u_to, "
             f"{ix(self.first_end_from('d'))} AS v_from, "
             f"{ix(self.first_end_from(until))} AS v_to, "
             f"least({ix(self.first_end_from(f'd + {w}'))}, CASE WHEN nxt IS NULL THEN {n} "
-            f"ELSE {ix(per('nxt'))} END) AS idle_to FROM rxl_pd",
+            f"ELSE {ix(per('nxt'))} END) AS idle_to FROM rxl_pd"
         )
-        # one query for the three kinds of range
+        # The three kinds of range r, each as +1 at its first index and -1 past its
+        # last: every span row meets a six-row table of (r, sign), so that one
+        # aggregation counts them all (one pass, where a UNION ALL of six aggregations
+        # scanned the spans six times).
         ranges = {"start": ("u_from", "u_to"), "end": ("v_from", "v_to"),
                   "idle": ("u_from", "idle_to")}  # fmt: skip
-        parts = [
-            f"SELECT {r} AS r, {col} AS i, {sign} * count(*) AS c FROM rxl_spans "
-            f"WHERE {hi} > {lo} GROUP BY {col}"
-            for r, (lo, hi) in enumerate(ranges.values())
-            for col, sign in ((lo, 1), (hi, -1))
-        ]
-        got = self.run.numpy(" UNION ALL ".join(parts))
+        lo = " ".join(f"WHEN {r} THEN {a}" for r, (a, _) in enumerate(ranges.values()))
+        hi = " ".join(f"WHEN {r} THEN {b}" for r, (_, b) in enumerate(ranges.values()))
+        nonempty = " ".join(f"WHEN {r} THEN {b} > {a}" for r, (a, b) in enumerate(ranges.values()))
+        signs = ", ".join(f"({r}, {sign})" for r in range(len(ranges)) for sign in (1, -1))
+        got = self.run.numpy(
+            f"WITH spans AS ({spans}) SELECT r, i, sum(s) AS c FROM ("
+            f"SELECT t.r AS r, CASE WHEN t.s = 1 THEN (CASE t.r {lo} END) "
+            f"ELSE (CASE t.r {hi} END) END AS i, t.s AS s "
+            f"FROM spans CROSS JOIN (VALUES {signs}) AS t(r, s) "
+            f"WHERE CASE t.r {nonempty} END) q GROUP BY r, i"
+        )
         steps = np.zeros((len(ranges), n + 1), dtype=np.int64)
         np.add.at(
             steps,
