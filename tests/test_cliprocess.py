@@ -46,9 +46,7 @@ def test_the_doctests_of_the_harness() -> None:
     assert result.attempted >= 2 and result.failed == 0
 
 
-def test_the_server_outlives_its_commands(
-    cli_processes: CliProcesses, tmp_path: Path
-) -> None:
+def test_the_server_outlives_its_commands(cli_processes: CliProcesses, tmp_path: Path) -> None:
     res = cli_processes.run(["--version"], tmp_path, 60)
     assert res.returncode == 0 and res.stdout.startswith("retention-xl, version")
     server = cli_processes._server
