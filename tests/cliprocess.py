@@ -63,6 +63,9 @@ def _child(request: dict[str, Any], fds: Sequence[int]) -> int:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    import tempfile
+
+    tempfile.tempdir = None  # found again from this environment's TMPDIR, as at start-up
     import io
 
     encoding = sys.stdout.encoding  # the server's: PYTHONIOENCODING or the locale's
