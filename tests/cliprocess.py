@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import io
 import json
 import os
 import signal
@@ -63,11 +64,7 @@ def _child(request: dict[str, Any], fds: Sequence[int]) -> int:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    import tempfile
-
     tempfile.tempdir = None  # found again from this environment's TMPDIR, as at start-up
-    import io
-
     encoding = sys.stdout.encoding  # the server's: PYTHONIOENCODING or the locale's
 
     def stream(fd: int, mode: str, errors: str, line_buffering: bool) -> io.TextIOWrapper:
@@ -138,7 +135,9 @@ def serve(path: str) -> None:
             continue
         conn.settimeout(None)
         with conn:
-            message, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
+            message, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
+            while chunk := conn.recv(1 << 16):  # the rest, up to the client's end of writing
+                message += chunk
             request = json.loads(message)
             pid = os.fork()
             if pid == 0:  # the command
@@ -243,7 +242,10 @@ class CliProcesses:
             conn.connect(path)
             conn.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
             conn.shutdown(socket.SHUT_WR)
-            pid = int(_line(conn))
+            started = _line(conn)
+            if not started:
+                raise RuntimeError(f"the CLI process server died before running {args}")
+            pid = int(started)
             conn.settimeout(timeout)
             try:
                 status = _line(conn)

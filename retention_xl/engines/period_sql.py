@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from retention_xl.core._orderdays import resolve_freq
+from retention_xl.core._orderdays import period_number, resolve_freq
 from retention_xl.core.periods import PeriodCounts, _check_window, period_table_from_counts
 from retention_xl.errors import InputError
 
-__all__ = ["MONTHS_PER", "SqlRunner", "period_number", "period_starts", "sql_period_table"]
+__all__ = ["MONTHS_PER", "SqlRunner", "period_starts", "sql_period_table"]
 
 #: months in a period of each frequency
 MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
@@ -67,20 +67,6 @@ def period_starts(k0: int, k1: int, months: int) -> np.ndarray:
     return month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
-def period_number(day: int, months: int) -> int:
-    """The period number (periods of ``months`` months since 1970-01) of the epoch day
-    ``day``: what :meth:`SqlRunner.period` computes in SQL,
-    ``floor(((year - 1970) * 12 + month - 1) / months)``.
-
-    >>> period_number(0, 1), period_number(59, 1), period_number(-1, 1)  # 1970-03-01, 1969-12-31
-    (0, 2, -1)
-    >>> period_number(19723, 3), period_number(19723, 12)  # 2024-01-01
-    (216, 54)
-    """
-    month = int(np.datetime64(int(day), "D").astype("datetime64[M]").astype(np.int64))
-    return month // months
-
-
 def _empty() -> pd.DataFrame:
     none = np.zeros(0, dtype=np.int64)
     return period_table_from_counts(
@@ -116,7 +102,8 @@ def sql_period_table(
     )
     if first is None or not purchase_days:
         return _empty()
-    queries = _PeriodQueries(run, int(first), cut, MONTHS_PER[freq], w)
+    k0, kl = (int(k) for k in period_number(np.array([first, cut], dtype=np.int64), freq))
+    queries = _PeriodQueries(run, k0, kl, cut, MONTHS_PER[freq], w)
     run.keep(
         "rxl_pd",
         "SELECT cid AS c, day AS d, n, lag(day) OVER w AS prev, lead(day) OVER w AS nxt "
@@ -153,9 +140,8 @@ class _PeriodQueries:
     Periods are numbered by ``run.period`` and indexed ``0 .. n - 1`` from ``k0``.
     """
 
-    def __init__(self, run: SqlRunner, first: int, cut: int, months: int, w: int) -> None:
+    def __init__(self, run: SqlRunner, k0: int, kl: int, cut: int, months: int, w: int) -> None:
         self.run, self.cut, self.months, self.w = run, cut, months, w
-        k0, kl = period_number(first, months), period_number(cut, months)
         self.k0, self.kl, self.n = k0, kl, kl - k0 + 1
 
     def per(self, x: str) -> str:

@@ -82,6 +82,9 @@ def main() -> int:
         print(f"Could not make the Spark class archive (the tests run without it):\n{tail}")
         return 0
     part.replace(archive)
+    for stale in archive.parent.glob("spark-*.jsa"):  # of an earlier pyspark or Java
+        if stale != archive:
+            stale.unlink(missing_ok=True)
     print(f"Wrote {archive} ({archive.stat().st_size / 1e6:.0f} MB).")
     return 0
 
