@@ -29,6 +29,7 @@ from retention_xl.errors import InputError
 
 __all__ = [
     "FREQS",
+    "MONTHS_PER",
     "AsOf",
     "IntArray",
     "OrderDays",
@@ -49,12 +50,13 @@ FloatArray: TypeAlias = npt.NDArray[np.float64]
 AsOf: TypeAlias = str | dt.date | pd.Timestamp | np.datetime64 | None
 
 FREQS: Final = ("M", "Q", "Y")
-_MONTHS_PER: Final = {"M": 1, "Q": 3, "Y": 12}
+#: Months in a period of each frequency.
+MONTHS_PER: Final = {"M": 1, "Q": 3, "Y": 12}
 
 
 def resolve_freq(freq: object, argument: str = "freq") -> str:
     """Return ``"M"``, ``"Q"`` or ``"Y"`` for ``freq`` (case-insensitive) or raise."""
-    if isinstance(freq, str) and freq.strip().upper() in _MONTHS_PER:
+    if isinstance(freq, str) and freq.strip().upper() in MONTHS_PER:
         return freq.strip().upper()
     raise InputError(
         f"{argument} must be one of {list(FREQS)} (month, quarter, year), got {freq!r}",
@@ -65,18 +67,18 @@ def resolve_freq(freq: object, argument: str = "freq") -> str:
 def period_number(days: IntArray, freq: str) -> IntArray:
     """Calendar period of each day: months (or quarters, years) since 1970-01."""
     months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return months // _MONTHS_PER[freq]
+    return months // MONTHS_PER[freq]
 
 
 def period_start_day(periods: IntArray, freq: str) -> IntArray:
     """First day (days since 1970-01-01) of each period number from :func:`period_number`."""
-    months = (periods * _MONTHS_PER[freq]).astype("datetime64[M]")
+    months = (periods * MONTHS_PER[freq]).astype("datetime64[M]")
     return months.astype("datetime64[D]").astype(np.int64)
 
 
 def period_label(period: int, freq: str) -> str:
     """Human label of a period number: ``2024-01``, ``2024-Q1`` or ``2024``."""
-    first_month = np.datetime64(int(period * _MONTHS_PER[freq]), "M")
+    first_month = np.datetime64(int(period * MONTHS_PER[freq]), "M")
     year, month = str(first_month).split("-")
     if freq == "M":
         return f"{year}-{month}"

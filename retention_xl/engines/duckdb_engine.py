@@ -43,7 +43,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from retention_xl.core._orderdays import _as_of_day, period_number, resolve_freq
+from retention_xl.core._orderdays import MONTHS_PER, _as_of_day, period_number, resolve_freq
 from retention_xl.core.cohorts import _check_measure, cohort_counts_from_cells, matrix_of_counts
 from retention_xl.core.customers import summary_from_totals
 from retention_xl.core.models.holdout_groups import HoldoutGroups
@@ -52,7 +52,7 @@ from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.deps import require_lake
 from retention_xl.engines.holdout_sql import HOLDOUT_COLUMNS, calibration_query, sql_holdout
 from retention_xl.engines.lake import LakeOrders
-from retention_xl.engines.period_sql import MONTHS_PER, sql_period_table
+from retention_xl.engines.period_sql import sql_period_table
 from retention_xl.engines.subscription_sql import SqlSubscriptions, TableRunner
 from retention_xl.errors import InputError, OutOfRangeError
 

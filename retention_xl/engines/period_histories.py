@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from retention_xl.core._orderdays import (
+    MONTHS_PER,
     period_label,
     period_number,
     period_start_day,
@@ -37,7 +38,7 @@ from retention_xl.core._orderdays import (
 from retention_xl.core.models.history import _PERIOD_NAMES, _PERIODS_PER_YEAR
 from retention_xl.engines.base import BATCH_ROWS, HistoryGroups
 from retention_xl.engines.lake import LakeOrders
-from retention_xl.engines.period_sql import MONTHS_PER, SqlRunner
+from retention_xl.engines.period_sql import SqlRunner
 
 __all__ = [
     "PeriodSpan",

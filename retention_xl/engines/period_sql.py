@@ -18,14 +18,16 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from retention_xl.core._orderdays import period_number, resolve_freq
+from retention_xl.core._orderdays import (
+    MONTHS_PER,
+    period_number,
+    period_start_day,
+    resolve_freq,
+)
 from retention_xl.core.periods import PeriodCounts, _check_window, period_table_from_counts
 from retention_xl.errors import InputError
 
-__all__ = ["MONTHS_PER", "SqlRunner", "period_starts", "sql_period_table"]
-
-#: months in a period of each frequency
-MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
+__all__ = ["SqlRunner", "sql_period_table"]
 
 
 class SqlRunner(Protocol):
@@ -55,16 +57,6 @@ class SqlRunner(Protocol):
     def period_start(self, k: str, months: int) -> str:
         """SQL: the epoch day on which the period number ``k`` starts."""
         ...
-
-
-def period_starts(k0: int, k1: int, months: int) -> np.ndarray:
-    """Epoch days on which the periods ``k0 .. k1`` (of ``months`` months) start.
-
-    >>> period_starts(0, 2, 1).tolist()  # 1970-01-01, 1970-02-01, 1970-03-01
-    [0, 31, 59]
-    """
-    month = np.arange(k0, k1 + 1, dtype=np.int64) * months
-    return month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
 def _empty() -> pd.DataFrame:
@@ -117,7 +109,7 @@ def sql_period_table(
     revenue = queries.revenue()
     spread = queries.spread
     counts = PeriodCounts(
-        period_start=period_starts(queries.k0, queries.kl, queries.months),
+        period_start=period_start_day(np.arange(k0, kl + 1, dtype=np.int64), freq),
         start_customers=start_c,
         end_customers=end_c,
         retained=kept_idle + spread("kept", groups),
