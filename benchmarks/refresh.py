@@ -19,6 +19,9 @@ Then, each in a fresh subprocess so peak memory is isolated (peak RSS of the pro
   first-use costs, the refresh's work alone. Not what a user runs; it shows how much
   of the refresh's time the libraries' loading takes, and what the work itself costs
   beside the target;
+* ``nomodels``: the same refresh without the models' predictions, as when they cannot
+  be fitted (the book's model cells left blank): what the rest of the refresh costs,
+  against the target. Not a refresh a user gets with enough data;
 * ``openpyxl``: ``load_workbook(BOOK)`` + ``save`` of the same workbook, what a user of
   the usual libraries would do before even changing a cell.
 
@@ -70,11 +73,17 @@ def child(mode: str, book: str, export: str) -> None:
         Path(book).write_bytes(pristine)
     t0, c0 = time.perf_counter(), time.process_time()
     stages: dict[str, float] = {}
-    if mode in ("refresh", "append", "warm"):
+    if mode in ("refresh", "append", "warm", "nomodels"):
         from retention_xl.io import load_inputs
         from retention_xl.workbook.refresh import refresh
 
         spent = _cpu_stages()
+        if mode == "nomodels":
+            from retention_xl.workbook import build
+
+            # As when the models cannot be fitted (too few repeat buyers): no fit, no
+            # intervals, scipy not loaded; the model cells of the book are left blank.
+            build.model_predictions = lambda *args, **kwargs: None
         spent["imports (CPU)"] = time.process_time() - c0
         c1 = time.process_time()
         inputs = load_inputs(orders=export)
@@ -190,7 +199,7 @@ def main() -> None:
         )
         pristine = book.read_bytes()
         results = {}
-        for mode in ("refresh", "append", "warm", "openpyxl"):
+        for mode in ("refresh", "append", "warm", "nomodels", "openpyxl"):
             book.write_bytes(pristine)
             results[mode] = measure(mode, book, recent if mode == "append" else export)
             print(f"{mode}: {json.dumps(results[mode])}", flush=True)
@@ -200,6 +209,7 @@ def main() -> None:
             ("refresh", "refresh (replace)"),
             ("append", "refresh --append"),
             ("warm", "refresh, 2nd in a process"),
+            ("nomodels", "refresh without the models"),
         ):
             r = results[mode]
             print(f"{label:28}{r['seconds']:>10.1f}{r['cpu']:>10.1f}{r['peak_mb']:>10.0f}")
@@ -208,7 +218,7 @@ def main() -> None:
         base = float(results["openpyxl"]["seconds"])  # type: ignore[arg-type]
         base_cpu = float(results["openpyxl"]["cpu"])  # type: ignore[arg-type]
         target = SMALL_TARGET_RATIO if args.orders <= SMALL_ORDERS else TARGET_RATIO
-        for mode in ("refresh", "append", "warm"):
+        for mode in ("refresh", "append", "warm", "nomodels"):
             r = results[mode]
             ratio = base / float(r["seconds"])  # type: ignore[arg-type]
             ratio_cpu = base_cpu / float(r["cpu"])  # type: ignore[arg-type]
