@@ -442,6 +442,7 @@ def refresh(
         if customers is None and "CUSTOMERS" in roles:
             entry = roles["CUSTOMERS"]
             customers = kept_enrichment(pkg, entry.name, lang, part=entry.part, keep=read)
+        pkg.release()  # every sheet is read: calamine's copy of the file goes
         plan = _plan_report(frames, reports, arguments, settings, summary, customers)
         bar.update(1)
     changes = patch_package(

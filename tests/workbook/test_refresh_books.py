@@ -266,3 +266,50 @@ def test_no_raw_report(tmp_path: Path) -> None:
     assert _kpi(book, "orders") == 45.0
     orders_part = read_package(book).workbook().role_parts()["ORDERS"]
     assert b"A-500" not in read_package(book).read(orders_part)  # still no raw rows
+
+
+def test_reader_opened_once_and_let_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An append refresh reads several sheets back (the About sheet, every raw tab)
+    through one calamine reader, opened once on the file, and lets it go (with its
+    copy of the file) before planning."""
+    import python_calamine
+
+    from retention_xl.workbook import build, readback
+
+    first = italian_export(tmp_path / "ordini_1.csv", _rows(30, dt.date(2023, 1, 2)))
+    inputs = load_inputs(orders=first)
+    book = tmp_path / "Rapporto.xlsx"
+    write_workbook(plan_report(inputs.orders, lang="it", reports=inputs.reports), book)
+    second = italian_export(tmp_path / "ordini_2.csv", _rows(45, dt.date(2023, 6, 2), first=500))
+
+    opened: list[object] = []
+    sheets: list[str] = []
+    open_book = python_calamine.CalamineWorkbook.from_filelike
+    read_rows = readback.sheet_rows
+
+    def counted_open(data: object) -> object:
+        opened.append(data)
+        return open_book(data)
+
+    def counted_rows(pkg: object, sheet: str) -> object:
+        sheets.append(sheet)
+        return read_rows(pkg, sheet)  # type: ignore[arg-type]
+
+    held: list[int] = []
+    plan = build.plan_report
+
+    def planned(*args: object, **kwargs: object) -> object:
+        import gc
+
+        held.append(sum(isinstance(o, python_calamine.CalamineWorkbook) for o in gc.get_objects()))
+        return plan(*args, **kwargs)
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", counted_open)
+    monkeypatch.setattr(readback, "sheet_rows", counted_rows)
+    monkeypatch.setattr("retention_xl.workbook.bookinfo.sheet_rows", counted_rows)
+    monkeypatch.setattr(build, "plan_report", planned)
+    summary = refresh(book, load_inputs(orders=second), append=True, backup=False)
+    assert summary.merged["orders"]["total"] == 75
+    assert len(set(sheets)) >= 2, sheets  # the About sheet and the raw tabs
+    assert len(opened) == 1
+    assert held == [0]  # no reader left while planning
