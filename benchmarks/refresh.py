@@ -224,7 +224,7 @@ def main() -> None:
     parser.add_argument(
         "--modes",
         default="refresh,append,warm,nomodels,openpyxl",
-        help="which measurements, comma-separated (openpyxl takes some 17 minutes at 1M orders)",
+        help="which measurements, comma-separated (openpyxl takes some 6 minutes at 1M orders)",
     )
     parser.add_argument("--child", nargs=3, metavar=("MODE", "BOOK", "EXPORT"))
     args = parser.parse_args()
