@@ -214,6 +214,7 @@ def report(results: dict[str, dict[str, Any]], orders: int) -> None:
             f"{mode:8}: {versus}peak {peak:.0f} MB (ceiling {PEAK_CEILING_MB:.0f} MB: "
             f"{'met' if peak <= PEAK_CEILING_MB else 'NOT met'}); "
             f"orders in the book after: {r.get('orders_in_book')}"
+            + ("" if mode in ("refresh", "append") else " - not a refresh a user runs")
         )
 
 

@@ -249,16 +249,16 @@ class Package:
     stat: FileStat
     comment: bytes = b""
     _by_name: dict[str, Part] = field(default_factory=dict, repr=False)
-    #: Readers opened on ``original`` (calamine's, by :mod:`.readback`), each opened
-    #: once however many sheets are read; :meth:`release` lets them go.
-    readers: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The calamine workbook :mod:`.readback` opened on ``original``: once, however
+    #: many sheets are read; :meth:`release` lets it go.
+    reader: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_name = {p.name: p for p in self.parts}
 
     def release(self) -> None:
-        """Let the readers opened on the file go (each holds a copy of it)."""
-        self.readers.clear()
+        """Let the reader opened on the file go (it holds a copy of it)."""
+        self.reader = None
 
     @property
     def names(self) -> list[str]:

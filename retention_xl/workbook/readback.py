@@ -287,9 +287,9 @@ def sheet_rows(pkg: Package, sheet: str) -> list[list[object]]:
             "pip install 'retention-xl[cli]'"
         ) from exc
     try:
-        wb = pkg.readers.get("calamine")
-        if wb is None:  # opening parses the whole package: once per package
-            wb = pkg.readers["calamine"] = CalamineWorkbook.from_filelike(io.BytesIO(pkg.original))
+        if pkg.reader is None:  # opening parses the whole package: once per package
+            pkg.reader = CalamineWorkbook.from_filelike(io.BytesIO(pkg.original))
+        wb = pkg.reader
         rows: list[list[Any]] = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types for damaged parts
         raise WorkbookError(
