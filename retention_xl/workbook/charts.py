@@ -59,7 +59,7 @@ def _sparkline_look(chart: Any) -> None:
 
 
 def _value_axis(spec: ChartSpec, title: str | None) -> dict[str, Any]:
-    """The options of the value axis: its title, number format and minimum."""
+    """The options of the value axis: its title, number format, minimum and maximum."""
     axis: dict[str, Any] = {}
     if title:
         axis["name"] = title
@@ -67,6 +67,8 @@ def _value_axis(spec: ChartSpec, title: str | None) -> dict[str, Any]:
         axis["num_format"] = spec["y_format"]
     if spec.get("y_min") is not None:
         axis["min"] = spec["y_min"]
+    if spec.get("y_max") is not None:
+        axis["max"] = spec["y_max"]
     return axis
 
 

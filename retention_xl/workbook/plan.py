@@ -319,6 +319,7 @@ class ChartSpec(TypedDict, total=False):
     y_format: str
     y2_format: str
     y_min: float
+    y_max: float  #: for shares, which cannot pass 100 % (an empty chart's axis would)
     x_labels_low: bool  #: category labels under negative bars
     hidden_data: bool  #: plot data kept in hidden columns
     data_labels: str  #: ``"percentage"`` on each slice

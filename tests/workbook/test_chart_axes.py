@@ -38,6 +38,11 @@ def test_value_axes_are_formatted_and_rates_start_at_zero(book: str, lang: str) 
         assert value_axis is not None
         assert '<c:min val="0"/>' in value_axis.group(0), key
         assert 'formatCode="0%"' in value_axis.group(0), key
+    # a share of the cohort ends at 100 %, in the empty template too (LibreOffice's
+    # automatic scale of an empty chart ran to 1200 %)
+    curves_xml = charts[label("chart.retention_curves", lang)]
+    curves = re.search(r"<c:valAx>.*?</c:valAx>", curves_xml, re.S)
+    assert curves is not None and '<c:max val="1"/>' in curves.group(0)
     monthly = charts[label("chart.monthly", lang)]
     for axis in re.findall(r"<c:valAx>.*?</c:valAx>", monthly, re.S):  # revenue and customers
         assert 'formatCode="#,##0"' in axis

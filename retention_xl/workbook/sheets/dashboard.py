@@ -293,6 +293,7 @@ def _retention_chart(ctx: Context) -> ChartSpec:
         "y_title": ctx.t("chart.share_active"),
         "y_format": "0%",
         "y_min": 0,  # a rate: the axis starts at 0, so gaps are not exaggerated
+        "y_max": 1,  # a share of the cohort, never above 100 % (nor 1200 % when empty)
         "series": curves,
         "anchor": (GRID_ROW, 0),
     }
