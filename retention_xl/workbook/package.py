@@ -7,7 +7,9 @@ through a spreadsheet library; it works on the zip package:
 
 * :func:`read_package` reads the whole file once (a consistent snapshot), checks it
   against zip bombs and XML entity attacks (:mod:`retention_xl.io.safety`), and keeps
-  every part's *compressed* bytes with its zip metadata, in the original order;
+  every part's *compressed* bytes (views into the file's bytes, held once) with its zip
+  metadata, in the original order; a part is inflated piece by piece, never past the
+  size its headers declare;
 * :meth:`Package.workbook` parses ``workbook.xml``, its relationships and the defined
   names, and :meth:`WorkbookInfo.role_parts` resolves the ``RXL_SHEET_<ROLE>`` markers to
   worksheet part names, whatever the sheets are called or where they are now;
@@ -40,7 +42,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +84,8 @@ _MAX_ZIP32 = 0xFFFFFFFF
 class Part:
     """One member of the package: its name, zip metadata and compressed bytes.
 
-    ``raw`` is the member's data exactly as stored in the zip (deflated or stored);
+    ``raw`` is the member's data exactly as stored in the zip (deflated or stored): for
+    a part read from a file, a view into the file's bytes (not a copy of them);
     :meth:`data` inflates it and checks its CRC.
     """
 
@@ -90,33 +93,103 @@ class Part:
     method: int
     crc: int
     size: int
-    raw: bytes
+    raw: bytes | memoryview
     date_time: tuple[int, int, int, int, int, int]
     flag_bits: int
     external_attr: int
     create_system: int
 
     def data(self) -> bytes:
-        """The part's uncompressed bytes (CRC checked)."""
+        """The part's uncompressed bytes (CRC checked).
+
+        A deflated part is inflated piece by piece into one growing buffer, so a
+        300 MB sheet costs 300 MB, not twice that while zlib's blocks are joined.
+        """
         if self.method == zipfile.ZIP_STORED:
-            out = self.raw
-        elif self.method == zipfile.ZIP_DEFLATED:
-            try:
-                inflater = zlib.decompressobj(-15)
-                out = inflater.decompress(self.raw, self.size + 1)
-            except zlib.error as exc:
-                raise WorkbookError(f"part {self.name!r} is damaged ({exc})") from exc
+            out = bytes(self.raw)
         else:
+            buf = io.BytesIO()
+            for piece in self.pieces():
+                buf.write(piece)
+            out = buf.getvalue()
+            del buf
+        if len(out) != self.size or zlib.crc32(out) != self.crc:
+            raise self._damaged()
+        return out
+
+    def pieces(self, step: int = 1 << 18) -> Iterator[bytes]:
+        """The uncompressed bytes in pieces, never more than the part says it holds
+        (a part that inflates to more is refused: a zip bomb or a damaged file).
+
+        >>> import dataclasses
+        >>> from retention_xl.workbook.zipwrite import deflate_part
+        >>> part = deflate_part("a.xml", [b"ab" * 1000])
+        >>> b"".join(part.pieces(step=7)) == b"ab" * 1000
+        True
+        >>> b"".join(dataclasses.replace(part, size=1999).pieces())  # says less than it holds
+        Traceback (most recent call last):
+        ...
+        retention_xl.errors.WorkbookError: part 'a.xml' is damaged (size or checksum ...
+        """
+        if self.method == zipfile.ZIP_STORED:
+            yield bytes(self.raw)
+            return
+        if self.method != zipfile.ZIP_DEFLATED:
             raise WorkbookError(
                 f"part {self.name!r} uses zip compression method {self.method}, which "
                 "Excel does not write; save the workbook again from Excel or LibreOffice"
             )
-        if len(out) != self.size or zlib.crc32(out) != self.crc:
-            raise WorkbookError(
-                f"part {self.name!r} is damaged (size or checksum mismatch); the file was "
-                "not saved completely. Open it in Excel to repair it, or use the .bak copy"
-            )
-        return out
+        view = memoryview(self.raw)
+        inflater = zlib.decompressobj(-15)
+        left = self.size
+        try:
+            for at in range(0, len(view), step):
+                piece = inflater.decompress(view[at : at + step], left + 1)
+                if inflater.unconsumed_tail or len(piece) > left:
+                    raise self._damaged()  # more than its declared size
+                left -= len(piece)
+                if piece:
+                    yield piece
+            piece = inflater.flush()
+        except zlib.error as exc:
+            raise WorkbookError(f"part {self.name!r} is damaged ({exc})") from exc
+        if len(piece) > left:
+            raise self._damaged()
+        if piece:
+            yield piece
+
+    def same_data(self, other: Part) -> bool:
+        """Whether both parts hold the same uncompressed bytes, compared piece by
+        piece (neither is inflated whole).
+
+        >>> from retention_xl.workbook.zipwrite import deflate_part
+        >>> a = deflate_part("x.xml", [b"<a>" * 500])
+        >>> a.same_data(deflate_part("y.xml", [b"<a>" * 200, b"<a>" * 300], level=1))
+        True
+        >>> a.same_data(deflate_part("y.xml", [b"<a>" * 499, b"<b>"]))
+        False
+        """
+        if self.size != other.size or self.crc != other.crc:
+            return False
+        mine, theirs = self.pieces(), other.pieces()
+        a = b = b""
+        while True:
+            if not a:
+                a = next(mine, b"")
+            if not b:
+                b = next(theirs, b"")
+            if not a or not b:
+                return not a and not b
+            n = min(len(a), len(b))
+            if a[:n] != b[:n]:
+                return False
+            a, b = a[n:], b[n:]
+
+    def _damaged(self) -> WorkbookError:
+        return WorkbookError(
+            f"part {self.name!r} is damaged (size or checksum mismatch); the file was "
+            "not saved completely. Open it in Excel to repair it, or use the .bak copy"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,15 +542,16 @@ def _read_parts(p: Path, data: bytes) -> tuple[list[Part], bytes]:
     return parts, comment
 
 
-def _raw_member(p: Path, data: bytes, info: zipfile.ZipInfo) -> bytes:
-    """The compressed bytes of ``info`` (after its local header)."""
+def _raw_member(p: Path, data: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """The compressed bytes of ``info`` (after its local header), as a view into
+    ``data`` (the package keeps the file's bytes: a copy would double them)."""
     start = info.header_offset
     header = data[start : start + 30]
     if len(header) < 30 or header[:4] != b"PK\x03\x04":
         raise WorkbookError(f"{p.name} is damaged: part {info.filename!r} has no local header")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     begin = start + 30 + name_len + extra_len
-    raw = data[begin : begin + info.compress_size]
+    raw = memoryview(data)[begin : begin + info.compress_size]
     if len(raw) != info.compress_size:
         raise WorkbookError(f"{p.name} is damaged: part {info.filename!r} is truncated")
     return raw

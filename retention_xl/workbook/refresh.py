@@ -45,7 +45,7 @@ import itertools
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -555,18 +555,28 @@ def _check_no_raw(
 
 
 def _rendered_part(
-    pkg: Package, name: str, sheet: Any, xf: Mapping[str, int], *, old: bytes | None = None
+    pkg: Package,
+    name: str,
+    sheet: Any,
+    xf: Mapping[str, int],
+    *,
+    read: dict[str, bytes] | None = None,
+    before: Callable[[bytes], None] | None = None,
 ) -> Part:
     """Worksheet part ``name`` with its ``<sheetData>`` rendered from ``sheet``, deflated.
 
-    The part is cut around its ``<sheetData>`` once (:func:`sheet_part_pieces`), and
-    the rows are compressed as they are rendered, so a million-row sheet is never held
-    uncompressed in memory. User row heights and hidden rows are kept.
+    The old part is taken from ``read`` (parts already inflated) or inflated, shown to
+    ``before`` (which keeps the user's cells), cut around its ``<sheetData>`` once
+    (:func:`sheet_part_pieces`) and let go before the rows are rendered: this function
+    holds the only reference to it. The rows are compressed as they are rendered, so a
+    million-row sheet is never held uncompressed in memory. User row heights and hidden
+    rows are kept.
     """
     from retention_xl.workbook.sheetxml import deflate_level, sheet_part_pieces
 
-    if old is None:
-        old = pkg.read(name)
+    old = (read.pop(name, None) if read is not None else None) or pkg.read(name)
+    if before is not None:
+        before(old)
     head, rows, tail = sheet_part_pieces(old, sheet, xf)
     del old
     return deflate_part(
@@ -680,17 +690,20 @@ def patch_package(
                     "which is not a worksheet of this file; point the name back at the "
                     f"{sheet.title!r} sheet (Formulas > Name Manager)"
                 )
-            old = (read or {}).pop(entry.part, None) or pkg.read(entry.part)
             manifest = (manifests or {}).get(sheet.role)
-            if manifest is not None:  # the user's cells on the sheet join the plan, placed
-                _keep_user_cells(old, sheet, entry.name, manifest, summary)
-            new = _rendered_part(pkg, entry.part, sheet, xf, old=old)
-            del old
-            changed = (
-                new.size != pkg.part(entry.part).size
-                or new.crc != pkg.part(entry.part).crc
-                or new.data() != pkg.read(entry.part)
+            keep = (  # the user's cells on the sheet join the plan, placed
+                None
+                if manifest is None
+                else functools.partial(
+                    _keep_user_cells,
+                    sheet=sheet,
+                    title=entry.name,
+                    manifest=manifest,
+                    summary=summary,
+                )
             )
+            new = _rendered_part(pkg, entry.part, sheet, xf, read=read, before=keep)
+            changed = not new.same_data(pkg.part(entry.part))
             if changed:
                 changes[entry.part] = new
             summary.sheets.append(

@@ -308,6 +308,72 @@ def test_damaged_member_detected_by_crc(book: Path) -> None:
         read_package(book).read("xl/styles.xml")
 
 
+def _lying_member(book: Path, name: str, content: bytes, declared: int) -> None:
+    """Add part ``name`` to ``book`` deflated, its local and central headers saying it
+    unpacks to ``declared`` bytes (a bomb hiding its size, or a damaged file)."""
+    with zipfile.ZipFile(book, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, content)
+    data = bytearray(book.read_bytes())
+    encoded = name.encode()
+    with zipfile.ZipFile(book) as zf:
+        local = zf.getinfo(name).header_offset
+    data[local + 22 : local + 26] = declared.to_bytes(4, "little")
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        n = int.from_bytes(data[central + 28 : central + 30], "little")
+        if bytes(data[central + 46 : central + 46 + n]) == encoded:
+            data[central + 24 : central + 28] = declared.to_bytes(4, "little")
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    else:
+        raise AssertionError(f"no central record for {name}")
+    book.write_bytes(bytes(data))
+
+
+def test_part_inflating_past_its_declared_size_is_refused_early(book: Path) -> None:
+    """A part that inflates to more than its headers say is refused, and never
+    inflated further than the declared size (the zip-bomb limits read the headers)."""
+    _lying_member(book, "xl/media/blob.bin", bytes(5_000_000), declared=1_000)
+    pkg = read_package(book)  # the headers alone look fine
+    part = pkg.part("xl/media/blob.bin")
+    assert part.size == 1_000
+    seen = 0
+    with pytest.raises(WorkbookError, match=r"blob\.bin.*damaged"):
+        for piece in part.pieces():
+            seen += len(piece)
+    assert seen <= 1_000
+    with pytest.raises(WorkbookError, match="damaged"):
+        pkg.read("xl/media/blob.bin")
+
+
+def test_parts_are_views_of_the_file_read_once(book: Path) -> None:
+    """The compressed bytes of every part point into the one copy of the file the
+    package holds: reading a 100 MB book keeps 100 MB, not 200."""
+    pkg = read_package(book)
+    for part in pkg.parts:
+        assert isinstance(part.raw, memoryview)
+        assert part.raw.obj is pkg.original
+    assert pkg.read("xl/styles.xml") == zipfile.ZipFile(book).read("xl/styles.xml")
+
+
+def test_same_data_compares_content_piece_by_piece() -> None:
+    """Two parts are the same when their uncompressed bytes are, however they were
+    compressed or cut; equal sizes and checksums alone do not make them the same."""
+    import dataclasses
+
+    text = b"".join(b'<row r="%d"><c><v>%d</v></c></row>' % (i, i * 7) for i in range(20_000))
+    a = deflate_part("a.xml", [text])
+    b = deflate_part("b.xml", [text[:1234], text[1234:]], level=1)
+    assert a.raw != b.raw and a.same_data(b) and b.same_data(a)
+    changed = text.replace(b"<v>700</v>", b"<v>701</v>")
+    c = deflate_part("c.xml", [changed])
+    assert len(changed) == len(text) and not a.same_data(c)
+    # a part claiming a's size and checksum but holding other bytes is not the same
+    forged = dataclasses.replace(c, crc=a.crc)
+    assert not a.same_data(forged) and not forged.same_data(a)
+    assert not a.same_data(deflate_part("d.xml", [text, b" "]))
+
+
 # --------------------------------------------------------------------------- locks
 
 
