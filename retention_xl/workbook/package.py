@@ -173,17 +173,18 @@ class Part:
             return False
         mine, theirs = self.pieces(), other.pieces()
         a = b = b""
+        i = j = 0  # how far into a and b the bytes already matched
         while True:
-            if not a:
-                a = next(mine, b"")
-            if not b:
-                b = next(theirs, b"")
+            if i == len(a):
+                a, i = next(mine, b""), 0
+            if j == len(b):
+                b, j = next(theirs, b""), 0
             if not a or not b:
                 return not a and not b
-            n = min(len(a), len(b))
-            if a[:n] != b[:n]:
+            n = min(len(a) - i, len(b) - j)
+            if not a.startswith(memoryview(b)[j : j + n], i):  # no copies
                 return False
-            a, b = a[n:], b[n:]
+            i, j = i + n, j + n
 
     def _damaged(self) -> WorkbookError:
         return WorkbookError(
