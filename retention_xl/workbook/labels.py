@@ -730,6 +730,10 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "▲▼ {now} rispetto al {then} (MRR: ultimo mese sul precedente)",
     ),
     "dashboard.no_target": ("no target set", "obiettivo non impostato"),
+    "dashboard.no_cac": (
+        "enter your CAC on the KPIs sheet",
+        "inserisci il CAC nel foglio KPI",
+    ),
     "dashboard.texts": ("Words of the formulas", "Testi delle formule"),
     "dashboard.targets_where": (
         "Targets: yellow cells on the KPIs sheet",

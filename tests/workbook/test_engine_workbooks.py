@@ -33,6 +33,7 @@ from retention_xl.io import load_inputs
 from retention_xl.io.safety import parse_xml
 from retention_xl.workbook.build import model_p_alive, plan_report, plan_template, write_workbook
 from retention_xl.workbook.committed import SAMPLE_CAC
+from retention_xl.workbook.labels import label as label_text
 from retention_xl.workbook.plan import INPUT_NAMES, WorkbookPlan, sheet_marker
 from retention_xl.workbook.stylesxml import ensure_styles
 
@@ -231,6 +232,10 @@ def test_reports_show_numbers_templates_show_blanks(built: dict[str, Built]) -> 
                 assert f.value in ("", None), f  # "no data": blank, never an error or 0
             else:  # counts of nothing, or the user's targets echoed
                 label = "RXL_Label_" in f.formula  # a tile label shows its text
+                lang = kind[-2:]
+                if f.value == label_text("dashboard.no_cac", lang):  # CLV : CAC asks for it
+                    assert "Input_CAC" in f.formula, f
+                    continue
                 assert f.value in ("", None, 0.0) or "Target_" in f.formula or label, f
     for kind in ("report_en", "report_it_export"):
         kpis = built[kind].plan.sheet("KPIS").title
@@ -240,6 +245,24 @@ def test_reports_show_numbers_templates_show_blanks(built: dict[str, Built]) -> 
             if f.sheet == kpis and isinstance(f.value, float)
         ]
         assert len(numbers) >= 10  # the KPIs compute from the data in the engine
+
+
+def test_clv_cac_tile_asks_for_the_cac_until_it_is_given(built: dict[str, Built]) -> None:
+    """Without a CAC the CLV : CAC tile would be empty: its change line says where the
+    CAC goes, in the book's language; with one (the reports) it shows the change."""
+    for kind, lang in (("template_en", "en"), ("template_it", "it"), ("report_en", "en")):
+        dashboard = built[kind].plan.sheet("DASHBOARD").title
+        asks = [
+            f
+            for f in built[kind].recalculated.values()
+            if f.sheet == dashboard and f.formula.startswith('=IF(OR(Input_CAC="";')
+        ]
+        assert len(asks) == 1, kind
+        if kind.startswith("template"):
+            assert asks[0].value == label_text("dashboard.no_cac", lang)
+        else:
+            assert asks[0].value != label_text("dashboard.no_cac", lang)
+            assert asks[0].value == "" or isinstance(asks[0].value, float), asks[0]
 
 
 def test_languages_share_formulas(built: dict[str, Built]) -> None:

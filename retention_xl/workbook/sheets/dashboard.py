@@ -85,7 +85,7 @@ TREND_COLUMNS: Final = {
 DELTA_COL: Final = TREND_COL + len(TREND_COLUMNS) + 1  # key, current, previous, change
 TEXT_COL: Final = DELTA_COL + 5  # words the formulas show: the same formula in every language
 #: Rows of :data:`TEXT_COL` (from ``BLOCK_ROW + 1``).
-TEXTS: Final = ("no_target", "compare_before", "compare_middle", "compare_after")
+TEXTS: Final = ("no_target", "compare_before", "compare_middle", "compare_after", "no_cac")
 #: How each tile's change is measured: ``rel`` (current / previous - 1), ``pt``
 #: (difference of rates, in points), ``ratio`` and ``score`` (plain difference).
 DELTAS: Final = {
@@ -614,6 +614,8 @@ def _tiles(ctx: Context, sheet: SheetPlan, changes: dict[str, str]) -> None:
             if key in RATED_TILES:
                 _rating_colours(sheet, key, cell(value_row, col, absolute=False))
             _change_cell(sheet, key, change_row, col, changes[key])
+            if key == "clv_cac":  # without a CAC there is no ratio: say where it goes
+                _ask_for_cac(ctx, sheet, change_row, col, changes[key])
             sheet.put(spark_row, col, None, style="tile_spark")
             if key in TREND_COLUMNS:
                 sheet.charts.append(_sparkline(ctx, key, spark_row, col))
@@ -653,6 +655,20 @@ def _change_cell(sheet: SheetPlan, key: str, row: int, col: int, ref: str) -> No
                 "format": {"font_color": colour},
             }
         )
+
+
+def _ask_for_cac(ctx: Context, sheet: SheetPlan, row: int, col: int, ref: str) -> None:
+    """The CLV : CAC tile's change line asks for the acquisition cost while the KPIs
+    sheet has none (the ratio is blank then, which would leave the tile empty)."""
+    cac = ctx.settings.cac
+    missing = cac is None or cac <= 0
+    sheet.put(
+        row,
+        col,
+        ctx.t("dashboard.no_cac") if missing else sheet.cells[(row, col)].value,
+        formula=f'=IF(OR(Input_CAC="",Input_CAC<=0),{_text("no_cac")},IF({ref}="","",{ref}))',
+        style=f"delta_{DELTAS['clv_cac']}",
+    )
 
 
 def _sparkline(ctx: Context, key: str, row: int, col: int) -> ChartSpec:
@@ -697,7 +713,7 @@ def _comparison(ctx: Context, sheet: SheetPlan) -> None:
             labels = list(period_frame(data.periods, ctx.settings.period)["label"])
             text = ctx.t("dashboard.compare").format(now=labels[pos], then=labels[pos - 1])
     now, then = f"INDEX(Periods_label,{p})", f"INDEX(Periods_label,{p}-1)"
-    before, middle, after = (_text(name) for name in TEXTS[1:])
+    before, middle, after = (_text(f"compare_{w}") for w in ("before", "middle", "after"))
     expr = f"{before}&{now}&{middle}&{then}&{after}"
     sheet.put(
         1,
@@ -722,6 +738,7 @@ def _text_block(ctx: Context, sheet: SheetPlan) -> None:
         "compare_before": before,
         "compare_middle": middle,
         "compare_after": after,
+        "no_cac": ctx.t("dashboard.no_cac"),
     }
     sheet.put(BLOCK_ROW, TEXT_COL, ctx.t("dashboard.texts"), style="header")
     for i, name in enumerate(TEXTS):
