@@ -59,7 +59,7 @@ def _sparkline_look(chart: Any) -> None:
 
 
 def _value_axis(spec: ChartSpec, title: str | None) -> dict[str, Any]:
-    """The options of the value axis: its title, number format, minimum and maximum."""
+    """The options of the value axis: title, number format, bounds, slanted numbers."""
     axis: dict[str, Any] = {}
     if title:
         axis["name"] = title
@@ -69,6 +69,8 @@ def _value_axis(spec: ChartSpec, title: str | None) -> dict[str, Any]:
         axis["min"] = spec["y_min"]
     if spec.get("y_max") is not None:
         axis["max"] = spec["y_max"]
+    if spec.get("value_labels_slanted"):
+        axis["num_font"] = {"rotation": -45}
     return axis
 
 

@@ -320,6 +320,7 @@ class ChartSpec(TypedDict, total=False):
     y2_format: str
     y_min: float
     y_max: float  #: for shares, which cannot pass 100 % (an empty chart's axis would)
+    value_labels_slanted: bool  #: the value axis's numbers at 45° (wide ranges crowd)
     x_labels_low: bool  #: category labels under negative bars
     hidden_data: bool  #: plot data kept in hidden columns
     data_labels: str  #: ``"percentage"`` on each slice

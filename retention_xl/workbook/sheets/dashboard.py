@@ -328,6 +328,7 @@ def _benchmark_chart(ctx: Context) -> ChartSpec:
         "x_title": ctx.t("chart.pct_of_target"),
         "y_format": "0%",
         "y_min": 0,
+        "value_labels_slanted": True,  # 0 % ... 180 %: upright, they ran together
         "series": [
             series_spec(
                 (BLOCK_ROW, BENCH_COL + 1 + j),
