@@ -574,7 +574,9 @@ def _rendered_part(
     """
     from retention_xl.workbook.sheetxml import deflate_level, sheet_part_pieces
 
-    old = (read.pop(name, None) if read is not None else None) or pkg.read(name)
+    old = read.pop(name, None) if read else None
+    if old is None:
+        old = pkg.read(name)
     if before is not None:
         before(old)
     head, rows, tail = sheet_part_pieces(old, sheet, xf)

@@ -23,6 +23,7 @@ rewrites the numbers and never has to touch a chart. Chart specs are data (see
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -599,6 +600,14 @@ def _tiles(ctx: Context, sheet: SheetPlan, changes: dict[str, str]) -> None:
     """The KPI tiles, rows of four cells each: label, value (coloured by its rating),
     change against the period before (green better, red worse) and a sparkline."""
     values = kpi_values(ctx)
+    cac = ctx.settings.cac
+    asks = {  # without a CAC there is no ratio: its change line says where the CAC goes
+        "clv_cac": _Ask(
+            'OR(Input_CAC="",Input_CAC<=0)',
+            "no_cac",
+            ctx.t("dashboard.no_cac") if cac is None or cac <= 0 else None,
+        )
+    }
     for tile_row, keys in zip(TILE_ROWS, TILES, strict=True):
         sheet.row_heights[tile_row] = 30.0  # two lines: "MRR (ricavi ricorrenti mensili) (2024-12)"
         sheet.row_heights[tile_row + 1] = 30.0
@@ -614,9 +623,7 @@ def _tiles(ctx: Context, sheet: SheetPlan, changes: dict[str, str]) -> None:
             sheet.put(value_row, col, cached(values[key]), formula=f"=KPI_{key}", style=style)
             if key in RATED_TILES:
                 _rating_colours(sheet, key, cell(value_row, col, absolute=False))
-            _change_cell(sheet, key, change_row, col, changes[key])
-            if key == "clv_cac":  # without a CAC there is no ratio: say where it goes
-                _ask_for_cac(ctx, sheet, change_row, col, changes[key])
+            _change_cell(sheet, key, change_row, col, changes[key], ask=asks.get(key))
             sheet.put(spark_row, col, None, style="tile_spark")
             if key in TREND_COLUMNS:
                 sheet.charts.append(_sparkline(ctx, key, spark_row, col))
@@ -636,16 +643,29 @@ def _rating_colours(sheet: SheetPlan, key: str, target: str) -> None:
         )
 
 
-def _change_cell(sheet: SheetPlan, key: str, row: int, col: int, ref: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """What a tile's change line says while an input it needs is blank: the blank
+    test (a formula), the :data:`TEXTS` row that says where to enter it, and the
+    cached text (None when the input is there)."""
+
+    condition: str
+    text: str
+    shown: str | None
+
+
+def _change_cell(
+    sheet: SheetPlan, key: str, row: int, col: int, ref: str, *, ask: _Ask | None = None
+) -> None:
     """The change against the period before, read from ``ref``; green when better
-    (up, or down for the KPIs where lower is better), red when worse."""
-    sheet.put(
-        row,
-        col,
-        sheet.cells[_at(ref)].value,
-        formula=f'=IF({ref}="","",{ref})',
-        style=f"delta_{DELTAS[key]}",
-    )
+    (up, or down for the KPIs where lower is better), red when worse. With ``ask``,
+    the line asks for a missing input instead."""
+    change = f'IF({ref}="","",{ref})'
+    value = sheet.cells[_at(ref)].value
+    if ask is not None:
+        change = f"IF({ask.condition},{_text(ask.text)},{change})"
+        value = value if ask.shown is None else ask.shown
+    sheet.put(row, col, value, formula=f"={change}", style=f"delta_{DELTAS[key]}")
     better, worse = (">", "<") if key not in LOWER_IS_BETTER else ("<", ">")
     for op, colour in ((better, UP_COLOUR), (worse, DOWN_COLOUR)):
         sheet.conditional_formats.append(
@@ -656,20 +676,6 @@ def _change_cell(sheet: SheetPlan, key: str, row: int, col: int, ref: str) -> No
                 "format": {"font_color": colour},
             }
         )
-
-
-def _ask_for_cac(ctx: Context, sheet: SheetPlan, row: int, col: int, ref: str) -> None:
-    """The CLV : CAC tile's change line asks for the acquisition cost while the KPIs
-    sheet has none (the ratio is blank then, which would leave the tile empty)."""
-    cac = ctx.settings.cac
-    missing = cac is None or cac <= 0
-    sheet.put(
-        row,
-        col,
-        ctx.t("dashboard.no_cac") if missing else sheet.cells[(row, col)].value,
-        formula=f'=IF(OR(Input_CAC="",Input_CAC<=0),{_text("no_cac")},IF({ref}="","",{ref}))',
-        style=f"delta_{DELTAS['clv_cac']}",
-    )
 
 
 def _sparkline(ctx: Context, key: str, row: int, col: int) -> ChartSpec:
