@@ -352,8 +352,13 @@ class Package:
             ) from None
 
     def read(self, name: str) -> bytes:
-        """The uncompressed bytes of part ``name``."""
-        return self.part(name).data()
+        """The uncompressed bytes of part ``name`` (a damaged part is refused, naming
+        the file)."""
+        part = self.part(name)
+        try:
+            return part.data()
+        except WorkbookError as exc:
+            raise WorkbookError(f"{self.path.name}: {exc}") from exc
 
     def xml(self, name: str) -> Element:
         """Part ``name`` parsed with DTDs and entities forbidden."""

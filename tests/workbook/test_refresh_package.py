@@ -342,8 +342,9 @@ def test_part_inflating_past_its_declared_size_is_refused_early(book: Path) -> N
         for piece in part.pieces():
             seen += len(piece)
     assert seen <= 1_000
-    with pytest.raises(WorkbookError, match="damaged"):
+    with pytest.raises(WorkbookError, match="damaged") as err:
         pkg.read("xl/media/blob.bin")
+    assert str(err.value).startswith("Report.xlsx: part 'xl/media/blob.bin' is damaged")
 
 
 def test_parts_are_views_of_the_file_read_once(book: Path) -> None:
